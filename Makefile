@@ -1,0 +1,51 @@
+# Two commands for a fresh clone: `make run` and `make test`. Everything else is set-up they share.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app web
+VENDOR := web/static/vendor
+
+.PHONY: run test setup db demo vendor test-sqlite test-postgres lint clean
+
+run: setup db demo
+	PORT=$(PORT) $(BIN)/python -m web.serve --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed vendor instance/config.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+vendor: node_modules/.installed
+	mkdir -p $(VENDOR)
+	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+
+# A random secret key for this machine; never committed (instance/ is git-ignored).
+instance/config.py:
+	mkdir -p instance
+	$(PYTHON) -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
+
+db: setup
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) seed reference
+	$(FLASK) seed demo
+
+lint: setup
+	$(BIN)/ruff check foundation itembank examroom grading web tests
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)

@@ -1,0 +1,79 @@
+"""Configurable rules (可配置规则): stored as data, with the documented defaults.
+
+A rule is read with :func:`get_rule`; the centre changes it with :func:`set_rule`, which
+is audited. Defaults live in :data:`DEFAULT_RULES` so a fresh database behaves as the
+domain rules say before anyone edits anything.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from foundation.db import Base
+
+if TYPE_CHECKING:
+    from foundation.accounts import User
+
+DEFAULT_RULES: dict[str, Any] = {
+    # Highest level (smallest number) an institution may evaluate, by type and tier.
+    "scope_caps": {
+        "association:county": 4,
+        "association:city": 3,
+        "association:provincial": 1,
+        "school:technical_school": 4,
+        "school:senior_technical_school": 3,
+        "school:technician_college": 2,
+        "school:university": 3,
+        "school:private_training_school": 4,
+        "social_org:ministry": 1,
+    },
+    # Filing windows as (month, first day, last day), inclusive.
+    "filing_windows": [[3, 20, 30], [9, 20, 30]],
+    "province_code": "22",
+}
+
+RULE_LABELS: dict[str, str] = {
+    "scope_caps": "评价范围等级上限（按机构类型与层级）",
+    "filing_windows": "备案申报窗口期（月、起始日、截止日）",
+    "province_code": "省份代码（证书编码第 6–7 位）",
+}
+
+
+class Setting(Base):
+    """One configurable rule as JSON text (规则配置)."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_json: Mapped[str] = mapped_column(Text)
+
+
+def get_rule(session: Session, key: str) -> Any:
+    row = session.get(Setting, key)
+    if row is None:
+        return DEFAULT_RULES[key]
+    return json.loads(row.value_json)
+
+
+def set_rule(session: Session, actor: User, key: str, value: Any) -> None:
+    from foundation import audit
+    from foundation.accounts import require_role
+    from foundation.errors import ValidationError
+    from foundation.roles import Role
+
+    require_role(actor, Role.CENTRE_ADMIN)
+    if key not in DEFAULT_RULES:
+        raise ValidationError(f"未知的规则：{key}")
+    before = get_rule(session, key)
+    row = session.get(Setting, key)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if row is None:
+        session.add(Setting(key=key, value_json=text))
+    else:
+        row.value_json = text
+    session.flush()
+    audit.record(session, actor, "setting.update", "setting", key, before={"value": before}, after={"value": value})

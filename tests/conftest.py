@@ -1,0 +1,92 @@
+"""Shared fixtures: one schema per test session, one SAVEPOINT per test (rolled back).
+
+Set DATABASE_URL to run the whole suite on PostgreSQL; the default is a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from foundation.db import Base
+from web import create_app
+from web.extensions import db
+
+TEST_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "SOCKETIO_ASYNC_MODE": "threading",
+}
+
+
+def database_uri(tmp_dir: Path) -> str:
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    uri = database_uri(tmp_path_factory.mktemp("db"))
+    application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri})
+    with application.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session inside an outer transaction; commits release SAVEPOINTs, the test's end rolls
+    everything back. Requests made through ``client`` share it."""
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask, session: Session) -> Any:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Any:
+    """``login(user)`` logs the test client in as ``user`` (staff or candidate)."""
+    from tests.factories import PASSWORD
+
+    def _login(user: Any) -> FlaskClient:
+        client.post("/logout")
+        if user.role == "candidate":
+            resp = client.post("/login/candidate", data={"ticket_no": user.ticket_no, "id_number": user.id_number})
+        else:
+            resp = client.post("/login", data={"username": user.username, "password": PASSWORD})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+
+    return _login

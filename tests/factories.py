@@ -1,0 +1,78 @@
+"""Small factories for tests: rows made directly, with sensible valid defaults."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from foundation.accounts import User, hash_password
+from foundation.idcard import check_digit
+from foundation.institutions import Institution
+from foundation.occupations import Occupation, WorkType
+from foundation.roles import Role
+
+PASSWORD = "Passw0rd!"
+_counter = itertools.count(1)
+_HASH: str | None = None
+
+
+def valid_id_number(serial: int, birth: str = "19900101", region: str = "220102") -> str:
+    first17 = f"{region}{birth}{serial % 1000:03d}"
+    return first17 + check_digit(first17)
+
+
+def make_institution(session: Session, **fields: Any) -> Institution:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "name": f"测试评价机构{n}",
+        "kind": "association",
+        "tier": "city",
+        "status": "applied",
+    }
+    values.update(fields)
+    inst = Institution(**values)
+    session.add(inst)
+    session.flush()
+    return inst
+
+
+def make_user(session: Session, role: Role | str = Role.CENTRE_ADMIN, **fields: Any) -> User:
+    global _HASH
+    role = Role(role)
+    n = next(_counter)
+    values: dict[str, Any] = {"role": role.value, "name": f"用户{n}", "active": True}
+    if role in (Role.INSTITUTION_ADMIN, Role.PROCTOR, Role.EXAMINER, Role.CANDIDATE) and "institution" not in fields \
+            and "institution_id" not in fields:
+        values["institution"] = make_institution(session)
+    if role == Role.CANDIDATE:
+        values["id_number"] = valid_id_number(n)
+        values["ticket_no"] = f"T{n:08d}"
+    else:
+        if _HASH is None:
+            _HASH = hash_password(PASSWORD)
+        values["username"] = f"user{n}"
+        values["password_hash"] = _HASH
+    values.update(fields)
+    user = User(**values)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def make_occupation(session: Session, **fields: Any) -> Occupation:
+    n = next(_counter)
+    work_types = fields.pop("work_types", [])
+    values: dict[str, Any] = {
+        "code": f"6-{n % 100:02d}-{(n // 100) % 100:02d}-99",
+        "name": f"测试职业{n}",
+        "lowest_level": 5,
+        "highest_level": 1,
+    }
+    values.update(fields)
+    occ = Occupation(**values)
+    occ.work_types = [WorkType(name=w) for w in work_types]
+    session.add(occ)
+    session.flush()
+    return occ

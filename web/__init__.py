@@ -1,0 +1,107 @@
+"""Web layer: the app factory, extensions, auth, one blueprint per area, sockets and CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from web.config import DefaultConfig, database_url
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. Layers: defaults, instance/config.py, FLASK_* environment,
+    then ``config``. Never creates tables, migrates, calls the network or prompts."""
+    app = Flask(__name__, instance_relative_config=True)
+    init_config(app, config)
+    init_database(app)
+    init_security(app)
+    init_auth(app)
+    init_blueprints(app)
+    init_templates(app)
+    init_errors(app)
+    init_sockets(app)
+    init_cli(app)
+    return app
+
+
+def init_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if overrides:
+        app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+        app.instance_path,
+        (overrides or {}).get("SQLALCHEMY_DATABASE_URI"),
+        app.config.get("SQLALCHEMY_DATABASE_URI"),
+    )
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set: run `make run` once (it writes instance/config.py) "
+            "or set FLASK_SECRET_KEY."
+        )
+
+
+def init_database(app: Flask) -> None:
+    import foundation.models  # noqa: F401  (complete the mapper registry)
+    from web.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
+
+
+def init_security(app: Flask) -> None:
+    from web.extensions import csrf, limiter
+    from web.security import install_security_headers
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    install_security_headers(app)
+
+
+def init_auth(app: Flask) -> None:
+    from web.auth import init_login
+
+    init_login(app)
+
+
+def init_blueprints(app: Flask) -> None:
+    from web.blueprints import BLUEPRINTS
+
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
+
+
+def init_templates(app: Flask) -> None:
+    from web.templating import install_template_helpers
+
+    install_template_helpers(app)
+
+
+def init_errors(app: Flask) -> None:
+    from web.errors import install_error_handlers
+
+    install_error_handlers(app)
+
+
+def init_sockets(app: Flask) -> None:
+    from web.extensions import socketio
+    from web.sockets import register_namespaces
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
+        manage_session=False,
+    )
+    register_namespaces(socketio)
+
+
+def init_cli(app: Flask) -> None:
+    from web.cli import register_commands
+
+    register_commands(app)

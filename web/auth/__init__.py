@@ -1,0 +1,30 @@
+"""Login and logout (登录): staff by username and password, candidates by admission ticket
+number plus ID number. Rate-limited, CSRF-protected, session renewed on login."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from web.extensions import db, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+def init_login(app: Flask) -> None:
+    from foundation.accounts import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+from web.auth import views  # noqa: E402,F401

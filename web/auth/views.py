@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from foundation import audit
+from foundation.accounts import authenticate_candidate, authenticate_staff, change_own_password
+from foundation.errors import DomainError
+from web.access import STAFF_ROLES, actor, public, roles_required
+from web.auth import bp
+from web.auth.forms import CandidateLoginForm, ChangePasswordForm, StaffLoginForm
+from web.extensions import db, limiter
+
+
+def _login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _account_key() -> str:
+    name = (request.form.get("username") or request.form.get("ticket_no") or "").strip().lower()
+    return f"login-account:{name}"
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.home")
+
+
+def _start_session(user: object, kind: str) -> Response:
+    session.clear()  # a fresh session on login: no fixation
+    login_user(user)  # type: ignore[arg-type]
+    session.permanent = True
+    audit.record(db.session, user, f"auth.login.{kind}", "user", user.id)  # type: ignore[arg-type,attr-defined]
+    db.session.commit()
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.get("/login")
+@public
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    tab = request.args.get("tab", "staff")
+    return render_template("auth/login.html", staff_form=StaffLoginForm(), candidate_form=CandidateLoginForm(), tab=tab)
+
+
+@bp.post("/login")
+@public
+@limiter.limit(_login_limit)
+@limiter.limit(_login_limit, key_func=_account_key)
+def login_staff() -> str | Response:
+    form = StaffLoginForm()
+    if form.validate_on_submit():
+        user = authenticate_staff(db.session, form.username.data or "", form.password.data or "")
+        if user is not None:
+            return _start_session(user, "staff")
+        db.session.rollback()
+        flash("用户名或密码错误，或账号已停用。", "danger")
+    return render_template(
+        "auth/login.html", staff_form=form, candidate_form=CandidateLoginForm(), tab="staff"
+    ), 400
+
+
+@bp.post("/login/candidate")
+@public
+@limiter.limit(_login_limit)
+@limiter.limit(_login_limit, key_func=_account_key)
+def login_candidate() -> str | Response:
+    form = CandidateLoginForm()
+    if form.validate_on_submit():
+        user = authenticate_candidate(db.session, form.ticket_no.data or "", form.id_number.data or "")
+        if user is not None:
+            return _start_session(user, "candidate")
+        db.session.rollback()
+        flash("准考证号或身份证号码错误。", "danger")
+    return render_template(
+        "auth/login.html", staff_form=StaffLoginForm(), candidate_form=form, tab="candidate"
+    ), 400
+
+
+@bp.post("/logout")
+@public
+def logout() -> Response:
+    if current_user.is_authenticated:
+        audit.record(db.session, actor(), "auth.logout", "user", current_user.id)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*STAFF_ROLES)
+def change_password() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(db.session, actor(), form.old_password.data or "", form.new_password.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash("密码已修改。", "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,25 @@
+"""Every blueprint of the web layer, in registration order."""
+
+from __future__ import annotations
+
+from web.audit import bp as audit_bp
+from web.auth import bp as auth_bp
+from web.calendar import bp as calendar_bp
+from web.institutions import bp as institutions_bp
+from web.main import bp as main_bp
+from web.occupations import bp as occupations_bp
+from web.public import bp as public_bp
+from web.rules import bp as rules_bp
+from web.users import bp as users_bp
+
+BLUEPRINTS = (
+    main_bp,
+    auth_bp,
+    users_bp,
+    institutions_bp,
+    occupations_bp,
+    calendar_bp,
+    rules_bp,
+    audit_bp,
+    public_bp,
+)

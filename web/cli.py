@@ -1,0 +1,59 @@
+"""CLI commands; each is one service call plus the commit."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from web.extensions import db
+
+audit_cli = AppGroup("audit", help="操作日志（哈希链）")
+seed_cli = AppGroup("seed", help="基础数据与演示数据")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Verify the hash chain; exit 1 and name the first broken entry if it is broken."""
+    from foundation.audit import verify_chain
+
+    report = verify_chain(db.session)
+    if report.ok:
+        click.echo(f"操作日志完整：共校验 {report.checked} 条记录。")
+        return
+    click.echo(
+        f"操作日志被篡改：第 {report.first_broken_seq} 条记录（id={report.first_broken_id}）{report.reason}。"
+        f"此前 {report.checked} 条完好。",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@seed_cli.command("reference")
+def seed_reference_cmd() -> None:
+    """Load the occupation catalogue, holiday calendar and rule defaults (idempotent)."""
+    from foundation.seed import seed_reference
+
+    counts = seed_reference(db.session)
+    db.session.commit()
+    click.echo("基础数据已就绪：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@seed_cli.command("demo")
+def seed_demo_cmd() -> None:
+    """Load the demonstration data (idempotent) and print the demo logins."""
+    from foundation.demo import DEMO_PASSWORD, seed_demo
+
+    logins = seed_demo(db.session)
+    db.session.commit()
+    click.echo("")
+    click.echo("演示账号（工作人员密码均为 %s）：" % DEMO_PASSWORD)
+    for role_label, login, note in logins:
+        click.echo(f"  {role_label:<12}  {login:<28}  {note}")
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(seed_cli)

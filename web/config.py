@@ -1,0 +1,50 @@
+"""Configuration defaults; ``create_app`` layers instance/config.py, FLASK_* env and overrides on top."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+class DefaultConfig:
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # Cookies: never readable from scripts, not sent cross-site. Browsers accept Secure cookies
+    # on http://127.0.0.1 and localhost, so Secure is on everywhere by default.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "skilleval_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Login rate limit, per client address and per account name.
+    LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    SOCKETIO_ASYNC_MODE = "gevent"
+    SOCKETIO_MESSAGE_QUEUE: str | None = None
+    SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
+    PAGE_SIZE = 20
+    CONTENT_SECURITY_POLICY = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def database_url(instance_path: str, override: str | None, configured: str | None) -> str:
+    """Explicit override, then ``DATABASE_URL``, then instance config, then a SQLite file in
+    instance/. Plain postgresql:// URLs get the psycopg 3 driver, which is the one installed."""
+    url = override or os.environ.get("DATABASE_URL") or configured
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "skilleval.db")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

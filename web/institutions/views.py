@@ -1,0 +1,2 @@
+"""Views of this area."""
+from web.institutions import bp  # noqa: F401

@@ -1,0 +1,61 @@
+"""What each role can do: one table drives both the navigation bar and the role home pages.
+
+An entry whose endpoint is not registered (an area not built yet) is left out, so the
+table can list the whole platform while the pages arrive area by area.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import current_app
+
+from foundation.roles import Role
+
+C, IA, QW, IR, P, E, S, CA = (
+    Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER,
+    Role.PROCTOR, Role.EXAMINER, Role.SUPERVISOR, Role.CANDIDATE,
+)
+STAFF = (C, IA, QW, IR, P, E, S)
+
+
+@dataclasses.dataclass(frozen=True)
+class NavEntry:
+    label: str
+    endpoint: str
+    roles: tuple[Role, ...]
+    description: str
+    in_menu: bool = True
+
+
+NAV: tuple[NavEntry, ...] = (
+    NavEntry("机构备案", "institutions.index", (C,), "审核评价机构的备案申报，管理评价范围、暂停与退出。"),
+    NavEntry("本机构", "institutions.mine", (IA,), "查看本机构的备案信息、评价范围与备案进度。"),
+    NavEntry("账号管理", "users.index", (C, IA), "创建和维护账号；机构管理员管理本机构的工作人员与考生。"),
+    NavEntry("职业目录", "occupations.index", STAFF, "查看职业（工种）编码与等级；省中心可编辑和批量导入。"),
+    NavEntry("工作日历", "calendar.index", (C, IA), "节假日与调休安排，所有期限按工作日计算；省中心可编辑。"),
+    NavEntry("规则配置", "rules.index", (C,), "评价范围上限、备案窗口期等可配置规则。"),
+    NavEntry("操作日志", "audit.index", (C,), "全部操作的防篡改记录，可校验哈希链。"),
+    NavEntry("机构公示", "public.institutions", STAFF + (CA,), "向社会公开的已备案评价机构名单。", in_menu=False),
+    NavEntry("修改密码", "auth.change_password", STAFF, "修改本人登录密码。", in_menu=False),
+)
+
+ROLE_INTROS: dict[Role, str] = {
+    C: "您负责评价机构备案审核、批次计划受理、结果审核与全程监管。",
+    IA: "您负责本机构的认定批次、考场、人员、考生、成绩与证书。",
+    QW: "您依据鉴定要素细目表编写试题。",
+    IR: "您审核并终审试题和试卷，但不审核本人编写的试题。",
+    P: "您负责理论考试考场的现场监考。",
+    E: "您负责技能操作考核与业绩评审的评分。",
+    S: "您可以只读查看考场实况，并在每场考试后提交督考报告。",
+    CA: "您可以参加考试、查看本人成绩并提出异议。",
+}
+
+
+def entries_for(role: Role | str, *, menu_only: bool = False) -> list[NavEntry]:
+    role = Role(role)
+    registered = current_app.view_functions
+    return [
+        e for e in NAV
+        if role in e.roles and e.endpoint in registered and (e.in_menu or not menu_only)
+    ]

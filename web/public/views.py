@@ -1,0 +1,2 @@
+"""Views of this area."""
+from web.public import bp  # noqa: F401

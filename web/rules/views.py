@@ -1,0 +1,2 @@
+"""Views of this area."""
+from web.rules import bp  # noqa: F401

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class NewUserForm(FlaskForm):
+    role = SelectField("角色", validators=[DataRequired("请选择角色。")])
+    name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
+    institution_id = SelectField("所属机构", coerce=str, validators=[Optional()])
+    username = StringField("用户名", validators=[Optional(), Length(max=64)])
+    password = PasswordField("初始密码", validators=[Optional(), Length(max=128)])
+    id_number = StringField("身份证号码", validators=[Optional(), Length(max=18)])
+    ticket_no = StringField("准考证号", validators=[Optional(), Length(max=32)])
+    candidate_category = SelectField("考生类别", validators=[Optional()])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=32)])
+
+
+class EditUserForm(FlaskForm):
+    name = StringField("姓名", validators=[DataRequired("请输入姓名。"), Length(max=64)])
+    phone = StringField("联系电话", validators=[Optional(), Length(max=32)])
+    password = PasswordField("重置密码（留空不修改）", validators=[Optional(), Length(max=128)])
+    candidate_category = SelectField("考生类别", validators=[Optional()])
+
+
+class ToggleActiveForm(FlaskForm):
+    confirm = BooleanField("我确认此操作", validators=[DataRequired("请勾选确认。")])

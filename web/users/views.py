@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from foundation.accounts import (
+    CANDIDATE_CATEGORY_LABELS,
+    User,
+    can_manage,
+    create_user,
+    manageable_roles,
+    update_user,
+    visible_users_query,
+)
+from foundation.errors import DomainError
+from foundation.institutions import Institution
+from foundation.roles import Role
+from web.access import actor, roles_required
+from web.extensions import db
+from web.users import bp
+from web.users.forms import EditUserForm, NewUserForm, ToggleActiveForm
+
+ADMINS = (Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN)
+
+
+def _institution_choices() -> list[tuple[str, str]]:
+    rows = db.session.scalars(select(Institution).order_by(Institution.name)).all()
+    return [("", "（不隶属机构）")] + [(str(i.id), i.name) for i in rows]
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    return [(k.value, v) for k, v in CANDIDATE_CATEGORY_LABELS.items()]
+
+
+def _get_manageable(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not can_manage(actor(), Role(user.role), user.institution_id):
+        abort(403)
+    return user
+
+
+@bp.get("/")
+@roles_required(*ADMINS)
+def index() -> str:
+    me = actor()
+    stmt = visible_users_query(me)
+    q = request.args.get("q", "").strip()
+    role = request.args.get("role", "")
+    inst = request.args.get("institution", "")
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(User.name.ilike(like), User.username.ilike(like), User.ticket_no.ilike(like)))
+    if role in {r.value for r in Role}:
+        stmt = stmt.where(User.role == role)
+    if inst.isdigit() and me.role == Role.CENTRE_ADMIN:
+        stmt = stmt.where(User.institution_id == int(inst))
+    stmt = stmt.order_by(User.role, User.id)
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template(
+        "users/index.html",
+        page=page,
+        q=q,
+        role=role,
+        institution=inst,
+        roles=list(Role),
+        institutions=_institution_choices() if me.role == Role.CENTRE_ADMIN else [],
+        can_create=bool(manageable_roles(me)),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def new() -> str | Response:
+    me = actor()
+    form = NewUserForm()
+    form.role.choices = [(r.value, r.label) for r in manageable_roles(me)]
+    form.institution_id.choices = _institution_choices() if me.role == Role.CENTRE_ADMIN else [("", "")]
+    form.candidate_category.choices = _category_choices()
+    if request.method == "GET" and request.args.get("role"):
+        form.role.data = request.args["role"]
+    if form.validate_on_submit():
+        inst_id = int(form.institution_id.data) if (form.institution_id.data or "").isdigit() else None
+        try:
+            user = create_user(
+                db.session, me, role=Role(form.role.data), name=form.name.data or "",
+                institution_id=inst_id if me.role == Role.CENTRE_ADMIN else me.institution_id,
+                username=form.username.data or None, password=form.password.data or None,
+                id_number=form.id_number.data or None, ticket_no=form.ticket_no.data or None,
+                candidate_category=form.candidate_category.data or None, phone=form.phone.data or None,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if exc.field and exc.field in form:
+                form[exc.field].errors = [*form[exc.field].errors, exc.message]
+            flash(exc.message, "danger")
+            return render_template("users/new.html", form=form), 400
+        db.session.commit()
+        flash(f"已创建账号：{user.name}（{user.role_label}）。", "success")
+        return redirect(url_for("users.index"))
+    return render_template("users/new.html", form=form), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def edit(user_id: int) -> str | Response:
+    user = _get_manageable(user_id)
+    form = EditUserForm(obj=user)
+    form.candidate_category.choices = _category_choices()
+    if form.validate_on_submit():
+        try:
+            update_user(
+                db.session, actor(), user.id, name=form.name.data, phone=form.phone.data or "",
+                password=form.password.data or None,
+                candidate_category=form.candidate_category.data if user.role == Role.CANDIDATE else None,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return render_template("users/edit.html", form=form, user=user, toggle=ToggleActiveForm()), 400
+        db.session.commit()
+        flash("账号信息已保存。", "success")
+        return redirect(url_for("users.edit", user_id=user.id))
+    return render_template("users/edit.html", form=form, user=user, toggle=ToggleActiveForm())
+
+
+@bp.post("/<int:user_id>/active")
+@roles_required(*ADMINS)
+def toggle_active(user_id: int) -> Response:
+    user = _get_manageable(user_id)
+    form = ToggleActiveForm()
+    if not form.validate_on_submit():
+        flash("请勾选确认后再提交。", "warning")
+        return redirect(url_for("users.edit", user_id=user.id))
+    try:
+        update_user(db.session, actor(), user.id, active=not user.active)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("users.edit", user_id=user.id))
+    db.session.commit()
+    flash("账号已启用。" if user.active else "账号已停用。", "success")
+    return redirect(url_for("users.edit", user_id=user.id))
