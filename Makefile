@@ -9,8 +9,11 @@ VENDOR := web/static/vendor
 
 .PHONY: run test setup db demo vendor test-sqlite test-postgres lint clean
 
+# Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
+# Behind https in production, keep the default (Secure); see README.
 run: setup db demo
-	PORT=$(PORT) $(BIN)/python -m web.serve --port $(PORT)
+	FLASK_SESSION_COOKIE_SECURE=false FLASK_REMEMBER_COOKIE_SECURE=false \
+	  $(BIN)/python -m web.serve --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -47,22 +47,25 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A session inside an outer transaction; commits release SAVEPOINTs, the test's end rolls
-    everything back. Requests made through ``client`` share it."""
+    """The test's own session inside an outer transaction that is rolled back at the end.
+
+    Requests and CLI commands get their own sessions (as in production) on the same
+    connection, each in a SAVEPOINT: what the test flushes is visible to them, and a view's
+    rollback undoes only that view's work."""
     with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"), scopefunc=_app_ctx_id
-        )
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+    outer = connection.begin()
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    original = db.session
+    db.session = scoped_session(factory, scopefunc=_app_ctx_id)
+    test_session = factory()
+    try:
+        yield test_session
+    finally:
+        test_session.close()
+        db.session = original
+        outer.rollback()
+        connection.close()
 
 
 @pytest.fixture

@@ -50,15 +50,38 @@ def init_database(app: Flask) -> None:
     from web.extensions import db, migrate
 
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), os.pardir, "migrations"))
+
+
+def configure_engine(engine: Any) -> None:
+    """SQLite: let SQLAlchemy, not the pysqlite driver, emit BEGIN, so that SAVEPOINTs and
+    transactional DDL work (the SQLAlchemy docs' pysqlite recipe), wait on locks instead of
+    failing at once, and enforce foreign keys."""
+    if engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
 
 
 def init_security(app: Flask) -> None:
     from web.extensions import csrf, limiter
     from web.security import install_security_headers
 
-    csrf.init_app(app)
     limiter.init_app(app)
+    csrf.init_app(app)
     install_security_headers(app)
 
 

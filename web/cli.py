@@ -49,7 +49,7 @@ def seed_demo_cmd() -> None:
     logins = seed_demo(db.session)
     db.session.commit()
     click.echo("")
-    click.echo("演示账号（工作人员密码均为 %s）：" % DEMO_PASSWORD)
+    click.echo(f"演示账号（工作人员密码均为 {DEMO_PASSWORD}）：")
     for role_label, login, note in logins:
         click.echo(f"  {role_label:<12}  {login:<28}  {note}")
 

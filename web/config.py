@@ -22,8 +22,10 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-    # Login rate limit, per client address and per account name.
+    # Login rate limits. Per account name: tight, against password guessing. Per address:
+    # generous, because a whole exam room of candidates often shares one NAT address.
     LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+    LOGIN_RATE_LIMIT_PER_ADDRESS = "300 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SOCKETIO_ASYNC_MODE = "gevent"

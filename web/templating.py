@@ -23,6 +23,13 @@ def beijing(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return as_utc(value).astimezone(BEIJING).strftime(fmt)
 
 
+def role_label(value: str) -> str:
+    try:
+        return ROLE_LABELS[Role(value)]
+    except ValueError:
+        return value
+
+
 def page_url(page: int) -> str:
     """The current URL with its query string kept and ``page`` replaced."""
     args = request.args.to_dict()
@@ -37,7 +44,7 @@ def install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["level_name"] = lambda lv: LEVEL_NAMES.get(int(lv), str(lv)) if lv else ""
     app.jinja_env.filters["level_range"] = level_range_name
     app.jinja_env.filters["mask_id"] = mask_id_number
-    app.jinja_env.filters["role_label"] = lambda r: ROLE_LABELS.get(Role(r), r) if r in Role else r
+    app.jinja_env.filters["role_label"] = role_label
     app.jinja_env.globals["platform_name"] = "职业技能等级认定考评平台"
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions

@@ -19,5 +19,6 @@ class ChangePasswordForm(FlaskForm):
     old_password = PasswordField("原密码", validators=[DataRequired("请输入原密码。")])
     new_password = PasswordField("新密码", validators=[DataRequired("请输入新密码。"), Length(min=8, max=128)])
     confirm = PasswordField(
-        "确认新密码", validators=[DataRequired("请再次输入新密码。"), EqualTo("new_password", "两次输入的新密码不一致。")]
+        "确认新密码",
+        validators=[DataRequired("请再次输入新密码。"), EqualTo("new_password", "两次输入的新密码不一致。")],
     )

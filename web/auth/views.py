@@ -19,6 +19,10 @@ def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _address_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"])
+
+
 def _account_key() -> str:
     name = (request.form.get("username") or request.form.get("ticket_no") or "").strip().lower()
     return f"login-account:{name}"
@@ -52,7 +56,7 @@ def login() -> str | Response:
 
 @bp.post("/login")
 @public
-@limiter.limit(_login_limit)
+@limiter.limit(_address_limit)
 @limiter.limit(_login_limit, key_func=_account_key)
 def login_staff() -> str | Response:
     form = StaffLoginForm()
@@ -69,7 +73,7 @@ def login_staff() -> str | Response:
 
 @bp.post("/login/candidate")
 @public
-@limiter.limit(_login_limit)
+@limiter.limit(_address_limit)
 @limiter.limit(_login_limit, key_func=_account_key)
 def login_candidate() -> str | Response:
     form = CandidateLoginForm()

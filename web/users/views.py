@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from werkzeug.wrappers import Response
 
 from foundation.accounts import (
@@ -57,7 +57,8 @@ def index() -> str:
         stmt = stmt.where(User.role == role)
     if inst.isdigit() and me.role == Role.CENTRE_ADMIN:
         stmt = stmt.where(User.institution_id == int(inst))
-    stmt = stmt.order_by(User.role, User.id)
+    # Staff first, then candidates; within each, by role and creation order.
+    stmt = stmt.order_by(case((User.role == Role.CANDIDATE.value, 1), else_=0), User.role, User.id)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "users/index.html",

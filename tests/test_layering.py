@@ -1,0 +1,32 @@
+"""The cores never import Flask; the web layer builds on them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("package", ["foundation", "itembank", "examroom", "grading"])
+def test_core_does_not_import_flask(package):
+    code = (
+        "import importlib, pkgutil, sys\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n == 'flask' or n.startswith(('flask.', 'flask_')))\n"
+        "assert not bad, bad\n"
+        "print('ok', len(sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok")
+
+
+def test_models_share_one_base_with_flask_sqlalchemy(app):
+    from foundation.db import Base
+    from web.extensions import db
+
+    assert db.metadata is Base.metadata
+    assert {"user_account", "institution", "occupation", "audit_entry", "calendar_day"} <= set(Base.metadata.tables)
