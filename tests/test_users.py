@@ -144,3 +144,14 @@ def test_pages_create_search_paginate_and_deactivate(session, client, login):
     client.post(f"/users/{target.id}/active", data={"confirm": "y"})
     session.refresh(target)
     assert not target.active
+
+
+def test_centre_sees_everyone_but_edits_only_what_it_manages(session, client, login):
+    centre = make_user(session, Role.CENTRE_ADMIN)
+    ia = make_user(session, Role.INSTITUTION_ADMIN, name="某机构管理员")
+    proctor = make_user(session, Role.PROCTOR, name="某监考员", institution=ia.institution)
+    login(centre)
+    body = client.get(f"/users/?institution={ia.institution_id}").get_data(as_text=True)
+    assert "某机构管理员" in body and "某监考员" in body
+    assert f"/users/{ia.id}" in body and f"/users/{proctor.id}" not in body
+    assert client.get(f"/users/{proctor.id}").status_code == 403

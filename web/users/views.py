@@ -69,6 +69,7 @@ def index() -> str:
         roles=list(Role),
         institutions=_institution_choices() if me.role == Role.CENTRE_ADMIN else [],
         can_create=bool(manageable_roles(me)),
+        can_edit=lambda u: can_manage(me, Role(u.role), u.institution_id),
     )
 
 

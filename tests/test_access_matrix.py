@@ -1,0 +1,154 @@
+"""Every role against every route: allowed or refused as designed, enforced on the server.
+
+EXPECTED is the design. A route missing from it fails the suite, so a new page cannot ship
+without someone deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from foundation.calendar import CalendarDay
+from foundation.institutions import ScopeEntry
+from foundation.roles import Role
+from tests.factories import make_institution, make_occupation, make_user
+
+C, IA, QW, IR, P, E, S, CA = (
+    "centre_admin", "institution_admin", "question_writer", "item_reviewer",
+    "proctor", "examiner", "supervisor", "candidate",
+)
+STAFF = {C, IA, QW, IR, P, E, S}
+EVERYONE = STAFF | {CA}
+PUBLIC = "public"
+
+EXPECTED: dict[str, set[str] | str] = {
+    "main.index": PUBLIC,
+    "main.healthz": PUBLIC,
+    "main.home": EVERYONE,
+    "auth.login": PUBLIC,
+    "auth.login_staff": PUBLIC,
+    "auth.login_candidate": PUBLIC,
+    "auth.logout": PUBLIC,
+    "auth.change_password": STAFF,
+    "users.index": {C, IA},
+    "users.new": {C, IA},
+    "users.edit": {C, IA},
+    "users.toggle_active": {C, IA},
+    "institutions.index": {C},
+    "institutions.new": {C},
+    "institutions.detail": {C},
+    "institutions.edit": {C},
+    "institutions.advance": {C},
+    "institutions.add_scope": {C},
+    "institutions.remove_scope": {C},
+    "institutions.mine": {IA},
+    "occupations.index": STAFF,
+    "occupations.detail": STAFF,
+    "occupations.export": STAFF,
+    "occupations.new": {C},
+    "occupations.edit": {C},
+    "occupations.import_xlsx": {C},
+    "occupations.template": {C},
+    "occupations.toggle_active": {C},
+    "calendar.index": {C, IA},
+    "calendar.save_day": {C},
+    "calendar.delete_day": {C},
+    "rules.index": {C},
+    "audit.index": {C},
+    "audit.verify": {C},
+    "public.institutions": PUBLIC,
+    "public.institution_detail": PUBLIC,
+}
+
+
+def _routes(app) -> list[tuple[str, str, Any]]:
+    rows = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            rows.append((rule.endpoint, method, rule))
+    return rows
+
+
+def test_every_route_is_in_the_design_table(app):
+    endpoints = {endpoint for endpoint, _, _ in _routes(app)}
+    assert endpoints == set(EXPECTED), "routes without a decision, or decisions without a route"
+
+
+def test_declared_rules_match_the_design(app):
+    for endpoint, expected in EXPECTED.items():
+        view = app.view_functions[endpoint]
+        if expected == PUBLIC:
+            assert getattr(view, "public", False), f"{endpoint} should be public"
+            assert not hasattr(view, "allowed_roles"), endpoint
+        else:
+            assert getattr(view, "allowed_roles", None) == expected, endpoint
+
+
+@pytest.fixture
+def world(session):
+    """One filed institution X with an admin, a proctor and a scope entry; an occupation; a holiday."""
+    occupation = make_occupation(session, work_types=["甲工种"])
+    inst = make_institution(session, status="filed", code="S00002299999" + "1", serial="999991")
+    entry = ScopeEntry(institution_id=inst.id, occupation_id=occupation.id, lowest_level=5, highest_level=3)
+    session.add(entry)
+    session.add(CalendarDay(day=dt.date(2031, 10, 1), kind="holiday", name="国庆节"))
+    users = {role.value: make_user(session, role, institution=inst) if role.value in {IA, P, E, CA, QW, IR}
+             else make_user(session, role) for role in Role}
+    session.flush()
+    return {"inst": inst, "entry": entry, "occupation": occupation, "users": users}
+
+
+def _path(rule, world, role: str | None) -> str:
+    # Target objects the role could own, so that only the role decides the outcome here;
+    # object-level refusals (another institution's people) are tested per area.
+    target_user = world["users"][IA] if role == C else world["users"][P]
+    values = {
+        "user_id": target_user.id,
+        "institution_id": world["inst"].id,
+        "entry_id": world["entry"].id,
+        "occupation_id": world["occupation"].id,
+        "day": "2031-10-01",
+    }
+    return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+
+
+def _request(client, method: str, path: str):
+    return client.get(path) if method == "GET" else client.open(path, method=method, data={})
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_role_against_every_route(app, session, client, login, world, role):
+    login(world["users"][role])
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        if endpoint == "auth.logout":
+            continue  # would end this test's session; covered in test_auth
+        expected = EXPECTED[endpoint]
+        allowed = expected == PUBLIC or role in expected
+        resp = _request(client, method, _path(rule, world, role))
+        refused = resp.status_code in (401, 403) or "/login" in resp.headers.get("Location", "")
+        if endpoint.startswith("auth.login") and method == "GET":
+            refused = False  # a logged-in user is sent home, which is not a refusal
+        if allowed == refused:
+            wrong.append((endpoint, method, resp.status_code))
+    assert not wrong, f"{role}: allowed/refused differs from the design: {wrong}"
+
+
+def test_anonymous_against_every_route(app, session, client, world):
+    wrong = []
+    for endpoint, method, rule in _routes(app):
+        resp = _request(client, method, _path(rule, world, None))
+        if EXPECTED[endpoint] == PUBLIC:
+            ok = resp.status_code not in (401, 403)
+        elif method == "GET":
+            ok = resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+        else:
+            ok = resp.status_code == 401
+        if not ok:
+            wrong.append((endpoint, method, resp.status_code))
+    assert not wrong, wrong
