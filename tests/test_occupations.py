@@ -14,19 +14,21 @@ from sqlalchemy import func, select
 from foundation.audit import AuditEntry
 from foundation.errors import PermissionDenied, RowErrors, ValidationError
 from foundation.institutions import ScopeEntry
-from foundation.occupations import (
+from foundation.occupation_excel import (
     IMPORT_COLUMNS,
+    export_occupations_bytes,
+    import_occupations,
+    import_template_bytes,
+    parse_level,
+)
+from foundation.occupations import (
     OCCUPATION_CODE_PATTERN,
     Occupation,
     WorkType,
     create_occupation,
-    export_occupations_bytes,
-    import_occupations,
-    import_template_bytes,
     occupation_level_problem,
     occupation_query,
     occupation_range_problem,
-    parse_level,
     require_evaluable,
     require_level,
     seed_catalogue,

@@ -11,12 +11,10 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from foundation.errors import DomainError, RowErrors
+from foundation.occupation_excel import export_occupations_bytes, import_occupations, import_template_bytes
 from foundation.occupations import (
     Occupation,
     create_occupation,
-    export_occupations_bytes,
-    import_occupations,
-    import_template_bytes,
     occupation_query,
     set_occupation_active,
     update_occupation,
