@@ -118,6 +118,7 @@ def init_sockets(app: Flask) -> None:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        channel=app.config["SOCKETIO_CHANNEL"],
         max_http_buffer_size=app.config["SOCKETIO_MAX_HTTP_BUFFER_SIZE"],
         manage_session=False,
     )

@@ -29,7 +29,8 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SOCKETIO_ASYNC_MODE = "gevent"
-    SOCKETIO_MESSAGE_QUEUE: str | None = None
+    SOCKETIO_MESSAGE_QUEUE: str | None = None  # e.g. redis://127.0.0.1:6379/0, for several processes
+    SOCKETIO_CHANNEL = "skilleval-socketio"  # the queue's channel; one per deployment
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
     PAGE_SIZE = 20
     CONTENT_SECURITY_POLICY = (

@@ -25,6 +25,7 @@ from tests.dbutil import fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -65,6 +66,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "FLASK_SESSION_COOKIE_SECURE": "false",
         "FLASK_REMEMBER_COOKIE_SECURE": "false",
         "PORT": str(port),
+        # As in production: several processes would share this queue; one channel per test run.
+        "FLASK_SOCKETIO_MESSAGE_QUEUE": REDIS_URL,
+        "FLASK_SOCKETIO_CHANNEL": f"skilleval-e2e-{port}",
     }
     _flask(env, "db", "upgrade")
     _flask(env, "seed", "reference")
