@@ -115,7 +115,14 @@ class User(Base):
         return bool(self.active)
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session token: id plus a fingerprint of the credential, so that changing a
+        password (or a candidate's ID number) ends every session opened with the old one."""
+        return f"{self.id}:{self.credential_fingerprint}"
+
+    @property
+    def credential_fingerprint(self) -> str:
+        secret = self.password_hash if self.role != Role.CANDIDATE else self.id_number
+        return hashlib.sha256((secret or "").encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role} {self.username or self.ticket_no}>"

@@ -38,7 +38,7 @@ def seed_reference_cmd() -> None:
 
     counts = seed_reference(db.session)
     db.session.commit()
-    click.echo("基础数据已就绪：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+    click.echo("基础数据已就绪。本次新增：" + "，".join(f"{k} {v} 条" for k, v in counts.items()))
 
 
 @seed_cli.command("demo")

@@ -34,7 +34,7 @@ class DefaultConfig:
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
     PAGE_SIZE = 20
     CONTENT_SECURITY_POLICY = (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
         "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )

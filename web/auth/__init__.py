@@ -3,6 +3,8 @@ number plus ID number. Rate-limited, CSRF-protected, session renewed on login.""
 
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint, Flask
 
 from web.extensions import db, login_manager
@@ -20,11 +22,17 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_token: str) -> User | None:
+        user_id, _, fingerprint = session_token.partition(":")
         if not user_id.isdigit():
             return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        # A changed password invalidates sessions opened with the old one.
+        if not hmac.compare_digest(fingerprint, user.credential_fingerprint):
+            return None
+        return user
 
 
 from web.auth import views  # noqa: E402,F401
