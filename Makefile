@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor test-sqlite test-postgres lint clean
+.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -46,6 +46,13 @@ db: setup
 demo: db
 	$(FLASK) seed reference
 	$(FLASK) seed demo
+
+# Benchmarks: results go to docs/benchmarks.md (see benchmarks/README.md). Not part of `make test`.
+bench-irt: setup
+	$(BIN)/python -m benchmarks.bench_irt
+
+bench-assembly: setup
+	$(BIN)/python -m benchmarks.bench_assembly
 
 lint: setup
 	$(BIN)/ruff check foundation itembank examroom grading web tests

@@ -1,4 +1,4 @@
-"""Import every model module so the mapper registry and metadata are complete."""
+"""Import every foundation model module so its part of the mapper registry is complete."""
 
 from __future__ import annotations
 

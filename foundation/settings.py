@@ -34,12 +34,21 @@ DEFAULT_RULES: dict[str, Any] = {
     # Filing windows as (month, first day, last day), inclusive.
     "filing_windows": [[3, 20, 30], [9, 20, 30]],
     "province_code": "22",
+    # Blueprint health (命题技术规程), warnings only: shares of X/Y/Z points, theory point count,
+    # approved items per assessment point.
+    "blueprint_health": {"x_min_share": 0.80, "y_max_share": 0.15, "z_max_share": 0.05,
+                         "theory_min_points": 200, "min_items_per_point": 4},
+    # Paper assembly: items used in this many most recent locked papers of the same blueprint
+    # are left out (exposure control).
+    "assembly_recent_papers": 2,
 }
 
 RULE_LABELS: dict[str, str] = {
     "scope_caps": "评价范围等级上限（按机构类型与层级）",
     "filing_windows": "备案申报窗口期（月、起始日、截止日）",
     "province_code": "省份代码（证书编码第 6–7 位）",
+    "blueprint_health": "细目表健康度阈值（X/Y/Z 占比、鉴定点数、每点试题数）",
+    "assembly_recent_papers": "组卷时回避最近几套已锁定试卷中的试题",
 }
 
 

@@ -41,7 +41,7 @@ target_db = current_app.extensions['migrate'].db
 
 def get_metadata():
     # The models live on the cores' own DeclarativeBase; import them all so the metadata is complete.
-    import foundation.models  # noqa: F401
+    import web.models  # noqa: F401
     from foundation.db import Base
 
     return Base.metadata

@@ -76,3 +76,42 @@ def make_occupation(session: Session, **fields: Any) -> Occupation:
     session.add(occ)
     session.flush()
     return occ
+
+
+def blueprint_specs(ranges: int = 2, points_per_range: int = 3) -> list[Any]:
+    """A small valid tree: top ranges A, B… each with one sub-range and X points."""
+    from itembank.blueprints import NodeSpec
+
+    letters = "ABCDEFGH"
+    share = 100 / ranges
+    nodes = []
+    for r in range(ranges):
+        top = letters[r]
+        nodes.append(NodeSpec(top, f"范围{top}", None, share))
+        nodes.append(NodeSpec(f"{top}-A", f"范围{top}-A", None, share))
+        for p in range(1, points_per_range + 1):
+            nodes.append(NodeSpec(f"{top}-A-{p:03d}", f"鉴定点{top}{p}", "X", 0))
+    return nodes
+
+
+def make_blueprint(session: Session, actor: User | None = None, *, level: int = 4, **spec_args: Any) -> Any:
+    from itembank.blueprints import create_blueprint, replace_nodes
+
+    actor = actor or make_user(session, Role.CENTRE_ADMIN)
+    occupation = make_occupation(session)
+    bp = create_blueprint(session, actor, occupation_id=occupation.id, work_type_id=None, level=level, mode="theory")
+    replace_nodes(session, actor, bp.id, blueprint_specs(**spec_args))
+    session.refresh(bp)
+    return bp
+
+
+def single_choice(stem: str = "安全用电的基本原则是什么？", key: str = "B") -> Any:
+    from itembank.items import ItemContent
+
+    return ItemContent(
+        stem_html=f"<p>{stem}</p>",
+        spec={"options": [{"label": x, "html": f"选项{x}"} for x in "ABCD"], "key": [key]},
+        explanation_html="<p>依据安全规程。</p>",
+        source="国家职业技能标准",
+        difficulty=0.6,
+    )

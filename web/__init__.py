@@ -46,7 +46,7 @@ def init_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 
 def init_database(app: Flask) -> None:
-    import foundation.models  # noqa: F401  (complete the mapper registry)
+    import web.models  # noqa: F401  (complete the mapper registry)
     from web.extensions import db, migrate
 
     db.init_app(app)

@@ -1,0 +1,307 @@
+"""Item services (试题): write, revise and move items through the review workflow.
+
+Workflow: draft → submitted (author) → reviewed (审题, a reviewer) → approved (终审, a second
+reviewer) → active → retired; a reviewer may return a submitted or reviewed item with
+comments (returned), and the author then revises it. Rules enforced here:
+
+* nobody who wrote any version of an item reviews, approves or returns it;
+* the final approver is not the reviewer who passed the same version;
+* a version is immutable once submitted: revising it (or an approved/active item) makes a
+  new version, which must pass review again; papers pin the version they used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from foundation import audit
+from foundation.accounts import User, require_role
+from foundation.errors import NotFound, PermissionDenied, ValidationError
+from foundation.roles import Role
+from itembank import duplicates, sanitize
+from itembank.itemtypes import get_type
+from itembank.models import BlueprintNode, Item, ItemEvent, ItemStatus, ItemVersion
+
+WRITERS = (Role.QUESTION_WRITER,)
+REVIEWERS = (Role.ITEM_REVIEWER,)
+EDITABLE = (ItemStatus.DRAFT.value, ItemStatus.RETURNED.value, ItemStatus.APPROVED.value, ItemStatus.ACTIVE.value)
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemContent:
+    """What a writer edits; the same shape for the form, the API and the Excel import."""
+
+    stem_html: str
+    spec: dict[str, Any]
+    explanation_html: str = ""
+    source: str = ""
+    difficulty: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Cleaned:
+    stem_html: str
+    spec_json: str
+    explanation_html: str
+    source: str
+    difficulty: float | None
+    minhash: bytes
+
+
+def clean_content(item_type: str, content: ItemContent) -> Cleaned:
+    """Validate and sanitise everything a writer sends; raises ValidationError in Chinese."""
+    kind = get_type(item_type)
+    stem = sanitize.clean_item_html(content.stem_html or "")  # sanitised, length- and TeX-checked
+    if not sanitize.plain_text(stem).strip() and "src=" not in stem:
+        raise ValidationError("题干不能为空。", field="stem_html")
+    spec = kind.validate(content.spec)
+    explanation = sanitize.clean_item_html(content.explanation_html or "")
+    if content.difficulty is not None and not 0 < content.difficulty < 1:
+        raise ValidationError("难度系数应在 0 与 1 之间（预估答对率，如 0.65）。", field="difficulty")
+    source = (content.source or "").strip()
+    if len(source) > 255:
+        raise ValidationError("来源过长。", field="source")
+    return Cleaned(stem, json.dumps(spec, ensure_ascii=False, sort_keys=True), explanation, source,
+                   content.difficulty, duplicates.signature(stem).tobytes())
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound("试题不存在。")
+    return item
+
+
+def _version_summary(v: ItemVersion) -> dict[str, Any]:
+    return {"version": v.number, "stem": sanitize.plain_text(v.stem_html)[:80], "difficulty": v.difficulty}
+
+
+def _event(session: Session, item: Item, actor: User, action: str, before: str | None, comment: str = "") -> None:
+    assert item.current_version_id is not None
+    session.add(ItemEvent(item_id=item.id, version_id=item.current_version_id, action=action, from_status=before,
+                          to_status=item.status, actor_id=actor.id, comment=comment))
+    session.flush()
+    audit.record(session, actor, f"item.{action}", "item", item.id,
+                 before={"status": before}, after={"status": item.status, "comment": comment or None})
+
+
+def new_item_code() -> str:
+    return "IT" + secrets.token_hex(5).upper()
+
+
+def create_item(
+    session: Session, actor: User, *, point_id: int, item_type: str, content: ItemContent,
+    code: str | None = None, is_pretest: bool = False,
+) -> Item:
+    require_role(actor, *WRITERS)
+    point = session.get(BlueprintNode, point_id)
+    if point is None or not point.is_point:
+        raise ValidationError("请选择一个鉴定点。", field="point_id")
+    cleaned = clean_content(item_type, content)
+    code = (code or new_item_code()).strip()
+    if session.scalar(select(Item.id).where(Item.code == code)) is not None:
+        raise ValidationError(f"试题编码 {code} 已存在。", field="code")
+    item = Item(code=code, point_id=point.id, level=point.blueprint.level, item_type=item_type,
+                status=ItemStatus.DRAFT.value, author_id=actor.id, institution_id=actor.institution_id,
+                is_pretest=is_pretest)
+    session.add(item)
+    session.flush()
+    version = _new_version(session, item, actor, cleaned, number=1, note="新建")
+    audit.record(session, actor, "item.create", "item", item.id, after={"code": code, **_version_summary(version)})
+    return item
+
+
+def _new_version(session: Session, item: Item, actor: User, cleaned: Cleaned, *, number: int, note: str) -> ItemVersion:
+    version = ItemVersion(number=number, stem_html=cleaned.stem_html, spec_json=cleaned.spec_json,
+                          explanation_html=cleaned.explanation_html, source=cleaned.source,
+                          difficulty=cleaned.difficulty, author_id=actor.id, change_note=note,
+                          minhash=cleaned.minhash)
+    item.versions.append(version)
+    session.flush()
+    item.current_version = version
+    session.flush()
+    return version
+
+
+def revise_item(session: Session, actor: User, item_id: int, content: ItemContent, *, note: str = "") -> Item:
+    """Edit an item. A draft that was never submitted is edited in place; anything frozen
+    (returned, approved, active) gets a new version that goes back to draft."""
+    require_role(actor, *WRITERS)
+    item = get_item(session, item_id)
+    if item.status not in EDITABLE:
+        raise ValidationError(f"试题处于「{item.status_label}」状态，审核期间不能修改。")
+    if item.status in (ItemStatus.DRAFT.value, ItemStatus.RETURNED.value) and actor.id not in _author_ids(item):
+        raise PermissionDenied("只有本题的命题员可以修改草稿或退回的试题。")
+    cleaned = clean_content(item.item_type, content)
+    current = item.current_version
+    assert current is not None
+    before = _version_summary(current)
+    if not current.frozen:
+        current.stem_html, current.spec_json = cleaned.stem_html, cleaned.spec_json
+        current.explanation_html, current.source = cleaned.explanation_html, cleaned.source
+        current.difficulty, current.minhash = cleaned.difficulty, cleaned.minhash
+        current.change_note = note or current.change_note
+        session.flush()
+        audit.record(session, actor, "item.edit", "item", item.id, before=before, after=_version_summary(current))
+        return item
+    previous = item.status
+    _new_version(session, item, actor, cleaned, number=current.number + 1, note=note or "修订")
+    item.status = ItemStatus.DRAFT.value
+    session.flush()
+    _event(session, item, actor, "revise", previous, note)
+    return item
+
+
+def _author_ids(item: Item) -> set[int]:
+    return {item.author_id} | {v.author_id for v in item.versions}
+
+
+def _require_not_author(item: Item, actor: User) -> None:
+    if actor.id in _author_ids(item):
+        raise PermissionDenied("命题员不能审核本人编写的试题。")
+
+
+def submit_item(session: Session, actor: User, item_id: int) -> Item:
+    require_role(actor, *WRITERS)
+    item = get_item(session, item_id)
+    if actor.id not in _author_ids(item):
+        raise PermissionDenied("只有本题的命题员可以提交审核。")
+    if item.status not in (ItemStatus.DRAFT.value, ItemStatus.RETURNED.value):
+        raise ValidationError(f"试题处于「{item.status_label}」状态，不能提交。")
+    if item.status == ItemStatus.RETURNED.value and item.current_version and item.current_version.frozen:
+        raise ValidationError("请先按审核意见修改试题，再重新提交。")
+    before = item.status
+    assert item.current_version is not None
+    item.current_version.frozen = True
+    item.status = ItemStatus.SUBMITTED.value
+    _event(session, item, actor, "submit", before)
+    return item
+
+
+def review_item(session: Session, actor: User, item_id: int, comment: str = "") -> Item:
+    """审题: the first reviewer passes the submitted version."""
+    require_role(actor, *REVIEWERS)
+    item = get_item(session, item_id)
+    _require_not_author(item, actor)
+    if item.status != ItemStatus.SUBMITTED.value:
+        raise ValidationError(f"试题处于「{item.status_label}」状态，不能审题。")
+    item.status = ItemStatus.REVIEWED.value
+    _event(session, item, actor, "review", ItemStatus.SUBMITTED.value, comment)
+    return item
+
+
+def _reviewer_of_current(session: Session, item: Item) -> int | None:
+    return session.scalar(select(ItemEvent.actor_id).where(
+        ItemEvent.item_id == item.id, ItemEvent.version_id == item.current_version_id, ItemEvent.action == "review",
+    ).order_by(ItemEvent.id.desc()).limit(1))
+
+
+def approve_item(session: Session, actor: User, item_id: int, comment: str = "") -> Item:
+    """终审: a second reviewer, never the one who passed this version."""
+    require_role(actor, *REVIEWERS)
+    item = get_item(session, item_id)
+    _require_not_author(item, actor)
+    if item.status != ItemStatus.REVIEWED.value:
+        raise ValidationError(f"试题处于「{item.status_label}」状态，不能终审。")
+    if _reviewer_of_current(session, item) == actor.id:
+        raise PermissionDenied("审题人与终审人不能是同一人。")
+    item.status = ItemStatus.APPROVED.value
+    _event(session, item, actor, "approve", ItemStatus.REVIEWED.value, comment)
+    return item
+
+
+def return_item(session: Session, actor: User, item_id: int, comment: str) -> Item:
+    require_role(actor, *REVIEWERS)
+    item = get_item(session, item_id)
+    _require_not_author(item, actor)
+    if item.status not in (ItemStatus.SUBMITTED.value, ItemStatus.REVIEWED.value):
+        raise ValidationError(f"试题处于「{item.status_label}」状态，不能退回。")
+    if not comment.strip():
+        raise ValidationError("退回时必须填写审核意见。", field="comment")
+    before = item.status
+    item.status = ItemStatus.RETURNED.value
+    _event(session, item, actor, "return", before, comment.strip())
+    return item
+
+
+def activate_item(session: Session, actor: User, item_id: int) -> Item:
+    require_role(actor, Role.CENTRE_ADMIN, *REVIEWERS)
+    item = get_item(session, item_id)
+    if item.status != ItemStatus.APPROVED.value:
+        raise ValidationError(f"只有已终审的试题可以启用（当前：{item.status_label}）。")
+    item.status = ItemStatus.ACTIVE.value
+    _event(session, item, actor, "activate", ItemStatus.APPROVED.value)
+    return item
+
+
+def retire_item(session: Session, actor: User, item_id: int, reason: str) -> Item:
+    require_role(actor, Role.CENTRE_ADMIN, *REVIEWERS)
+    item = get_item(session, item_id)
+    if item.status not in (ItemStatus.APPROVED.value, ItemStatus.ACTIVE.value):
+        raise ValidationError(f"试题处于「{item.status_label}」状态，不能停用。")
+    if not reason.strip():
+        raise ValidationError("停用试题必须填写原因。", field="reason")
+    before = item.status
+    item.status = ItemStatus.RETIRED.value
+    _event(session, item, actor, "retire", before, reason.strip())
+    return item
+
+
+# ---------------------------------------------------------------- versions and duplicates
+
+
+def _version_lines(v: ItemVersion) -> dict[str, list[str]]:
+    spec = v.spec
+    options = [f"{o.get('label', '')}. {sanitize.plain_text(o.get('html', ''))}" for o in spec.get("options", [])]
+    public_keys = {k: spec[k] for k in spec if k != "options"}
+    return {
+        "题干": sanitize.plain_text(v.stem_html).splitlines() or [""],
+        "选项": options,
+        "答案与评分": [json.dumps(public_keys, ensure_ascii=False, sort_keys=True)],
+        "解析": sanitize.plain_text(v.explanation_html).splitlines(),
+        "来源": [v.source],
+        "难度": [f"{v.difficulty:g}" if v.difficulty is not None else "未填"],
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldDiff:
+    field: str
+    removed: list[str]
+    added: list[str]
+
+
+def version_diff(old: ItemVersion, new: ItemVersion) -> list[FieldDiff]:
+    """What changed between two versions, field by field, in plain text a reviewer can read."""
+    a, b = _version_lines(old), _version_lines(new)
+    diffs = []
+    for field in a:
+        if a[field] == b[field]:
+            continue
+        lines = list(difflib.ndiff(a[field], b[field]))
+        diffs.append(FieldDiff(field, [ln[2:] for ln in lines if ln.startswith("- ")],
+                               [ln[2:] for ln in lines if ln.startswith("+ ")]))
+    return diffs
+
+
+def find_duplicates(session: Session, stem_html: str, *, exclude_item_id: int | None = None,
+                    threshold: float = duplicates.DEFAULT_THRESHOLD, limit: int = 5) -> list[tuple[Item, float]]:
+    """Near-duplicate stems among the bank's current versions, best match first."""
+    rows = session.execute(
+        select(Item.id, ItemVersion.stem_html, ItemVersion.minhash)
+        .join(ItemVersion, ItemVersion.id == Item.current_version_id)
+        .where(Item.status != ItemStatus.RETIRED.value)
+    ).all()
+    index = duplicates.DuplicateIndex([])
+    for item_id, stem, stored in rows:
+        if item_id != exclude_item_id:
+            index.add(item_id, stem, stored_signature=stored)
+    found = index.find(stem_html, threshold)[:limit]
+    return [(session.get(Item, item_id), sim) for item_id, sim in found]  # type: ignore[misc]

@@ -1,0 +1,10 @@
+"""Every model of every core, imported once so the metadata is complete (for the app, Alembic
+and the tests). It lives in ``web`` because only the top layer may import all the cores."""
+
+from __future__ import annotations
+
+import foundation.models  # noqa: F401
+import itembank.models  # noqa: F401
+from foundation.db import Base
+
+__all__ = ["Base"]
