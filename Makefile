@@ -34,6 +34,9 @@ vendor: node_modules/.installed
 	mkdir -p $(VENDOR)
 	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)/
 	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/
+	mkdir -p $(VENDOR)/katex
+	cp -r node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css node_modules/katex/dist/fonts \
+	  node_modules/katex/dist/contrib/auto-render.min.js $(VENDOR)/katex/
 
 # A random secret key for this machine; never committed (instance/ is git-ignored).
 instance/config.py:

@@ -1,0 +1,3 @@
+"""API views."""
+
+from web.api import bp  # noqa: F401
