@@ -1,0 +1,172 @@
+"""Paper assembly from the bank, the paper workflow, pinned versions and the lock."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from foundation.errors import PermissionDenied, ValidationError
+from foundation.institutions import ScopeEntry
+from foundation.roles import Role
+from itembank import items as item_svc
+from itembank import papers as svc
+from itembank.items import ItemContent
+from itembank.models import EnemyMember, EnemySet, Paper, PaperItem
+from itembank.papers import Section
+from tests.factories import make_blueprint, make_institution, make_user, single_choice
+
+
+def true_false(stem: str) -> ItemContent:
+    return ItemContent(stem_html=f"<p>{stem}</p>", spec={"key": "√"}, difficulty=0.7)
+
+
+class Bank:
+    def __init__(self, session, *, per_point: int = 4):
+        self.centre = make_user(session, Role.CENTRE_ADMIN)
+        self.bp = make_blueprint(session, self.centre, points_per_range=3)  # 6 points, ranges A and B at 50 %
+        occupation_id = self.bp.occupation_id
+        self.inst = make_institution(session, status="filed", code="S000022" + "990001", serial="990001")
+        session.add(ScopeEntry(institution_id=self.inst.id, occupation_id=occupation_id, lowest_level=5,
+                               highest_level=3))
+        self.admin = make_user(session, Role.INSTITUTION_ADMIN, institution=self.inst)
+        self.writer = make_user(session, Role.QUESTION_WRITER)
+        self.r1, self.r2 = make_user(session, Role.ITEM_REVIEWER), make_user(session, Role.ITEM_REVIEWER)
+        self.items = []
+        for p, point in enumerate(self.bp.points):
+            for k in range(per_point):
+                content = (single_choice(f"第{p}点单选{k}：关于设备{p * 10 + k}的说法哪项正确？")
+                           if k % 2 == 0 else true_false(f"第{p}点判断{k}：设备{p * 10 + k}可以带电检修。"))
+                kind = "single_choice" if k % 2 == 0 else "true_false"
+                item = item_svc.create_item(session, self.writer, point_id=point.id, item_type=kind, content=content)
+                item_svc.submit_item(session, self.writer, item.id)
+                item_svc.review_item(session, self.r1, item.id)
+                item_svc.approve_item(session, self.r2, item.id)
+                item_svc.activate_item(session, self.centre, item.id)
+                self.items.append(item)
+
+    def assemble(self, session, actor=None, **kw):
+        args = {"institution_id": self.inst.id, "blueprint_id": self.bp.id, "name": "电工四级理论A卷",
+                "mode": "blueprint", "sections": [Section("single_choice", 6, 1.0), Section("true_false", 6, 1.0)]}
+        args.update(kw)
+        return svc.assemble_paper(session, actor or self.admin, **args)
+
+
+@pytest.fixture
+def bank(session):
+    return Bank(session)
+
+
+def _point_counts(form):
+    counts = {}
+    for pi in form.items:
+        counts[pi.item.point.code] = counts.get(pi.item.point.code, 0) + 1
+    return counts
+
+
+def test_blueprint_mode_meets_weights_types_and_pins_versions(session, bank):
+    paper = bank.assemble(session, n_forms=2)
+    assert [f.label for f in paper.forms] == ["A", "B"]
+    for form in paper.forms:
+        assert len(form.items) == 12
+        kinds = [pi.item.item_type for pi in form.items]
+        assert kinds.count("single_choice") == 6 and kinds.count("true_false") == 6
+        by_range = {"A": 0, "B": 0}
+        for code, n in _point_counts(form).items():
+            by_range[code[0]] += n
+        assert by_range == {"A": 6, "B": 6}  # ranges A and B weigh 50 % each
+        assert all(pi.item_version_id == pi.item.current_version_id for pi in form.items)
+        assert [pi.position for pi in form.items] == list(range(1, 13))
+    a_ids = {pi.item_id for pi in paper.forms[0].items}
+    b_ids = {pi.item_id for pi in paper.forms[1].items}
+    assert not a_ids & b_ids  # disjoint parallel forms
+    assert paper.total_points == 12
+
+
+def test_type_count_and_fixed_modes(session, bank):
+    paper = bank.assemble(session, mode="type_counts", sections=[Section("true_false", 10, 2.0)])
+    assert {pi.item.item_type for pi in paper.forms[0].items} == {"true_false"}
+    codes = [i.code for i in bank.items if i.item_type == "single_choice"][:3]
+    fixed = bank.assemble(session, mode="fixed", sections=[Section("single_choice", 3, 1.0)], fixed_codes=[codes])
+    assert [pi.item.code for pi in fixed.forms[0].items] == sorted(
+        codes, key=lambda c: next((i.point.code, i.id) for i in bank.items if i.code == c))
+    with pytest.raises(ValidationError, match="不是该细目表下已启用的试题"):
+        bank.assemble(session, mode="fixed", sections=[Section("single_choice", 1, 1.0)], fixed_codes=[["NOPE"]])
+
+
+def test_infeasible_request_explains_and_writes_nothing(session, bank):
+    before = session.scalar(select(func.count()).select_from(Paper))
+    with pytest.raises(ValidationError, match="需要|无解|只有"):
+        bank.assemble(session, sections=[Section("single_choice", 30, 1.0)])
+    assert session.scalar(select(func.count()).select_from(Paper)) == before
+
+
+def test_scope_and_institution_are_enforced(session, bank):
+    other_admin = make_user(session, Role.INSTITUTION_ADMIN)
+    with pytest.raises(PermissionDenied):
+        bank.assemble(session, other_admin)
+    unscoped = make_institution(session, status="filed", code="S000022990002", serial="990002")
+    with pytest.raises(ValidationError):
+        bank.assemble(session, bank.centre, institution_id=unscoped.id)
+
+
+def test_enemy_items_never_share_a_form(session, bank):
+    singles = [i for i in bank.items if i.item_type == "single_choice" and i.point.code.startswith("A")]
+    enemy = EnemySet(name="互相提示")
+    enemy.members = [EnemyMember(item_id=i.id) for i in singles]
+    session.add(enemy)
+    session.flush()
+    paper = bank.assemble(session, mode="type_counts", sections=[Section("single_choice", 4, 1.0)])
+    chosen = {pi.item_id for pi in paper.forms[0].items}
+    assert len(chosen & {i.id for i in singles}) <= 1
+
+
+def test_workflow_lock_and_pinned_versions(session, bank):
+    paper = bank.assemble(session, bank.centre)  # the centre may assemble, and may approve others' papers
+    with pytest.raises(ValidationError):
+        svc.approve_paper(session, bank.r1, paper.id)  # not submitted yet
+    svc.submit_paper(session, bank.centre, paper.id)
+    with pytest.raises(PermissionDenied, match="本人组的试卷"):
+        svc.approve_paper(session, bank.centre, paper.id)
+    with pytest.raises(PermissionDenied):
+        svc.approve_paper(session, bank.admin, paper.id)  # institution admins do not approve papers
+    svc.approve_paper(session, bank.r1, paper.id)
+    assert paper.status == "locked" and paper.locked_at is not None
+    pinned = paper.forms[0].items[0]
+    version_before = pinned.item_version_id
+    item_svc.revise_item(session, bank.writer, pinned.item_id, single_choice("改版后的题干？"))
+    session.refresh(pinned)
+    assert pinned.item_version_id == version_before and pinned.item.current_version_id != version_before
+    nested = session.begin_nested()
+    pinned.points = 99
+    with pytest.raises(PermissionDenied, match="锁定"):
+        session.flush()
+    nested.rollback()
+    nested = session.begin_nested()
+    session.delete(paper.forms[1] if len(paper.forms) > 1 else paper.forms[0].items[0])
+    with pytest.raises(PermissionDenied, match="锁定"):
+        session.flush()
+    nested.rollback()
+    with pytest.raises(ValidationError):
+        svc.delete_paper(session, bank.admin, paper.id)
+
+
+def test_locked_papers_items_are_left_out_next_time(session, bank):
+    first = bank.assemble(session, mode="type_counts", sections=[Section("true_false", 6, 1.0)])
+    svc.submit_paper(session, bank.admin, first.id)
+    svc.approve_paper(session, bank.r1, first.id)
+    used = {pi.item_id for pi in first.forms[0].items}
+    second = bank.assemble(session, mode="type_counts", sections=[Section("true_false", 6, 1.0)])
+    assert not used & {pi.item_id for pi in second.forms[0].items}
+
+
+def test_return_needs_comment_and_information_curves(session, bank):
+    paper = bank.assemble(session, n_forms=2)
+    svc.submit_paper(session, bank.admin, paper.id)
+    with pytest.raises(ValidationError, match="审核意见"):
+        svc.return_paper(session, bank.r1, paper.id, "")
+    svc.return_paper(session, bank.r1, paper.id, "判断题偏易")
+    curves = svc.information_curves(paper)
+    assert set(curves["forms"]) == {"A", "B"} and len(curves["theta"]) == 81
+    assert max(curves["forms"]["A"]["tif"]) > 0
+    svc.delete_paper(session, bank.admin, paper.id)
+    assert session.scalar(select(func.count()).select_from(PaperItem).where(PaperItem.form_id.is_(None))) == 0
