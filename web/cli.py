@@ -45,13 +45,18 @@ def seed_reference_cmd() -> None:
 def seed_demo_cmd() -> None:
     """Load the demonstration data (idempotent) and print the demo logins."""
     from foundation.demo import DEMO_PASSWORD, seed_demo
+    from itembank.demo import seed_item_bank
 
     logins = seed_demo(db.session)
+    bank_lines = seed_item_bank(db.session)
     db.session.commit()
     click.echo("")
     click.echo(f"演示账号（工作人员密码均为 {DEMO_PASSWORD}）：")
     for role_label, login, note in logins:
         click.echo(f"  {role_label:<12}  {login:<28}  {note}")
+    click.echo("")
+    for line in bank_lines:
+        click.echo(line)
 
 
 def register_commands(app: Flask) -> None:
