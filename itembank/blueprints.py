@@ -27,7 +27,8 @@ from itembank.models import Blueprint, BlueprintMode, BlueprintNode, Item, ItemS
 EDITORS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
 RANGE_CODE = re.compile(r"[A-Z](?:-[A-Z]){0,4}")
 POINT_CODE = re.compile(r"(?P<parent>[A-Z](?:-[A-Z]){0,4})-(?P<serial>\d{3})")
-WEIGHT_TOLERANCE = 0.01
+# Weights are entered with two decimals: three ranges of 33.33 % must still add up to 100.
+WEIGHT_TOLERANCE = 0.05
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 from foundation.calendar import CalendarDay
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
-from tests.factories import make_institution, make_occupation, make_user
+from tests.factories import make_blueprint, make_institution, make_occupation, make_user
 
 C, IA, QW, IR, P, E, S, CA = (
     "centre_admin", "institution_admin", "question_writer", "item_reviewer",
@@ -61,6 +61,13 @@ EXPECTED: dict[str, set[str] | str] = {
     "audit.verify": {C},
     "public.institutions": PUBLIC,
     "public.institution_detail": PUBLIC,
+    "bank.blueprints": {C, QW, IR},
+    "bank.blueprint_new": {C, IR},
+    "bank.blueprint_detail": {C, QW, IR},
+    "bank.blueprint_edit": {C, IR},
+    "bank.blueprint_import": {C, IR},
+    "bank.blueprint_export": {C, QW, IR},
+    "bank.blueprint_template": {C, QW, IR},
 }
 
 
@@ -93,6 +100,7 @@ def test_declared_rules_match_the_design(app):
 def world(session):
     """One filed institution X with an admin, a proctor and a scope entry; an occupation; a holiday."""
     occupation = make_occupation(session, work_types=["甲工种"])
+    blueprint = make_blueprint(session)
     inst = make_institution(session, status="filed", code="S00002299999" + "1", serial="999991")
     entry = ScopeEntry(institution_id=inst.id, occupation_id=occupation.id, lowest_level=5, highest_level=3)
     session.add(entry)
@@ -100,7 +108,7 @@ def world(session):
     users = {role.value: make_user(session, role, institution=inst) if role.value in {IA, P, E, CA, QW, IR}
              else make_user(session, role) for role in Role}
     session.flush()
-    return {"inst": inst, "entry": entry, "occupation": occupation, "users": users}
+    return {"inst": inst, "entry": entry, "occupation": occupation, "users": users, "blueprint": blueprint}
 
 
 def _path(rule, world, role: str | None) -> str:
@@ -113,6 +121,7 @@ def _path(rule, world, role: str | None) -> str:
         "entry_id": world["entry"].id,
         "occupation_id": world["occupation"].id,
         "day": "2031-10-01",
+        "blueprint_id": world["blueprint"].id,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

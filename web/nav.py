@@ -26,15 +26,24 @@ class NavEntry:
     roles: tuple[Role, ...]
     description: str
     in_menu: bool = True
+    active_prefix: str = ""  # endpoints starting with this light the entry; default: its blueprint
+
+    @property
+    def active_for(self) -> str:
+        return self.active_prefix or self.endpoint.split(".")[0] + "."
 
 
 NAV: tuple[NavEntry, ...] = (
     NavEntry("机构备案", "institutions.index", (C,), "审核评价机构的备案申报，管理评价范围、暂停与退出。"),
     NavEntry("本机构", "institutions.mine", (IA,), "查看本机构的备案信息、评价范围与备案进度。"),
-    NavEntry("细目表", "bank.blueprints", (C, QW, IR), "鉴定要素细目表：鉴定范围、鉴定点、重要程度与比重，以及试题覆盖情况。"),
-    NavEntry("试题", "bank.items", (C, QW, IR), "按细目表编写、检索和维护试题；查看版本差异与查重结果。"),
-    NavEntry("审题", "bank.review_queue", (IR,), "待审题与待终审的试题；不含本人编写的试题。"),
-    NavEntry("试卷", "bank.papers", (C, IA, IR), "按细目表、题型数量或固定试题组卷，审核并锁定入库。"),
+    NavEntry("细目表", "bank.blueprints", (C, QW, IR), "鉴定要素细目表：鉴定范围、鉴定点、重要程度与比重，以及试题覆盖情况。",
+             active_prefix="bank.blueprint"),
+    NavEntry("试题", "bank.items", (C, QW, IR), "按细目表编写、检索和维护试题；查看版本差异与查重结果。",
+             active_prefix="bank.item"),
+    NavEntry("审题", "bank.review_queue", (IR,), "待审题与待终审的试题；不含本人编写的试题。",
+             active_prefix="bank.review"),
+    NavEntry("试卷", "bank.papers", (C, IA, IR), "按细目表、题型数量或固定试题组卷，审核并锁定入库。",
+             active_prefix="bank.paper"),
     NavEntry("账号管理", "users.index", (C, IA), "创建和维护账号；机构管理员管理本机构的工作人员与考生。"),
     NavEntry("职业目录", "occupations.index", STAFF, "查看职业（工种）编码与等级；省中心可编辑和批量导入。"),
     NavEntry("工作日历", "calendar.index", (C, IA), "节假日与调休安排，所有期限按工作日计算；省中心可编辑。"),
