@@ -1,3 +1,304 @@
-"""API views."""
+"""JSON API views under /api/v1, described route by route in ``docs/openapi.yaml``.
 
-from web.api import bp  # noqa: F401
+Same rules as the pages: every view declares ``@roles_required`` (anonymous → 401, other
+roles → 403), parses the request with ``web.api.schemas``, calls one service, commits, and
+returns JSON. Errors are JSON too: domain errors through :func:`_domain_error` below
+(``{"error", "status"}`` plus ``field`` or ``errors``), HTTP errors and CSRF failures through
+``web/errors.py``. CSRF stays on: state-changing calls send the ``X-CSRFToken`` header.
+
+Adding a resource (papers, once the paper service exists): put its serialisers and request
+parsers in ``schemas.py``, its views in a new section here (or a new module imported by
+``web/api/__init__.py``), reusing ``_body``, ``_paginate`` and ``_created``; then document
+every route in ``docs/openapi.yaml`` (``tests/web/test_api.py`` checks that the two agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, request, url_for
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors, ValidationError
+from foundation.occupations import Occupation, WorkType
+from foundation.roles import Role
+from foundation.settings import get_rule
+from itembank import blueprints as blueprint_svc
+from itembank import items as item_svc
+from itembank.itemtypes import ITEM_TYPES
+from itembank.models import Blueprint, BlueprintMode, BlueprintNode, Item, ItemVersion
+from web.access import actor, roles_required
+from web.api import bp, schemas
+from web.extensions import db
+
+JsonResponse = dict[str, Any]
+Created = tuple[dict[str, Any], int, dict[str, str]]
+
+C, QW, IR = Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
+BANK_READERS = (C, QW, IR)
+BLUEPRINT_EDITORS = blueprint_svc.EDITORS  # centre admin, item reviewer
+ITEM_WRITERS = item_svc.WRITERS  # question writer
+
+# Who may ask for each workflow step; the services add the author/reviewer rules.
+TRANSITION_ROLES: dict[str, tuple[Role, ...]] = {
+    "submit": (QW,),
+    "review": (IR,),
+    "approve": (IR,),
+    "return": (IR,),
+    "activate": (C, IR),
+    "retire": (C, IR),
+}
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> tuple[dict[str, Any], int]:
+    db.session.rollback()
+    body: dict[str, Any] = {"error": exc.message, "status": exc.status}
+    if exc.field:
+        body["field"] = exc.field
+    if isinstance(exc, RowErrors):
+        body["errors"] = [{"row": row, "column": column, "message": message} for row, column, message in exc.errors]
+    return body, exc.status
+
+
+def _body() -> object:
+    """The JSON request body, or None (then the schema refuses it with a 400)."""
+    return request.get_json(silent=True)
+
+
+def _paginate(stmt: Select[Any], serialise: Callable[[list[Any]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """One page of ``stmt`` as ``{"items", "page", "per_page", "total"}``; ``serialise`` gets the rows."""
+    page, per_page = schemas.page_args(request.args, current_app.config["PAGE_SIZE"])
+    result = db.paginate(stmt, page=page, per_page=per_page, max_per_page=schemas.MAX_PER_PAGE, error_out=False)
+    return schemas.page_json(serialise(list(result.items)), page=page, per_page=per_page, total=result.total or 0)
+
+
+def _created(body: dict[str, Any], location: str) -> Created:
+    return body, 201, {"Location": location}
+
+
+# ---------------------------------------------------------------- blueprints (鉴定要素细目表)
+
+
+def _point_counts(ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(BlueprintNode.blueprint_id, func.count()).where(
+            BlueprintNode.blueprint_id.in_(ids), BlueprintNode.is_point.is_(True)
+        ).group_by(BlueprintNode.blueprint_id)
+    ).all()
+    return {bp_id: count for bp_id, count in rows}
+
+
+def _blueprint_detail(blueprint: Blueprint) -> dict[str, Any]:
+    report = blueprint_svc.health(db.session, blueprint.mode, blueprint_svc.node_specs(blueprint))
+    return schemas.blueprint_detail(blueprint, report)
+
+
+@bp.get("/blueprints")
+@roles_required(*BANK_READERS)
+def list_blueprints() -> JsonResponse:
+    q = (request.args.get("q") or "").strip()
+    occupation = schemas.int_arg(request.args, "occupation")
+    level = schemas.level_arg(request.args)
+    mode = schemas.choice_arg(request.args, "mode", [m.value for m in BlueprintMode])
+    stmt = (select(Blueprint).join(Occupation, Occupation.id == Blueprint.occupation_id)
+            .outerjoin(WorkType, WorkType.id == Blueprint.work_type_id))
+    if q:
+        stmt = stmt.where(or_(*(column.icontains(q, autoescape=True) for column in (
+            Occupation.name, Occupation.code, WorkType.name, Blueprint.name))))
+    if occupation is not None:
+        stmt = stmt.where(Blueprint.occupation_id == occupation)
+    if level is not None:
+        stmt = stmt.where(Blueprint.level == level)
+    if mode is not None:
+        stmt = stmt.where(Blueprint.mode == mode)
+    stmt = stmt.order_by(Occupation.code, WorkType.name.nulls_first(), Blueprint.level.desc(), Blueprint.mode,
+                         Blueprint.id)
+
+    def serialise(rows: list[Blueprint]) -> list[dict[str, Any]]:
+        counts = _point_counts([b.id for b in rows])
+        return [schemas.blueprint_summary(b, counts.get(b.id, 0)) for b in rows]
+
+    return _paginate(stmt, serialise)
+
+
+@bp.get("/blueprints/<int:blueprint_id>")
+@roles_required(*BANK_READERS)
+def get_blueprint(blueprint_id: int) -> JsonResponse:
+    return _blueprint_detail(blueprint_svc.get_blueprint(db.session, blueprint_id))
+
+
+@bp.post("/blueprints")
+@roles_required(*BLUEPRINT_EDITORS)
+def create_blueprint() -> Created:
+    args = schemas.blueprint_create_from_json(_body())
+    blueprint = blueprint_svc.create_blueprint(db.session, actor(), **args)
+    db.session.commit()
+    return _created(_blueprint_detail(blueprint), url_for("api.get_blueprint", blueprint_id=blueprint.id))
+
+
+@bp.put("/blueprints/<int:blueprint_id>/nodes")
+@roles_required(*BLUEPRINT_EDITORS)
+def replace_blueprint_nodes(blueprint_id: int) -> JsonResponse:
+    nodes = schemas.node_specs_from_json(_body())
+    blueprint_svc.replace_nodes(db.session, actor(), blueprint_id, nodes)
+    db.session.commit()
+    blueprint = blueprint_svc.get_blueprint(db.session, blueprint_id)
+    return _blueprint_detail(blueprint)
+
+
+@bp.get("/blueprints/<int:blueprint_id>/coverage")
+@roles_required(*BANK_READERS)
+def blueprint_coverage(blueprint_id: int) -> JsonResponse:
+    blueprint = blueprint_svc.get_blueprint(db.session, blueprint_id)
+    rows = blueprint_svc.coverage(db.session, blueprint)
+    minimum = get_rule(db.session, "blueprint_health")["min_items_per_point"]
+    return schemas.coverage_json(blueprint, rows, blueprint_svc.coverage_summary(rows), minimum)
+
+
+# ---------------------------------------------------------------- items (试题)
+
+
+def _item_query() -> Select[Any]:
+    """The pages' filters (web/bank/item_views.py), with unknown values refused instead of ignored."""
+    args = request.args
+    point_id, point_code = schemas.point_arg(args)
+    blueprint = schemas.int_arg(args, "blueprint")
+    occupation = schemas.int_arg(args, "occupation")
+    level = schemas.level_arg(args)
+    item_type = schemas.choice_arg(args, "type", ITEM_TYPES)
+    status = schemas.choice_arg(args, "status", schemas.ITEM_STATUSES)
+    mine = schemas.bool_arg(args, "mine")
+    q = (args.get("q") or "").strip()
+    stmt = (select(Item)
+            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
+            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
+            .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
+            .options(selectinload(Item.current_version), selectinload(Item.author)))
+    if q:
+        stmt = stmt.where(or_(Item.code.icontains(q, autoescape=True),
+                              ItemVersion.stem_html.icontains(q, autoescape=True)))
+    if blueprint is not None:
+        stmt = stmt.where(Blueprint.id == blueprint)
+    if occupation is not None:
+        stmt = stmt.where(Blueprint.occupation_id == occupation)
+    if point_id is not None:
+        stmt = stmt.where(Item.point_id == point_id)
+    if point_code is not None:
+        stmt = stmt.where(BlueprintNode.code.istartswith(point_code, autoescape=True))
+    if level is not None:
+        stmt = stmt.where(Item.level == level)
+    if item_type is not None:
+        stmt = stmt.where(Item.item_type == item_type)
+    if status is not None:
+        stmt = stmt.where(Item.status == status)
+    if mine:  # I wrote the item or any of its versions
+        me = actor().id
+        version = aliased(ItemVersion)  # not the current version joined above
+        wrote = exists().where(version.item_id == Item.id, version.author_id == me)
+        stmt = stmt.where(or_(Item.author_id == me, wrote))
+    return stmt.order_by(Item.id.desc())
+
+
+@bp.get("/items")
+@roles_required(*BANK_READERS)
+def list_items() -> JsonResponse:
+    return _paginate(_item_query(), lambda rows: [schemas.item_summary(i) for i in rows])
+
+
+@bp.get("/items/<int:item_id>")
+@roles_required(*BANK_READERS)
+def get_item(item_id: int) -> JsonResponse:
+    return schemas.item_detail(item_svc.get_item(db.session, item_id))
+
+
+@bp.get("/items/<int:item_id>/versions")
+@roles_required(*BANK_READERS)
+def list_item_versions(item_id: int) -> JsonResponse:
+    item = item_svc.get_item(db.session, item_id)
+    return {"item_id": item.id, "versions": [schemas.version_summary(v) for v in item.versions]}
+
+
+@bp.get("/items/<int:item_id>/versions/<int:number>")
+@roles_required(*BANK_READERS)
+def get_item_version(item_id: int, number: int) -> JsonResponse:
+    item = item_svc.get_item(db.session, item_id)
+    by_number = {v.number: v for v in item.versions}
+    version = by_number.get(number)
+    if version is None:
+        raise NotFound("该版本不存在。")
+    previous = by_number.get(number - 1)
+    return {
+        "item_id": item.id,
+        **schemas.version_full(version),
+        "current": version.id == item.current_version_id,
+        "diff_from_previous": None if previous is None
+        else schemas.diff_json(item_svc.version_diff(previous, version)),
+    }
+
+
+@bp.post("/items")
+@roles_required(*ITEM_WRITERS)
+def create_item() -> Created:
+    args = schemas.item_create_from_json(_body())
+    item = item_svc.create_item(db.session, actor(), **args)
+    db.session.commit()
+    return _created(schemas.item_detail(item), url_for("api.get_item", item_id=item.id))
+
+
+@bp.put("/items/<int:item_id>")
+@roles_required(*ITEM_WRITERS)
+def revise_item(item_id: int) -> JsonResponse:
+    item = item_svc.get_item(db.session, item_id)
+    content, note = schemas.item_revise_from_json(_body(), item.item_type)
+    item = item_svc.revise_item(db.session, actor(), item_id, content, note=note)
+    db.session.commit()
+    return schemas.item_detail(item)
+
+
+def _run_transition(action: str, item_id: int, comment: str) -> Item:
+    session, me = db.session, actor()
+    if action == "submit":
+        return item_svc.submit_item(session, me, item_id)
+    if action == "review":
+        return item_svc.review_item(session, me, item_id, comment)
+    if action == "approve":
+        return item_svc.approve_item(session, me, item_id, comment)
+    if action == "return":
+        return item_svc.return_item(session, me, item_id, comment)
+    if action == "activate":
+        return item_svc.activate_item(session, me, item_id)
+    try:
+        return item_svc.retire_item(session, me, item_id, comment)
+    except ValidationError as exc:
+        if exc.field == "reason":  # the service calls the retirement reason "reason"
+            exc.field = "comment"
+        raise
+
+
+@bp.post("/items/<int:item_id>/transitions")
+@roles_required(*BANK_READERS)
+def transition_item(item_id: int) -> JsonResponse:
+    action, comment = schemas.transition_from_json(_body())
+    if actor().role not in {r.value for r in TRANSITION_ROLES[action]}:
+        raise PermissionDenied("您没有执行此操作的权限。")
+    item = _run_transition(action, item_id, comment)
+    db.session.commit()
+    return schemas.item_detail(item)
+
+
+@bp.get("/items/<int:item_id>/duplicates")
+@roles_required(*BANK_READERS)
+def item_duplicates(item_id: int) -> JsonResponse:
+    threshold = schemas.float_arg(request.args, "threshold", 0.5, 1.0)
+    item = item_svc.get_item(db.session, item_id)
+    assert item.current_version is not None
+    kwargs: dict[str, Any] = {"exclude_item_id": item.id}
+    if threshold is not None:
+        kwargs["threshold"] = threshold
+    found = item_svc.find_duplicates(db.session, item.current_version.stem_html, **kwargs)
+    return {"item_id": item.id, "duplicates": [schemas.duplicate_json(other, sim) for other, sim in found]}

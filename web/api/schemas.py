@@ -1,0 +1,495 @@
+"""Serialisation and request validation for the JSON API (``web/api/views.py``).
+
+Two kinds of functions live here, neither touching the database nor Flask's request:
+
+* **model → dict**: ``blueprint_summary``, ``blueprint_detail``, ``item_summary``,
+  ``item_detail``, ... return plain JSON-ready dicts in the shapes ``docs/openapi.yaml``
+  describes. The API serves staff only, so item specs include their answer keys; never
+  reuse these serialisers for anything a candidate can reach (use ``ItemType.public_view``).
+* **request → arguments**: ``*_from_json`` and the query-argument parsers check the JSON
+  shape and raise :class:`~foundation.errors.ValidationError` with ``field`` (the JSON path
+  of the offending value, e.g. ``spec.options[1].html``) or :class:`RowErrors`, so a client
+  learns exactly what to fix. The services validate the domain rules again.
+
+Adding a resource (papers, later): write ``paper_summary`` / ``paper_detail`` /
+``paper_from_json`` in a new section below, then the views (see ``web/api/views.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from foundation.accounts import User
+from foundation.errors import RowErrors, ValidationError
+from foundation.levels import LEVEL_NAMES, level_name
+from foundation.occupations import Occupation, WorkType
+from itembank import sanitize
+from itembank.blueprints import HealthReport, NodeSpec, PointCoverage, parent_code
+from itembank.items import FieldDiff, ItemContent
+from itembank.itemtypes import ITEM_TYPES, get_type
+from itembank.models import (
+    IMPORTANCE_LABELS,
+    MODE_LABELS,
+    Blueprint,
+    BlueprintMode,
+    BlueprintNode,
+    Item,
+    ItemEvent,
+    ItemStatus,
+    ItemVersion,
+)
+
+Json = dict[str, Any]
+
+MAX_PER_PAGE = 100
+MAX_NODES = 5000
+MAX_NODE_DEPTH = 6  # 5 range levels + points, as the blueprint rules allow
+STEM_EXCERPT = 120
+MAX_COMMENT = 2000
+POINT_FILTER = re.compile(r"[A-Z](?:-[A-Z]){0,4}(?:-\d{1,3})?")
+
+
+# ---------------------------------------------------------------- common
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with offset; naive values (SQLite) are UTC as everything is stored in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.isoformat()
+
+
+def user_ref(user: User | None) -> Json | None:
+    return None if user is None else {"id": user.id, "name": user.name}
+
+
+def occupation_ref(occupation: Occupation) -> Json:
+    return {"id": occupation.id, "code": occupation.code, "name": occupation.name}
+
+
+def work_type_ref(work_type: WorkType | None) -> Json | None:
+    return None if work_type is None else {"id": work_type.id, "name": work_type.name}
+
+
+def page_json(items: list[Json], *, page: int, per_page: int, total: int) -> Json:
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+def json_object(body: object) -> Mapping[str, Any]:
+    """The request body must be a JSON object."""
+    if not isinstance(body, Mapping):
+        raise ValidationError("请求体必须是 JSON 对象（Content-Type: application/json）。")
+    return body
+
+
+def _reject_unknown(body: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    unknown = sorted(str(k) for k in body if k not in set(allowed))
+    if unknown:
+        raise ValidationError(f"不支持的字段：{'、'.join(unknown)}。", field=unknown[0])
+
+
+def _int(value: object, field: str, what: str, *, required: bool = True) -> int | None:
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{what}必须是整数。", field=field)
+    return value
+
+
+def _str(value: object, field: str, what: str, *, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise ValidationError(f"{what}必须是字符串。", field=field)
+    return value
+
+
+def _level(value: object, field: str = "level") -> int:
+    level = _int(value, field, "等级")
+    if level not in LEVEL_NAMES:
+        raise ValidationError("等级必须是 1 到 5 之间的整数（5 为五级/初级工，1 为一级/高级技师）。", field=field)
+    return level
+
+
+# ---------------------------------------------------------------- query arguments
+
+
+def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int]:
+    """``?page=`` (from 1) and ``?per_page=`` (1–100; larger values are capped at 100)."""
+    page = int_arg(args, "page") or 1
+    per_page = int_arg(args, "per_page") or default_per_page
+    return page, min(per_page, MAX_PER_PAGE)
+
+
+def int_arg(args: Mapping[str, str], name: str, *, minimum: int = 1) -> int | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValidationError(f"参数 {name} 必须是不小于 {minimum} 的整数。", field=name)
+    return int(raw)
+
+
+def choice_arg(args: Mapping[str, str], name: str, choices: Iterable[str]) -> str | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    allowed = list(choices)
+    if raw not in allowed:
+        raise ValidationError(f"参数 {name} 只能是：{'、'.join(allowed)}。", field=name)
+    return raw
+
+
+def level_arg(args: Mapping[str, str]) -> int | None:
+    level = int_arg(args, "level")
+    if level is not None and level not in LEVEL_NAMES:
+        raise ValidationError("参数 level 必须是 1 到 5 之间的整数。", field="level")
+    return level
+
+
+def point_arg(args: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """``?point=``: a point's node id (digits) or a code prefix such as ``A-B`` (a range and
+    everything under it), as on the item list page."""
+    raw = (args.get("point") or "").strip()
+    if not raw:
+        return None, None
+    if raw.isdigit():
+        return int_arg(args, "point"), None
+    code = raw.upper()
+    if not POINT_FILTER.fullmatch(code):
+        raise ValidationError("参数 point 应为鉴定点 id 或编码前缀（如 A-B）。", field="point")
+    return None, code
+
+
+def bool_arg(args: Mapping[str, str], name: str) -> bool:
+    raw = (args.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValidationError(f"参数 {name} 只能是 true 或 false。", field=name)
+
+
+def float_arg(args: Mapping[str, str], name: str, low: float, high: float) -> float | None:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:
+        raise ValidationError(f"参数 {name} 必须是 {low:g} 到 {high:g} 之间的数。", field=name)
+    return value
+
+
+# ---------------------------------------------------------------- blueprints
+
+
+def blueprint_summary(bp: Blueprint, point_count: int) -> Json:
+    return {
+        "id": bp.id,
+        "name": bp.name,
+        "occupation": occupation_ref(bp.occupation),
+        "work_type": work_type_ref(bp.work_type),
+        "level": bp.level,
+        "level_name": level_name(bp.level),
+        "mode": bp.mode,
+        "mode_label": MODE_LABELS[bp.mode],
+        "target_label": bp.target_label,
+        "point_count": point_count,
+        "created_at": iso(bp.created_at),
+        "updated_at": iso(bp.updated_at),
+    }
+
+
+def node_tree(nodes: Iterable[BlueprintNode]) -> list[Json]:
+    """The nodes (in position order) nested by parent: ranges carry ``children``, points not."""
+    by_parent: dict[int | None, list[BlueprintNode]] = {}
+    for node in nodes:
+        by_parent.setdefault(node.parent_id, []).append(node)
+
+    def build(node: BlueprintNode) -> Json:
+        out: Json = {"id": node.id, "code": node.code, "name": node.name, "is_point": node.is_point,
+                     "importance": node.importance, "weight": float(node.weight)}
+        if not node.is_point:
+            out["children"] = [build(child) for child in by_parent.get(node.id, [])]
+        return out
+
+    return [build(root) for root in by_parent.get(None, [])]
+
+
+def health_json(report: HealthReport) -> Json:
+    return {"warnings": list(report.warnings), "point_count": report.point_count,
+            "importance_counts": dict(report.importance_counts)}
+
+
+def blueprint_detail(bp: Blueprint, report: HealthReport) -> Json:
+    return {**blueprint_summary(bp, report.point_count), "nodes": node_tree(bp.nodes), "health": health_json(report)}
+
+
+def coverage_json(bp: Blueprint, rows: list[PointCoverage], summary: Mapping[str, Any], minimum: int) -> Json:
+    return {
+        "blueprint_id": bp.id,
+        "min_items_per_point": minimum,
+        "points": [
+            {"code": c.code, "name": c.name, "importance": c.importance,
+             "importance_label": IMPORTANCE_LABELS.get(c.importance or "", ""),
+             "approved": c.approved, "in_progress": c.in_progress, "short": c.short}
+            for c in rows
+        ],
+        "summary": dict(summary),
+    }
+
+
+BLUEPRINT_CREATE_FIELDS = ("occupation_id", "work_type_id", "level", "mode", "name")
+
+
+def blueprint_create_from_json(body: object) -> dict[str, Any]:
+    """Keyword arguments for ``itembank.blueprints.create_blueprint``."""
+    data = json_object(body)
+    _reject_unknown(data, BLUEPRINT_CREATE_FIELDS)
+    mode = data.get("mode", BlueprintMode.THEORY.value)
+    if mode not in {m.value for m in BlueprintMode}:
+        raise ValidationError("细目表类型只能是 theory（理论知识）或 skill（操作技能）。", field="mode")
+    return {
+        "occupation_id": _int(data.get("occupation_id"), "occupation_id", "职业"),
+        "work_type_id": _int(data.get("work_type_id"), "work_type_id", "工种", required=False),
+        "level": _level(data.get("level")),
+        "mode": mode,
+        "name": _str(data.get("name"), "name", "名称", default=""),
+    }
+
+
+NODE_FIELDS = frozenset({"code", "name", "importance", "weight", "children", "id", "is_point"})
+
+
+def node_specs_from_json(body: object) -> list[NodeSpec]:
+    """``{"nodes": [...]}`` as NodeSpecs in row order.
+
+    Nodes may be a flat list (the codes carry the structure) or nested with ``children``,
+    exactly as ``GET /blueprints/{id}`` returns them; rows are numbered from 1 depth-first,
+    which is the index + 1 of a flat list. ``id`` and ``is_point`` are ignored. Shape
+    problems are collected per row and raised together as RowErrors.
+    """
+    data = json_object(body)
+    _reject_unknown(data, ("nodes",))
+    raw = data.get("nodes")
+    if not isinstance(raw, list):
+        raise ValidationError("请提供细目表节点列表 nodes。", field="nodes")
+    specs: list[NodeSpec] = []
+    errors: list[tuple[int, str, str]] = []
+
+    def walk(items: list[Any], parent: str | None, depth: int) -> None:
+        for node in items:
+            if len(specs) >= MAX_NODES:
+                raise ValidationError(f"细目表节点最多 {MAX_NODES} 个。", field="nodes")
+            row = len(specs) + 1
+            if not isinstance(node, Mapping):
+                errors.append((row, "节点", "每个节点必须是 JSON 对象。"))
+                specs.append(NodeSpec("", ""))
+                continue
+            unknown = sorted(str(k) for k in node if k not in NODE_FIELDS)
+            if unknown:
+                errors.append((row, "节点", f"不支持的字段：{'、'.join(unknown)}。"))
+            code, name = node.get("code"), node.get("name")
+            importance, weight = node.get("importance"), node.get("weight", 0)
+            if not isinstance(code, str):
+                errors.append((row, "编码", "编码必须是字符串。"))
+                code = ""
+            if not isinstance(name, str):
+                errors.append((row, "名称", "名称必须是字符串。"))
+                name = ""
+            if importance is not None and not isinstance(importance, str):
+                errors.append((row, "重要程度", "重要程度只能是 X、Y、Z 或 null。"))
+                importance = None
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight):
+                errors.append((row, "比重", "鉴定比重必须是数字。"))
+                weight = 0
+            specs.append(NodeSpec(code, name, importance or None, float(weight)))
+            if parent is not None and code and parent_code(code.strip().upper()) != parent:
+                errors.append((row, "编码", f"「{code}」不是「{parent}」的下级，不能放在它的 children 中。"))
+            children = node.get("children")
+            if children is None:
+                continue
+            if not isinstance(children, list):
+                errors.append((row, "children", "children 必须是节点列表。"))
+            elif children and depth >= MAX_NODE_DEPTH:
+                errors.append((row, "children", f"细目表最多 {MAX_NODE_DEPTH} 级。"))
+            else:
+                walk(children, code.strip().upper(), depth + 1)
+
+    walk(raw, None, 1)
+    if errors:
+        raise RowErrors(errors)
+    return specs
+
+
+# ---------------------------------------------------------------- items
+
+
+def _stem_text(version: ItemVersion | None) -> str:
+    return "" if version is None else sanitize.plain_text(version.stem_html)[:STEM_EXCERPT]
+
+
+def item_summary(item: Item) -> Json:
+    version = item.current_version
+    return {
+        "id": item.id,
+        "code": item.code,
+        "type": item.item_type,
+        "type_label": ITEM_TYPES[item.item_type].label if item.item_type in ITEM_TYPES else item.item_type,
+        "level": item.level,
+        "level_name": level_name(item.level),
+        "status": item.status,
+        "status_label": item.status_label,
+        "point": {"id": item.point.id, "code": item.point.code, "name": item.point.name,
+                  "blueprint_id": item.point.blueprint_id},
+        "author": user_ref(item.author),
+        "version": version.number if version else None,
+        "stem_text": _stem_text(version),
+        "is_pretest": item.is_pretest,
+        "created_at": iso(item.created_at),
+        "updated_at": iso(item.updated_at),
+    }
+
+
+def version_summary(version: ItemVersion) -> Json:
+    return {
+        "number": version.number,
+        "author": user_ref(version.author),
+        "change_note": version.change_note,
+        "frozen": version.frozen,
+        "stem_text": _stem_text(version),
+        "created_at": iso(version.created_at),
+    }
+
+
+def version_full(version: ItemVersion) -> Json:
+    """A version's whole content, answer key included (staff only)."""
+    return {
+        **version_summary(version),
+        "stem_html": version.stem_html,
+        "spec": version.spec,
+        "explanation_html": version.explanation_html,
+        "source": version.source,
+        "difficulty": version.difficulty,
+    }
+
+
+def diff_json(diffs: Iterable[FieldDiff]) -> list[Json]:
+    return [{"field": d.field, "removed": list(d.removed), "added": list(d.added)} for d in diffs]
+
+
+def event_json(event: ItemEvent) -> Json:
+    return {
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor": user_ref(event.actor),
+        "comment": event.comment,
+        "at": iso(event.at),
+    }
+
+
+def item_detail(item: Item) -> Json:
+    return {
+        **item_summary(item),
+        "current_version": version_full(item.current_version) if item.current_version else None,
+        "irt": {"a": item.irt_a, "b": item.irt_b, "c": item.irt_c},
+        "events": [event_json(e) for e in item.events],
+    }
+
+
+def duplicate_json(item: Item, similarity: float) -> Json:
+    return {"similarity": round(similarity, 4), "item": item_summary(item)}
+
+
+CONTENT_FIELDS = ("stem_html", "spec", "explanation_html", "source", "difficulty")
+ITEM_CREATE_FIELDS = ("point_id", "type", "code", "is_pretest", *CONTENT_FIELDS)
+ITEM_REVISE_FIELDS = (*CONTENT_FIELDS, "note")
+
+
+def _html_field(value: object, field: str, what: str, *, required: bool) -> str:
+    if value is None and not required:
+        return ""
+    text = _str(value, field, what)
+    try:
+        sanitize.clean_item_html(text)  # only to name the field; the service cleans and stores
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=field) from exc
+    return text
+
+
+def item_content_from_json(data: Mapping[str, Any], item_type: str) -> ItemContent:
+    """The whole content of an item (stem and spec required; the rest optional).
+
+    Errors name the JSON path: ``stem_html``, ``spec.key``, ``spec.options[2].html``, ...
+    """
+    kind = get_type(item_type)
+    stem = _html_field(data.get("stem_html"), "stem_html", "题干", required=True)
+    spec = data.get("spec")
+    if not isinstance(spec, Mapping):
+        raise ValidationError("题目数据 spec 必须是 JSON 对象。", field="spec")
+    try:
+        kind.validate(spec)  # only to name the field; the service validates and stores
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=f"spec.{exc.field}" if exc.field else "spec") from exc
+    explanation = _html_field(data.get("explanation_html"), "explanation_html", "解析", required=False)
+    source = _str(data.get("source"), "source", "来源", default="")
+    difficulty = data.get("difficulty")
+    if difficulty is not None and (isinstance(difficulty, bool) or not isinstance(difficulty, int | float)):
+        raise ValidationError("难度系数必须是 0 与 1 之间的数（预估答对率，如 0.65）。", field="difficulty")
+    return ItemContent(stem_html=stem, spec=dict(spec), explanation_html=explanation, source=source,
+                       difficulty=None if difficulty is None else float(difficulty))
+
+
+def item_create_from_json(body: object) -> dict[str, Any]:
+    """Keyword arguments for ``itembank.items.create_item``."""
+    data = json_object(body)
+    _reject_unknown(data, ITEM_CREATE_FIELDS)
+    point_id = _int(data.get("point_id"), "point_id", "鉴定点")
+    item_type = data.get("type")
+    if not isinstance(item_type, str) or item_type not in ITEM_TYPES:
+        raise ValidationError(f"题型只能是：{'、'.join(ITEM_TYPES)}。", field="type")
+    code = data.get("code")
+    if code is not None and (not isinstance(code, str) or not code.strip() or len(code.strip()) > 64):
+        raise ValidationError("试题编码必须是 1–64 个字符的字符串，或省略由系统生成。", field="code")
+    is_pretest = data.get("is_pretest", False)
+    if not isinstance(is_pretest, bool):
+        raise ValidationError("is_pretest 必须是 true 或 false。", field="is_pretest")
+    return {"point_id": point_id, "item_type": item_type, "content": item_content_from_json(data, item_type),
+            "code": code, "is_pretest": is_pretest}
+
+
+def item_revise_from_json(body: object, item_type: str) -> tuple[ItemContent, str]:
+    """(content, change note) for ``itembank.items.revise_item``; the type cannot change."""
+    data = json_object(body)
+    _reject_unknown(data, ITEM_REVISE_FIELDS)
+    note = _str(data.get("note"), "note", "修改说明", default="")
+    return item_content_from_json(data, item_type), note.strip()
+
+
+TRANSITIONS = ("submit", "review", "approve", "return", "activate", "retire")
+
+
+def transition_from_json(body: object) -> tuple[str, str]:
+    """(action, comment) of ``POST /items/{id}/transitions``."""
+    data = json_object(body)
+    _reject_unknown(data, ("action", "comment"))
+    action = data.get("action")
+    if action not in TRANSITIONS:
+        raise ValidationError(f"action 只能是：{'、'.join(TRANSITIONS)}。", field="action")
+    comment = _str(data.get("comment"), "comment", "审核意见", default="")
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError(f"意见过长（最多 {MAX_COMMENT} 字）。", field="comment")
+    return str(action), comment
+
+
+ITEM_STATUSES = tuple(s.value for s in ItemStatus)
