@@ -1,3 +1,164 @@
-"""Views of this sub-area of the item bank."""
+"""试题批量导入与导出 pages: Excel import (question writers), the import template, and the
+Excel / QTI 3.0 export of the item list's current filter.
 
-from web.bank import bp  # noqa: F401
+Exports carry answer keys, so they are limited to the bank's staff (centre admin, question
+writers, item reviewers) and every export is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from foundation.errors import DomainError, RowErrors
+from foundation.roles import Role
+from itembank.item_excel import (
+    ANSWER_NOTATION,
+    MAX_IMPORT_ROWS,
+    ImportResult,
+    export_items_bytes,
+    import_items,
+    item_template_bytes,
+    record_export,
+)
+from itembank.itemtypes import ITEM_TYPES
+from itembank.models import ITEM_STATUS_LABELS, Blueprint, BlueprintMode, BlueprintNode, Item, ItemStatus, ItemVersion
+from itembank.qti import export_qti_bytes
+from web.access import actor, roles_required
+from web.bank import bp
+from web.bank.transfer_forms import ItemImportForm
+from web.extensions import db
+
+C, QW, IR = Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILTER_KEYS = ("q", "blueprint", "occupation", "level", "point", "type", "status", "mine")
+MAX_EXPORT = 5000
+
+
+def _int_arg(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _theory_blueprints() -> list[Blueprint]:
+    rows = db.session.scalars(select(Blueprint).where(Blueprint.mode == BlueprintMode.THEORY.value)
+                              .order_by(Blueprint.occupation_id, Blueprint.level.desc(), Blueprint.id)).unique()
+    return list(rows)
+
+
+def _filters() -> dict[str, str]:
+    return {k: request.args.get(k, "").strip() for k in FILTER_KEYS}
+
+
+def _filtered_items(f: dict[str, str]) -> Select[tuple[Item]]:
+    """The item list's query for the same filter parameters (see ``bank.items``)."""
+    stmt = (select(Item)
+            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
+            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
+            .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
+            .options(selectinload(Item.current_version)))
+    if f["q"]:
+        stmt = stmt.where(or_(Item.code.icontains(f["q"], autoescape=True),
+                              ItemVersion.stem_html.icontains(f["q"], autoescape=True)))
+    if (bp_id := _int_arg(f["blueprint"])) is not None:
+        stmt = stmt.where(Blueprint.id == bp_id)
+    if (occ_id := _int_arg(f["occupation"])) is not None:
+        stmt = stmt.where(Blueprint.occupation_id == occ_id)
+    if (level := _int_arg(f["level"])) is not None:
+        stmt = stmt.where(Item.level == level)
+    if f["point"]:
+        stmt = stmt.where(BlueprintNode.code.istartswith(f["point"], autoescape=True))
+    if f["type"] in ITEM_TYPES:
+        stmt = stmt.where(Item.item_type == f["type"])
+    if f["status"] in {s.value for s in ItemStatus}:
+        stmt = stmt.where(Item.status == f["status"])
+    if f["mine"] == "1":
+        me = actor()
+        mine = exists().where(ItemVersion.item_id == Item.id, ItemVersion.author_id == me.id)
+        stmt = stmt.where(or_(Item.author_id == me.id, mine))
+    return stmt.order_by(Item.code)
+
+
+def _render_import(form: ItemImportForm, *, errors: list[tuple[int, str, str]] | None = None,
+                   result: ImportResult | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "bank/transfer/import.html", form=form, errors=errors or [], result=result,
+        answer_notation=ANSWER_NOTATION, max_rows=MAX_IMPORT_ROWS, blueprints=_theory_blueprints(),
+        item_types=ITEM_TYPES, statuses=ITEM_STATUS_LABELS, levels=(5, 4, 3, 2, 1),
+    ), status
+
+
+@bp.route("/items/import", methods=["GET", "POST"])
+@roles_required(QW)
+def items_import() -> tuple[str, int]:
+    form = ItemImportForm()
+    form.blueprint_id.choices = [("", "（请选择细目表）")] + [
+        (str(b.id), b.name) for b in _theory_blueprints()
+    ]
+    if request.method == "GET" and _int_arg(request.args.get("blueprint")) is not None:
+        form.blueprint_id.data = request.args["blueprint"].strip()
+    if not form.validate_on_submit():
+        return _render_import(form, status=400 if request.method == "POST" else 200)
+    blueprint_id = _int_arg(form.blueprint_id.data)
+    blueprint = db.session.get(Blueprint, blueprint_id) if blueprint_id is not None else None
+    if blueprint is None or blueprint.mode != BlueprintMode.THEORY.value:
+        form.blueprint_id.errors = ["请选择要导入的理论知识细目表。"]
+        return _render_import(form, status=400)
+    try:
+        result = import_items(db.session, actor(), blueprint, form.file.data.read())
+    except RowErrors as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_import(form, errors=exc.errors, status=400)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_import(form, status=400)
+    db.session.commit()
+    flash(result.message, "success")
+    return _render_import(form, result=result)
+
+
+@bp.get("/items/template")
+@roles_required(QW, IR, C)
+def items_template() -> Response:
+    return send_file(io.BytesIO(item_template_bytes()), mimetype=XLSX, as_attachment=True,
+                     download_name="试题导入模板.xlsx")
+
+
+@bp.get("/items/export")
+@roles_required(QW, IR, C)
+def items_export() -> Response:
+    fmt = request.args.get("format", "xlsx").strip() or "xlsx"
+    if fmt not in ("xlsx", "qti"):
+        abort(400)
+    f = _filters()
+    items = db.session.scalars(_filtered_items(f).limit(MAX_EXPORT + 1)).unique().all()
+    back = url_for("bank.items", **{k: v for k, v in f.items() if v}) \
+        if "bank.items" in current_app.view_functions else url_for("main.home")
+    if not items:
+        flash("没有符合条件的试题可以导出。", "warning")
+        return redirect(back)
+    if len(items) > MAX_EXPORT:
+        flash(f"一次最多导出 {MAX_EXPORT} 道试题，请增加筛选条件后分批导出。", "warning")
+        return redirect(back)
+    try:
+        record_export(db.session, actor(), fmt, items, {k: v for k, v in f.items() if v})
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(back)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+    if fmt == "qti":
+        data = export_qti_bytes(db.session, items)
+        db.session.commit()
+        return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                         download_name=f"试题-QTI3-{stamp}.zip")
+    data = export_items_bytes(items)
+    db.session.commit()
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"试题-{stamp}.xlsx")
