@@ -14,7 +14,7 @@ import pytest
 from foundation.calendar import CalendarDay
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
-from tests.factories import make_blueprint, make_institution, make_occupation, make_user
+from tests.factories import make_blueprint, make_institution, make_occupation, make_user, single_choice
 
 C, IA, QW, IR, P, E, S, CA = (
     "centre_admin", "institution_admin", "question_writer", "item_reviewer",
@@ -68,6 +68,36 @@ EXPECTED: dict[str, set[str] | str] = {
     "bank.blueprint_import": {C, IR},
     "bank.blueprint_export": {C, QW, IR},
     "bank.blueprint_template": {C, QW, IR},
+    "bank.items": {C, QW, IR},
+    "bank.item_new": {QW},
+    "bank.item_detail": {C, QW, IR},
+    "bank.item_edit": {QW},
+    "bank.item_action": {C, QW, IR},
+    "bank.item_preview": {QW, IR},
+    "bank.review_queue": {IR},
+    "bank.items_import": {QW},
+    "bank.items_template": {C, QW, IR},
+    "bank.items_export": {C, QW, IR},
+    "bank.image": EVERYONE,  # candidates see item images during exams
+    "bank.image_upload": {QW, IR},
+    "bank.papers": {C, IA, IR},
+    "bank.paper_new": {C, IA},
+    "bank.paper_detail": {C, IA, IR},
+    "bank.paper_curves": {C, IA, IR},
+    "bank.paper_action": {C, IA, IR},
+    "api.list_blueprints": {C, QW, IR},
+    "api.get_blueprint": {C, QW, IR},
+    "api.create_blueprint": {C, IR},
+    "api.replace_blueprint_nodes": {C, IR},
+    "api.blueprint_coverage": {C, QW, IR},
+    "api.list_items": {C, QW, IR},
+    "api.get_item": {C, QW, IR},
+    "api.list_item_versions": {C, QW, IR},
+    "api.get_item_version": {C, QW, IR},
+    "api.create_item": {QW},
+    "api.revise_item": {QW},
+    "api.transition_item": {C, QW, IR},
+    "api.item_duplicates": {C, QW, IR},
 }
 
 
@@ -108,7 +138,12 @@ def world(session):
     users = {role.value: make_user(session, role, institution=inst) if role.value in {IA, P, E, CA, QW, IR}
              else make_user(session, role) for role in Role}
     session.flush()
-    return {"inst": inst, "entry": entry, "occupation": occupation, "users": users, "blueprint": blueprint}
+    from itembank.items import create_item
+
+    item = create_item(session, users[QW], point_id=blueprint.points[0].id, item_type="single_choice",
+                       content=single_choice())
+    return {"inst": inst, "entry": entry, "occupation": occupation, "users": users, "blueprint": blueprint,
+            "item": item}
 
 
 def _path(rule, world, role: str | None) -> str:
@@ -122,6 +157,11 @@ def _path(rule, world, role: str | None) -> str:
         "occupation_id": world["occupation"].id,
         "day": "2031-10-01",
         "blueprint_id": world["blueprint"].id,
+        "item_id": world["item"].id,
+        "number": 1,
+        "image_id": 999_999,  # none: an allowed role gets 404, a refused one 403
+        "ext": "png",
+        "paper_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
@@ -154,6 +194,8 @@ def test_anonymous_against_every_route(app, session, client, world):
         resp = _request(client, method, _path(rule, world, None))
         if EXPECTED[endpoint] == PUBLIC:
             ok = resp.status_code not in (401, 403)
+        elif rule.rule.startswith("/api/"):
+            ok = resp.status_code == 401  # the API answers, it does not redirect
         elif method == "GET":
             ok = resp.status_code == 302 and resp.headers["Location"].startswith("/login")
         else:
