@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from web.api import bp as api_bp
 from web.audit import bp as audit_bp
-from web.bank import bp as bank_bp
 from web.auth import bp as auth_bp
+from web.bank import bp as bank_bp
 from web.calendar import bp as calendar_bp
 from web.institutions import bp as institutions_bp
 from web.main import bp as main_bp

@@ -36,8 +36,8 @@ class NavEntry:
 NAV: tuple[NavEntry, ...] = (
     NavEntry("机构备案", "institutions.index", (C,), "审核评价机构的备案申报，管理评价范围、暂停与退出。"),
     NavEntry("本机构", "institutions.mine", (IA,), "查看本机构的备案信息、评价范围与备案进度。"),
-    NavEntry("细目表", "bank.blueprints", (C, QW, IR), "鉴定要素细目表：鉴定范围、鉴定点、重要程度与比重，以及试题覆盖情况。",
-             active_prefix="bank.blueprint"),
+    NavEntry("细目表", "bank.blueprints", (C, QW, IR),
+             "鉴定要素细目表：鉴定范围、鉴定点、重要程度与比重，以及试题覆盖情况。", active_prefix="bank.blueprint"),
     NavEntry("试题", "bank.items", (C, QW, IR), "按细目表编写、检索和维护试题；查看版本差异与查重结果。",
              active_prefix="bank.item"),
     NavEntry("审题", "bank.review_queue", (IR,), "待审题与待终审的试题；不含本人编写的试题。",
