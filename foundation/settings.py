@@ -41,6 +41,11 @@ DEFAULT_RULES: dict[str, Any] = {
     # Paper assembly: items used in this many most recent locked papers of the same blueprint
     # are left out (exposure control).
     "assembly_recent_papers": 2,
+    # Exposure cap: an item already in this many locked papers is not used again.
+    "assembly_exposure_cap": 8,
+    # Psychometric review flags (psychometrics.md); an active item that raises one goes back to review.
+    "item_flags": {"p_min": 0.20, "p_max": 0.90, "pbis_min": 0.20, "a_min": 0.5, "sx2_alpha": 0.05,
+                   "drift_b_max": 0.5, "dif_flag_class": "C"},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -49,6 +54,8 @@ RULE_LABELS: dict[str, str] = {
     "province_code": "省份代码（证书编码第 6–7 位）",
     "blueprint_health": "细目表健康度阈值（X/Y/Z 占比、鉴定点数、每点试题数）",
     "assembly_recent_papers": "组卷时回避最近几套已锁定试卷中的试题",
+    "assembly_exposure_cap": "试题曝光上限（最多出现在几套已锁定试卷中）",
+    "item_flags": "题目分析预警阈值（难度、区分度、拟合、漂移、DIF）",
 }
 
 

@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 import numpy as np
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
@@ -100,7 +100,9 @@ def build_pool(session: Session, blueprint: Blueprint, *, types: set[str] | None
     ).order_by(Item.id)
     items = [i for i in session.scalars(stmt) if types is None or i.item_type in types]
     recent = _recently_used(session, blueprint)
-    eligible = np.array([(not i.is_pretest or i.irt_a is not None) and i.id not in recent for i in items], dtype=bool)
+    overexposed = _overexposed(session, [i.id for i in items])
+    eligible = np.array([(not i.is_pretest or i.irt_a is not None) and i.id not in recent and i.id not in overexposed
+                         for i in items], dtype=bool)
     a = np.array([i.irt_a if i.irt_a is not None else 1.0 for i in items], dtype=float)
     b = np.array([
         i.irt_b if i.irt_b is not None
@@ -133,6 +135,20 @@ def _recently_used(session: Session, blueprint: Blueprint) -> set[int]:
     if not recent:
         return set()
     return set(session.scalars(select(PaperItem.item_id).join(PaperForm).where(PaperForm.paper_id.in_(recent))))
+
+
+def _overexposed(session: Session, item_ids: list[int]) -> set[int]:
+    """Items already in as many locked papers as the exposure cap allows."""
+    if not item_ids:
+        return set()
+    cap = int(get_rule(session, "assembly_exposure_cap"))
+    rows = session.execute(
+        select(PaperItem.item_id, func.count(func.distinct(PaperForm.paper_id)))
+        .join(PaperForm, PaperForm.id == PaperItem.form_id).join(Paper, Paper.id == PaperForm.paper_id)
+        .where(Paper.status == PaperStatus.LOCKED.value, PaperItem.item_id.in_(item_ids))
+        .group_by(PaperItem.item_id)
+    ).all()
+    return {item_id for item_id, used in rows if used >= cap}
 
 
 def _type_names() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from web.analysis import bp as analysis_bp
 from web.api import bp as api_bp
 from web.audit import bp as audit_bp
 from web.auth import bp as auth_bp
@@ -26,4 +27,5 @@ BLUEPRINTS = (
     public_bp,
     bank_bp,
     api_bp,
+    analysis_bp,
 )

@@ -4,6 +4,7 @@ and the tests). It lives in ``web`` because only the top layer may import all th
 from __future__ import annotations
 
 import foundation.models  # noqa: F401
+import grading.models  # noqa: F401
 import itembank.models  # noqa: F401
 from foundation.db import Base
 

@@ -44,6 +44,8 @@ NAV: tuple[NavEntry, ...] = (
              active_prefix="bank.review"),
     NavEntry("试卷", "bank.papers", (C, IA, IR), "按细目表、题型数量或固定试题组卷，审核并锁定入库。",
              active_prefix="bank.paper"),
+    NavEntry("题目分析", "analysis.runs", (C, IR),
+             "导入作答数据、标定试题参数并链接到题库量尺；查看题目与试卷分析报告、DIF。"),
     NavEntry("账号管理", "users.index", (C, IA), "创建和维护账号；机构管理员管理本机构的工作人员与考生。"),
     NavEntry("职业目录", "occupations.index", STAFF, "查看职业（工种）编码与等级；省中心可编辑和批量导入。"),
     NavEntry("工作日历", "calendar.index", (C, IA), "节假日与调休安排，所有期限按工作日计算；省中心可编辑。"),

@@ -170,3 +170,21 @@ def test_return_needs_comment_and_information_curves(session, bank):
     assert max(curves["forms"]["A"]["tif"]) > 0
     svc.delete_paper(session, bank.admin, paper.id)
     assert session.scalar(select(func.count()).select_from(PaperItem).where(PaperItem.form_id.is_(None))) == 0
+
+
+def test_exposure_cap_leaves_out_items_used_in_enough_locked_papers(session, bank):
+    from foundation.settings import set_rule
+
+    set_rule(session, bank.centre, "assembly_recent_papers", 0)  # isolate the exposure rule
+    set_rule(session, bank.centre, "assembly_exposure_cap", 1)
+    first = bank.assemble(session, mode="type_counts", sections=[Section("true_false", 4, 1.0)])
+    svc.submit_paper(session, bank.admin, first.id)
+    svc.approve_paper(session, bank.r1, first.id)
+    used = {pi.item_id for pi in first.forms[0].items}
+    pool = svc.build_pool(session, bank.bp)
+    eligible = {int(i) for i, ok in zip(pool.pool.item_ids, pool.pool.eligible, strict=True) if ok}
+    assert not used & eligible
+    set_rule(session, bank.centre, "assembly_exposure_cap", 2)
+    pool = svc.build_pool(session, bank.bp)
+    eligible = {int(i) for i, ok in zip(pool.pool.item_ids, pool.pool.eligible, strict=True) if ok}
+    assert used <= eligible
