@@ -42,6 +42,8 @@ NAV: tuple[NavEntry, ...] = (
              active_prefix="bank.item"),
     NavEntry("审题", "bank.review_queue", (IR,), "待审题与待终审的试题；不含本人编写的试题。",
              active_prefix="bank.review"),
+    NavEntry("互斥题组", "bank.enemy_sets", (C, QW, IR), "同组试题不会出现在同一套试卷中：设置、查看与维护互斥题组。",
+             active_prefix="bank.enemy"),
     NavEntry("试卷", "bank.papers", (C, IA, IR), "按细目表、题型数量或固定试题组卷，审核并锁定入库。",
              active_prefix="bank.paper"),
     NavEntry("题目分析", "analysis.runs", (C, IR),

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from foundation.audit import AuditEntry
 from foundation.roles import Role
+from itembank import enemies as enemy_svc
 from itembank import items as item_svc
-from itembank.models import Blueprint, BlueprintNode, Item, ItemEvent
+from itembank.models import Blueprint, BlueprintNode, EnemySet, Item, ItemEvent
 from tests.factories import make_blueprint, make_occupation, make_user, single_choice
 
 C, IA, QW, IR = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
@@ -539,6 +540,85 @@ def test_duplicates(session, client, login, people, blueprint):
     assert bad.status_code == 400 and bad.get_json()["field"] == "threshold"
 
 
+# ---------------------------------------------------------------- enemy sets (互斥题组)
+
+
+def test_enemy_sets_create_list_and_delete(session, client, login, people, blueprint):
+    first = draft_item(session, people["writer"], blueprint.points[0].id, stem="电动机的同步转速由什么决定？")
+    second = draft_item(session, people["writer"], blueprint.points[1].id, stem="同步转速公式中 p 表示什么？")
+    third = draft_item(session, people["writer"], blueprint.points[2].id, stem="兆欧表的使用注意事项有哪些？")
+    login(people["r1"])
+    resp = client.post("/api/v1/enemy-sets", json={"name": "转速两题互相提示",
+                                                  "item_codes": [second.code, first.code, first.code]})
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert body["name"] == "转速两题互相提示" and body["blueprint_id"] == blueprint.id
+    assert [i["code"] for i in body["items"]] == sorted([first.code, second.code])
+    assert body["created_by"] == {"id": people["r1"].id, "name": people["r1"].name}
+    assert "spec" not in body["items"][0] and "current_version" not in body["items"][0]
+    set_id = body["id"]
+    assert session.get(EnemySet, set_id) is not None
+
+    unnamed = client.post("/api/v1/enemy-sets", json={"item_codes": [first.code, third.code]}).get_json()
+    assert first.code in unnamed["name"] and third.code in unnamed["name"]
+
+    login(people["writer"])  # writers read
+    listed = client.get(f"/api/v1/enemy-sets?item={second.id}").get_json()
+    assert [s["id"] for s in listed["items"]] == [set_id] and listed["total"] == 1
+    assert {s["id"] for s in client.get(f"/api/v1/enemy-sets?item={first.id}").get_json()["items"]} == {
+        set_id, unnamed["id"]}
+    assert [s["id"] for s in client.get("/api/v1/enemy-sets?q=互相提示").get_json()["items"]] == [set_id]
+    assert set_id in {s["id"] for s in client.get(f"/api/v1/enemy-sets?q={second.code.lower()}").get_json()["items"]}
+    assert client.get(f"/api/v1/enemy-sets?blueprint={blueprint.id}&per_page=100").get_json()["total"] >= 2
+    assert client.get("/api/v1/enemy-sets?item=x").get_json()["field"] == "item"
+    refused = client.post("/api/v1/enemy-sets", json={"item_codes": [first.code, second.code]})
+    assert refused.status_code == 403 and refused.get_json()["status"] == 403
+    assert client.delete(f"/api/v1/enemy-sets/{set_id}").status_code == 403
+
+    login(people["centre"])
+    deleted = client.delete(f"/api/v1/enemy-sets/{set_id}")
+    assert deleted.status_code == 200 and deleted.get_json() == {"id": set_id, "deleted": True}
+    assert [s["id"] for s in client.get(f"/api/v1/enemy-sets?item={second.id}").get_json()["items"]] == []
+    gone = client.delete(f"/api/v1/enemy-sets/{set_id}")
+    assert gone.status_code == 404 and gone.get_json() == {"error": "互斥题组不存在。", "status": 404}
+    actions = [e.action for e in session.scalars(select(AuditEntry).where(
+        AuditEntry.target_type == "enemy_set", AuditEntry.target_id == str(set_id)))]
+    assert actions == ["enemy_set.create", "enemy_set.delete"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "item_codes", "item_codes"),
+        ({"item_codes": "A,B"}, "item_codes", "item_codes"),
+        ({"item_codes": ["{first}", 5]}, "item_codes[1]", "非空字符串"),
+        ({"item_codes": ["{first}", " "]}, "item_codes[1]", "非空字符串"),
+        ({"item_codes": ["{first}"]}, "item_codes", "至少需要两道不同的试题"),
+        ({"item_codes": ["{first}", "{first}"]}, "item_codes", "至少需要两道不同的试题"),
+        ({"item_codes": ["{first}", "NOPE-1"]}, "item_codes", "NOPE-1 不存在"),
+        ({"item_codes": ["{first}", "{other_bp}"]}, "item_codes", "同一细目表"),
+        ({"item_codes": ["{first}", "{second}"], "name": 5}, "name", "字符串"),
+        ({"item_codes": ["{first}", "{second}"], "name": "长" * 129}, "name", "128"),
+        ({"item_codes": ["{first}", "{second}"], "colour": "red"}, "colour", "不支持的字段"),
+    ],
+)
+def test_enemy_set_validation(session, client, login, people, blueprint, body, field, message):
+    codes = {
+        "first": draft_item(session, people["writer"], blueprint.points[0].id).code,
+        "second": draft_item(session, people["writer"], blueprint.points[1].id, stem="另一道题？").code,
+        "other_bp": draft_item(session, people["writer"], make_blueprint(session, people["centre"]).points[0].id,
+                               stem="别的细目表的题？").code,
+    }
+    if isinstance(body.get("item_codes"), list):
+        body = {**body, "item_codes": [c.format(**codes) if isinstance(c, str) else c for c in body["item_codes"]]}
+    before = count(session, EnemySet)
+    login(people["r2"])
+    resp = client.post("/api/v1/enemy-sets", json=body)
+    assert resp.status_code == 400, resp.get_json()
+    assert resp.get_json()["field"] == field and message in resp.get_json()["error"]
+    assert count(session, EnemySet) == before
+
+
 # ---------------------------------------------------------------- authorisation
 
 READ = {C, QW, IR}
@@ -556,6 +636,9 @@ API_ROLES: dict[str, set[Role]] = {
     "api.revise_item": {QW},
     "api.transition_item": READ,  # then per action: test_transition_roles_per_action
     "api.item_duplicates": READ,
+    "api.list_enemy_sets": READ,
+    "api.create_enemy_set": {C, IR},
+    "api.delete_enemy_set": {C, IR},
 }
 
 
@@ -575,7 +658,9 @@ def role_world(session):
     users = {role: make_user(session, role) for role in Role}
     bp = make_blueprint(session, users[C])
     item = draft_item(session, users[QW], bp.points[0].id)  # the QW user is the author
-    return users, {"blueprint_id": bp.id, "item_id": item.id, "number": 1}
+    enemy = draft_item(session, users[QW], bp.points[1].id, stem="与上一题互相提示的题？")
+    enemy_set = enemy_svc.create_enemy_set(session, users[C], "", [item.code, enemy.code])
+    return users, {"blueprint_id": bp.id, "item_id": item.id, "number": 1, "set_id": enemy_set.id}
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
@@ -682,7 +767,8 @@ def test_openapi_documents_every_api_route(app):
             assert {"401", "403"} <= set(op["responses"]), (path, method)
             if method != "get":
                 assert op["security"] == [{"sessionCookie": [], "csrfToken": []}], (path, method)
-                assert op["requestBody"]["required"] is True
+                if method != "delete":  # a DELETE names its target in the path and sends no body
+                    assert op["requestBody"]["required"] is True
             ok = next(code for code in op["responses"] if code.startswith("2"))
             assert "application/json" in _resolve(doc, op["responses"][ok])["content"]
 

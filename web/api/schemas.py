@@ -37,6 +37,7 @@ from itembank.models import (
     Blueprint,
     BlueprintMode,
     BlueprintNode,
+    EnemySet,
     Item,
     ItemEvent,
     ItemStatus,
@@ -493,3 +494,37 @@ def transition_from_json(body: object) -> tuple[str, str]:
 
 
 ITEM_STATUSES = tuple(s.value for s in ItemStatus)
+
+
+# ---------------------------------------------------------------- enemy sets (互斥题组)
+
+ENEMY_SET_CREATE_FIELDS = ("name", "item_codes")
+MAX_ENEMY_CODES = 50
+
+
+def enemy_set_json(enemy_set: EnemySet, items: list[Item], created_by: User | None) -> Json:
+    """A set with its member items (summaries: no spec, no key), ordered by item code."""
+    return {
+        "id": enemy_set.id,
+        "name": enemy_set.name,
+        "blueprint_id": items[0].point.blueprint_id if items else None,
+        "items": [item_summary(i) for i in items],
+        "created_by": user_ref(created_by),
+        "created_at": iso(enemy_set.created_at),
+    }
+
+
+def enemy_set_create_from_json(body: object) -> dict[str, Any]:
+    """``{"name", "item_codes"}`` for ``itembank.enemies.create_enemy_set`` (name optional)."""
+    data = json_object(body)
+    _reject_unknown(data, ENEMY_SET_CREATE_FIELDS)
+    name = _str(data.get("name"), "name", "题组名称", default="")
+    codes = data.get("item_codes")
+    if not isinstance(codes, list) or not codes:
+        raise ValidationError("请提供试题编码列表 item_codes（至少两道不同的试题）。", field="item_codes")
+    if len(codes) > MAX_ENEMY_CODES:
+        raise ValidationError(f"一个互斥题组最多 {MAX_ENEMY_CODES} 道试题。", field="item_codes")
+    for k, code in enumerate(codes):
+        if not isinstance(code, str) or not code.strip():
+            raise ValidationError("试题编码必须是非空字符串。", field=f"item_codes[{k}]")
+    return {"name": name, "item_codes": [c.strip() for c in codes]}

@@ -21,14 +21,16 @@ from flask import current_app, request, url_for
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
+from foundation.accounts import User
 from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors, ValidationError
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
 from foundation.settings import get_rule
 from itembank import blueprints as blueprint_svc
+from itembank import enemies as enemy_svc
 from itembank import items as item_svc
 from itembank.itemtypes import ITEM_TYPES
-from itembank.models import Blueprint, BlueprintMode, BlueprintNode, Item, ItemVersion
+from itembank.models import Blueprint, BlueprintMode, BlueprintNode, EnemySet, Item, ItemVersion
 from web.access import actor, roles_required
 from web.api import bp, schemas
 from web.extensions import db
@@ -40,6 +42,7 @@ C, QW, IR = Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
 BANK_READERS = (C, QW, IR)
 BLUEPRINT_EDITORS = blueprint_svc.EDITORS  # centre admin, item reviewer
 ITEM_WRITERS = item_svc.WRITERS  # question writer
+ENEMY_EDITORS = enemy_svc.EDITORS  # centre admin, item reviewer
 
 # Who may ask for each workflow step; the services add the author/reviewer rules.
 TRANSITION_ROLES: dict[str, tuple[Role, ...]] = {
@@ -302,3 +305,42 @@ def item_duplicates(item_id: int) -> JsonResponse:
         kwargs["threshold"] = threshold
     found = item_svc.find_duplicates(db.session, item.current_version.stem_html, **kwargs)
     return {"item_id": item.id, "duplicates": [schemas.duplicate_json(other, sim) for other, sim in found]}
+
+
+# ---------------------------------------------------------------- enemy sets (互斥题组)
+
+
+def _enemy_sets_json(rows: list[EnemySet]) -> list[dict[str, Any]]:
+    members = enemy_svc.set_items(db.session, rows)
+    creator_ids = {s.created_by_id for s in rows if s.created_by_id is not None}
+    creators: dict[int, User] = {}
+    if creator_ids:
+        creators = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(creator_ids)))}
+    return [schemas.enemy_set_json(s, members[s.id], creators.get(s.created_by_id or 0)) for s in rows]
+
+
+@bp.get("/enemy-sets")
+@roles_required(*BANK_READERS)
+def list_enemy_sets() -> JsonResponse:
+    stmt = enemy_svc.enemy_set_query(
+        q=(request.args.get("q") or "").strip(), blueprint_id=schemas.int_arg(request.args, "blueprint"),
+        item_id=schemas.int_arg(request.args, "item"),
+    )
+    return _paginate(stmt, _enemy_sets_json)
+
+
+@bp.post("/enemy-sets")
+@roles_required(*ENEMY_EDITORS)
+def create_enemy_set() -> tuple[JsonResponse, int]:
+    args = schemas.enemy_set_create_from_json(_body())
+    enemy_set = enemy_svc.create_enemy_set(db.session, actor(), args["name"], args["item_codes"])
+    db.session.commit()
+    return _enemy_sets_json([enemy_set])[0], 201
+
+
+@bp.delete("/enemy-sets/<int:set_id>")
+@roles_required(*ENEMY_EDITORS)
+def delete_enemy_set(set_id: int) -> JsonResponse:
+    enemy_svc.delete_enemy_set(db.session, actor(), set_id)
+    db.session.commit()
+    return {"id": set_id, "deleted": True}

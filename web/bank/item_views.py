@@ -456,3 +456,6 @@ def review_queue() -> str:
         "bank/items/review.html", page=page, stage=stage, counts=counts, q=q, item_types=ITEM_TYPES,
         excerpt=lambda item: sanitize.plain_text(item.current_version.stem_html)[:80] if item.current_version else "",
     )
+
+
+from web.bank import enemy_views  # noqa: E402,F401
