@@ -1,0 +1,500 @@
+"""Analysis report builders (grading.reports) on simulated data: the observed ICC follows the
+model for a fitting item, the distractor table, reliability against grading.ctt, planted DIF,
+and the loaders on rows built directly with grading.models (no calibration code needed).
+
+``AnalysisWorld`` is shared with tests/web/test_analysis_reports.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import numpy as np
+import pytest
+
+from foundation.errors import NotFound, ValidationError
+from foundation.roles import Role
+from grading import ctt, reports
+from grading.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
+from itembank import items as item_svc
+from itembank.irtmodel import prob
+from itembank.items import ItemContent
+from itembank.models import Paper, PaperForm, PaperItem
+from tests.factories import make_blueprint, make_institution, make_user, single_choice
+
+LABELS = "ABCD"
+
+
+def true_false(stem: str, key: str = "√") -> ItemContent:
+    return ItemContent(stem_html=f"<p>{stem}</p>", spec={"key": key}, difficulty=0.7)
+
+
+def simulate(rng: np.random.Generator, theta: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (rng.random((theta.size, a.size)) < prob(theta, a, b)).astype(float)
+
+
+def choose_options(rng: np.random.Generator, scores: np.ndarray, key_index: int, n_options: int = 4) -> np.ndarray:
+    """Choice codes: the key when correct, a uniformly random distractor when wrong."""
+    distractors = np.array([k for k in range(n_options) if k != key_index])
+    wrong = rng.choice(distractors, size=scores.size)
+    return np.where(scores == 1, key_index, wrong).astype(np.int8)
+
+
+# ---------------------------------------------------------------- a world in the database
+
+
+class AnalysisWorld:
+    """A blueprint with 24 items (20 single choice keyed B, 4 true/false keyed √), two
+    calibration runs of one simulated response set (2,000 examinees, complete, with 性别 and
+    地区 groups and planted DIF against 女 on item 5), item parameters for both runs (the
+    second current), and a two-form paper of 12 items each covering the response set.
+
+    Item 3 is miskeyed in practice: strong examinees choose D, so D is a distractor with a
+    positive option–rest correlation."""
+
+    N = 2000
+    J = 24
+    DIF_ITEM = 5
+    MISKEYED = 3
+    FLAG = "区分度偏低（校正点二列相关 0.150，低于 0.2）"
+
+    def __init__(self, session, *, seed: int = 7, n: int | None = None, groups: bool = True):
+        rng = np.random.default_rng(seed)
+        n = n or self.N
+        self.centre = make_user(session, Role.CENTRE_ADMIN)
+        self.writer = make_user(session, Role.QUESTION_WRITER)
+        self.blueprint = make_blueprint(session, self.centre, points_per_range=3)
+        points = self.blueprint.points
+        self.items = []
+        for k in range(self.J):
+            point = points[k % len(points)]
+            if k < 20:
+                content = single_choice(f"分析用单选题{k}：关于设备{k}的哪项说法正确？", key="B")
+                kind = "single_choice"
+            else:
+                content = true_false(f"分析用判断题{k}：设备{k}可以带电检修。")
+                kind = "true_false"
+            self.items.append(item_svc.create_item(session, self.writer, point_id=point.id, item_type=kind,
+                                                   content=content))
+        self.a = rng.uniform(0.9, 2.0, self.J)
+        self.b = rng.uniform(-1.5, 1.5, self.J)
+        self.b[self.MISKEYED] = 0.0
+        self.theta = rng.normal(0.3, 1.1, n)
+        sex = rng.choice(np.array(["男", "女"]), size=n)
+        region = rng.choice(np.array(["长春市", "吉林市", "四平市"]), size=n)
+        b_person = np.broadcast_to(self.b, (n, self.J)).copy()
+        b_person[sex == "女", self.DIF_ITEM] += 1.2  # harder for 女 at equal ability
+        p = 1.0 / (1.0 + np.exp(-self.a * (self.theta[:, None] - b_person)))
+        scores = (rng.random((n, self.J)) < p).astype(float)
+        choices = np.zeros((n, self.J), dtype=np.int8)
+        for k in range(self.J):
+            if k < 20:
+                choices[:, k] = choose_options(rng, scores[:, k], 1)
+            else:
+                choices[:, k] = np.where(scores[:, k] == 1, 0, 1)
+        # Item 3: the strongest wrong answerers choose D, the weakest A or C.
+        wrong = scores[:, self.MISKEYED] == 0
+        strong = self.theta > np.median(self.theta)
+        choices[wrong & strong, self.MISKEYED] = 3
+        choices[wrong & ~strong, self.MISKEYED] = rng.choice(np.array([0, 2]), size=int((wrong & ~strong).sum()))
+        # A few presented-but-blank answers on item 0.
+        blank = rng.random(n) < 0.02
+        choices[blank, 0] = -1
+        scores[blank, 0] = 0.0
+        self.scores, self.choices = scores, choices
+        self.sex, self.region = sex, region
+        group_names = ["性别", "地区"] if groups else []
+        group_array = np.stack([sex, region], axis=1).astype(str) if groups else np.zeros((n, 0), dtype=str)
+        self.response_set = ResponseSet(
+            name="模拟作答（测试）", source="simulation", blueprint_id=self.blueprint.id, n_examinees=n,
+            n_items=self.J, item_ids_json=json.dumps([i.id for i in self.items]),
+            group_names_json=json.dumps(group_names, ensure_ascii=False),
+            data=pack_arrays(scores=scores.astype(np.float32), choices=choices, groups=group_array),
+            created_by_id=self.centre.id,
+        )
+        session.add(self.response_set)
+        session.flush()
+        now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        self.old_run = self._run(session, now - dt.timedelta(days=30))
+        self.run = self._run(session, now)
+        for k, item in enumerate(self.items):
+            session.add(ItemParameter(item_id=item.id, run_id=self.old_run.id, a=self.a[k] * 0.95,
+                                      b=self.b[k] - 0.1, c=None, n=n, is_current=False, flags_json="[]"))
+            flags = [self.FLAG] if k == self.MISKEYED else []
+            session.add(ItemParameter(
+                item_id=item.id, run_id=self.run.id, a=float(self.a[k]), b=float(self.b[k]), c=None, se_a=0.05,
+                se_b=0.04, n=n, p_value=float(scores[:, k].mean()), point_biserial=None, sx2=12.5, sx2_df=8,
+                sx2_p_adjusted=0.4, drift_b=0.1, flags_json=json.dumps(flags, ensure_ascii=False), is_current=True,
+            ))
+            item.irt_a, item.irt_b, item.irt_c = float(self.a[k]), float(self.b[k]), None
+        session.flush()
+        self.paper = self._paper(session)
+
+    def _run(self, session, at: dt.datetime) -> CalibrationRun:
+        run = CalibrationRun(response_set_id=self.response_set.id, model="2pl", status="done", progress=100,
+                             stage="完成", created_by_id=self.centre.id, created_at=at, started_at=at,
+                             finished_at=at, converged=True)
+        session.add(run)
+        session.flush()
+        return run
+
+    def _paper(self, session) -> Paper:
+        inst = make_institution(session, status="filed", code="S000022" + "880001", serial="880001")
+        paper = Paper(name="分析用试卷", institution_id=inst.id, blueprint_id=self.blueprint.id, mode="type_counts",
+                      layout_json=json.dumps([{"type": "single_choice", "count": 12, "points": 1.0}]),
+                      duration_minutes=90, cut_theta=0.5, status="draft", created_by_id=self.centre.id)
+        session.add(paper)
+        session.flush()
+        for f, label in enumerate("AB"):
+            form = PaperForm(paper_id=paper.id, label=label)
+            session.add(form)
+            session.flush()
+            for pos, k in enumerate(range(f * 12, f * 12 + 12), start=1):
+                item = self.items[k]
+                session.add(PaperItem(form_id=form.id, position=pos, item_id=item.id,
+                                      item_version_id=item.current_version_id, points=1.0))
+        session.flush()
+        session.refresh(paper)
+        return paper
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """Pure simulated data: 3,000 examinees × 30 items, 2PL."""
+    rng = np.random.default_rng(11)
+    n, j = 3000, 30
+    a = rng.uniform(0.8, 2.0, j)
+    b = rng.normal(0.0, 1.0, j)
+    theta = rng.normal(0.4, 1.2, n)
+    return {"a": a, "b": b, "theta": theta, "x": simulate(rng, theta, a, b), "rng": rng}
+
+
+# ---------------------------------------------------------------- pure builders
+
+
+def test_item_curves_match_irtmodel():
+    curves = reports.item_curves(1.5, 0.2, 0.1)
+    assert curves.theta.shape == (81,)
+    assert curves.theta[40] == 0.0
+    assert curves.probability[40] == pytest.approx(0.1 + 0.9 / (1 + math.exp(1.5 * 0.2)))
+    k = int(np.argmin(np.abs(curves.theta - 0.2)))
+    assert curves.probability[k] == pytest.approx(0.55)
+    two_pl = reports.item_curves(1.5, 0.2)
+    assert two_pl.information.max() == pytest.approx(1.5**2 / 4, rel=1e-3)
+
+
+def test_latent_posterior_recovers_the_population(sim):
+    nodes, post, mean, sd = reports.latent_posterior(sim["x"], sim["a"], sim["b"])
+    assert post.shape == (3000, nodes.size)
+    assert np.allclose(post.sum(axis=1), 1.0)
+    assert mean == pytest.approx(0.4, abs=0.08)
+    assert sd == pytest.approx(1.2, abs=0.08)
+    eap = post @ nodes
+    assert np.corrcoef(eap, sim["theta"])[0, 1] > 0.9
+
+
+def _observed(sim, j: int, a: float, b: float) -> reports.ObservedIcc:
+    x = sim["x"]
+    rest = np.delete(np.arange(x.shape[1]), j)
+    nodes, post, mean, sd = reports.latent_posterior(x[:, rest], sim["a"][rest], sim["b"][rest])
+    expected = post @ reports.item_curves(a, b, None, nodes).probability
+    return reports.observed_icc(x[:, j], post @ nodes, expected, a, b, latent=(mean, sd), n_matching_items=rest.size)
+
+
+def test_observed_proportions_follow_the_model_for_a_fitting_item(sim):
+    j = 4
+    obs = _observed(sim, j, sim["a"][j], sim["b"][j])
+    assert len(obs.groups) == 10
+    assert [g.index for g in obs.groups] == list(range(1, 11))
+    assert sum(g.n for g in obs.groups) == 3000
+    means = [g.theta_mean for g in obs.groups]
+    assert means == sorted(means)
+    for g in obs.groups:
+        assert abs(g.observed - g.expected) < 4 * g.se + 0.01, g  # within sampling error
+        # the ICC at the group mean is close to the posterior prediction
+        assert abs(g.model_at_mean - g.expected) < 0.06
+    assert obs.rmsd < 0.04
+    assert obs.n_matching_items == 29
+
+
+def test_observed_proportions_expose_wrong_parameters(sim):
+    j = 4
+    good = _observed(sim, j, sim["a"][j], sim["b"][j])
+    bad = _observed(sim, j, sim["a"][j] * 0.3, sim["b"][j] + 1.0)
+    assert bad.rmsd > 3 * good.rmsd and bad.rmsd > 0.08
+
+
+def test_observed_groups_shrink_for_few_examinees():
+    rng = np.random.default_rng(1)
+    y = (rng.random(50) < 0.5).astype(float)
+    obs = reports.observed_icc(y, rng.normal(size=50), np.full(50, 0.5), 1.0, 0.0)
+    assert len(obs.groups) == 2  # 50 // 20
+    y[:10] = np.nan  # not presented
+    assert reports.observed_icc(y, rng.normal(size=50), np.full(50, 0.5), 1.0, 0.0).n == 40
+
+
+def test_distractor_table_sums_to_one_marks_the_key_and_matches_ctt(sim):
+    rng = sim["rng"]
+    x = sim["x"].copy()
+    choices = np.stack([choose_options(rng, x[:, k], 1) for k in range(x.shape[1])], axis=1)
+    choices[:25, 0] = -1  # presented, left blank (scored 0)
+    x[:25, 0] = 0.0
+    rows = reports.distractor_rows(x, choices, 0, list(LABELS), ["B"])
+    assert [r.label for r in rows] == ["A", "B", "C", "D", reports.BLANK_LABEL]
+    assert sum(r.share for r in rows) == pytest.approx(1.0)
+    assert sum(r.n for r in rows) == 3000
+    assert [r.is_key for r in rows] == [False, True, False, False, False]
+    key = rows[1]
+    assert key.rest_correlation == pytest.approx(ctt.corrected_point_biserial(x)[0])
+    assert all(r.rest_correlation < 0 for r in rows[:4] if not r.is_key)
+    assert not any(r.warning for r in rows)
+    # Same numbers as grading.ctt's own distractor analysis (which takes labels and keys).
+    labelled = np.array(list(LABELS), dtype=object)[np.where(choices >= 0, choices, 0)]
+    labelled[choices < 0] = ""
+    tables = ctt.distractor_analysis(labelled[:, :3], ["B", "B", "B"])
+    x3 = np.where(labelled[:, :3] == "B", 1.0, 0.0)
+    rows3 = reports.distractor_rows(x3, choices[:, :3], 0, list(LABELS), "B")
+    by_label = {r.label: r for r in rows3}
+    for option, r in zip(tables[0].options, tables[0].rest_correlation, strict=True):
+        label = option or reports.BLANK_LABEL
+        assert by_label[label].rest_correlation == pytest.approx(r)
+
+
+def test_positive_distractor_is_flagged():
+    rng = np.random.default_rng(5)
+    n = 1500
+    theta = rng.normal(size=n)
+    a, b = np.full(10, 1.3), np.linspace(1, -1, 10)
+    x = simulate(rng, theta, a, b)
+    choices = np.stack([choose_options(rng, x[:, k], 0) for k in range(10)], axis=1)
+    wrong = x[:, 0] == 0
+    choices[wrong & (theta > 0), 0] = 2  # strong examinees who miss it pick C, the others B or D
+    weak = wrong & (theta <= 0)
+    choices[weak, 0] = rng.choice(np.array([1, 3]), size=int(weak.sum()))
+    rows = reports.distractor_rows(x, choices, 0, list(LABELS), "A")
+    flagged = [r.label for r in rows if r.warning]
+    assert flagged == ["C"]
+    assert rows[0].is_key and not rows[0].warning
+
+
+def test_distractor_rows_ignore_examinees_not_presented():
+    x = np.array([[1, 1, 0], [0, 0, 1], [np.nan, 1, 1], [1, 0, 0]], dtype=float)
+    choices = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.int8)
+    rows = reports.distractor_rows(x, choices, 0, ["√", "×"], "√")
+    assert [(r.label, r.n) for r in rows] == [("√", 2), ("×", 1)]
+    assert sum(r.share for r in rows) == pytest.approx(1.0)
+
+
+def test_multiple_choice_patterns_as_options():
+    x = np.array([[1, 1], [0, 0], [0, 1], [1, 0]], dtype=float)
+    choices = np.array([[5, 0], [1, 0], [7, 0], [5, 0]], dtype=np.int8)
+    rows = reports.distractor_rows(x, choices, 0, {5: "AC", 1: "A", 7: "ABC"}, "AC")
+    assert [(r.label, r.n, r.is_key) for r in rows] == [("AC", 2, True), ("A", 1, False), ("ABC", 1, False)]
+
+
+def test_form_reliability_matches_ctt(sim):
+    x = sim["x"][:, :15]
+    rel = reports.form_reliability(x)
+    expected = ctt.kr20(x)
+    assert rel.method == "KR-20"
+    assert rel.alpha == pytest.approx(expected.alpha)
+    assert np.allclose(rel.alpha_if_deleted, expected.alpha_if_deleted)
+    assert np.allclose(rel.point_biserial, ctt.corrected_point_biserial(x))
+    assert rel.mean == pytest.approx(x.sum(axis=1).mean())
+    assert rel.sem == pytest.approx(rel.sd * math.sqrt(1 - rel.alpha))
+    poly = x.copy()
+    poly[:, 0] *= 2
+    assert reports.form_reliability(poly).method == "α"
+    assert reports.form_reliability(poly).alpha == pytest.approx(ctt.cronbach_alpha(poly).alpha)
+
+
+def test_score_distribution_counts_every_score():
+    scores, counts = reports.score_distribution(np.array([0, 2, 2, 5, 3.5]), 6)
+    assert scores == [0, 1, 2, 3, 4, 5, 6]
+    assert counts == [1, 0, 2, 1, 0, 1, 0]
+    assert sum(counts) == 5
+
+
+def test_dif_table_classes_a_planted_item_c():
+    rng = np.random.default_rng(3)
+    n, j = 4000, 20
+    a = rng.uniform(1.0, 1.8, j)
+    b = rng.uniform(-1, 1, j)
+    theta = rng.normal(size=n)
+    g = rng.choice(np.array(["男", "女", ""]), size=n, p=[0.48, 0.48, 0.04])
+    bb = np.broadcast_to(b, (n, j)).copy()
+    bb[g == "女", 7] += 1.2
+    x = (rng.random((n, j)) < 1 / (1 + np.exp(-a * (theta[:, None] - bb)))).astype(float)
+    comps = reports.dif_table(x, g, "男", list(range(100, 100 + j)), [f"Q{k}" for k in range(j)])
+    assert [c.focal for c in comps] == ["女"]  # the missing label "" is not a group
+    rows = comps[0].rows
+    assert rows[7].ets_class == "C" and rows[7].d_dif < -1.5
+    assert rows[7].favours == "参照组"
+    assert sum(r.ets_class == "C" for r in rows) == 1
+    assert comps[0].counts["C"] == 1 and sum(comps[0].counts.values()) == j
+    assert comps[0].n_focal == int((g == "女").sum())
+
+
+# ---------------------------------------------------------------- loaders on database rows
+
+
+@pytest.fixture
+def world(session):
+    return AnalysisWorld(session)
+
+
+def test_item_report_defaults_to_the_current_run(session, world):
+    item = world.items[4]
+    report = reports.item_report(session, item.id)
+    assert report.run.id == world.run.id and report.parameter.is_current
+    assert report.parameter.a == pytest.approx(world.a[4])
+    assert len(report.curves.probability) == len(reports.THETA_GRID)
+    assert report.observed is not None and len(report.observed.groups) == 10
+    assert report.observed.rmsd < 0.05
+    assert report.observed.n_matching_items == world.J - 1
+    assert report.ctt_p == pytest.approx(world.scores[:, 4].mean())
+    assert report.ctt_pbis == pytest.approx(ctt.corrected_point_biserial(world.scores)[4])
+    assert [h.run_id for h in report.history] == [world.old_run.id, world.run.id]
+    assert report.history[-1].is_current and not report.history[0].is_current
+    assert sum(o.share for o in report.options) == pytest.approx(1.0)
+    assert [o.label for o in report.options if o.is_key] == ["B"]
+    data = report.chart_data()
+    assert set(data) >= {"theta", "icc", "information", "observed", "history", "parameters"}
+    assert "key" not in json.dumps(data)
+
+
+def test_item_report_of_an_older_run_and_errors(session, world):
+    item = world.items[4]
+    old = reports.item_report(session, item.id, world.old_run.id)
+    assert old.run.id == world.old_run.id and not old.parameter.is_current
+    assert old.parameter.b == pytest.approx(world.b[4] - 0.1)
+    with pytest.raises(NotFound):
+        reports.item_report(session, 999_999)
+    with pytest.raises(NotFound):
+        reports.item_report(session, item.id, 999_999)
+    other = CalibrationRun(response_set_id=world.response_set.id, model="2pl", status="done",
+                           created_by_id=world.centre.id)
+    session.add(other)
+    session.flush()
+    with pytest.raises(NotFound):
+        reports.item_report(session, item.id, other.id)  # the run has no parameters for the item
+
+
+def test_item_report_flags_the_miskeyed_distractor_and_true_false(session, world):
+    report = reports.item_report(session, world.items[world.MISKEYED].id)
+    assert report.positive_distractors == ("D",)
+    assert report.flags == (world.FLAG,)
+    tf = reports.item_report(session, world.items[21].id)
+    assert [o.label for o in tf.options] == ["√", "×"]
+    assert [o.is_key for o in tf.options] == [True, False]
+    blank = reports.item_report(session, world.items[0].id)
+    assert blank.options[-1].label == reports.BLANK_LABEL
+    assert sum(o.share for o in blank.options) == pytest.approx(1.0)
+
+
+def test_item_report_of_an_uncalibrated_item(session, world):
+    item = item_svc.create_item(session, world.writer, point_id=world.blueprint.points[0].id,
+                                item_type="single_choice", content=single_choice("未标定的试题？"))
+    report = reports.item_report(session, item.id)
+    assert report.run is None and report.parameter is None and report.curves is None
+    assert report.history == ()
+    assert report.chart_data()["icc"] == []
+
+
+def test_paper_report_reliability_matches_ctt(session, world):
+    report = reports.paper_report(session, world.paper.id)
+    assert [f.label for f in report.forms] == ["A", "B"]
+    for f, cols in zip(report.forms, (slice(0, 12), slice(12, 24)), strict=True):
+        assert f.run.id == world.run.id  # the newest covering run
+        assert f.n_calibrated == 12
+        sub = world.scores[:, cols]
+        assert f.reliability.alpha == pytest.approx(ctt.kr20(sub).alpha)
+        assert [it.alpha_if_deleted for it in f.items] == pytest.approx(list(ctt.kr20(sub).alpha_if_deleted))
+        assert sum(f.histogram[1]) == world.N
+        assert f.histogram[0] == tuple(range(13))
+        assert len(f.tif) == len(reports.THETA_GRID)
+        k = int(np.argmin(np.abs(reports.THETA_GRID - 0.5)))
+        a, b = world.a[cols], world.b[cols]
+        info = float((a**2 * prob(0.5, a, b) * (1 - prob(0.5, a, b))).sum())
+        assert f.tif[k] == pytest.approx(info, abs=1e-3)
+        assert f.sem[k] == pytest.approx(1 / math.sqrt(info), abs=1e-3)
+    chosen = reports.paper_report(session, world.paper.id, world.old_run.id)
+    assert chosen.run.id == world.old_run.id and chosen.forms[0].run.id == world.old_run.id
+    data = report.chart_data()
+    assert set(data["forms"]["A"]) >= {"tif", "sem", "histogram", "reliability"}
+    with pytest.raises(NotFound):
+        reports.paper_report(session, 999_999)
+    with pytest.raises(NotFound):
+        reports.paper_report(session, world.paper.id, 999_999)
+
+
+def test_paper_report_without_covering_responses(session, world):
+    # A response set that lacks form B's items: form A is covered, B is not.
+    ids = [i.id for i in world.items[:12]]
+    rs = ResponseSet(name="只含A卷", source="import", blueprint_id=world.blueprint.id, n_examinees=40, n_items=12,
+                     item_ids_json=json.dumps(ids), group_names_json="[]",
+                     data=pack_arrays(scores=world.scores[:40, :12].astype(np.float32)), created_by_id=world.centre.id)
+    session.add(rs)
+    session.flush()
+    run = CalibrationRun(response_set_id=rs.id, model="2pl", status="done", created_by_id=world.centre.id)
+    session.add(run)
+    session.flush()
+    report = reports.paper_report(session, world.paper.id, run.id)
+    assert report.forms[0].reliability is not None and report.forms[0].reliability.n_examinees == 40
+    assert report.forms[1].reliability is None and "不包含" in report.forms[1].note
+
+
+def test_dif_report_from_the_run(session, world):
+    report = reports.dif_report(session, world.run.id, "性别", "男")
+    assert report.group_names == ("性别", "地区")
+    assert [c.focal for c in report.comparisons] == ["女"]
+    rows = report.comparisons[0].rows
+    assert rows[world.DIF_ITEM].ets_class == "C"
+    assert rows[world.DIF_ITEM].code == world.items[world.DIF_ITEM].code
+    assert report.counts["C"] == 1
+    assert report.matching.startswith("总分")
+    region = reports.dif_report(session, world.run.id, "地区")
+    assert region.reference == region.values[0][0]  # the most frequent value by default
+    assert len(region.comparisons) == 2
+    data = region.chart_data()
+    assert set(data["comparisons"][0]["items"][0]) >= {"code", "d_dif", "se", "p", "ets_class"}
+    with pytest.raises(ValidationError):
+        reports.dif_report(session, world.run.id, "职业")
+    with pytest.raises(ValidationError):
+        reports.dif_report(session, world.run.id, "性别", "外星人")
+    with pytest.raises(NotFound):
+        reports.dif_report(session, 999_999)
+
+
+def test_dif_report_with_two_forms_matches_on_theta(session, world):
+    scores = world.scores.copy()
+    half = np.arange(world.N) % 2 == 0
+    scores[half, 12:18] = np.nan  # items 12–17 only on the second form
+    scores[~half, 18:24] = np.nan
+    rs = ResponseSet(name="两套卷", source="simulation", blueprint_id=world.blueprint.id, n_examinees=world.N,
+                     n_items=world.J, item_ids_json=world.response_set.item_ids_json,
+                     group_names_json=world.response_set.group_names_json,
+                     data=pack_arrays(scores=scores.astype(np.float32), choices=world.choices,
+                                      groups=np.stack([world.sex, world.region], axis=1).astype(str)),
+                     created_by_id=world.centre.id)
+    session.add(rs)
+    session.flush()
+    run = CalibrationRun(response_set_id=rs.id, model="2pl", status="done", created_by_id=world.centre.id)
+    session.add(run)
+    session.flush()
+    for k, item in enumerate(world.items):
+        session.add(ItemParameter(item_id=item.id, run_id=run.id, a=float(world.a[k]), b=float(world.b[k]),
+                                  n=world.N, is_current=False))
+    session.flush()
+    report = reports.dif_report(session, run.id, "性别", "男")
+    assert report.matching.startswith("能力估计")
+    assert report.comparisons[0].rows[world.DIF_ITEM].ets_class == "C"
+
+
+def test_dif_report_without_groups(session):
+    world = AnalysisWorld(session, n=200, groups=False)
+    with pytest.raises(ValidationError):
+        reports.dif_report(session, world.run.id)
+    assert reports.dif_choices(session, world.run.id).group_names == ()
