@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from web.extensions import db
+from web.grading_cli import grading_cli
 
 audit_cli = AppGroup("audit", help="操作日志（哈希链）")
 seed_cli = AppGroup("seed", help="基础数据与演示数据")
@@ -62,3 +63,4 @@ def seed_demo_cmd() -> None:
 def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(grading_cli)

@@ -1,3 +1,374 @@
-"""Views of this sub-area of psychometric analysis."""
+"""题目分析 · 参数标定 pages: response sets (upload or simulate), calibration runs with a live
+progress bar, and a run's results (parameters on the bank scale, statistics, review flags).
 
-from web.analysis import bp  # noqa: F401
+Starting a run queues it and launches ``python -m flask --app web grading run ID`` as a
+detached process with the same environment, so the numeric work never blocks the (gevent)
+web server; the detail page polls ``status.json`` every second. The launcher is configurable:
+``app.config["ANALYSIS_RUN_LAUNCHER"]`` (a callable taking the run id) replaces it, and
+``app.config["ANALYSIS_RUN_INLINE"] = True`` executes the run inside the request (tests).
+
+Roles: centre admins and item reviewers (who act on the flags the runs raise).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from foundation.errors import DomainError, RowErrors
+from foundation.roles import Role
+from grading.calibration import LINKING_METHODS, MODELS, STATUS_LABELS, execute_run, fail_run, start_run
+from grading.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.responses import (
+    ID_COLUMNS,
+    MAX_EXAMINEES,
+    MIN_SIMULATED,
+    MISSING_DESIGNS,
+    SOURCE_LABELS,
+    import_response_set,
+    simulate_response_set,
+)
+from itembank.models import ITEM_STATUS_LABELS, Blueprint, Item
+from web.access import actor, roles_required
+from web.analysis import bp
+from web.extensions import db
+
+C, IR = Role.CENTRE_ADMIN, Role.ITEM_REVIEWER
+ITEMS_PER_PAGE = 50
+# Short labels for the compact start form of the response-set list.
+MODEL_OPTIONS = {"2pl": "2PL", "1pl": "1PL", "rasch": "Rasch", "3pl": "3PL（含猜测参数）"}
+LINKING_OPTIONS = {"stocking_lord": "Stocking–Lord 链接", "haebara": "Haebara 链接",
+                   "mean_sigma": "均值/标准差链接", "mean_mean": "均值/均值链接"}
+
+
+# ---------------------------------------------------------------------------- forms
+
+
+class UploadForm(FlaskForm):
+    mode = HiddenField(default="upload")
+    blueprint_id = SelectField("细目表", validate_choice=False)
+    name = StringField("名称", validators=[Length(max=128, message="名称不能超过 128 个字符。")])
+    file = FileField("作答数据文件（.xlsx 或 .csv）", validators=[
+        FileRequired("请选择要导入的文件。"),
+        FileAllowed(["xlsx", "csv"], "只支持 .xlsx 或 .csv 文件。"),
+    ])
+
+
+class SimulateForm(FlaskForm):
+    """Numbers are parsed by the view (Chinese messages), not by WTForms."""
+
+    mode = HiddenField(default="simulate")
+    blueprint_id = SelectField("细目表", validate_choice=False)
+    name = StringField("名称（可留空）", validators=[Optional(), Length(max=128, message="名称不能超过 128 个字符。")])
+    n_examinees = StringField("模拟人数", default="1000", validators=[Length(max=6)])
+    seed = StringField("随机种子", default="1", validators=[Length(max=10)])
+    missing_design = SelectField("缺失设计", validate_choice=False,
+                                 choices=[SelectChoice(k, v) for k, v in MISSING_DESIGNS.items()])
+    ability_mean = StringField("能力均值（题库量尺）", default="0", validators=[Length(max=8)])
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _blueprints() -> list[Blueprint]:
+    return list(db.session.scalars(select(Blueprint).order_by(Blueprint.occupation_id, Blueprint.level.desc(),
+                                                              Blueprint.id)).unique())
+
+
+def _blueprint_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "（请选择细目表）")] + [SelectChoice(str(b.id), b.target_label) for b in _blueprints()]
+
+
+def _get_run(run_id: int) -> CalibrationRun:
+    run = db.session.get(CalibrationRun, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+def _status_payload(run: CalibrationRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": run.status,
+        "status_label": STATUS_LABELS.get(run.status, run.status),
+        "progress": run.progress,
+        "stage": run.stage,
+        "message": run.message,
+        "finished": run.status in ("done", "failed"),
+    }
+
+
+def _endpoint_url(endpoint: str, **values: Any) -> str | None:
+    """``url_for`` if the endpoint exists and accepts these values, else None (areas that other
+    engineers build may not be registered, or may take other arguments)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+# ---------------------------------------------------------------------------- launching runs
+
+
+def _run_inline(run_id: int) -> None:
+    """Execute in this process (tests, or a deployment without worker processes)."""
+    try:
+        execute_run(db.session, run_id, progress=lambda _pct, _stage: db.session.commit())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return
+    except Exception:
+        db.session.rollback()
+        fail_run(db.session, run_id, "内部错误，标定中止。")
+        db.session.commit()
+        current_app.logger.exception("calibration run %s failed", run_id)
+        return
+    db.session.commit()
+
+
+def _spawn(run_id: int) -> None:
+    """``python -m flask --app web grading run ID``, detached, same environment and database."""
+    root = Path(current_app.root_path).parent
+    env = dict(os.environ)
+    env["DATABASE_URL"] = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    log_dir = Path(current_app.instance_path) / "analysis-runs"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log: Any = open(log_dir / f"run-{run_id}.log", "ab")  # noqa: SIM115 (handed to the child)
+    except OSError:
+        log = subprocess.DEVNULL
+    try:
+        process = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
+            [sys.executable, "-m", "flask", "--app", "web", "grading", "run", str(run_id)],
+            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True,
+        )
+    finally:
+        if log is not subprocess.DEVNULL:
+            log.close()
+    # Reap the child when it ends (a green thread under gevent), so it never lingers as a zombie.
+    threading.Thread(target=process.wait, name=f"calibration-run-{run_id}", daemon=True).start()
+
+
+def launch_run(run_id: int) -> None:
+    launcher = current_app.config.get("ANALYSIS_RUN_LAUNCHER")
+    if callable(launcher):
+        launcher(run_id)
+    elif current_app.config.get("ANALYSIS_RUN_INLINE"):
+        _run_inline(run_id)
+    else:
+        try:
+            _spawn(run_id)
+        except OSError:
+            current_app.logger.exception("could not start calibration run %s", run_id)
+            fail_run(db.session, run_id, "无法启动标定进程，请联系管理员。")
+            db.session.commit()
+            flash("无法启动标定进程，请联系管理员。", "danger")
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+@bp.get("/")
+@roles_required(C, IR)
+def runs() -> str:
+    return _runs_page("sets" if request.args.get("tab") == "sets" else "runs")
+
+
+def _runs_page(tab: str) -> str:
+    q = request.args.get("q", "").strip()
+    blueprint = request.args.get("blueprint", "").strip()
+    status = request.args.get("status", "").strip()
+    source = request.args.get("source", "").strip()
+    per_page = current_app.config["PAGE_SIZE"]
+    context: dict[str, Any] = {
+        "tab": tab, "q": q, "blueprint": blueprint, "status": status, "source": source,
+        "blueprints": _blueprints(), "status_labels": STATUS_LABELS, "source_labels": SOURCE_LABELS,
+        "models": MODEL_OPTIONS, "linking_methods": LINKING_METHODS, "linking_options": LINKING_OPTIONS,
+        "n_sets": db.session.scalar(select(func.count()).select_from(ResponseSet)),
+        "n_runs": db.session.scalar(select(func.count()).select_from(CalibrationRun)),
+    }
+    if tab == "runs":
+        stmt = (select(CalibrationRun).join(ResponseSet, ResponseSet.id == CalibrationRun.response_set_id)
+                .options(selectinload(CalibrationRun.response_set), selectinload(CalibrationRun.created_by))
+                .order_by(CalibrationRun.id.desc()))
+        if q:
+            stmt = stmt.where(ResponseSet.name.icontains(q, autoescape=True))
+        if status in STATUS_LABELS:
+            stmt = stmt.where(CalibrationRun.status == status)
+        if (bp_id := _int(blueprint)) is not None:
+            stmt = stmt.where(ResponseSet.blueprint_id == bp_id)
+        context["page"] = db.paginate(stmt, per_page=per_page, error_out=False)
+    else:
+        stmt = select(ResponseSet).options(selectinload(ResponseSet.created_by)).order_by(ResponseSet.id.desc())
+        if q:
+            stmt = stmt.where(ResponseSet.name.icontains(q, autoescape=True))
+        if (bp_id := _int(blueprint)) is not None:
+            stmt = stmt.where(ResponseSet.blueprint_id == bp_id)
+        if source in SOURCE_LABELS:
+            stmt = stmt.where(ResponseSet.source == source)
+        page = db.paginate(stmt, per_page=per_page, error_out=False)
+        ids = [rs.id for rs in page.items]
+        latest: dict[int, CalibrationRun] = {}
+        if ids:
+            newest = (select(func.max(CalibrationRun.id)).where(CalibrationRun.response_set_id.in_(ids))
+                      .group_by(CalibrationRun.response_set_id))
+            for run in db.session.scalars(select(CalibrationRun).where(CalibrationRun.id.in_(newest))):
+                latest[run.response_set_id] = run
+        context.update(page=page, latest=latest)
+    return render_template("analysis/runs/index.html", **context)
+
+
+def _render_new(upload: UploadForm, simulate: SimulateForm, *, errors: list[tuple[int, str, str]] | None = None,
+                active: str = "", status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "analysis/runs/response_set_new.html", upload=upload, simulate=simulate, errors=errors or [],
+        active=active, id_columns=sorted(ID_COLUMNS), max_examinees=MAX_EXAMINEES, min_simulated=MIN_SIMULATED,
+    ), status
+
+
+@bp.route("/response-sets/new", methods=["GET", "POST"])
+@roles_required(C, IR)
+def response_set_new() -> Response | tuple[str, int]:
+    upload = UploadForm(prefix="up")
+    simulate = SimulateForm(prefix="sim")
+    choices = _blueprint_choices()
+    upload.blueprint_id.choices = choices
+    simulate.blueprint_id.choices = choices
+    if request.method == "GET":
+        if (bp_id := _int(request.args.get("blueprint"))) is not None:
+            upload.blueprint_id.data = simulate.blueprint_id.data = str(bp_id)
+        return _render_new(upload, simulate)
+
+    mode = "simulate" if request.form.get("sim-mode") == "simulate" else "upload"
+    form: UploadForm | SimulateForm = simulate if mode == "simulate" else upload
+    if not form.validate_on_submit():
+        return _render_new(upload, simulate, active=mode, status=400)
+    blueprint_id = _int(form.blueprint_id.data)
+    if blueprint_id is None or db.session.get(Blueprint, blueprint_id) is None:
+        form.blueprint_id.errors = [*form.blueprint_id.errors, "请选择细目表。"]
+        return _render_new(upload, simulate, active=mode, status=400)
+    try:
+        if mode == "upload":
+            response_set = import_response_set(db.session, actor(), blueprint_id, upload.name.data or "",
+                                               upload.file.data.read())
+        else:
+            n = _int(simulate.n_examinees.data)
+            seed = _int(simulate.seed.data)
+            try:
+                mean = float((simulate.ability_mean.data or "0").strip())
+            except ValueError:
+                mean = math.nan
+            problems = False
+            if n is None:
+                simulate.n_examinees.errors = [f"请填写 {MIN_SIMULATED}–{MAX_EXAMINEES} 之间的整数。"]
+                problems = True
+            if seed is None:
+                simulate.seed.errors = ["随机种子应为非负整数。"]
+                problems = True
+            if not math.isfinite(mean):
+                simulate.ability_mean.errors = ["请填写数字，如 0 或 0.5。"]
+                problems = True
+            if problems:
+                return _render_new(upload, simulate, active=mode, status=400)
+            assert n is not None and seed is not None
+            response_set = simulate_response_set(
+                db.session, actor(), blueprint_id, n, seed, simulate.missing_design.data or "none",  # type: ignore[arg-type]
+                name=(simulate.name.data or "").strip() or None, ability_mean=mean,
+            )
+    except RowErrors as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_new(upload, simulate, errors=exc.errors, active=mode, status=400)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.field and exc.field in form:
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        flash(exc.message, "danger")
+        return _render_new(upload, simulate, active=mode, status=400)
+    db.session.commit()
+    verb = "生成" if mode == "simulate" else "导入"
+    flash(f"已{verb}作答数据「{response_set.name}」：{response_set.n_examinees} 人 × {response_set.n_items} 题。"
+          "可在下方开始参数标定。", "success")
+    return redirect(url_for("analysis.runs", tab="sets"))
+
+
+@bp.post("/runs")
+@roles_required(C, IR)
+def run_new() -> Response | tuple[str, int]:
+    response_set_id = _int(request.form.get("response_set_id"))
+    model = request.form.get("model", "2pl")
+    linking = request.form.get("linking_method", "stocking_lord")
+    if response_set_id is None:
+        flash("请选择要标定的作答数据。", "danger")
+        return _runs_page("sets"), 400
+    try:
+        run = start_run(db.session, actor(), response_set_id, model=model, linking_method=linking)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _runs_page("sets"), 400
+    db.session.commit()
+    run_id = run.id
+    launch_run(run_id)
+    return redirect(url_for("analysis.run_detail", run_id=run_id))
+
+
+@bp.get("/runs/<int:run_id>")
+@roles_required(C, IR)
+def run_detail(run_id: int) -> str:
+    run = _get_run(run_id)
+    q = request.args.get("q", "").strip()
+    flagged = request.args.get("flagged") == "1"
+    page = None
+    if run.status == "done":
+        is_flagged = ItemParameter.flags_json != "[]"
+        stmt = (select(ItemParameter).join(Item, Item.id == ItemParameter.item_id)
+                .where(ItemParameter.run_id == run.id)
+                .options(selectinload(ItemParameter.item))
+                .order_by(case((is_flagged, 0), else_=1), Item.code))
+        if q:
+            stmt = stmt.where(Item.code.icontains(q, autoescape=True))
+        if flagged:
+            stmt = stmt.where(is_flagged)
+        page = db.paginate(stmt, per_page=ITEMS_PER_PAGE, error_out=False)
+    return render_template(
+        "analysis/runs/detail.html", run=run, report=run.report, page=page, q=q, flagged=flagged,
+        status_labels=STATUS_LABELS, models=MODELS, linking_methods=LINKING_METHODS,
+        item_status_labels=ITEM_STATUS_LABELS, source_labels=SOURCE_LABELS,
+        item_url=lambda item_id: _endpoint_url("bank.item_detail", item_id=item_id),
+        report_url=lambda item_id: _endpoint_url("analysis.item_report", item_id=item_id),
+        status_json=_status_payload(run),
+    )
+
+
+@bp.get("/runs/<int:run_id>/status.json")
+@roles_required(C, IR)
+def run_status(run_id: int) -> Response:
+    run = _get_run(run_id)
+    response = jsonify(_status_payload(run))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -63,6 +63,7 @@ EVENT_LABELS = {
     "activate": "启用",
     "retire": "停用",
     "revise": "修订（新版本）",
+    "flag": "题目分析预警（退回审核）",
 }
 
 

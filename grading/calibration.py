@@ -1,0 +1,579 @@
+"""Calibration runs (参数标定): fit a response set, link it to the bank scale, flag items.
+
+:func:`start_run` queues a :class:`~grading.models.CalibrationRun`; :func:`execute_run` does
+the work (the CLI ``flask grading run ID`` calls it, launched by the analysis pages as a
+detached process so the numeric work never blocks the web server):
+
+1. load the response matrix; drop items nobody answered or everybody answered alike
+   (reported), and examinees left without responses;
+2. calibrate (:func:`grading.irt.calibrate`, Bock–Aitkin EM);
+3. link to the bank scale: the **anchors** are the items that already have current
+   parameters (``Item.irt_a``/``irt_b`` set, i.e. a current :class:`ItemParameter`), are not
+   pretest items and have a positive slope. With at least :data:`MIN_ANCHORS` of them,
+   :func:`grading.linking.link_to_bank` (the run's method; anchors whose linked ``b`` moves
+   more than the rule's ``drift_b_max`` are dropped from the linking one at a time) gives
+   ``θ* = Aθ + B``; anchors keep their bank values, every other item is transformed. With
+   fewer, this run defines the scale (A = 1, B = 0) and the report says so;
+4. statistics: CTT difficulty ``p`` and corrected point-biserial on all presented
+   responses; S-X2 per form — the examinees sharing one pattern of presented items, at least
+   :data:`SX2_MIN_FORM` of them and 3 items — summed over forms for an item on several
+   (independent examinees: statistics add, df = Σ groups − parameters), Benjamini–Hochberg
+   across items; drift of ``b`` against the item's previous parameters
+   (:func:`grading.drift.parameter_drift` with the run's linking constants);
+5. review flags (psychometrics.md) with the thresholds of rule ``item_flags``, stored as
+   Chinese sentences in ``ItemParameter.flags_json``;
+6. write: previous current :class:`ItemParameter` rows lose ``is_current``, new rows are
+   added, a/b/c are copied to ``Item.irt_*``; every **active** item with a flag goes back to
+   review (status 待审题, an :class:`~itembank.models.ItemEvent` ``flag`` by the run's creator
+   whose comment lists the flags, and an audit entry); a pretest item calibrated without a
+   flag in a converged run becomes operational (``is_pretest`` False, audited).
+
+Transactions and progress
+-------------------------
+Services never commit. ``execute_run`` records its stage on the run (``status``,
+``progress``, ``stage``) in ``session`` and then calls ``progress(percent, stage)``: that call
+is a **checkpoint at which the caller commits ``session``** so other sessions (the status
+page) see the progress. Every checkpoint except the last comes before any other write — the
+results are written in one SAVEPOINT at the end — so committing there never exposes partial
+results; the last call (100, 完成) follows the writes. The caller commits once more after
+``execute_run`` returns. Committing the working session itself, rather than updating the run
+from a second session, keeps the run's row free of a competing lock (PostgreSQL) and ends the
+read transaction during the long computation (SQLite would otherwise refuse other writers).
+
+Failures the run can explain — too few examinees or items, an estimation or linking problem —
+end it as ``failed`` with a Chinese message (returned, not raised); anything else propagates
+and the caller rolls back and calls :func:`fail_run`.
+
+No Flask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from foundation import audit
+from foundation.accounts import User, require_role
+from foundation.db import as_utc, utcnow
+from foundation.errors import DomainError, NotFound, ValidationError
+from foundation.settings import DEFAULT_RULES, get_rule
+from grading import ctt
+from grading.drift import parameter_drift
+from grading.fit import benjamini_hochberg, normal_quadrature, s_x2
+from grading.irt import CalibrationResult, calibrate
+from grading.linking import LinkingConstants, link_to_bank, transform_parameters
+from grading.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.responses import ANALYSTS
+from itembank.models import Item, ItemEvent, ItemStatus
+
+__all__ = [
+    "LINKING_METHODS",
+    "MIN_ANCHORS",
+    "MODELS",
+    "STALE_AFTER",
+    "STATUS_LABELS",
+    "ProgressCallback",
+    "execute_run",
+    "fail_run",
+    "get_run",
+    "item_flags",
+    "start_run",
+]
+
+Float = NDArray[np.float64]
+ProgressCallback = Callable[[int, str], None]
+
+MODELS: dict[str, str] = {
+    "2pl": "双参数逻辑斯蒂模型（2PL）",
+    "1pl": "单参数模型（1PL，共同区分度）",
+    "rasch": "Rasch 模型",
+    "3pl": "三参数逻辑斯蒂模型（3PL）",
+}
+LINKING_METHODS: dict[str, str] = {
+    "stocking_lord": "Stocking–Lord 特征曲线法",
+    "haebara": "Haebara 特征曲线法",
+    "mean_sigma": "均值/标准差法",
+    "mean_mean": "均值/均值法",
+}
+STATUS_LABELS: dict[str, str] = {"queued": "排队中", "running": "运行中", "done": "已完成", "failed": "失败"}
+
+MIN_ANCHORS = 5
+STALE_AFTER = dt.timedelta(hours=1)  # a queued or running run older than this no longer blocks a new one
+MIN_EXAMINEES = 30
+MIN_ITEMS = 3
+SX2_MIN_FORM = 100
+_N_PARAMETERS = {"rasch": 1, "1pl": 1, "2pl": 2, "3pl": 3}
+_NUMERIC_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+
+class _RunFailed(Exception):
+    """A failure the run explains to the user (Chinese message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# ---------------------------------------------------------------------------- start
+
+
+def get_run(session: Session, run_id: int) -> CalibrationRun:
+    run = session.get(CalibrationRun, run_id)
+    if run is None:
+        raise NotFound("标定任务不存在。")
+    return run
+
+
+def start_run(session: Session, actor: User, response_set_id: int, model: str = "2pl",
+              linking_method: str = "stocking_lord") -> CalibrationRun:
+    """Queue a calibration of a response set. CENTRE_ADMIN / ITEM_REVIEWER; audited."""
+    require_role(actor, *ANALYSTS)
+    if model not in MODELS:
+        raise ValidationError("请选择标定模型（Rasch、1PL、2PL 或 3PL）。", field="model")
+    if linking_method not in LINKING_METHODS:
+        raise ValidationError("请选择链接方法。", field="linking_method")
+    response_set = session.get(ResponseSet, response_set_id)
+    if response_set is None:
+        raise NotFound("作答数据不存在。")
+    pending = session.scalars(select(CalibrationRun).where(
+        CalibrationRun.response_set_id == response_set.id,
+        CalibrationRun.status.in_(("queued", "running")),
+    ).order_by(CalibrationRun.id)).all()
+    now = utcnow()
+    for other in pending:
+        if now - as_utc(other.started_at or other.created_at) < STALE_AFTER:
+            raise ValidationError(
+                f"作答数据「{response_set.name}」已有排队或运行中的标定任务（#{other.id}），请等待其完成。")
+    for other in pending:  # a worker that died (killed, never started) must not block the set for ever
+        hours = STALE_AFTER.seconds // 3600
+        _finish_failed(session, other, f"超过 {hours} 小时仍未完成，已视为失败（标定进程可能已中止）。")
+    run = CalibrationRun(response_set_id=response_set.id, model=model, linking_method=linking_method,
+                         status="queued", progress=0, stage="等待开始", created_by_id=actor.id)
+    session.add(run)
+    session.flush()
+    audit.record(session, actor, "calibration.start", "calibration_run", run.id, after={
+        "response_set_id": response_set.id, "model": model, "linking_method": linking_method,
+    })
+    return run
+
+
+# ---------------------------------------------------------------------------- computation
+
+
+@dataclass
+class _Outcome:
+    """Everything the write phase needs, computed without writing."""
+
+    items: list[Item]  # calibrated items, matrix column order
+    n_presented: NDArray[np.int64]
+    a: Float
+    b: Float
+    c: Float | None
+    se_a: Float
+    se_b: Float
+    p: Float
+    pbis: Float
+    sx2: Float
+    sx2_df: NDArray[np.int64]
+    sx2_p_adj: Float
+    drift_b: Float  # NaN where the item had no previous parameters
+    flags: list[list[str]]
+    estimate: CalibrationResult
+    constants: LinkingConstants
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _rule(session: Session) -> dict[str, Any]:
+    return {**DEFAULT_RULES["item_flags"], **(get_rule(session, "item_flags") or {})}
+
+
+def _fmt(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def item_flags(*, p: float, pbis: float, a: float | None, sx2_p_adj: float, sx2: float, sx2_df: int,
+               drift_b: float, rule: dict[str, Any]) -> list[str]:
+    """The review flags of one item as Chinese sentences (psychometrics.md, rule ``item_flags``).
+
+    ``a`` None skips the slope checks (the Rasch model fixes it). NaN values are not flagged.
+    """
+    flags: list[str] = []
+    if math.isfinite(p):
+        if p < rule["p_min"]:
+            flags.append(f"通过率过低（p = {_fmt(p)}，低于 {rule['p_min']:g}），试题可能过难")
+        elif p > rule["p_max"]:
+            flags.append(f"通过率过高（p = {_fmt(p)}，高于 {rule['p_max']:g}），试题可能过易")
+    if math.isfinite(pbis):
+        if pbis < 0:
+            flags.append(f"校正点二列相关为负（{_fmt(pbis)}），请核对答案")
+        elif pbis < rule["pbis_min"]:
+            flags.append(f"区分度偏低（校正点二列相关 {_fmt(pbis)}，低于 {rule['pbis_min']:g}）")
+    if a is not None and math.isfinite(a):
+        if a < 0:
+            flags.append(f"区分度参数 a 为负（{_fmt(a)}），请核对答案")
+        elif a < rule["a_min"]:
+            flags.append(f"区分度参数 a 偏低（{_fmt(a)}，低于 {rule['a_min']:g}）")
+    if math.isfinite(sx2_p_adj) and sx2_p_adj < rule["sx2_alpha"]:
+        flags.append(f"项目拟合不良（S-X2 = {_fmt(sx2, 1)}，df = {sx2_df}，FDR 校正 p = {sx2_p_adj:.3g}）")
+    if math.isfinite(drift_b) and abs(drift_b) > rule["drift_b_max"]:
+        flags.append(f"参数漂移（难度 b 变化 {drift_b:+.2f}，超过 ±{rule['drift_b_max']:g}）")
+    return flags
+
+
+def _sx2_by_form(
+    x: Float, est: CalibrationResult, model: str
+) -> tuple[Float, NDArray[np.int64], Float, dict[str, Any]]:
+    """S-X2 per presentation pattern, summed over patterns; BH-adjusted p across items."""
+    n_items = x.shape[1]
+    m = _N_PARAMETERS[model]
+    observed = ~np.isnan(x)
+    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    stat = np.zeros(n_items)
+    groups = np.zeros(n_items, dtype=np.int64)
+    tested = np.zeros(n_items, dtype=bool)
+    nodes, weights = normal_quadrature(sd=float(est.latent_sd))
+    forms, skipped = 0, 0
+    for k, pattern in enumerate(patterns):
+        rows = inverse == k
+        cols = np.flatnonzero(pattern)
+        if rows.sum() < SX2_MIN_FORM or cols.size < 3:
+            skipped += 1
+            continue
+        c = est.c[cols] if model == "3pl" else None
+        result = s_x2(x[np.ix_(rows, cols)], est.a[cols], est.b[cols], c, n_parameters=m, nodes=nodes,
+                      weights=weights)
+        ok = np.isfinite(result.statistic)
+        stat[cols[ok]] += result.statistic[ok]
+        groups[cols[ok]] += result.df[ok] + m
+        tested[cols[ok]] = True
+        forms += 1
+    df = np.where(tested, groups - m, 0)
+    p_value = np.full(n_items, np.nan)
+    ok = tested & (df >= 1)
+    p_value[ok] = stats.chi2.sf(stat[ok], df[ok])
+    statistic = np.where(tested, stat, np.nan)
+    note = ""
+    if forms == 0:
+        note = (f"未计算 S-X2：没有人数不少于 {SX2_MIN_FORM}、试题不少于 3 道的作答模式（卷别）。"
+                if len(patterns) > 1 else f"未计算 S-X2：作答人数少于 {SX2_MIN_FORM}。")
+    elif skipped:
+        note = (f"S-X2 按 {forms} 种作答模式（卷别）分别计算后合并；"
+                f"另有 {skipped} 种作答模式人数不足 {SX2_MIN_FORM}，未纳入。")
+    elif forms > 1:
+        note = f"S-X2 按 {forms} 种作答模式（卷别）分别计算后合并。"
+    info = {"forms": forms, "skipped_patterns": skipped, "note": note}
+    return statistic, df.astype(np.int64), benjamini_hochberg(p_value), info
+
+
+def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], None]) -> _Outcome:
+    started = time.monotonic()
+    response_set = run.response_set
+    arrays = response_set.arrays()
+    scores = np.asarray(arrays["scores"], dtype=float)
+    item_ids = response_set.item_ids
+    if scores.ndim != 2 or scores.shape[1] != len(item_ids):
+        raise _RunFailed("作答数据已损坏（矩阵与试题列表不一致）。")
+    by_id = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+
+    dropped: list[dict[str, Any]] = []
+    keep: list[int] = []
+    presented = ~np.isnan(scores)
+    n_obs = presented.sum(axis=0)
+    n_right = np.where(presented, scores, 0.0).sum(axis=0)
+    for j, item_id in enumerate(item_ids):
+        item = by_id.get(item_id)
+        reason = None
+        if item is None:
+            reason = "试题已不存在"
+        elif n_obs[j] == 0:
+            reason = "无人作答"
+        elif n_right[j] == n_obs[j]:
+            reason = f"全部 {int(n_obs[j])} 人答对，无区分信息"
+        elif n_right[j] == 0:
+            reason = f"全部 {int(n_obs[j])} 人答错，无区分信息"
+        if reason is None:
+            keep.append(j)
+        else:
+            dropped.append({"item_id": item_id, "code": item.code if item else f"#{item_id}", "reason": reason})
+    x = scores[:, keep]
+    rows = (~np.isnan(x)).any(axis=1)
+    x = x[rows]
+    dropped_examinees = int((~rows).sum())
+    items = [by_id[item_ids[j]] for j in keep]
+    # Plain copies: the checkpoints below commit, which expires the ORM objects.
+    codes = [i.code for i in items]
+    prev_a = np.array([i.irt_a if i.irt_a is not None else np.nan for i in items], dtype=float)
+    prev_b = np.array([i.irt_b if i.irt_b is not None else np.nan for i in items], dtype=float)
+    prev_c = np.array([i.irt_c if i.irt_c is not None else 0.0 for i in items], dtype=float)
+    pretest = np.array([bool(i.is_pretest) for i in items])
+    model, linking_method = run.model, run.linking_method
+    if len(items) < MIN_ITEMS:
+        raise _RunFailed(f"可标定的试题只有 {len(items)} 道（至少需要 {MIN_ITEMS} 道）；被剔除的试题见报告。")
+    if x.shape[0] < MIN_EXAMINEES:
+        raise _RunFailed(f"有效作答人数只有 {x.shape[0]} 人，至少需要 {MIN_EXAMINEES} 人。")
+
+    step(10, f"参数估计（{MODELS[model]}，EM 算法）")
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")  # ConvergenceWarning and numeric noise: reported below instead
+        est = calibrate(x, model=model)  # type: ignore[arg-type]
+    if not (np.isfinite(est.a).all() and np.isfinite(est.b).all()):
+        raise _RunFailed("参数估计出现非有限值（可能某些试题的作答模式无法估计），请检查作答数据。")
+    if not est.converged:
+        notes.append(f"EM 在 {est.n_cycles} 轮后仍未达到收敛标准，结果仅供参考。")
+
+    step(55, "链接到题库量尺")
+    rule = _rule(session)
+    n_items = len(items)
+    had = np.isfinite(prev_a) & np.isfinite(prev_b)
+    with np.errstate(invalid="ignore"):
+        anchor_idx = np.flatnonzero(had & ~pretest & (prev_a > 0))  # a non-positive slope anchors nothing
+    c_free = est.c if model == "3pl" else np.zeros(n_items)
+    anchor_report: dict[str, Any] = {"candidates": int(anchor_idx.size), "method": linking_method}
+    if anchor_idx.size >= MIN_ANCHORS:
+        linked = link_to_bank(est.a, est.b, anchor_idx, prev_a[anchor_idx], prev_b[anchor_idx], new_c=c_free,
+                              bank_c=prev_c[anchor_idx], method=linking_method,  # type: ignore[arg-type]
+                              drift_threshold=float(rule["drift_b_max"]))
+        constants = linked.constants
+        if not (math.isfinite(constants.A) and math.isfinite(constants.B) and constants.A > 0):
+            raise _RunFailed("链接失败：锚题的参数无法确定有效的量尺转换常数，请检查锚题。")
+        a_out, b_out, c_out = linked.parameters.a, linked.parameters.b, linked.parameters.c
+        used = linked.anchors_used
+        anchor_report.update({
+            "linked": True,
+            "used": [codes[k] for k in np.flatnonzero(used)],
+            "dropped_for_drift": [codes[k] for k in anchor_idx if not used[k]],
+            "optimiser_converged": bool(constants.converged),
+            "note": f"以 {int(used.sum())} 道锚题（已有题库参数的试题）将本次标定链接到题库量尺，"
+                    f"方法：{LINKING_METHODS[linking_method]}。",
+        })
+        if not constants.converged:
+            notes.append("链接常数的优化未完全收敛，请核对锚题。")
+    else:
+        constants = LinkingConstants.identity()
+        moved = transform_parameters(constants, est.a, est.b, c_free)
+        a_out, b_out, c_out = moved.a, moved.b, moved.c
+        anchor_report.update({
+            "linked": False, "used": [], "dropped_for_drift": [],
+            "note": f"已有题库参数的锚题只有 {int(anchor_idx.size)} 道（少于 {MIN_ANCHORS} 道），"
+                    f"本次标定定义题库量尺（A = 1，B = 0）。",
+        })
+    scale = abs(constants.A)
+    se_a = np.asarray(est.se_a, dtype=float) / scale
+    se_b = np.asarray(est.se_b, dtype=float) * scale
+
+    # Drift against the previous parameters (anchors and any other item that had them).
+    drift_b = np.full(n_items, np.nan)
+    if had.any():
+        drift = parameter_drift(prev_a[had], prev_b[had], est.a[had], est.b[had], constants=constants,
+                                threshold_b=float(rule["drift_b_max"]))
+        drift_b[had] = drift.delta_b
+
+    step(65, "经典测量指标（难度、校正点二列相关）")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = ctt.difficulty(x)
+        pbis = ctt.corrected_point_biserial(x)
+
+    step(72, "项目拟合检验（S-X2，按卷别）")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sx2, sx2_df, sx2_p_adj, sx2_info = _sx2_by_form(x, est, model)
+    if sx2_info["note"]:
+        notes.append(sx2_info["note"])
+
+    a_check = est.a / constants.A  # this run's own slope on the bank scale (anchors included)
+    flags = [
+        item_flags(p=float(p[k]), pbis=float(pbis[k]), a=None if model == "rasch" else float(a_check[k]),
+                   sx2_p_adj=float(sx2_p_adj[k]), sx2=float(sx2[k]), sx2_df=int(sx2_df[k]),
+                   drift_b=float(drift_b[k]), rule=rule)
+        for k in range(n_items)
+    ]
+    report = {
+        "n_examinees": int(x.shape[0]),
+        "n_examinees_in_set": int(scores.shape[0]),
+        "dropped_examinees": dropped_examinees,
+        "n_items_in_set": len(item_ids),
+        "n_items": n_items,
+        "dropped_items": dropped,
+        "anchors": anchor_report,
+        "linking": {"A": float(constants.A), "B": float(constants.B), "method": constants.method},
+        "sx2": sx2_info,
+        "latent_sd": float(est.latent_sd),
+        "missing_by_design": bool(np.isnan(x).any()),
+        "notes": notes,
+        "thresholds": rule,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    return _Outcome(
+        items=items, n_presented=(~np.isnan(x)).sum(axis=0).astype(np.int64),
+        a=np.asarray(a_out, dtype=float), b=np.asarray(b_out, dtype=float),
+        c=np.asarray(c_out, dtype=float) if model == "3pl" else None,
+        se_a=se_a, se_b=se_b, p=p, pbis=pbis, sx2=sx2, sx2_df=sx2_df, sx2_p_adj=sx2_p_adj,
+        drift_b=drift_b, flags=flags, estimate=est, constants=constants, report=report,
+    )
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _num(value: Any) -> float | None:
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) -> dict[str, Any]:
+    ids = [i.id for i in out.items]
+    session.execute(update(ItemParameter).where(ItemParameter.item_id.in_(ids), ItemParameter.is_current.is_(True))
+                    .values(is_current=False).execution_options(synchronize_session="fetch"))
+    flagged: list[dict[str, Any]] = []
+    to_review: list[str] = []
+    operational: list[str] = []
+    for k, item in enumerate(out.items):
+        c = _num(out.c[k]) if out.c is not None else None
+        tested = out.sx2_df[k] >= 1 and math.isfinite(out.sx2[k])
+        session.add(ItemParameter(
+            item_id=item.id, run_id=run.id, a=float(out.a[k]), b=float(out.b[k]), c=c,
+            se_a=_num(out.se_a[k]), se_b=_num(out.se_b[k]), n=int(out.n_presented[k]),
+            p_value=_num(out.p[k]), point_biserial=_num(out.pbis[k]),
+            sx2=_num(out.sx2[k]) if tested else None, sx2_df=int(out.sx2_df[k]) if tested else None,
+            sx2_p_adjusted=_num(out.sx2_p_adj[k]) if tested else None,
+            drift_b=_num(out.drift_b[k]), flags_json=json.dumps(out.flags[k], ensure_ascii=False),
+            is_current=True,
+        ))
+        item.irt_a, item.irt_b, item.irt_c = float(out.a[k]), float(out.b[k]), c
+        flags = out.flags[k]
+        if flags:
+            sent = item.status == ItemStatus.ACTIVE.value and item.current_version_id is not None
+            flagged.append({"item_id": item.id, "code": item.code, "flags": flags, "sent_to_review": sent})
+            if sent:
+                before = item.status
+                item.status = ItemStatus.SUBMITTED.value
+                comment = f"题目分析预警（标定任务 #{run.id}）：" + "；".join(flags)
+                session.add(ItemEvent(item_id=item.id, version_id=item.current_version_id, action="flag",
+                                      from_status=before, to_status=item.status, actor_id=actor.id, comment=comment))
+                session.flush()
+                audit.record(session, actor, "item.flag", "item", item.id, before={"status": before},
+                             after={"status": item.status, "run_id": run.id, "flags": flags})
+                to_review.append(item.code)
+        elif item.is_pretest and out.estimate.converged:
+            item.is_pretest = False
+            session.flush()
+            audit.record(session, actor, "item.operational", "item", item.id, before={"is_pretest": True},
+                         after={"is_pretest": False, "run_id": run.id})
+            operational.append(item.code)
+    session.flush()
+    return {"flagged": flagged, "n_flagged": len(flagged), "sent_to_review": to_review, "operational": operational}
+
+
+# ---------------------------------------------------------------------------- execute
+
+
+def _finish_failed(session: Session, run: CalibrationRun, message: str) -> CalibrationRun:
+    run.status = "failed"
+    run.stage = "失败"
+    run.message = message
+    run.finished_at = utcnow()
+    session.flush()
+    audit.record(session, run.created_by, "calibration.fail", "calibration_run", run.id, after={"message": message})
+    return run
+
+
+def fail_run(session: Session, run_id: int, message: str) -> CalibrationRun:
+    """Mark a queued or running run failed (for a worker whose ``execute_run`` raised)."""
+    run = get_run(session, run_id)
+    if run.status in ("done", "failed"):
+        return run
+    return _finish_failed(session, run, message)
+
+
+def execute_run(session: Session, run_id: int, *, progress: ProgressCallback | None = None) -> CalibrationRun:
+    """Execute a queued run (see the module docstring for the steps and the commit protocol:
+    ``progress(percent, stage)`` is a checkpoint at which the caller commits ``session``).
+
+    Returns the run, ``done`` or ``failed`` (with the Chinese reason in ``message``). Raises
+    :class:`NotFound`, or :class:`ValidationError` if the run is not queued.
+    """
+    run = session.get(CalibrationRun, run_id, with_for_update=True)
+    if run is None:
+        raise NotFound("标定任务不存在。")
+    if run.status != "queued":
+        raise ValidationError(f"标定任务 #{run.id} 的状态是「{STATUS_LABELS.get(run.status, run.status)}」，"
+                              "只能执行排队中的任务。")
+    actor = run.created_by
+    run_key = run.id
+
+    def step(percent: int, stage: str) -> None:
+        current = session.get(CalibrationRun, run_key)
+        assert current is not None
+        current.progress, current.stage = percent, stage
+        session.flush()
+        if progress is not None:
+            progress(percent, stage)
+
+    run.status = "running"
+    run.started_at = utcnow()
+    run.message = ""
+    step(2, "读取作答数据")
+    try:
+        outcome = _compute(session, run, step)
+    except _RunFailed as exc:
+        return _fail_and_report(session, run_key, exc.message, progress)
+    except DomainError as exc:
+        return _fail_and_report(session, run_key, exc.message, progress)
+    except _NUMERIC_ERRORS as exc:
+        return _fail_and_report(session, run_key, f"数值计算失败：{exc}", progress)
+
+    step(85, "写入参数与预警")
+    run = get_run(session, run_key)
+    try:
+        with session.begin_nested():
+            written = _write(session, run, outcome, actor)
+    except DomainError as exc:
+        return _fail_and_report(session, run_key, exc.message, progress)
+
+    run = get_run(session, run_key)
+    est = outcome.estimate
+    report = {**outcome.report, **written}
+    run.loglik = float(est.loglik)
+    run.n_cycles = int(est.n_cycles)
+    run.converged = bool(est.converged)
+    run.link_a = float(outcome.constants.A)
+    run.link_b = float(outcome.constants.B)
+    run.report_json = json.dumps(report, ensure_ascii=False)
+    run.status = "done"
+    run.progress = 100
+    run.stage = "完成"
+    run.message = (f"已标定 {report['n_items']} 道试题，{report['n_flagged']} 道出现预警，"
+                   f"{len(written['sent_to_review'])} 道退回审核。")
+    run.finished_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "calibration.done", "calibration_run", run.id, after={
+        "items": report["n_items"], "examinees": report["n_examinees"], "link": [run.link_a, run.link_b],
+        "anchors": len(report["anchors"]["used"]), "flagged": [f["code"] for f in written["flagged"]],
+        "sent_to_review": written["sent_to_review"], "operational": written["operational"],
+    })
+    if progress is not None:
+        progress(100, "完成")
+    return run
+
+
+def _fail_and_report(session: Session, run_id: int, message: str,
+                     progress: ProgressCallback | None) -> CalibrationRun:
+    run = _finish_failed(session, get_run(session, run_id), message)
+    if progress is not None:
+        progress(run.progress, "失败")
+    return run

@@ -1,0 +1,506 @@
+"""Response sets (作答数据): import from Excel / CSV and simulation, for calibration and DIF.
+
+A :class:`~grading.models.ResponseSet` is a matrix for one blueprint (细目表), examinees ×
+items, stored whole as compressed arrays:
+
+``scores``  float32, 1 = correct, 0 = wrong, NaN = the item was not presented;
+``choices`` int8, the chosen option, -1 = none recorded (see :func:`encode_choice`);
+``groups``  str, one column per group attribute (性别, 年龄段, 地区, 机构 …), "" = unknown.
+
+Import layout (:func:`import_response_set`)
+-------------------------------------------
+An ``.xlsx`` file (first worksheet) or a CSV file (UTF-8, with or without BOM, or GB18030),
+one row per examinee, the first non-empty row being the header:
+
+* optional leading **group columns**: every header before the first item-code column is a
+  group attribute (e.g. 性别、年龄段、地区、机构), kept as text for DIF analysis. A column
+  headed 考生编号、准考证号、编号 or 序号 identifies the examinee and is ignored (not stored);
+* then **one column per item**, headed with the item's 试题编码. Every header from the first
+  item column on must be the code of an item of the chosen blueprint;
+* cells: ``0`` / ``1`` (the score), or for objective items the response itself, scored
+  against the item's key through the item-type registry — 单选题 a letter (``B``), 多选题 the
+  letters (``ACD``), 判断题 ``√`` / ``×`` (对/错, T/F). An empty cell means the item was not
+  presented (missing by design, e.g. another form). Partial credit is not accepted: the
+  calibration is dichotomous, so a multiple-choice response counts as correct only if it
+  earns the full points.
+
+The import is all-or-nothing: any problem raises :class:`~foundation.errors.RowErrors`
+listing (row, column, message) and nothing is written.
+
+Choice codes (:func:`encode_choice` / :func:`decode_choice`)
+------------------------------------------------------------
+单选题: the option index (A = 0, B = 1 …); 判断题: 0 = √, 1 = ×; 多选题: a bit mask of the
+chosen options (A = 1, B = 2, C = 4 …; ``AC`` = 5); -1 = no choice recorded (a 0/1 score was
+given, or a type without options).
+
+Simulation (:func:`simulate_response_set`) draws 2PL responses for the blueprint's active items
+so that calibrations can be tried before real exams exist.
+
+Services take ``(session, actor, ...)``, validate before writing, flush (never commit) and
+write the audit trail. No Flask.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import openpyxl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from foundation import audit
+from foundation.accounts import User, require_role
+from foundation.errors import NotFound, RowErrors, ValidationError
+from foundation.roles import Role
+from grading.models import ResponseSet, pack_arrays
+from itembank.irtmodel import difficulty_to_b, prob
+from itembank.itemtypes import LABELS, get_type
+from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus
+
+__all__ = [
+    "ANALYSTS",
+    "ID_COLUMNS",
+    "MAX_EXAMINEES",
+    "MissingDesign",
+    "blueprint_items",
+    "decode_choice",
+    "encode_choice",
+    "import_response_set",
+    "simulate_response_set",
+]
+
+#: Who may import or simulate response sets and run calibrations.
+ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
+#: Headers of an examinee identifier column: read past, never stored.
+ID_COLUMNS = frozenset({"考生编号", "准考证号", "编号", "序号"})
+MAX_EXAMINEES = 50_000
+MAX_ITEMS = 1_000
+MIN_SIMULATED = 50
+MAX_NAME = 128
+MAX_GROUP_VALUE = 64
+MAX_ROW_ERRORS = 200  # stop collecting after this many; the message still says how many were found
+
+MissingDesign = Literal["none", "two_forms"]
+MISSING_DESIGNS: dict[str, str] = {"none": "全部试题（无缺失）", "two_forms": "两套平行卷（约三分之一为共同题）"}
+
+SOURCE_LABELS: dict[str, str] = {"import": "导入", "batch": "考试批次", "simulation": "模拟"}
+
+_CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
+_TF_MARKS = ("√", "×")
+_SIM_GROUPS: dict[str, tuple[str, ...]] = {
+    "性别": ("男", "女"),
+    "年龄段": ("18–30岁", "31–45岁", "46–60岁"),
+    "地区": ("长春市", "吉林市", "四平市", "通化市", "延边州"),
+    "机构": ("评价机构甲", "评价机构乙", "评价机构丙"),
+}
+
+
+# ---------------------------------------------------------------------------- choice codes
+
+
+def encode_choice(item_type: str, labels: Sequence[str]) -> int:
+    """Choice code of a cleaned response (see the module docstring); -1 if not representable."""
+    if not labels:
+        return -1
+    if item_type == "single_choice":
+        return LABELS.index(labels[0])
+    if item_type == "true_false":
+        return _TF_MARKS.index(labels[0])
+    if item_type == "multiple_choice":
+        mask = sum(1 << LABELS.index(label) for label in labels)
+        return mask if mask <= 127 else -1  # int8: options A–G
+    return -1
+
+
+def decode_choice(item_type: str, code: int) -> str | None:
+    """The response text of a choice code: ``"B"``, ``"AC"``, ``"√"``; None for -1."""
+    code = int(code)
+    if code < 0:
+        return None
+    if item_type == "single_choice":
+        return LABELS[code] if code < len(LABELS) else None
+    if item_type == "true_false":
+        return _TF_MARKS[code] if code < 2 else None
+    if item_type == "multiple_choice":
+        return "".join(label for i, label in enumerate(LABELS) if code & (1 << i)) or None
+    return None
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _get_blueprint(session: Session, blueprint_id: int) -> Blueprint:
+    blueprint = session.get(Blueprint, blueprint_id)
+    if blueprint is None:
+        raise NotFound("细目表不存在。")
+    return blueprint
+
+
+def blueprint_items(session: Session, blueprint_id: int, *, active_only: bool = False) -> list[Item]:
+    """Items of a blueprint (through their assessment point), by code."""
+    stmt = (select(Item).join(BlueprintNode, BlueprintNode.id == Item.point_id)
+            .where(BlueprintNode.blueprint_id == blueprint_id).order_by(Item.code))
+    if active_only:
+        stmt = stmt.where(Item.status == ItemStatus.ACTIVE.value)
+    return list(session.scalars(stmt).unique())
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("请填写作答数据的名称。", field="name")
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"名称不能超过 {MAX_NAME} 个字符。", field="name")
+    return name
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _header(value: Any) -> str:
+    return _text(value).replace("*", "").strip()
+
+
+def _store(session: Session, actor: User, *, name: str, source: str, blueprint: Blueprint, items: Sequence[Item],
+           scores: np.ndarray, choices: np.ndarray, group_names: Sequence[str], groups: np.ndarray,
+           details: dict[str, Any]) -> ResponseSet:
+    n_examinees, n_items = scores.shape
+    response_set = ResponseSet(
+        name=name, source=source, blueprint_id=blueprint.id, n_examinees=n_examinees, n_items=n_items,
+        item_ids_json=json.dumps([i.id for i in items]),
+        group_names_json=json.dumps(list(group_names), ensure_ascii=False),
+        data=pack_arrays(scores=scores.astype(np.float32), choices=choices.astype(np.int8),
+                         groups=groups.astype(str)),
+        created_by_id=actor.id,
+    )
+    session.add(response_set)
+    session.flush()
+    audit.record(session, actor, f"response_set.{source}", "response_set", response_set.id, after={
+        "name": name, "blueprint_id": blueprint.id, "examinees": n_examinees, "items": n_items,
+        "groups": list(group_names), **details,
+    })
+    return response_set
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def _read_table(data: bytes) -> list[tuple[int, list[Any]]]:
+    """Non-empty rows (row number, cells) of an xlsx or CSV file."""
+    if not data:
+        raise ValidationError("上传的文件是空的。")
+    rows: list[tuple[int, list[Any]]] = []
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # styles of other spreadsheet programs
+                workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ValidationError("无法读取该文件，请确认它是有效的 .xlsx 文件。") from exc
+        try:
+            sheet = workbook.worksheets[0]
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                cells = list(values)
+                if all(_text(v) == "" for v in cells):
+                    continue
+                rows.append((number, cells))
+                if len(rows) > MAX_EXAMINEES + 1:
+                    raise ValidationError(f"一次最多导入 {MAX_EXAMINEES} 名考生的作答，请拆分文件。")
+        finally:
+            workbook.close()
+        return rows
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError("无法识别文件编码，请上传 .xlsx 文件或 UTF-8 编码的 CSV 文件。")
+    if "\x00" in text:
+        raise ValidationError("只支持 .xlsx 文件或 CSV 文本文件。")
+    for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if all(_text(v) == "" for v in cells):
+            continue
+        rows.append((number, list(cells)))
+        if len(rows) > MAX_EXAMINEES + 1:
+            raise ValidationError(f"一次最多导入 {MAX_EXAMINEES} 名考生的作答，请拆分文件。")
+    return rows
+
+
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    header: str
+    item: Item | None = None  # None: a group column
+
+
+@dataclass(frozen=True)
+class _Layout:
+    groups: list[_Column]
+    items: list[_Column]
+    unheaded: list[int]  # columns without a header: any value under them is an error
+
+
+def _layout(session: Session, blueprint: Blueprint, header: list[Any],
+            errors: list[tuple[int, str, str]], header_row: int) -> _Layout:
+    """Group columns and item columns of the header row."""
+    names = [_header(v) for v in header]
+    candidates = {n for n in names if n}
+    known: dict[str, Item] = {}
+    if candidates:
+        for item in session.scalars(select(Item).where(Item.code.in_(candidates))):
+            known[item.code] = item
+    first_item = next((i for i, n in enumerate(names) if n in known), None)
+    if first_item is None:
+        raise ValidationError("表头中没有找到任何试题编码：请在分组列（如 性别、年龄段）之后，"
+                              "每道试题一列，表头填写试题编码。")
+    groups: list[_Column] = []
+    unheaded: list[int] = []
+    for i, name in enumerate(names[:first_item]):
+        if not name:
+            unheaded.append(i)
+        elif name in ID_COLUMNS:
+            continue
+        elif name in {g.header for g in groups}:
+            errors.append((header_row, name, f"分组列「{name}」重复。"))
+        else:
+            groups.append(_Column(i, name))
+    items: list[_Column] = []
+    seen: set[str] = set()
+    for i in range(first_item, len(names)):
+        name = names[i]
+        if not name:
+            unheaded.append(i)
+            continue
+        item = known.get(name)
+        if item is None:
+            errors.append((header_row, name, f"未知的试题编码「{name}」（试题列之后的每一列都应是试题编码）。"))
+        elif item.point.blueprint_id != blueprint.id:
+            errors.append((header_row, name, f"试题 {name} 不属于细目表「{blueprint.name}」。"))
+        elif name in seen:
+            errors.append((header_row, name, f"试题 {name} 的列重复。"))
+        else:
+            seen.add(name)
+            items.append(_Column(i, name, item))
+    if len(items) > MAX_ITEMS:
+        errors.append((header_row, "", f"一次最多导入 {MAX_ITEMS} 道试题的作答。"))
+    return _Layout(groups, items, unheaded)
+
+
+def _score_cell(item: Item, spec: dict[str, Any], value: Any) -> tuple[float, int]:
+    """(score 0/1, choice code) of one cell; raises ValidationError with a Chinese message."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value in (0, 1):
+            return float(value), -1
+        if isinstance(value, float) and math.isnan(value):
+            raise ValidationError("作答不能是 NaN。")
+        raise ValidationError(f"得分只能是 0 或 1（现为 {_text(value)}）；如为客观题，也可填写所选选项。")
+    text = _text(value)
+    if text in ("0", "1", "0.0", "1.0"):
+        return float(text[0]), -1
+    kind = get_type(item.item_type)
+    if item.item_type not in _CHOICE_TYPES:
+        raise ValidationError(f"{kind.label}只能填写得分 0 或 1（现为「{text}」）。")
+    try:
+        cleaned = kind.clean_response(spec, text)
+    except ValidationError as exc:
+        raise ValidationError(f"无法识别的作答「{text}」：{exc.message}") from None
+    if cleaned is None:
+        raise ValidationError(f"无法识别的作答「{text}」。")
+    labels = list(cleaned) if isinstance(cleaned, list | tuple) else [cleaned]
+    if item.item_type == "true_false":
+        labels = [str(cleaned)]
+    marks = kind.score(spec, cleaned, 1.0)
+    return (1.0 if marks is not None and marks >= 1.0 - 1e-9 else 0.0), encode_choice(item.item_type, labels)
+
+
+def import_response_set(session: Session, actor: User, blueprint_id: int, name: str, data: bytes) -> ResponseSet:
+    """Import examinees' responses for one blueprint (layout in the module docstring).
+
+    All-or-nothing: raises :class:`RowErrors` (row, column, message) for unknown item codes,
+    items of another blueprint, bad values; nothing is written then. Audited.
+    """
+    require_role(actor, *ANALYSTS)
+    blueprint = _get_blueprint(session, blueprint_id)
+    name = _clean_name(name)
+    rows = _read_table(data)
+    if not rows:
+        raise ValidationError("文件中没有任何内容。")
+    header_row, header = rows[0]
+    body = rows[1:]
+    if not body:
+        raise ValidationError("文件中只有表头，没有考生作答。")
+    errors: list[tuple[int, str, str]] = []
+    layout = _layout(session, blueprint, header, errors, header_row)
+    group_cols, item_cols = layout.groups, layout.items
+    if errors:
+        raise RowErrors(errors[:MAX_ROW_ERRORS])
+
+    n, j = len(body), len(item_cols)
+    scores = np.full((n, j), np.nan, dtype=np.float32)
+    choices = np.full((n, j), -1, dtype=np.int8)
+    groups = np.full((n, len(group_cols)), "", dtype=object)
+    specs = {c.item.id: (c.item.current_version.spec if c.item.current_version else {})
+             for c in item_cols if c.item is not None}
+    width = len(header)
+    found = 0
+
+    def error(row: int, column: str, message: str) -> None:
+        nonlocal found
+        found += 1
+        if len(errors) < MAX_ROW_ERRORS:
+            errors.append((row, column, message))
+
+    for r, (number, cells) in enumerate(body):
+        extra = [k for k in [*layout.unheaded, *range(width, len(cells))] if k < len(cells) and _text(cells[k])]
+        if extra:
+            error(number, f"第 {extra[0] + 1} 列", "该列没有表头。")
+        for g, col in enumerate(group_cols):
+            value = _text(cells[col.index]) if col.index < len(cells) else ""
+            if len(value) > MAX_GROUP_VALUE:
+                error(number, col.header, f"分组取值不能超过 {MAX_GROUP_VALUE} 个字符。")
+            groups[r, g] = value
+        for k, col in enumerate(item_cols):
+            value = cells[col.index] if col.index < len(cells) else None
+            if _text(value) == "":
+                continue
+            assert col.item is not None
+            try:
+                scores[r, k], choices[r, k] = _score_cell(col.item, specs[col.item.id], value)
+            except ValidationError as exc:
+                error(number, col.header, exc.message)
+        if not any(_text(cells[c.index]) for c in item_cols if c.index < len(cells)):
+            error(number, "", "该考生没有任何作答。")
+    if found:
+        if found > len(errors):
+            errors.append((0, "", f"另有 {found - len(errors)} 处错误未列出。"))
+        raise RowErrors(errors)
+    return _store(session, actor, name=name, source="import", blueprint=blueprint,
+                  items=[c.item for c in item_cols if c.item is not None], scores=scores, choices=choices,
+                  group_names=[c.header for c in group_cols], groups=groups.astype(str),
+                  details={"rows": n})
+
+
+# ---------------------------------------------------------------------------- simulation
+
+
+def simulate_response_set(
+    session: Session,
+    actor: User,
+    blueprint_id: int,
+    n_examinees: int,
+    seed: int,
+    missing_design: MissingDesign = "none",
+    *,
+    name: str | None = None,
+    ability_mean: float = 0.0,
+    ability_sd: float = 1.0,
+    use_bank_parameters: bool = True,
+) -> ResponseSet:
+    """Simulated 2PL responses for the blueprint's active items (source ``simulation``).
+
+    True parameters: an item's calibrated bank parameters when it has them and
+    ``use_bank_parameters`` (so a re-simulation reflects the bank scale); otherwise
+    ``a ~ U(0.8, 2)`` and ``b = difficulty_to_b(a-priori difficulty)`` (0.5 if none given).
+    Abilities ``θ ~ N(ability_mean, ability_sd²)`` on the bank scale — a shifted mean gives
+    a group the linking step has to recover. ``missing_design="two_forms"``: every third item
+    (by code) is common to two forms, the others alternate between form A and form B, and
+    each examinee takes one form at random; items of the other form are NaN. Objective items
+    also get a chosen option (the key if correct, a random distractor if not), and every
+    examinee random 性别、年龄段、地区、机构 attributes. Deterministic for a given ``seed``.
+    """
+    require_role(actor, *ANALYSTS)
+    blueprint = _get_blueprint(session, blueprint_id)
+    if isinstance(n_examinees, bool) or not isinstance(n_examinees, int) \
+            or not MIN_SIMULATED <= n_examinees <= MAX_EXAMINEES:
+        raise ValidationError(f"模拟人数应在 {MIN_SIMULATED} 到 {MAX_EXAMINEES} 之间。", field="n_examinees")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValidationError("随机种子应为 0 到 4294967295 之间的整数。", field="seed")
+    if missing_design not in MISSING_DESIGNS:
+        raise ValidationError("未知的缺失设计。", field="missing_design")
+    if not (math.isfinite(ability_mean) and -3 <= ability_mean <= 3):
+        raise ValidationError("能力均值应在 -3 到 3 之间。", field="ability_mean")
+    if not (math.isfinite(ability_sd) and 0.2 <= ability_sd <= 3):
+        raise ValidationError("能力标准差应在 0.2 到 3 之间。", field="ability_sd")
+    items = blueprint_items(session, blueprint.id, active_only=True)
+    needed = 6 if missing_design == "two_forms" else 3
+    if len(items) < needed:
+        raise ValidationError(
+            f"细目表「{blueprint.name}」下已启用的试题只有 {len(items)} 道，至少需要 {needed} 道才能模拟。")
+    if len(items) > MAX_ITEMS:
+        raise ValidationError(f"一次最多模拟 {MAX_ITEMS} 道试题。")
+    name = _clean_name(name or f"模拟作答（{n_examinees} 人，种子 {seed}）")
+
+    rng = np.random.default_rng(seed)
+    j = len(items)
+    prior_a = rng.uniform(0.8, 2.0, j)
+    difficulty = np.array([(i.current_version.difficulty if i.current_version and i.current_version.difficulty
+                            else 0.5) for i in items])
+    prior_b = difficulty_to_b(difficulty)
+    from_bank = np.array([use_bank_parameters and i.irt_a is not None and i.irt_b is not None for i in items])
+    a = np.where(from_bank, [i.irt_a if i.irt_a is not None else 1.0 for i in items], prior_a)
+    b = np.where(from_bank, [i.irt_b if i.irt_b is not None else 0.0 for i in items], prior_b)
+    c = np.where(from_bank, [i.irt_c or 0.0 for i in items], 0.0)
+
+    theta = rng.normal(ability_mean, ability_sd, n_examinees)
+    p = prob(theta, a, b, c)
+    scores = (rng.random((n_examinees, j)) < p).astype(np.float32)
+
+    if missing_design == "two_forms":
+        form_of_item = np.full(j, -1)  # -1 common, 0 form A, 1 form B
+        unique = np.flatnonzero(np.arange(j) % 3 != 0)
+        form_of_item[unique] = np.arange(unique.size) % 2
+        form_of_examinee = rng.integers(0, 2, n_examinees)
+        presented = (form_of_item[None, :] == -1) | (form_of_item[None, :] == form_of_examinee[:, None])
+        scores[~presented] = np.nan
+
+    choices = np.full((n_examinees, j), -1, dtype=np.int8)
+    for k, item in enumerate(items):
+        if item.item_type not in _CHOICE_TYPES or item.current_version is None:
+            continue
+        spec = item.current_version.spec
+        if item.item_type == "true_false":
+            options = list(_TF_MARKS)
+            key = [spec.get("key", "√")]
+        else:
+            options = [o["label"] for o in spec.get("options", [])]
+            key = list(spec.get("key", []))
+        if not options or not key:
+            continue
+        key_code = encode_choice(item.item_type, key)
+        if item.item_type == "multiple_choice":
+            wrong = [encode_choice(item.item_type, [o]) for o in options]  # one option chosen: wrong
+            wrong = [w for w in wrong if w != key_code]
+        else:
+            wrong = [encode_choice(item.item_type, [o]) for o in options if o not in key]
+        if not wrong:
+            continue
+        col = scores[:, k]
+        picks = rng.choice(np.array(wrong, dtype=np.int16), size=n_examinees).astype(np.int8)
+        choices[:, k] = np.where(col == 1, key_code, np.where(col == 0, picks, -1))
+
+    group_names = list(_SIM_GROUPS)
+    groups = np.empty((n_examinees, len(group_names)), dtype=object)
+    for g, values in enumerate(_SIM_GROUPS.values()):
+        groups[:, g] = rng.choice(np.array(values), size=n_examinees)
+    return _store(session, actor, name=name, source="simulation", blueprint=blueprint, items=items,
+                  scores=scores, choices=choices, group_names=group_names, groups=groups.astype(str),
+                  details={"seed": seed, "missing_design": missing_design, "ability_mean": ability_mean,
+                           "ability_sd": ability_sd, "from_bank": int(from_bank.sum())})

@@ -1,0 +1,130 @@
+"""``flask grading …``: simulate response sets and run calibrations from the command line.
+
+``flask --app web grading run RUN_ID`` is also what the analysis pages launch, as a detached
+process, for a queued run. Commits happen here, never in the services: each progress
+checkpoint of :func:`grading.calibration.execute_run` commits the session so the status page
+sees the run advance (see that module's docstring).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from foundation.accounts import User
+from web.extensions import db
+
+grading_cli = AppGroup("grading", help="题目分析：模拟作答数据、参数标定")
+
+
+def _user(username: str | None) -> User:
+    """The acting account; without --as, the first active centre admin (the centre's own account)."""
+    if not username:
+        from foundation.roles import Role
+
+        user = db.session.scalar(select(User).where(User.role == Role.CENTRE_ADMIN.value, User.active.is_(True))
+                                 .order_by(User.id).limit(1))
+        if user is None:
+            raise click.UsageError("请用 --as 指定执行操作的账号（省中心管理员或审题员）。")
+        click.echo(f"以 {user.name}（{user.username}）的身份执行。")
+        return user
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.UsageError(f"账号 {username} 不存在。")
+    return user
+
+
+def _checkpoint(percent: int, stage: str) -> None:
+    """Progress callback: commit so that other sessions see the run's stage, then print it."""
+    db.session.commit()
+    click.echo(f"[{percent:3d}%] {stage}")
+
+
+def _execute(run_id: int) -> None:
+    from foundation.errors import DomainError
+    from grading.calibration import execute_run, fail_run
+
+    try:
+        run = execute_run(db.session, run_id, progress=_checkpoint)
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    except Exception as exc:
+        db.session.rollback()
+        fail_run(db.session, run_id, f"内部错误，标定中止：{type(exc).__name__}")
+        db.session.commit()
+        raise
+    db.session.commit()
+    if run.status == "failed":
+        click.echo(f"标定任务 #{run.id} 失败：{run.message}", err=True)
+        sys.exit(1)
+    report = run.report
+    click.echo(f"标定任务 #{run.id} 完成：{run.message}")
+    click.echo(f"  模型 {run.model}，EM {run.n_cycles} 轮，{'已收敛' if run.converged else '未收敛'}，"
+               f"对数似然 {run.loglik:.2f}")
+    click.echo(f"  链接常数 A = {run.link_a:.4f}，B = {run.link_b:.4f}；{report['anchors']['note']}")
+    for item in report.get("dropped_items", []):
+        click.echo(f"  剔除 {item['code']}：{item['reason']}")
+    for item in report.get("flagged", []):
+        click.echo(f"  预警 {item['code']}：{'；'.join(item['flags'])}")
+
+
+@grading_cli.command("run")
+@click.argument("run_id", type=int)
+def run_cmd(run_id: int) -> None:
+    """Execute a queued calibration run (what the analysis page launches)."""
+    _execute(run_id)
+
+
+@grading_cli.command("calibrate")
+@click.option("--response-set", "response_set_id", type=int, required=True, help="作答数据编号")
+@click.option("--model", type=click.Choice(["2pl", "1pl", "rasch", "3pl"]), default="2pl", show_default=True)
+@click.option("--linking", type=click.Choice(["stocking_lord", "haebara", "mean_sigma", "mean_mean"]),
+              default="stocking_lord", show_default=True)
+@click.option("--as", "username", help="执行操作的账号（省中心管理员或审题员）；默认省中心管理员")
+def calibrate_cmd(response_set_id: int, model: str, linking: str, username: str | None) -> None:
+    """Create a calibration run for a response set and execute it, printing progress."""
+    from foundation.errors import DomainError
+    from grading.calibration import start_run
+
+    actor = _user(username)
+    try:
+        run = start_run(db.session, actor, response_set_id, model=model, linking_method=linking)
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已创建标定任务 #{run.id}。")
+    _execute(run.id)
+
+
+@grading_cli.command("simulate")
+@click.option("--blueprint", "blueprint_id", type=int, required=True, help="细目表编号")
+@click.option("--examinees", type=int, required=True, help="模拟考生人数")
+@click.option("--seed", type=int, default=1, show_default=True, help="随机种子")
+@click.option("--missing", type=click.Choice(["none", "two_forms"]), default="none", show_default=True,
+              help="缺失设计：none 全部试题；two_forms 两套平行卷")
+@click.option("--ability-mean", type=float, default=0.0, show_default=True, help="考生能力均值（题库量尺）")
+@click.option("--name", default=None, help="作答数据名称")
+@click.option("--as", "username", required=True, help="执行操作的账号（省中心管理员或审题员）")
+def simulate_cmd(blueprint_id: int, examinees: int, seed: int, missing: str, ability_mean: float,
+                 name: str | None, username: str | None) -> None:
+    """Simulate 2PL responses for a blueprint's active items."""
+    from foundation.errors import DomainError
+    from grading.responses import simulate_response_set
+
+    actor = _user(username)
+    try:
+        rs = simulate_response_set(db.session, actor, blueprint_id, examinees, seed,
+                                   missing, name=name, ability_mean=ability_mean)  # type: ignore[arg-type]
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已生成作答数据 #{rs.id}「{rs.name}」：{rs.n_examinees} 人 × {rs.n_items} 题。")
