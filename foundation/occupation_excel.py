@@ -11,11 +11,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import openpyxl
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -41,6 +39,7 @@ from foundation.occupations import (
     work_type_problem,
 )
 from foundation.roles import Role
+from foundation.xlsx import header_and_rows, open_workbook
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -136,33 +135,11 @@ def _read_rows(file_bytes: bytes) -> tuple[list[str], list[tuple[int, tuple[Any,
     if not file_bytes:
         raise ValidationError("上传的文件是空的。")
     # .xlsx is a ZIP container; old .xls (OLE) or CSV files are refused before parsing.
-    if not file_bytes.startswith(b"PK\x03\x04"):
-        raise ValidationError("只支持 Excel 2007 及以上的 .xlsx 文件，请使用导入模板填写后上传。")
-    try:
-        with warnings.catch_warnings():
-            # Files saved by other spreadsheet programs make openpyxl warn about styles and
-            # extensions it ignores; the data is still read correctly.
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(file_bytes), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ValidationError("无法读取该文件，请确认它是有效的 .xlsx 文件。") from exc
-    try:
-        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
-        header: list[str] | None = None
-        rows: list[tuple[int, tuple[Any, ...]]] = []
-        # min_row=1 so that the numbers are Excel's row numbers even when the stored sheet
-        # dimension starts lower down; users look rows up by these numbers.
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            if all(_cell_text(v) == "" for v in values):
-                continue
-            if header is None:
-                header = [_header_key(v) for v in values]
-                continue
-            rows.append((number, tuple(values)))
-            if len(rows) > MAX_IMPORT_ROWS:
-                raise ValidationError(f"一次最多导入 {MAX_IMPORT_ROWS} 行，请拆分文件后分批导入。")
-    finally:
-        workbook.close()
+    header, rows = header_and_rows(
+        open_workbook(file_bytes), sheet_name=SHEET_NAME, header_key=_header_key,
+        is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
+        too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 行，请拆分文件后分批导入。",
+    )
     if header is None:
         raise ValidationError("文件中没有任何内容，请使用导入模板填写后上传。")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

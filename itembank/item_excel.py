@@ -54,11 +54,9 @@ import io
 import json
 import re
 import unicodedata
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import openpyxl
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -71,6 +69,7 @@ from foundation import audit
 from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
 from foundation.roles import Role
+from foundation.xlsx import header_and_rows, open_workbook
 from itembank import duplicates, sanitize
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
@@ -302,29 +301,11 @@ def _read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, tuple[Any, 
     """Header positions and the non-empty data rows with their Excel row numbers."""
     if not data:
         raise ValidationError("上传的文件是空的。")
-    if not data.startswith(b"PK\x03\x04"):
-        raise ValidationError("只支持 Excel 2007 及以上的 .xlsx 文件，请使用导入模板填写后上传。")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # styles/extensions of other spreadsheet programs
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ValidationError("无法读取该文件，请确认它是有效的 .xlsx 文件。") from exc
-    try:
-        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
-        header: list[str] | None = None
-        rows: list[tuple[int, tuple[Any, ...]]] = []
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            if all(_cell_text(v) == "" for v in values):
-                continue
-            if header is None:
-                header = [_header_key(v) for v in values]
-                continue
-            rows.append((number, tuple(values)))
-            if len(rows) > MAX_IMPORT_ROWS:
-                raise ValidationError(f"一次最多导入 {MAX_IMPORT_ROWS} 道试题，请拆分文件后分批导入。")
-    finally:
-        workbook.close()
+    header, rows = header_and_rows(
+        open_workbook(data), sheet_name=SHEET_NAME, header_key=_header_key,
+        is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
+        too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 道试题，请拆分文件后分批导入。",
+    )
     if header is None:
         raise ValidationError("文件中没有任何内容，请使用导入模板填写后上传。")
     index: dict[str, int] = {}

@@ -16,10 +16,11 @@ import dataclasses
 import difflib
 import json
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from foundation import audit
 from foundation.accounts import User, require_role
@@ -252,6 +253,51 @@ def retire_item(session: Session, actor: User, item_id: int, reason: str) -> Ite
     item.status = ItemStatus.RETIRED.value
     _event(session, item, actor, "retire", before, reason.strip())
     return item
+
+
+# ---------------------------------------------------------------- queries
+
+ITEM_FILTERS = ("q", "blueprint", "occupation", "level", "point", "type", "status", "mine")
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def item_query(filters: Mapping[str, str], actor_id: int) -> Select[tuple[Item]]:
+    """Items matching the list filters (the pages, the export and the API share it): text in
+    the code or current stem, blueprint, occupation, level, point-code prefix, type, status,
+    and ``mine`` (items where ``actor_id`` wrote any version). Unordered."""
+    from itembank.itemtypes import ITEM_TYPES
+    from itembank.models import Blueprint
+
+    f = {k: (filters.get(k) or "").strip() for k in ITEM_FILTERS}
+    stmt = (select(Item)
+            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
+            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
+            .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
+            .options(selectinload(Item.current_version), selectinload(Item.author)))
+    if f["q"]:
+        stmt = stmt.where(or_(Item.code.icontains(f["q"], autoescape=True),
+                              ItemVersion.stem_html.icontains(f["q"], autoescape=True)))
+    if (bp_id := _int(f["blueprint"])) is not None:
+        stmt = stmt.where(Blueprint.id == bp_id)
+    if (occ_id := _int(f["occupation"])) is not None:
+        stmt = stmt.where(Blueprint.occupation_id == occ_id)
+    if (level := _int(f["level"])) is not None:
+        stmt = stmt.where(Item.level == level)
+    if f["point"]:
+        stmt = stmt.where(BlueprintNode.code.istartswith(f["point"], autoescape=True))
+    if f["type"] in ITEM_TYPES:
+        stmt = stmt.where(Item.item_type == f["type"])
+    if f["status"] in {s.value for s in ItemStatus}:
+        stmt = stmt.where(Item.status == f["status"])
+    if f["mine"] == "1":
+        # A second alias: the joined ItemVersion is the current one; this one is any version.
+        wrote = aliased(ItemVersion)
+        stmt = stmt.where(or_(Item.author_id == actor_id,
+                              exists().where(wrote.item_id == Item.id, wrote.author_id == actor_id)))
+    return stmt
 
 
 # ---------------------------------------------------------------- versions and duplicates

@@ -190,30 +190,7 @@ def items() -> str:
     me = actor()
     f = {k: request.args.get(k, "").strip() for k in ("q", "blueprint", "occupation", "level", "point", "type",
                                                        "status", "mine")}
-    stmt = (select(Item)
-            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
-            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
-            .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
-            .options(selectinload(Item.current_version), selectinload(Item.author)))
-    if f["q"]:
-        stmt = stmt.where(or_(Item.code.icontains(f["q"], autoescape=True),
-                              ItemVersion.stem_html.icontains(f["q"], autoescape=True)))
-    if (bp_id := _int_arg(f["blueprint"])) is not None:
-        stmt = stmt.where(Blueprint.id == bp_id)
-    if (occ_id := _int_arg(f["occupation"])) is not None:
-        stmt = stmt.where(Blueprint.occupation_id == occ_id)
-    if (level := _int_arg(f["level"])) is not None:
-        stmt = stmt.where(Item.level == level)
-    if f["point"]:
-        stmt = stmt.where(BlueprintNode.code.istartswith(f["point"], autoescape=True))
-    if f["type"] in ITEM_TYPES:
-        stmt = stmt.where(Item.item_type == f["type"])
-    if f["status"] in {s.value for s in ItemStatus}:
-        stmt = stmt.where(Item.status == f["status"])
-    if f["mine"] == "1":
-        wrote = aliased(ItemVersion)
-        mine = exists().where(wrote.item_id == Item.id, wrote.author_id == me.id)
-        stmt = stmt.where(or_(Item.author_id == me.id, mine))
+    stmt = svc.item_query(f, me.id)
     page = db.paginate(stmt.order_by(Item.id.desc()), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     occupations = db.session.scalars(
         select(Occupation).where(Occupation.id.in_(select(Blueprint.occupation_id))).order_by(Occupation.code)

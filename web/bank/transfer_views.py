@@ -11,8 +11,7 @@ import datetime as dt
 import io
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
 from foundation.errors import DomainError, RowErrors
@@ -26,8 +25,9 @@ from itembank.item_excel import (
     item_template_bytes,
     record_export,
 )
+from itembank.items import item_query
 from itembank.itemtypes import ITEM_TYPES
-from itembank.models import ITEM_STATUS_LABELS, Blueprint, BlueprintMode, BlueprintNode, Item, ItemStatus, ItemVersion
+from itembank.models import ITEM_STATUS_LABELS, Blueprint, BlueprintMode, Item
 from itembank.qti import export_qti_bytes
 from web.access import actor, roles_required
 from web.bank import bp
@@ -57,31 +57,7 @@ def _filters() -> dict[str, str]:
 
 def _filtered_items(f: dict[str, str]) -> Select[tuple[Item]]:
     """The item list's query for the same filter parameters (see ``bank.items``)."""
-    stmt = (select(Item)
-            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
-            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
-            .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
-            .options(selectinload(Item.current_version)))
-    if f["q"]:
-        stmt = stmt.where(or_(Item.code.icontains(f["q"], autoescape=True),
-                              ItemVersion.stem_html.icontains(f["q"], autoescape=True)))
-    if (bp_id := _int_arg(f["blueprint"])) is not None:
-        stmt = stmt.where(Blueprint.id == bp_id)
-    if (occ_id := _int_arg(f["occupation"])) is not None:
-        stmt = stmt.where(Blueprint.occupation_id == occ_id)
-    if (level := _int_arg(f["level"])) is not None:
-        stmt = stmt.where(Item.level == level)
-    if f["point"]:
-        stmt = stmt.where(BlueprintNode.code.istartswith(f["point"], autoescape=True))
-    if f["type"] in ITEM_TYPES:
-        stmt = stmt.where(Item.item_type == f["type"])
-    if f["status"] in {s.value for s in ItemStatus}:
-        stmt = stmt.where(Item.status == f["status"])
-    if f["mine"] == "1":
-        me = actor()
-        mine = exists().where(ItemVersion.item_id == Item.id, ItemVersion.author_id == me.id)
-        stmt = stmt.where(or_(Item.author_id == me.id, mine))
-    return stmt.order_by(Item.code)
+    return item_query(f, actor().id).order_by(Item.code)
 
 
 def _render_import(form: ItemImportForm, *, errors: list[tuple[int, str, str]] | None = None,
