@@ -667,7 +667,7 @@ def _se_b(a: Float, d: Float, var_a: Float, var_d: Float, cov_ad: Float) -> Floa
 # --------------------------------------------------------------------------- EM driver
 
 
-def _run_em(
+def run_em(
     step: Callable[[Float], tuple[Float, float, float]],
     natural: Callable[[Float], Float],
     x0: Float,
@@ -876,7 +876,7 @@ def calibrate(
         return np.concatenate([a_new, d_new, g_new]), loglik, loglik + _beta_log_density(c, prior_c)
 
     x0 = _starting_values(data, model, prior_c)
-    x, n_cycles, converged, history = _run_em(
+    x, n_cycles, converged, history = run_em(
         step, layout.natural, x0, max_cycles=max_cycles, tol=tol, accelerate=accelerate
     )
     if not converged:
