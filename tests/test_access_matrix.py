@@ -118,6 +118,13 @@ EXPECTED: dict[str, set[str] | str] = {
     "api.revise_item": {QW},
     "api.transition_item": {C, QW, IR},
     "api.item_duplicates": {C, QW, IR},
+    "api.list_papers": {C, IA, IR},
+    "api.get_paper": {C, IA, IR},
+    "api.paper_curves": {C, IA, IR},
+    "api.paper_coverage": {C, IA, IR},
+    "api.create_paper": {C, IA},
+    "api.transition_paper": {C, IA, IR},
+    "api.delete_paper": {C, IA},
 }
 
 

@@ -15,7 +15,7 @@ from foundation.audit import AuditEntry
 from foundation.roles import Role
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
-from itembank.models import Blueprint, BlueprintNode, EnemySet, Item, ItemEvent
+from itembank.models import Blueprint, BlueprintNode, EnemySet, Item, ItemEvent, Paper, PaperForm, PaperItem
 from tests.factories import make_blueprint, make_occupation, make_user, single_choice
 
 C, IA, QW, IR = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
@@ -639,6 +639,14 @@ API_ROLES: dict[str, set[Role]] = {
     "api.list_enemy_sets": READ,
     "api.create_enemy_set": {C, IR},
     "api.delete_enemy_set": {C, IR},
+    # Papers (tests/web/test_api_papers.py): institution admins only their own institution's.
+    "api.list_papers": {C, IA, IR},
+    "api.get_paper": {C, IA, IR},
+    "api.paper_curves": {C, IA, IR},
+    "api.paper_coverage": {C, IA, IR},
+    "api.create_paper": {C, IA},
+    "api.transition_paper": {C, IA, IR},  # then per action: submit C/IA, approve and return C/IR
+    "api.delete_paper": {C, IA},
 }
 
 
@@ -660,7 +668,21 @@ def role_world(session):
     item = draft_item(session, users[QW], bp.points[0].id)  # the QW user is the author
     enemy = draft_item(session, users[QW], bp.points[1].id, stem="与上一题互相提示的题？")
     enemy_set = enemy_svc.create_enemy_set(session, users[C], "", [item.code, enemy.code])
-    return users, {"blueprint_id": bp.id, "item_id": item.id, "number": 1, "set_id": enemy_set.id}
+    paper = role_world_paper(session, users, bp.id, item)
+    return users, {"blueprint_id": bp.id, "item_id": item.id, "number": 1, "set_id": enemy_set.id,
+                   "paper_id": paper.id}
+
+
+def role_world_paper(session, users, blueprint_id: int, item: Item) -> Paper:
+    """A draft paper of the institution admin's own institution (so that only the role decides)."""
+    paper = Paper(name="权限测试卷", institution_id=users[IA].institution_id, blueprint_id=blueprint_id,
+                  mode="type_counts", layout_json='[{"type": "single_choice", "count": 1, "points": 1.0}]',
+                  created_by_id=users[C].id)
+    paper.forms.append(PaperForm(label="A", items=[PaperItem(position=1, item_id=item.id,
+                                                             item_version_id=item.current_version_id, points=1.0)]))
+    session.add(paper)
+    session.flush()
+    return paper
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
@@ -690,7 +712,7 @@ def test_anonymous_gets_401_everywhere(app, client, role_world):
 
 def test_unknown_api_path_and_method_are_json(client, login, people):
     login(people["centre"])
-    assert client.get("/api/v1/papers").get_json() == {"error": "页面不存在。", "status": 404}
+    assert client.get("/api/v1/exams").get_json() == {"error": "页面不存在。", "status": 404}
     resp = client.delete("/api/v1/items")
     assert resp.status_code == 405 and resp.get_json()["status"] == 405
 

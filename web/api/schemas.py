@@ -11,20 +11,23 @@ Two kinds of functions live here, neither touching the database nor Flask's requ
   of the offending value, e.g. ``spec.options[1].html``) or :class:`RowErrors`, so a client
   learns exactly what to fix. The services validate the domain rules again.
 
-Adding a resource (papers, later): write ``paper_summary`` / ``paper_detail`` /
-``paper_from_json`` in a new section below, then the views (see ``web/api/views.py``).
+Adding a resource: write its ``*_summary`` / ``*_detail`` / ``*_from_json`` in a new section
+below (as papers do), then the views (see ``web/api/views.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from foundation.accounts import User
+from foundation.audit import AuditEntry
 from foundation.errors import RowErrors, ValidationError
+from foundation.institutions import Institution
 from foundation.levels import LEVEL_NAMES, level_name
 from foundation.occupations import Occupation, WorkType
 from itembank import sanitize
@@ -42,7 +45,14 @@ from itembank.models import (
     ItemEvent,
     ItemStatus,
     ItemVersion,
+    Paper,
+    PaperForm,
+    PaperItem,
+    PaperStatus,
 )
+from itembank.papers import FORM_LABELS, Section, parse_sections
+from itembank.papers import MODE_LABELS as PAPER_MODE_LABELS
+from itembank.papers import MODES as PAPER_MODES
 
 Json = dict[str, Any]
 
@@ -528,3 +538,239 @@ def enemy_set_create_from_json(body: object) -> dict[str, Any]:
         if not isinstance(code, str) or not code.strip():
             raise ValidationError("试题编码必须是非空字符串。", field=f"item_codes[{k}]")
     return {"name": name, "item_codes": [c.strip() for c in codes]}
+
+
+# ---------------------------------------------------------------- papers (试卷)
+#
+# Papers are read by institution admins too, who must never see item content: a paper's
+# forms list each item by id, code, type, point and pinned version number only (no stem,
+# no spec, no key). Fetch an item through /items/{id} (writers, reviewers, centre) for more.
+
+PAPER_STATUSES = tuple(s.value for s in PaperStatus)
+PAPER_CREATE_FIELDS = ("institution_id", "blueprint_id", "name", "mode", "sections", "n_forms",
+                       "duration_minutes", "cut_theta", "tif_tolerance", "fixed_codes")
+SECTION_FIELDS = ("type", "count", "points")
+PAPER_TRANSITIONS = ("submit", "approve", "return")
+PAPER_HISTORY_ACTIONS = {"paper.assemble": "assemble", "paper.submit": "submit", "paper.approve": "approve",
+                         "paper.return": "return"}
+MAX_PAPER_NAME = 128
+MAX_SECTIONS = 20
+MAX_FIXED_CODES = 3500  # 7 item types × 500 items, the largest layout parse_sections allows
+
+
+def _type_label(item_type: str) -> str:
+    return ITEM_TYPES[item_type].label if item_type in ITEM_TYPES else item_type
+
+
+def institution_ref(institution: Institution | None) -> Json | None:
+    return None if institution is None else {"id": institution.id, "name": institution.name}
+
+
+def paper_summary(paper: Paper, institution: Institution | None) -> Json:
+    layout = paper.layout
+    return {
+        "id": paper.id,
+        "name": paper.name,
+        "status": paper.status,
+        "status_label": paper.status_label,
+        "mode": paper.mode,
+        "mode_label": PAPER_MODE_LABELS.get(paper.mode, paper.mode),
+        "institution": institution_ref(institution),
+        "blueprint": {"id": paper.blueprint.id, "name": paper.blueprint.name,
+                      "target_label": paper.blueprint.target_label},
+        "form_labels": [f.label for f in paper.forms],
+        "item_count": sum(int(s["count"]) for s in layout),
+        "total_points": paper.total_points,
+        "duration_minutes": paper.duration_minutes,
+        "cut_theta": paper.cut_theta,
+        "created_by": user_ref(paper.created_by),
+        "created_at": iso(paper.created_at),
+        "locked_at": iso(paper.locked_at),
+    }
+
+
+def paper_item_json(pi: PaperItem) -> Json:
+    """One item of a form: reference data only, never content or key."""
+    return {
+        "position": pi.position,
+        "item_id": pi.item_id,
+        "code": pi.item.code,
+        "type": pi.item.item_type,
+        "type_label": _type_label(pi.item.item_type),
+        "point_code": pi.item.point.code,
+        "points": float(pi.points),
+        "version": pi.version.number,
+    }
+
+
+def paper_form_json(form: PaperForm) -> Json:
+    items = [paper_item_json(pi) for pi in form.items]
+    return {"label": form.label, "item_count": len(items), "total_points": sum(i["points"] for i in items),
+            "items": items}
+
+
+def _report(paper: Paper) -> Json:
+    try:
+        report = json.loads(paper.assembly_report_json or "{}")
+    except ValueError:
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def paper_history_json(entries: Iterable[AuditEntry]) -> list[Json]:
+    """The workflow steps from the audit trail, oldest first, from the latest assembly on
+    (ids of deleted papers can be reused, as on the page)."""
+    rows = [e for e in entries if e.action in PAPER_HISTORY_ACTIONS]
+    starts = [k for k, e in enumerate(rows) if e.action == "paper.assemble"]
+    rows = rows[starts[-1]:] if starts else rows
+    out = []
+    for e in rows:
+        after = e.after if isinstance(e.after, dict) else {}
+        out.append({"action": PAPER_HISTORY_ACTIONS[e.action], "actor": {"id": e.actor_id, "name": e.actor_name},
+                    "comment": after.get("comment") or None, "at": iso(e.at)})
+    return out
+
+
+def paper_detail(paper: Paper, institution: Institution | None, approved_by: User | None,
+                 history: Iterable[AuditEntry]) -> Json:
+    return {
+        **paper_summary(paper, institution),
+        "approved_by": user_ref(approved_by),
+        "layout": [{"type": s["type"], "type_label": _type_label(s["type"]), "count": int(s["count"]),
+                    "points": float(s["points"]), "subtotal": int(s["count"]) * float(s["points"])}
+                   for s in paper.layout],
+        "assembly_report": _report(paper),
+        "forms": [paper_form_json(f) for f in paper.forms],
+        "history": paper_history_json(history),
+    }
+
+
+def paper_curves_json(paper: Paper, curves: Mapping[str, Any]) -> Json:
+    return {"paper_id": paper.id, "cut_theta": paper.cut_theta, "theta": list(curves["theta"]),
+            "forms": dict(curves["forms"])}
+
+
+def paper_coverage_json(paper: Paper, by_form: Mapping[str, Mapping[str, int]]) -> Json:
+    """``forms`` is ``form_coverage`` (points with at least one item); ``points`` lists every
+    assessment point of the blueprint with its count in each form, zeros included."""
+    return {
+        "paper_id": paper.id,
+        "blueprint_id": paper.blueprint_id,
+        "forms": {label: dict(counts) for label, counts in by_form.items()},
+        "points": [
+            {"code": n.code, "name": n.name, "importance": n.importance,
+             "counts": {label: counts.get(n.code, 0) for label, counts in by_form.items()}}
+            for n in paper.blueprint.nodes if n.is_point
+        ],
+    }
+
+
+def _number(value: object, field: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(f"{what}必须是数字。", field=field)
+    return float(value)
+
+
+def _sections_from_json(raw: object) -> list[Section]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("请提供试卷结构 sections（每种题型的题数与每题分值）。", field="sections")
+    if len(raw) > MAX_SECTIONS:
+        raise ValidationError(f"试卷结构最多 {MAX_SECTIONS} 部分。", field="sections")
+    rows: list[dict[str, Any]] = []
+    for k, row in enumerate(raw):
+        path = f"sections[{k}]"
+        if not isinstance(row, Mapping):
+            raise ValidationError("试卷结构的每一部分必须是 JSON 对象。", field=path)
+        unknown = sorted(str(key) for key in row if key not in SECTION_FIELDS)
+        if unknown:
+            raise ValidationError(f"不支持的字段：{'、'.join(unknown)}。", field=f"{path}.{unknown[0]}")
+        kind = row.get("type")
+        if not isinstance(kind, str) or kind not in ITEM_TYPES:
+            raise ValidationError(f"题型只能是：{'、'.join(ITEM_TYPES)}。", field=f"{path}.type")
+        count = _int(row.get("count"), f"{path}.count", "题数")
+        if count is None or not 1 <= count <= 500:
+            raise ValidationError("题数应为 1–500。", field=f"{path}.count")
+        points = _number(row.get("points"), f"{path}.points", "每题分值")
+        if not 0 < points <= 100:
+            raise ValidationError("每题分值应大于 0、不超过 100。", field=f"{path}.points")
+        rows.append({"type": kind, "count": count, "points": points})
+    return parse_sections(rows)  # the service's own rules (a type once only)
+
+
+def _fixed_codes_from_json(raw: object) -> list[list[str]]:
+    if not isinstance(raw, list) or not raw:
+        raise ValidationError("固定试卷请提供 fixed_codes：每套一个试题编码列表。", field="fixed_codes")
+    if len(raw) > len(FORM_LABELS):
+        raise ValidationError(f"最多 {len(FORM_LABELS)} 套平行卷。", field="fixed_codes")
+    forms: list[list[str]] = []
+    for k, codes in enumerate(raw):
+        if not isinstance(codes, list) or not codes:
+            raise ValidationError(f"请为卷 {FORM_LABELS[k]} 填写试题编码列表。", field=f"fixed_codes[{k}]")
+        if len(codes) > MAX_FIXED_CODES:
+            raise ValidationError(f"每套最多 {MAX_FIXED_CODES} 道试题。", field=f"fixed_codes[{k}]")
+        for j, code in enumerate(codes):
+            if not isinstance(code, str) or not code.strip():
+                raise ValidationError("试题编码必须是非空字符串。", field=f"fixed_codes[{k}][{j}]")
+        forms.append([c.strip() for c in codes])
+    return forms
+
+
+def paper_create_from_json(body: object) -> dict[str, Any]:
+    """Keyword arguments for ``itembank.papers.assemble_paper``; ``institution_id`` may be
+    None (the view fills in an institution admin's own institution)."""
+    data = json_object(body)
+    _reject_unknown(data, PAPER_CREATE_FIELDS)
+    institution_id = _int(data.get("institution_id"), "institution_id", "评价机构", required=False)
+    blueprint_id = _int(data.get("blueprint_id"), "blueprint_id", "细目表")
+    name = _str(data.get("name"), "name", "试卷名称").strip()
+    if not name:
+        raise ValidationError("请填写试卷名称。", field="name")
+    if len(name) > MAX_PAPER_NAME:
+        raise ValidationError(f"试卷名称最多 {MAX_PAPER_NAME} 个字。", field="name")
+    mode = data.get("mode", "blueprint")
+    if mode not in PAPER_MODES:
+        raise ValidationError(f"组卷方式只能是：{'、'.join(PAPER_MODES)}。", field="mode")
+    sections = _sections_from_json(data.get("sections"))
+    n_forms = _int(data.get("n_forms"), "n_forms", "平行卷数量", required=False)
+    if n_forms is not None and not 1 <= n_forms <= len(FORM_LABELS):
+        raise ValidationError(f"平行卷数量应为 1–{len(FORM_LABELS)}。", field="n_forms")
+    duration = _int(data.get("duration_minutes"), "duration_minutes", "考试时长", required=False)
+    if duration is not None and not 10 <= duration <= 600:
+        raise ValidationError("考试时长应为 10–600 分钟。", field="duration_minutes")
+    cut_theta = 0.0
+    if data.get("cut_theta") is not None:
+        cut_theta = _number(data["cut_theta"], "cut_theta", "合格线能力值 θ")
+        if not -4 <= cut_theta <= 4:
+            raise ValidationError("合格线能力值 θ 应在 −4 到 4 之间。", field="cut_theta")
+    tolerance: float | None = None
+    if data.get("tif_tolerance") is not None:
+        tolerance = _number(data["tif_tolerance"], "tif_tolerance", "信息量容差")
+        if not 0 < tolerance <= 1:
+            raise ValidationError("信息量容差是相对值，应大于 0、不超过 1（如 0.05 即 5%）。", field="tif_tolerance")
+    fixed_codes: list[list[str]] | None = None
+    if mode == "fixed":
+        fixed_codes = _fixed_codes_from_json(data.get("fixed_codes"))
+        if n_forms is not None and n_forms != len(fixed_codes):
+            raise ValidationError(f"平行卷数量为 {n_forms}，但 fixed_codes 给出了 {len(fixed_codes)} 套。",
+                                  field="fixed_codes")
+        n_forms = len(fixed_codes)
+    elif data.get("fixed_codes") is not None:
+        raise ValidationError("只有固定试卷（mode 为 fixed）才能指定 fixed_codes。", field="fixed_codes")
+    return {
+        "institution_id": institution_id, "blueprint_id": blueprint_id, "name": name, "mode": mode,
+        "sections": sections, "n_forms": n_forms or 1, "duration_minutes": 120 if duration is None else duration,
+        "cut_theta": cut_theta, "tif_tolerance": tolerance, "fixed_codes": fixed_codes,
+    }
+
+
+def paper_transition_from_json(body: object) -> tuple[str, str]:
+    """(action, comment) of ``POST /papers/{id}/transitions``."""
+    data = json_object(body)
+    _reject_unknown(data, ("action", "comment"))
+    action = data.get("action")
+    if action not in PAPER_TRANSITIONS:
+        raise ValidationError(f"action 只能是：{'、'.join(PAPER_TRANSITIONS)}。", field="action")
+    comment = _str(data.get("comment"), "comment", "审核意见", default="")
+    if len(comment) > MAX_COMMENT:
+        raise ValidationError(f"意见过长（最多 {MAX_COMMENT} 字）。", field="comment")
+    return str(action), comment

@@ -6,10 +6,10 @@ returns JSON. Errors are JSON too: domain errors through :func:`_domain_error` b
 (``{"error", "status"}`` plus ``field`` or ``errors``), HTTP errors and CSRF failures through
 ``web/errors.py``. CSRF stays on: state-changing calls send the ``X-CSRFToken`` header.
 
-Adding a resource (papers, once the paper service exists): put its serialisers and request
-parsers in ``schemas.py``, its views in a new section here (or a new module imported by
-``web/api/__init__.py``), reusing ``_body``, ``_paginate`` and ``_created``; then document
-every route in ``docs/openapi.yaml`` (``tests/web/test_api.py`` checks that the two agree).
+Adding a resource: put its serialisers and request parsers in ``schemas.py``, its views in a
+new section here (or a new module imported by ``web/api/__init__.py``), reusing ``_body``,
+``_paginate`` and ``_created``; then document every route in ``docs/openapi.yaml``
+(``tests/web/test_api.py`` checks that the two agree).
 """
 
 from __future__ import annotations
@@ -22,15 +22,28 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from foundation.accounts import User
+from foundation.audit import AuditEntry
 from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors, ValidationError
+from foundation.institutions import Institution
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
 from foundation.settings import get_rule
 from itembank import blueprints as blueprint_svc
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
+from itembank import papers as paper_svc
 from itembank.itemtypes import ITEM_TYPES
-from itembank.models import Blueprint, BlueprintMode, BlueprintNode, EnemySet, Item, ItemVersion
+from itembank.models import (
+    Blueprint,
+    BlueprintMode,
+    BlueprintNode,
+    EnemySet,
+    Item,
+    ItemVersion,
+    Paper,
+    PaperForm,
+    PaperItem,
+)
 from web.access import actor, roles_required
 from web.api import bp, schemas
 from web.extensions import db
@@ -43,6 +56,8 @@ BANK_READERS = (C, QW, IR)
 BLUEPRINT_EDITORS = blueprint_svc.EDITORS  # centre admin, item reviewer
 ITEM_WRITERS = item_svc.WRITERS  # question writer
 ENEMY_EDITORS = enemy_svc.EDITORS  # centre admin, item reviewer
+IA = Role.INSTITUTION_ADMIN
+PAPER_READERS = (C, IA, IR)  # an institution admin only its own institution's papers
 
 # Who may ask for each workflow step; the services add the author/reviewer rules.
 TRANSITION_ROLES: dict[str, tuple[Role, ...]] = {
@@ -52,6 +67,13 @@ TRANSITION_ROLES: dict[str, tuple[Role, ...]] = {
     "return": (IR,),
     "activate": (C, IR),
     "retire": (C, IR),
+}
+# Paper workflow steps: the assemblers submit, the approvers approve or return (never a
+# paper they assembled: the service refuses it).
+PAPER_TRANSITION_ROLES: dict[str, tuple[Role, ...]] = {
+    "submit": paper_svc.ASSEMBLERS,  # centre admin, institution admin
+    "approve": paper_svc.APPROVERS,  # centre admin, item reviewer
+    "return": paper_svc.APPROVERS,
 }
 
 
@@ -344,3 +366,133 @@ def delete_enemy_set(set_id: int) -> JsonResponse:
     enemy_svc.delete_enemy_set(db.session, actor(), set_id)
     db.session.commit()
     return {"id": set_id, "deleted": True}
+
+
+# ---------------------------------------------------------------- papers (试卷)
+#
+# As on the paper pages (web/bank/paper_views.py): centre admins and item reviewers see every
+# paper, an institution admin only its own institution's (403 otherwise). Forms list items
+# by reference only, never their content or key, since institution admins read them too.
+
+
+def _load_paper(paper_id: int) -> Paper:
+    """The paper with its forms and pinned items, if the caller may see it (404, then 403)."""
+    paper = db.session.scalar(
+        select(Paper).where(Paper.id == paper_id).options(
+            selectinload(Paper.forms).selectinload(PaperForm.items).options(
+                selectinload(PaperItem.item).selectinload(Item.point), selectinload(PaperItem.version),
+            ),
+            selectinload(Paper.created_by),
+        )
+    )
+    if paper is None:
+        raise NotFound("试卷不存在。")
+    if not paper_svc.can_see_paper(actor(), paper):
+        raise PermissionDenied("您无权访问该试卷。")
+    return paper
+
+
+def _paper_detail(paper: Paper) -> JsonResponse:
+    institution = db.session.get(Institution, paper.institution_id)
+    approved_by = db.session.get(User, paper.approved_by_id) if paper.approved_by_id else None
+    history = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.target_type == "paper", AuditEntry.target_id == str(paper.id))
+        .order_by(AuditEntry.seq)
+    )
+    return schemas.paper_detail(paper, institution, approved_by, history)
+
+
+@bp.get("/papers")
+@roles_required(*PAPER_READERS)
+def list_papers() -> JsonResponse:
+    me = actor()
+    q = (request.args.get("q") or "").strip()
+    status = schemas.choice_arg(request.args, "status", schemas.PAPER_STATUSES)
+    blueprint = schemas.int_arg(request.args, "blueprint")
+    institution = schemas.int_arg(request.args, "institution")
+    stmt = select(Paper).options(selectinload(Paper.forms), selectinload(Paper.created_by))
+    if me.role == Role.INSTITUTION_ADMIN:
+        stmt = stmt.where(Paper.institution_id == me.institution_id)  # the filter is ignored
+    elif institution is not None:
+        stmt = stmt.where(Paper.institution_id == institution)
+    if q:
+        stmt = stmt.where(Paper.name.icontains(q, autoescape=True))
+    if status is not None:
+        stmt = stmt.where(Paper.status == status)
+    if blueprint is not None:
+        stmt = stmt.where(Paper.blueprint_id == blueprint)
+    stmt = stmt.order_by(Paper.created_at.desc(), Paper.id.desc())
+
+    def serialise(rows: list[Paper]) -> list[dict[str, Any]]:
+        ids = {p.institution_id for p in rows}
+        names = {i.id: i for i in db.session.scalars(select(Institution).where(Institution.id.in_(ids)))} \
+            if ids else {}
+        return [schemas.paper_summary(p, names.get(p.institution_id)) for p in rows]
+
+    return _paginate(stmt, serialise)
+
+
+@bp.get("/papers/<int:paper_id>")
+@roles_required(*PAPER_READERS)
+def get_paper(paper_id: int) -> JsonResponse:
+    return _paper_detail(_load_paper(paper_id))
+
+
+@bp.get("/papers/<int:paper_id>/curves")
+@roles_required(*PAPER_READERS)
+def paper_curves(paper_id: int) -> JsonResponse:
+    paper = _load_paper(paper_id)
+    return schemas.paper_curves_json(paper, paper_svc.information_curves(paper))
+
+
+@bp.get("/papers/<int:paper_id>/coverage")
+@roles_required(*PAPER_READERS)
+def paper_coverage(paper_id: int) -> JsonResponse:
+    paper = _load_paper(paper_id)
+    return schemas.paper_coverage_json(paper, paper_svc.form_coverage(paper))
+
+
+@bp.post("/papers")
+@roles_required(*paper_svc.ASSEMBLERS)
+def create_paper() -> Created:
+    args = schemas.paper_create_from_json(_body())
+    me = actor()
+    if args["institution_id"] is None:
+        if me.role != Role.INSTITUTION_ADMIN or me.institution_id is None:
+            raise ValidationError("请指定评价机构 institution_id。", field="institution_id")
+        args["institution_id"] = me.institution_id
+    # Unknown ids are input errors naming the field (the service would answer 404 for both).
+    if db.session.get(Institution, args["institution_id"]) is None:
+        raise ValidationError("评价机构不存在。", field="institution_id")
+    if db.session.get(Blueprint, args["blueprint_id"]) is None:
+        raise ValidationError("细目表不存在。", field="blueprint_id")
+    paper = paper_svc.assemble_paper(db.session, me, **args)  # nothing is written if it fails
+    db.session.commit()
+    return _created(_paper_detail(_load_paper(paper.id)), url_for("api.get_paper", paper_id=paper.id))
+
+
+@bp.post("/papers/<int:paper_id>/transitions")
+@roles_required(*PAPER_READERS)
+def transition_paper(paper_id: int) -> JsonResponse:
+    action, comment = schemas.paper_transition_from_json(_body())
+    me = actor()
+    if me.role not in {r.value for r in PAPER_TRANSITION_ROLES[action]}:
+        raise PermissionDenied("您没有执行此操作的权限。")
+    paper = _load_paper(paper_id)
+    if action == "submit":
+        paper_svc.submit_paper(db.session, me, paper.id)
+    elif action == "approve":
+        paper_svc.approve_paper(db.session, me, paper.id, comment.strip())
+    else:
+        paper_svc.return_paper(db.session, me, paper.id, comment)
+    db.session.commit()
+    return _paper_detail(_load_paper(paper_id))
+
+
+@bp.delete("/papers/<int:paper_id>")
+@roles_required(*paper_svc.ASSEMBLERS)
+def delete_paper(paper_id: int) -> JsonResponse:
+    paper = _load_paper(paper_id)
+    paper_svc.delete_paper(db.session, actor(), paper.id)
+    db.session.commit()
+    return {"id": paper_id, "deleted": True}
