@@ -46,6 +46,15 @@ DEFAULT_RULES: dict[str, Any] = {
     # Psychometric review flags (psychometrics.md); an active item that raises one goes back to review.
     "item_flags": {"p_min": 0.20, "p_max": 0.90, "pbis_min": 0.20, "a_min": 0.5, "sx2_alpha": 0.05,
                    "drift_b_max": 0.5, "dif_flag_class": "C"},
+    # Batch plans (计划报备) are filed at least this many working days before the first sitting.
+    "batch_filing_lead_working_days": 10,
+    # Staffing of a batch; "by_occupation" maps an occupation code to overrides of these keys.
+    "batch_staffing": {"candidates_per_proctor": 15, "min_proctors_per_room": 2,
+                       "candidates_per_examiner": 5, "min_examiners": 3, "examiners_odd": True,
+                       "min_review_panel": 3, "review_panel_odd": True, "min_supervisors": 1,
+                       "by_occupation": {}},
+    # Exam-room rules (考场规则): latest entry and earliest submission, minutes after the start.
+    "room_rules": {"late_entry_minutes": 15, "earliest_submit_minutes": 30},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -56,6 +65,9 @@ RULE_LABELS: dict[str, str] = {
     "assembly_recent_papers": "组卷时回避最近几套已锁定试卷中的试题",
     "assembly_exposure_cap": "试题曝光上限（最多出现在几套已锁定试卷中）",
     "item_flags": "题目分析预警阈值（难度、区分度、拟合、漂移、DIF）",
+    "batch_filing_lead_working_days": "认定计划须在首场考试前至少几个工作日报备",
+    "batch_staffing": "考务人员配备（监考员、考评员、评审组、督导员的比例与人数，可按职业设置）",
+    "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数）",
 }
 
 

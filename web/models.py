@@ -3,6 +3,7 @@ and the tests). It lives in ``web`` because only the top layer may import all th
 
 from __future__ import annotations
 
+import examroom.models  # noqa: F401
 import foundation.models  # noqa: F401
 import grading.models  # noqa: F401
 import itembank.models  # noqa: F401

@@ -1,0 +1,573 @@
+"""Batch services (认定批次): drafting the plan, filing it with the centre, the centre's decision.
+
+Every service takes the session and the acting user, validates everything before it writes,
+flushes but never commits, and appends one audit entry. The institution admin of the batch's
+institution drafts and files; the centre admin acknowledges or returns. A plan is editable
+while it is a draft or after it was returned.
+
+Filing (:func:`file_plan`) checks, in this order, and refuses with a Chinese message naming
+the first rule broken:
+
+* the plan is complete: at least one sitting, one candidate;
+* the first sitting is at least ``batch_filing_lead_working_days`` (default 10) working days
+  after the filing day, counted on the stored calendar (holidays off, 调休 days on);
+* every theory sitting has a locked paper of the institution for the batch's occupation,
+  工种 and level;
+* staffing (``batch_staffing``, overridable per occupation code): every theory sitting has
+  rooms seating every candidate, at least 1 proctor per 15 candidates and at least 2 per
+  room; a skill module at least 1 examiner per 5 candidates, at least 3 and an odd number;
+  a comprehensive review a panel of at least 3, odd; at least 1 supervisor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examroom.models import (
+    EDITABLE_STATUSES,
+    MAX_ROOM_SEATS,
+    Batch,
+    BatchCandidate,
+    BatchModule,
+    BatchStaff,
+    BatchStatus,
+    BatchStep,
+    ExamSession,
+    ModuleKind,
+    Room,
+    Seat,
+    StaffRole,
+)
+from examroom.seating import assign_seats, derive_seed, shuffled_order
+from foundation import audit
+from foundation.accounts import User, require_role
+from foundation.calendar import working_days_between
+from foundation.db import utcnow
+from foundation.errors import NotFound, PermissionDenied, ValidationError
+from foundation.institutions import Institution, check_in_scope
+from foundation.levels import level_name
+from foundation.occupations import Occupation
+from foundation.roles import Role
+from foundation.settings import get_rule
+from itembank.models import Paper, PaperStatus
+
+#: Sittings are planned in Beijing time; the working-day rule compares calendar days there.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+STAFFING_KEYS = (
+    "candidates_per_proctor",
+    "min_proctors_per_room",
+    "candidates_per_examiner",
+    "min_examiners",
+    "examiners_odd",
+    "min_review_panel",
+    "review_panel_odd",
+    "min_supervisors",
+)
+
+
+# ---------------------------------------------------------------- rules and queries
+
+
+def lead_working_days(session: Session) -> int:
+    return int(get_rule(session, "batch_filing_lead_working_days"))
+
+
+def staffing_rules(session: Session, occupation: Occupation) -> dict[str, Any]:
+    """The staffing rule for ``occupation``: the defaults with its per-occupation overrides."""
+    raw = dict(get_rule(session, "batch_staffing"))
+    overrides = (raw.pop("by_occupation", None) or {}).get(occupation.code, {})
+    rules = {key: raw[key] for key in STAFFING_KEYS}
+    rules.update({k: v for k, v in overrides.items() if k in STAFFING_KEYS})
+    return rules
+
+
+def get_batch(session: Session, batch_id: int) -> Batch:
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound("认定批次不存在。")
+    return batch
+
+
+def session_date(starts_at: dt.datetime) -> dt.date:
+    """The calendar day (Beijing time) of a sitting."""
+    aware = starts_at if starts_at.tzinfo else starts_at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(BEIJING).date()
+
+
+def first_session(batch: Batch) -> ExamSession | None:
+    sessions = batch.sessions
+    return sessions[0] if sessions else None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _require_institution_admin(actor: User, institution_id: int) -> None:
+    require_role(actor, Role.INSTITUTION_ADMIN)
+    if actor.institution_id != institution_id:
+        raise PermissionDenied("只能管理本机构的认定批次。")
+
+
+def _editable_batch(session: Session, actor: User, batch_id: int) -> Batch:
+    batch = get_batch(session, batch_id)
+    _require_institution_admin(actor, batch.institution_id)
+    if batch.status not in EDITABLE_STATUSES:
+        raise ValidationError(f"认定批次「{batch.name}」{batch.status_label}，不能再修改计划。")
+    return batch
+
+
+def _text(value: str | None, label: str, max_len: int, *, required: bool, field: str) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(f"请填写{label}。", field=field)
+    if len(text) > max_len:
+        raise ValidationError(f"{label}不能超过 {max_len} 个字。", field=field)
+    return text
+
+
+def _aware(value: dt.datetime, field: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise ValidationError("请填写有效的开考时间。", field=field)
+    if value.tzinfo is None:
+        raise ValidationError("开考时间必须带时区。", field=field)
+    return value.astimezone(dt.UTC)
+
+
+def _summary(batch: Batch) -> dict[str, Any]:
+    return {
+        "name": batch.name,
+        "institution_id": batch.institution_id,
+        "occupation_id": batch.occupation_id,
+        "work_type_id": batch.work_type_id,
+        "level": batch.level,
+        "status": batch.status,
+    }
+
+
+def _add_step(batch: Batch, actor: User, to_status: str, reason: str = "") -> BatchStep:
+    step = BatchStep(
+        from_status=batch.status, to_status=to_status, actor_id=actor.id, actor_name=actor.name, reason=reason,
+        at=utcnow(),
+    )
+    batch.steps.append(step)
+    return step
+
+
+def _paper_problem(batch: Batch, paper: Paper) -> str | None:
+    """Why ``paper`` cannot serve the batch's theory module (lock aside), or None."""
+    bp = paper.blueprint
+    if paper.institution_id != batch.institution_id:
+        return f"试卷「{paper.name}」不属于本机构。"
+    if bp.mode != "theory":
+        return f"试卷「{paper.name}」不是理论知识试卷。"
+    if bp.occupation_id != batch.occupation_id or bp.work_type_id != batch.work_type_id or bp.level != batch.level:
+        return f"试卷「{paper.name}」的细目表为「{bp.target_label}」，与本批次的职业（工种）或等级不符。"
+    return None
+
+
+# ---------------------------------------------------------------- drafting
+
+
+def create_batch(
+    session: Session,
+    actor: User,
+    *,
+    institution_id: int,
+    occupation_id: int,
+    work_type_id: int | None,
+    level: int,
+    name: str,
+    overview: str = "",
+    place: str = "",
+) -> Batch:
+    """A draft batch of the actor's institution, inside its filed scope."""
+    _require_institution_admin(actor, institution_id)
+    name = _text(name, "批次名称", 128, required=True, field="name")
+    overview = _text(overview, "认定工作概况", 4000, required=False, field="overview")
+    place = _text(place, "认定地点", 255, required=False, field="place")
+    institution = session.get(Institution, institution_id)
+    if institution is None:
+        raise NotFound("评价机构不存在。")
+    # Refuses unfiled institutions, access-type or inactive occupations and anything out of scope.
+    check_in_scope(session, institution, occupation_id, work_type_id, level)
+    occupation = session.get(Occupation, occupation_id)
+    assert occupation is not None  # checked by check_in_scope
+    if not occupation.highest_level <= level <= occupation.lowest_level:
+        raise ValidationError(f"「{occupation.name}」没有{level_name(level)}。", field="level")
+    clash = session.scalar(select(Batch.id).where(Batch.institution_id == institution_id, Batch.name == name))
+    if clash is not None:
+        raise ValidationError(f"本机构已有名为「{name}」的认定批次。", field="name")
+    batch = Batch(
+        institution_id=institution_id, occupation_id=occupation_id, work_type_id=work_type_id or None, level=level,
+        name=name, overview=overview, place=place, status=BatchStatus.DRAFT.value, created_by_id=actor.id,
+    )
+    session.add(batch)
+    session.flush()
+    audit.record(session, actor, "batch.create", "batch", batch.id, after=_summary(batch))
+    return batch
+
+
+def update_plan(session: Session, actor: User, batch_id: int, *, overview: str, place: str) -> Batch:
+    """Change the plan's overview (认定工作概况) and place."""
+    batch = _editable_batch(session, actor, batch_id)
+    overview = _text(overview, "认定工作概况", 4000, required=False, field="overview")
+    place = _text(place, "认定地点", 255, required=False, field="place")
+    before = {"overview": batch.overview, "place": batch.place}
+    batch.overview, batch.place = overview, place
+    session.flush()
+    audit.record(session, actor, "batch.update_plan", "batch", batch.id, before=before,
+                 after={"overview": overview, "place": place})
+    return batch
+
+
+def add_session(
+    session: Session,
+    actor: User,
+    batch_id: int,
+    *,
+    module: str,
+    starts_at: dt.datetime,
+    duration_minutes: int,
+    place: str = "",
+    paper_id: int | None = None,
+) -> ExamSession:
+    """Add a sitting to the batch's ``module`` (created on first use). A theory sitting may
+    name its paper now; the paper must be locked by the time the plan is filed."""
+    batch = _editable_batch(session, actor, batch_id)
+    if module not in {m.value for m in ModuleKind}:
+        raise ValidationError("考核模块无效。", field="module")
+    starts_at = _aware(starts_at, "starts_at")
+    if not isinstance(duration_minutes, int) or not 0 < duration_minutes <= 600:
+        raise ValidationError("考试时长应为 1–600 分钟。", field="duration_minutes")
+    place = _text(place or batch.place, "考试地点", 255, required=True, field="place")
+    if paper_id is not None:
+        if module != ModuleKind.THEORY:
+            raise ValidationError("只有理论知识考试场次需要指定试卷。", field="paper_id")
+        paper = session.get(Paper, paper_id)
+        if paper is None:
+            raise ValidationError("试卷不存在。", field="paper_id")
+        problem = _paper_problem(batch, paper)
+        if problem:
+            raise ValidationError(problem, field="paper_id")
+    mod = batch.module(module)
+    if mod is None:
+        mod = BatchModule(kind=module)
+        batch.modules.append(mod)
+    sitting = ExamSession(starts_at=starts_at, duration_minutes=duration_minutes, place=place, paper_id=paper_id)
+    mod.sessions.append(sitting)
+    session.flush()
+    audit.record(session, actor, "batch.add_session", "batch", batch.id, after={
+        "session_id": sitting.id, "module": module, "starts_at": starts_at.isoformat(),
+        "duration_minutes": duration_minutes, "place": place, "paper_id": paper_id,
+    })
+    return sitting
+
+
+def _sitting_of(session: Session, actor: User, exam_session_id: int) -> tuple[Batch, ExamSession]:
+    sitting = session.get(ExamSession, exam_session_id)
+    if sitting is None:
+        raise NotFound("考试场次不存在。")
+    batch = _editable_batch(session, actor, sitting.module.batch_id)
+    return batch, sitting
+
+
+def add_room(session: Session, actor: User, exam_session_id: int, *, name: str, rows: int, cols: int) -> Room:
+    """Add a room of ``rows`` × ``cols`` seats (at most :data:`MAX_ROOM_SEATS`) to a sitting."""
+    batch, sitting = _sitting_of(session, actor, exam_session_id)
+    name = _text(name, "考场名称", 64, required=True, field="name")
+    if not isinstance(rows, int) or not isinstance(cols, int) or rows < 1 or cols < 1:
+        raise ValidationError("考场的行数和列数都至少为 1。", field="rows")
+    if rows * cols > MAX_ROOM_SEATS:
+        raise ValidationError(
+            f"每个考场最多 {MAX_ROOM_SEATS} 个座位（当前 {rows}×{cols}={rows * cols} 个）。", field="rows"
+        )
+    if any(r.name == name for r in sitting.rooms):
+        raise ValidationError(f"该场次已有名为「{name}」的考场。", field="name")
+    room = Room(name=name, rows=rows, cols=cols)
+    sitting.rooms.append(room)
+    session.flush()
+    audit.record(session, actor, "batch.add_room", "batch", batch.id,
+                 after={"session_id": sitting.id, "room_id": room.id, "name": name, "rows": rows, "cols": cols})
+    return room
+
+
+def add_candidates(session: Session, actor: User, batch_id: int, candidate_ids: Iterable[int]) -> list[BatchCandidate]:
+    """Put candidate accounts of the batch's institution on its list; all or nothing.
+
+    Refused: an id listed twice, an account that is not an active candidate of the
+    institution, a candidate already on the list."""
+    batch = _editable_batch(session, actor, batch_id)
+    ids = list(candidate_ids)
+    if not ids:
+        raise ValidationError("请选择考生。", field="candidate_ids")
+    seen: set[int] = set()
+    for cid in ids:
+        if cid in seen:
+            raise ValidationError(f"考生（账号 {cid}）重复列出。", field="candidate_ids")
+        seen.add(cid)
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    listed = {c.candidate_id for c in batch.candidates}
+    for cid in ids:
+        user = users.get(cid)
+        if user is None or user.role != Role.CANDIDATE or user.institution_id != batch.institution_id:
+            raise ValidationError(f"账号 {cid} 不是本机构的考生。", field="candidate_ids")
+        if not user.active:
+            raise ValidationError(f"考生「{user.name}」的账号已停用。", field="candidate_ids")
+        if cid in listed:
+            raise ValidationError(f"考生「{user.name}」（准考证号 {user.ticket_no}）已在本批次名册中。",
+                                  field="candidate_ids")
+    rows = [BatchCandidate(candidate_id=cid, category=users[cid].candidate_category or "other") for cid in ids]
+    batch.candidates.extend(rows)
+    session.flush()
+    audit.record(session, actor, "batch.add_candidates", "batch", batch.id, after={"candidate_ids": ids})
+    return rows
+
+
+def assign_staff(
+    session: Session, actor: User, batch_id: int, *, user_id: int, role: str, room_id: int | None = None
+) -> BatchStaff:
+    """Assign a proctor (optionally to a room of the batch), an examiner (both of the batch's
+    institution) or a supervisor (a centre account)."""
+    batch = _editable_batch(session, actor, batch_id)
+    if role not in {r.value for r in StaffRole}:
+        raise ValidationError("考务角色无效。", field="role")
+    label = StaffRole(role).label
+    user = session.get(User, user_id)
+    if user is None or user.role != role or not user.active:
+        raise ValidationError(f"所选账号不是有效的{label}。", field="user_id")
+    if role == StaffRole.SUPERVISOR:
+        if user.institution_id is not None:
+            raise ValidationError("质量督导员须由省职业技能鉴定中心选派。", field="user_id")
+    elif user.institution_id != batch.institution_id:
+        raise ValidationError(f"{label}「{user.name}」不属于本机构。", field="user_id")
+    room: Room | None = None
+    if room_id is not None:
+        if role != StaffRole.PROCTOR:
+            raise ValidationError("只有监考员分配到考场。", field="room_id")
+        room = session.get(Room, room_id)
+        if room is None or room.exam_session.module.batch_id != batch.id:
+            raise ValidationError("考场不属于本批次。", field="room_id")
+    for existing in batch.staff:
+        if existing.user_id == user_id and existing.role == role and existing.room_id == room_id:
+            where = f"考场「{room.name}」" if room is not None else "本批次"
+            raise ValidationError(f"{label}「{user.name}」已分配到{where}。", field="user_id")
+    if room is not None:
+        busy = [s for s in batch.staff if s.user_id == user_id and s.room is not None
+                and s.room.exam_session_id == room.exam_session_id]
+        if busy:
+            raise ValidationError(f"监考员「{user.name}」在该场次已分配到考场「{busy[0].room.name}」。",  # type: ignore[union-attr]
+                                  field="room_id")
+    row = BatchStaff(user_id=user_id, role=role, room_id=room_id)
+    batch.staff.append(row)
+    session.flush()
+    audit.record(session, actor, "batch.assign_staff", "batch", batch.id,
+                 after={"user_id": user_id, "role": role, "room_id": room_id})
+    return row
+
+
+# ---------------------------------------------------------------- seating
+
+
+def seat_session(session: Session, actor: User, exam_session_id: int, seed: int) -> list[Seat]:
+    """Seat every candidate of the batch in the theory sitting's rooms (编排座位), replacing any
+    earlier seating: candidates are spread over the rooms in an order shuffled by ``seed`` and
+    seated by :func:`examroom.seating.assign_seats` with the paper's forms, so that no two
+    adjacent seats share a form. Each seat stores its candidate's item/option order seed.
+    Allowed in every status (seating may change until the sitting); refused for a sitting
+    that is not theory, without a paper with forms, without candidates or without enough seats."""
+    sitting = session.get(ExamSession, exam_session_id)
+    if sitting is None:
+        raise NotFound("考试场次不存在。")
+    batch = sitting.module.batch
+    _require_institution_admin(actor, batch.institution_id)
+    if sitting.module.kind != ModuleKind.THEORY:
+        raise ValidationError("只有理论知识考试场次编排座位。")
+    if not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValidationError("座位编排种子须为非负整数。", field="seed")
+    if sitting.paper is None or not sitting.paper.forms:
+        raise ValidationError("该场次尚未指定试卷，无法分配卷别。")
+    ids = sorted(c.candidate_id for c in batch.candidates)
+    if not ids:
+        raise ValidationError("本批次名册中还没有考生。")
+    seats_total = sum(room.capacity for room in sitting.rooms)
+    if seats_total < len(ids):
+        raise ValidationError(f"考场座位共 {seats_total} 个，不足以安排 {len(ids)} 名考生。")
+    forms = [f.label for f in sitting.paper.forms]
+    order = [ids[k] for k in shuffled_order(len(ids), derive_seed(seed, "rooms", sitting.id))]
+    for room in sitting.rooms:
+        room.seats.clear()
+    session.flush()
+    created: list[Seat] = []
+    start = 0
+    for room in sitting.rooms:
+        chunk = order[start : start + room.capacity]
+        start += len(chunk)
+        grid = assign_seats(chunk, room.rows, room.cols, forms, derive_seed(seed, "room", room.id))
+        for r, line in enumerate(grid):
+            for c, cell in enumerate(line):
+                if cell is not None:
+                    seat = Seat(row=r + 1, col=c + 1, candidate_id=cell.candidate_id, form_label=cell.form,
+                                order_seed=cell.order_seed)
+                    room.seats.append(seat)
+                    created.append(seat)
+    session.flush()
+    audit.record(session, actor, "batch.seat_session", "batch", batch.id,
+                 after={"session_id": sitting.id, "seed": seed, "seats": len(created)})
+    return created
+
+
+# ---------------------------------------------------------------- filing
+
+
+def plan_problems(session: Session, batch: Batch, today: dt.date) -> list[str]:
+    """Every rule the plan breaks if filed on ``today``, in order; empty when it may be filed."""
+    problems: list[str] = []
+    sittings = batch.sessions
+    n = len(batch.candidates)
+    if not sittings:
+        return ["认定计划至少须安排 1 场考试。"]
+    if n == 0:
+        problems.append("认定计划须附考生名册（至少 1 名考生）。")
+
+    lead = lead_working_days(session)
+    first_day = session_date(sittings[0].starts_at)
+    have = working_days_between(session, today, first_day)
+    if have < lead:
+        shown = max(have, 0)
+        problems.append(f"首场考试须在报备后至少 {lead} 个工作日举行（当前仅 {shown} 个工作日）。")
+
+    theory = batch.module(ModuleKind.THEORY)
+    for sitting in theory.sessions if theory is not None else []:
+        when = session_date(sitting.starts_at).isoformat()
+        paper = sitting.paper
+        if paper is None:
+            problems.append(f"{when} 的理论知识考试场次未指定试卷。")
+        elif paper.status != PaperStatus.LOCKED:
+            problems.append(f"{when} 的理论知识考试试卷「{paper.name}」尚未审核锁定。")
+        else:
+            problem = _paper_problem(batch, paper)
+            if problem:
+                problems.append(problem)
+
+    problems.extend(staffing_problems(session, batch))
+    return problems
+
+
+def staffing_problems(session: Session, batch: Batch) -> list[str]:
+    """The staffing rules the batch breaks (考务人员配备), each naming the rule."""
+    rules = staffing_rules(session, batch.occupation)
+    n = len(batch.candidates)
+    problems: list[str] = []
+    per_proctor = int(rules["candidates_per_proctor"])
+    per_room = int(rules["min_proctors_per_room"])
+    theory = batch.module(ModuleKind.THEORY)
+    for sitting in theory.sessions if theory is not None else []:
+        when = session_date(sitting.starts_at).isoformat()
+        seats = sum(room.capacity for room in sitting.rooms)
+        if seats < n:
+            problems.append(f"{when} 的理论知识考试考场座位共 {seats} 个，不足以安排 {n} 名考生。")
+        proctors: set[int] = set()
+        for room in sitting.rooms:
+            in_room = {s.user_id for s in batch.staff if s.role == StaffRole.PROCTOR and s.room_id == room.id}
+            proctors |= in_room
+            if len(in_room) < per_room:
+                problems.append(
+                    f"理论知识考试每个考场至少配备 {per_room} 名监考员"
+                    f"（{when} 考场「{room.name}」仅 {len(in_room)} 名）。"
+                )
+        needed = math.ceil(n / per_proctor) if per_proctor > 0 else 0
+        if len(proctors) < needed:
+            problems.append(
+                f"理论知识考试每 {per_proctor} 名考生至少配备 1 名监考员（{when} 场次 {n} 名考生须至少 "
+                f"{needed} 名，当前仅 {len(proctors)} 名）。"
+            )
+
+    examiners = len({s.user_id for s in batch.staff if s.role == StaffRole.EXAMINER})
+    if batch.module(ModuleKind.SKILL) is not None:
+        per_examiner = int(rules["candidates_per_examiner"])
+        minimum = int(rules["min_examiners"])
+        needed = max(math.ceil(n / per_examiner) if per_examiner > 0 else 0, minimum)
+        if rules["examiners_odd"] and needed % 2 == 0:
+            needed += 1
+        if examiners < needed:
+            problems.append(
+                f"操作技能考核考评员与考生配比不低于 1:{per_examiner}，且不少于 {minimum} 名"
+                f"{'、为奇数' if rules['examiners_odd'] else ''}（{n} 名考生须至少 {needed} 名，当前 {examiners} 名）。"
+            )
+        elif rules["examiners_odd"] and examiners % 2 == 0:
+            problems.append(f"操作技能考核考评员人数须为奇数（当前 {examiners} 名）。")
+    if batch.module(ModuleKind.REVIEW) is not None:
+        panel = int(rules["min_review_panel"])
+        odd = bool(rules["review_panel_odd"])
+        if examiners < panel or (odd and examiners % 2 == 0):
+            problems.append(
+                f"综合评审专家组不少于 {panel} 人{'且为奇数' if odd else ''}（当前 {examiners} 人）。"
+            )
+    supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR})
+    min_supervisors = int(rules["min_supervisors"])
+    if supervisors < min_supervisors:
+        problems.append(f"每个认定批次至少须有 {min_supervisors} 名质量督导员（当前 {supervisors} 名）。")
+    return problems
+
+
+def file_plan(session: Session, actor: User, batch_id: int, today: dt.date) -> Batch:
+    """File the plan (计划报备) with the centre on ``today``; refused with the first rule broken."""
+    batch = _editable_batch(session, actor, batch_id)
+    if not isinstance(today, dt.date) or isinstance(today, dt.datetime):
+        raise ValidationError("请提供有效的报备日期。", field="today")
+    # Scope may have changed since the draft (suspension, scope removal, access-type occupation).
+    check_in_scope(session, batch.institution, batch.occupation_id, batch.work_type_id, batch.level)
+    problems = plan_problems(session, batch, today)
+    if problems:
+        raise ValidationError(problems[0])
+    before = batch.status
+    _add_step(batch, actor, BatchStatus.FILED.value)
+    batch.status = BatchStatus.FILED.value
+    batch.filed_at = utcnow()
+    batch.filed_on = today
+    session.flush()
+    first = first_session(batch)
+    audit.record(session, actor, "batch.file", "batch", batch.id, before={"status": before}, after={
+        "status": batch.status, "filed_on": today.isoformat(),
+        "first_session": first.starts_at.isoformat() if first is not None else None,
+        "candidates": len(batch.candidates),
+    })
+    return batch
+
+
+def _decide(session: Session, actor: User, batch_id: int, to: BatchStatus, reason: str) -> Batch:
+    require_role(actor, Role.CENTRE_ADMIN)
+    batch = get_batch(session, batch_id)
+    if batch.status != BatchStatus.FILED:
+        raise ValidationError(f"认定批次「{batch.name}」{batch.status_label}，只能处理已报备的计划。")
+    before = batch.status
+    _add_step(batch, actor, to.value, reason)
+    batch.status = to.value
+    batch.decided_at = utcnow()
+    session.flush()
+    action = "batch.acknowledge" if to == BatchStatus.ACKNOWLEDGED else "batch.return"
+    audit.record(session, actor, action, "batch", batch.id, before={"status": before},
+                 after={"status": batch.status, "reason": reason})
+    return batch
+
+
+def acknowledge_plan(session: Session, actor: User, batch_id: int, comment: str = "") -> Batch:
+    """The centre acknowledges a filed plan (备案确认)."""
+    require_role(actor, Role.CENTRE_ADMIN)
+    comment = _text(comment, "意见", 2000, required=False, field="comment")
+    return _decide(session, actor, batch_id, BatchStatus.ACKNOWLEDGED, comment)
+
+
+def return_plan(session: Session, actor: User, batch_id: int, reason: str) -> Batch:
+    """The centre returns a filed plan with its reasons; the institution may edit and refile."""
+    require_role(actor, Role.CENTRE_ADMIN)
+    reason = _text(reason, "退回理由", 2000, required=True, field="reason")
+    return _decide(session, actor, batch_id, BatchStatus.RETURNED, reason)

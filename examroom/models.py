@@ -1,0 +1,295 @@
+"""Batch models (认定批次): the batch and its plan, modules, sittings, rooms and seats,
+candidates, staff and the filing steps.
+
+A batch is drafted by an institution admin, filed with the centre (计划报备) at least the
+configured number of working days before its first sitting, and acknowledged or returned
+by the centre. Constraint names carry their table name because PostgreSQL names are
+schema-wide (check constraints get the ``ck_<table>_`` prefix from the naming convention).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from foundation.accounts import User
+from foundation.db import Base, utcnow
+from foundation.institutions import Institution
+from foundation.occupations import Occupation, WorkType
+from itembank.models import Paper
+
+#: A standard online theory room (标准化考场) holds at most this many seats.
+MAX_ROOM_SEATS = 30
+
+
+def _values(enum_cls: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{m.value}'" for m in enum_cls)
+
+
+class BatchStatus(enum.StrEnum):
+    DRAFT = "draft"
+    FILED = "filed"
+    ACKNOWLEDGED = "acknowledged"
+    RETURNED = "returned"
+
+    @property
+    def label(self) -> str:
+        return BATCH_STATUS_LABELS[self]
+
+
+BATCH_STATUS_LABELS = {
+    BatchStatus.DRAFT: "草稿",
+    BatchStatus.FILED: "已报备",
+    BatchStatus.ACKNOWLEDGED: "中心已确认",
+    BatchStatus.RETURNED: "已退回",
+}
+
+#: Statuses in which the institution may still edit the plan.
+EDITABLE_STATUSES = (BatchStatus.DRAFT.value, BatchStatus.RETURNED.value)
+
+
+class ModuleKind(enum.StrEnum):
+    THEORY = "theory"  # 理论知识考试
+    SKILL = "skill"  # 操作技能考核
+    PERFORMANCE = "performance"  # 工作业绩评审
+    REVIEW = "review"  # 综合评审
+
+    @property
+    def label(self) -> str:
+        return MODULE_LABELS[self]
+
+
+MODULE_LABELS = {
+    ModuleKind.THEORY: "理论知识考试",
+    ModuleKind.SKILL: "操作技能考核",
+    ModuleKind.PERFORMANCE: "工作业绩评审",
+    ModuleKind.REVIEW: "综合评审",
+}
+
+
+class StaffRole(enum.StrEnum):
+    PROCTOR = "proctor"
+    EXAMINER = "examiner"
+    SUPERVISOR = "supervisor"
+
+    @property
+    def label(self) -> str:
+        return STAFF_ROLE_LABELS[self]
+
+
+STAFF_ROLE_LABELS = {
+    StaffRole.PROCTOR: "监考员",
+    StaffRole.EXAMINER: "考评员",
+    StaffRole.SUPERVISOR: "质量督导员",
+}
+
+
+class Batch(Base):
+    """One evaluation batch (认定批次) of an institution: one occupation/工种 and level."""
+
+    __tablename__ = "batch"
+    __table_args__ = (
+        CheckConstraint("level BETWEEN 1 AND 5", name="level_range"),
+        CheckConstraint(f"status IN ({_values(BatchStatus)})", name="status_known"),
+        CheckConstraint("status = 'draft' OR filed_at IS NOT NULL", name="filed_has_time"),
+        UniqueConstraint("institution_id", "name", name="uq_batch_institution_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id"), index=True)
+    work_type_id: Mapped[int | None] = mapped_column(ForeignKey("work_type.id"))
+    level: Mapped[int]
+    name: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.DRAFT.value, index=True)
+    overview: Mapped[str] = mapped_column(Text, default="")  # 认定工作概况
+    place: Mapped[str] = mapped_column(String(255), default="")  # 认定地点
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    filed_at: Mapped[dt.datetime | None]
+    filed_on: Mapped[dt.date | None]  # the calendar day the plan was filed (the 10-working-day basis)
+    decided_at: Mapped[dt.datetime | None]
+
+    institution: Mapped[Institution] = relationship(lazy="joined")
+    occupation: Mapped[Occupation] = relationship(lazy="joined")
+    work_type: Mapped[WorkType | None] = relationship(lazy="joined")
+    modules: Mapped[list[BatchModule]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="BatchModule.id"
+    )
+    candidates: Mapped[list[BatchCandidate]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="BatchCandidate.id"
+    )
+    staff: Mapped[list[BatchStaff]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="BatchStaff.id"
+    )
+    steps: Mapped[list[BatchStep]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="BatchStep.id"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return BatchStatus(self.status).label
+
+    @property
+    def sessions(self) -> list[ExamSession]:
+        """Every sitting of every module, earliest first."""
+        return sorted((s for m in self.modules for s in m.sessions), key=lambda s: (s.starts_at, s.id or 0))
+
+    def module(self, kind: str) -> BatchModule | None:
+        return next((m for m in self.modules if m.kind == kind), None)
+
+    def __repr__(self) -> str:
+        return f"<Batch {self.id} {self.name} {self.status}>"
+
+
+class BatchModule(Base):
+    """A module of the batch (考核模块): theory, skill, performance review, comprehensive review."""
+
+    __tablename__ = "batch_module"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_values(ModuleKind)})", name="kind_known"),
+        UniqueConstraint("batch_id", "kind", name="uq_batch_module_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+    batch: Mapped[Batch] = relationship(back_populates="modules")
+    sessions: Mapped[list[ExamSession]] = relationship(
+        back_populates="module", cascade="all, delete-orphan", order_by="ExamSession.starts_at"
+    )
+
+    @property
+    def label(self) -> str:
+        return ModuleKind(self.kind).label
+
+
+class ExamSession(Base):
+    """One sitting (场次) of a module: when, how long, where; a theory sitting names its paper."""
+
+    __tablename__ = "exam_session"
+    __table_args__ = (CheckConstraint("duration_minutes > 0 AND duration_minutes <= 600", name="duration_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("batch_module.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[dt.datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str] = mapped_column(String(255), default="")
+    paper_id: Mapped[int | None] = mapped_column(ForeignKey("paper.id"), index=True)
+
+    module: Mapped[BatchModule] = relationship(back_populates="sessions")
+    paper: Mapped[Paper | None] = relationship()
+    rooms: Mapped[list[Room]] = relationship(
+        back_populates="exam_session", cascade="all, delete-orphan", order_by="Room.id"
+    )
+
+
+class Room(Base):
+    """An exam room (考场) of a sitting: a grid of at most :data:`MAX_ROOM_SEATS` seats."""
+
+    __tablename__ = "room"
+    __table_args__ = (
+        CheckConstraint("rows >= 1 AND cols >= 1", name="grid_positive"),
+        CheckConstraint(f"rows * cols <= {MAX_ROOM_SEATS}", name="seats_max"),
+        UniqueConstraint("exam_session_id", "name", name="uq_room_session_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    cols: Mapped[int] = mapped_column(Integer)
+
+    exam_session: Mapped[ExamSession] = relationship(back_populates="rooms")
+    seats: Mapped[list[Seat]] = relationship(
+        back_populates="room", cascade="all, delete-orphan", order_by="(Seat.row, Seat.col)"
+    )
+
+    @property
+    def capacity(self) -> int:
+        return self.rows * self.cols
+
+
+class Seat(Base):
+    """A seat (座位) in a room, 1-based row and column, with its candidate, form and order seed."""
+
+    __tablename__ = "seat"
+    __table_args__ = (
+        CheckConstraint("row >= 1 AND col >= 1", name="position_positive"),
+        UniqueConstraint("room_id", "row", "col", name="uq_seat_position"),
+        UniqueConstraint("room_id", "candidate_id", name="uq_seat_candidate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    col: Mapped[int] = mapped_column(Integer)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    form_label: Mapped[str | None] = mapped_column(String(4))
+    # Seed of the candidate's item and option order (examroom.seating.shuffled_order/options).
+    order_seed: Mapped[int | None] = mapped_column(BigInteger)
+
+    room: Mapped[Room] = relationship(back_populates="seats")
+    candidate: Mapped[User | None] = relationship()
+
+
+class BatchCandidate(Base):
+    """A candidate on the batch's list (考生名册)."""
+
+    __tablename__ = "batch_candidate"
+    __table_args__ = (UniqueConstraint("batch_id", "candidate_id", name="uq_batch_candidate_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+
+    batch: Mapped[Batch] = relationship(back_populates="candidates")
+    candidate: Mapped[User] = relationship(lazy="joined")
+
+
+class BatchStaff(Base):
+    """A proctor, examiner or supervisor of the batch; proctors may be tied to one room."""
+
+    __tablename__ = "batch_staff"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({_values(StaffRole)})", name="role_known"),
+        CheckConstraint("room_id IS NULL OR role = 'proctor'", name="room_only_for_proctors"),
+        UniqueConstraint("batch_id", "user_id", "role", "room_id", name="uq_batch_staff_assignment"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+
+    batch: Mapped[Batch] = relationship(back_populates="staff")
+    user: Mapped[User] = relationship(lazy="joined")
+    room: Mapped[Room | None] = relationship()
+
+    @property
+    def role_label(self) -> str:
+        return StaffRole(self.role).label
+
+
+class BatchStep(Base):
+    """One step of the plan's filing: who moved the batch, when and why."""
+
+    __tablename__ = "batch_step"
+    __table_args__ = (CheckConstraint(f"to_status IN ({_values(BatchStatus)})", name="to_status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    batch: Mapped[Batch] = relationship(back_populates="steps")

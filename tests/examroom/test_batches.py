@@ -1,0 +1,388 @@
+"""Batches (认定批次): drafting, the filing rules (10 working days, papers, staffing), the centre's
+decision, and that every refusal writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from examroom import batches as svc
+from examroom.models import (
+    Batch,
+    BatchCandidate,
+    BatchModule,
+    BatchStaff,
+    BatchStep,
+    ExamSession,
+    Room,
+    Seat,
+)
+from foundation.audit import AuditEntry
+from foundation.calendar import seed_calendar
+from foundation.errors import PermissionDenied, ValidationError
+from foundation.institutions import ScopeEntry
+from foundation.roles import Role
+from foundation.settings import set_rule
+from itembank.models import Paper, PaperForm
+from tests.factories import make_blueprint, make_institution, make_occupation, make_user
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+_serial = itertools.count(1)
+
+
+def at(day: str, hour: int = 9, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), tzinfo=BEIJING)
+
+
+def counts(session) -> dict[str, int]:
+    models = (Batch, BatchModule, ExamSession, Room, Seat, BatchCandidate, BatchStaff, BatchStep, AuditEntry)
+    return {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in models}
+
+
+class World:
+    """A filed institution with scope 五级–三级 on one occupation, a level-4 theory blueprint of
+    it, a locked two-form paper, an institution admin, candidates, proctors, examiners and a
+    supervisor; the 2026 calendar seeded."""
+
+    def __init__(self, session):
+        seed_calendar(session)
+        self.centre = make_user(session, Role.CENTRE_ADMIN)
+        self.bp = make_blueprint(session, self.centre, level=4)
+        self.occupation = self.bp.occupation
+        n = next(_serial)
+        self.inst = make_institution(session, status="filed", code=f"S000022{880000 + n:06d}",
+                                     serial=f"{880000 + n:06d}")
+        session.add(ScopeEntry(institution_id=self.inst.id, occupation_id=self.occupation.id,
+                               lowest_level=5, highest_level=3))
+        session.flush()
+        session.refresh(self.inst)
+        self.admin = make_user(session, Role.INSTITUTION_ADMIN, institution=self.inst)
+        self.paper = self.make_paper(session)
+        self.session = session
+
+    def make_paper(self, session, *, status="locked", blueprint=None):
+        paper = Paper(name=f"理论试卷{next(_serial)}", institution_id=self.inst.id,
+                      blueprint_id=(blueprint or self.bp).id, mode="blueprint", layout_json="[]",
+                      duration_minutes=90, status=status, created_by_id=self.admin.id,
+                      locked_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC) if status == "locked" else None)
+        paper.forms = [PaperForm(label="A"), PaperForm(label="B")]
+        session.add(paper)
+        session.flush()
+        return paper
+
+    def people(self, role, k, **fields):
+        if role != Role.SUPERVISOR:
+            fields.setdefault("institution", self.inst)
+        return [make_user(self.session, role, **fields) for _ in range(k)]
+
+    def batch(self, **kw):
+        args = {"institution_id": self.inst.id, "occupation_id": self.occupation.id, "work_type_id": None,
+                "level": 4, "name": f"2026年第{next(_serial)}批", "overview": "电工四级认定", "place": "长春市"}
+        args.update(kw)
+        return svc.create_batch(self.session, self.admin, **args)
+
+    def plan(self, *, n_candidates=30, starts="2026-10-16", rooms=((5, 6),), proctors_per_room=2,
+             skill=False, examiners=0, supervisors=1):
+        """A complete theory plan that files on 2026-09-28 unless told otherwise."""
+        s = self.session
+        batch = self.batch()
+        sitting = svc.add_session(s, self.admin, batch.id, module="theory", starts_at=at(starts),
+                                  duration_minutes=90, paper_id=self.paper.id)
+        for k, (r, c) in enumerate(rooms, 1):
+            room = svc.add_room(s, self.admin, sitting.id, name=f"第{k}考场", rows=r, cols=c)
+            for p in self.people(Role.PROCTOR, proctors_per_room):
+                svc.assign_staff(s, self.admin, batch.id, user_id=p.id, role="proctor", room_id=room.id)
+        if skill:
+            svc.add_session(s, self.admin, batch.id, module="skill", starts_at=at(starts, 14),
+                            duration_minutes=120, place="实训楼")
+        if n_candidates:
+            svc.add_candidates(s, self.admin, batch.id, [c.id for c in self.people(Role.CANDIDATE, n_candidates)])
+        for e in self.people(Role.EXAMINER, examiners):
+            svc.assign_staff(s, self.admin, batch.id, user_id=e.id, role="examiner")
+        for v in self.people(Role.SUPERVISOR, supervisors):
+            svc.assign_staff(s, self.admin, batch.id, user_id=v.id, role="supervisor")
+        return batch
+
+
+@pytest.fixture
+def world(session):
+    return World(session)
+
+
+def refused(session, call, match, exc=ValidationError):
+    """Run ``call``, expect a refusal matching ``match``, and check that nothing was written."""
+    before = counts(session)
+    with pytest.raises(exc, match=match) as info:
+        call()
+    assert counts(session) == before
+    return info.value
+
+
+# ---------------------------------------------------------------- the 10-working-day rule
+
+
+def test_ten_working_days_across_national_day_2026(session, world):
+    # From Mon 2026-09-29 to Fri 10-16: 09-30, 10-08, 10-09, Sat 10-10 (国庆节调休上班), 10-12..10-16
+    # are working days (9); 10-01..10-07 are off. Plain weekdays would give 13.
+    batch = world.plan(starts="2026-10-16")
+    err = refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 29)),
+                  "首场考试")
+    assert err.message == "首场考试须在报备后至少 10 个工作日举行（当前仅 9 个工作日）。"
+    assert batch.status == "draft" and batch.filed_at is None and batch.steps == []
+
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28))  # exactly 10: allowed
+    assert batch.status == "filed" and batch.filed_on == dt.date(2026, 9, 28) and batch.filed_at is not None
+    assert [(st.from_status, st.to_status, st.actor_id) for st in batch.steps] == [("draft", "filed", world.admin.id)]
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "batch.file")).one()
+    assert entry.target_id == str(batch.id) and entry.after["filed_on"] == "2026-09-28"
+
+
+def test_make_up_sunday_before_the_holiday_counts(session, world):
+    # Fri 09-18 → Fri 10-09: Sun 09-20 (调休上班) counts, Fri 09-25 (中秋节) and 10-01..10-07 do not.
+    batch = world.plan(starts="2026-10-09")
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 18))
+    assert batch.status == "filed"
+    late = world.plan(starts="2026-10-08")
+    err = refused(session, lambda: svc.file_plan(session, world.admin, late.id, dt.date(2026, 9, 18)), "首场考试")
+    assert "当前仅 9 个工作日" in err.message
+
+
+def test_first_session_day_is_taken_in_beijing_time(session, world):
+    # 00:30 Beijing on 10-16 is still 10-15 in UTC; the rule counts Beijing calendar days.
+    batch = world.batch()
+    sitting = svc.add_session(session, world.admin, batch.id, module="theory",
+                              starts_at=at("2026-10-16", 0, 30), duration_minutes=90, paper_id=world.paper.id)
+    assert sitting.starts_at.astimezone(dt.UTC).date() == dt.date(2026, 10, 15)
+    assert svc.session_date(sitting.starts_at) == dt.date(2026, 10, 16)
+
+
+def test_the_lead_time_is_a_configurable_rule(session, world):
+    batch = world.plan(starts="2026-10-16")
+    set_rule(session, world.centre, "batch_filing_lead_working_days", 5)
+    err = refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 10, 12)), "首场")
+    assert err.message == "首场考试须在报备后至少 5 个工作日举行（当前仅 4 个工作日）。"
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 10, 9))
+    assert batch.status == "filed"
+
+
+# ---------------------------------------------------------------- scope and permissions
+
+
+def test_create_batch_inside_scope_only(session, world):
+    batch = world.batch()
+    assert batch.status == "draft" and batch.institution_id == world.inst.id
+    refused(session, lambda: world.batch(level=2), "不在.*备案评价范围内")
+    other = make_occupation(session)
+    refused(session, lambda: world.batch(occupation_id=other.id), "不在.*备案评价范围内")
+    access = make_occupation(session, is_access_type=True)
+    session.add(ScopeEntry(institution_id=world.inst.id, occupation_id=access.id, lowest_level=5, highest_level=3))
+    session.flush()
+    refused(session, lambda: world.batch(occupation_id=access.id), "准入类")
+    refused(session, lambda: world.batch(name=batch.name), "已有名为")
+    stranger = make_user(session, Role.INSTITUTION_ADMIN)
+    refused(session, lambda: svc.create_batch(session, stranger, institution_id=world.inst.id,
+                                              occupation_id=world.occupation.id, work_type_id=None, level=4,
+                                              name="越权批次"), "本机构", PermissionDenied)
+    refused(session, lambda: svc.create_batch(session, world.centre, institution_id=world.inst.id,
+                                              occupation_id=world.occupation.id, work_type_id=None, level=4,
+                                              name="中心代建"), "权限", PermissionDenied)
+    world.inst.status = "suspended"
+    session.flush()
+    refused(session, lambda: world.batch(), "已暂停")
+
+
+def test_filing_rechecks_scope(session, world):
+    batch = world.plan()
+    world.inst.status = "suspended"
+    session.flush()
+    refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "已暂停")
+
+
+# ---------------------------------------------------------------- sessions, rooms, papers
+
+
+def test_room_over_thirty_seats_is_refused(session, world):
+    batch = world.batch()
+    sitting = svc.add_session(session, world.admin, batch.id, module="theory", starts_at=at("2026-10-16"),
+                              duration_minutes=90, paper_id=world.paper.id)
+    err = refused(session, lambda: svc.add_room(session, world.admin, sitting.id, name="大考场", rows=6, cols=6),
+                  "最多 30 个座位")
+    assert err.message == "每个考场最多 30 个座位（当前 6×6=36 个）。"
+    refused(session, lambda: svc.add_room(session, world.admin, sitting.id, name="空", rows=0, cols=6), "至少为 1")
+    room = svc.add_room(session, world.admin, sitting.id, name="第1考场", rows=5, cols=6)
+    assert room.capacity == 30
+    refused(session, lambda: svc.add_room(session, world.admin, sitting.id, name="第1考场", rows=2, cols=2), "已有")
+    # The database refuses it too, whatever code path tries.
+    nested = session.begin_nested()
+    session.add(Room(exam_session_id=sitting.id, name="绕过", rows=1, cols=31))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    nested.rollback()
+
+
+def test_theory_sessions_need_a_locked_paper_of_the_batch(session, world):
+    batch = world.plan()
+    other_level = make_blueprint(session, world.centre, level=3)
+    wrong = world.make_paper(session, blueprint=other_level)
+    refused(session, lambda: svc.add_session(session, world.admin, batch.id, module="theory",
+                                             starts_at=at("2026-10-20"), duration_minutes=90, paper_id=wrong.id),
+            "细目表")
+    refused(session, lambda: svc.add_session(session, world.admin, batch.id, module="skill",
+                                             starts_at=at("2026-10-20"), duration_minutes=90, paper_id=world.paper.id),
+            "只有理论")
+    refused(session, lambda: svc.add_session(session, world.admin, batch.id, module="theory",
+                                             starts_at=dt.datetime(2026, 10, 20, 9), duration_minutes=90), "时区")
+    draft = world.make_paper(session, status="draft")
+    sitting = svc.add_session(session, world.admin, batch.id, module="theory", starts_at=at("2026-10-20"),
+                              duration_minutes=90, paper_id=draft.id)
+    refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "尚未审核锁定")
+    sitting.paper_id = None
+    session.flush()
+    session.expire(sitting, ["paper"])
+    refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "未指定试卷")
+
+
+# ---------------------------------------------------------------- candidates and staff
+
+
+def test_candidates_of_the_institution_once_each(session, world):
+    batch = world.batch()
+    a, b, c = world.people(Role.CANDIDATE, 3)
+    refused(session, lambda: svc.add_candidates(session, world.admin, batch.id, [a.id, a.id]), "重复")
+    foreign = make_user(session, Role.CANDIDATE)
+    refused(session, lambda: svc.add_candidates(session, world.admin, batch.id, [a.id, foreign.id]), "不是本机构的考生")
+    refused(session, lambda: svc.add_candidates(session, world.admin, batch.id, [world.admin.id]), "不是本机构的考生")
+    rows = svc.add_candidates(session, world.admin, batch.id, [a.id, b.id])
+    assert [r.candidate_id for r in rows] == [a.id, b.id] and rows[0].category == "other"
+    refused(session, lambda: svc.add_candidates(session, world.admin, batch.id, [c.id, b.id]), "已在本批次名册中")
+
+
+def test_staff_come_from_the_institution_and_supervisors_from_the_centre(session, world):
+    batch = world.batch()
+    sitting = svc.add_session(session, world.admin, batch.id, module="theory", starts_at=at("2026-10-16"),
+                              duration_minutes=90, paper_id=world.paper.id)
+    room = svc.add_room(session, world.admin, sitting.id, name="第1考场", rows=5, cols=6)
+    (proctor,) = world.people(Role.PROCTOR, 1)
+    foreign_proctor = make_user(session, Role.PROCTOR)
+    (examiner,) = world.people(Role.EXAMINER, 1)
+    (supervisor,) = world.people(Role.SUPERVISOR, 1)
+    refused(session, lambda: svc.assign_staff(session, world.admin, batch.id, user_id=foreign_proctor.id,
+                                              role="proctor"), "不属于本机构")
+    refused(session, lambda: svc.assign_staff(session, world.admin, batch.id, user_id=examiner.id,
+                                              role="proctor"), "不是有效的监考员")
+    refused(session, lambda: svc.assign_staff(session, world.admin, batch.id, user_id=examiner.id,
+                                              role="examiner", room_id=room.id), "只有监考员")
+    svc.assign_staff(session, world.admin, batch.id, user_id=proctor.id, role="proctor", room_id=room.id)
+    refused(session, lambda: svc.assign_staff(session, world.admin, batch.id, user_id=proctor.id,
+                                              role="proctor", room_id=room.id), "已分配")
+    svc.assign_staff(session, world.admin, batch.id, user_id=examiner.id, role="examiner")
+    svc.assign_staff(session, world.admin, batch.id, user_id=supervisor.id, role="supervisor")
+    assert sorted(s.role for s in batch.staff) == ["examiner", "proctor", "supervisor"]
+
+
+# ---------------------------------------------------------------- staffing rules
+
+
+def test_theory_staffing_at_the_defaults(session, world):
+    ok = world.plan(n_candidates=30, rooms=((5, 6),), proctors_per_room=2)
+    assert svc.plan_problems(session, ok, dt.date(2026, 9, 28)) == []
+    short = world.plan(n_candidates=30, rooms=((5, 6),), proctors_per_room=1)
+    err = refused(session, lambda: svc.file_plan(session, world.admin, short.id, dt.date(2026, 9, 28)),
+                  "每个考场至少配备 2 名监考员")
+    assert "仅 1 名" in err.message
+    crowded = world.plan(n_candidates=31, rooms=((5, 6),), proctors_per_room=2)
+    refused(session, lambda: svc.file_plan(session, world.admin, crowded.id, dt.date(2026, 9, 28)),
+            "座位共 30 个，不足以安排 31 名考生")
+
+
+@pytest.mark.parametrize(("n", "proctors", "ok"), [(15, 1, True), (16, 1, False), (16, 2, True), (30, 2, True)])
+def test_proctor_ratio_boundaries(session, world, n, proctors, ok):
+    # With one proctor per room allowed, the 1:15 ratio is what binds.
+    rules = {"candidates_per_proctor": 15, "min_proctors_per_room": 1, "candidates_per_examiner": 5,
+             "min_examiners": 3, "examiners_odd": True, "min_review_panel": 3, "review_panel_odd": True,
+             "min_supervisors": 1, "by_occupation": {}}
+    set_rule(session, world.centre, "batch_staffing", rules)
+    batch = world.plan(n_candidates=n, rooms=((5, 6),), proctors_per_room=proctors)
+    problems = svc.staffing_problems(session, batch)
+    if ok:
+        assert problems == []
+    else:
+        assert problems == [f"理论知识考试每 15 名考生至少配备 1 名监考员（2026-10-16 场次 {n} 名考生须至少 2 名，"
+                            f"当前仅 {proctors} 名）。"]
+
+
+@pytest.mark.parametrize(("n", "examiners", "ok"), [
+    (15, 3, True), (15, 2, False), (15, 4, False), (16, 4, False), (16, 5, True), (25, 5, True), (26, 6, False),
+    (26, 7, True), (5, 3, True),
+])
+def test_skill_examiner_ratio_minimum_and_odd(session, world, n, examiners, ok):
+    batch = world.plan(n_candidates=n, skill=True, examiners=examiners)
+    problems = svc.staffing_problems(session, batch)
+    assert (problems == []) is ok, problems
+    if not ok:
+        assert problems[0].startswith("操作技能考核考评员")
+        refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "考评员")
+
+
+def test_staffing_overrides_per_occupation_and_supervisor_minimum(session, world):
+    rules = {"candidates_per_proctor": 15, "min_proctors_per_room": 2, "candidates_per_examiner": 5,
+             "min_examiners": 3, "examiners_odd": True, "min_review_panel": 3, "review_panel_odd": True,
+             "min_supervisors": 1, "by_occupation": {world.occupation.code: {"min_proctors_per_room": 3}}}
+    set_rule(session, world.centre, "batch_staffing", rules)
+    batch = world.plan(n_candidates=20, proctors_per_room=2)
+    assert svc.staffing_problems(session, batch)[0].startswith("理论知识考试每个考场至少配备 3 名监考员")
+    lone = world.plan(n_candidates=20, proctors_per_room=3, supervisors=0)
+    assert svc.staffing_problems(session, lone) == ["每个认定批次至少须有 1 名质量督导员（当前 0 名）。"]
+
+
+# ---------------------------------------------------------------- the centre's decision
+
+
+def test_centre_acknowledges_or_returns_with_reasons(session, world):
+    batch = world.plan()
+    refused(session, lambda: svc.acknowledge_plan(session, world.centre, batch.id), "只能处理已报备")
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28))
+    refused(session, lambda: svc.add_candidates(session, world.admin, batch.id,
+                                                [world.people(Role.CANDIDATE, 1)[0].id]), "不能再修改")
+    refused(session, lambda: svc.acknowledge_plan(session, world.admin, batch.id), "权限", PermissionDenied)
+    refused(session, lambda: svc.return_plan(session, world.centre, batch.id, "  "), "退回理由")
+    svc.return_plan(session, world.centre, batch.id, "监考员名单缺少联系方式")
+    assert batch.status == "returned" and batch.steps[-1].reason == "监考员名单缺少联系方式"
+    svc.update_plan(session, world.admin, batch.id, overview="补充监考员联系方式", place="长春市")
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28))
+    svc.acknowledge_plan(session, world.centre, batch.id, "同意")
+    assert batch.status == "acknowledged" and batch.decided_at is not None
+    assert [(s.from_status, s.to_status) for s in batch.steps] == [
+        ("draft", "filed"), ("filed", "returned"), ("returned", "filed"), ("filed", "acknowledged")]
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.target_type == "batch",
+                                                              AuditEntry.target_id == str(batch.id))).all()
+    assert actions[-5:] == ["batch.file", "batch.return", "batch.update_plan", "batch.file", "batch.acknowledge"]
+
+
+# ---------------------------------------------------------------- seating a sitting
+
+
+def test_seat_session_spreads_candidates_without_adjacent_forms(session, world):
+    from examroom.seating import SeatAssignment, adjacent_conflicts
+
+    batch = world.plan(n_candidates=40, rooms=((5, 6), (4, 5)))
+    sitting = batch.sessions[0]
+    seats = svc.seat_session(session, world.admin, sitting.id, seed=20261016)
+    assert len(seats) == 40
+    assert sorted(s.candidate_id for s in seats) == sorted(c.candidate_id for c in batch.candidates)
+    for room in sitting.rooms:
+        grid = [[None] * room.cols for _ in range(room.rows)]
+        for seat in room.seats:
+            grid[seat.row - 1][seat.col - 1] = SeatAssignment(seat.candidate_id, seat.form_label, seat.order_seed)
+        assert adjacent_conflicts(grid) == []
+        assert {s.form_label for s in room.seats} == {"A", "B"}
+    first = {(s.room_id, s.row, s.col, s.candidate_id, s.form_label, s.order_seed) for s in seats}
+    again = svc.seat_session(session, world.admin, sitting.id, seed=20261016)  # re-seating replaces
+    assert {(s.room_id, s.row, s.col, s.candidate_id, s.form_label, s.order_seed) for s in again} == first
+    assert session.scalar(select(func.count()).select_from(Seat)) == 40
+    small = world.plan(n_candidates=31, rooms=((5, 6),))
+    refused(session, lambda: svc.seat_session(session, world.admin, small.sessions[0].id, seed=1), "不足以安排")
