@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from examroom.attempt import Status as AttemptStatus
 from foundation.accounts import User
 from foundation.db import Base, utcnow
 from foundation.institutions import Institution
 from foundation.occupations import Occupation, WorkType
-from itembank.models import Paper
+from itembank.models import Paper, PaperForm
 
 #: A standard online theory room (标准化考场) holds at most this many seats.
 MAX_ROOM_SEATS = 30
@@ -293,3 +294,127 @@ class BatchStep(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     batch: Mapped[Batch] = relationship(back_populates="steps")
+
+
+# ---------------------------------------------------------------- attempts (作答)
+
+
+class Attempt(Base):
+    """One candidate's attempt (作答) at a theory sitting, on the form of their seat.
+
+    ``state_json`` is the stored :class:`examroom.attempt.AttemptState` (start, pauses,
+    extensions, closing times); the deadline and the remaining time are derived from it and
+    never stored. ``status`` mirrors the state's status for queries (the expiry job, the
+    proctor console)."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (
+        UniqueConstraint("exam_session_id", "candidate_id", name="uq_attempt_candidate"),
+        UniqueConstraint("seat_id", name="uq_attempt_seat"),
+        CheckConstraint(f"status IN ({_values(AttemptStatus)})", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("seat.id", ondelete="SET NULL"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    paper_form_id: Mapped[int] = mapped_column(ForeignKey("paper_form.id"), index=True)
+    order_seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="not_started", index=True)
+    state_json: Mapped[str] = mapped_column(Text, default="{}")
+    started_at: Mapped[dt.datetime | None]
+    submitted_at: Mapped[dt.datetime | None]  # when answering closed: submitted, expired or terminated
+    score: Mapped[float | None] = mapped_column(Numeric(8, 2, asdecimal=False))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    exam_session: Mapped[ExamSession] = relationship()
+    room: Mapped[Room] = relationship()
+    seat: Mapped[Seat | None] = relationship()
+    candidate: Mapped[User] = relationship()
+    paper_form: Mapped[PaperForm] = relationship()
+    responses: Mapped[list[Response]] = relationship(
+        back_populates="attempt", cascade="all, delete-orphan", order_by="Response.position"
+    )
+    events: Mapped[list[AttemptEvent]] = relationship(
+        back_populates="attempt", cascade="all, delete-orphan", order_by="AttemptEvent.id"
+    )
+
+
+class Response(Base):
+    """The latest accepted answer to one item of an attempt (``position`` is the item's
+    1-based position in the form). ``score`` is set by scoring, None for examiner items."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "position", name="uq_response_position"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    paper_item_id: Mapped[int] = mapped_column(ForeignKey("paper_item.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    value_json: Mapped[str] = mapped_column(Text)
+    client_time: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime]
+    score: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+
+    attempt: Mapped[Attempt] = relationship(back_populates="responses")
+
+
+class ResponseLog(Base):
+    """Every accepted answer change, once per (attempt, seq): the idempotence record."""
+
+    __tablename__ = "response_log"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "seq", name="uq_response_log_seq"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    value_json: Mapped[str] = mapped_column(Text)
+    client_time: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime]
+
+
+class AttemptEventKind(enum.StrEnum):
+    CONNECT = "connect"
+    DISCONNECT = "disconnect"
+    FOCUS_LOSS = "focus_loss"
+    PASTE_BLOCKED = "paste_blocked"
+    ARRIVE = "arrive"
+    OPEN = "open"
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    EXTEND = "extend"
+    WARN = "warn"
+    INCIDENT = "incident"
+    TERMINATE = "terminate"
+    SUBMIT = "submit"
+    EXPIRE = "expire"
+    MOVE_REQUESTED = "move_requested"
+    MOVE_APPROVED = "move_approved"
+    TAKEOVER_APPROVED = "takeover_approved"
+
+
+class AttemptEvent(Base):
+    """Something that happened to an attempt, for the proctor console and the room record."""
+
+    __tablename__ = "attempt_event"
+    __table_args__ = (CheckConstraint(f"kind IN ({_values(AttemptEventKind)})", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str] = mapped_column(String(64), default="系统")
+    data_json: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="events")

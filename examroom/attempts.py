@@ -1,0 +1,525 @@
+"""Attempt services (作答): the persistence around the pure cores :mod:`examroom.attempt`
+(the lifecycle and the derived clock) and :mod:`examroom.answers` (durable answers).
+
+Every function takes the SQLAlchemy session, the acting user (or none for the server's own
+jobs) and ``now`` explicitly; it validates before writing, flushes and never commits (the
+caller commits, then acks). Lifecycle changes are written to the attempt's event log
+(:class:`AttemptEvent`, for the proctor console and the room record) and to the audit chain.
+Answers are not audited one by one: :class:`ResponseLog` is their record.
+
+Authorisation: a candidate touches only their own attempt; a proctor acts only on attempts
+of a room they are assigned to (:class:`BatchStaff` with that ``room_id``). Refusals raise
+:class:`PermissionDenied`; transitions the rules forbid raise :class:`AttemptError`.
+
+The deadline is never stored: ``state_json`` holds the :class:`AttemptState` (start, pauses,
+extensions, closing times) and the remaining time is derived from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examroom import attempt as core
+from examroom.answers import Decision, JournalEntry, Outcome, accept
+from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
+from examroom.models import (
+    Attempt,
+    AttemptEvent,
+    AttemptEventKind,
+    BatchStaff,
+    ExamSession,
+    Response,
+    ResponseLog,
+    Room,
+    Seat,
+    StaffRole,
+)
+from examroom.seating import shuffled_options, shuffled_order
+from foundation import audit
+from foundation.accounts import User
+from foundation.errors import NotFound, PermissionDenied, ValidationError
+from foundation.settings import get_rule
+from itembank.itemtypes import get_type
+from itembank.models import PaperForm, PaperItem
+
+__all__ = [
+    "arrive_attempt",
+    "attempt_for_candidate",
+    "attempt_rules",
+    "candidate_view",
+    "expire_overdue",
+    "extend_attempt",
+    "load_state",
+    "log_event",
+    "open_room",
+    "pause_attempt",
+    "record_response",
+    "remaining",
+    "resume_attempt",
+    "score_attempt",
+    "start_attempt",
+    "state_from_dict",
+    "state_to_dict",
+    "submit_attempt",
+    "terminate_attempt",
+]
+
+#: Event kinds a client or the socket layer may log through :func:`log_event`; lifecycle
+#: kinds (start, pause, ...) are written only by the transitions themselves.
+SIGNAL_KINDS = frozenset(
+    {
+        AttemptEventKind.CONNECT,
+        AttemptEventKind.DISCONNECT,
+        AttemptEventKind.FOCUS_LOSS,
+        AttemptEventKind.PASTE_BLOCKED,
+        AttemptEventKind.WARN,
+        AttemptEventKind.INCIDENT,
+        AttemptEventKind.MOVE_REQUESTED,
+        AttemptEventKind.MOVE_APPROVED,
+        AttemptEventKind.TAKEOVER_APPROVED,
+    }
+)
+
+# --------------------------------------------------------------------------- state <-> JSON
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
+
+
+def state_to_dict(state: AttemptState) -> dict[str, Any]:
+    """The stored JSON shape of an :class:`AttemptState` (datetimes as ISO 8601 UTC)."""
+    return _plain(state)  # type: ignore[no-any-return]
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+
+
+_TIMES = ("arrived_at", "session_opened_at", "started_at", "submitted_at", "expired_at", "terminated_at",
+          "last_event_at")
+
+
+def state_from_dict(data: dict[str, Any]) -> AttemptState:
+    """The inverse of :func:`state_to_dict`; an empty dict is a fresh attempt."""
+    if not data:
+        return AttemptState()
+    args: dict[str, Any] = {k: v for k, v in data.items() if k not in (*_TIMES, "status", "pauses", "extensions")}
+    args.update({k: _when(data.get(k)) for k in _TIMES})
+    args["status"] = Status(data["status"])
+    args["pauses"] = tuple(
+        Pause(start=_when(p["start"]), end=_when(p.get("end")), paused_by=p.get("paused_by"),  # type: ignore[arg-type]
+              resumed_by=p.get("resumed_by"))
+        for p in data.get("pauses", ())
+    )
+    args["extensions"] = tuple(
+        Extension(minutes=e["minutes"], reason=e["reason"], by=e["by"], at=_when(e["at"]))  # type: ignore[arg-type]
+        for e in data.get("extensions", ())
+    )
+    return AttemptState(**args)
+
+
+def load_state(attempt: Attempt) -> AttemptState:
+    return state_from_dict(json.loads(attempt.state_json or "{}"))
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def attempt_rules(session: Session, exam_session: ExamSession) -> AttemptRules:
+    """The sitting's duration with the configured room rules (late entry, earliest submit)."""
+    room_rules = get_rule(session, "room_rules")
+    return AttemptRules(
+        duration_minutes=exam_session.duration_minutes,
+        late_entry_minutes=int(room_rules.get("late_entry_minutes", 15)),
+        earliest_submit_minutes=int(room_rules.get("earliest_submit_minutes", 30)),
+        grace_seconds=int(room_rules.get("grace_seconds", 120)),
+    )
+
+
+def remaining(session: Session, attempt: Attempt, now: dt.datetime) -> float:
+    """Seconds left to answer, derived from the stored state and the clock."""
+    return core.remaining_seconds(load_state(attempt), attempt_rules(session, attempt.exam_session), now)
+
+
+def _get(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt:
+    if isinstance(attempt_id, bool) or not isinstance(attempt_id, int):
+        raise NotFound("作答记录不存在。")
+    stmt = select(Attempt).where(Attempt.id == attempt_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    attempt = session.scalar(stmt)
+    if attempt is None:
+        raise NotFound("作答记录不存在。")
+    return attempt
+
+
+def _own(session: Session, candidate: User, attempt_id: int, *, lock: bool = False) -> Attempt:
+    attempt = _get(session, attempt_id, lock=lock)
+    if candidate is None or attempt.candidate_id != candidate.id:
+        raise PermissionDenied("只能查看和作答本人的试卷。")
+    return attempt
+
+
+def _is_room_proctor(session: Session, proctor: User, room_id: int) -> bool:
+    row = session.scalar(
+        select(BatchStaff.id).where(
+            BatchStaff.user_id == proctor.id, BatchStaff.role == StaffRole.PROCTOR.value, BatchStaff.room_id == room_id
+        )
+    )
+    return row is not None
+
+
+def _proctored(session: Session, proctor: User, attempt_id: int) -> Attempt:
+    attempt = _get(session, attempt_id, lock=True)
+    if proctor is None or not _is_room_proctor(session, proctor, attempt.room_id):
+        raise PermissionDenied("您不是该考场的监考员。")
+    return attempt
+
+
+def _form_items(attempt: Attempt) -> list[PaperItem]:
+    """The form's items in form order; the 1-based index is the item position."""
+    return sorted(attempt.paper_form.items, key=lambda pi: pi.position)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_event(
+    session: Session, attempt: Attempt, kind: AttemptEventKind, actor: User | None, data: dict[str, Any],
+    now: dt.datetime,
+) -> AttemptEvent:
+    event = AttemptEvent(
+        kind=kind.value,
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.name if actor is not None else "系统",
+        data_json=json.dumps(data, ensure_ascii=False, sort_keys=True),
+        at=now,
+    )
+    attempt.events.append(event)
+    return event
+
+
+def _apply(
+    session: Session,
+    attempt: Attempt,
+    transition: Callable[[AttemptState], AttemptState],
+    kind: AttemptEventKind,
+    actor: User | None,
+    now: dt.datetime,
+    data: dict[str, Any] | None = None,
+) -> AttemptState:
+    """Run a pure transition (it raises before anything is written), then store the new state,
+    log the event and audit the change."""
+    now = core.require_aware(now)
+    before = load_state(attempt)
+    after = transition(before)
+    attempt.state_json = json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True)
+    attempt.status = after.status.value
+    attempt.started_at = after.started_at
+    attempt.submitted_at = after.closed_at
+    data = dict(data or {})
+    _write_event(session, attempt, kind, actor, data, now)
+    session.flush()
+    audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
+                 before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
+    return after
+
+
+# --------------------------------------------------------------------------- candidate
+
+
+def attempt_for_candidate(session: Session, candidate: User, exam_session_id: int) -> Attempt:
+    """The candidate's attempt at the sitting, created from their seat on first call (form,
+    order seed and room come from the seat). Refused for a candidate without a seat there."""
+    sitting = session.get(ExamSession, exam_session_id)
+    if sitting is None:
+        raise NotFound("考试场次不存在。")
+    seat = session.scalar(
+        select(Seat).join(Room, Seat.room_id == Room.id).where(
+            Room.exam_session_id == sitting.id, Seat.candidate_id == candidate.id
+        )
+    )
+    if seat is None:
+        raise PermissionDenied("您没有本场考试的座位。")
+    existing = session.scalar(
+        select(Attempt).where(Attempt.exam_session_id == sitting.id, Attempt.candidate_id == candidate.id)
+    )
+    if existing is not None:
+        return existing
+    if sitting.paper_id is None or seat.form_label is None or seat.order_seed is None:
+        raise ValidationError("本场考试尚未编排试卷和座位。")
+    form = session.scalar(
+        select(PaperForm).where(PaperForm.paper_id == sitting.paper_id, PaperForm.label == seat.form_label)
+    )
+    if form is None or not form.items:
+        raise ValidationError("座位对应的卷别不存在或没有试题。")
+    attempt = Attempt(
+        exam_session_id=sitting.id, seat_id=seat.id, room_id=seat.room_id, candidate_id=candidate.id,
+        paper_form_id=form.id, order_seed=seat.order_seed, status=Status.NOT_STARTED.value,
+        state_json=json.dumps(state_to_dict(AttemptState()), sort_keys=True),
+    )
+    session.add(attempt)
+    session.flush()
+    audit.record(session, None, "attempt.create", "attempt", attempt.id,
+                 after={"candidate_id": candidate.id, "exam_session_id": sitting.id, "form": form.label})
+    return attempt
+
+
+def arrive_attempt(session: Session, candidate: User, attempt_id: int, now: dt.datetime) -> Attempt:
+    """The candidate confirmed their identity and waits for the proctor to open the session."""
+    attempt = _own(session, candidate, attempt_id, lock=True)
+    _apply(session, attempt, lambda s: core.arrive(s, now), AttemptEventKind.ARRIVE, candidate, now)
+    return attempt
+
+
+def start_attempt(session: Session, candidate: User, attempt_id: int, now: dt.datetime) -> Attempt:
+    """The candidate starts answering (after the proctor opened the room, within late entry)."""
+    attempt = _own(session, candidate, attempt_id, lock=True)
+    rules = attempt_rules(session, attempt.exam_session)
+    _apply(session, attempt, lambda s: core.start(s, rules, now), AttemptEventKind.START, candidate, now)
+    return attempt
+
+
+def _validator(items: list[PaperItem]) -> Callable[[int, Any], str | None]:
+    def validate(position: int, value: Any) -> str | None:
+        pi = items[position - 1]
+        try:
+            get_type(pi.item.item_type).clean_response(pi.version.spec, value)
+        except ValidationError as exc:
+            return exc.message
+        return None
+
+    return validate
+
+
+def record_response(
+    session: Session, candidate: User, attempt_id: int, entry: JournalEntry, now: dt.datetime,
+    received_at: dt.datetime,
+) -> Decision:
+    """Store one journalled answer change if :func:`examroom.answers.accept` says so.
+
+    Idempotent on (attempt, seq): a duplicate or stale entry changes nothing and is acked; a
+    seq once used for a different change is refused. The caller commits, then acks when
+    ``decision.acked``. The attempt row is locked so that changes of one attempt serialise."""
+    attempt = _own(session, candidate, attempt_id, lock=True)
+    if str(entry.attempt_id) != str(attempt.id):
+        return Decision(Outcome.REFUSED, "bad_attempt", "答案所属的试卷与当前试卷不一致。")
+    items = _form_items(attempt)
+    stored = {r.position: r for r in attempt.responses}
+    existing = {pos: (r.seq, json.loads(r.value_json)) for pos, r in stored.items()}
+    decision = accept(
+        existing, entry, state=load_state(attempt), rules=attempt_rules(session, attempt.exam_session),
+        now=now, received_at=received_at, item_count=len(items), validate_value=_validator(items),
+    )
+    if not decision.changes:
+        return decision
+    logged = session.scalar(select(ResponseLog).where(ResponseLog.attempt_id == attempt.id,
+                                                      ResponseLog.seq == entry.seq))
+    if logged is not None:
+        if logged.position == entry.item_position and json.loads(logged.value_json) == entry.value:
+            return Decision(Outcome.DUPLICATE, "duplicate", "该答案已保存。")
+        return Decision(Outcome.REFUSED, "seq_conflict", "该序号已用于其他答案，已拒绝。")
+    value_json = json.dumps(entry.value, ensure_ascii=False, separators=(",", ":"))
+    client_time = core.require_aware(entry.client_time, "client_time")
+    received = core.require_aware(received_at, "received_at")
+    row = stored.get(entry.item_position)
+    if row is None:
+        row = Response(position=entry.item_position, paper_item_id=items[entry.item_position - 1].id,
+                       seq=entry.seq, value_json=value_json, client_time=client_time, received_at=received)
+        attempt.responses.append(row)
+    else:
+        row.seq, row.value_json, row.client_time, row.received_at = entry.seq, value_json, client_time, received
+    session.add(ResponseLog(attempt_id=attempt.id, position=entry.item_position, seq=entry.seq,
+                            value_json=value_json, client_time=client_time, received_at=received))
+    session.flush()
+    return decision
+
+
+def _render_item(number: int, position: int, pi: PaperItem, seed: int) -> dict[str, Any]:
+    """One item for the candidate: the pinned version's stem and the type's public view only;
+    options reordered by the candidate's seed (labels kept: they are what a response names)."""
+    version = pi.version
+    public = get_type(pi.item.item_type).public_view(version.spec)
+    options = public.get("options")
+    if isinstance(options, list) and options:
+        public = {**public, "options": [options[k] for k in shuffled_options(len(options), seed, position)]}
+    return {"number": number, "position": position, "points": float(pi.points), "stem_html": version.stem_html,
+            **public}
+
+
+def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.datetime) -> dict[str, Any]:
+    """The authoritative state sent on every (re)connect: status, remaining seconds, the items
+    in the candidate's shuffled order (only while answering or paused) and the stored answers
+    with their seq. Never contains keys, analyses, scores or other candidates' data."""
+    attempt = _own(session, candidate, attempt_id)
+    state = load_state(attempt)
+    rules = attempt_rules(session, attempt.exam_session)
+    items: list[dict[str, Any]] = []
+    form_items = _form_items(attempt)
+    if state.status in (Status.IN_PROGRESS, Status.PAUSED):
+        order = shuffled_order(len(form_items), attempt.order_seed)
+        items = [_render_item(k + 1, idx + 1, form_items[idx], attempt.order_seed) for k, idx in enumerate(order)]
+    answers = {str(r.position): {"seq": r.seq, "value": json.loads(r.value_json)} for r in attempt.responses}
+    return {
+        "attempt_id": attempt.id,
+        "status": state.status.value,
+        "remaining_seconds": int(core.remaining_seconds(state, rules, now)),
+        "server_time": core.require_aware(now).isoformat(),
+        "item_count": len(form_items),
+        "items": items,
+        "answers": answers,
+        "last_seq": max((r.seq for r in attempt.responses), default=0),
+    }
+
+
+def submit_attempt(session: Session, candidate: User, attempt_id: int, now: dt.datetime) -> Attempt:
+    """The candidate submits (交卷), subject to the earliest-submit rule."""
+    attempt = _own(session, candidate, attempt_id, lock=True)
+    rules = attempt_rules(session, attempt.exam_session)
+    _apply(session, attempt, lambda s: core.submit(s, rules, now), AttemptEventKind.SUBMIT, candidate, now)
+    return attempt
+
+
+def log_event(
+    session: Session, actor: User, attempt_id: int, kind: str, data: dict[str, Any] | None, now: dt.datetime
+) -> AttemptEvent:
+    """Record a signal (connect, focus loss, warning, incident, move approval, ...) for the
+    console and the room record. The candidate may log on their own attempt; a proctor on the
+    attempts of their rooms. Lifecycle kinds are refused: only transitions write those."""
+    try:
+        event_kind = AttemptEventKind(kind)
+    except ValueError:
+        raise ValidationError("未知的事件类型。", field="kind") from None
+    if event_kind not in SIGNAL_KINDS:
+        raise ValidationError("该事件只能由考试状态变更产生。", field="kind")
+    attempt = _get(session, attempt_id)
+    if attempt.candidate_id != actor.id and not _is_room_proctor(session, actor, attempt.room_id):
+        raise PermissionDenied("无权为该试卷记录事件。")
+    event = _write_event(session, attempt, event_kind, actor, dict(data or {}), core.require_aware(now))
+    session.flush()
+    return event
+
+
+# --------------------------------------------------------------------------- proctor
+
+
+def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -> list[int]:
+    """The proctor opens the session in their room (开考): every seated candidate's attempt is
+    created if needed and opened; returns the ids of the attempts opened."""
+    room = session.get(Room, room_id)
+    if room is None:
+        raise NotFound("考场不存在。")
+    if not _is_room_proctor(session, proctor, room.id):
+        raise PermissionDenied("您不是该考场的监考员。")
+    now = core.require_aware(now)
+    opened: list[int] = []
+    for seat in room.seats:
+        if seat.candidate is None:
+            continue
+        attempt = attempt_for_candidate(session, seat.candidate, room.exam_session_id)
+        state = load_state(attempt)
+        if state.status in (Status.NOT_STARTED, Status.WAITING) and state.session_opened_at is None:
+            _apply(session, attempt, lambda s: core.open_session(s, now), AttemptEventKind.OPEN, proctor, now)
+            opened.append(attempt.id)
+    return opened
+
+
+def pause_attempt(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:
+    attempt = _proctored(session, proctor, attempt_id)
+    rules = attempt_rules(session, attempt.exam_session)
+    _apply(session, attempt, lambda s: core.pause(s, now, proctor.id, rules=rules), AttemptEventKind.PAUSE,
+           proctor, now)
+    return attempt
+
+
+def resume_attempt(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:
+    attempt = _proctored(session, proctor, attempt_id)
+    _apply(session, attempt, lambda s: core.resume(s, now, proctor.id), AttemptEventKind.RESUME, proctor, now)
+    return attempt
+
+
+def extend_attempt(
+    session: Session, proctor: User, attempt_id: int, minutes: int, reason: str, now: dt.datetime
+) -> Attempt:
+    attempt = _proctored(session, proctor, attempt_id)
+    rules = attempt_rules(session, attempt.exam_session)
+    _apply(session, attempt, lambda s: core.extend(s, minutes, reason, proctor.id, now, rules=rules),
+           AttemptEventKind.EXTEND, proctor, now, {"minutes": minutes, "reason": reason})
+    return attempt
+
+
+def terminate_attempt(
+    session: Session, proctor: User, attempt_id: int, reason: str, tier: int, now: dt.datetime
+) -> Attempt:
+    attempt = _proctored(session, proctor, attempt_id)
+    _apply(session, attempt, lambda s: core.terminate(s, reason, tier, proctor.id, now),
+           AttemptEventKind.TERMINATE, proctor, now, {"reason": reason, "tier": tier})
+    return attempt
+
+
+# --------------------------------------------------------------------------- server jobs
+
+
+def expire_overdue(session: Session, now: dt.datetime) -> list[int]:
+    """The server's time-up job (到时收卷): close every answering attempt whose deadline has
+    passed, whether or not a browser is connected. Returns the ids closed."""
+    now = core.require_aware(now)
+    rules_by_sitting: dict[int, AttemptRules] = {}
+    closed: list[int] = []
+    ids = session.scalars(select(Attempt.id).where(Attempt.status == Status.IN_PROGRESS.value).order_by(Attempt.id))
+    for attempt_id in list(ids):
+        attempt = _get(session, attempt_id, lock=True)
+        if attempt.status != Status.IN_PROGRESS.value:
+            continue
+        rules = rules_by_sitting.get(attempt.exam_session_id)
+        if rules is None:
+            rules = rules_by_sitting[attempt.exam_session_id] = attempt_rules(session, attempt.exam_session)
+        if core.is_overdue(load_state(attempt), rules, now):
+            _apply(session, attempt, lambda s, r=rules: core.expire(s, r, now), AttemptEventKind.EXPIRE, None, now)
+            closed.append(attempt.id)
+    return closed
+
+
+def score_attempt(session: Session, attempt_id: int) -> dict[str, Any]:
+    """Auto-score a closed attempt with the item types. Each stored response gets its score
+    (None for examiner-scored items, 0 for a blank one); ``attempt.score`` is the total when every item is
+    auto-scored, otherwise None until examiners have marked. Returns per-position scores,
+    the auto total and the positions awaiting an examiner."""
+    attempt = _get(session, attempt_id, lock=True)
+    if attempt.status not in {s.value for s in core.FINAL_STATUSES}:
+        raise ValidationError("试卷尚未收卷，不能评分。")
+    responses = {r.position: r for r in attempt.responses}
+    scores: dict[int, float | None] = {}
+    pending: list[int] = []
+    for position, pi in enumerate(_form_items(attempt), start=1):
+        item_type = get_type(pi.item.item_type)
+        row = responses.get(position)
+        value = json.loads(row.value_json) if row is not None else None
+        score = item_type.score(pi.version.spec, value, float(pi.points))  # None: an examiner's
+        if score is None:
+            pending.append(position)
+        scores[position] = score
+        if row is not None:
+            row.score = score
+    auto_total = round(sum(s for s in scores.values() if s is not None), 2)
+    attempt.score = None if pending else auto_total
+    session.flush()
+    audit.record(session, None, "attempt.score", "attempt", attempt.id,
+                 after={"auto_total": auto_total, "pending": pending})
+    return {"scores": scores, "auto_total": auto_total, "pending": pending, "score": attempt.score}

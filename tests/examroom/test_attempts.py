@@ -1,0 +1,353 @@
+"""Attempt services: ownership, durable answers, the derived clock, time-up, scoring."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from examroom import attempts as svc
+from examroom import batches
+from examroom.answers import JournalEntry
+from examroom.attempt import AttemptError
+from examroom.models import Attempt, AttemptEvent, BatchStaff, Response, ResponseLog
+from examroom.seating import shuffled_order
+from foundation.audit import AuditEntry
+from foundation.errors import PermissionDenied
+from itembank.itemtypes import get_type
+from itembank.models import Item, ItemVersion, PaperItem
+from tests.examroom.test_batches import World, at
+
+_codes = itertools.count(1)
+
+T0 = at("2026-10-16")  # the sitting's start, Beijing time
+MIN = dt.timedelta(minutes=1)
+
+SECRET_KEY_TEXT = "绝缘隔离是参考答案"
+SECRET_ANALYSIS = "此处为解析内容"
+
+ITEMS = [  # (type, stem, spec, points)
+    ("single_choice", "安全电压的上限是多少？",
+     {"options": ["12 伏", "36 伏", "110 伏", "220 伏"], "key": "B", "analysis": f"<p>{SECRET_ANALYSIS}</p>"}, 2),
+    ("single_choice", "电气火灾首先应当怎样处置？",
+     {"options": ["用水扑灭", "打开窗户", "离开现场", "切断电源"], "key": "D"}, 2),
+    ("true_false", "验电前应先在有电设备上确认验电器良好。", {"key": "√"}, 1),
+    ("short_answer", "简述防止触电的基本措施。",
+     {"reference_answer": f"<p>{SECRET_KEY_TEXT}</p>", "scoring_points": [{"html": "<p>答出隔离</p>", "points": 2}]},
+     5),
+]
+
+
+class Exam:
+    """A seated theory sitting: four candidates in room 1 (2×2), an empty room 2, two
+    proctors each, and a two-form paper of the four items above."""
+
+    def __init__(self, session):
+        self.session = session
+        w = self.world = World(session)
+        point = w.bp.points[0]
+        pinned = []
+        for code, stem, spec, points in ITEMS:
+            item = Item(code=f"ATT-{next(_codes):05d}", point_id=point.id, level=4, item_type=code,
+                        status="active", author_id=w.centre.id)
+            session.add(item)
+            session.flush()
+            version = ItemVersion(item_id=item.id, number=1, stem_html=f"<p>{stem}</p>",
+                                  spec_json=json.dumps(get_type(code).validate(spec), ensure_ascii=False),
+                                  author_id=w.centre.id, frozen=True)
+            session.add(version)
+            session.flush()
+            item.current_version_id = version.id
+            pinned.append((item, version, points))
+        paper = w.make_paper(session, status="draft")  # a locked paper cannot be filled
+        for form in paper.forms:
+            for position, (item, version, points) in enumerate(pinned, start=1):
+                form.items.append(PaperItem(position=position, item_id=item.id, item_version_id=version.id,
+                                            points=points))
+        session.flush()
+        paper.status, paper.locked_at = "locked", dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
+        session.flush()
+        w.paper = paper
+        batch = w.plan(n_candidates=4, rooms=((2, 2), (2, 2)))
+        self.sitting = batch.sessions[0]
+        batches.seat_session(session, w.admin, self.sitting.id, seed=20261016)
+        self.room1, self.room2 = self.sitting.rooms
+        self.candidates = [s.candidate for s in self.room1.seats]
+        assert len(self.candidates) == 4 and not self.room2.seats
+
+        def proctors(room):
+            return [s.user for s in session.scalars(select(BatchStaff).where(BatchStaff.room_id == room.id))]
+
+        self.proctor1 = proctors(self.room1)[0]
+        self.proctor2 = proctors(self.room2)[0]
+
+    def attempt(self, k=0):
+        return svc.attempt_for_candidate(self.session, self.candidates[k], self.sitting.id)
+
+    def started(self, k=0, *, at_=T0 + MIN):
+        """Open room 1 at T0 (once) and start candidate k."""
+        if svc.load_state(self.attempt(k)).session_opened_at is None:
+            svc.open_room(self.session, self.proctor1, self.room1.id, T0)
+        attempt = self.attempt(k)
+        svc.start_attempt(self.session, self.candidates[k], attempt.id, at_)
+        return attempt
+
+    def answer(self, attempt, position, seq, value, client_time, received_at=None, k=0):
+        entry = JournalEntry(attempt.id, position, seq, value, client_time)
+        return svc.record_response(self.session, self.candidates[k], attempt.id, entry, client_time,
+                                   received_at or client_time)
+
+
+@pytest.fixture
+def exam(session):
+    return Exam(session)
+
+
+def stored(session, attempt):
+    return {r.position: (r.seq, json.loads(r.value_json))
+            for r in session.scalars(select(Response).where(Response.attempt_id == attempt.id))}
+
+
+def count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# ---------------------------------------------------------------- ownership
+
+
+def test_a_candidate_cannot_read_or_write_another_attempt(session, exam):
+    mine = exam.started(0)
+    other = exam.candidates[1]
+    entry = JournalEntry(mine.id, 1, 1, "B", T0 + 2 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.candidate_view(session, other, mine.id, T0 + 2 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.record_response(session, other, mine.id, entry, T0 + 2 * MIN, T0 + 2 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.submit_attempt(session, other, mine.id, T0 + 40 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.start_attempt(session, other, mine.id, T0 + 2 * MIN)
+    assert stored(session, mine) == {}
+    assert mine.status == "in_progress"
+    # An entry naming another attempt than the one addressed is refused with an error ack.
+    theirs = exam.attempt(1)
+    decision = svc.record_response(session, exam.candidates[0], mine.id,
+                                   JournalEntry(theirs.id, 1, 1, "B", T0 + 2 * MIN), T0 + 2 * MIN, T0 + 2 * MIN)
+    assert not decision.acked and decision.code == "bad_attempt"
+    assert stored(session, mine) == {} and stored(session, theirs) == {}
+
+
+def test_a_candidate_without_a_seat_gets_no_attempt(session, exam):
+    from foundation.roles import Role
+    from tests.factories import make_user
+
+    stranger = make_user(session, Role.CANDIDATE, institution=exam.world.inst)
+    with pytest.raises(PermissionDenied):
+        svc.attempt_for_candidate(session, stranger, exam.sitting.id)
+    assert exam.attempt(0).id == exam.attempt(0).id  # created once
+
+
+# ---------------------------------------------------------------- durable answers
+
+
+def test_duplicate_and_stale_seqs_change_nothing_and_are_acked(session, exam):
+    attempt = exam.started()
+    t = T0 + 5 * MIN
+    first = exam.answer(attempt, 1, 1, "A", t)
+    assert first.acked and first.changes
+    again = exam.answer(attempt, 1, 1, "A", t + MIN)
+    assert again.acked and not again.changes and again.code == "duplicate"
+    newer = exam.answer(attempt, 1, 3, "C", t + 2 * MIN)
+    assert newer.changes
+    stale = exam.answer(attempt, 1, 2, "B", t + 3 * MIN)
+    assert stale.acked and not stale.changes and stale.code == "stale"
+    assert stored(session, attempt) == {1: (3, "C")}
+    # seq 1 was used for item 1: reusing it for item 2 is refused although item 1 moved on.
+    reused = exam.answer(attempt, 2, 1, "D", t + 4 * MIN)
+    assert not reused.acked and reused.code == "seq_conflict"
+    assert count(session, ResponseLog) == 2
+    assert stored(session, attempt) == {1: (3, "C")}
+    # A malformed value for the item type is refused.
+    bad = exam.answer(attempt, 1, 9, "E", t + 5 * MIN)
+    assert not bad.acked and bad.code == "bad_value"
+
+
+def test_answers_until_the_deadline_with_grace_count_and_later_ones_do_not(session, exam):
+    attempt = exam.started()
+    due = T0 + MIN + 90 * MIN
+    assert exam.answer(attempt, 1, 1, "B", due).changes  # the deadline itself
+    assert svc.expire_overdue(session, due + dt.timedelta(seconds=1)) == [attempt.id]
+    # Journalled before the deadline, delivered within the 120 s grace after a reconnect.
+    late_ok = exam.answer(attempt, 2, 2, "D", due - dt.timedelta(seconds=10), due + dt.timedelta(seconds=100))
+    assert late_ok.changes
+    # Journalled after the deadline: refused.
+    after = exam.answer(attempt, 3, 3, "√", due + dt.timedelta(seconds=5), due + dt.timedelta(seconds=6))
+    assert not after.acked and after.code == "time_up"
+    # Journalled in time but delivered after the grace window: refused.
+    too_late = exam.answer(attempt, 3, 4, "√", due - dt.timedelta(seconds=5), due + dt.timedelta(seconds=121))
+    assert not too_late.acked
+    assert stored(session, attempt) == {1: (1, "B"), 2: (2, "D")}
+
+
+# ---------------------------------------------------------------- the candidate's view
+
+
+def test_candidate_view_never_contains_a_key_and_keeps_the_order(session, exam):
+    attempt = exam.started()
+    exam.answer(attempt, 3, 1, "√", T0 + 3 * MIN)
+    view = svc.candidate_view(session, exam.candidates[0], attempt.id, T0 + 4 * MIN)
+    blob = json.dumps(view, ensure_ascii=False)
+    for secret in ('"key"', "reference_answer", "scoring_points", "analysis", SECRET_KEY_TEXT, SECRET_ANALYSIS,
+                   "答出隔离", '"score"'):
+        assert secret not in blob
+    assert view["status"] == "in_progress"
+    assert view["remaining_seconds"] == 87 * 60
+    assert view["answers"] == {"3": {"seq": 1, "value": "√"}}
+    assert view["last_seq"] == 1
+    positions = [i["position"] for i in view["items"]]
+    assert positions == [k + 1 for k in shuffled_order(4, attempt.order_seed)]
+    assert [i["number"] for i in view["items"]] == [1, 2, 3, 4]
+    for item in view["items"]:
+        assert item["stem_html"].startswith("<p>")
+        if item["type"] == "single_choice":
+            assert sorted(o["label"] for o in item["options"]) == ["A", "B", "C", "D"]
+    again = svc.candidate_view(session, exam.candidates[0], attempt.id, T0 + 10 * MIN)
+    assert [i["position"] for i in again["items"]] == positions
+    assert [i.get("options") for i in again["items"]] == [i.get("options") for i in view["items"]]
+    # Before the start the paper is not sent at all.
+    waiting = svc.candidate_view(session, exam.candidates[1], exam.attempt(1).id, T0 + 10 * MIN)
+    assert waiting["items"] == [] and waiting["status"] == "not_started"
+
+
+# ---------------------------------------------------------------- the clock
+
+
+def test_pause_and_extend_move_the_remaining_time(session, exam):
+    attempt = exam.started()  # started at T0+1: 90 minutes until T0+91
+    p = exam.proctor1
+
+    def left(t):
+        return svc.candidate_view(session, exam.candidates[0], attempt.id, t)["remaining_seconds"]
+
+    assert left(T0 + 11 * MIN) == 80 * 60
+    svc.pause_attempt(session, p, attempt.id, T0 + 11 * MIN)
+    assert left(T0 + 31 * MIN) == 80 * 60  # frozen while paused
+    refused = exam.answer(attempt, 1, 1, "B", T0 + 20 * MIN)
+    assert not refused.acked and refused.code == "paused"
+    svc.resume_attempt(session, p, attempt.id, T0 + 31 * MIN)
+    assert left(T0 + 41 * MIN) == 70 * 60
+    svc.extend_attempt(session, p, attempt.id, 5, "停电十分钟", T0 + 41 * MIN)
+    assert left(T0 + 41 * MIN) == 75 * 60
+    # The expiry job respects the moved deadline: 91 + 20 paused + 5 extended = T0+116.
+    assert svc.expire_overdue(session, T0 + 115 * MIN) == []
+    assert svc.expire_overdue(session, T0 + 117 * MIN) == [attempt.id]
+    kinds = [e.kind for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id)
+                                             .order_by(AttemptEvent.id))]
+    assert kinds == ["open", "start", "pause", "resume", "extend", "expire"]
+    actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == str(attempt.id),
+                                                                  AuditEntry.target_type == "attempt")))
+    assert {"attempt.pause", "attempt.resume", "attempt.extend", "attempt.expire"} <= actions
+
+
+def test_the_stored_state_round_trips_and_holds_no_deadline(session, exam):
+    attempt = exam.started()
+    svc.pause_attempt(session, exam.proctor1, attempt.id, T0 + 5 * MIN)
+    svc.resume_attempt(session, exam.proctor1, attempt.id, T0 + 6 * MIN)
+    svc.extend_attempt(session, exam.proctor1, attempt.id, 3, "设备故障", T0 + 7 * MIN)
+    session.expire_all()
+    state = svc.load_state(session.get(Attempt, attempt.id))
+    assert svc.state_from_dict(svc.state_to_dict(state)) == state
+    assert state.extension_minutes == 3 and len(state.pauses) == 1
+    assert "deadline" not in session.get(Attempt, attempt.id).state_json
+
+
+def test_expire_overdue_submits_with_no_browser(session, exam):
+    attempt = exam.started()
+    other = exam.started(1, at_=T0 + 10 * MIN)
+    assert svc.expire_overdue(session, T0 + 90 * MIN) == []
+    assert svc.expire_overdue(session, T0 + 92 * MIN) == [attempt.id]
+    session.expire_all()
+    assert session.get(Attempt, attempt.id).status == "expired"
+    assert session.get(Attempt, attempt.id).submitted_at is not None
+    assert session.get(Attempt, other.id).status == "in_progress"
+    assert svc.expire_overdue(session, T0 + 92 * MIN) == []
+    with pytest.raises(AttemptError):
+        svc.submit_attempt(session, exam.candidates[0], attempt.id, T0 + 93 * MIN)
+
+
+def test_submit_respects_the_earliest_submit_rule(session, exam):
+    attempt = exam.started()
+    with pytest.raises(AttemptError, match="30 分钟内不得交卷"):
+        svc.submit_attempt(session, exam.candidates[0], attempt.id, T0 + 10 * MIN)
+    assert attempt.status == "in_progress"
+    svc.submit_attempt(session, exam.candidates[0], attempt.id, T0 + 31 * MIN)
+    assert attempt.status == "submitted"
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def test_scoring_single_choice_and_true_false_leaves_examiner_items(session, exam):
+    attempt = exam.started()
+    t = T0 + 5 * MIN
+    exam.answer(attempt, 1, 1, "B", t)  # right: 2
+    exam.answer(attempt, 2, 2, "A", t)  # wrong: 0
+    exam.answer(attempt, 3, 3, "对", t)  # right: 1
+    exam.answer(attempt, 4, 4, "用绝缘和隔离的办法。", t)  # the examiner's
+    with pytest.raises(Exception, match="尚未收卷"):
+        svc.score_attempt(session, attempt.id)
+    svc.submit_attempt(session, exam.candidates[0], attempt.id, T0 + 40 * MIN)
+    result = svc.score_attempt(session, attempt.id)
+    assert result["scores"] == {1: 2.0, 2: 0.0, 3: 1.0, 4: None}
+    assert result["auto_total"] == 3.0 and result["pending"] == [4]
+    assert attempt.score is None
+    assert {r.position: r.score for r in attempt.responses} == {1: 2.0, 2: 0.0, 3: 1.0, 4: None}
+
+
+def test_blank_examiner_items_score_zero_and_the_total_is_set(session, exam):
+    attempt = exam.started()
+    exam.answer(attempt, 1, 1, "B", T0 + 5 * MIN)
+    svc.submit_attempt(session, exam.candidates[0], attempt.id, T0 + 40 * MIN)
+    result = svc.score_attempt(session, attempt.id)
+    assert result["scores"] == {1: 2.0, 2: 0.0, 3: 0.0, 4: 0.0}
+    assert attempt.score == 2.0
+
+
+# ---------------------------------------------------------------- proctors
+
+
+def test_a_proctor_of_another_room_is_refused(session, exam):
+    attempt = exam.started()
+    stranger = exam.proctor2
+    with pytest.raises(PermissionDenied):
+        svc.pause_attempt(session, stranger, attempt.id, T0 + 5 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.extend_attempt(session, stranger, attempt.id, 5, "理由", T0 + 5 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.terminate_attempt(session, stranger, attempt.id, "作弊", 2, T0 + 5 * MIN)
+    with pytest.raises(PermissionDenied):
+        svc.open_room(session, stranger, exam.room1.id, T0)
+    with pytest.raises(PermissionDenied):
+        svc.log_event(session, stranger, attempt.id, "warn", {"text": "注意"}, T0 + 5 * MIN)
+    with pytest.raises(PermissionDenied):  # a candidate is no proctor either
+        svc.pause_attempt(session, exam.candidates[0], attempt.id, T0 + 5 * MIN)
+    assert attempt.status == "in_progress"
+    svc.log_event(session, exam.proctor1, attempt.id, "warn", {"text": "请勿交头接耳"}, T0 + 5 * MIN)
+    svc.log_event(session, exam.candidates[0], attempt.id, "focus_loss", {}, T0 + 6 * MIN)
+    svc.terminate_attempt(session, exam.proctor1, attempt.id, "携带手机作答", 3, T0 + 7 * MIN)
+    assert attempt.status == "terminated"
+    refused = exam.answer(attempt, 1, 1, "B", T0 + 8 * MIN)
+    assert not refused.acked and refused.code == "terminated"
+    with pytest.raises(AttemptError):  # a terminated attempt cannot be paused
+        svc.pause_attempt(session, exam.proctor1, attempt.id, T0 + 9 * MIN)
+
+
+def test_late_entry_is_refused(session, exam):
+    svc.open_room(session, exam.proctor1, exam.room1.id, T0)
+    attempt = exam.attempt(2)
+    with pytest.raises(AttemptError, match="不得入场"):
+        svc.start_attempt(session, exam.candidates[2], attempt.id, T0 + 16 * MIN)
+    assert attempt.status == "not_started"
