@@ -14,3 +14,7 @@ def register_namespaces(socketio: SocketIO) -> None:
     def _connect(auth: Any = None) -> bool:
         # Anonymous connections are refused on every namespace.
         return bool(current_user.is_authenticated)
+
+    from web.sockets.exam import ExamNamespace
+
+    socketio.on_namespace(ExamNamespace())

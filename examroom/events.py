@@ -1,0 +1,184 @@
+"""The candidate's exam protocol (namespace ``/exam``): event names, payload shapes and their
+validation, defined once. ``docs/protocol.md`` documents the same names and codes.
+
+Each ``validate_*`` function takes the raw payload of a client event and returns a typed
+object, or raises :class:`PayloadError` (a stable ``code`` and a Simplified Chinese message).
+No database, no Flask: the socket layer (:mod:`web.sockets.exam`) calls the services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from examroom.answers import DEFAULT_MAX_VALUE_BYTES, JournalEntry, value_size
+
+__all__ = [
+    "ERRORS",
+    "EV_ANSWER",
+    "EV_ARRIVE",
+    "EV_REPLAY",
+    "EV_SIGNAL",
+    "EV_START",
+    "EV_STATE",
+    "EV_SUBMIT",
+    "MAX_REPLAY_ENTRIES",
+    "NAMESPACE",
+    "SIGNALS",
+    "AnswerPayload",
+    "ConnectAuth",
+    "PayloadError",
+    "SignalPayload",
+    "error_ack",
+    "validate_answer",
+    "validate_attempt_ref",
+    "validate_connect",
+    "validate_replay",
+    "validate_signal",
+]
+
+NAMESPACE = "/exam"
+
+EV_STATE = "state"
+EV_ANSWER = "answer"
+EV_REPLAY = "replay"
+EV_ARRIVE = "arrive"
+EV_START = "start"
+EV_SUBMIT = "submit"
+EV_SIGNAL = "signal"
+
+#: Most entries one ``replay`` may carry (the whole message is also capped at 64 KB).
+MAX_REPLAY_ENTRIES = 200
+#: Signals a page may report; mapped onto attempt event kinds.
+SIGNALS = {"focus_loss": "focus_loss", "paste_blocked": "paste_blocked", "visibility": "focus_loss"}
+MAX_SIGNAL_DETAIL = 200
+
+#: Error codes of the socket layer itself, with their messages. Codes of refused answers
+#: (``bad_seq``, ``too_large``, ``paused``, ``time_up`` ...) come from :mod:`examroom.answers`.
+ERRORS: dict[str, str] = {
+    "malformed": "消息格式错误，未处理。",
+    "too_large": f"答案过长（超过 {DEFAULT_MAX_VALUE_BYTES} 字节），未保存。",
+    "too_many": f"一次补发的答案不能超过 {MAX_REPLAY_ENTRIES} 条。",
+    "wrong_attempt": "消息所属的试卷与本连接的试卷不一致。",
+    "forbidden": "只能查看和作答本人的试卷。",
+    "not_found": "作答记录不存在。",
+    "rate_limited": "操作过于频繁，请稍后再试。",
+    "not_allowed": "当前状态下不能进行该操作。",
+    "invalid": "请求无效。",
+    "server_error": "服务器暂时无法保存，请稍后重试（答案仍保留在本机）。",
+}
+
+
+class PayloadError(Exception):
+    """A client payload does not have the documented shape; nothing was done."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        self.code = code
+        self.message = message or ERRORS.get(code, ERRORS["malformed"])
+        super().__init__(self.message)
+
+
+def error_ack(code: str, message: str | None = None, **extra: Any) -> dict[str, Any]:
+    """The error acknowledgement shape: ``{"ok": false, "code", "error", ...}``."""
+    return {"ok": False, "code": code, "error": message or ERRORS.get(code, ERRORS["malformed"]), **extra}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectAuth:
+    attempt_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPayload:
+    attempt_id: int
+    position: int
+    seq: int
+    value: Any
+    client_time: dt.datetime
+
+    def entry(self) -> JournalEntry:
+        return JournalEntry(self.attempt_id, self.position, self.seq, self.value, self.client_time)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalPayload:
+    attempt_id: int
+    kind: str  # an attempt event kind
+    signal: str  # as sent by the page
+    detail: str
+
+
+def _int(value: Any, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > 2**53:
+        raise PayloadError("malformed")
+    return value
+
+
+def _dict(payload: Any, keys: set[str], optional: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    if not isinstance(payload, dict) or not keys <= set(payload) or not set(payload) <= keys | optional:
+        raise PayloadError("malformed")
+    return payload
+
+
+def _time(value: Any) -> dt.datetime:
+    """ISO 8601 with a timezone (``2026-10-16T09:05:00+08:00`` or ``...Z``)."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise PayloadError("malformed")
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadError("malformed") from None
+    if when.utcoffset() is None:
+        raise PayloadError("malformed", "作答时间缺少时区信息。")
+    return when
+
+
+def validate_connect(auth: Any) -> ConnectAuth:
+    data = _dict(auth, {"attempt_id"})
+    return ConnectAuth(_int(data["attempt_id"]))
+
+
+def validate_attempt_ref(payload: Any) -> int:
+    """``state``, ``arrive``, ``start`` and ``submit``: ``{"attempt_id": N}``."""
+    return _int(_dict(payload, {"attempt_id"})["attempt_id"])
+
+
+def validate_answer(payload: Any) -> AnswerPayload:
+    data = _dict(payload, {"attempt_id", "position", "seq", "value", "client_time"})
+    size = value_size(data["value"])
+    if size is None:
+        raise PayloadError("malformed", "答案格式无效。")
+    if size > DEFAULT_MAX_VALUE_BYTES:
+        raise PayloadError("too_large")
+    return AnswerPayload(
+        attempt_id=_int(data["attempt_id"]), position=_int(data["position"]), seq=_int(data["seq"]),
+        value=data["value"], client_time=_time(data["client_time"]),
+    )
+
+
+def validate_replay(payload: Any) -> tuple[int, list[AnswerPayload]]:
+    """``{"attempt_id": N, "entries": [answer payload, ...]}``, returned in seq order.
+    One malformed entry rejects the whole replay (nothing is stored)."""
+    data = _dict(payload, {"attempt_id", "entries"})
+    attempt_id = _int(data["attempt_id"])
+    entries = data["entries"]
+    if not isinstance(entries, list):
+        raise PayloadError("malformed")
+    if len(entries) > MAX_REPLAY_ENTRIES:
+        raise PayloadError("too_many")
+    parsed = [validate_answer(e) for e in entries]
+    if any(p.attempt_id != attempt_id for p in parsed):
+        raise PayloadError("wrong_attempt")
+    return attempt_id, sorted(parsed, key=lambda p: p.seq)
+
+
+def validate_signal(payload: Any) -> SignalPayload:
+    data = _dict(payload, {"attempt_id", "signal"}, {"detail"})
+    signal = data["signal"]
+    if signal not in SIGNALS:
+        raise PayloadError("malformed", "未知的信号类型。")
+    detail = data.get("detail", "")
+    if not isinstance(detail, str) or len(detail) > MAX_SIGNAL_DETAIL:
+        raise PayloadError("malformed")
+    return SignalPayload(_int(data["attempt_id"]), SIGNALS[signal], signal, detail)

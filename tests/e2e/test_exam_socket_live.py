@@ -1,0 +1,80 @@
+"""The candidate's ``/exam`` namespace on a live gevent server with a real python-socketio
+client: an answer is acked after commit and read back through ``state``."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+import socketio
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+# Run in a child process against the live server's database: a seated sitting that starts now,
+# opened by its proctor and started by candidate 0 (the helpers of tests/examroom).
+SETUP = r"""
+import datetime as dt, json
+from examroom import attempts as svc
+from tests.examroom.test_attempts import Exam
+from web import create_app
+from web.extensions import db
+
+app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
+with app.app_context():
+    s = db.session
+    exam = Exam(s)
+    now = dt.datetime.now(dt.UTC)
+    exam.sitting.starts_at = now - dt.timedelta(minutes=1)
+    s.flush()
+    svc.open_room(s, exam.proctor1, exam.room1.id, now)
+    attempt = exam.attempt(0)
+    svc.start_attempt(s, exam.candidates[0], attempt.id, now)
+    s.commit()
+    c = exam.candidates[0]
+    print(json.dumps({"attempt_id": attempt.id, "ticket_no": c.ticket_no, "id_number": c.id_number}))
+"""
+
+
+def _seated_candidate(live_server) -> dict:
+    result = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=live_server.env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _candidate_http(base: str, ticket_no: str, id_number: str) -> requests.Session:
+    http = requests.Session()
+    page = http.get(base + "/login", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = http.post(base + "/login/candidate", data={"ticket_no": ticket_no, "id_number": id_number,
+                                                      "csrf_token": token}, timeout=10)
+    assert resp.status_code == 200 and "/login" not in resp.url, resp.url
+    return http
+
+
+def test_an_answer_is_acked_and_read_back_through_state(live_server):
+    seat = _seated_candidate(live_server)
+    attempt_id = seat["attempt_id"]
+    client = socketio.Client(reconnection=False,
+                             http_session=_candidate_http(live_server.url, seat["ticket_no"], seat["id_number"]))
+    client.connect(live_server.url, namespaces=["/exam"], auth={"attempt_id": attempt_id}, wait_timeout=10)
+    try:
+        server_time = client.call("state", {"attempt_id": attempt_id}, namespace="/exam",
+                                  timeout=10)["state"]["server_time"]
+        payload = {"attempt_id": attempt_id, "position": 1, "seq": 1, "value": "B", "client_time": server_time}
+        ack = client.call("answer", payload, namespace="/exam", timeout=10)
+        assert ack == {"ok": True, "seq": 1, "result": "accepted"}
+        again = client.call("answer", payload, namespace="/exam", timeout=10)
+        assert again["result"] == "duplicate"
+        state = client.call("state", {"attempt_id": attempt_id}, namespace="/exam", timeout=10)["state"]
+        assert state["answers"] == {"1": {"seq": 1, "value": "B"}}
+        assert state["status"] == "in_progress" and state["remaining_seconds"] > 80 * 60
+        assert '"key"' not in json.dumps(state)
+    finally:
+        client.disconnect()

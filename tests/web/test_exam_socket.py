@@ -1,0 +1,215 @@
+"""The candidate's exam namespace ``/exam`` through Flask-SocketIO's test client: connect
+authorisation, durable answers (ack after commit, idempotent on seq), replay and the state."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from examroom.models import AttemptEvent, Response, ResponseLog
+from foundation.roles import Role
+from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
+from tests.factories import make_user
+from web.sockets import exam as exam_ns
+
+NS = "/exam"
+
+
+@pytest.fixture
+def exam(session):
+    return Exam(session)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The namespace's clock, pinned inside the sitting."""
+    current = {"now": T0 + 2 * MIN}
+    monkeypatch.setattr(exam_ns, "now", lambda: current["now"])
+    return current
+
+
+def connect(app, client, login, user, attempt_id):
+    from web.extensions import socketio
+
+    login(user)
+    return socketio.test_client(app, namespace=NS, auth={"attempt_id": attempt_id}, flask_test_client=client)
+
+
+@pytest.fixture
+def candidate_socket(app, session, client, login, exam, clock):
+    attempt = exam.started(0)
+    session.flush()
+    sock = connect(app, client, login, exam.candidates[0], attempt.id)
+    assert sock.is_connected(NS)
+    yield sock, attempt
+    if sock.is_connected(NS):
+        sock.disconnect(NS)
+
+
+def stored(session, attempt):
+    session.expire_all()
+    return {r.position: (r.seq, json.loads(r.value_json))
+            for r in session.scalars(select(Response).where(Response.attempt_id == attempt.id))}
+
+
+def log_count(session, attempt):
+    return session.scalar(select(func.count()).select_from(ResponseLog).where(ResponseLog.attempt_id == attempt.id))
+
+
+def answer(attempt, position, seq, value, when=None):
+    return {"attempt_id": attempt.id, "position": position, "seq": seq, "value": value,
+            "client_time": (when or T0 + 2 * MIN).isoformat()}
+
+
+# ---------------------------------------------------------------- connect
+
+
+def test_a_candidate_connects_to_their_own_attempt_only(app, session, client, login, exam, clock):
+    mine, theirs = exam.started(0), exam.attempt(1)
+    session.flush()
+    sock = connect(app, client, login, exam.candidates[0], mine.id)
+    assert sock.is_connected(NS)
+    sock.disconnect(NS)
+    assert not connect(app, client, login, exam.candidates[0], theirs.id).is_connected(NS)
+    assert not connect(app, client, login, exam.candidates[0], 10**9).is_connected(NS)
+    from web.extensions import socketio
+
+    login(exam.candidates[0])
+    assert not socketio.test_client(app, namespace=NS, flask_test_client=client).is_connected(NS)  # no auth
+
+
+def test_anonymous_and_staff_are_refused(app, session, client, login, exam, clock):
+    from web.extensions import socketio
+
+    mine = exam.started(0)
+    session.flush()
+    anonymous = socketio.test_client(app, namespace=NS, auth={"attempt_id": mine.id},
+                                     flask_test_client=app.test_client())
+    assert not anonymous.is_connected(NS)
+    assert not connect(app, client, login, exam.proctor1, mine.id).is_connected(NS)
+    assert not connect(app, client, login, make_user(session, Role.CENTRE_ADMIN), mine.id).is_connected(NS)
+
+
+# ---------------------------------------------------------------- answers
+
+
+def test_an_answer_is_acked_after_it_is_stored(session, candidate_socket):
+    sock, attempt = candidate_socket
+    ack = sock.emit("answer", answer(attempt, 1, 1, "B"), namespace=NS, callback=True)
+    assert ack == {"ok": True, "seq": 1, "result": "accepted"}
+    assert stored(session, attempt) == {1: (1, "B")}
+
+
+def test_a_replayed_seq_is_a_duplicate_and_an_older_seq_is_stale(session, candidate_socket):
+    sock, attempt = candidate_socket
+    assert sock.emit("answer", answer(attempt, 1, 2, "B"), namespace=NS, callback=True)["result"] == "accepted"
+    again = sock.emit("answer", answer(attempt, 1, 2, "B"), namespace=NS, callback=True)
+    assert again == {"ok": True, "seq": 2, "result": "duplicate"}
+    older = sock.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)
+    assert older == {"ok": True, "seq": 1, "result": "stale"}
+    assert stored(session, attempt) == {1: (2, "B")}
+    assert log_count(session, attempt) == 1
+
+
+@pytest.mark.parametrize("payload", [
+    "not a dict",
+    {"attempt_id": 1},
+    {"position": 1, "seq": 1, "value": "B"},
+    "extra-key",
+    "bool-seq",
+    "naive-time",
+    "oversized",
+    "bad-position",
+])
+def test_malformed_or_oversized_answers_get_an_error_ack_and_store_nothing(session, candidate_socket, payload):
+    sock, attempt = candidate_socket
+    good = answer(attempt, 1, 1, "B")
+    payload = {
+        "extra-key": {**good, "score": 100},
+        "bool-seq": {**good, "seq": True},
+        "naive-time": {**good, "client_time": "2026-10-16T09:02:00"},
+        "oversized": {**good, "value": "电" * 5000},
+        "bad-position": {**good, "position": 99},
+    }.get(payload, payload) if isinstance(payload, str) else payload
+    ack = sock.emit("answer", payload, namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["code"] and ack["error"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in ack["error"])
+    assert stored(session, attempt) == {}
+    assert log_count(session, attempt) == 0
+
+
+def test_another_attempt_in_the_payload_is_refused(session, exam, candidate_socket):
+    sock, attempt = candidate_socket
+    theirs = exam.attempt(1)
+    session.flush()
+    ack = sock.emit("answer", answer(theirs, 1, 1, "B"), namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["code"] == "wrong_attempt"
+    assert stored(session, attempt) == {} and stored(session, theirs) == {}
+
+
+def test_replay_processes_entries_in_seq_order(session, candidate_socket):
+    sock, attempt = candidate_socket
+    entries = [answer(attempt, 4, 3, "最后的答案"), answer(attempt, 4, 1, "第一"), answer(attempt, 4, 2, "第二")]
+    ack = sock.emit("replay", {"attempt_id": attempt.id, "entries": entries}, namespace=NS, callback=True)
+    assert ack["ok"] is True
+    assert [r["seq"] for r in ack["results"]] == [1, 2, 3]
+    assert all(r["result"] == "accepted" for r in ack["results"])
+    assert ack["state"]["answers"]["4"] == {"seq": 3, "value": "最后的答案"}
+    assert stored(session, attempt) == {4: (3, "最后的答案")}
+    # Replaying the same journal again changes nothing.
+    again = sock.emit("replay", {"attempt_id": attempt.id, "entries": entries}, namespace=NS, callback=True)
+    assert [r["result"] for r in again["results"]] == ["stale", "stale", "duplicate"]
+    assert log_count(session, attempt) == 3
+
+
+def test_state_is_authoritative_and_never_contains_a_key(session, candidate_socket):
+    sock, attempt = candidate_socket
+    sock.emit("answer", answer(attempt, 1, 1, "B"), namespace=NS, callback=True)
+    ack = sock.emit("state", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert ack["ok"] is True
+    state = ack["state"]
+    assert state["status"] == "in_progress" and state["answers"] == {"1": {"seq": 1, "value": "B"}}
+    assert 0 < state["remaining_seconds"] <= 120 * 60
+    text = json.dumps(ack, ensure_ascii=False)
+    for secret in (SECRET_KEY_TEXT, SECRET_ANALYSIS, '"key"', "reference_answer", "scoring_points", "analysis"):
+        assert secret not in text
+
+
+def test_signals_are_logged_and_floods_are_refused(session, candidate_socket, monkeypatch):
+    sock, attempt = candidate_socket
+    sock.emit("signal", {"attempt_id": attempt.id, "signal": "focus_loss"}, namespace=NS)
+    session.expire_all()
+    kinds = [e.kind for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id))]
+    assert "focus_loss" in kinds and "connect" in kinds
+    acks = [sock.emit("state", {"attempt_id": attempt.id}, namespace=NS, callback=True) for _ in range(60)]
+    assert any(a.get("code") == "rate_limited" for a in acks)
+    assert acks[0]["ok"] is True
+
+
+def test_submit_before_the_earliest_time_is_refused_with_an_error_ack(session, candidate_socket, clock):
+    sock, attempt = candidate_socket
+    ack = sock.emit("submit", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["error"]
+    clock["now"] = T0 + 40 * MIN
+    ack = sock.emit("submit", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert ack["ok"] is True and ack["state"]["status"] == "submitted"
+
+
+def test_arrive_then_start_through_the_socket(app, session, client, login, exam, clock):
+    attempt = exam.attempt(2)
+    session.flush()
+    sock = connect(app, client, login, exam.candidates[2], attempt.id)
+    assert sock.is_connected(NS)
+    ack = sock.emit("arrive", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert ack["ok"] is True and ack["state"]["status"] == "waiting" and ack["state"]["items"] == []
+    refused = sock.emit("answer", answer(attempt, 1, 1, "B"), namespace=NS, callback=True)
+    assert refused["ok"] is False and refused["code"] == "not_started"
+    from examroom import attempts as svc
+
+    svc.open_room(session, exam.proctor1, exam.room1.id, T0)
+    session.flush()
+    ack = sock.emit("start", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert ack["ok"] is True and ack["state"]["status"] == "in_progress" and len(ack["state"]["items"]) == 4
+    sock.disconnect(NS)

@@ -1,0 +1,238 @@
+"""The candidate's exam namespace ``/exam`` (protocol: ``docs/protocol.md``; shapes:
+:mod:`examroom.events`).
+
+Durable answers: every answer is written and COMMITTED before its ack; writes are idempotent
+on (attempt, seq), so a journal replayed after a reconnect changes nothing twice. Every event
+re-checks that the logged-in candidate owns the connection's attempt; each event runs in its
+own app context, hence its own ``db.session``, committed on success and rolled back on error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_login import current_user
+from flask_socketio import Namespace, join_room
+
+from examroom import attempts as svc
+from examroom import events as ev
+from examroom.attempt import AttemptError
+from examroom.models import AttemptEventKind
+from foundation.db import utcnow
+from foundation.errors import DomainError, NotFound, PermissionDenied
+from web.extensions import db
+
+__all__ = ["ExamNamespace", "TokenBucket", "attempt_room", "now"]
+
+#: Token bucket per connection: sustained events per second and burst size.
+RATE_PER_SECOND = 20.0
+BURST = 40.0
+
+
+def now() -> dt.datetime:
+    """The server clock (tests replace it)."""
+    return utcnow()
+
+
+def attempt_room(attempt_id: int) -> str:
+    return f"attempt:{attempt_id}"
+
+
+class TokenBucket:
+    def __init__(self, rate: float = RATE_PER_SECOND, burst: float = BURST,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens, self.at = burst, clock()
+
+    def take(self) -> bool:
+        t = self.clock()
+        self.tokens = min(self.burst, self.tokens + (t - self.at) * self.rate)
+        self.at = t
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class _Refused(Exception):
+    def __init__(self, ack: dict[str, Any]) -> None:
+        super().__init__(ack.get("code"))
+        self.ack = ack
+
+
+def _candidate() -> Any:
+    if not current_user.is_authenticated or getattr(current_user, "role", None) != "candidate":
+        return None
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _domain_ack(exc: DomainError) -> dict[str, Any]:
+    if isinstance(exc, PermissionDenied):
+        code = "forbidden"
+    elif isinstance(exc, NotFound):
+        code = "not_found"
+    elif isinstance(exc, AttemptError):
+        code = getattr(exc, "code", "not_allowed")
+    else:
+        code = "invalid"
+    return ev.error_ack(code, exc.message)
+
+
+class ExamNamespace(Namespace):
+    def __init__(self, namespace: str = ev.NAMESPACE) -> None:
+        super().__init__(namespace)
+        self._lock = threading.Lock()
+        self._conns: dict[str, dict[str, Any]] = {}  # sid -> {"attempt_id", "user_id", "bucket"}
+
+    # ------------------------------------------------------------------ connection
+
+    def on_connect(self, auth: Any = None) -> bool:
+        candidate = _candidate()
+        if candidate is None:
+            raise ConnectionRefusedError("请以考生身份登录后再进入考试。")
+        try:
+            attempt_id = ev.validate_connect(auth).attempt_id
+        except ev.PayloadError:
+            raise ConnectionRefusedError("连接缺少试卷编号。") from None
+        try:
+            # log_event refuses an attempt that is not the candidate's own (ownership check).
+            svc.log_event(db.session, candidate, attempt_id, AttemptEventKind.CONNECT.value,
+                          {"sid": request.sid}, now())  # type: ignore[attr-defined]
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise ConnectionRefusedError(exc.message) from None
+        with self._lock:
+            self._conns[request.sid] = {  # type: ignore[attr-defined]
+                "attempt_id": attempt_id, "user_id": candidate.id, "bucket": TokenBucket()}
+        join_room(attempt_room(attempt_id))
+        return True
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        with self._lock:
+            conn = self._conns.pop(request.sid, None)  # type: ignore[attr-defined]
+        candidate = _candidate()
+        if conn is None or candidate is None:
+            return
+        try:
+            svc.log_event(db.session, candidate, conn["attempt_id"], AttemptEventKind.DISCONNECT.value,
+                          {"sid": request.sid}, now())  # type: ignore[attr-defined]
+            db.session.commit()
+        except Exception:  # noqa: BLE001  (a lost disconnect record must not break the server)
+            db.session.rollback()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _guard(self, attempt_id: int | None = None) -> tuple[Any, int]:
+        """The candidate and the connection's attempt, after the rate limit and ownership."""
+        conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
+        candidate = _candidate()
+        if conn is None or candidate is None or candidate.id != conn["user_id"]:
+            raise _Refused(ev.error_ack("forbidden"))
+        if not conn["bucket"].take():
+            raise _Refused(ev.error_ack("rate_limited"))
+        if attempt_id is not None and attempt_id != conn["attempt_id"]:
+            raise _Refused(ev.error_ack("wrong_attempt"))
+        return candidate, conn["attempt_id"]
+
+    def _run(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run one event: commit on success, roll back on any refusal or error."""
+        try:
+            ack = work()
+            db.session.commit()
+            return ack
+        except _Refused as exc:
+            db.session.rollback()
+            return exc.ack
+        except ev.PayloadError as exc:
+            db.session.rollback()
+            return ev.error_ack(exc.code, exc.message)
+        except DomainError as exc:
+            db.session.rollback()
+            return _domain_ack(exc)
+        except Exception:  # noqa: BLE001  (the client keeps its journal and retries)
+            db.session.rollback()
+            return ev.error_ack("server_error")
+
+    def _record(self, candidate: Any, attempt_id: int, answer: ev.AnswerPayload, received: dt.datetime
+                ) -> dict[str, Any]:
+        decision = svc.record_response(db.session, candidate, attempt_id, answer.entry(), now(), received)
+        if not decision.acked:
+            return ev.error_ack(decision.code, decision.message, seq=answer.seq)
+        return {"ok": True, "seq": answer.seq, "result": "accepted" if decision.changes else decision.code}
+
+    # ------------------------------------------------------------------ events
+
+    def on_state(self, payload: Any = None) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
+            return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
+
+        return self._run(work)
+
+    def on_answer(self, payload: Any = None) -> dict[str, Any]:
+        received = now()
+
+        def work() -> dict[str, Any]:
+            answer = ev.validate_answer(payload)
+            candidate, attempt_id = self._guard(answer.attempt_id)
+            ack = self._record(candidate, attempt_id, answer, received)
+            if not ack["ok"]:
+                raise _Refused(ack)
+            return ack
+
+        return self._run(work)
+
+    def on_replay(self, payload: Any = None) -> dict[str, Any]:
+        received = now()
+
+        def work() -> dict[str, Any]:
+            ref, answers = ev.validate_replay(payload)
+            candidate, attempt_id = self._guard(ref)
+            results = []
+            for answer in answers:  # in seq order; each entry in its own savepoint
+                with db.session.begin_nested():
+                    results.append(self._record(candidate, attempt_id, answer, received))
+            return {"ok": True, "results": results,
+                    "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
+
+        return self._run(work)
+
+    def on_arrive(self, payload: Any = None) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
+            svc.arrive_attempt(db.session, candidate, attempt_id, now())
+            return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
+
+        return self._run(work)
+
+    def on_start(self, payload: Any = None) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
+            svc.start_attempt(db.session, candidate, attempt_id, now())
+            return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
+
+        return self._run(work)
+
+    def on_submit(self, payload: Any = None) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
+            svc.submit_attempt(db.session, candidate, attempt_id, now())
+            return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
+
+        return self._run(work)
+
+    def on_signal(self, payload: Any = None) -> None:
+        def work() -> dict[str, Any]:
+            signal = ev.validate_signal(payload)
+            candidate, attempt_id = self._guard(signal.attempt_id)
+            data = {"signal": signal.signal, **({"detail": signal.detail} if signal.detail else {})}
+            svc.log_event(db.session, candidate, attempt_id, signal.kind, data, now())
+            return {"ok": True}
+
+        self._run(work)  # not acked
