@@ -132,16 +132,11 @@ class _Group:
 
 def _read_rows(file_bytes: bytes) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]]:
     """The header row and the non-empty data rows (with their Excel row numbers)."""
-    if not file_bytes:
-        raise ValidationError("上传的文件是空的。")
-    # .xlsx is a ZIP container; old .xls (OLE) or CSV files are refused before parsing.
     header, rows = header_and_rows(
         open_workbook(file_bytes), sheet_name=SHEET_NAME, header_key=_header_key,
         is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
         too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 行，请拆分文件后分批导入。",
     )
-    if header is None:
-        raise ValidationError("文件中没有任何内容，请使用导入模板填写后上传。")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ValidationError(

@@ -16,6 +16,8 @@ from foundation.errors import ValidationError
 
 def open_workbook(data: bytes) -> Workbook:
     """A read-only workbook, or a clear Chinese error for anything that is not a usable .xlsx."""
+    if not data:
+        raise ValidationError("上传的文件是空的。")
     if not data.startswith(b"PK\x03\x04"):
         raise ValidationError("只支持 Excel 2007 及以上的 .xlsx 文件，请使用导入模板填写后上传。")
     try:
@@ -31,9 +33,9 @@ def open_workbook(data: bytes) -> Workbook:
 def header_and_rows(
     workbook: Workbook, *, sheet_name: str, header_key: Callable[[Any], str], is_blank: Callable[[Any], bool],
     max_rows: int, too_many: str,
-) -> tuple[list[str] | None, list[tuple[int, tuple[Any, ...]]]]:
+) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]]:
     """The first non-blank row as the header (through ``header_key``) and the following
-    non-blank rows with their Excel row numbers. Closes the workbook."""
+    non-blank rows with their Excel row numbers. Closes the workbook; an empty sheet is an error."""
     try:
         sheet = workbook[sheet_name] if sheet_name in workbook.sheetnames else workbook.worksheets[0]
         header: list[str] | None = None
@@ -48,6 +50,8 @@ def header_and_rows(
             rows.append((number, tuple(values)))
             if len(rows) > max_rows:
                 raise ValidationError(too_many)
+        if header is None:
+            raise ValidationError("文件中没有任何内容，请使用导入模板填写后上传。")
         return header, rows
     finally:
         workbook.close()

@@ -299,15 +299,11 @@ def format_rule(item_type: str, spec: Mapping[str, Any]) -> str:
 
 def _read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, tuple[Any, ...]]]]:
     """Header positions and the non-empty data rows with their Excel row numbers."""
-    if not data:
-        raise ValidationError("上传的文件是空的。")
     header, rows = header_and_rows(
         open_workbook(data), sheet_name=SHEET_NAME, header_key=_header_key,
         is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
         too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 道试题，请拆分文件后分批导入。",
     )
-    if header is None:
-        raise ValidationError("文件中没有任何内容，请使用导入模板填写后上传。")
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         if name in IMPORT_COLUMNS and name not in index:
