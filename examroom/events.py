@@ -9,6 +9,7 @@ No database, no Flask: the socket layer (:mod:`web.sockets.exam`) calls the serv
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,8 @@ MAX_REPLAY_ENTRIES = 200
 #: Signals a page may report; mapped onto attempt event kinds.
 SIGNALS = {"focus_loss": "focus_loss", "paste_blocked": "paste_blocked", "visibility": "focus_loss"}
 MAX_SIGNAL_DETAIL = 200
+#: The page's random, persistent id of the computer it runs on (see examroom.connections).
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 #: Error codes of the socket layer itself, with their messages. Codes of refused answers
 #: (``bad_seq``, ``too_large``, ``paused``, ``time_up`` ...) come from :mod:`examroom.answers`.
@@ -67,6 +70,7 @@ ERRORS: dict[str, str] = {
     "not_allowed": "当前状态下不能进行该操作。",
     "invalid": "请求无效。",
     "server_error": "服务器暂时无法保存，请稍后重试（答案仍保留在本机）。",
+    "superseded": "本试卷已在另一个窗口或另一台电脑上打开，此页面已停止作答。",
 }
 
 
@@ -87,6 +91,7 @@ def error_ack(code: str, message: str | None = None, **extra: Any) -> dict[str, 
 @dataclass(frozen=True, slots=True)
 class ConnectAuth:
     attempt_id: int
+    device_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +140,11 @@ def _time(value: Any) -> dt.datetime:
 
 
 def validate_connect(auth: Any) -> ConnectAuth:
-    data = _dict(auth, {"attempt_id"})
-    return ConnectAuth(_int(data["attempt_id"]))
+    data = _dict(auth, {"attempt_id", "device_id"})
+    device = data["device_id"]
+    if not isinstance(device, str) or not DEVICE_ID.fullmatch(device):
+        raise PayloadError("malformed")
+    return ConnectAuth(_int(data["attempt_id"]), device)
 
 
 def validate_attempt_ref(payload: Any) -> int:

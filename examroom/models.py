@@ -326,6 +326,10 @@ class Attempt(Base):
     started_at: Mapped[dt.datetime | None]
     submitted_at: Mapped[dt.datetime | None]  # when answering closed: submitted, expired or terminated
     score: Mapped[float | None] = mapped_column(Numeric(8, 2, asdecimal=False))
+    #: The browser (a random id the exam page keeps in its storage) the attempt is answered on.
+    #: Set by the first connection; another device connects only after the proctor approves
+    #: the move (换机), which rebinds it.
+    device_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     exam_session: Mapped[ExamSession] = relationship()

@@ -26,6 +26,7 @@ TEST_CONFIG: dict[str, Any] = {
     "WTF_CSRF_ENABLED": False,
     "RATELIMIT_ENABLED": False,
     "SOCKETIO_ASYNC_MODE": "threading",
+    "EXAM_PUSH_INLINE": True,
 }
 
 

@@ -32,6 +32,10 @@ class DefaultConfig:
     SOCKETIO_MESSAGE_QUEUE: str | None = None  # e.g. redis://127.0.0.1:6379/0, for several processes
     SOCKETIO_CHANNEL = "skilleval-socketio"  # the queue's channel; one per deployment
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
+    # Proctor-console updates after a candidate event: in a background task (False) or inline.
+    EXAM_PUSH_INLINE = False
+    # The time-up job (到时收卷) of the serving process: seconds between runs; 0 turns it off.
+    EXAM_TIMEUP_INTERVAL = 5.0
     PAGE_SIZE = 20
     CONTENT_SECURITY_POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "

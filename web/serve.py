@@ -23,6 +23,9 @@ def main() -> None:
     from web.extensions import socketio
 
     app = create_app()
+    from web.sockets import timeup
+
+    timeup.start(app)
     print(f" * 平台已启动：http://{args.host}:{args.port}", flush=True)
     socketio.run(app, host=args.host, port=args.port, log_output=False)
 

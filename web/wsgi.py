@@ -3,5 +3,7 @@
 from __future__ import annotations
 
 from web import create_app
+from web.sockets import timeup
 
 app = create_app()
+timeup.start(app)  # the time-up job runs in every serving process

@@ -63,7 +63,8 @@ def test_an_answer_is_acked_and_read_back_through_state(live_server):
     attempt_id = seat["attempt_id"]
     client = socketio.Client(reconnection=False,
                              http_session=_candidate_http(live_server.url, seat["ticket_no"], seat["id_number"]))
-    client.connect(live_server.url, namespaces=["/exam"], auth={"attempt_id": attempt_id}, wait_timeout=10)
+    client.connect(live_server.url, namespaces=["/exam"], auth={"attempt_id": attempt_id, "device_id": "live-device-1"},
+                   wait_timeout=10)
     try:
         server_time = client.call("state", {"attempt_id": attempt_id}, namespace="/exam",
                                   timeout=10)["state"]["server_time"]

@@ -30,11 +30,12 @@ def clock(monkeypatch):
     return current
 
 
-def connect(app, client, login, user, attempt_id):
+def connect(app, client, login, user, attempt_id, device="device-one"):
     from web.extensions import socketio
 
     login(user)
-    return socketio.test_client(app, namespace=NS, auth={"attempt_id": attempt_id}, flask_test_client=client)
+    return socketio.test_client(app, namespace=NS, auth={"attempt_id": attempt_id, "device_id": device},
+                                 flask_test_client=client)
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_anonymous_and_staff_are_refused(app, session, client, login, exam, cloc
 
     mine = exam.started(0)
     session.flush()
-    anonymous = socketio.test_client(app, namespace=NS, auth={"attempt_id": mine.id},
+    anonymous = socketio.test_client(app, namespace=NS, auth={"attempt_id": mine.id, "device_id": "device-one"},
                                      flask_test_client=app.test_client())
     assert not anonymous.is_connected(NS)
     assert not connect(app, client, login, exam.proctor1, mine.id).is_connected(NS)
@@ -153,7 +154,7 @@ def test_replay_processes_entries_in_seq_order(session, candidate_socket):
     sock, attempt = candidate_socket
     entries = [answer(attempt, 4, 3, "最后的答案"), answer(attempt, 4, 1, "第一"), answer(attempt, 4, 2, "第二")]
     ack = sock.emit("replay", {"attempt_id": attempt.id, "entries": entries}, namespace=NS, callback=True)
-    assert ack["ok"] is True
+    assert ack["ok"] is True, ack
     assert [r["seq"] for r in ack["results"]] == [1, 2, 3]
     assert all(r["result"] == "accepted" for r in ack["results"])
     assert ack["state"]["answers"]["4"] == {"seq": 3, "value": "最后的答案"}
@@ -183,6 +184,11 @@ def test_signals_are_logged_and_floods_are_refused(session, candidate_socket, mo
     session.expire_all()
     kinds = [e.kind for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id))]
     assert "focus_loss" in kinds and "connect" in kinds
+    from web.extensions import socketio
+
+    for conn in socketio.server.namespace_handlers[NS]._conns.values():  # freeze the refill:
+        conn["bucket"].clock = lambda: 0.0  # the flood is then refused however slow the database
+        conn["bucket"].at = 0.0
     acks = [sock.emit("state", {"attempt_id": attempt.id}, namespace=NS, callback=True) for _ in range(60)]
     assert any(a.get("code") == "rate_limited" for a in acks)
     assert acks[0]["ok"] is True
@@ -213,3 +219,107 @@ def test_arrive_then_start_through_the_socket(app, session, client, login, exam,
     ack = sock.emit("start", {"attempt_id": attempt.id}, namespace=NS, callback=True)
     assert ack["ok"] is True and ack["state"]["status"] == "in_progress" and len(ack["state"]["items"]) == 4
     sock.disconnect(NS)
+
+
+# ---------------------------------------------------------------- one live connection per attempt
+
+
+def _events(sock, name):
+    return [p["args"][0] for p in sock.get_received(NS) if p["name"] == name]
+
+
+def test_a_connection_without_a_device_id_is_refused(app, session, client, login, exam, clock):
+    from web.extensions import socketio
+
+    attempt = exam.started(0)
+    session.flush()
+    login(exam.candidates[0])
+    for auth in ({"attempt_id": attempt.id}, {"attempt_id": attempt.id, "device_id": "short"},
+                 {"attempt_id": attempt.id, "device_id": "bad device id!"}):
+        assert not socketio.test_client(app, namespace=NS, auth=auth, flask_test_client=client).is_connected(NS)
+
+
+def test_the_first_device_binds_the_attempt_and_another_computer_needs_the_proctor(
+        app, session, client, login, exam, clock):
+    attempt = exam.started(0)
+    session.flush()
+    first = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-A")
+    assert first.is_connected(NS)
+    session.expire_all()
+    assert attempt.device_id == "computer-A"
+
+    other = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-B")
+    assert not other.is_connected(NS)  # refused: the move waits for the proctor
+    again = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-B")
+    assert not again.is_connected(NS)
+    requests = session.scalars(select(AttemptEvent).where(
+        AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind == "move_requested")).all()
+    assert len(requests) == 1  # recorded once per waiting device, not once per retry
+    assert json.loads(requests[0].data_json)["device_id"] == "computer-B"
+    # the first computer keeps answering meanwhile
+    assert first.emit("answer", answer(attempt, 1, 1, "B"), namespace=NS, callback=True)["ok"] is True
+
+    # the proctor approves the move: the attempt is rebound (examroom.proctoring does this)
+    attempt.device_id = "computer-B"
+    session.flush()
+    moved = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-B")
+    assert moved.is_connected(NS)
+    stale = first.emit("answer", answer(attempt, 2, 2, "D"), namespace=NS, callback=True)
+    assert stale["ok"] is False and stale["code"] == "superseded"
+    assert stored(session, attempt) == {1: (1, "B")}
+
+
+def test_a_second_tab_on_the_same_computer_takes_over_and_the_first_is_told_to_stop(
+        app, session, client, login, exam, clock):
+    attempt = exam.started(0)
+    session.flush()
+    tab1 = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-A")
+    tab1.get_received(NS)
+    tab2 = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-A")
+    assert tab2.is_connected(NS)
+    pushes = _events(tab1, "superseded")
+    assert pushes and pushes[-1]["attempt_id"] == attempt.id and pushes[-1]["owner"]
+    assert pushes[-1]["message"] == exam_ns.ev.ERRORS["superseded"]
+    refused = tab1.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)
+    assert refused["code"] == "superseded"
+    assert tab2.emit("answer", answer(attempt, 1, 2, "C"), namespace=NS, callback=True)["ok"] is True
+    assert stored(session, attempt) == {1: (2, "C")}
+
+
+def test_a_closed_paper_can_be_looked_at_from_another_computer(app, session, client, login, exam, clock):
+    attempt = exam.started(0)
+    attempt.device_id = "computer-A"
+    session.flush()
+    from examroom import attempts as svc
+
+    svc.terminate_attempt(session, exam.proctor1, attempt.id, "替考", 4, T0 + 3 * MIN)
+    session.flush()
+    sock = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-C")
+    assert sock.is_connected(NS)
+    ack = sock.emit("state", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert ack["ok"] is True, ack
+    assert ack["state"]["status"] == "terminated"
+    session.expire_all()
+    assert attempt.device_id == "computer-A"
+
+
+# ---------------------------------------------------------------- the time-up job
+
+
+def test_the_time_up_job_submits_an_overdue_attempt_and_tells_a_connected_page(
+        app, session, client, login, exam, clock, monkeypatch):
+    from web.sockets import timeup
+
+    watched, unwatched = exam.started(0), exam.started(1)
+    session.flush()
+    sock = connect(app, client, login, exam.candidates[0], watched.id)
+    sock.get_received(NS)
+    late = T0 + 24 * 60 * MIN
+    monkeypatch.setattr(timeup, "utcnow", lambda: late)
+    closed = timeup.run_once(app)
+    assert set(closed) == {watched.id, unwatched.id}  # with or without a browser
+    session.expire_all()
+    assert watched.status == unwatched.status == "expired"
+    pushes = _events(sock, "status")
+    assert pushes == [{"attempt_id": watched.id, "reason": "expired", "message": "考试时间已到，系统已自动交卷。"}]
+    assert timeup.run_once(app) == []  # nothing closed twice

@@ -15,17 +15,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, join_room
 
 from examroom import attempts as svc
+from examroom import connections
 from examroom import events as ev
 from examroom.attempt import AttemptError
 from examroom.models import AttemptEventKind
 from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
-from web.extensions import db
+from web.extensions import db, socketio
+from web.sockets import push
 
 __all__ = ["ExamNamespace", "TokenBucket", "attempt_room", "now"]
 
@@ -87,7 +89,8 @@ class ExamNamespace(Namespace):
     def __init__(self, namespace: str = ev.NAMESPACE) -> None:
         super().__init__(namespace)
         self._lock = threading.Lock()
-        self._conns: dict[str, dict[str, Any]] = {}  # sid -> {"attempt_id", "user_id", "bucket"}
+        self._conns: dict[str, dict[str, Any]] = {}  # sid -> {"attempt_id", "user_id", "device_id", "bucket"}
+        self._owners: dict[int, str] = {}  # attempt id -> the sid of its live connection in this process
 
     # ------------------------------------------------------------------ connection
 
@@ -96,41 +99,56 @@ class ExamNamespace(Namespace):
         if candidate is None:
             raise ConnectionRefusedError("请以考生身份登录后再进入考试。")
         try:
-            attempt_id = ev.validate_connect(auth).attempt_id
+            connect = ev.validate_connect(auth)
         except ev.PayloadError:
-            raise ConnectionRefusedError("连接缺少试卷编号。") from None
+            raise ConnectionRefusedError("连接缺少试卷编号或设备标识。") from None
+        sid = request.sid  # type: ignore[attr-defined]
         try:
-            # log_event refuses an attempt that is not the candidate's own (ownership check).
-            svc.log_event(db.session, candidate, attempt_id, AttemptEventKind.CONNECT.value,
-                          {"sid": request.sid}, now())  # type: ignore[attr-defined]
+            # bind_device refuses an attempt that is not the candidate's own (ownership check).
+            bound = connections.bind_device(db.session, candidate, connect.attempt_id, connect.device_id, sid, now())
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             raise ConnectionRefusedError(exc.message) from None
+        if not bound:  # another computer holds the attempt: the move request is recorded
+            self._push_seat(connect.attempt_id)
+            raise ConnectionRefusedError(connections.MOVE_PENDING_MESSAGE, {"code": "move_pending"})
         with self._lock:
-            self._conns[request.sid] = {  # type: ignore[attr-defined]
-                "attempt_id": attempt_id, "user_id": candidate.id, "bucket": TokenBucket()}
-        join_room(attempt_room(attempt_id))
+            self._conns[sid] = {"attempt_id": connect.attempt_id, "user_id": candidate.id,
+                                "device_id": connect.device_id, "bucket": TokenBucket()}
+            self._owners[connect.attempt_id] = sid
+        # The newest connection owns the attempt: older pages (another tab, or a process that
+        # still holds a half-dead socket) are told to stop, through the queue if there is one.
+        push.superseded(connect.attempt_id, sid, ev.ERRORS["superseded"])
+        join_room(attempt_room(connect.attempt_id))
+        self._push_seat(connect.attempt_id)
         return True
 
     def on_disconnect(self, reason: Any = None) -> None:
+        sid = request.sid  # type: ignore[attr-defined]
         with self._lock:
-            conn = self._conns.pop(request.sid, None)  # type: ignore[attr-defined]
+            conn = self._conns.pop(sid, None)
+            if conn is not None and self._owners.get(conn["attempt_id"]) == sid:
+                del self._owners[conn["attempt_id"]]
         candidate = _candidate()
         if conn is None or candidate is None:
             return
         try:
             svc.log_event(db.session, candidate, conn["attempt_id"], AttemptEventKind.DISCONNECT.value,
-                          {"sid": request.sid}, now())  # type: ignore[attr-defined]
+                          {"sid": sid}, now())
             db.session.commit()
         except Exception:  # noqa: BLE001  (a lost disconnect record must not break the server)
             db.session.rollback()
+            return
+        self._push_seat(conn["attempt_id"])
 
     # ------------------------------------------------------------------ plumbing
 
     def _guard(self, attempt_id: int | None = None) -> tuple[Any, int]:
-        """The candidate and the connection's attempt, after the rate limit and ownership."""
-        conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
+        """The candidate and the connection's attempt, after the rate limit, ownership and the
+        one-live-connection rule (this process's newest connection, on the bound device)."""
+        sid = request.sid  # type: ignore[attr-defined]
+        conn = self._conns.get(sid)
         candidate = _candidate()
         if conn is None or candidate is None or candidate.id != conn["user_id"]:
             raise _Refused(ev.error_ack("forbidden"))
@@ -138,13 +156,38 @@ class ExamNamespace(Namespace):
             raise _Refused(ev.error_ack("rate_limited"))
         if attempt_id is not None and attempt_id != conn["attempt_id"]:
             raise _Refused(ev.error_ack("wrong_attempt"))
+        if self._owners.get(conn["attempt_id"]) != sid or not connections.holds(
+                db.session, conn["attempt_id"], conn["device_id"]):
+            raise _Refused(ev.error_ack("superseded"))
         return candidate, conn["attempt_id"]
 
-    def _run(self, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run one event: commit on success, roll back on any refusal or error."""
+    def _push_seat(self, attempt_id: int) -> None:
+        """Update the proctor consoles after the event is committed, off the ack's path (in a
+        background task with its own session; inline when EXAM_PUSH_INLINE is set, as in the
+        tests, whose sessions share one connection)."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if app.config.get("EXAM_PUSH_INLINE"):
+            push.seat_changed(db.session, attempt_id)
+            return
+
+        def task() -> None:
+            with app.app_context():
+                try:
+                    push.seat_changed(db.session, attempt_id)
+                finally:
+                    db.session.remove()
+
+        socketio.start_background_task(task)
+
+    def _run(self, work: Callable[[], dict[str, Any]], *, changes_seat: bool = True) -> dict[str, Any]:
+        """Run one event: commit on success (then update the consoles), roll back on any
+        refusal or error."""
         try:
             ack = work()
             db.session.commit()
+            conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
+            if changes_seat and conn is not None:
+                self._push_seat(conn["attempt_id"])
             return ack
         except _Refused as exc:
             db.session.rollback()
@@ -173,7 +216,7 @@ class ExamNamespace(Namespace):
             candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
             return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
-        return self._run(work)
+        return self._run(work, changes_seat=False)
 
     def on_answer(self, payload: Any = None) -> dict[str, Any]:
         received = now()

@@ -1,0 +1,75 @@
+"""One live computer per attempt (一人一机): binding an attempt to the device it is answered
+on, and the move to another computer that needs the proctor's approval.
+
+The exam page keeps a random ``device_id`` in its local storage, so a refresh, a crash or a
+second tab on the same computer reconnects as the same device (the newest connection takes
+over; the socket layer tells the older one to stop). A different device is refused until
+the room's proctor approves the move (:func:`examroom.proctoring.approve_move` rebinds
+``Attempt.device_id``). The binding lives in the database, so it survives a server restart
+and holds across several server processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examroom import attempt as core
+from examroom.attempts import _own, _write_event
+from examroom.models import Attempt, AttemptEvent, AttemptEventKind
+from foundation.accounts import User
+
+__all__ = ["MOVE_PENDING_MESSAGE", "bind_device", "holds", "pending_move"]
+
+MOVE_PENDING_MESSAGE = "本试卷已在另一台电脑上作答。已向监考员申请换机，监考员批准后将自动继续。"
+
+
+def pending_move(session: Session, attempt_id: int) -> str | None:
+    """The device of the newest move request not yet followed by an approval, if any."""
+    event = session.scalar(
+        select(AttemptEvent)
+        .where(AttemptEvent.attempt_id == attempt_id,
+               AttemptEvent.kind.in_([AttemptEventKind.MOVE_REQUESTED.value, AttemptEventKind.MOVE_APPROVED.value]))
+        .order_by(AttemptEvent.id.desc())
+        .limit(1)
+    )
+    if event is None or event.kind != AttemptEventKind.MOVE_REQUESTED.value:
+        return None
+    return json.loads(event.data_json).get("device_id")
+
+
+def bind_device(
+    session: Session, candidate: User, attempt_id: int, device_id: str, sid: str, now: dt.datetime
+) -> bool:
+    """A candidate's page connects from ``device_id``. True: the attempt is (now) bound to it
+    and a connect event is logged. False: it is bound to another computer, so the connection
+    must be refused; a move request for the proctor is recorded (once per waiting device) and
+    the caller commits it. Ownership is checked first (PermissionDenied / NotFound)."""
+    now = core.require_aware(now)
+    attempt = _own(session, candidate, attempt_id, lock=True)
+    closed = attempt.status in {s.value for s in core.FINAL_STATUSES}
+    if closed or attempt.device_id is None or attempt.device_id == device_id:
+        if not closed:  # a closed paper may be looked at from anywhere; nothing can change
+            attempt.device_id = device_id
+        _write_event(session, attempt, AttemptEventKind.CONNECT, candidate, {"sid": sid, "device": device_id[:8]}, now)
+        session.flush()
+        return True
+    if pending_move(session, attempt.id) != device_id:
+        _write_event(session, attempt, AttemptEventKind.MOVE_REQUESTED, candidate,
+                     {"device_id": device_id, "from": attempt.device_id[:8]}, now)
+        session.flush()
+    return False
+
+
+def holds(session: Session, attempt_id: int, device_id: str) -> bool:
+    """Whether a connection from ``device_id`` may still act on the attempt: it is bound to
+    that device (or to none), or it is closed (nothing can change any more). One indexed read,
+    made on every event, so a move approved in another server process takes effect here."""
+    row = session.execute(select(Attempt.device_id, Attempt.status).where(Attempt.id == attempt_id)).first()
+    if row is None:
+        return False
+    bound, status = row
+    return bound in (None, device_id) or status in {s.value for s in core.FINAL_STATUSES}

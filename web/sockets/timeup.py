@@ -1,0 +1,61 @@
+"""The server's time-up job (到时收卷): every ``EXAM_TIMEUP_INTERVAL`` seconds, submit every
+attempt whose deadline has passed, whether or not a browser is connected, then tell the
+candidate's page (if any) and the proctor consoles.
+
+Each serving process runs one loop (``python -m web.serve`` and the gunicorn entry point
+start it). With several processes they race harmlessly: ``expire_overdue`` locks each row
+and re-checks its status, so an attempt is closed once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from examroom.attempts import expire_overdue
+from foundation.db import utcnow
+from web.extensions import db, socketio
+from web.sockets import push
+
+__all__ = ["run_once", "start"]
+
+log = logging.getLogger(__name__)
+
+
+def run_once(app: Flask) -> list[int]:
+    """One pass: close the overdue attempts, commit, then push. Returns the ids closed."""
+    with app.app_context():
+        try:
+            closed = expire_overdue(db.session, utcnow())
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        try:
+            for attempt_id in closed:
+                push.candidate_changed(attempt_id, "expired", "考试时间已到，系统已自动交卷。")
+                push.seat_changed(db.session, attempt_id)
+        finally:
+            db.session.remove()
+    return closed
+
+
+def _loop(app: Flask, interval: float) -> None:
+    while True:
+        socketio.sleep(interval)
+        try:
+            closed = run_once(app)
+            if closed:
+                log.info("time-up job closed attempts %s", closed)
+        except Exception:  # noqa: BLE001  (keep the job alive; the next pass retries)
+            log.exception("time-up job failed")
+
+
+def start(app: Flask) -> Any | None:
+    """Start the loop as a background task of the Socket.IO server (a greenlet under gevent)."""
+    interval = float(app.config.get("EXAM_TIMEUP_INTERVAL") or 0)
+    if interval <= 0:
+        return None
+    return socketio.start_background_task(_loop, app, interval)
