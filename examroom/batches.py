@@ -107,6 +107,30 @@ def first_session(batch: Batch) -> ExamSession | None:
     return sessions[0] if sessions else None
 
 
+def visible_batches(actor: User) -> Any:
+    """The batches ``actor`` may list: the centre sees all, an institution admin its own."""
+    stmt = select(Batch)
+    if actor.role == Role.CENTRE_ADMIN:
+        return stmt
+    if actor.role == Role.INSTITUTION_ADMIN:
+        return stmt.where(Batch.institution_id == actor.institution_id)
+    raise PermissionDenied("您没有查看认定批次的权限。")
+
+
+def can_see_batch(actor: User, batch: Batch) -> bool:
+    if not actor.active:
+        return False
+    if actor.role == Role.CENTRE_ADMIN:
+        return True
+    return actor.role == Role.INSTITUTION_ADMIN and actor.institution_id == batch.institution_id
+
+
+def can_edit_batch(actor: User, batch: Batch) -> bool:
+    """May ``actor`` change the plan now (the institution's admin, while draft or returned)?"""
+    return (actor.active and actor.role == Role.INSTITUTION_ADMIN and actor.institution_id == batch.institution_id
+            and batch.status in EDITABLE_STATUSES)
+
+
 # ---------------------------------------------------------------- helpers
 
 

@@ -248,6 +248,7 @@ class BatchCandidate(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     category: Mapped[str] = mapped_column(String(32))
+    work_unit: Mapped[str | None] = mapped_column(String(128))  # 工作单位 as listed for this batch
 
     batch: Mapped[Batch] = relationship(back_populates="candidates")
     candidate: Mapped[User] = relationship(lazy="joined")

@@ -125,6 +125,24 @@ EXPECTED: dict[str, set[str] | str] = {
     "api.create_paper": {C, IA},
     "api.transition_paper": {C, IA, IR},
     "api.delete_paper": {C, IA},
+    # Batches (认定批次) and admission tickets (准考证).
+    "batches.index": {C, IA},
+    "batches.new": {IA},
+    "batches.edit": {IA},
+    "batches.detail": {C, IA},
+    "batches.add_session": {IA},
+    "batches.add_room": {IA},
+    "batches.add_staff": {IA},
+    "batches.add_candidate": {IA},
+    "batches.import_candidates": {IA},
+    "batches.candidates_template": {IA},
+    "batches.seat": {IA},
+    "batches.file": {IA},
+    "batches.decide": {C},
+    "batches.session_tickets": {C, IA},
+    "batches.candidate_ticket": {C, IA},
+    "batches.my_tickets": {CA},
+    "batches.my_ticket_pdf": {CA},
 }
 
 
@@ -191,6 +209,9 @@ def _path(rule, world, role: str | None) -> str:
         "paper_id": 999_999,
         "set_id": 999_999,
         "run_id": 999_999,
+        "batch_id": 999_999,  # batches: none, so an allowed role gets 404
+        "sitting_id": 999_999,
+        "candidate_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

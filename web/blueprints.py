@@ -7,6 +7,7 @@ from web.api import bp as api_bp
 from web.audit import bp as audit_bp
 from web.auth import bp as auth_bp
 from web.bank import bp as bank_bp
+from web.batches import bp as batches_bp
 from web.calendar import bp as calendar_bp
 from web.institutions import bp as institutions_bp
 from web.main import bp as main_bp
@@ -28,4 +29,5 @@ BLUEPRINTS = (
     bank_bp,
     api_bp,
     analysis_bp,
+    batches_bp,
 )

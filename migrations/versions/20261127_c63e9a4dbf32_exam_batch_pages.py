@@ -18,8 +18,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('batch_candidate', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('work_unit', sa.String(length=128), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('batch_candidate', schema=None) as batch_op:
+        batch_op.drop_column('work_unit')

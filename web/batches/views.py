@@ -1,0 +1,570 @@
+"""认定批次 pages over :mod:`examroom.batches`, :mod:`examroom.candidate_import` and
+:mod:`examroom.tickets`.
+
+An institution admin sees and drafts their institution's batches; the centre admin sees all,
+filters the plans awaiting its decision and acknowledges or returns them. Candidates download
+their own admission tickets once the centre has acknowledged the plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import secrets
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from examroom import batches as svc
+from examroom import candidate_import, tickets
+from examroom.models import (
+    BATCH_STATUS_LABELS,
+    EDITABLE_STATUSES,
+    Batch,
+    BatchCandidate,
+    BatchModule,
+    BatchStatus,
+    ExamSession,
+    ModuleKind,
+    StaffRole,
+)
+from foundation.accounts import CANDIDATE_CATEGORY_LABELS, User
+from foundation.errors import DomainError, NotFound, RowErrors
+from foundation.institutions import FilingStatus, Institution, ScopeBasis, check_in_scope
+from foundation.levels import level_name
+from foundation.occupations import Occupation, WorkType
+from foundation.roles import Role
+from itembank.models import Blueprint, BlueprintMode, Paper
+from web.access import actor, roles_required
+from web.batches import bp
+from web.batches.forms import (
+    BatchForm,
+    CandidateForm,
+    DecisionForm,
+    ImportForm,
+    PlanForm,
+    RoomForm,
+    SeatForm,
+    SessionForm,
+    StaffForm,
+)
+from web.batches.ticket_pdf import tickets_pdf
+from web.extensions import db
+from web.templating import BEIJING, beijing
+
+C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+STATUS_LABELS = {s.value: label for s, label in BATCH_STATUS_LABELS.items()}
+CATEGORY_LABELS = {c.value: label for c, label in CANDIDATE_CATEGORY_LABELS.items()}
+
+
+def _today() -> dt.date:
+    # The working-day rule counts calendar days in the province: "today" is Beijing time.
+    return dt.datetime.now(BEIJING).date()
+
+
+def _escape_like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _get(batch_id: int) -> Batch:
+    batch = db.session.get(Batch, batch_id)
+    if batch is None:
+        abort(404)
+    if not svc.can_see_batch(actor(), batch):
+        abort(403)
+    return batch
+
+
+def _sitting_of(batch: Batch, sitting_id: int) -> ExamSession:
+    sitting = db.session.get(ExamSession, sitting_id)
+    if sitting is None or sitting.module.batch_id != batch.id:
+        abort(404)
+    return sitting
+
+
+def _form_errors(form: Any) -> str:
+    errors = [e for msgs in form.errors.values() for e in msgs]
+    return "；".join(str(e) for e in errors) or "表单无效，请刷新页面后重试。"
+
+
+def _to_detail(batch: Batch, anchor: str = "") -> Response:
+    return redirect(url_for("batches.detail", batch_id=batch.id) + (f"#{anchor}" if anchor else ""))
+
+
+def _int(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+# ---------------------------------------------------------------- list
+
+
+@bp.get("/")
+@roles_required(C, IA)
+def index() -> str:
+    me = actor()
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    awaiting = request.args.get("awaiting") == "1" and me.role == C
+    stmt = svc.visible_batches(me)
+    if q:
+        like = _escape_like(q)
+        stmt = stmt.join(Institution, Institution.id == Batch.institution_id).join(
+            Occupation, Occupation.id == Batch.occupation_id
+        ).where(or_(Batch.name.ilike(like, escape="\\"), Institution.name.ilike(like, escape="\\"),
+                    Occupation.name.ilike(like, escape="\\")))
+    if status in STATUS_LABELS:
+        stmt = stmt.where(Batch.status == status)
+    if awaiting:
+        stmt = stmt.where(Batch.status == BatchStatus.FILED.value)
+    order = [Batch.filed_at.asc(), Batch.id.asc()] if awaiting else [Batch.created_at.desc(), Batch.id.desc()]
+    stmt = stmt.options(selectinload(Batch.candidates), selectinload(Batch.modules).selectinload(BatchModule.sessions))
+    page = db.paginate(stmt.order_by(*order), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    waiting = 0
+    if me.role == C:
+        waiting = db.session.scalar(select(func.count(Batch.id)).where(Batch.status == BatchStatus.FILED.value)) or 0
+    return render_template("batches/index.html", page=page, q=q, status=status, awaiting=awaiting,
+                           statuses=STATUS_LABELS, waiting=waiting, is_centre=me.role == C,
+                           can_create=me.role == IA, level_name=level_name)
+
+
+# ---------------------------------------------------------------- create / edit the plan overview
+
+
+def _targets(institution: Institution | None) -> list[tuple[str, str]]:
+    """(value, label) of every occupation/工种/level the institution may run a batch for."""
+    if institution is None or institution.status != FilingStatus.FILED.value:
+        return []
+    seen: dict[str, str] = {}
+    for entry in sorted(institution.scope_entries, key=lambda e: (e.occupation.code, e.work_type_id or 0)):
+        if entry.basis != ScopeBasis.FILED.value:
+            continue
+        occupation = entry.occupation
+        work_types: list[WorkType | None] = [entry.work_type] if entry.work_type is not None \
+            else [None, *occupation.work_types]
+        for level in range(entry.lowest_level, entry.highest_level - 1, -1):
+            if not occupation.highest_level <= level <= occupation.lowest_level:
+                continue
+            for wt in work_types:
+                value = f"{occupation.id}:{wt.id if wt is not None else 0}:{level}"
+                if value in seen:
+                    continue
+                try:
+                    check_in_scope(db.session, institution, occupation.id, wt.id if wt is not None else None, level)
+                except DomainError:
+                    continue
+                label = f"{occupation.code} {occupation.name}" + (f" / {wt.name}" if wt is not None else "")
+                seen[value] = f"{label} · {level_name(level)}"
+    return list(seen.items())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(IA)
+def new() -> str | Response | tuple[str, int]:
+    me = actor()
+    institution = db.session.get(Institution, me.institution_id) if me.institution_id else None
+    targets = _targets(institution)
+    form = BatchForm()
+    form.target.choices = [SelectChoice("", "请选择")] + [SelectChoice(v, label) for v, label in targets]
+    if form.validate_on_submit():
+        parts = (form.target.data or "").split(":")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            form.target.errors = ["请选择职业（工种）与等级。"]
+            flash("请选择职业（工种）与等级。", "danger")
+            return render_template("batches/new.html", form=form, targets=targets), 400
+        occupation_id, work_type_id, level = (int(p) for p in parts)
+        try:
+            batch = svc.create_batch(
+                db.session, me, institution_id=me.institution_id or 0, occupation_id=occupation_id,
+                work_type_id=work_type_id or None, level=level, name=form.name.data or "",
+                overview=form.overview.data or "", place=form.place.data or "",
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return render_template("batches/new.html", form=form, targets=targets), 400
+        db.session.commit()
+        flash(f"已创建认定批次「{batch.name}」（草稿）。", "success")
+        return _to_detail(batch)
+    if request.method == "POST":
+        flash(_form_errors(form), "danger")
+    return render_template("batches/new.html", form=form, targets=targets), 400 if request.method == "POST" else 200
+
+
+@bp.route("/<int:batch_id>/edit", methods=["GET", "POST"])
+@roles_required(IA)
+def edit(batch_id: int) -> str | Response | tuple[str, int]:
+    batch = _get(batch_id)
+    form = PlanForm(obj=batch) if request.method == "GET" else PlanForm()
+    if form.validate_on_submit():
+        try:
+            svc.update_plan(db.session, actor(), batch.id, overview=form.overview.data or "",
+                            place=form.place.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return render_template("batches/edit.html", form=form, batch=batch), 400
+        db.session.commit()
+        flash("认定计划概况已保存。", "success")
+        return _to_detail(batch)
+    if request.method == "POST":
+        flash(_form_errors(form), "danger")
+    return render_template("batches/edit.html", form=form, batch=batch), 400 if request.method == "POST" else 200
+
+
+# ---------------------------------------------------------------- detail
+
+
+def _papers_for(batch: Batch) -> list[Paper]:
+    stmt = select(Paper).join(Blueprint, Blueprint.id == Paper.blueprint_id).where(
+        Paper.institution_id == batch.institution_id, Blueprint.mode == BlueprintMode.THEORY.value,
+        Blueprint.occupation_id == batch.occupation_id, Blueprint.level == batch.level,
+    )
+    stmt = stmt.where(Blueprint.work_type_id == batch.work_type_id) if batch.work_type_id else \
+        stmt.where(Blueprint.work_type_id.is_(None))
+    return list(db.session.scalars(stmt.order_by(Paper.created_at.desc(), Paper.id.desc())).unique())
+
+
+def _staff_candidates(batch: Batch) -> list[User]:
+    """Accounts that may be assigned: the institution's proctors and examiners, the centre's
+    supervisors (all active)."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True), or_(
+        (User.role.in_([Role.PROCTOR.value, Role.EXAMINER.value])) & (User.institution_id == batch.institution_id),
+        (User.role == Role.SUPERVISOR.value) & User.institution_id.is_(None),
+    )).order_by(User.role, User.name, User.id)))
+
+
+def _sitting_label(sitting: ExamSession) -> str:
+    return f"{beijing(sitting.starts_at)} {sitting.module.label}"
+
+
+def _forms(batch: Batch) -> dict[str, Any]:
+    session_form = SessionForm(formdata=None)
+    session_form.paper_id.choices = [SelectChoice("", "（暂不指定）")] + [
+        SelectChoice(str(p.id), f"{p.name}（{p.status_label}）") for p in _papers_for(batch)]
+    session_form.place.data = ""
+    theory = [s for s in batch.sessions if s.module.kind == ModuleKind.THEORY]
+    room_form = RoomForm(formdata=None)
+    room_form.exam_session_id.choices = [SelectChoice(str(s.id), _sitting_label(s)) for s in theory]
+    staff_form = StaffForm(formdata=None)
+    staff_form.user_id.choices = [SelectChoice("", "请选择")] + [
+        SelectChoice(str(u.id), f"{Role(u.role).label} · {u.name}（{u.username}）") for u in _staff_candidates(batch)]
+    staff_form.room_id.choices = [SelectChoice("", "（不分配考场）")] + [
+        SelectChoice(str(r.id), f"{_sitting_label(s)} · {r.name}") for s in theory for r in s.rooms]
+    return {"session_form": session_form, "room_form": room_form, "staff_form": staff_form,
+            "candidate_form": CandidateForm(formdata=None), "seat_form": SeatForm(formdata=None),
+            "decision_form": DecisionForm(formdata=None), "theory_sittings": theory}
+
+
+def _seat_grid(room: Any) -> list[list[Any]]:
+    grid: list[list[Any]] = [[None] * room.cols for _ in range(room.rows)]
+    for seat in room.seats:
+        if 1 <= seat.row <= room.rows and 1 <= seat.col <= room.cols:
+            grid[seat.row - 1][seat.col - 1] = seat
+    return grid
+
+
+@bp.get("/<int:batch_id>")
+@roles_required(C, IA)
+def detail(batch_id: int) -> str:
+    batch = _get(batch_id)
+    me = actor()
+    q = request.args.get("q", "").strip()
+    stmt = select(BatchCandidate).join(User, User.id == BatchCandidate.candidate_id).where(
+        BatchCandidate.batch_id == batch.id)
+    if q:
+        like = _escape_like(q)
+        stmt = stmt.where(or_(User.name.ilike(like, escape="\\"), User.ticket_no.ilike(like, escape="\\"),
+                              User.id_number.ilike(like, escape="\\"),
+                              BatchCandidate.work_unit.ilike(like, escape="\\")))
+    candidates = db.paginate(stmt.order_by(User.ticket_no, BatchCandidate.id),
+                             per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    editable = svc.can_edit_batch(me, batch)
+    # What filing today would break: shown while the plan may still be filed.
+    problems = svc.plan_problems(db.session, batch, _today()) if batch.status in EDITABLE_STATUSES else []
+    staff_by_role = {role.value: [s for s in batch.staff if s.role == role.value] for role in StaffRole}
+    return render_template(
+        "batches/detail.html", batch=batch, candidates=candidates, q=q, editable=editable,
+        problems=problems, staffing=svc.staffing_problems(db.session, batch), staff_by_role=staff_by_role,
+        staff_labels={r.value: r.label for r in StaffRole}, status_labels=STATUS_LABELS,
+        category_labels=CATEGORY_LABELS, is_centre=me.role == C, is_admin=me.role == IA and
+        me.institution_id == batch.institution_id, seat_grid=_seat_grid, level_name=level_name,
+        lead_days=svc.lead_working_days(db.session), today=_today(), **_forms(batch),
+    )
+
+
+# ---------------------------------------------------------------- sessions, rooms, staff, candidates
+
+
+def _parse_start(date_text: str, time_text: str) -> dt.datetime | None:
+    try:
+        day = dt.date.fromisoformat(date_text.strip())
+        clock = dt.time.fromisoformat(time_text.strip())
+    except ValueError:
+        return None
+    return dt.datetime.combine(day, clock.replace(second=0, microsecond=0), tzinfo=BEIJING)
+
+
+@bp.post("/<int:batch_id>/sessions")
+@roles_required(IA)
+def add_session(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = SessionForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "danger")
+        return _to_detail(batch, "sessions")
+    starts_at = _parse_start(form.date.data or "", form.time.data or "")
+    if starts_at is None:
+        flash("请填写有效的考试日期（如 2026-12-20）和开考时间（如 09:00）。", "danger")
+        return _to_detail(batch, "sessions")
+    duration = _int(form.duration_minutes.data)
+    try:
+        sitting = svc.add_session(
+            db.session, actor(), batch.id, module=form.module.data or "", starts_at=starts_at,
+            duration_minutes=duration if duration is not None else -1, place=form.place.data or "",
+            paper_id=_int(form.paper_id.data),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "sessions")
+    db.session.commit()
+    flash(f"已添加场次：{_sitting_label(sitting)}。", "success")
+    return _to_detail(batch, "sessions")
+
+
+@bp.post("/<int:batch_id>/rooms")
+@roles_required(IA)
+def add_room(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = RoomForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "danger")
+        return _to_detail(batch, "sessions")
+    sitting_id, rows, cols = _int(form.exam_session_id.data), _int(form.rows.data), _int(form.cols.data)
+    if sitting_id is None:
+        flash("请选择理论知识考试场次。", "danger")
+        return _to_detail(batch, "sessions")
+    sitting = _sitting_of(batch, sitting_id)
+    try:
+        room = svc.add_room(db.session, actor(), sitting.id, name=form.name.data or "",
+                            rows=rows if rows is not None else 0, cols=cols if cols is not None else 0)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "sessions")
+    db.session.commit()
+    flash(f"已添加考场「{room.name}」（{room.rows}×{room.cols}，{room.capacity} 个座位）。", "success")
+    return _to_detail(batch, "sessions")
+
+
+@bp.post("/<int:batch_id>/staff")
+@roles_required(IA)
+def add_staff(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = StaffForm()
+    user_id = _int(form.user_id.data) if form.validate_on_submit() else None
+    if user_id is None:
+        flash("请选择人员。", "danger")
+        return _to_detail(batch, "staff")
+    user = db.session.get(User, user_id)
+    role = user.role if user is not None else ""
+    try:
+        row = svc.assign_staff(db.session, actor(), batch.id, user_id=user_id, role=role,
+                               room_id=_int(form.room_id.data))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "staff")
+    db.session.commit()
+    where = f"考场「{row.room.name}」" if row.room is not None else "本批次"
+    flash(f"已将{row.role_label}「{row.user.name}」分配到{where}。", "success")
+    return _to_detail(batch, "staff")
+
+
+@bp.post("/<int:batch_id>/candidates")
+@roles_required(IA)
+def add_candidate(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = CandidateForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "danger")
+        return _to_detail(batch, "candidates")
+    try:
+        result = candidate_import.add_candidate(
+            db.session, actor(), batch.id, name=form.name.data or "", id_number=form.id_number.data or "",
+            gender=form.gender.data or "", phone=form.phone.data or "", work_unit=form.work_unit.data or "",
+            category=form.category.data or "",
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "candidates")
+    db.session.commit()
+    if result.created:
+        flash(f"已新建考生账号并加入名册，准考证号 {result.tickets[0]}。", "success")
+    else:
+        flash("已将本机构已有的考生账号加入名册。", "success")
+    return _to_detail(batch, "candidates")
+
+
+@bp.route("/<int:batch_id>/candidates/import", methods=["GET", "POST"])
+@roles_required(IA)
+def import_candidates(batch_id: int) -> str | Response | tuple[str, int]:
+    batch = _get(batch_id)
+    form = ImportForm()
+    if form.validate_on_submit():
+        try:
+            result = candidate_import.import_candidates(db.session, actor(), batch.id, form.file.data.read())
+        except RowErrors as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return render_template("batches/import.html", form=form, batch=batch, errors=exc.errors), 400
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return render_template("batches/import.html", form=form, batch=batch, errors=[]), 400
+        db.session.commit()
+        flash(result.message, "success")
+        return _to_detail(batch, "candidates")
+    if request.method == "POST":
+        flash(_form_errors(form), "danger")
+    status = 400 if request.method == "POST" else 200
+    return render_template("batches/import.html", form=form, batch=batch, errors=[]), status
+
+
+@bp.get("/candidates-template")
+@roles_required(IA)
+def candidates_template() -> Response:
+    data = candidate_import.import_template_bytes()
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="考生名册导入模板.xlsx")
+
+
+# ---------------------------------------------------------------- seating
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/seat")
+@roles_required(IA)
+def seat(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _sitting_of(batch, sitting_id)
+    form = SeatForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    seeded = any(room.seats for room in sitting.rooms)
+    if seeded and request.form.get("reseat") != "1":
+        flash("该场次已编排座位，重新编排须确认。", "warning")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    text = (form.seed.data or "").strip()
+    if text and not re.fullmatch(r"\d{1,19}", text):
+        flash("座位编排种子须为非负整数。", "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    seed = int(text) if text else secrets.randbits(62)
+    try:
+        seats = svc.seat_session(db.session, actor(), sitting.id, seed)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    db.session.commit()
+    flash(f"已{'重新' if seeded else ''}编排座位：{len(seats)} 名考生，编排种子 {seed}（凭种子可复现）。", "success")
+    return _to_detail(batch, f"sitting-{sitting.id}")
+
+
+# ---------------------------------------------------------------- filing and the centre's decision
+
+
+@bp.post("/<int:batch_id>/file")
+@roles_required(IA)
+def file(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    try:
+        svc.file_plan(db.session, actor(), batch.id, _today())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"未能报备：{exc.message}", "danger")
+        return _to_detail(batch, "filing")
+    db.session.commit()
+    flash(f"认定计划「{batch.name}」已报备省中心，等待确认。", "success")
+    return _to_detail(batch)
+
+
+@bp.post("/<int:batch_id>/decide")
+@roles_required(C)
+def decide(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "danger")
+        return _to_detail(batch, "filing")
+    try:
+        if form.decision.data == "acknowledge":
+            svc.acknowledge_plan(db.session, actor(), batch.id, form.reason.data or "")
+            message = f"已确认认定计划「{batch.name}」的备案。"
+        elif form.decision.data == "return":
+            svc.return_plan(db.session, actor(), batch.id, form.reason.data or "")
+            message = f"已退回认定计划「{batch.name}」，机构可修改后重新报备。"
+        else:
+            flash("请选择处理方式。", "danger")
+            return _to_detail(batch, "filing")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "filing")
+    db.session.commit()
+    flash(message, "success")
+    return _to_detail(batch)
+
+
+# ---------------------------------------------------------------- admission tickets (准考证)
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False, download_name=name)
+
+
+@bp.get("/<int:batch_id>/sessions/<int:sitting_id>/tickets.pdf")
+@roles_required(C, IA)
+def session_tickets(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _sitting_of(batch, sitting_id)
+    items = tickets.tickets_for_session(db.session, batch.id, sitting.id)
+    day = beijing(sitting.starts_at, "%Y%m%d-%H%M")
+    return _pdf(tickets_pdf(items, title=f"{batch.name} 准考证"), f"准考证-{batch.name}-{day}.pdf")
+
+
+@bp.get("/<int:batch_id>/sessions/<int:sitting_id>/tickets/<int:candidate_id>.pdf")
+@roles_required(C, IA)
+def candidate_ticket(batch_id: int, sitting_id: int, candidate_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _sitting_of(batch, sitting_id)
+    try:
+        ticket = tickets.ticket_for(db.session, batch.id, sitting.id, candidate_id)
+    except NotFound:
+        abort(404)
+    return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}"), f"准考证-{ticket.ticket_no}.pdf")
+
+
+@bp.get("/tickets")
+@roles_required(CA)
+def my_tickets() -> str:
+    pairs = tickets.candidate_sittings(db.session, actor())
+    return render_template("batches/my_tickets.html", pairs=pairs)
+
+
+@bp.get("/tickets/<int:sitting_id>.pdf")
+@roles_required(CA)
+def my_ticket_pdf(sitting_id: int) -> Response:
+    try:
+        ticket = tickets.own_ticket(db.session, actor(), sitting_id)
+    except NotFound:
+        abort(404)
+    return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}"), f"准考证-{ticket.ticket_no}.pdf")
+
