@@ -1,4 +1,5 @@
-"""``flask grading …``: simulate response sets and run calibrations from the command line.
+"""``flask grading …``: simulate response sets, build them from exams, and run calibrations
+from the command line.
 
 ``flask --app web grading run RUN_ID`` is also what the analysis pages launch, as a detached
 process, for a queued run. Commits happen here, never in the services: each progress
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from foundation.accounts import User
 from web.extensions import db
 
-grading_cli = AppGroup("grading", help="题目分析：模拟作答数据、参数标定")
+grading_cli = AppGroup("grading", help="题目分析：模拟或从考试生成作答数据、参数标定")
 
 
 def _user(username: str | None) -> User:
@@ -122,6 +123,34 @@ def simulate_cmd(blueprint_id: int, examinees: int, seed: int, missing: str, abi
     try:
         rs = simulate_response_set(db.session, actor, blueprint_id, examinees, seed,
                                    missing, name=name, ability_mean=ability_mean)  # type: ignore[arg-type]
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"已生成作答数据 #{rs.id}「{rs.name}」：{rs.n_examinees} 人 × {rs.n_items} 题。")
+
+
+@grading_cli.command("from-exams")
+@click.option("--batch", "batch_id", type=int, help="认定批次编号")
+@click.option("--from", "date_from", help="开始日期（考试日期，北京时间），如 2026-10-01")
+@click.option("--to", "date_to", help="结束日期（含），如 2026-10-31")
+@click.option("--blueprint", "blueprint_id", type=int, help="细目表编号；按日期范围时必填")
+@click.option("--name", default=None, help="作答数据名称；默认按批次或日期命名")
+@click.option("--as", "username", help="执行操作的账号（省中心管理员或审题员）；默认省中心管理员")
+def from_exams_cmd(batch_id: int | None, date_from: str | None, date_to: str | None, blueprint_id: int | None,
+                   name: str | None, username: str | None) -> None:
+    """Build a response set from the closed theory attempts of a batch (--batch) or of the
+    sittings in a date range (--from, --to, --blueprint); terminated attempts are excluded."""
+    from foundation.errors import DomainError
+    from grading.exam_responses import build_exam_response_set
+
+    if batch_id is None and date_from is None and date_to is None:
+        raise click.UsageError("请用 --batch 指定认定批次，或用 --from、--to 和 --blueprint 指定日期范围。")
+    actor = _user(username)
+    try:
+        rs = build_exam_response_set(db.session, actor, batch_id=batch_id, blueprint_id=blueprint_id,
+                                     date_from=date_from, date_to=date_to, name=name)
     except DomainError as exc:
         db.session.rollback()
         click.echo(exc.message, err=True)

@@ -1,4 +1,5 @@
-"""题目分析 · 参数标定 pages: response sets (upload or simulate), calibration runs with a live
+"""题目分析 · 参数标定 pages: response sets (upload, simulate, or built from the closed theory
+attempts of a batch or a date range — :mod:`grading.exam_responses`), calibration runs with a live
 progress bar, and a run's results (parameters on the bank scale, statistics, review flags).
 
 Starting a run queues it and launches ``python -m flask --app web grading run ID`` as a
@@ -23,16 +24,18 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
+from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind
 from foundation.errors import DomainError, RowErrors
 from foundation.roles import Role
 from grading.calibration import LINKING_METHODS, MODELS, STATUS_LABELS, execute_run, fail_run, start_run
+from grading.exam_responses import build_exam_response_set
 from grading.models import CalibrationRun, ItemParameter, ResponseSet
 from grading.responses import (
     ID_COLUMNS,
@@ -80,6 +83,24 @@ class SimulateForm(FlaskForm):
     missing_design = SelectField("缺失设计", validate_choice=False,
                                  choices=[SelectChoice(k, v) for k, v in MISSING_DESIGNS.items()])
     ability_mean = StringField("能力均值（题库量尺）", default="0", validators=[Length(max=8)])
+
+
+class ExamForm(FlaskForm):
+    """从认定批次生成作答数据: one batch, or a date range of theory sittings with a blueprint.
+    Dates are parsed by the service (Chinese messages)."""
+
+    mode = HiddenField(default="exam")
+    scope = SelectField("生成范围", validate_choice=False, default="batch",
+                        choices=[SelectChoice("batch", "按认定批次"), SelectChoice("range", "按考试日期范围")])
+    batch_id = SelectField("认定批次", validate_choice=False)
+    date_from = StringField("开始日期", validators=[Length(max=10)])
+    date_to = StringField("结束日期", validators=[Length(max=10)])
+    blueprint_id = SelectField("细目表", validate_choice=False)
+    name = StringField("名称（可留空）", validators=[Optional(), Length(max=128, message="名称不能超过 128 个字符。")])
+
+
+#: The batch picker lists at most this many batches (newest first) with closed theory attempts.
+EXAM_BATCH_CHOICES = 200
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -242,12 +263,64 @@ def _runs_page(tab: str) -> str:
     return render_template("analysis/runs/index.html", **context)
 
 
-def _render_new(upload: UploadForm, simulate: SimulateForm, *, errors: list[tuple[int, str, str]] | None = None,
-                active: str = "", status: int = 200) -> tuple[str, int]:
+def _exam_batch_choices() -> list[SelectChoice]:
+    """Batches with at least one submitted or expired theory attempt, newest first."""
+    closed = (select(Attempt.id).join(ExamSession, ExamSession.id == Attempt.exam_session_id)
+              .join(BatchModule, BatchModule.id == ExamSession.module_id)
+              .where(BatchModule.batch_id == Batch.id, BatchModule.kind == ModuleKind.THEORY.value,
+                     Attempt.status.in_(("submitted", "expired"))))
+    batches = db.session.scalars(select(Batch).where(exists(closed)).order_by(Batch.id.desc())
+                                 .limit(EXAM_BATCH_CHOICES)).unique()
+    return [SelectChoice("", "（请选择认定批次）")] + [
+        SelectChoice(str(b.id), f"{b.name}（{b.institution.name}）") for b in batches]
+
+
+def _render_new(upload: UploadForm, simulate: SimulateForm, exam: ExamForm | None = None, *,
+                errors: list[tuple[int, str, str]] | None = None, active: str = "",
+                status: int = 200) -> tuple[str, int]:
+    if exam is None:
+        exam = ExamForm(prefix="ex", formdata=None)
+    if not exam.batch_id.choices:
+        exam.batch_id.choices = _exam_batch_choices()
+    if not exam.blueprint_id.choices:
+        exam.blueprint_id.choices = [SelectChoice("", "（按批次时可不选：取该批次试卷的细目表）"),
+                                     *_blueprint_choices()[1:]]
     return render_template(
-        "analysis/runs/response_set_new.html", upload=upload, simulate=simulate, errors=errors or [],
+        "analysis/runs/response_set_new.html", upload=upload, simulate=simulate, exam=exam, errors=errors or [],
         active=active, id_columns=sorted(ID_COLUMNS), max_examinees=MAX_EXAMINEES, min_simulated=MIN_SIMULATED,
+        exam_batch_limit=EXAM_BATCH_CHOICES,
     ), status
+
+
+def _build_from_exams(upload: UploadForm, simulate: SimulateForm) -> Response | tuple[str, int]:
+    """The 从认定批次生成作答数据 form: build a ``batch`` response set from closed attempts."""
+    exam = ExamForm(prefix="ex")
+    if not exam.validate_on_submit():
+        return _render_new(upload, simulate, exam, active="exam", status=400)
+    by_batch = exam.scope.data != "range"
+    batch_id = _int(exam.batch_id.data)
+    blueprint_id = _int(exam.blueprint_id.data)
+    if by_batch and batch_id is None:
+        exam.batch_id.errors = [*exam.batch_id.errors, "请选择认定批次。"]
+        return _render_new(upload, simulate, exam, active="exam", status=400)
+    try:
+        if by_batch:
+            response_set = build_exam_response_set(db.session, actor(), batch_id=batch_id,
+                                                   blueprint_id=blueprint_id, name=exam.name.data or None)
+        else:
+            response_set = build_exam_response_set(
+                db.session, actor(), blueprint_id=blueprint_id, date_from=(exam.date_from.data or "").strip(),
+                date_to=(exam.date_to.data or "").strip(), name=exam.name.data or None)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.field and exc.field in exam:
+            exam[exc.field].errors = [*exam[exc.field].errors, exc.message]
+        flash(exc.message, "danger")
+        return _render_new(upload, simulate, exam, active="exam", status=400)
+    db.session.commit()
+    flash(f"已从考试作答生成作答数据「{response_set.name}」：{response_set.n_examinees} 人 × "
+          f"{response_set.n_items} 题。可在下方开始参数标定。", "success")
+    return redirect(url_for("analysis.runs", tab="sets"))
 
 
 @bp.route("/response-sets/new", methods=["GET", "POST"])
@@ -259,10 +332,15 @@ def response_set_new() -> Response | tuple[str, int]:
     upload.blueprint_id.choices = choices
     simulate.blueprint_id.choices = choices
     if request.method == "GET":
+        exam = ExamForm(prefix="ex", formdata=None)
         if (bp_id := _int(request.args.get("blueprint"))) is not None:
-            upload.blueprint_id.data = simulate.blueprint_id.data = str(bp_id)
-        return _render_new(upload, simulate)
+            upload.blueprint_id.data = simulate.blueprint_id.data = exam.blueprint_id.data = str(bp_id)
+        if (batch_id := _int(request.args.get("batch"))) is not None:
+            exam.batch_id.data = str(batch_id)
+        return _render_new(upload, simulate, exam, active="exam" if batch_id is not None else "")
 
+    if request.form.get("ex-mode") == "exam":
+        return _build_from_exams(upload, simulate)
     mode = "simulate" if request.form.get("sim-mode") == "simulate" else "upload"
     form: UploadForm | SimulateForm = simulate if mode == "simulate" else upload
     if not form.validate_on_submit():
