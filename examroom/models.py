@@ -423,3 +423,49 @@ class AttemptEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     attempt: Mapped[Attempt] = relationship(back_populates="events")
+
+
+#: Supervisors' ratings of an institution's conduct of a batch (督考评价).
+RATINGS = {"excellent": "优秀", "good": "良好", "adequate": "合格", "poor": "不合格"}
+
+
+class RoomRecordSignature(Base):
+    """A proctor's signature of a room's record (考场记录表). ``digest`` is the SHA-256 of the
+    record's content when it was signed, so a later change to the record shows."""
+
+    __tablename__ = "room_record_signature"
+    __table_args__ = (UniqueConstraint("room_id", "proctor_id", name="uq_room_record_signature_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    proctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    signed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    digest: Mapped[str] = mapped_column(String(64))
+    #: The attempts still open when the proctor signed (after confirming), for the record.
+    open_attempts: Mapped[int] = mapped_column(default=0)
+
+    proctor: Mapped[User] = relationship(lazy="joined")
+
+
+class SupervisionReport(Base):
+    """A supervisor's report (督考报告) on a batch: findings and a rating, submitted once."""
+
+    __tablename__ = "supervision_report"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "supervisor_id", name="uq_supervision_report_once"),
+        CheckConstraint("rating IN ('excellent', 'good', 'adequate', 'poor')", name="rating_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    findings: Mapped[str] = mapped_column(Text)
+    rating: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    supervisor: Mapped[User] = relationship(lazy="joined")
+    batch: Mapped[Batch] = relationship()
+
+    @property
+    def rating_label(self) -> str:
+        return RATINGS.get(self.rating, self.rating)

@@ -143,6 +143,16 @@ EXPECTED: dict[str, set[str] | str] = {
     "batches.candidate_ticket": {C, IA},
     "batches.my_tickets": {CA},
     "batches.my_ticket_pdf": {CA},
+    # Proctor console (监考) and supervision (督考).
+    "proctor.index": {P},
+    "proctor.console": {P},
+    "proctor.record": {P, S},
+    "proctor.record_download": {P, S},
+    "proctor.sign": {P},
+    "supervise.index": {S},
+    "supervise.console": {S},
+    "supervise.report": {S},
+    "supervise.report_download": {S},
 }
 
 
@@ -212,6 +222,7 @@ def _path(rule, world, role: str | None) -> str:
         "batch_id": 999_999,  # batches: none, so an allowed role gets 404
         "sitting_id": 999_999,
         "candidate_id": 999_999,
+        "room_id": 999_999,  # proctor console: none, so an allowed role gets 404
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

@@ -18,3 +18,7 @@ def register_namespaces(socketio: SocketIO) -> None:
     from web.sockets.exam import ExamNamespace
 
     socketio.on_namespace(ExamNamespace())
+
+    from web.sockets.proctor import ProctorNamespace
+
+    socketio.on_namespace(ProctorNamespace())

@@ -1,0 +1,122 @@
+"""The proctor console's ``/proctor`` namespace on a live gevent server with real python-socketio
+clients: a proctor watching a room sees a ``seat`` update when a candidate answers, and a pause
+sent from the console reaches the candidate's page as ``status``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import queue
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+import socketio
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+# A seated sitting that starts now, opened by proctor 1, candidate 0 answering (child process,
+# against the live server's database).
+SETUP = r"""
+import datetime as dt, json
+from examroom import attempts as svc
+from tests.examroom.test_attempts import Exam
+from web import create_app
+from web.extensions import db
+
+app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
+with app.app_context():
+    s = db.session
+    exam = Exam(s)
+    now = dt.datetime.now(dt.UTC)
+    exam.sitting.starts_at = now - dt.timedelta(minutes=1)
+    s.flush()
+    svc.open_room(s, exam.proctor1, exam.room1.id, now)
+    attempt = exam.attempt(0)
+    svc.start_attempt(s, exam.candidates[0], attempt.id, now)
+    s.commit()
+    c = exam.candidates[0]
+    print(json.dumps({"attempt_id": attempt.id, "room_id": exam.room1.id, "ticket_no": c.ticket_no,
+                      "id_number": c.id_number, "proctor": exam.proctor1.username}))
+"""
+
+
+def _setup(live_server) -> dict:
+    result = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=live_server.env, capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _login(base: str, path: str, data: dict) -> requests.Session:
+    http = requests.Session()
+    page = http.get(base + "/login", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = http.post(base + path, data={**data, "csrf_token": token}, timeout=10)
+    assert resp.status_code == 200 and "/login" not in resp.url, resp.url
+    return http
+
+
+def _wait(q: queue.Queue, pred, timeout: float = 20.0):
+    """The first pushed payload satisfying ``pred`` (others are skipped)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "push not received"
+        try:
+            item = q.get(timeout=left)
+        except queue.Empty:
+            continue
+        if pred(item):
+            return item
+
+
+def test_the_console_sees_an_answer_and_a_pause_reaches_the_candidate(live_server):
+    from tests.factories import PASSWORD
+
+    seat = _setup(live_server)
+    attempt_id, room_id = seat["attempt_id"], seat["room_id"]
+    seats: queue.Queue = queue.Queue()
+    statuses: queue.Queue = queue.Queue()
+
+    proctor = socketio.Client(reconnection=False, http_session=_login(
+        live_server.url, "/login", {"username": seat["proctor"], "password": PASSWORD}))
+    proctor.on("seat", seats.put, namespace="/proctor")
+    candidate = socketio.Client(reconnection=False, http_session=_login(
+        live_server.url, "/login/candidate", {"ticket_no": seat["ticket_no"], "id_number": seat["id_number"]}))
+    candidate.on("status", statuses.put, namespace="/exam")
+    proctor.connect(live_server.url, namespaces=["/proctor"], wait_timeout=10)
+    try:
+        watch = proctor.call("watch", {"room_id": room_id}, namespace="/proctor", timeout=10)
+        assert watch["ok"] is True
+        mine = next(s for s in watch["snapshot"]["seats"] if s["attempt_id"] == attempt_id)
+        assert mine["answered"] == 0
+        candidate.connect(live_server.url, namespaces=["/exam"],
+                          auth={"attempt_id": attempt_id, "device_id": "live-proctor-test"}, wait_timeout=10)
+        online = _wait(seats, lambda s: s["attempt_id"] == attempt_id and s["online"])
+        assert online["status"] == "answering"
+        ack = candidate.call("answer", {"attempt_id": attempt_id, "position": 1, "seq": 1, "value": "B",
+                                        "client_time": dt.datetime.now(dt.UTC).isoformat()},
+                             namespace="/exam", timeout=10)
+        assert ack["ok"] is True
+        answered = _wait(seats, lambda s: s["attempt_id"] == attempt_id and s["answered"] == 1)
+        assert answered["last_saved_at"] and answered["room_id"] == room_id
+
+        paused = proctor.call("pause", {"attempt_id": attempt_id}, namespace="/proctor", timeout=10)
+        assert paused["ok"] is True and paused["seat"]["status"] == "paused"
+        status = _wait(statuses, lambda p: p["attempt_id"] == attempt_id)
+        assert status["reason"] == "paused" and status["message"]
+        refused = candidate.call("answer", {"attempt_id": attempt_id, "position": 2, "seq": 2, "value": "D",
+                                            "client_time": dt.datetime.now(dt.UTC).isoformat()},
+                                 namespace="/exam", timeout=10)
+        assert refused["ok"] is False and refused["code"] == "paused"
+    finally:
+        for client in (candidate, proctor):
+            if client.connected:
+                client.disconnect()

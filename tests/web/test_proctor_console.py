@@ -1,0 +1,367 @@
+"""The proctor console: the ``/proctor`` namespace through Flask-SocketIO's test client (watch,
+actions, refusals, pushes reaching a candidate on ``/exam``), and the console, room-record and
+supervision pages with their PDFs."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from examroom import attempts as svc
+from examroom import proctoring as pr
+from examroom.models import AttemptEvent, BatchStaff
+from foundation.audit import AuditEntry
+from foundation.roles import Role
+from tests.examroom.test_attempts import MIN, T0, Exam
+from tests.factories import PASSWORD, make_user
+from web.sockets import exam as exam_ns
+from web.sockets import proctor as proctor_ns
+
+NS = "/proctor"
+EXAM = "/exam"
+
+
+@pytest.fixture
+def exam(session):
+    return Exam(session)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    current = {"now": T0 + 5 * MIN}
+    monkeypatch.setattr(exam_ns, "now", lambda: current["now"])
+    monkeypatch.setattr(proctor_ns, "now", lambda: current["now"])
+    return current
+
+
+def supervisor_of(session, exam):
+    return session.scalar(select(BatchStaff).where(BatchStaff.batch_id == exam.sitting.module.batch_id,
+                                                   BatchStaff.role == "supervisor")).user
+
+
+def http_as(app, user):
+    http = app.test_client()
+    if user.role == "candidate":
+        resp = http.post("/login/candidate", data={"ticket_no": user.ticket_no, "id_number": user.id_number})
+    else:
+        resp = http.post("/login", data={"username": user.username, "password": PASSWORD})
+    assert resp.status_code == 302
+    return http
+
+
+def console_socket(app, user):
+    from web.extensions import socketio
+
+    return socketio.test_client(app, namespace=NS, flask_test_client=http_as(app, user))
+
+
+def candidate_socket(app, user, attempt_id, device="device-one"):
+    from web.extensions import socketio
+
+    sock = socketio.test_client(app, namespace=EXAM, auth={"attempt_id": attempt_id, "device_id": device},
+                                flask_test_client=http_as(app, user))
+    assert sock.is_connected(EXAM)
+    return sock
+
+
+def received(sock, ns, name):
+    return [p["args"][0] for p in sock.get_received(ns) if p["name"] == name]
+
+
+def call(sock, event, payload):
+    return sock.emit(event, payload, namespace=NS, callback=True)
+
+
+def kinds(session, attempt):
+    session.expire_all()
+    return [e.kind for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id)
+                                            .order_by(AttemptEvent.id))]
+
+
+@pytest.fixture
+def live(app, session, exam, clock):
+    """Room 1 opened, candidate 0 answering and connected on /exam, proctor 1 watching."""
+    attempt = exam.started(0)
+    session.flush()
+    cand = candidate_socket(app, exam.candidates[0], attempt.id)
+    proctor = console_socket(app, exam.proctor1)
+    assert proctor.is_connected(NS)
+    ack = call(proctor, "watch", {"room_id": exam.room1.id})
+    assert ack["ok"] is True
+    cand.get_received(EXAM)
+    proctor.get_received(NS)
+    yield cand, proctor, attempt, ack["snapshot"]
+    for sock, ns in ((cand, EXAM), (proctor, NS)):
+        if sock.is_connected(ns):
+            sock.disconnect(ns)
+
+
+# ---------------------------------------------------------------- connect and watch
+
+
+def test_only_proctors_and_supervisors_connect(app, session, exam, clock):
+    from web.extensions import socketio
+
+    assert not socketio.test_client(app, namespace=NS, flask_test_client=app.test_client()).is_connected(NS)
+    for user in (exam.candidates[0], make_user(session, Role.CENTRE_ADMIN)):
+        assert not console_socket(app, user).is_connected(NS)
+    for user in (exam.proctor1, supervisor_of(session, exam)):
+        sock = console_socket(app, user)
+        assert sock.is_connected(NS)
+        sock.disconnect(NS)
+
+
+def test_watch_acks_the_seat_map_and_is_authorised(app, session, exam, clock):
+    exam.started(0)
+    session.flush()
+    sock = console_socket(app, exam.proctor1)
+    ack = call(sock, "watch", {"room_id": exam.room1.id})
+    assert ack["ok"] is True and ack["snapshot"]["can_act"] is True
+    seats = ack["snapshot"]["seats"]
+    assert len(seats) == 4 and {s["status"] for s in seats} <= {"absent", "offline"}
+    assert ack["snapshot"]["room"]["rows"] == 2
+    assert call(sock, "watch", {"room_id": exam.room2.id})["code"] == "forbidden"
+    assert call(sock, "watch", {"room_id": 10**9})["code"] == "not_found"
+    for bad in ({}, {"room_id": "1"}, {"room_id": True}, {"room_id": exam.room1.id, "x": 1}, [1], "room"):
+        ack = call(sock, "watch", bad)
+        assert ack == {"ok": False, "code": "malformed", "error": "消息格式错误，未处理。"}
+    sup = console_socket(app, supervisor_of(session, exam))
+    snap = call(sup, "watch", {"room_id": exam.room2.id})
+    assert snap["ok"] is True and snap["snapshot"]["can_act"] is False
+
+
+# ---------------------------------------------------------------- actions and pushes
+
+
+def test_a_pause_is_committed_acked_and_pushed_to_the_candidate_and_the_consoles(session, exam, live):
+    cand, proctor, attempt, _ = live
+    ack = call(proctor, "pause", {"attempt_id": attempt.id, "reason": "考生身体不适"})
+    assert ack["ok"] is True and ack["seat"]["status"] == "paused" and ack["seat"]["attempt_id"] == attempt.id
+    session.expire_all()
+    assert attempt.status == "paused"
+    assert received(cand, EXAM, "status") == [
+        {"attempt_id": attempt.id, "reason": "paused", "message": "考试已被监考员暂停，请等待恢复。"}]
+    seats = received(proctor, NS, "seat")
+    assert seats and seats[-1]["status"] == "paused" and seats[-1]["status_label"] == "已暂停"
+    # The candidate's next answer is refused as paused; resume lets it through.
+    payload = {"attempt_id": attempt.id, "position": 1, "seq": 1, "value": "B",
+               "client_time": (T0 + 5 * MIN).isoformat()}
+    assert cand.emit("answer", payload, namespace=EXAM, callback=True)["code"] == "paused"
+    assert call(proctor, "resume", {"attempt_id": attempt.id})["seat"]["status"] == "answering"
+    assert received(cand, EXAM, "status")[-1]["reason"] == "resumed"
+    assert cand.emit("answer", payload, namespace=EXAM, callback=True)["ok"] is True
+
+
+def test_a_candidates_answer_updates_the_watching_console(session, exam, live):
+    cand, proctor, attempt, _ = live
+    payload = {"attempt_id": attempt.id, "position": 2, "seq": 1, "value": "D",
+               "client_time": (T0 + 5 * MIN).isoformat()}
+    assert cand.emit("answer", payload, namespace=EXAM, callback=True)["ok"] is True
+    cand.emit("signal", {"attempt_id": attempt.id, "signal": "visibility"}, namespace=EXAM)
+    seats = received(proctor, NS, "seat")
+    assert seats[0]["answered"] == 1 and seats[0]["last_saved_at"]
+    assert seats[-1]["focus_losses"] == 1 and seats[-1]["status"] == "answering"
+
+
+def test_warn_extend_incident_terminate(session, exam, live):
+    cand, proctor, attempt, _ = live
+    ack = call(proctor, "warn", {"attempt_id": attempt.id, "message": "请勿左顾右盼"})
+    assert ack["ok"] is True and ack["seat"]["warnings"] == 1
+    assert received(cand, EXAM, "status")[-1] == {"attempt_id": attempt.id, "reason": "warned",
+                                                   "message": "监考员警告：请勿左顾右盼"}
+    ack = call(proctor, "extend", {"attempt_id": attempt.id, "minutes": 10, "reason": "设备故障"})
+    assert ack["ok"] is True
+    assert received(cand, EXAM, "status")[-1]["reason"] == "extended"
+    assert call(proctor, "incident", {"attempt_id": attempt.id, "tier": 1, "description": "偷看"})["seat"][
+        "incidents"] == 1
+    assert call(proctor, "terminate", {"attempt_id": attempt.id, "reason": "", "tier": 2})["code"] == "invalid"
+    ack = call(proctor, "terminate", {"attempt_id": attempt.id, "reason": "使用手机", "tier": 2})
+    assert ack["ok"] is True and ack["seat"]["status"] == "terminated"
+    assert received(cand, EXAM, "status")[-1]["reason"] == "terminated"
+    session.expire_all()
+    assert svc.load_state(attempt).extension_minutes == 10 and attempt.status == "terminated"
+    again = call(proctor, "pause", {"attempt_id": attempt.id})
+    assert again["ok"] is False and again["code"] == "illegal_transition"
+
+
+def test_room_wide_actions(app, session, exam, live):
+    cand, proctor, attempt, _ = live
+    other = exam.started(1)
+    session.flush()
+    ack = call(proctor, "pause_room", {"room_id": exam.room1.id, "reason": "停电"})
+    assert ack["ok"] is True and sorted(ack["changed"]) == sorted([attempt.id, other.id])
+    assert {r["attempt_id"] for r in ack["refused"]} == {exam.attempt(2).id, exam.attempt(3).id}
+    assert received(cand, EXAM, "status")[-1]["message"] == "考试已暂停：停电。请等待监考员恢复。"
+    assert {s["attempt_id"] for s in received(proctor, NS, "seat")} == {attempt.id, other.id}
+    ack = call(proctor, "extend", {"room_id": exam.room1.id, "minutes": 15, "reason": "停电补时"})
+    assert ack["ok"] is True and len(ack["changed"]) == 4
+    assert call(proctor, "resume_room", {"room_id": exam.room1.id})["ok"] is True
+    session.expire_all()
+    assert attempt.status == other.status == "in_progress"
+    assert call(proctor, "open", {"room_id": exam.room1.id})["code"] == "invalid"  # opened already
+
+
+def test_move_approval_supersedes_the_old_computer(app, session, exam, live):
+    cand, proctor, attempt, _ = live
+    from web.extensions import socketio
+
+    other = socketio.test_client(app, namespace=EXAM, auth={"attempt_id": attempt.id, "device_id": "device-two"},
+                                 flask_test_client=http_as(app, exam.candidates[0]))
+    assert not other.is_connected(EXAM)
+    assert received(proctor, NS, "seat")[-1]["pending_move"]["device"] == "device-t"
+    ack = call(proctor, "approve_move", {"attempt_id": attempt.id})
+    assert ack["ok"] is True and ack["seat"]["pending_move"] is None
+    assert received(cand, EXAM, "superseded") == [
+        {"attempt_id": attempt.id, "owner": "", "message": "监考员已批准换机，作答已转移到另一台电脑。"}]
+    moved = candidate_socket(app, exam.candidates[0], attempt.id, device="device-two")
+    assert moved.is_connected(EXAM)
+    assert call(proctor, "approve_move", {"attempt_id": attempt.id})["code"] == "invalid"
+
+
+# ---------------------------------------------------------------- refusals change nothing
+
+
+def test_supervisors_and_other_rooms_proctors_cannot_act(app, session, exam, live):
+    cand, proctor, attempt, _ = live
+    sup = console_socket(app, supervisor_of(session, exam))
+    assert call(sup, "watch", {"room_id": exam.room1.id})["ok"] is True
+    before = kinds(session, attempt)
+    for event, payload in (("pause", {"attempt_id": attempt.id}), ("pause_room", {"room_id": exam.room1.id}),
+                           ("terminate", {"attempt_id": attempt.id, "reason": "x", "tier": 1}),
+                           ("warn", {"attempt_id": attempt.id, "message": "x"})):
+        ack = call(sup, event, payload)
+        assert ack == {"ok": False, "code": "read_only", "error": "督考员只能查看考场，不能操作。"}
+    stranger = console_socket(app, exam.proctor2)
+    assert call(stranger, "pause", {"attempt_id": attempt.id})["code"] == "forbidden"
+    assert call(stranger, "pause_room", {"room_id": exam.room1.id})["code"] == "forbidden"
+    assert call(stranger, "watch", {"room_id": exam.room1.id})["code"] == "forbidden"
+    session.expire_all()
+    assert kinds(session, attempt) == before and attempt.status == "in_progress"
+    assert received(cand, EXAM, "status") == []
+
+
+@pytest.mark.parametrize("event,payload", [
+    ("pause", {}),
+    ("pause", {"attempt_id": "1"}),
+    ("pause", {"attempt_id": True}),
+    ("pause", "attempt"),
+    ("pause", {"attempt_id": 1, "reason": 5}),
+    ("pause", {"attempt_id": 1, "reason": "长" * 201}),
+    ("pause_room", {"room_id": 1, "extra": 1}),
+    ("extend", {"attempt_id": 1, "room_id": 1, "minutes": 5, "reason": "x"}),
+    ("extend", {"attempt_id": 1, "minutes": "5", "reason": "x"}),
+    ("extend", {"attempt_id": 1, "minutes": 5}),
+    ("warn", {"attempt_id": 1}),
+    ("incident", {"attempt_id": 1, "tier": "1", "description": "x"}),
+    ("terminate", {"attempt_id": 1, "reason": "x"}),
+    ("approve_move", {"attempt_id": 1, "device_id": "x"}),
+    ("open", None),
+])
+def test_malformed_actions_get_an_error_ack_and_change_nothing(session, exam, live, event, payload):
+    cand, proctor, attempt, _ = live
+    if isinstance(payload, dict):
+        real = {"attempt_id": attempt.id, "room_id": exam.room1.id}  # 1 stands for the real id
+        payload = {k: real[k] if k in real and v == 1 and type(v) is int else v for k, v in payload.items()}
+    before = kinds(session, attempt)
+    audits = session.scalar(select(func.count()).select_from(AuditEntry))
+    ack = call(proctor, event, payload)
+    assert ack["ok"] is False and ack["code"] == "malformed" and ack["error"]
+    assert kinds(session, attempt) == before
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits
+    assert received(cand, EXAM, "status") == []
+
+
+def test_a_flood_of_events_is_rate_limited(app, session, exam, clock, monkeypatch):
+    monkeypatch.setattr(proctor_ns, "BURST", 3.0)
+    monkeypatch.setattr(proctor_ns, "RATE_PER_SECOND", 0.001)
+    sock = console_socket(app, exam.proctor1)
+    acks = [call(sock, "watch", {"room_id": exam.room1.id}) for _ in range(5)]
+    assert [a["ok"] for a in acks[:3]] == [True] * 3
+    assert [a.get("code") for a in acks[3:]] == ["rate_limited"] * 2
+
+
+# ---------------------------------------------------------------- pages
+
+
+def login_as(client, user):
+    client.post("/logout")
+    assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def test_proctor_index_lists_their_rooms_and_the_console_renders_the_grid(client, session, exam):
+    exam.started(0)
+    session.flush()
+    login_as(client, exam.proctor1)
+    html = client.get("/proctor/").get_data(as_text=True)
+    assert exam.room1.name in html and f"/proctor/rooms/{exam.room1.id}" in html
+    assert f"/proctor/rooms/{exam.room2.id}\"" not in html
+    html = client.get(f"/proctor/rooms/{exam.room1.id}").get_data(as_text=True)
+    assert 'data-mode="proctor"' in html and "js/proctor_console.js" in html and "socket.io.min.js" in html
+    assert exam.candidates[0].name in html
+    assert "开考" in html and "全场暂停" in html and "终止考试" in html
+    assert html.count('class="pc-seat ') == 4
+    assert client.get(f"/proctor/rooms/{exam.room2.id}").status_code == 403
+    assert client.get("/proctor/rooms/999999").status_code == 404
+
+
+def test_the_supervisor_console_is_read_only(client, session, exam):
+    login_as(client, supervisor_of(session, exam))
+    html = client.get("/supervise/").get_data(as_text=True)
+    assert exam.room1.name in html and exam.room2.name in html
+    html = client.get(f"/supervise/rooms/{exam.room1.id}").get_data(as_text=True)
+    assert 'data-mode="readonly"' in html and "全场暂停" not in html and "终止考试" not in html
+    other = make_user(session, Role.SUPERVISOR)
+    login_as(client, other)
+    assert client.get(f"/supervise/rooms/{exam.room1.id}").status_code == 403
+
+
+def test_room_record_page_pdf_and_signing(client, session, exam):
+    a0 = exam.started(0)
+    pr.warn(session, exam.proctor1, a0.id, "请勿交谈", T0 + 3 * MIN)
+    session.flush()
+    login_as(client, exam.proctor1)
+    url = f"/proctor/rooms/{exam.room1.id}/record"
+    html = client.get(url).get_data(as_text=True)
+    assert "考场记录表" in html and "请勿交谈" in html and exam.candidates[3].name in html  # absent
+    pdf = client.get(url + ".pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    resp = client.post(f"/proctor/rooms/{exam.room1.id}/sign", data={})
+    assert resp.status_code == 302
+    assert session.scalar(select(func.count()).select_from(pr.RoomRecordSignature)) == 0  # not confirmed
+    resp = client.post(f"/proctor/rooms/{exam.room1.id}/sign", data={"confirm": "y"}, follow_redirects=True)
+    assert "已签名" in resp.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(pr.RoomRecordSignature)) == 1
+    login_as(client, exam.proctor2)
+    assert client.get(url).status_code == 403
+    assert client.post(f"/proctor/rooms/{exam.room1.id}/sign", data={"confirm": "y"}).status_code == 403
+    login_as(client, supervisor_of(session, exam))
+    assert client.get(url).status_code == 200
+
+
+def test_supervision_report_form_and_pdf(client, session, exam, monkeypatch):
+    from web.proctor import views
+
+    monkeypatch.setattr(views, "now", lambda: T0 + 100 * MIN)
+    sup = supervisor_of(session, exam)
+    login_as(client, sup)
+    url = f"/supervise/batches/{exam.sitting.module.batch_id}/report"
+    html = client.get(url).get_data(as_text=True)
+    assert "督考报告" in html and exam.room1.name in html
+    resp = client.post(url, data={"findings": "", "rating": "good"})
+    assert "请填写督考情况" in resp.get_data(as_text=True)
+    resp = client.post(url, data={"findings": "考场秩序良好。", "rating": "good"}, follow_redirects=True)
+    assert "督考报告已提交" in resp.get_data(as_text=True)
+    report = session.scalar(select(pr.SupervisionReport))
+    assert report.findings == "考场秩序良好。" and report.rating == "good"
+    pdf = client.get(url + ".pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    login_as(client, make_user(session, Role.SUPERVISOR))
+    assert client.get(url).status_code == 403
+
+
+def test_nav_has_the_console_entries(client, session, exam):
+    login_as(client, exam.proctor1)
+    assert 'href="/proctor/"' in client.get("/home").get_data(as_text=True)
+    login_as(client, supervisor_of(session, exam))
+    assert 'href="/supervise/"' in client.get("/home").get_data(as_text=True)
