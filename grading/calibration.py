@@ -6,7 +6,9 @@ detached process so the numeric work never blocks the web server):
 
 1. load the response matrix; drop items nobody answered or everybody answered alike
    (reported), and examinees left without responses;
-2. calibrate (:func:`grading.irt.calibrate`, Bock–Aitkin EM);
+2. calibrate (:func:`grading.irt.calibrate`, Bock–Aitkin EM); its progress callback moves
+   the run's percent through the estimation phase (10 → 54 %, at most one checkpoint per
+   :data:`ESTIMATION_PROGRESS_INTERVAL` seconds);
 3. link to the bank scale: the **anchors** are the items that already have current
    parameters (``Item.irt_a``/``irt_b`` set, i.e. a current :class:`ItemParameter`), are not
    pretest items and have a positive slope. With at least :data:`MIN_ANCHORS` of them,
@@ -114,6 +116,11 @@ STALE_AFTER = dt.timedelta(hours=1)  # a queued or running run older than this n
 MIN_EXAMINEES = 30
 MIN_ITEMS = 3
 SX2_MIN_FORM = 100
+#: Progress of the estimation phase: the run's percent moves from _ESTIMATION_START to
+#: _ESTIMATION_END with :func:`grading.irt.calibrate`'s progress, at most once per this many
+#: seconds (each update is a checkpoint the caller commits).
+ESTIMATION_PROGRESS_INTERVAL = 0.2
+_ESTIMATION_START, _ESTIMATION_END = 10, 55
 _N_PARAMETERS = {"rasch": 1, "1pl": 1, "2pl": 2, "3pl": 3}
 _NUMERIC_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
 
@@ -325,17 +332,30 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
     if x.shape[0] < MIN_EXAMINEES:
         raise _RunFailed(f"有效作答人数只有 {x.shape[0]} 人，至少需要 {MIN_EXAMINEES} 人。")
 
-    step(10, f"参数估计（{MODELS[model]}，EM 算法）")
+    estimation_stage = f"参数估计（{MODELS[model]}，EM 算法）"
+    step(_ESTIMATION_START, estimation_stage)
+    reached = _ESTIMATION_START
+
+    def estimation_progress(fraction: float) -> None:
+        # Percent strictly inside the estimation phase; a checkpoint only when it moves.
+        nonlocal reached
+        percent = _ESTIMATION_START + int(fraction * (_ESTIMATION_END - _ESTIMATION_START))
+        percent = min(percent, _ESTIMATION_END - 1)
+        if percent > reached:
+            reached = percent
+            step(percent, estimation_stage)
+
     notes: list[str] = []
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")  # ConvergenceWarning and numeric noise: reported below instead
-        est = calibrate(x, model=model)  # type: ignore[arg-type]
+        est = calibrate(x, model=model, progress=estimation_progress,  # type: ignore[arg-type]
+                        progress_interval=ESTIMATION_PROGRESS_INTERVAL)
     if not (np.isfinite(est.a).all() and np.isfinite(est.b).all()):
         raise _RunFailed("参数估计出现非有限值（可能某些试题的作答模式无法估计），请检查作答数据。")
     if not est.converged:
         notes.append(f"EM 在 {est.n_cycles} 轮后仍未达到收敛标准，结果仅供参考。")
 
-    step(55, "链接到题库量尺")
+    step(_ESTIMATION_END, "链接到题库量尺")
     rule = _rule(session)
     n_items = len(items)
     had = np.isfinite(prev_a) & np.isfinite(prev_b)

@@ -53,15 +53,15 @@ from foundation.errors import NotFound, ValidationError
 from foundation.idcard import id_number_problem
 from grading.models import ResponseSet
 from grading.responses import (
-    _CHOICE_TYPES,
     ANALYSTS,
+    CHOICE_TYPES,
     MAX_EXAMINEES,
     MAX_ITEMS,
     MAX_NAME,
-    _clean_name,
-    _get_blueprint,
-    _store,
+    clean_name,
     encode_choice,
+    get_blueprint,
+    store_response_set,
 )
 from itembank.itemtypes import ItemType, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, Paper, PaperItem
@@ -184,7 +184,7 @@ def _scope(session: Session, blueprint_id: int | None, batch_id: int | None, dat
                                       field="blueprint_id")
             blueprint = found[0]
         else:
-            blueprint = _get_blueprint(session, blueprint_id)
+            blueprint = get_blueprint(session, blueprint_id)
         sittings = list(session.scalars(_sittings_stmt(blueprint.id).where(BatchModule.batch_id == batch.id)))
         if not sittings:
             raise ValidationError(f"认定批次「{batch.name}」没有使用细目表「{blueprint.target_label}」试卷的"
@@ -201,7 +201,7 @@ def _scope(session: Session, blueprint_id: int | None, batch_id: int | None, dat
         raise ValidationError(f"日期范围最长 {MAX_RANGE_DAYS} 天，请缩小范围。", field="date_to")
     if blueprint_id is None:
         raise ValidationError("按日期范围生成时请选择细目表。", field="blueprint_id")
-    blueprint = _get_blueprint(session, blueprint_id)
+    blueprint = get_blueprint(session, blueprint_id)
     # Beijing calendar days → UTC bounds (sittings are stored in UTC).
     lower = dt.datetime.combine(start, dt.time(), tzinfo=BEIJING).astimezone(dt.UTC)
     upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=BEIJING).astimezone(dt.UTC)
@@ -257,7 +257,7 @@ def _score(cell: _Cell, row: Response | None) -> tuple[float, int]:
         marks = cell.item_type.score(cell.spec, value, 1.0)
         correct = marks is not None and marks >= 1.0 - 1e-9
     choice = -1
-    if cell.code in _CHOICE_TYPES:
+    if cell.code in CHOICE_TYPES:
         try:
             cleaned = cell.item_type.clean_response(cell.spec, value)
         except ValidationError:
@@ -291,7 +291,7 @@ def build_exam_response_set(
     """
     require_role(actor, *ANALYSTS)
     if name is not None and name.strip():
-        name = _clean_name(name)
+        name = clean_name(name)
     blueprint, scope = _scope(session, blueprint_id, batch_id, date_from, date_to)
     sitting_ids = [s.id for s in scope.sittings]
     sitting_of = {s.id: s for s in scope.sittings}
@@ -358,5 +358,6 @@ def build_exam_response_set(
         "terminated_excluded": terminated, "unfinished_excluded": unfinished,
         "without_blueprint_items": without_items, "forms": form_ids,
     }
-    return _store(session, actor, name=name, source="batch", blueprint=blueprint, items=items, scores=scores,
-                  choices=choices, group_names=GROUP_NAMES, groups=groups.astype(str), details=details)
+    return store_response_set(session, actor, name=name, source="batch", blueprint=blueprint, items=items,
+                              scores=scores, choices=choices, group_names=GROUP_NAMES, groups=groups.astype(str),
+                              details=details)

@@ -19,7 +19,9 @@ distribution, two estimators:
 * ``"em"`` (default): Bock–Aitkin EM written here, vectorised over examinees and items (sparse
   one-hot E-step, batched Newton M-step, SQUAREM acceleration). It reproduces R mirt's
   ``mirt(Science, 1)`` (graded model) — slopes, intercepts and log-likelihood — see
-  ``tests/grading/test_grm_reference.py``.
+  ``tests/grading/test_grm_reference.py``. Standard errors of slopes, intercepts and
+  thresholds come from the observed information by Louis' (1982) identity (as for the
+  dichotomous models in :mod:`grading.irt`) and reproduce mirt's ``SE.type = 'Louis'`` values.
 * ``"girth"``: wraps ``girth.grm_mml``. girth does not maximise the likelihood over all item
   parameters: for each trial slope it solves the thresholds so that the model reproduces the
   item's observed marginal category proportions under N(0, 1), and only the slope is searched
@@ -34,6 +36,7 @@ distribution, two estimators:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,7 +46,14 @@ from scipy import sparse, special
 
 from grading.ctt import corrected_point_biserial
 from grading.fit import normal_quadrature
-from grading.irt import ConvergenceWarning, run_em
+from grading.irt import (
+    PROGRESS_INTERVAL,
+    ConvergenceWarning,
+    EmProgress,
+    ProgressCallback,
+    invert_information,
+    run_em,
+)
 
 Float = NDArray[np.float64]
 Int = NDArray[np.int64]
@@ -55,12 +65,15 @@ __all__ = [
     "Estimator",
     "GradedItems",
     "GrmCalibration",
+    "GrmStandardErrors",
     "calibrate",
     "category_probabilities",
     "eap_scores",
     "item_information",
     "marginal_log_likelihood",
+    "observed_information",
     "simulate_responses",
+    "standard_errors",
     "test_information",
 ]
 
@@ -124,6 +137,17 @@ class GrmCalibration:
         EM cycles used (SQUAREM extrapolations included); None for girth, which does not say.
     converged : bool or None
         EM: every slope and intercept moved less than ``tol`` in the last cycle. None for girth.
+    se_discrimination : ndarray, shape (n_items,), or None
+        Standard errors of the slopes from the observed information (:func:`standard_errors`).
+        None for girth (its estimates are not the likelihood's maximum, where the observed
+        information is the covariance's inverse) or when not requested.
+    se_thresholds, se_intercepts : ndarray, shape (n_items, max_categories − 1), or None
+        Standard errors of ``b_jk`` (delta method) and of ``d_jk = −a_j b_jk``; NaN-padded like
+        the thresholds.
+    covariance : ndarray or None
+        Inverse observed information of ``(a_1 … a_J, d_11, d_12, …)`` (intercepts row by row,
+        padding skipped).
+    se_method : str
     """
 
     items: GradedItems
@@ -133,6 +157,37 @@ class GrmCalibration:
     estimator: str
     n_cycles: int | None = None
     converged: bool | None = None
+    se_discrimination: Float | None = None
+    se_thresholds: Float | None = None
+    se_intercepts: Float | None = None
+    covariance: Float | None = None
+    se_method: str = "not computed"
+
+
+@dataclass(frozen=True)
+class GrmStandardErrors:
+    """Result of :func:`standard_errors`.
+
+    Attributes
+    ----------
+    discrimination : ndarray, shape (n_items,)
+    intercepts, thresholds : ndarray, shape (n_items, max_categories − 1)
+        SEs of ``d_jk`` and of ``b_jk = −d_jk / a_j`` (delta method), NaN-padded.
+    covariance : ndarray
+        Inverse observed information in the order ``a_1 … a_J`` then the real intercepts row by
+        row (NaN everywhere if the information is not positive definite).
+    information : ndarray
+        The observed information itself, same order.
+    positive_definite : bool
+        False: the solution is not identified and every SE is NaN.
+    """
+
+    discrimination: Float
+    intercepts: Float
+    thresholds: Float
+    covariance: Float
+    information: Float
+    positive_definite: bool
 
 
 @dataclass(frozen=True)
@@ -333,6 +388,9 @@ def calibrate(
     max_iteration: int | None = None,
     tol: float = 1e-4,
     accelerate: bool = True,
+    standard_errors: bool = True,
+    progress: ProgressCallback | None = None,
+    progress_interval: float = PROGRESS_INTERVAL,
 ) -> GrmCalibration:
     r"""Calibrate GRM items by marginal maximum likelihood, ability N(0, 1).
 
@@ -372,6 +430,16 @@ def calibrate(
         EM convergence threshold on the largest parameter change in one cycle.
     accelerate : bool, default True
         EM: SQUAREM extrapolation; False runs plain EM (same fixed point, more cycles).
+    standard_errors : bool, default True
+        EM: standard errors from the observed information at the estimate (Louis 1982, exact
+        for the quadrature likelihood; :func:`standard_errors`). Not computed for girth.
+    progress : callable, optional
+        ``progress(fraction)`` as in :func:`grading.irt.calibrate`: a non-decreasing estimate
+        in [0, 1] from the EM's convergence (the first 90 % when standard errors follow),
+        at most once per ``progress_interval`` seconds, then 1.0 once at the end. girth
+        reports only the end. Estimates are identical with or without it.
+    progress_interval : float
+        Least time between two ``progress`` calls, seconds.
 
     Returns
     -------
@@ -404,12 +472,17 @@ def calibrate(
     n_examinees, n_items = x.shape
     n_cycles: int | None = None
     converged: bool | None = None
+    meter = None
+    if progress is not None and estimator == "em":
+        meter = EmProgress(progress, max_cycles=max_iteration, tol=tol, share=0.9 if standard_errors else 1.0,
+                           interval=progress_interval)
     if estimator == "girth":
         a, b = _fit_girth(x, k, n_nodes, (lo, hi), max_iteration)
         low, high = GIRTH_SLOPE_BOUNDS
         at_bound = (a <= low + 1e-3) | (a >= high - 1e-3)
     else:
-        a, d, n_cycles, converged = _fit_em(x, k, n_nodes, (lo, hi), max_iteration, tol, accelerate)
+        a, d, n_cycles, converged = _fit_em(x, k, n_nodes, (lo, hi), max_iteration, tol, accelerate,
+                                            on_cycle=None if meter is None else meter.cycle)
         if not converged:
             warnings.warn(
                 f"GRM EM stopped after {n_cycles} cycles before every parameter change fell below tol={tol}",
@@ -421,6 +494,16 @@ def calibrate(
         b = -d / a[:, None]  # NaN padding carries over
         at_bound = np.zeros(n_items, dtype=bool)
     items = GradedItems(discrimination=a, thresholds=b)
+    ses = None
+    se_method = "not computed"
+    if estimator == "em" and standard_errors:
+        # The same quadrature as the fit: the information of the likelihood that was maximised.
+        ses = _standard_errors(x, a, b, n_nodes, (lo, hi))
+        se_method = "observed information (Louis 1982), exact for the quadrature likelihood"
+        if not ses.positive_definite:
+            se_method += "; not positive definite (solution not identified): SEs are NaN"
+    if progress is not None:
+        progress(1.0)
     return GrmCalibration(
         items=items,
         log_likelihood=marginal_log_likelihood(x, a, b),
@@ -429,6 +512,11 @@ def calibrate(
         estimator=_ESTIMATOR_NAMES[estimator],
         n_cycles=n_cycles,
         converged=converged,
+        se_discrimination=None if ses is None else ses.discrimination,
+        se_thresholds=None if ses is None else ses.thresholds,
+        se_intercepts=None if ses is None else ses.intercepts,
+        covariance=None if ses is None else ses.covariance,
+        se_method=se_method,
     )
 
 
@@ -591,6 +679,7 @@ def _fit_em(
     max_cycles: int,
     tol: float,
     accelerate: bool,
+    on_cycle: Callable[[int, float], None] | None = None,
 ) -> tuple[Float, Float, int, bool]:
     """Bock–Aitkin EM; returns slopes, intercepts (NaN-padded), cycles and convergence."""
     n_examinees, n_items = x.shape
@@ -635,10 +724,150 @@ def _fit_em(
         d0[j, : k[j] - 1] = special.logit(at_least) * np.sqrt(1.0 + np.pi / 8.0)
     par0 = np.concatenate([a0, d0[active]])
     par, n_cycles, converged, _ = run_em(
-        step, lambda v: v, par0, max_cycles=max_cycles, tol=tol, accelerate=accelerate
+        step, lambda v: v, par0, max_cycles=max_cycles, tol=tol, accelerate=accelerate, on_cycle=on_cycle
     )
     a, d = unpack(par)
     return a, np.where(active, d, np.nan), n_cycles, converged
+
+
+# --------------------------------------------------------------------------- standard errors
+
+
+def _one_hot_codes(x: Float) -> tuple[Int, Bool]:
+    presented = ~np.isnan(x)
+    return np.where(presented, x, 0.0).astype(np.int64), presented
+
+
+def _category_derivatives(a: Float, d: Float, active: Bool, nodes: Float) -> tuple[Float, Float, Float]:
+    """``P`` (J, Q, K) and its first and second derivatives in the item's padded parameters
+    ``(a, d_1 … d_{K−1})``: shapes (J, Q, K, K) and (J, Q, K, K, K) (padded intercepts: 0).
+
+    With ``s_k = σ(aθ + d_k)``, ``g = s(1 − s)``, ``h = g(1 − 2s)`` and ``P_c = s_c − s_{c+1}``
+    (``s_0 = 1``, ``s_K = 0``): ``∂s_k/∂a = θ g_k``, ``∂s_k/∂d_k = g_k``, ``∂²s_k/∂a² = θ² h_k``,
+    ``∂²s_k/∂a∂d_k = θ h_k``, ``∂²s_k/∂d_k² = h_k``.
+    """
+    p, _, g, h = _em_probabilities(a, d, active, nodes)
+    n_items, n_nodes, width = p.shape
+    theta = nodes[None, :, None]
+    ks = np.arange(1, width)
+    ds = np.zeros((n_items, n_nodes, width + 1, width))  # cumulative curves k = 0 … K
+    ds[:, :, 1:width, 0] = theta * g
+    ds[:, :, ks, ks] = g
+    d2s = np.zeros((n_items, n_nodes, width + 1, width, width))
+    d2s[:, :, 1:width, 0, 0] = theta**2 * h
+    d2s[:, :, ks, 0, ks] = theta * h
+    d2s[:, :, ks, ks, 0] = theta * h
+    d2s[:, :, ks, ks, ks] = h
+    return p, ds[:, :, :-1] - ds[:, :, 1:], d2s[:, :, :-1] - d2s[:, :, 1:]
+
+
+def _information_em(x: Float, a: Float, d: Float, active: Bool, nodes: Float, prior_w: Float) -> Float:
+    """Observed information of the padded parameters ``(a_j, d_j1 … d_j,K−1)`` item by item
+    (shape ``(J·K, J·K)``) by Louis' (1982) identity, exact for the quadrature likelihood::
+
+        I = Σ_i { E_i[−∇² log L_i] − E_i[s_i s_iᵀ] + E_i[s_i] E_i[s_i]ᵀ }
+
+    over examinee i's posterior on the nodes, with the complete-data score
+    ``s_i(θ) = Σ_j m_ij ∇ log P_{j x_ij}(θ)``. The first term is block diagonal (the M-step's
+    Hessian at the expected counts); the other two couple items: one ``(N, J·K)`` score matrix
+    per node, cost ``Q · N · (J K)²``. The same identity as the dichotomous
+    :func:`grading.irt.calibrate` uses.
+    """
+    n_items, width = a.size, d.shape[1] + 1
+    codes, presented = _one_hot_codes(x)
+    p, dp, d2p = _category_derivatives(a, d, active, nodes)
+    tiny = np.finfo(float).tiny
+    log_p = np.log(np.maximum(p, tiny))
+    log_l = np.zeros((x.shape[0], nodes.size))
+    for j in range(n_items):
+        log_l += np.where(presented[:, j, None], log_p[j][:, codes[:, j]].T, 0.0)
+    joint = log_l + np.log(prior_w)
+    post = np.exp(joint - special.logsumexp(joint, axis=1, keepdims=True))  # (N, Q)
+    # Expected counts r[j, q, c] and the complete-data term Σ r (∂P ∂Pᵀ / P² − ∂²P / P).
+    rows, cols = np.nonzero(presented)
+    one_hot_t = sparse.csr_array(
+        (np.ones(rows.size), (cols * width + codes[rows, cols], rows)), shape=(n_items * width, x.shape[0])
+    )
+    r = (one_hot_t @ post).reshape(n_items, width, nodes.size).transpose(0, 2, 1)  # (J, Q, K)
+    inv_p = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
+    complete = np.einsum("jqc,jqcu,jqcv->juv", r * inv_p**2, dp, dp) - np.einsum("jqc,jqcuv->juv", r * inv_p, d2p)
+    info = np.zeros((n_items * width, n_items * width))
+    for j in range(n_items):
+        info[j * width : (j + 1) * width, j * width : (j + 1) * width] = complete[j]
+    # Scores of log P per (item, node, category): ∂P / P.
+    score = dp * inv_p[..., None]  # (J, Q, K, K)
+    items = np.arange(n_items)[None, :]
+    mean_score = np.zeros((x.shape[0], n_items * width))
+    for q in range(nodes.size):
+        s_q = score[items, q, codes] * presented[..., None]  # (N, J, K)
+        s_q = s_q.reshape(x.shape[0], -1)
+        weighted = post[:, q, None] * s_q
+        info -= s_q.T @ weighted
+        mean_score += weighted
+    info += mean_score.T @ mean_score
+    return info
+
+
+def _standard_errors(x: Float, a: Float, b: Float, n_nodes: int, theta_range: tuple[float, float]) -> GrmStandardErrors:
+    active = ~np.isnan(b)
+    d = np.where(active, -a[:, None] * b, 0.0)
+    nodes, prior_w = normal_quadrature(n_nodes, theta_range)
+    width = b.shape[1] + 1
+    full = _information_em(x, a, d, active, nodes, prior_w)
+    jj, kk = np.nonzero(active)
+    keep = np.concatenate([np.arange(a.size) * width, jj * width + kk + 1])
+    info = full[np.ix_(keep, keep)]
+    cov, positive_definite = invert_information(info)
+    var = np.diag(cov)
+    n_items = a.size
+    se_a = np.sqrt(var[:n_items])
+    se_d = np.full(b.shape, np.nan)
+    se_d[active] = np.sqrt(var[n_items:])
+    # b = −d / a: gradient (d / a², −1 / a) in (a, d).
+    cov_ad = np.full(b.shape, np.nan)
+    cov_ad[active] = cov[jj, n_items + np.arange(jj.size)]
+    ga = d / a[:, None] ** 2
+    gd = -1.0 / a[:, None]
+    var_b = ga**2 * se_a[:, None] ** 2 + gd**2 * se_d**2 + 2.0 * ga * gd * cov_ad
+    se_b = np.where(active, np.sqrt(np.maximum(var_b, 0.0)), np.nan)
+    return GrmStandardErrors(discrimination=se_a, intercepts=se_d, thresholds=se_b, covariance=cov,
+                             information=info, positive_definite=positive_definite)
+
+
+def observed_information(
+    responses: ArrayLike,
+    discrimination: ArrayLike,
+    thresholds: ArrayLike,
+    *,
+    n_nodes: int = 61,
+    theta_range: tuple[float, float] = (-6.0, 6.0),
+) -> Float:
+    """Observed information of the marginal log-likelihood (N(0, 1) ability, equally spaced
+    nodes) in the slope-intercept parameters ``(a_1 … a_J, d_11, d_12, …)`` — intercepts
+    ``d_jk = −a_j b_jk`` row by row, padding skipped — by Louis' identity (exact: the negative
+    Hessian of :func:`marginal_log_likelihood`, at any parameter values)."""
+    return standard_errors(responses, discrimination, thresholds, n_nodes=n_nodes,
+                           theta_range=theta_range).information
+
+
+def standard_errors(
+    responses: ArrayLike,
+    discrimination: ArrayLike,
+    thresholds: ArrayLike,
+    *,
+    n_nodes: int = 61,
+    theta_range: tuple[float, float] = (-6.0, 6.0),
+) -> GrmStandardErrors:
+    """Standard errors of GRM estimates: the inverse of :func:`observed_information` at the
+    maximum-likelihood estimate (what :func:`calibrate` reports), ``se(b)`` by the delta method.
+
+    Cost: ``Q · N · (J K)²`` flops (K the widest item's categories), e.g. about 2 s for 2,000
+    examinees × 30 four-category criteria on this machine (the EM fit itself: 0.6 s).
+    """
+    a, b = _parameters(discrimination, thresholds)
+    x = _responses(responses)
+    _log_likelihood_matrix(x, a, b, np.zeros(1))  # validates the shape and every category
+    return _standard_errors(x, a, b, n_nodes, theta_range)
 
 
 # --------------------------------------------------------------------------- scoring

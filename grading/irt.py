@@ -19,6 +19,7 @@ Only numpy and scipy are imported; no database, no Flask.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,11 +32,15 @@ from scipy import special
 
 __all__ = [
     "MIN_NODES",
+    "PROGRESS_INTERVAL",
     "CalibrationResult",
     "ConvergenceHistory",
     "ConvergenceWarning",
+    "EmProgress",
     "Model",
+    "ProgressCallback",
     "calibrate",
+    "invert_information",
     "load_pattern_table",
     "marginal_loglik",
     "normal_quadrature",
@@ -44,6 +49,11 @@ __all__ = [
 Float = NDArray[np.float64]
 Model = Literal["rasch", "1pl", "2pl", "3pl"]
 MODELS: tuple[str, ...] = ("rasch", "1pl", "2pl", "3pl")
+
+#: ``progress(fraction)``: estimated share of a calibration done, in [0, 1] (see :class:`EmProgress`).
+ProgressCallback = Callable[[float], None]
+#: Default least time between two progress callbacks, seconds.
+PROGRESS_INTERVAL = 0.2
 
 #: Fewer equally spaced nodes than this bias long tests (psychometrics.md); refused by default.
 MIN_NODES = 41
@@ -647,7 +657,9 @@ def _information_general(data: _Data, nodes: Float, prior_w: Float, a: Float, d:
     return np.asarray((complete - ess).reshape(k * j, k * j) + opg, dtype=float)
 
 
-def _invert(info: Float) -> tuple[Float, bool]:
+def invert_information(info: Float) -> tuple[Float, bool]:
+    """Covariance = inverse of an information matrix by Cholesky, and whether it was positive
+    definite (if not, a NaN matrix: the solution is not identified)."""
     try:
         chol = np.linalg.cholesky(info)
     except np.linalg.LinAlgError:
@@ -664,6 +676,58 @@ def _se_b(a: Float, d: Float, var_a: Float, var_d: Float, cov_ad: Float) -> Floa
         return np.sqrt(np.maximum(ga**2 * var_a + gd**2 * var_d + 2.0 * ga * gd * cov_ad, 0.0))
 
 
+class EmProgress:
+    """Progress of an EM calibration as a non-decreasing estimated fraction done, throttled.
+
+    EM converges linearly: the log of the largest parameter change per cycle falls roughly in a
+    straight line from its first value toward ``log tol``. After cycle ``k`` with change ``δ_k``
+    the estimate is ``share · max(log(δ_1 / δ_k) / log(δ_1 / tol), k / max_cycles)``, clipped
+    below ``share`` and never decreasing (SQUAREM's extrapolations make single changes jump
+    about). ``share`` leaves the rest of the scale for the work after EM (standard errors);
+    :meth:`finish` reports exactly 1.
+
+    ``callback(fraction)`` is called at most once per ``interval`` seconds of wall time
+    (the first time ``interval`` after construction), so a fast EM does not flood a caller that
+    writes the progress to a database; ``interval=0`` reports every cycle. The observer reads
+    only the cycle count and the change, so results are the same with or without it.
+    """
+
+    def __init__(self, callback: ProgressCallback, *, max_cycles: int, tol: float, share: float = 1.0,
+                 interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self._callback = callback
+        self._max_cycles = max_cycles
+        self._log_tol = math.log(tol)
+        self._share = share
+        self._interval = interval
+        self._clock = clock
+        self._last_call = clock()
+        self._first_log_change: float | None = None
+        self.fraction = 0.0
+
+    def cycle(self, n_cycles: int, change: float) -> None:
+        """``run_em``'s ``on_cycle`` hook."""
+        if math.isfinite(change) and change > 0:
+            log_change = math.log(change)
+            if self._first_log_change is None:
+                self._first_log_change = log_change
+            span = self._first_log_change - self._log_tol
+            by_change = (self._first_log_change - log_change) / span if span > 0 else 0.0
+        else:
+            by_change = 0.0 if change != 0 else 1.0
+        estimate = min(max(by_change, n_cycles / self._max_cycles), 1.0) * self._share
+        # Stay strictly below the share until EM has finished (finish() reports the end).
+        self.fraction = max(self.fraction, min(estimate, self._share * (1.0 - 1e-9)))
+        now = self._clock()
+        if now - self._last_call >= self._interval:
+            self._last_call = now
+            self._callback(self.fraction)
+
+    def finish(self) -> None:
+        """Report 1.0 (always, regardless of the interval)."""
+        self.fraction = 1.0
+        self._callback(1.0)
+
+
 # --------------------------------------------------------------------------- EM driver
 
 
@@ -675,6 +739,7 @@ def run_em(
     max_cycles: int,
     tol: float,
     accelerate: bool,
+    on_cycle: Callable[[int, float], None] | None = None,
 ) -> tuple[Float, int, bool, ConvergenceHistory]:
     """Iterate the EM map ``F`` (``step``), optionally with SQUAREM (Varadhan & Roland 2008,
     scheme S3, with their step-length safeguard and monotone back-tracking).
@@ -686,6 +751,9 @@ def run_em(
     clamp binds, so the extrapolation earns its length. If the objective at ``x'`` is below
     that at ``x0`` (or not finite), α moves halfway back to −1. Convergence:
     ``max |F(x) − x| < tol`` after any cycle.
+
+    ``on_cycle(n_cycles, change)``, if given, is called after every cycle with the cycles used
+    so far and that cycle's ``max |F(x) − x|`` (an observer: it cannot change the iteration).
     """
     changes: list[float] = []
     logliks: list[float] = []
@@ -699,6 +767,8 @@ def run_em(
         changes.append(change)
         logliks.append(loglik)
         objectives.append(objective)
+        if on_cycle is not None:
+            on_cycle(len(changes), change)
         return x_new, objective, change
 
     def history() -> ConvergenceHistory:
@@ -758,6 +828,8 @@ def calibrate(
     c_prior: tuple[float, float] | tuple[ArrayLike, ArrayLike] = (6.0, 16.0),
     standard_errors: bool = True,
     allow_few_nodes: bool = False,
+    progress: ProgressCallback | None = None,
+    progress_interval: float = PROGRESS_INTERVAL,
 ) -> CalibrationResult:
     """Calibrate dichotomous items by marginal maximum likelihood (Bock & Aitkin 1981, EM).
 
@@ -810,6 +882,14 @@ def calibrate(
         products; ``Q N J²`` for the 3PL).
     allow_few_nodes : bool
         Permit fewer than :data:`MIN_NODES` nodes (they bias long tests).
+    progress : callable, optional
+        ``progress(fraction)`` with the estimated share of the work done, a float in [0, 1]
+        that never decreases (:class:`EmProgress`: from the convergence of the EM cycles,
+        which take the first 90 % when standard errors are computed, else all of it). Called
+        at most once per ``progress_interval`` seconds during EM, then exactly once with 1.0
+        when the result is ready. It only observes: estimates are identical without it.
+    progress_interval : float
+        Least time between two ``progress`` calls, seconds (0: after every EM cycle).
 
     Returns
     -------
@@ -876,8 +956,13 @@ def calibrate(
         return np.concatenate([a_new, d_new, g_new]), loglik, loglik + _beta_log_density(c, prior_c)
 
     x0 = _starting_values(data, model, prior_c)
+    meter = None
+    if progress is not None:
+        meter = EmProgress(progress, max_cycles=max_cycles, tol=tol, share=0.9 if standard_errors else 1.0,
+                           interval=progress_interval)
     x, n_cycles, converged, history = run_em(
-        step, layout.natural, x0, max_cycles=max_cycles, tol=tol, accelerate=accelerate
+        step, layout.natural, x0, max_cycles=max_cycles, tol=tol, accelerate=accelerate,
+        on_cycle=None if meter is None else meter.cycle,
     )
     if not converged:
         warnings.warn(
@@ -905,7 +990,7 @@ def calibrate(
                 jac[:n_items, 0] = 1.0
                 jac[n_items:, 1:] = np.eye(n_items)
                 info = jac.T @ info @ jac
-        cov, positive_definite = _invert(info)
+        cov, positive_definite = invert_information(info)
         se_method = "observed information (Louis 1982), exact for the quadrature likelihood"
         if not positive_definite:
             se_method += "; not positive definite (solution not identified): SEs are NaN"
@@ -940,6 +1025,8 @@ def calibrate(
     with np.errstate(divide="ignore", invalid="ignore"):
         # A slope of exactly 0 (only in degenerate, perfectly symmetric data) leaves b undefined.
         b = -d / a
+    if meter is not None:
+        meter.finish()
     return CalibrationResult(
         model=model,
         a=np.array(a, dtype=float),

@@ -68,14 +68,18 @@ from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus
 
 __all__ = [
     "ANALYSTS",
+    "CHOICE_TYPES",
     "ID_COLUMNS",
     "MAX_EXAMINEES",
     "MissingDesign",
     "blueprint_items",
+    "clean_name",
     "decode_choice",
     "encode_choice",
+    "get_blueprint",
     "import_response_set",
     "simulate_response_set",
+    "store_response_set",
 ]
 
 #: Who may import or simulate response sets and run calibrations.
@@ -94,7 +98,8 @@ MISSING_DESIGNS: dict[str, str] = {"none": "全部试题（无缺失）", "two_f
 
 SOURCE_LABELS: dict[str, str] = {"import": "导入", "batch": "考试批次", "simulation": "模拟"}
 
-_CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
+#: Item types whose responses are stored as choice codes (also used by :mod:`grading.exam_responses`).
+CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
 _TF_MARKS = ("√", "×")
 _SIM_GROUPS: dict[str, tuple[str, ...]] = {
     "性别": ("男", "女"),
@@ -138,7 +143,8 @@ def decode_choice(item_type: str, code: int) -> str | None:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _get_blueprint(session: Session, blueprint_id: int) -> Blueprint:
+def get_blueprint(session: Session, blueprint_id: int) -> Blueprint:
+    """The blueprint, or :class:`NotFound` (Chinese message)."""
     blueprint = session.get(Blueprint, blueprint_id)
     if blueprint is None:
         raise NotFound("细目表不存在。")
@@ -154,7 +160,8 @@ def blueprint_items(session: Session, blueprint_id: int, *, active_only: bool = 
     return list(session.scalars(stmt).unique())
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """A response set's name, stripped; :class:`ValidationError` if empty or too long."""
     name = (name or "").strip()
     if not name:
         raise ValidationError("请填写作答数据的名称。", field="name")
@@ -177,9 +184,14 @@ def _header(value: Any) -> str:
     return _text(value).replace("*", "").strip()
 
 
-def _store(session: Session, actor: User, *, name: str, source: str, blueprint: Blueprint, items: Sequence[Item],
-           scores: np.ndarray, choices: np.ndarray, group_names: Sequence[str], groups: np.ndarray,
-           details: dict[str, Any]) -> ResponseSet:
+def store_response_set(session: Session, actor: User, *, name: str, source: str, blueprint: Blueprint,
+                       items: Sequence[Item], scores: np.ndarray, choices: np.ndarray, group_names: Sequence[str],
+                       groups: np.ndarray, details: dict[str, Any]) -> ResponseSet:
+    """Write a validated response set (the arrays packed) and audit ``response_set.<source>``.
+
+    Callers (import, simulation, :mod:`grading.exam_responses`) have checked everything; this
+    only writes and flushes.
+    """
     n_examinees, n_items = scores.shape
     response_set = ResponseSet(
         name=name, source=source, blueprint_id=blueprint.id, n_examinees=n_examinees, n_items=n_items,
@@ -316,7 +328,7 @@ def _score_cell(item: Item, spec: dict[str, Any], value: Any) -> tuple[float, in
     if text in ("0", "1", "0.0", "1.0"):
         return float(text[0]), -1
     kind = get_type(item.item_type)
-    if item.item_type not in _CHOICE_TYPES:
+    if item.item_type not in CHOICE_TYPES:
         raise ValidationError(f"{kind.label}只能填写得分 0 或 1（现为「{text}」）。")
     try:
         cleaned = kind.clean_response(spec, text)
@@ -338,8 +350,8 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
     items of another blueprint, bad values; nothing is written then. Audited.
     """
     require_role(actor, *ANALYSTS)
-    blueprint = _get_blueprint(session, blueprint_id)
-    name = _clean_name(name)
+    blueprint = get_blueprint(session, blueprint_id)
+    name = clean_name(name)
     rows = _read_table(data)
     if not rows:
         raise ValidationError("文件中没有任何内容。")
@@ -392,7 +404,7 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
         if found > len(errors):
             errors.append((0, "", f"另有 {found - len(errors)} 处错误未列出。"))
         raise RowErrors(errors)
-    return _store(session, actor, name=name, source="import", blueprint=blueprint,
+    return store_response_set(session, actor, name=name, source="import", blueprint=blueprint,
                   items=[c.item for c in item_cols if c.item is not None], scores=scores, choices=choices,
                   group_names=[c.header for c in group_cols], groups=groups.astype(str),
                   details={"rows": n})
@@ -427,7 +439,7 @@ def simulate_response_set(
     examinee random 性别、年龄段、地区、机构 attributes. Deterministic for a given ``seed``.
     """
     require_role(actor, *ANALYSTS)
-    blueprint = _get_blueprint(session, blueprint_id)
+    blueprint = get_blueprint(session, blueprint_id)
     if isinstance(n_examinees, bool) or not isinstance(n_examinees, int) \
             or not MIN_SIMULATED <= n_examinees <= MAX_EXAMINEES:
         raise ValidationError(f"模拟人数应在 {MIN_SIMULATED} 到 {MAX_EXAMINEES} 之间。", field="n_examinees")
@@ -446,7 +458,7 @@ def simulate_response_set(
             f"细目表「{blueprint.name}」下已启用的试题只有 {len(items)} 道，至少需要 {needed} 道才能模拟。")
     if len(items) > MAX_ITEMS:
         raise ValidationError(f"一次最多模拟 {MAX_ITEMS} 道试题。")
-    name = _clean_name(name or f"模拟作答（{n_examinees} 人，种子 {seed}）")
+    name = clean_name(name or f"模拟作答（{n_examinees} 人，种子 {seed}）")
 
     rng = np.random.default_rng(seed)
     j = len(items)
@@ -473,7 +485,7 @@ def simulate_response_set(
 
     choices = np.full((n_examinees, j), -1, dtype=np.int8)
     for k, item in enumerate(items):
-        if item.item_type not in _CHOICE_TYPES or item.current_version is None:
+        if item.item_type not in CHOICE_TYPES or item.current_version is None:
             continue
         spec = item.current_version.spec
         if item.item_type == "true_false":
@@ -500,7 +512,7 @@ def simulate_response_set(
     groups = np.empty((n_examinees, len(group_names)), dtype=object)
     for g, values in enumerate(_SIM_GROUPS.values()):
         groups[:, g] = rng.choice(np.array(values), size=n_examinees)
-    return _store(session, actor, name=name, source="simulation", blueprint=blueprint, items=items,
+    return store_response_set(session, actor, name=name, source="simulation", blueprint=blueprint, items=items,
                   scores=scores, choices=choices, group_names=group_names, groups=groups.astype(str),
                   details={"seed": seed, "missing_design": missing_design, "ability_mean": ability_mean,
                            "ability_sd": ability_sd, "from_bank": int(from_bank.sum())})

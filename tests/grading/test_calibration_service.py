@@ -441,3 +441,21 @@ def test_cli_refuses_unknown_users_and_roles(session, runner):
     assert result.exit_code != 0 and "不存在" in result.output
     result = runner.invoke(args=["grading", "simulate", "--blueprint", str(bp.id), "--examinees", "100"])
     assert result.exit_code == 2 and "--as" in result.output
+
+
+def test_run_progress_moves_through_the_estimation_phase(session, monkeypatch):
+    # Every EM cycle may report (the default waits 0.2 s between checkpoints; this run is faster).
+    monkeypatch.setattr(cal, "ESTIMATION_PROGRESS_INTERVAL", 0.0)
+    bp = make_blueprint(session)
+    make_items(session, bp, 15, seed=5)
+    reviewer = analyst(session)
+    rs = rsp.simulate_response_set(session, reviewer, bp.id, 1500, 5)
+    run, stages = run_now(session, reviewer, rs, model="3pl")
+    assert run.status == "done", run.message
+    percents = [p for p, _ in stages]
+    assert percents == sorted(percents) and len(set(percents)) == len(percents)  # strictly rising
+    estimation = [p for p, stage in stages if stage.startswith("参数估计")]
+    assert estimation[0] == 10 and len(estimation) >= 4 and max(estimation) < 55
+    assert any(20 < p < 50 for p in estimation)  # intermediate values, not a jump from 10 to 55
+    assert stages[percents.index(55)][1] == "链接到题库量尺" and stages[-1] == (100, "完成")
+

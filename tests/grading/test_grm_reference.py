@@ -53,6 +53,17 @@ MIRT_LOGLIK_FROM_AIC = -(MIRT_AIC - 2 * 16) / 2  # −1608.8695
 # argument TOL): "If SE.type = 'SEM' and this value is not specified, the default is set to 1e-5".
 MIRT_SEM_A = np.array([1.041, 1.226, 2.3, 1.094])
 MIRT_SEM_D = np.array([[4.863, 2.639, -1.466], [2.924, 0.901, -2.266], [5.244, 2.218, -1.967], [3.347, 0.991, -1.688]])
+# Standard errors: the same test file, `mirt(Science, 1, SE=T, SE.type='Louis')`,
+# `coef(modLouis, printSE=TRUE)` — (estimate, SE) for a1, d1, d2, d3 per item, 5 significant digits
+# (expected to tolerance 1e-3 there). Louis' (1982) observed information, what grm.calibrate uses.
+MIRT_LOUIS = np.array(
+    [
+        [[1.04236, 0.18838], [4.86544, 0.49088], [2.64044, 0.22267], [-1.46621, 0.15868]],
+        [[1.22569, 0.18189], [2.924, 0.23928], [0.90115, 0.14289], [-2.26661, 0.20308]],
+        [[2.29058, 0.48269], [5.22988, 0.72817], [2.21201, 0.3564], [-1.96222, 0.32209]],
+        [[1.09557, 0.18336], [3.34845, 0.27659], [0.9919, 0.14053], [-1.68846, 0.16864]],
+    ]
+)
 # Data margins printed for the same data set: `itemstats(Science)` in reference/Science.md
 # ($proportions for categories 1-4, item means and SDs, N 392, mean and SD of the total score) …
 PUBLISHED_PROPORTIONS = np.array(
@@ -220,3 +231,39 @@ def test_girth_does_not_reach_the_maximum_likelihood_solution(science, em_fit, g
 
     assert np.abs(implied(girth_fit) - observed).max() < 1e-4
     assert np.abs(implied(em_fit) - observed).max() > 1e-3
+
+
+# --------------------------------------------------------------------------- standard errors
+
+
+def test_observed_information_at_mirts_estimates_gives_mirts_louis_standard_errors(science):
+    # Evaluated at mirt's own (printed) estimates, our Louis information gives mirt's printed SEs:
+    # measured largest relative difference 2.1e-5, i.e. the 5-digit rounding of the inputs.
+    a, d = MIRT_LOUIS[:, 0, 0], MIRT_LOUIS[:, 1:, 0]
+    se = grm.standard_errors(science, a, -d / a[:, None])
+    assert se.positive_definite
+    np.testing.assert_allclose(se.discrimination, MIRT_LOUIS[:, 0, 1], rtol=1e-4)
+    np.testing.assert_allclose(se.intercepts, MIRT_LOUIS[:, 1:, 1], rtol=1e-4)
+
+
+def test_em_fit_reports_standard_errors_close_to_mirts(em_fit):
+    # At our estimate rather than mirt's. mirt's Louis run stopped at Future a = 2.2906, ours at
+    # 2.3003 (the likelihood is flat along that slope, see above), which moves Future's SEs by
+    # up to 1.1 % (measured); the other items' SEs agree within 0.11 %.
+    assert em_fit.se_method.startswith("observed information (Louis 1982)")
+    se_a, se_d = em_fit.se_discrimination, em_fit.se_intercepts
+    np.testing.assert_allclose(se_a, MIRT_LOUIS[:, 0, 1], rtol=0.015)
+    np.testing.assert_allclose(se_d, MIRT_LOUIS[:, 1:, 1], rtol=0.015)
+    others = [0, 1, 3]
+    np.testing.assert_allclose(se_a[others], MIRT_LOUIS[others, 0, 1], rtol=2e-3)
+    np.testing.assert_allclose(se_d[others], MIRT_LOUIS[others, 1:, 1], rtol=2e-3)
+    assert em_fit.covariance.shape == (16, 16)
+    np.testing.assert_allclose(np.sqrt(np.diag(em_fit.covariance))[:4], se_a)
+    assert np.isfinite(em_fit.se_thresholds).all() and (em_fit.se_thresholds > 0).all()
+
+
+def test_girth_reports_no_standard_errors(girth_fit):
+    # Its estimates are not the likelihood's maximum, so the observed information there is not
+    # the inverse covariance of anything.
+    assert girth_fit.se_discrimination is None and girth_fit.se_thresholds is None
+    assert girth_fit.se_method == "not computed"

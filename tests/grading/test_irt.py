@@ -450,3 +450,48 @@ def test_input_array_is_not_modified(lsat7):
     before = x.copy()
     calibrate(x, weights=counts)
     np.testing.assert_array_equal(x, before)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@pytest.mark.parametrize("model", ["2pl", "3pl"])
+def test_progress_is_monotone_ends_at_one_and_changes_nothing(sim2pl, model):
+    x = sim2pl["x"][:2000]
+    seen: list[float] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = calibrate(x, model=model)
+        observed = calibrate(x, model=model, progress=seen.append, progress_interval=0.0)
+    # Interval 0: one call per EM cycle, then 1.0 once the standard errors are done.
+    assert len(seen) == observed.n_cycles + 1
+    assert seen == sorted(seen) and seen[-1] == 1.0 and seen.count(1.0) == 1
+    assert all(0.0 <= f < 0.9 for f in seen[:-1])  # EM takes the first 90 % when SEs follow
+    assert any(0.2 < f < 0.85 for f in seen)  # intermediate values, not a jump from 0 to 1
+    # An observer only: bit-identical estimates, standard errors and history.
+    for name in ("a", "b", "c", "d", "se_a", "se_b", "covariance"):
+        np.testing.assert_array_equal(getattr(observed, name), getattr(plain, name), err_msg=name)
+    assert (observed.loglik, observed.n_cycles, observed.converged) == (plain.loglik, plain.n_cycles, plain.converged)
+    np.testing.assert_array_equal(observed.history.max_change, plain.history.max_change)
+
+
+def test_progress_without_standard_errors_uses_the_whole_scale(lsat7):
+    seen: list[float] = []
+    patterns, counts = lsat7
+    calibrate(patterns, weights=counts, standard_errors=False, progress=seen.append, progress_interval=0.0)
+    assert seen[-1] == 1.0 and max(seen[:-1]) > 0.9  # converged: the last EM cycle is near tol
+
+
+def test_em_progress_is_throttled_by_its_clock():
+    now = [0.0]
+    seen: list[float] = []
+    meter = irt.EmProgress(seen.append, max_cycles=500, tol=1e-4, interval=0.2, clock=lambda: now[0])
+    for cycle, change in enumerate([1.0, 0.1, 0.01, 1e-3, 2e-3, 1e-5], start=1):
+        now[0] += 0.15  # cycles 0.15 s apart: a callback on every second cycle at most
+        meter.cycle(cycle, change)
+    assert len(seen) == 3 and seen == sorted(seen)
+    # Calls at cycles 2, 4, 6: the change fell 1 and then 3 of the 4 decades from the first
+    # change to tol; at cycle 6 it is below tol, which stays just under 1 until finish().
+    assert seen == pytest.approx([0.25, 0.75, 1.0 - 1e-9], abs=1e-12) and seen[-1] < 1.0
+    meter.finish()
+    assert seen[-1] == 1.0
