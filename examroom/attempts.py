@@ -44,7 +44,9 @@ from examroom.models import (
 from examroom.seating import shuffled_options, shuffled_order
 from foundation import audit
 from foundation.accounts import User
+from foundation.db import as_utc
 from foundation.errors import NotFound, PermissionDenied, ValidationError
+from foundation.idcard import mask_id_number
 from foundation.settings import get_rule
 from itembank.itemtypes import get_type
 from itembank.models import PaperForm, PaperItem
@@ -363,10 +365,52 @@ def _render_item(number: int, position: int, pi: PaperItem, seed: int) -> dict[s
             **public}
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC; a naive value (SQLite hands those back) is the UTC it was stored as."""
+    return None if value is None else as_utc(value).astimezone(dt.UTC).isoformat()
+
+
+def _sitting_view(attempt: Attempt, state: AttemptState, rules: AttemptRules, candidate: User) -> dict[str, Any]:
+    """What the exam page shows around the items: the sitting, the seat, the candidate's own
+    identity (ID number masked) and the room rules with their instants (ISO 8601, UTC)."""
+    sitting = attempt.exam_session
+    module = sitting.module
+    batch = module.batch
+    seat = attempt.seat
+    room = attempt.room
+    opened = state.session_opened_at
+    return {
+        "title": f"{batch.name} · {module.label}",
+        "starts_at": _iso(sitting.starts_at),
+        "place": sitting.place or batch.place or "",
+        "room": room.name if room is not None else "",
+        "seat": None if seat is None else {
+            "row": seat.row, "col": seat.col,
+            "number": (seat.row - 1) * (room.cols if room is not None else 0) + seat.col,
+        },
+        "candidate": {
+            "name": candidate.name,
+            "id_number": mask_id_number(candidate.id_number or ""),
+            "ticket_no": candidate.ticket_no or "",
+        },
+        "duration_minutes": rules.duration_minutes,
+        "allowed_minutes": rules.duration_minutes + state.extension_minutes,
+        "late_entry_minutes": rules.late_entry_minutes,
+        "earliest_submit_minutes": rules.earliest_submit_minutes,
+        "opened": opened is not None,
+        "opened_at": _iso(opened),
+        "late_entry_until": _iso(None if opened is None else opened + rules.late_entry),
+        "started_at": _iso(state.started_at),
+        "earliest_submit_at": _iso(None if state.started_at is None else state.started_at + rules.earliest_submit),
+    }
+
+
 def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.datetime) -> dict[str, Any]:
     """The authoritative state sent on every (re)connect: status, remaining seconds, the items
-    in the candidate's shuffled order (only while answering or paused) and the stored answers
-    with their seq. Never contains keys, analyses, scores or other candidates' data."""
+    in the candidate's shuffled order (only while answering or paused), the stored answers
+    with their seq, and the sitting around them (title, place, room, seat, the candidate's
+    masked identity, allowed minutes, whether the room is open, the late-entry deadline and
+    the earliest-submit time). Never contains keys, analyses, scores or other candidates' data."""
     attempt = _own(session, candidate, attempt_id)
     state = load_state(attempt)
     rules = attempt_rules(session, attempt.exam_session)
@@ -385,6 +429,7 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         "items": items,
         "answers": answers,
         "last_seq": max((r.seq for r in attempt.responses), default=0),
+        **_sitting_view(attempt, state, rules, candidate),
     }
 
 

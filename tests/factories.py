@@ -65,7 +65,7 @@ def make_occupation(session: Session, **fields: Any) -> Occupation:
     n = next(_counter)
     work_types = fields.pop("work_types", [])
     values: dict[str, Any] = {
-        "code": f"6-{n % 100:02d}-{(n // 100) % 100:02d}-99",
+        "code": f"6-{n % 100:02d}-{(n // 100) % 100:02d}-{90 + (n // 10000) % 10}",
         "name": f"测试职业{n}",
         "lowest_level": 5,
         "highest_level": 1,

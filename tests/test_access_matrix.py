@@ -143,6 +143,10 @@ EXPECTED: dict[str, set[str] | str] = {
     "batches.candidate_ticket": {C, IA},
     "batches.my_tickets": {CA},
     "batches.my_ticket_pdf": {CA},
+    # The candidate's exam pages (我的考试, the exam page shell).
+    "exam.index": {CA},
+    "exam.enter": {CA},
+    "exam.page": {CA},
     # Proctor console (监考) and supervision (督考).
     "proctor.index": {P},
     "proctor.console": {P},
@@ -222,6 +226,7 @@ def _path(rule, world, role: str | None) -> str:
         "batch_id": 999_999,  # batches: none, so an allowed role gets 404
         "sitting_id": 999_999,
         "candidate_id": 999_999,
+        "attempt_id": 999_999,  # exam page: none, so the candidate gets 404
         "room_id": 999_999,  # proctor console: none, so an allowed role gets 404
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]

@@ -9,6 +9,7 @@ from web.auth import bp as auth_bp
 from web.bank import bp as bank_bp
 from web.batches import bp as batches_bp
 from web.calendar import bp as calendar_bp
+from web.exam import bp as exam_bp
 from web.institutions import bp as institutions_bp
 from web.main import bp as main_bp
 from web.occupations import bp as occupations_bp
@@ -32,6 +33,7 @@ BLUEPRINTS = (
     api_bp,
     analysis_bp,
     batches_bp,
+    exam_bp,
     proctor_bp,
     supervise_bp,
 )

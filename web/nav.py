@@ -59,6 +59,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("工作日历", "calendar.index", (C, IA), "节假日与调休安排，所有期限按工作日计算；省中心可编辑。"),
     NavEntry("规则配置", "rules.index", (C,), "评价范围上限、备案窗口期等可配置规则。"),
     NavEntry("操作日志", "audit.index", (C,), "全部操作的防篡改记录，可校验哈希链。"),
+    NavEntry("我的考试", "exam.index", (CA,), "查看已安排座位的考试场次，进入考场核对身份并在线作答。"),
     NavEntry("机构公示", "public.institutions", STAFF + (CA,), "向社会公开的已备案评价机构名单。", in_menu=False),
     NavEntry("修改密码", "auth.change_password", STAFF, "修改本人登录密码。", in_menu=False),
 )

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 import requests
 import socketio
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.seeding import run_script
 
 pytestmark = pytest.mark.e2e
 
@@ -42,10 +40,7 @@ with app.app_context():
 
 
 def _seated_candidate(live_server) -> dict:
-    result = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=live_server.env, capture_output=True,
-                            text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(live_server, SETUP)
 
 
 def _candidate_http(base: str, ticket_no: str, id_number: str) -> requests.Session:
@@ -79,3 +74,29 @@ def test_an_answer_is_acked_and_read_back_through_state(live_server):
         assert '"key"' not in json.dumps(state)
     finally:
         client.disconnect()
+
+
+def test_a_second_computer_is_refused_with_the_move_pending_message(live_server):
+    """The refusal carries its Chinese message and code to a real client (the page relies on
+    ``data.code == "move_pending"`` to keep retrying until the proctor approves)."""
+    seat = _seated_candidate(live_server)
+    attempt_id = seat["attempt_id"]
+    first = socketio.Client(reconnection=False,
+                            http_session=_candidate_http(live_server.url, seat["ticket_no"], seat["id_number"]))
+    first.connect(live_server.url, namespaces=["/exam"], auth={"attempt_id": attempt_id, "device_id": "computer-AAA"},
+                  wait_timeout=10)
+    try:
+        second = socketio.Client(reconnection=False,
+                                 http_session=_candidate_http(live_server.url, seat["ticket_no"], seat["id_number"]))
+        refusals = []
+        second.on("connect_error", lambda data: refusals.append(data), namespace="/exam")
+        try:
+            second.connect(live_server.url, namespaces=["/exam"],
+                           auth={"attempt_id": attempt_id, "device_id": "computer-BBB"}, wait_timeout=10)
+        except socketio.exceptions.ConnectionError:
+            pass
+        assert refusals and refusals[0]["message"].startswith("本试卷已在另一台电脑上作答")
+        assert refusals[0]["data"] == {"code": "move_pending"}
+        assert not second.connected
+    finally:
+        first.disconnect()

@@ -5,17 +5,14 @@ sent from the console reaches the candidate's page as ``status``."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import queue
 import re
-import subprocess
-import sys
 
 import pytest
 import requests
 import socketio
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.seeding import run_script
 
 pytestmark = pytest.mark.e2e
 
@@ -46,10 +43,7 @@ with app.app_context():
 
 
 def _setup(live_server) -> dict:
-    result = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=live_server.env, capture_output=True,
-                            text=True, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_script(live_server, SETUP)
 
 
 def _login(base: str, path: str, data: dict) -> requests.Session:

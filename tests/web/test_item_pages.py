@@ -142,7 +142,8 @@ def test_anonymous_cannot_fetch_or_upload_images(client, session, people):
     assert upload(client, png_bytes(), "a.png").status_code == 401
 
 
-def test_candidate_gets_403_on_item_pages_but_can_fetch_an_image(client, session, login, people, point):
+def test_candidate_gets_403_on_item_pages_and_404_for_images_outside_their_paper(
+        client, session, login, people, point):
     item = new_item(session, people["writer"], point)
     login(people["writer"])
     url = upload(client, png_bytes(), "a.png").get_json()["url"]
@@ -155,8 +156,10 @@ def test_candidate_gets_403_on_item_pages_but_can_fetch_an_image(client, session
     ]:
         resp = client.open(path, method=method, data=sc_form(point.id))
         assert resp.status_code == 403, (method, path, resp.status_code)
-    resp = client.get(url)
-    assert resp.status_code == 200 and resp.mimetype == "image/png"
+    # only images of items in the candidate's open attempt are served (tests/web/test_exam_pages.py)
+    assert client.get(url).status_code == 404
+    login(people["writer"])
+    assert client.get(url).status_code == 200
 
 
 def test_other_staff_roles_are_refused_item_pages(client, session, login, people, point):

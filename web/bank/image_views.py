@@ -1,20 +1,44 @@
-"""Item images: serving stored images (all roles, candidates see them in exams) and the
-editor's upload endpoint (writers and reviewers), which answers JSON."""
+"""Item images: serving stored images (staff: all of them; candidates: only the images of
+the items they are answering now) and the editor's upload endpoint (writers and reviewers),
+which answers JSON."""
 
 from __future__ import annotations
 
 from flask import abort, jsonify, request
+from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
+from examroom.models import Attempt
 from foundation.errors import DomainError
+from foundation.roles import Role
 from itembank import images
-from itembank.images import UPLOADERS, get_image, image_url, store_image
+from itembank.images import UPLOADERS, URL_PREFIX, get_image, image_url, store_image
+from itembank.models import ItemVersion, PaperItem
 from web.access import ALL_ROLES, actor, roles_required
 from web.bank import bp
 from web.extensions import db
 
 IMAGE_CSP = "default-src 'none'; img-src 'self'; sandbox"
 CACHE_SECONDS = 365 * 24 * 3600
+#: Attempt statuses in which a candidate sees their items (and so the items' images).
+ANSWERING = ("in_progress", "paused")
+
+
+def _candidate_may_see(candidate_id: int, image_id: int) -> bool:
+    """Whether an item of the form of one of the candidate's attempts being answered right now
+    references the image (in its stem or in its spec: options, ...). Before the start and after
+    the end nothing is shown, so an exam's images cannot be fetched early or collected later."""
+    needle = f"{URL_PREFIX}{image_id}."
+    found = db.session.scalar(
+        select(ItemVersion.id)
+        .join(PaperItem, PaperItem.item_version_id == ItemVersion.id)
+        .join(Attempt, Attempt.paper_form_id == PaperItem.form_id)
+        .where(Attempt.candidate_id == candidate_id, Attempt.status.in_(ANSWERING),
+               or_(ItemVersion.stem_html.contains(needle, autoescape=True),
+                   ItemVersion.spec_json.contains(needle, autoescape=True)))
+        .limit(1)
+    )
+    return found is not None
 
 
 @bp.get("/images/<int:image_id>.<ext>")
@@ -26,6 +50,9 @@ def image(image_id: int, ext: str) -> Response:
         abort(404)
     if ext != images.EXTENSIONS.get(img.mime):
         abort(404)
+    me = actor()
+    if me.role == Role.CANDIDATE.value and not _candidate_may_see(me.id, img.id):
+        abort(404)  # not one of their exam's images: not acknowledged to exist
     resp = Response(img.data, mimetype=img.mime)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Disposition"] = f'inline; filename="{img.id}.{ext}"'

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
+from flask_socketio import ConnectionRefusedError as ConnectRefused  # not the builtin: it carries the message
 from flask_socketio import Namespace, join_room
 
 from examroom import attempts as svc
@@ -97,11 +98,11 @@ class ExamNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> bool:
         candidate = _candidate()
         if candidate is None:
-            raise ConnectionRefusedError("请以考生身份登录后再进入考试。")
+            raise ConnectRefused("请以考生身份登录后再进入考试。")
         try:
             connect = ev.validate_connect(auth)
         except ev.PayloadError:
-            raise ConnectionRefusedError("连接缺少试卷编号或设备标识。") from None
+            raise ConnectRefused("连接缺少试卷编号或设备标识。") from None
         sid = request.sid  # type: ignore[attr-defined]
         try:
             # bind_device refuses an attempt that is not the candidate's own (ownership check).
@@ -109,10 +110,10 @@ class ExamNamespace(Namespace):
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            raise ConnectionRefusedError(exc.message) from None
+            raise ConnectRefused(exc.message) from None
         if not bound:  # another computer holds the attempt: the move request is recorded
             self._push_seat(connect.attempt_id)
-            raise ConnectionRefusedError(connections.MOVE_PENDING_MESSAGE, {"code": "move_pending"})
+            raise ConnectRefused(connections.MOVE_PENDING_MESSAGE, {"code": "move_pending"})
         with self._lock:
             self._conns[sid] = {"attempt_id": connect.attempt_id, "user_id": candidate.id,
                                 "device_id": connect.device_id, "bucket": TokenBucket()}

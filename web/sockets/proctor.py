@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import request
 from flask_login import current_user
+from flask_socketio import ConnectionRefusedError as ConnectRefused  # not the builtin: it carries the message
 from flask_socketio import Namespace, join_room, leave_room
 
 from examroom import proctoring as pr
@@ -140,7 +141,7 @@ class ProctorNamespace(Namespace):
     def on_connect(self, auth: Any = None) -> bool:
         user = _user()
         if user is None:
-            raise ConnectionRefusedError("请以监考员或督考员身份登录。")
+            raise ConnectRefused("请以监考员或督考员身份登录。")
         with self._lock:
             self._conns[request.sid] = {"user_id": user.id, "bucket": TokenBucket(RATE_PER_SECOND, BURST),  # type: ignore[attr-defined]
                                         "rooms": set()}

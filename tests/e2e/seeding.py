@@ -1,0 +1,51 @@
+"""Child processes that write test data into the live server's database.
+
+The factories of tests/ number their data from 1 in every process (names, codes, ticket and ID
+numbers), so two setups against the same live database would collide. ``run_script`` gives
+every child process its own block of numbers and, since ID numbers only keep three serial
+digits, its own birth date too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from tests.e2e.conftest import ROOT
+
+__all__ = ["run_script"]
+
+_blocks = itertools.count(1)
+
+PRELUDE = r"""
+import itertools as _it, os as _os
+from tests import factories as _factories
+from tests.examroom import test_attempts as _ta, test_batches as _tb
+_offset = int(_os.environ["E2E_SEED_OFFSET"])
+_factories._counter = _it.count(_offset)
+_tb._serial = _it.count(_offset)
+_ta._codes = _it.count(_offset)
+_plain_id = _factories.valid_id_number
+_factories.valid_id_number = lambda serial, birth=None, region="220102": _plain_id(
+    serial, birth or f"19{60 + (serial // 1000) % 40}0101", region)
+"""
+
+
+def run_script(live_server: Any, script: str, *args: object, timeout: int = 180) -> Any:
+    """Run ``script`` (Python source) against the live server's database; return the JSON of
+    its last printed line (None when it prints nothing)."""
+    offset = next(_blocks) * 1000
+    env = {**live_server.env, "E2E_SEED_OFFSET": str(offset)}
+    result = subprocess.run([sys.executable, "-c", PRELUDE + script, *map(str, args)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=timeout, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout.strip().splitlines()
+    return json.loads(out[-1]) if out else None
+
+
+if os.environ.get("E2E_SEED_OFFSET"):  # pragma: no cover  (never imported by a child)
+    raise RuntimeError("tests.e2e.seeding is for the test process only")

@@ -1,0 +1,91 @@
+"""The candidate's sittings and exam page. Only candidates; an attempt only by its owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from examroom import attempts as svc
+from examroom.models import Attempt, BatchModule, ExamSession, Room, Seat
+from foundation.errors import DomainError, NotFound
+from foundation.roles import Role
+from web.access import actor, roles_required
+from web.exam import bp
+from web.extensions import db
+
+STATUS_LABELS = {
+    "not_started": "未入场",
+    "waiting": "候考中",
+    "in_progress": "作答中",
+    "paused": "已暂停",
+    "submitted": "已交卷",
+    "expired": "已到时收卷",
+    "terminated": "已终止",
+}
+FINAL = {"submitted", "expired", "terminated"}
+
+
+def _sittings(candidate_id: int) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(Seat, Room, ExamSession)
+        .join(Room, Seat.room_id == Room.id)
+        .join(ExamSession, Room.exam_session_id == ExamSession.id)
+        .join(BatchModule, ExamSession.module_id == BatchModule.id)
+        .where(Seat.candidate_id == candidate_id)
+        .order_by(ExamSession.starts_at, ExamSession.id)
+    ).all()
+    attempts = {
+        a.exam_session_id: a
+        for a in db.session.scalars(select(Attempt).where(Attempt.candidate_id == candidate_id))
+    }
+    out = []
+    for seat, room, sitting in rows:
+        attempt = attempts.get(sitting.id)
+        status = attempt.status if attempt is not None else "not_started"
+        batch = sitting.module.batch
+        out.append({
+            "sitting": sitting,
+            "title": f"{batch.name} · {sitting.module.label}",
+            "place": sitting.place or batch.place or "",
+            "room": room.name,
+            "seat": f"{(seat.row - 1) * room.cols + seat.col} 号（第 {seat.row} 排第 {seat.col} 列）",
+            "status": status,
+            "status_label": STATUS_LABELS.get(status, status),
+            "final": status in FINAL,
+            "attempt": attempt,
+        })
+    return out
+
+
+@bp.get("/")
+@roles_required(Role.CANDIDATE)
+def index() -> str:
+    return render_template("exam/index.html", sittings=_sittings(actor().id))
+
+
+@bp.post("/sittings/<int:sitting_id>/enter")
+@roles_required(Role.CANDIDATE)
+def enter(sitting_id: int) -> Response:
+    try:
+        attempt = svc.attempt_for_candidate(db.session, actor(), sitting_id)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("exam.index"))
+    db.session.commit()
+    return redirect(url_for("exam.page", attempt_id=attempt.id))
+
+
+@bp.get("/<int:attempt_id>")
+@roles_required(Role.CANDIDATE)
+def page(attempt_id: int) -> str:
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.candidate_id != actor().id:
+        abort(404)  # another candidate's attempt is not even acknowledged to exist
+    return render_template("exam/page.html", attempt=attempt)
