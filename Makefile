@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly
+.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -56,6 +56,15 @@ bench-irt: setup
 
 bench-assembly: setup
 	$(BIN)/python -m benchmarks.bench_assembly
+
+# Rooms of 30 simulated candidates against one server process (BENCH_ARGS="--count 300 --minutes 2").
+bench-exam: setup
+	$(BIN)/python -m benchmarks.bench_exam $(BENCH_ARGS)
+
+# Live demo: with `make run` in another terminal, simulated candidates take the demo room's exam.
+demo-exam: setup
+	$(FLASK) exam demo-reset
+	$(FLASK) exam simulate --room demo --url http://127.0.0.1:$(PORT) $(DEMO_ARGS)
 
 lint: setup
 	$(BIN)/ruff check foundation itembank examroom grading web tests

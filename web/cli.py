@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from web.exam_cli import exam_cli
 from web.extensions import db
 from web.grading_cli import grading_cli
 
@@ -45,11 +46,13 @@ def seed_reference_cmd() -> None:
 @seed_cli.command("demo")
 def seed_demo_cmd() -> None:
     """Load the demonstration data (idempotent) and print the demo logins."""
+    from examroom.demo import seed_exam_demo
     from foundation.demo import DEMO_PASSWORD, seed_demo
     from itembank.demo import seed_item_bank
 
     logins = seed_demo(db.session)
     bank_lines = seed_item_bank(db.session)
+    bank_lines += seed_exam_demo(db.session)
     db.session.commit()
     click.echo("")
     click.echo(f"演示账号（工作人员密码均为 {DEMO_PASSWORD}）：")
@@ -64,3 +67,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(grading_cli)
+    app.cli.add_command(exam_cli)

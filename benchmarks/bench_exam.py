@@ -1,0 +1,442 @@
+"""Exam-room capacity (issue 4): rooms of 30 simulated candidates on one server process.
+
+``make bench-exam`` (``python -m benchmarks.bench_exam``). Two runs in one session, same
+client pattern, same machine:
+
+1. **platform**: ``python -m web.serve`` (one gevent process, what ``make run`` serves, with
+   the time-up job), on a fresh database (a SQLite file by default; PostgreSQL with
+   ``--db postgresql://…``), seeded with N candidates in rooms of 30 of a locked demo paper;
+2. **echo**: :mod:`benchmarks.exam_echo_server`, a bare python-socketio server on the same
+   gevent stack that acks every event from memory (the baseline).
+
+Client pattern (:mod:`benchmarks.exam_load`, a separate gevent process of real python-socketio
+clients, :class:`web.exam_sim.SimCandidate`): log in over HTTP, connect, arrive; then every
+room is opened at once (one transaction, then a ``status`` push to every candidate: the
+synchronised start); answers every 10–30 s (paced); ``--burst-before`` seconds before the
+common deadline everyone sends a last answer and submits (the room-wide time-up burst).
+
+Reported: candidates connected, ack latency p50/p99/max by phase, answers acked later than 5 s,
+acks that never came, lost answers (acked but not stored, checked in the database after the
+run; must be 0), server CPU seconds and peak RSS, and the ratios platform ÷ echo.
+"""
+
+# ruff: noqa: S603, S310  (starts this project's own commands; HTTP only to the loopback servers it started)
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform as platform_mod
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).with_name("results") / "bench_exam.md"
+PY = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([PY, "-m", "flask", "--app", "web", *args], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=False)
+    if out.returncode:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (loopback)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+def proc_usage(pid: int) -> tuple[float, float]:
+    """(CPU seconds user+system, peak RSS MB) of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICK
+    hwm = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
+    return cpu, int(hwm.split()[1]) / 1024
+
+
+def fresh_db(url: str | None, tmp: Path) -> str:
+    if not url or url.startswith("sqlite"):
+        return url or f"sqlite:///{tmp / 'bench.db'}"
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    admin = base.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ---------------------------------------------------------------- roles run inside the app
+
+
+def _app() -> Any:
+    from web import create_app
+
+    return create_app({"SOCKETIO_ASYNC_MODE": "threading"})
+
+
+def role_seed(count: int, room_size: int, minutes: int, out: str) -> None:
+    """N candidates of the demo technician college in rooms of ``room_size``, a sitting of
+    ``minutes`` starting now with the demo paper, two proctors per room, seated, attempts made.
+    The plan is not filed (the bench needs no acknowledgement); earliest submit is 0 minutes
+    so the time-up burst may submit."""
+    from sqlalchemy import select
+
+    from examroom import attempts as att
+    from examroom import batches as svc
+    from foundation.accounts import CandidateCategory, User, create_user
+    from foundation.demo import DEMO_PASSWORD, demo_id_number
+    from foundation.institutions import Institution
+    from foundation.roles import Role
+    from foundation.settings import set_rule
+    from itembank.models import Paper
+    from web.extensions import db
+
+    app = _app()
+    with app.app_context():
+        s = db.session
+        t0 = time.monotonic()
+        school = s.scalar(select(Institution).where(Institution.name == "吉林省汽车工业技师学院"))
+        admin = s.scalar(select(User).where(User.username == "qc_admin"))
+        centre = s.scalar(select(User).where(User.username == "centre"))
+        paper = s.scalar(select(Paper).where(Paper.name == "电工四级理论知识 演示卷"))
+        set_rule(s, centre, "room_rules", {"late_entry_minutes": 15, "earliest_submit_minutes": 0,
+                                           "grace_seconds": 120})
+        batch = svc.create_batch(s, admin, institution_id=school.id, occupation_id=paper.blueprint.occupation_id,
+                                 work_type_id=None, level=4, name=f"性能测试批次{int(time.time())}")
+        sitting = svc.add_session(s, admin, batch.id, module="theory", starts_at=dt.datetime.now(dt.UTC),
+                                  duration_minutes=minutes, paper_id=paper.id, place="性能测试机房")
+        n_rooms = -(-count // room_size)
+        rows = 5 if room_size == 30 else 1
+        cols = room_size // rows
+        rooms = [svc.add_room(s, admin, sitting.id, name=f"第{k + 1}考场", rows=rows, cols=cols)
+                 for k in range(n_rooms)]
+        ids = []
+        for n in range(count):
+            user = create_user(s, admin, role=Role.CANDIDATE, name=f"考生{n:05d}", id_number=demo_id_number(100 + n),
+                               ticket_no=f"BENCH-{n:06d}", candidate_category=CandidateCategory.OWN_STAFF.value)
+            ids.append(user.id)
+        svc.add_candidates(s, admin, batch.id, ids)
+        for k, room in enumerate(rooms):
+            for j in range(2):
+                p = create_user(s, admin, role=Role.PROCTOR, name=f"监考{k}-{j}", username=f"bench_p{k}_{j}",
+                                password=DEMO_PASSWORD)
+                svc.assign_staff(s, admin, batch.id, user_id=p.id, role="proctor", room_id=room.id)
+        svc.seat_session(s, admin, sitting.id, seed=7)
+        seats = []
+        for room in rooms:
+            for seat in room.seats:
+                c = seat.candidate
+                attempt = att.attempt_for_candidate(s, c, sitting.id)
+                seats.append([c.ticket_no, c.id_number, attempt.id, room.id])
+        s.commit()
+        Path(out).write_text(json.dumps(seats))
+        print(f"seeded {count} candidates in {n_rooms} rooms in {time.monotonic() - t0:.1f} s", flush=True)
+
+
+def role_open(seats_file: str, queue: str, channel: str) -> None:
+    """Every proctor opens their room now (one transaction), then the pushes go out."""
+    from flask_socketio import SocketIO
+    from sqlalchemy import select
+
+    from examroom import attempts as att
+    from examroom.models import BatchStaff
+    from web.extensions import db
+
+    seats = json.loads(Path(seats_file).read_text())
+    rooms = sorted({r for *_, r in seats})
+    app = _app()
+    with app.app_context():
+        s = db.session
+        t0 = time.monotonic()
+        now = dt.datetime.now(dt.UTC)
+        opened: list[int] = []
+        for room_id in rooms:
+            staff = s.scalar(select(BatchStaff).where(BatchStaff.room_id == room_id).limit(1))
+            opened += att.open_room(s, staff.user, room_id, now)
+        s.commit()
+        t1 = time.monotonic()
+        pusher = SocketIO(message_queue=queue, channel=channel)
+        for aid in opened:
+            pusher.emit("status", {"attempt_id": aid, "reason": "opened", "message": ""}, namespace="/exam",
+                        to=f"attempt:{aid}")
+        print(f"OPENED {len(opened)} {t1 - t0:.2f} {time.monotonic() - t1:.2f}", flush=True)
+
+
+def role_check(seats_file: str, ledger_file: str) -> None:
+    """Lost answers: acked (attempt, position, seq) whose stored row is older or missing."""
+    from sqlalchemy import select
+
+    from examroom.models import Attempt, Response
+    from web.extensions import db
+
+    ledgers = {lg["attempt_id"]: lg for lg in json.loads(Path(ledger_file).read_text())["ledgers"]}
+    app = _app()
+    with app.app_context():
+        stored: dict[int, dict[int, tuple[int, Any]]] = {}
+        for r in db.session.scalars(select(Response).where(Response.attempt_id.in_(list(ledgers)))):
+            stored.setdefault(r.attempt_id, {})[r.position] = (r.seq, json.loads(r.value_json))
+        statuses: dict[str, int] = {}
+        for a in db.session.scalars(select(Attempt).where(Attempt.id.in_(list(ledgers)))):
+            statuses[a.status] = statuses.get(a.status, 0) + 1
+    lost = acked = 0
+    for aid, lg in ledgers.items():
+        for pos, (seq, value) in lg["acked"].items():
+            acked += 1
+            row = stored.get(aid, {}).get(int(pos))
+            if row is None or row[0] < seq or (row[0] == seq and row[1] != value):
+                lost += 1
+    print("CHECK " + json.dumps({"lost": lost, "acked_positions": acked, "statuses": statuses}), flush=True)
+
+
+# ---------------------------------------------------------------- one run
+
+
+def run_load(target: str, url: str, seats_file: Path, tmp: Path, args: argparse.Namespace, env: dict[str, str],
+             server: subprocess.Popen[Any], open_room: Any) -> dict[str, Any]:
+    out = tmp / f"load_{target}.json"
+    load = subprocess.Popen([PY, "-m", "benchmarks.exam_load", "--seats", str(seats_file), "--url", url,
+                             "--out", str(out), "--pace", args.pace, "--burst-before", str(args.burst_before),
+                             "--timeout", str(args.minutes * 60 + 300)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    assert load.stdout is not None
+    ready = load.stdout.readline().split()
+    print(f"  [{target}] ready: {' '.join(ready[1:])} (connected, seconds, failed)", flush=True)
+    cpu_before, _ = proc_usage(server.pid)
+    peak_conn = int(ready[1]) if len(ready) > 1 else 0
+    opened = open_room()
+    print(f"  [{target}] rooms opened: {opened}", flush=True)
+    load.wait()
+    cpu_after, rss = proc_usage(server.pid)
+    data = json.loads(out.read_text())
+    data.update({"server_cpu_s": cpu_after, "server_cpu_run_s": cpu_after - cpu_before, "server_rss_mb": rss,
+                 "ready": ready, "opened": opened, "peak_connected": peak_conn})
+    return data
+
+
+def summarise(data: dict[str, Any]) -> dict[str, Any]:
+    by: dict[str, list[float]] = {}
+    for lg in data["ledgers"]:
+        for phase, sec in lg["latencies"]:
+            by.setdefault(phase, []).append(sec * 1000)
+    paced, burst = by.get("paced", []), by.get("burst", [])
+    start = by.get("start", [])
+    return {
+        "connected": data["peak_connected"],
+        "n_paced": len(paced), "p50_paced": pct(paced, 0.5), "p99_paced": pct(paced, 0.99),
+        "max_paced": max(paced, default=float("nan")),
+        "n_start": len(start), "p50_start": pct(start, 0.5), "p99_start": pct(start, 0.99),
+        "max_start": max(start, default=float("nan")),
+        "n_burst": len(burst), "p50_burst": pct(burst, 0.5), "p99_burst": pct(burst, 0.99),
+        "max_burst": max(burst, default=float("nan")),
+        "over_5s": sum(1 for v in paced + burst + start if v > 5000),
+        "timeouts": sum(lg["timeouts"] for lg in data["ledgers"]),
+        "errors": sum(1 for lg in data["ledgers"] if lg["error"]),
+        "journal_left": sum(lg["journal_left"] for lg in data["ledgers"]),
+        "refused": sum(sum(lg["refused"].values()) for lg in data["ledgers"]),
+        "server_cpu_s": data["server_cpu_s"], "server_rss_mb": data["server_rss_mb"],
+        "load_cpu_s": data["cpu_s"], "wall_s": data["wall_s"], "opened": data["opened"],
+    }
+
+
+def start_server(cmd: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[Any]:
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=fh, start_new_session=True)
+    wait_http(url, proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Exam-room capacity benchmark (see module docstring).")
+    parser.add_argument("--count", type=int, default=3000, help="candidates (rooms of 30)")
+    parser.add_argument("--minutes", type=int, default=3, help="sitting length: paced phase until the time-up")
+    parser.add_argument("--pace", default="10-30", help="seconds between a candidate's answers")
+    parser.add_argument("--burst-before", type=float, default=4.0, help="time-up burst: seconds before deadline")
+    parser.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="database URL (default: a fresh SQLite file); a PostgreSQL database is re-created")
+    parser.add_argument("--queue", default="redis://127.0.0.1:6379/0", help="Socket.IO message queue for pushes")
+    parser.add_argument("--skip-echo", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/bench_exam.md")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_exam_"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db_url = fresh_db(args.db, tmp)
+    channel = f"bench-exam-{port}"
+    env = {**os.environ, "DATABASE_URL": db_url, "FLASK_SECRET_KEY": "bench-exam", "PYTHONUNBUFFERED": "1",
+           "FLASK_SESSION_COOKIE_SECURE": "false", "FLASK_REMEMBER_COOKIE_SECURE": "false",
+           # 3,000 logins from one loopback address: the per-address login limit would refuse them.
+           "FLASK_RATELIMIT_ENABLED": "false",
+           "FLASK_SOCKETIO_MESSAGE_QUEUE": args.queue, "FLASK_SOCKETIO_CHANNEL": channel,
+           "FLASK_EXAM_TIMEUP_INTERVAL": "5"}
+    print(f"bench-exam: {args.count} candidates, sitting {args.minutes} min, pace {args.pace} s, "
+          f"db {db_url.split('@')[-1]}, tmp {tmp}", flush=True)
+    t0 = time.monotonic()
+    flask(env, "db", "upgrade")
+    flask(env, "seed", "reference")
+    flask(env, "seed", "demo")
+    seats_file = tmp / "seats.json"
+    subprocess.run([PY, "-m", "benchmarks.bench_exam", "--role", "seed", str(args.count), str(args.minutes),
+                    str(seats_file)], cwd=ROOT, env=env, check=True)
+    print(f"  setup {time.monotonic() - t0:.0f} s", flush=True)
+
+    results: dict[str, dict[str, Any]] = {}
+    # 1. the platform
+    server = start_server([PY, "-m", "web.serve", "--port", str(port)], env, url + "/healthz", tmp / "server.log")
+
+    def open_platform() -> str:
+        out = subprocess.run([PY, "-m", "benchmarks.bench_exam", "--role", "open", str(seats_file), args.queue,
+                              channel], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        return out.stdout.strip().splitlines()[-1]
+
+    try:
+        data = run_load("platform", url, seats_file, tmp, args, env, server, open_platform)
+    finally:
+        stop(server)
+    (tmp / "load_platform.json").write_text(json.dumps(data))
+    check = subprocess.run([PY, "-m", "benchmarks.bench_exam", "--role", "check", str(seats_file),
+                            str(tmp / "load_platform.json")], cwd=ROOT, env=env, capture_output=True, text=True,
+                           check=True)
+    checked = json.loads(check.stdout.strip().splitlines()[-1].split(" ", 1)[1])
+    results["platform"] = {**summarise(data), **checked}
+
+    # 2. the bare echo server, same clients
+    if not args.skip_echo:
+        eport = free_port()
+        eurl = f"http://127.0.0.1:{eport}"
+        echo = start_server([PY, "-m", "benchmarks.exam_echo_server", "--port", str(eport), "--duration",
+                             str(args.minutes * 60)], env, eurl + "/", tmp / "echo.log")
+
+        def open_echo() -> str:
+            req = urllib.request.Request(eurl + "/open", method="POST")
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (loopback)
+                return resp.read().decode()
+
+        try:
+            edata = run_load("echo", eurl, seats_file, tmp, args, env, echo, open_echo)
+        finally:
+            stop(echo)
+        results["echo"] = {**summarise(edata), "lost": "–", "statuses": {}}
+
+    report = render(args, db_url, results)
+    print(report)
+    if not args.no_write:
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(report)
+    if os.environ.get("BENCH_KEEP_TMP") != "1":
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, Any]]) -> str:
+    from importlib.metadata import version
+
+    db = "SQLite file" if db_url.startswith("sqlite") else "PostgreSQL " + db_url.split("@")[-1]
+    lines = [
+        "# Exam rooms (`make bench-exam`)",
+        "",
+        f"- Command: `.venv/bin/python -m benchmarks.bench_exam --count {args.count} --minutes {args.minutes} "
+        f"--pace {args.pace} --burst-before {args.burst_before:g}`" + (f" `--db {db}`" if args.db else ""),
+        f"- Date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; Python {platform_mod.python_version()}, "
+        f"python-socketio {version('python-socketio')}, gevent {version('gevent')}, psycopg {version('psycopg')}, "
+        f"{os.cpu_count()} CPUs; "
+        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"- Server: `python -m web.serve` (one gevent process, pywsgi + gevent-websocket, the time-up job every 5 s, "
+        f"pushes through Redis); database: {db}. Baseline: `benchmarks/exam_echo_server.py` (python-socketio on "
+        "the same gevent stack, acks from memory). Load: one gevent process of python-socketio clients "
+        "(websocket transport), on the same 2-CPU machine.",
+        "",
+        "| | platform | echo | platform ÷ echo |",
+        "|---|---:|---:|---:|",
+    ]
+    p, e = results["platform"], results.get("echo", {})
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:,.1f}"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+
+    def ratio(k: str) -> str:
+        a, b = p.get(k), e.get(k)
+        if isinstance(a, int | float) and isinstance(b, int | float) and b:
+            return f"{a / b:.1f}×"
+        return "–"
+
+    rows = [
+        ("candidates connected", "connected"), ("paced answers acked", "n_paced"),
+        ("ack p50 paced (ms)", "p50_paced"), ("ack p99 paced (ms)", "p99_paced"), ("ack max paced (ms)", "max_paced"),
+        ("start acks (synchronised start)", "n_start"), ("start ack p50 (ms)", "p50_start"),
+        ("start ack p99 (ms)", "p99_start"), ("start ack max (ms)", "max_start"),
+        ("time-up burst acks (last answer + submit)", "n_burst"), ("burst ack p50 (ms)", "p50_burst"),
+        ("burst ack p99 (ms)", "p99_burst"), ("burst ack max (ms)", "max_burst"),
+        ("acks later than 5 s", "over_5s"), ("acks never received (timeouts)", "timeouts"),
+        ("journal entries left unacked", "journal_left"), ("lost answers (acked, not stored)", "lost"),
+        ("refused answers", "refused"), ("client errors", "errors"),
+        ("server CPU s (whole run)", "server_cpu_s"), ("server peak RSS MB", "server_rss_mb"),
+        ("load generator CPU s", "load_cpu_s"), ("load wall s", "wall_s"),
+    ]
+    for label, key in rows:
+        lines.append(f"| {label} | {cell(p.get(key, '–'))} | {cell(e.get(key, '–'))} | {ratio(key)} |")
+    lines += ["", f"Attempt statuses after the run (platform): {p.get('statuses')}; rooms opened: "
+                  f"`{results['platform'].get('opened', '')}`", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--role":
+        role, rest = sys.argv[2], sys.argv[3:]
+        if role == "seed":
+            role_seed(int(rest[0]), 30, int(rest[1]), rest[2])
+        elif role == "open":
+            role_open(rest[0], rest[1], rest[2])
+        elif role == "check":
+            role_check(rest[0], rest[1])
+        else:
+            raise SystemExit(f"unknown role {role}")
+    else:
+        main()

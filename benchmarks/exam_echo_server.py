@@ -1,0 +1,135 @@
+"""A bare python-socketio server speaking just enough of the ``/exam`` protocol for the
+benchmark's baseline: every event is acked immediately from memory (no database, no
+Flask), so the same simulated candidates (:mod:`web.exam_sim`) run against it unchanged.
+
+Same stack as the platform's server: python-socketio on gevent's pywsgi with
+gevent-websocket, one process. ``POST /open`` opens every attempt (the proctors' 开考) and
+pushes ``status`` ``opened`` to every connection, as the platform's console does.
+
+    python -m benchmarks.exam_echo_server --port 5999 --duration 180
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import datetime as dt  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import socketio  # noqa: E402
+from gevent import pywsgi  # noqa: E402
+from geventwebsocket.handler import WebSocketHandler  # noqa: E402
+
+NS = "/exam"
+ITEMS = [{"number": k, "position": k, "points": 1.0, "stem_html": f"<p>题 {k}</p>", "type": "single_choice",
+          "options": [{"label": x, "html": x} for x in "ABCD"]} for k in range(1, 7)]
+LOGIN_PAGE = b'<form><input id="csrf_token" name="csrf_token" type="hidden" value="echo-token"></form>'
+
+
+def build(duration_s: float) -> Any:
+    sio = socketio.Server(async_mode="gevent", max_http_buffer_size=64 * 1024)
+    attempts: dict[int, dict[str, Any]] = {}  # attempt id -> {"status", "started", "answers", "last_seq"}
+    conns: dict[str, int] = {}
+    opened = {"at": None}
+
+    def view(aid: int) -> dict[str, Any]:
+        a = attempts.setdefault(aid, {"status": "not_started", "started": None, "answers": {}, "last_seq": 0})
+        left = float(duration_s)
+        if a["started"] is not None:
+            left = max(0.0, duration_s - (time.monotonic() - a["started"]))
+        return {"attempt_id": aid, "status": a["status"], "remaining_seconds": int(left),
+                "server_time": dt.datetime.now(dt.UTC).isoformat(), "item_count": len(ITEMS),
+                "items": ITEMS if a["status"] == "in_progress" else [], "answers": a["answers"],
+                "last_seq": a["last_seq"]}
+
+    def store(aid: int, entry: dict[str, Any]) -> dict[str, Any]:
+        a = attempts[aid]
+        a["answers"][str(entry["position"])] = {"seq": entry["seq"], "value": entry["value"]}
+        a["last_seq"] = max(a["last_seq"], entry["seq"])
+        return {"ok": True, "seq": entry["seq"], "result": "accepted"}
+
+    @sio.on("connect", namespace=NS)
+    def connect(sid: str, environ: dict[str, Any], auth: Any) -> bool:
+        aid = int(auth["attempt_id"])
+        conns[sid] = aid
+        sio.enter_room(sid, f"attempt:{aid}", namespace=NS)
+        view(aid)
+        return True
+
+    @sio.on("disconnect", namespace=NS)
+    def disconnect(sid: str, reason: Any = None) -> None:
+        conns.pop(sid, None)
+
+    @sio.on("state", namespace=NS)
+    def state(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "state": view(conns[sid])}
+
+    @sio.on("arrive", namespace=NS)
+    def arrive(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        attempts[conns[sid]]["status"] = "waiting"
+        return {"ok": True, "state": view(conns[sid])}
+
+    @sio.on("start", namespace=NS)
+    def start(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        a = attempts[conns[sid]]
+        if opened["at"] is None:
+            return {"ok": False, "code": "illegal_transition", "error": "监考员尚未开考，请等待。"}
+        a["status"], a["started"] = "in_progress", time.monotonic()
+        return {"ok": True, "state": view(conns[sid])}
+
+    @sio.on("answer", namespace=NS)
+    def answer(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        return store(conns[sid], data)
+
+    @sio.on("replay", namespace=NS)
+    def replay(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        aid = conns[sid]
+        results = [store(aid, e) for e in sorted(data["entries"], key=lambda e: e["seq"])]
+        return {"ok": True, "results": results, "state": view(aid)}
+
+    @sio.on("submit", namespace=NS)
+    def submit(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        attempts[conns[sid]]["status"] = "submitted"
+        return {"ok": True, "state": view(conns[sid])}
+
+    @sio.on("signal", namespace=NS)
+    def signal(sid: str, data: dict[str, Any]) -> None:
+        return None
+
+    def http(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        if path == "/login":
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [LOGIN_PAGE]
+        if path == "/login/candidate" and method == "POST":
+            start_response("302 Found", [("Location", "/home"), ("Set-Cookie", "echo_session=1; Path=/")])
+            return [b""]
+        if path == "/open" and method == "POST":
+            opened["at"] = time.monotonic()
+            for aid in list(attempts):
+                sio.emit("status", {"attempt_id": aid, "reason": "opened", "message": ""}, namespace=NS,
+                         to=f"attempt:{aid}")
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"opened"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    return socketio.WSGIApp(sio, http)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=5999)
+    parser.add_argument("--duration", type=float, default=180.0, help="seconds from start to time-up")
+    args = parser.parse_args()
+    app = build(args.duration)
+    print(f"echo server on http://127.0.0.1:{args.port}", flush=True)
+    pywsgi.WSGIServer(("127.0.0.1", args.port), app, handler_class=WebSocketHandler, log=None).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
