@@ -67,9 +67,9 @@ def bind_device(
 def holds(session: Session, attempt_id: int, device_id: str) -> bool:
     """Whether a connection from ``device_id`` may still act on the attempt: it is bound to
     that device (or to none), or it is closed (nothing can change any more). One indexed read,
-    made on every event, so a move approved in another server process takes effect here."""
-    row = session.execute(select(Attempt.device_id, Attempt.status).where(Attempt.id == attempt_id)).first()
-    if row is None:
+    made on every event in the event's transaction (usually no query: the event's work has
+    loaded the attempt), so a move approved in another server process takes effect here."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
         return False
-    bound, status = row
-    return bound in (None, device_id) or status in {s.value for s in core.FINAL_STATUSES}
+    return attempt.device_id in (None, device_id) or attempt.status in {s.value for s in core.FINAL_STATUSES}

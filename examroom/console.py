@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from examroom.models import Attempt, AttemptEvent, AttemptEventKind, Response, Room, Seat
 from foundation.accounts import User
@@ -45,8 +45,8 @@ from foundation.db import as_utc
 from foundation.idcard import mask_id_number
 from itembank.models import PaperItem
 
-__all__ = ["EVENT_LABELS", "STATUS_LABELS", "event_detail", "room_seats", "seat_status", "seat_summary_for",
-           "summaries"]
+__all__ = ["EVENT_LABELS", "STATUS_LABELS", "event_detail", "room_seats", "seat_status", "seat_summaries",
+           "seat_summary_for", "summaries"]
 
 STATUS_LABELS = {
     "empty": "空座",
@@ -249,6 +249,25 @@ def seat_summary_for(session: Session, attempt_id: int) -> dict[str, Any] | None
     summary.update(_person(attempt.seat, attempt.candidate))
     summary["status_label"] = STATUS_LABELS[summary["status"]]
     return summary
+
+
+def seat_summaries(session: Session, attempt_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The live summaries of many seats at once (the coalesced console push): the same shape
+    as :func:`seat_summary_for`, from one batch of grouped queries whatever the number."""
+    ids = sorted(set(attempt_ids))
+    if not ids:
+        return []
+    attempts = list(session.scalars(
+        select(Attempt).where(Attempt.id.in_(ids)).options(selectinload(Attempt.seat), selectinload(Attempt.candidate))
+    ))
+    live = summaries(session, attempts)
+    out = []
+    for attempt in attempts:
+        summary = live[attempt.id]
+        summary.update(_person(attempt.seat, attempt.candidate))
+        summary["status_label"] = STATUS_LABELS[summary["status"]]
+        out.append(summary)
+    return out
 
 
 def room_seats(session: Session, room: Room, attempts: Iterable[Attempt] | None = None) -> list[dict[str, Any]]:

@@ -58,7 +58,14 @@ def init_database(app: Flask) -> None:
 def configure_engine(engine: Any) -> None:
     """SQLite: let SQLAlchemy, not the pysqlite driver, emit BEGIN, so that SAVEPOINTs and
     transactional DDL work (the SQLAlchemy docs' pysqlite recipe), wait on locks instead of
-    failing at once, and enforce foreign keys."""
+    failing at once, and enforce foreign keys.
+
+    Write-ahead logging: readers never block the writer. Under gevent this is essential, not a
+    tuning: SQLite's busy wait sleeps in C and freezes the whole hub, so a greenlet holding a
+    read transaction across a network yield (a console push) would deadlock every writer until
+    the busy timeout (measured; docs/benchmarks.md). ``synchronous=NORMAL`` is the documented
+    WAL setting: a commit survives a crash or kill -9 of the server; only a power cut may lose
+    the last commits (use PostgreSQL in production)."""
     if engine.dialect.name != "sqlite":
         return
     from sqlalchemy import event
@@ -69,6 +76,8 @@ def configure_engine(engine: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -34,6 +34,8 @@ class DefaultConfig:
     SOCKETIO_MAX_HTTP_BUFFER_SIZE = 64 * 1024
     # Proctor-console updates after a candidate event: in a background task (False) or inline.
     EXAM_PUSH_INLINE = False
+    # Console updates from candidate events are coalesced and sent every this many seconds.
+    EXAM_SEAT_PUSH_INTERVAL = 1.0
     # The time-up job (到时收卷) of the serving process: seconds between runs; 0 turns it off.
     EXAM_TIMEUP_INTERVAL = 5.0
     PAGE_SIZE = 20

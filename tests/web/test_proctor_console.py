@@ -163,6 +163,41 @@ def test_a_candidates_answer_updates_the_watching_console(session, exam, live):
     assert seats[-1]["focus_losses"] == 1 and seats[-1]["status"] == "answering"
 
 
+def test_candidate_events_are_coalesced_into_one_seats_message_per_room(app, session, exam, live, monkeypatch):
+    """In production an event only marks its seat; the pusher sends the room's changed seats
+    together (web.sockets.push.SeatPusher), built from one batch of queries."""
+    from web.sockets.push import SeatPusher
+
+    cand, proctor, attempt, _ = live
+    other = exam.started(1)
+    session.flush()
+    pusher = SeatPusher()
+    monkeypatch.setattr(pusher, "mark", lambda app_, aid: pusher._dirty.add(aid))  # no background task here
+    app.config["EXAM_PUSH_INLINE"] = False
+    monkeypatch.setattr("web.sockets.push.seat_pusher", pusher)
+    try:
+        for seq in (1, 2, 3):
+            payload = {"attempt_id": attempt.id, "position": 2, "seq": seq, "value": "ABCD"[seq],
+                       "client_time": (T0 + 5 * MIN).isoformat()}
+            assert cand.emit("answer", payload, namespace=EXAM, callback=True)["ok"] is True
+    finally:
+        app.config["EXAM_PUSH_INLINE"] = True
+    assert received(proctor, NS, "seat") == []  # nothing sent on the ack path
+    pusher._dirty.add(other.id)
+    ids = pusher.take()
+    assert ids == sorted({attempt.id, other.id}) and pusher.take() == []
+    from web.extensions import db
+
+    with app.app_context():  # a request-like session: its rollback ends only its own read
+        pusher.flush(db.session, ids)
+    batches = received(proctor, NS, "seats")
+    assert len(batches) == 1 and batches[0]["room_id"] == exam.room1.id
+    by_attempt = {s["attempt_id"]: s for s in batches[0]["seats"]}
+    assert set(by_attempt) == {attempt.id, other.id}
+    assert by_attempt[attempt.id]["answered"] == 1 and by_attempt[attempt.id]["status"] == "answering"
+    assert by_attempt[attempt.id]["name"] == exam.candidates[0].name
+
+
 def test_warn_extend_incident_terminate(session, exam, live):
     cand, proctor, attempt, _ = live
     ack = call(proctor, "warn", {"attempt_id": attempt.id, "message": "请勿左顾右盼"})

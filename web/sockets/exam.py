@@ -13,6 +13,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, request
@@ -27,7 +28,7 @@ from examroom.attempt import AttemptError
 from examroom.models import AttemptEventKind
 from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
-from web.extensions import db, socketio
+from web.extensions import db
 from web.sockets import push
 
 __all__ = ["ExamNamespace", "TokenBucket", "attempt_room", "now"]
@@ -60,6 +61,20 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
+
+
+#: How long the answer and signal events may use the connection's checked account instead of
+#: loading it again (one query per event saved; a deactivated account is refused within this).
+ACCOUNT_RECHECK_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """The logged-in candidate as the answer path needs it (services read ``id`` and ``name``)."""
+
+    id: int
+    name: str
+    role: str = "candidate"
 
 
 class _Refused(Exception):
@@ -145,48 +160,54 @@ class ExamNamespace(Namespace):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _guard(self, attempt_id: int | None = None) -> tuple[Any, int]:
+    def _guard(self, attempt_id: int | None = None, *, cached_account: bool = False) -> tuple[Any, int]:
         """The candidate and the connection's attempt, after the rate limit, ownership and the
-        one-live-connection rule (this process's newest connection, on the bound device)."""
+        one-live-connection rule (this process's newest connection; the bound device is checked
+        in :meth:`_run`). With ``cached_account`` (the frequent answer and signal events) the
+        account checked at most ACCOUNT_RECHECK_SECONDS ago is used instead of loading it."""
         sid = request.sid  # type: ignore[attr-defined]
         conn = self._conns.get(sid)
-        candidate = _candidate()
-        if conn is None or candidate is None or candidate.id != conn["user_id"]:
+        if conn is None:
             raise _Refused(ev.error_ack("forbidden"))
+        checked = conn.get("checked")
+        if cached_account and checked is not None and time.monotonic() - checked[0] < ACCOUNT_RECHECK_SECONDS:
+            candidate = checked[1]
+        else:
+            user = _candidate()
+            if user is None or user.id != conn["user_id"] or not user.active:
+                raise _Refused(ev.error_ack("forbidden"))
+            candidate = user
+            conn["checked"] = (time.monotonic(), _Candidate(user.id, user.name))
         if not conn["bucket"].take():
             raise _Refused(ev.error_ack("rate_limited"))
         if attempt_id is not None and attempt_id != conn["attempt_id"]:
             raise _Refused(ev.error_ack("wrong_attempt"))
-        if self._owners.get(conn["attempt_id"]) != sid or not connections.holds(
-                db.session, conn["attempt_id"], conn["device_id"]):
+        if self._owners.get(conn["attempt_id"]) != sid:
             raise _Refused(ev.error_ack("superseded"))
         return candidate, conn["attempt_id"]
 
     def _push_seat(self, attempt_id: int) -> None:
-        """Update the proctor consoles after the event is committed, off the ack's path (in a
-        background task with its own session; inline when EXAM_PUSH_INLINE is set, as in the
-        tests, whose sessions share one connection)."""
+        """Update the proctor consoles after the event is committed, off the ack's path: mark
+        the seat for the coalesced ``seats`` push (web.sockets.push.SeatPusher); inline
+        ``seat`` when EXAM_PUSH_INLINE is set, as in the tests, whose sessions share one
+        connection)."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if app.config.get("EXAM_PUSH_INLINE"):
             push.seat_changed(db.session, attempt_id)
             return
-
-        def task() -> None:
-            with app.app_context():
-                try:
-                    push.seat_changed(db.session, attempt_id)
-                finally:
-                    db.session.remove()
-
-        socketio.start_background_task(task)
+        push.seat_pusher.mark(app, attempt_id)
 
     def _run(self, work: Callable[[], dict[str, Any]], *, changes_seat: bool = True) -> dict[str, Any]:
         """Run one event: commit on success (then update the consoles), roll back on any
         refusal or error."""
         try:
             ack = work()
-            db.session.commit()
             conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
+            # The binding may have moved to another computer (approved in any process): checked
+            # in the event's own transaction, on the attempt the work has usually loaded already.
+            if conn is not None and not connections.holds(db.session, conn["attempt_id"], conn["device_id"]):
+                raise _Refused(ev.error_ack("superseded"))
+            db.session.commit()
             if changes_seat and conn is not None:
                 self._push_seat(conn["attempt_id"])
             return ack
@@ -224,7 +245,7 @@ class ExamNamespace(Namespace):
 
         def work() -> dict[str, Any]:
             answer = ev.validate_answer(payload)
-            candidate, attempt_id = self._guard(answer.attempt_id)
+            candidate, attempt_id = self._guard(answer.attempt_id, cached_account=True)
             ack = self._record(candidate, attempt_id, answer, received)
             if not ack["ok"]:
                 raise _Refused(ack)
@@ -274,7 +295,7 @@ class ExamNamespace(Namespace):
     def on_signal(self, payload: Any = None) -> None:
         def work() -> dict[str, Any]:
             signal = ev.validate_signal(payload)
-            candidate, attempt_id = self._guard(signal.attempt_id)
+            candidate, attempt_id = self._guard(signal.attempt_id, cached_account=True)
             data = {"signal": signal.signal, **({"detail": signal.detail} if signal.detail else {})}
             svc.log_event(db.session, candidate, attempt_id, signal.kind, data, now())
             return {"ok": True}

@@ -215,6 +215,13 @@
   socket.on("seat", (summary) => {
     if (summary && summary.room_id === roomId && summary.seat_id) updateSeat(summary);
   });
+  // Candidate events arrive coalesced: the seats that changed in the last second, per room.
+  socket.on("seats", (batch) => {
+    if (!batch || batch.room_id !== roomId || !Array.isArray(batch.seats)) return;
+    for (const summary of batch.seats) {
+      if (summary && summary.seat_id) updateSeat(summary);
+    }
+  });
 
   function send(event, payload, done) {
     result.textContent = "正在提交…";
