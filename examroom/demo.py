@@ -100,7 +100,7 @@ def seed_exam_demo(session: Session, today: dt.date | None = None) -> list[str]:
         f"在线考试演示：批次「{found.batch.name}」（{found.batch.status_label}），{found.room.name}"
         f"（编号 {found.room.id}，{found.room.rows}×{found.room.cols}，已安排 {seated} 名考生），"
         f"监考员 {proctors}，督导员 {DEMO_SUPERVISOR}。",
-        f"  考生 {DEMO_HUMAN_TICKET} 留给访客；`flask exam demo-reset` 把场次移到现在，"
+        f"演示考场的考生 {DEMO_HUMAN_TICKET} 留给访客；`flask exam demo-reset` 把场次移到现在，"
         f"`flask exam simulate --room demo` 让其余考生入场作答。",
     ]
 

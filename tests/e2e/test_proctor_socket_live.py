@@ -81,7 +81,9 @@ def test_the_console_sees_an_answer_and_a_pause_reaches_the_candidate(live_serve
 
     proctor = socketio.Client(reconnection=False, http_session=_login(
         live_server.url, "/login", {"username": seat["proctor"], "password": PASSWORD}))
-    proctor.on("seat", seats.put, namespace="/proctor")
+    proctor.on("seat", seats.put, namespace="/proctor")  # after a proctor's action
+    # candidate events arrive coalesced, once a second per room
+    proctor.on("seats", lambda batch: [seats.put(s) for s in batch["seats"]], namespace="/proctor")
     candidate = socketio.Client(reconnection=False, http_session=_login(
         live_server.url, "/login/candidate", {"ticket_no": seat["ticket_no"], "id_number": seat["id_number"]}))
     candidate.on("status", statuses.put, namespace="/exam")
