@@ -11,7 +11,7 @@ client pattern, same machine:
 
 Client pattern (:mod:`benchmarks.exam_load`, a separate gevent process of real python-socketio
 clients, :class:`web.exam_sim.SimCandidate`): log in over HTTP, connect, arrive; then every
-room is opened at once (one transaction, then a ``status`` push to every candidate: the
+room is opened at once (one transaction per room, then a ``status`` push to every candidate: the
 synchronised start); answers every 10–30 s (paced); ``--burst-before`` seconds before the
 common deadline everyone sends a last answer and submits (the room-wide time-up burst).
 
@@ -171,7 +171,8 @@ def role_seed(count: int, room_size: int, minutes: int, out: str) -> None:
 
 
 def role_open(seats_file: str, queue: str, channel: str) -> None:
-    """Every proctor opens their room now (one transaction), then the pushes go out."""
+    """Every proctor opens their room now (one transaction per room: a single transaction over
+    100 rooms held SQLite's write lock for 32 s and froze the server), then the pushes go out."""
     from flask_socketio import SocketIO
     from sqlalchemy import select
 
@@ -187,10 +188,10 @@ def role_open(seats_file: str, queue: str, channel: str) -> None:
         t0 = time.monotonic()
         now = dt.datetime.now(dt.UTC)
         opened: list[int] = []
-        for room_id in rooms:
+        for room_id in rooms:  # one short transaction per room, as each room's proctor would
             staff = s.scalar(select(BatchStaff).where(BatchStaff.room_id == room_id).limit(1))
             opened += att.open_room(s, staff.user, room_id, now)
-        s.commit()
+            s.commit()
         t1 = time.monotonic()
         pusher = SocketIO(message_queue=queue, channel=channel)
         for aid in opened:

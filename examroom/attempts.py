@@ -52,6 +52,7 @@ from itembank.itemtypes import get_type
 from itembank.models import Item, ItemVersion, PaperForm, PaperItem
 
 __all__ = [
+    "apply_transition",
     "arrive_attempt",
     "attempt_for_candidate",
     "attempt_rules",
@@ -225,7 +226,7 @@ def _write_event(
     return event
 
 
-def _apply(
+def apply_transition(
     session: Session,
     attempt: Attempt,
     transition: Callable[[AttemptState], AttemptState],
@@ -235,7 +236,8 @@ def _apply(
     data: dict[str, Any] | None = None,
 ) -> AttemptState:
     """Run a pure transition (it raises before anything is written), then store the new state,
-    log the event and audit the change."""
+    log the event and audit the change. Also used by examroom.proctoring to store states that
+    the pure room-wide helpers computed."""
     now = core.require_aware(now)
     before = load_state(attempt)
     after = transition(before)
@@ -294,7 +296,7 @@ def attempt_for_candidate(session: Session, candidate: User, exam_session_id: in
 def arrive_attempt(session: Session, candidate: User, attempt_id: int, now: dt.datetime) -> Attempt:
     """The candidate confirmed their identity and waits for the proctor to open the session."""
     attempt = _own(session, candidate, attempt_id, lock=True)
-    _apply(session, attempt, lambda s: core.arrive(s, now), AttemptEventKind.ARRIVE, candidate, now)
+    apply_transition(session, attempt, lambda s: core.arrive(s, now), AttemptEventKind.ARRIVE, candidate, now)
     return attempt
 
 
@@ -302,7 +304,7 @@ def start_attempt(session: Session, candidate: User, attempt_id: int, now: dt.da
     """The candidate starts answering (after the proctor opened the room, within late entry)."""
     attempt = _own(session, candidate, attempt_id, lock=True)
     rules = attempt_rules(session, attempt.exam_session)
-    _apply(session, attempt, lambda s: core.start(s, rules, now), AttemptEventKind.START, candidate, now)
+    apply_transition(session, attempt, lambda s: core.start(s, rules, now), AttemptEventKind.START, candidate, now)
     return attempt
 
 
@@ -467,7 +469,7 @@ def submit_attempt(session: Session, candidate: User, attempt_id: int, now: dt.d
     """The candidate submits (交卷), subject to the earliest-submit rule."""
     attempt = _own(session, candidate, attempt_id, lock=True)
     rules = attempt_rules(session, attempt.exam_session)
-    _apply(session, attempt, lambda s: core.submit(s, rules, now), AttemptEventKind.SUBMIT, candidate, now)
+    apply_transition(session, attempt, lambda s: core.submit(s, rules, now), AttemptEventKind.SUBMIT, candidate, now)
     return attempt
 
 
@@ -510,7 +512,7 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
         attempt = attempt_for_candidate(session, seat.candidate, room.exam_session_id)
         state = load_state(attempt)
         if state.status in (Status.NOT_STARTED, Status.WAITING) and state.session_opened_at is None:
-            _apply(session, attempt, lambda s: core.open_session(s, now), AttemptEventKind.OPEN, proctor, now)
+            apply_transition(session, attempt, lambda s: core.open_session(s, now), AttemptEventKind.OPEN, proctor, now)
             opened.append(attempt.id)
     return opened
 
@@ -518,14 +520,14 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
 def pause_attempt(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:
     attempt = _proctored(session, proctor, attempt_id)
     rules = attempt_rules(session, attempt.exam_session)
-    _apply(session, attempt, lambda s: core.pause(s, now, proctor.id, rules=rules), AttemptEventKind.PAUSE,
+    apply_transition(session, attempt, lambda s: core.pause(s, now, proctor.id, rules=rules), AttemptEventKind.PAUSE,
            proctor, now)
     return attempt
 
 
 def resume_attempt(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:
     attempt = _proctored(session, proctor, attempt_id)
-    _apply(session, attempt, lambda s: core.resume(s, now, proctor.id), AttemptEventKind.RESUME, proctor, now)
+    apply_transition(session, attempt, lambda s: core.resume(s, now, proctor.id), AttemptEventKind.RESUME, proctor, now)
     return attempt
 
 
@@ -534,7 +536,7 @@ def extend_attempt(
 ) -> Attempt:
     attempt = _proctored(session, proctor, attempt_id)
     rules = attempt_rules(session, attempt.exam_session)
-    _apply(session, attempt, lambda s: core.extend(s, minutes, reason, proctor.id, now, rules=rules),
+    apply_transition(session, attempt, lambda s: core.extend(s, minutes, reason, proctor.id, now, rules=rules),
            AttemptEventKind.EXTEND, proctor, now, {"minutes": minutes, "reason": reason})
     return attempt
 
@@ -543,7 +545,7 @@ def terminate_attempt(
     session: Session, proctor: User, attempt_id: int, reason: str, tier: int, now: dt.datetime
 ) -> Attempt:
     attempt = _proctored(session, proctor, attempt_id)
-    _apply(session, attempt, lambda s: core.terminate(s, reason, tier, proctor.id, now),
+    apply_transition(session, attempt, lambda s: core.terminate(s, reason, tier, proctor.id, now),
            AttemptEventKind.TERMINATE, proctor, now, {"reason": reason, "tier": tier})
     return attempt
 
@@ -566,7 +568,8 @@ def expire_overdue(session: Session, now: dt.datetime) -> list[int]:
         if rules is None:
             rules = rules_by_sitting[attempt.exam_session_id] = attempt_rules(session, attempt.exam_session)
         if core.is_overdue(load_state(attempt), rules, now):
-            _apply(session, attempt, lambda s, r=rules: core.expire(s, r, now), AttemptEventKind.EXPIRE, None, now)
+            apply_transition(session, attempt, lambda s, r=rules: core.expire(s, r, now), AttemptEventKind.EXPIRE,
+                             None, now)
             closed.append(attempt.id)
     return closed
 

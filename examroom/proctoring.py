@@ -252,7 +252,7 @@ def _tier(value: Any) -> int:
 def _store(session: Session, attempt: Attempt, new_state: AttemptState, kind: AttemptEventKind, actor: User,
            now: dt.datetime, data: dict[str, Any]) -> None:
     """Persist a state already computed by a pure transition (event + audit per attempt)."""
-    svc._apply(session, attempt, lambda _s: new_state, kind, actor, now, data)  # noqa: SLF001
+    svc.apply_transition(session, attempt, lambda _s: new_state, kind, actor, now, data)
 
 
 def _apply_one(session: Session, proctor: User, attempt_id: int, kind: AttemptEventKind,

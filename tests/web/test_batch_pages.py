@@ -205,6 +205,32 @@ def test_candidate_import_page(session, client, post, login, world):
     assert [c.candidate.name for c in batch.candidates] == ["甲"]
 
 
+def test_an_import_racing_another_for_ticket_numbers_writes_nothing(session, client, post, login, world, monkeypatch):
+    """Two imports at the same moment may pick the same next ticket number: the second one's
+    insert then fails the database's uniqueness (a race no validation query can see). That must
+    become a clear message with nothing written, not a server error."""
+    from sqlalchemy.exc import IntegrityError
+
+    from examroom import candidate_import
+
+    batch = world.batch()
+    login(world.admin)
+    real = candidate_import.import_candidates
+
+    def racing(session_, actor_, batch_id, data):
+        real(session_, actor_, batch_id, data)  # rows written and flushed ...
+        raise IntegrityError("INSERT INTO user_account", {}, Exception("duplicate key: ticket_no"))  # ... then
+
+    monkeypatch.setattr(candidate_import, "import_candidates", racing)
+    resp = post(f"/batches/{batch.id}/candidates/import", data={
+        "file": (io.BytesIO(_xlsx([["乙", valid_id_number(22, birth="19930303"), "", "13800000001", ""]])),
+                 "名册.xlsx")}, content_type="multipart/form-data")
+    assert resp.status_code == 409
+    assert "请重新导入" in resp.get_data(as_text=True)
+    session.expire_all()
+    assert _count(session, BatchCandidate) == 0
+
+
 # ---------------------------------------------------------------- seating
 
 

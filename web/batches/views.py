@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -422,6 +423,7 @@ def import_candidates(batch_id: int) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             result = candidate_import.import_candidates(db.session, actor(), batch.id, form.file.data.read())
+            db.session.commit()
         except RowErrors as exc:
             db.session.rollback()
             flash(exc.message, "danger")
@@ -430,7 +432,11 @@ def import_candidates(batch_id: int) -> str | Response | tuple[str, int]:
             db.session.rollback()
             flash(exc.message, "danger")
             return render_template("batches/import.html", form=form, batch=batch, errors=[]), 400
-        db.session.commit()
+        except IntegrityError:
+            # Another import took the same new ticket numbers (or accounts) at the same moment.
+            db.session.rollback()
+            flash("另一项导入正在同时分配准考证号，本次导入未写入任何数据，请重新导入。", "danger")
+            return render_template("batches/import.html", form=form, batch=batch, errors=[]), 409
         flash(result.message, "success")
         return _to_detail(batch, "candidates")
     if request.method == "POST":
