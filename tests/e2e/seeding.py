@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.e2e.conftest import ROOT
 
-__all__ = ["run_script"]
+__all__ = ["STARTED_SEAT", "run_script", "started_seat"]
 
 _blocks = itertools.count(1)
 
@@ -33,6 +33,37 @@ _plain_id = _factories.valid_id_number
 _factories.valid_id_number = lambda serial, birth=None, region="220102": _plain_id(
     serial, birth or f"19{60 + (serial // 1000) % 40}0101", region)
 """
+
+
+#: A seated sitting that started a minute ago, opened by its proctor 1 and started by candidate 0
+#: (the helpers of tests/examroom); prints what a client needs to act as either of them.
+STARTED_SEAT = r"""
+import datetime as dt, json
+from examroom import attempts as svc
+from tests.examroom.test_attempts import Exam
+from web import create_app
+from web.extensions import db
+
+app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
+with app.app_context():
+    s = db.session
+    exam = Exam(s)
+    now = dt.datetime.now(dt.UTC)
+    exam.sitting.starts_at = now - dt.timedelta(minutes=1)
+    s.flush()
+    svc.open_room(s, exam.proctor1, exam.room1.id, now)
+    attempt = exam.attempt(0)
+    svc.start_attempt(s, exam.candidates[0], attempt.id, now)
+    s.commit()
+    c = exam.candidates[0]
+    print(json.dumps({"attempt_id": attempt.id, "room_id": exam.room1.id, "ticket_no": c.ticket_no,
+                      "id_number": c.id_number, "proctor": exam.proctor1.username}))
+"""
+
+
+def started_seat(live_server: Any) -> dict[str, Any]:
+    """Run :data:`STARTED_SEAT` against the live server's database."""
+    return run_script(live_server, STARTED_SEAT)  # type: ignore[no-any-return]
 
 
 def run_script(live_server: Any, script: str, *args: object, timeout: int = 180) -> Any:

@@ -10,37 +10,13 @@ import pytest
 import requests
 import socketio
 
-from tests.e2e.seeding import run_script
+from tests.e2e.seeding import started_seat
 
 pytestmark = pytest.mark.e2e
 
-# Run in a child process against the live server's database: a seated sitting that starts now,
-# opened by its proctor and started by candidate 0 (the helpers of tests/examroom).
-SETUP = r"""
-import datetime as dt, json
-from examroom import attempts as svc
-from tests.examroom.test_attempts import Exam
-from web import create_app
-from web.extensions import db
-
-app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
-with app.app_context():
-    s = db.session
-    exam = Exam(s)
-    now = dt.datetime.now(dt.UTC)
-    exam.sitting.starts_at = now - dt.timedelta(minutes=1)
-    s.flush()
-    svc.open_room(s, exam.proctor1, exam.room1.id, now)
-    attempt = exam.attempt(0)
-    svc.start_attempt(s, exam.candidates[0], attempt.id, now)
-    s.commit()
-    c = exam.candidates[0]
-    print(json.dumps({"attempt_id": attempt.id, "ticket_no": c.ticket_no, "id_number": c.id_number}))
-"""
-
 
 def _seated_candidate(live_server) -> dict:
-    return run_script(live_server, SETUP)
+    return started_seat(live_server)
 
 
 def _candidate_http(base: str, ticket_no: str, id_number: str) -> requests.Session:

@@ -12,38 +12,13 @@ import pytest
 import requests
 import socketio
 
-from tests.e2e.seeding import run_script
+from tests.e2e.seeding import started_seat
 
 pytestmark = pytest.mark.e2e
 
-# A seated sitting that starts now, opened by proctor 1, candidate 0 answering (child process,
-# against the live server's database).
-SETUP = r"""
-import datetime as dt, json
-from examroom import attempts as svc
-from tests.examroom.test_attempts import Exam
-from web import create_app
-from web.extensions import db
-
-app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
-with app.app_context():
-    s = db.session
-    exam = Exam(s)
-    now = dt.datetime.now(dt.UTC)
-    exam.sitting.starts_at = now - dt.timedelta(minutes=1)
-    s.flush()
-    svc.open_room(s, exam.proctor1, exam.room1.id, now)
-    attempt = exam.attempt(0)
-    svc.start_attempt(s, exam.candidates[0], attempt.id, now)
-    s.commit()
-    c = exam.candidates[0]
-    print(json.dumps({"attempt_id": attempt.id, "room_id": exam.room1.id, "ticket_no": c.ticket_no,
-                      "id_number": c.id_number, "proctor": exam.proctor1.username}))
-"""
-
 
 def _setup(live_server) -> dict:
-    return run_script(live_server, SETUP)
+    return started_seat(live_server)
 
 
 def _login(base: str, path: str, data: dict) -> requests.Session:
