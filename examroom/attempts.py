@@ -20,21 +20,26 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, object_session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.util import identity_key
 
 from examroom import attempt as core
 from examroom.answers import Decision, JournalEntry, Outcome, accept
 from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
+from examroom.formcache import FormItem, form_items
 from examroom.models import (
     Attempt,
     AttemptEvent,
     AttemptEventKind,
+    Batch,
+    BatchModule,
     BatchStaff,
     ExamSession,
+    ModuleKind,
     Response,
     ResponseLog,
     Room,
@@ -49,7 +54,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.idcard import mask_id_number
 from foundation.settings import get_rule
 from itembank.itemtypes import get_type
-from itembank.models import Item, ItemVersion, PaperForm, PaperItem
+from itembank.models import PaperForm
 
 __all__ = [
     "apply_transition",
@@ -57,11 +62,13 @@ __all__ = [
     "attempt_for_candidate",
     "attempt_rules",
     "candidate_view",
+    "expire_attempts",
     "expire_overdue",
     "extend_attempt",
     "load_state",
     "log_event",
     "open_room",
+    "overdue_ids",
     "pause_attempt",
     "record_response",
     "remaining",
@@ -163,6 +170,10 @@ def remaining(session: Session, attempt: Attempt, now: dt.datetime) -> float:
 def _get(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt:
     if isinstance(attempt_id, bool) or not isinstance(attempt_id, int):
         raise NotFound("作答记录不存在。")
+    if not lock:  # already loaded in this transaction (the event's work usually has): no query
+        loaded = session.identity_map.get(identity_key(Attempt, attempt_id))
+        if loaded is not None and "exam_session" in loaded.__dict__:
+            return loaded  # type: ignore[no-any-return]
     # The sitting comes in the same round trip: every event needs its rules (hot path).
     stmt = select(Attempt).where(Attempt.id == attempt_id).options(joinedload(Attempt.exam_session, innerjoin=True))
     if lock:
@@ -194,18 +205,6 @@ def _proctored(session: Session, proctor: User, attempt_id: int) -> Attempt:
     if proctor is None or not _is_room_proctor(session, proctor, attempt.room_id):
         raise PermissionDenied("您不是该考场的监考员。")
     return attempt
-
-
-def _form_items(attempt: Attempt) -> list[PaperItem]:
-    """The form's items in form order, with their items and pinned versions loaded in one
-    query (not two per item); the 1-based index is the item position."""
-    session = object_session(attempt)
-    assert session is not None
-    return list(session.scalars(
-        select(PaperItem).where(PaperItem.form_id == attempt.paper_form_id)
-        .options(joinedload(PaperItem.item), joinedload(PaperItem.version))
-        .order_by(PaperItem.position)
-    ).unique())
 
 
 # --------------------------------------------------------------------------- writing
@@ -308,33 +307,11 @@ def start_attempt(session: Session, candidate: User, attempt_id: int, now: dt.da
     return attempt
 
 
-@dataclass(frozen=True, slots=True)
-class _AnswerKey:
-    """What validating an answer needs of one item of the form: a plain row, no ORM objects
-    (the answer path is the hottest in the exam room; see benchmarks/profile_exam_events.py)."""
-
-    paper_item_id: int
-    item_type: str
-    spec_json: str
-
-
-def _answer_items(session: Session, form_id: int) -> list[_AnswerKey]:
-    """The form's items in position order, in one narrow query."""
-    rows = session.execute(
-        select(PaperItem.id, Item.item_type, ItemVersion.spec_json)
-        .join(Item, Item.id == PaperItem.item_id)
-        .join(ItemVersion, ItemVersion.id == PaperItem.item_version_id)
-        .where(PaperItem.form_id == form_id)
-        .order_by(PaperItem.position)
-    ).all()
-    return [_AnswerKey(*row) for row in rows]
-
-
-def _validator(items: list[_AnswerKey]) -> Callable[[int, Any], str | None]:
+def _validator(items: tuple[FormItem, ...]) -> Callable[[int, Any], str | None]:
     def validate(position: int, value: Any) -> str | None:
-        key = items[position - 1]
+        item = items[position - 1]
         try:
-            get_type(key.item_type).clean_response(json.loads(key.spec_json), value)
+            get_type(item.item_type).clean_response(item.spec, value)
         except ValidationError as exc:
             return exc.message
         return None
@@ -354,7 +331,7 @@ def record_response(
     attempt = _own(session, candidate, attempt_id, lock=True)
     if str(entry.attempt_id) != str(attempt.id):
         return Decision(Outcome.REFUSED, "bad_attempt", "答案所属的试卷与当前试卷不一致。")
-    items = _answer_items(session, attempt.paper_form_id)
+    items = form_items(session, attempt.paper_form_id)
     stored = {r.position: r for r in attempt.responses}
     existing = {pos: (r.seq, json.loads(r.value_json)) for pos, r in stored.items()}
     decision = accept(
@@ -385,16 +362,14 @@ def record_response(
     return decision
 
 
-def _render_item(number: int, position: int, pi: PaperItem, seed: int) -> dict[str, Any]:
+def _render_item(number: int, position: int, item: FormItem, seed: int) -> dict[str, Any]:
     """One item for the candidate: the pinned version's stem and the type's public view only;
     options reordered by the candidate's seed (labels kept: they are what a response names)."""
-    version = pi.version
-    public = get_type(pi.item.item_type).public_view(version.spec)
+    public = item.public
     options = public.get("options")
     if isinstance(options, list) and options:
         public = {**public, "options": [options[k] for k in shuffled_options(len(options), seed, position)]}
-    return {"number": number, "position": position, "points": float(pi.points), "stem_html": version.stem_html,
-            **public}
+    return {"number": number, "position": position, "points": item.points, "stem_html": item.stem_html, **public}
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -402,23 +377,27 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else as_utc(value).astimezone(dt.UTC).isoformat()
 
 
-def _sitting_view(attempt: Attempt, state: AttemptState, rules: AttemptRules, candidate: User) -> dict[str, Any]:
+def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules: AttemptRules,
+                  candidate: User) -> dict[str, Any]:
     """What the exam page shows around the items: the sitting, the seat, the candidate's own
-    identity (ID number masked) and the room rules with their instants (ISO 8601, UTC)."""
+    identity (ID number masked) and the room rules with their instants (ISO 8601, UTC).
+    The sitting's names come in one narrow query (every state, start and submit sends them)."""
     sitting = attempt.exam_session
-    module = sitting.module
-    batch = module.batch
-    seat = attempt.seat
-    room = attempt.room
+    batch_name, kind, batch_place, room_name, room_cols, seat_row, seat_col = session.execute(
+        select(Batch.name, BatchModule.kind, Batch.place, Room.name, Room.cols, Seat.row, Seat.col)
+        .select_from(BatchModule).join(Batch, Batch.id == BatchModule.batch_id)
+        .join(Room, Room.id == attempt.room_id)
+        .outerjoin(Seat, Seat.id == attempt.seat_id)
+        .where(BatchModule.id == sitting.module_id)
+    ).one()
     opened = state.session_opened_at
     return {
-        "title": f"{batch.name} · {module.label}",
+        "title": f"{batch_name} · {ModuleKind(kind).label}",
         "starts_at": _iso(sitting.starts_at),
-        "place": sitting.place or batch.place or "",
-        "room": room.name if room is not None else "",
-        "seat": None if seat is None else {
-            "row": seat.row, "col": seat.col,
-            "number": (seat.row - 1) * (room.cols if room is not None else 0) + seat.col,
+        "place": sitting.place or batch_place or "",
+        "room": room_name,
+        "seat": None if seat_row is None else {
+            "row": seat_row, "col": seat_col, "number": (seat_row - 1) * room_cols + seat_col,
         },
         "candidate": {
             "name": candidate.name,
@@ -447,21 +426,21 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
     state = load_state(attempt)
     rules = attempt_rules(session, attempt.exam_session)
     items: list[dict[str, Any]] = []
-    form_items = _form_items(attempt)
+    content = form_items(session, attempt.paper_form_id)
     if state.status in (Status.IN_PROGRESS, Status.PAUSED):
-        order = shuffled_order(len(form_items), attempt.order_seed)
-        items = [_render_item(k + 1, idx + 1, form_items[idx], attempt.order_seed) for k, idx in enumerate(order)]
+        order = shuffled_order(len(content), attempt.order_seed)
+        items = [_render_item(k + 1, idx + 1, content[idx], attempt.order_seed) for k, idx in enumerate(order)]
     answers = {str(r.position): {"seq": r.seq, "value": json.loads(r.value_json)} for r in attempt.responses}
     return {
         "attempt_id": attempt.id,
         "status": state.status.value,
         "remaining_seconds": int(core.remaining_seconds(state, rules, now)),
         "server_time": core.require_aware(now).isoformat(),
-        "item_count": len(form_items),
+        "item_count": len(content),
         "items": items,
         "answers": answers,
         "last_seq": max((r.seq for r in attempt.responses), default=0),
-        **_sitting_view(attempt, state, rules, candidate),
+        **_sitting_view(session, attempt, state, rules, candidate),
     }
 
 
@@ -553,25 +532,59 @@ def terminate_attempt(
 # --------------------------------------------------------------------------- server jobs
 
 
-def expire_overdue(session: Session, now: dt.datetime) -> list[int]:
-    """The server's time-up job (到时收卷): close every answering attempt whose deadline has
-    passed, whether or not a browser is connected. Returns the ids closed."""
+class _RulesBySitting(dict[int, AttemptRules]):
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+
+    def of(self, sitting: ExamSession) -> AttemptRules:
+        rules = self.get(sitting.id)
+        if rules is None:
+            rules = self[sitting.id] = attempt_rules(self.session, sitting)
+        return rules
+
+
+def overdue_ids(session: Session, now: dt.datetime) -> list[int]:
+    """The answering attempts whose deadline has passed, from one narrow unlocked scan (the
+    job runs every few seconds over every answering attempt: at 3,000 candidates a locked
+    load per attempt cost a quarter of a core). Extensions and pauses only move a deadline
+    later, so an attempt started less than the sitting's duration ago is skipped without
+    parsing its state. Nothing is locked: :func:`expire_attempts` re-checks under the lock."""
     now = core.require_aware(now)
-    rules_by_sitting: dict[int, AttemptRules] = {}
+    rules = _RulesBySitting(session)
+    rows = session.execute(
+        select(Attempt.id, Attempt.started_at, Attempt.state_json, ExamSession)
+        .join(ExamSession, ExamSession.id == Attempt.exam_session_id)
+        .where(Attempt.status == Status.IN_PROGRESS.value).order_by(Attempt.id)
+    ).all()
+    return [aid for aid, started, state_json, sitting in rows
+            if (started is None or as_utc(started) + rules.of(sitting).duration < now)
+            and core.is_overdue(state_from_dict(json.loads(state_json or "{}")), rules.of(sitting), now)]
+
+
+def expire_attempts(session: Session, attempt_ids: list[int], now: dt.datetime) -> list[int]:
+    """Close those of ``attempt_ids`` that are still answering and overdue, each re-read under
+    its row lock (a candidate's submit may have won the race). Returns the ids closed."""
+    now = core.require_aware(now)
+    rules = _RulesBySitting(session)
     closed: list[int] = []
-    ids = session.scalars(select(Attempt.id).where(Attempt.status == Status.IN_PROGRESS.value).order_by(Attempt.id))
-    for attempt_id in list(ids):
+    for attempt_id in attempt_ids:
         attempt = _get(session, attempt_id, lock=True)
         if attempt.status != Status.IN_PROGRESS.value:
             continue
-        rules = rules_by_sitting.get(attempt.exam_session_id)
-        if rules is None:
-            rules = rules_by_sitting[attempt.exam_session_id] = attempt_rules(session, attempt.exam_session)
-        if core.is_overdue(load_state(attempt), rules, now):
-            apply_transition(session, attempt, lambda s, r=rules: core.expire(s, r, now), AttemptEventKind.EXPIRE,
-                             None, now)
+        sitting_rules = rules.of(attempt.exam_session)
+        if core.is_overdue(load_state(attempt), sitting_rules, now):
+            apply_transition(session, attempt, lambda s, r=sitting_rules: core.expire(s, r, now),
+                             AttemptEventKind.EXPIRE, None, now)
             closed.append(attempt.id)
     return closed
+
+
+def expire_overdue(session: Session, now: dt.datetime) -> list[int]:
+    """The server's time-up job (到时收卷): close every answering attempt whose deadline has
+    passed, whether or not a browser is connected. Returns the ids closed. (The serving
+    job, web/sockets/timeup.py, closes them in chunks, committing between them.)"""
+    return expire_attempts(session, overdue_ids(session, now), now)
 
 
 def score_attempt(session: Session, attempt_id: int) -> dict[str, Any]:
@@ -585,11 +598,10 @@ def score_attempt(session: Session, attempt_id: int) -> dict[str, Any]:
     responses = {r.position: r for r in attempt.responses}
     scores: dict[int, float | None] = {}
     pending: list[int] = []
-    for position, pi in enumerate(_form_items(attempt), start=1):
-        item_type = get_type(pi.item.item_type)
+    for position, item in enumerate(form_items(session, attempt.paper_form_id), start=1):
         row = responses.get(position)
         value = json.loads(row.value_json) if row is not None else None
-        score = item_type.score(pi.version.spec, value, float(pi.points))  # None: an examiner's
+        score = get_type(item.item_type).score(item.spec, value, item.points)  # None: an examiner's
         if score is None:
             pending.append(position)
         scores[position] = score

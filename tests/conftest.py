@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from examroom import formcache
 from foundation.db import Base
 from web import create_app
 from web.extensions import db
@@ -67,6 +68,7 @@ def session(app: Flask) -> Iterator[Session]:
         db.session = original
         outer.rollback()
         connection.close()
+        formcache.clear()  # the rollback frees ids that the next test's forms reuse (SQLite)
 
 
 @pytest.fixture

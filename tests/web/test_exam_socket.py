@@ -323,3 +323,45 @@ def test_the_time_up_job_submits_an_overdue_attempt_and_tells_a_connected_page(
     pushes = _events(sock, "status")
     assert pushes == [{"attempt_id": watched.id, "reason": "expired", "message": "考试时间已到，系统已自动交卷。"}]
     assert timeup.run_once(app) == []  # nothing closed twice
+
+
+def test_the_time_up_job_closes_a_room_in_chunks_committing_each(app, session, exam, monkeypatch):
+    """A room-wide time-up is closed a chunk per transaction, so candidates' events run between."""
+    from sqlalchemy import event
+
+    from web.sockets import timeup
+
+    started = [exam.started(k) for k in range(4)]
+    session.flush()
+    monkeypatch.setattr(timeup, "CHUNK", 3)
+    monkeypatch.setattr(timeup, "utcnow", lambda: T0 + 24 * 60 * MIN)
+    ends: list[str] = []
+    engine = session.get_bind().engine
+    listener = lambda *a: ends.append(a[2]) if "SAVEPOINT" in str(a[2]) else None  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        closed = timeup.run_once(app)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert sorted(closed) == sorted(a.id for a in started)
+    # The job's own transactions are savepoints here (tests/conftest.py): two chunks committed.
+    assert sum(s.startswith("RELEASE SAVEPOINT") for s in ends) >= 2
+    session.expire_all()
+    assert {a.status for a in started} == {"expired"}
+
+
+def test_a_deactivated_candidate_is_refused_once_the_account_is_checked_again(
+        session, candidate_socket, monkeypatch):
+    """Events use the account checked at connect for ACCOUNT_RECHECK_SECONDS (no query per
+    event in the bursts); after that the account is loaded again and a deactivation bites."""
+    sock, attempt = candidate_socket
+    candidate = session.get(type(attempt.candidate), attempt.candidate_id)
+    candidate.active = False
+    session.flush()
+    ack = sock.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)
+    assert ack["ok"] is True  # within the window: the account checked at connect
+    monkeypatch.setattr(exam_ns, "ACCOUNT_RECHECK_SECONDS", 0.0)
+    for event, payload in (("answer", answer(attempt, 1, 2, "B")), ("state", {"attempt_id": attempt.id})):
+        ack = sock.emit(event, payload, namespace=NS, callback=True)
+        assert ack["ok"] is False and ack["code"] == "forbidden", event
+    assert stored(session, attempt)[1] == (1, "A")

@@ -63,18 +63,26 @@ class TokenBucket:
         return True
 
 
-#: How long the answer and signal events may use the connection's checked account instead of
-#: loading it again (one query per event saved; a deactivated account is refused within this).
+#: How long events may use the connection's checked account instead of loading it again (one
+#: query per event saved, which matters in the synchronised start and the time-up burst); a
+#: deactivated account is refused within this.
 ACCOUNT_RECHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
-    """The logged-in candidate as the answer path needs it (services read ``id`` and ``name``)."""
+    """The logged-in candidate as the events need it (services read ``id`` and ``name``; the
+    exam page's state shows ``name``, the masked ``id_number`` and ``ticket_no``)."""
 
     id: int
     name: str
+    id_number: str | None
+    ticket_no: str | None
     role: str = "candidate"
+
+    @classmethod
+    def of(cls, user: Any) -> _Candidate:
+        return cls(user.id, user.name, user.id_number, user.ticket_no)
 
 
 class _Refused(Exception):
@@ -131,7 +139,8 @@ class ExamNamespace(Namespace):
             raise ConnectRefused(connections.MOVE_PENDING_MESSAGE, {"code": "move_pending"})
         with self._lock:
             self._conns[sid] = {"attempt_id": connect.attempt_id, "user_id": candidate.id,
-                                "device_id": connect.device_id, "bucket": TokenBucket()}
+                                "device_id": connect.device_id, "bucket": TokenBucket(),
+                                "checked": (time.monotonic(), _Candidate.of(candidate))}
             self._owners[connect.attempt_id] = sid
         # The newest connection owns the attempt: older pages (another tab, or a process that
         # still holds a half-dead socket) are told to stop, through the queue if there is one.
@@ -160,24 +169,24 @@ class ExamNamespace(Namespace):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _guard(self, attempt_id: int | None = None, *, cached_account: bool = False) -> tuple[Any, int]:
+    def _guard(self, attempt_id: int | None = None) -> tuple[Any, int]:
         """The candidate and the connection's attempt, after the rate limit, ownership and the
         one-live-connection rule (this process's newest connection; the bound device is checked
-        in :meth:`_run`). With ``cached_account`` (the frequent answer and signal events) the
-        account checked at most ACCOUNT_RECHECK_SECONDS ago is used instead of loading it."""
+        in :meth:`_run`). The account checked at most ACCOUNT_RECHECK_SECONDS ago (at connect,
+        or by an earlier event) is used instead of loading it again."""
         sid = request.sid  # type: ignore[attr-defined]
         conn = self._conns.get(sid)
         if conn is None:
             raise _Refused(ev.error_ack("forbidden"))
         checked = conn.get("checked")
-        if cached_account and checked is not None and time.monotonic() - checked[0] < ACCOUNT_RECHECK_SECONDS:
+        if checked is not None and time.monotonic() - checked[0] < ACCOUNT_RECHECK_SECONDS:
             candidate = checked[1]
         else:
             user = _candidate()
             if user is None or user.id != conn["user_id"] or not user.active:
                 raise _Refused(ev.error_ack("forbidden"))
-            candidate = user
-            conn["checked"] = (time.monotonic(), _Candidate(user.id, user.name))
+            candidate = _Candidate.of(user)
+            conn["checked"] = (time.monotonic(), candidate)
         if not conn["bucket"].take():
             raise _Refused(ev.error_ack("rate_limited"))
         if attempt_id is not None and attempt_id != conn["attempt_id"]:
@@ -245,7 +254,7 @@ class ExamNamespace(Namespace):
 
         def work() -> dict[str, Any]:
             answer = ev.validate_answer(payload)
-            candidate, attempt_id = self._guard(answer.attempt_id, cached_account=True)
+            candidate, attempt_id = self._guard(answer.attempt_id)
             ack = self._record(candidate, attempt_id, answer, received)
             if not ack["ok"]:
                 raise _Refused(ack)
@@ -295,7 +304,7 @@ class ExamNamespace(Namespace):
     def on_signal(self, payload: Any = None) -> None:
         def work() -> dict[str, Any]:
             signal = ev.validate_signal(payload)
-            candidate, attempt_id = self._guard(signal.attempt_id, cached_account=True)
+            candidate, attempt_id = self._guard(signal.attempt_id)
             data = {"signal": signal.signal, **({"detail": signal.detail} if signal.detail else {})}
             svc.log_event(db.session, candidate, attempt_id, signal.kind, data, now())
             return {"ok": True}

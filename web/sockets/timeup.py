@@ -3,7 +3,7 @@ attempt whose deadline has passed, whether or not a browser is connected, then t
 candidate's page (if any) and the proctor consoles.
 
 Each serving process runs one loop (``python -m web.serve`` and the gunicorn entry point
-start it). With several processes they race harmlessly: ``expire_overdue`` locks each row
+start it). With several processes they race harmlessly: ``expire_attempts`` locks each row
 and re-checks its status, so an attempt is closed once.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from examroom.attempts import expire_overdue
+from examroom.attempts import expire_attempts, overdue_ids
 from foundation.db import utcnow
 from web.extensions import db, socketio
 from web.sockets import push
@@ -24,22 +24,44 @@ __all__ = ["run_once", "start"]
 log = logging.getLogger(__name__)
 
 
+#: Attempts closed per transaction: a room-wide time-up closes thousands at once, and one
+#: transaction over all of them held the process (SQLite calls never yield to other
+#: greenlets) and the write lock for seconds; between chunks the candidates' events run.
+CHUNK = 50
+
+
 def run_once(app: Flask) -> list[int]:
-    """One pass: close the overdue attempts, commit, then push. Returns the ids closed."""
+    """One pass: find the overdue attempts, close them in chunks (commit, then push, then let
+    other greenlets run). Returns the ids closed."""
+    closed: list[int] = []
     with app.app_context():
         try:
-            closed = expire_overdue(db.session, utcnow())
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        try:
-            for attempt_id in closed:
-                push.candidate_changed(attempt_id, "expired", "考试时间已到，系统已自动交卷。")
-                push.seat_changed(db.session, attempt_id)
+            due = overdue_ids(db.session, utcnow())
+            db.session.rollback()  # end the scan's read transaction
+            for start in range(0, len(due), CHUNK):
+                try:
+                    chunk = expire_attempts(db.session, due[start:start + CHUNK], utcnow())
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    raise
+                closed += chunk
+                for attempt_id in chunk:
+                    push.candidate_changed(attempt_id, "expired", "考试时间已到，系统已自动交卷。")
+                    _seat(app, attempt_id)
+                socketio.sleep(0)
         finally:
             db.session.remove()
     return closed
+
+
+def _seat(app: Flask, attempt_id: int) -> None:
+    """The console update: coalesced with the candidates' own (one ``seats`` message per room
+    and interval), inline where EXAM_PUSH_INLINE is set (the tests)."""
+    if app.config.get("EXAM_PUSH_INLINE"):
+        push.seat_changed(db.session, attempt_id)
+    else:
+        push.seat_pusher.mark(app, attempt_id)
 
 
 def _loop(app: Flask, interval: float) -> None:

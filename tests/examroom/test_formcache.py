@@ -1,0 +1,86 @@
+"""The per-process cache of locked forms, and the narrow scan of the time-up job: the exam
+room's hot reads, checked by the SQL they issue."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from examroom import attempts as svc
+from examroom import formcache
+from examroom.models import Attempt
+from itembank.models import Paper, PaperItem
+from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
+
+
+@pytest.fixture
+def exam(session):
+    return Exam(session)
+
+
+@contextlib.contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    seen: list[str] = []
+    engine = session.get_bind().engine
+
+    def listener(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_a_locked_form_is_read_once_and_then_served_from_memory(session, exam):
+    form = exam.world.paper.forms[0]
+    with statements(session) as first:
+        items = formcache.form_items(session, form.id)
+    assert len(first) == 1
+    assert [i.paper_item_id for i in items] == [pi.id for pi in form.items]
+    assert [i.points for i in items] == [2.0, 2.0, 1.0, 5.0]
+    with statements(session) as second:
+        again = formcache.form_items(session, form.id)
+    assert second == [] and again is items
+    formcache.clear()
+    with statements(session) as third:
+        formcache.form_items(session, form.id)
+    assert len(third) == 1
+
+
+def test_the_cached_public_view_carries_no_key(session, exam):
+    items = formcache.form_items(session, exam.world.paper.forms[0].id)
+    public = repr([i.public for i in items]) + repr([i.stem_html for i in items])
+    assert SECRET_KEY_TEXT not in public and SECRET_ANALYSIS not in public and "'key'" not in public
+    assert items[0].spec["key"] == ["B"]  # the server keeps it, for validation and scoring
+
+
+def test_a_form_of_a_paper_that_is_not_locked_is_read_afresh(session, exam):
+    paper = exam.world.paper
+    form = paper.forms[0]
+    # Core statements: the ORM refuses to touch a locked paper (itembank.papers), rightly.
+    session.execute(update(Paper).where(Paper.id == paper.id).values(status="submitted"))
+    assert formcache.form_items(session, form.id)[0].points == 2.0
+    session.execute(update(PaperItem).where(PaperItem.form_id == form.id, PaperItem.position == 1).values(points=3))
+    assert formcache.form_items(session, form.id)[0].points == 3.0
+
+
+def test_the_time_up_scan_locks_only_attempts_that_are_due(session, exam):
+    started = [exam.started(k) for k in range(4)]
+    session.flush()
+    session.expire_all()
+    with statements(session) as early:
+        assert svc.expire_overdue(session, T0 + 30 * MIN) == []
+    # One scan (and at most the rules' setting), however many attempts are answering.
+    assert len(early) <= 2, early
+    session.expire_all()
+    due = sorted(a.id for a in started)
+    with statements(session) as late:
+        assert sorted(svc.expire_overdue(session, T0 + 200 * MIN)) == due
+    assert sum("FROM attempt" in s for s in late) >= 1 + len(due)  # the scan, then each due one locked
+    assert {a.status for a in session.scalars(select(Attempt).where(Attempt.id.in_(due)))} == {"expired"}
