@@ -1,6 +1,19 @@
-"""Development and demo server: Flask-SocketIO on gevent.
+"""Development, demo and single-host server: Flask-SocketIO on gevent.
 
-``python -m web.serve`` (what ``make run`` calls). Production: see README (gunicorn -k gevent).
+``python -m web.serve`` (what ``make run`` calls) serves in one gevent process.
+``python -m web.serve --workers N`` (or ``WORKERS=N``) starts N such processes on the same
+port with ``SO_REUSEPORT``: the kernel spreads new connections over them, so a multi-core host
+uses every core (one gevent process uses one). Requirements:
+
+* PostgreSQL: SQLite serves one process only (see :func:`supervise`);
+* the Socket.IO message queue (``FLASK_SOCKETIO_MESSAGE_QUEUE``, Redis), so that a push made
+  in one process reaches a browser connected to another;
+* no sticky sessions: the exam page and the proctor console use the websocket transport only,
+  so a connection stays in the process that accepted it.
+
+Every process runs the time-up job; they race harmlessly (see :mod:`web.sockets.timeup`).
+
+Production behind a proxy: see README (gunicorn -k gevent).
 """
 
 from __future__ import annotations
@@ -11,23 +24,96 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+
+def listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """The listening socket; with ``reuse_port`` several processes may bind the same port."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def serve(host: str, port: int, *, reuse_port: bool, quiet: bool = False) -> None:
+    """One serving process: the app, its time-up job and a pywsgi server with websockets."""
+    from gevent import pywsgi
+    from geventwebsocket.handler import WebSocketHandler
+
+    from web import create_app
+    from web.gctune import tune_gc
+    from web.sockets import timeup
+
+    app = create_app()
+    timeup.start(app)
+    tune_gc()  # after start-up: what exists now is frozen out of collection
+    server = pywsgi.WSGIServer(listener(host, port, reuse_port=reuse_port), app, handler_class=WebSocketHandler,
+                               log=None)
+    if not quiet:
+        print(f" * 平台已启动：http://{host}:{port}", flush=True)
+    server.serve_forever()
+
+
+def supervise(host: str, port: int, workers: int) -> int:
+    """Start ``workers`` serving processes on one port and wait; a signal stops them all. If
+    one exits, the others are stopped too (the caller restarts the service)."""
+    from web import create_app
+
+    config = create_app().config
+    if not config.get("SOCKETIO_MESSAGE_QUEUE"):
+        print("多进程运行需要 Socket.IO 消息队列：请设置 FLASK_SOCKETIO_MESSAGE_QUEUE（例如 redis://127.0.0.1:6379/0）。",
+              file=sys.stderr, flush=True)
+        return 2
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        # In WAL mode a process whose read snapshot went stale is refused the write at once
+        # (SQLITE_BUSY_SNAPSHOT) instead of waiting: answers would fail under load.
+        print("多进程运行需要 PostgreSQL 数据库：SQLite 只支持单进程服务（请设置 DATABASE_URL）。",
+              file=sys.stderr, flush=True)
+        return 2
+    cmd = [sys.executable, "-m", "web.serve", "--host", host, "--port", str(port), "--reuse-port"]
+    children = [subprocess.Popen([*cmd, *(["--quiet"] if k else [])]) for k in range(workers)]  # noqa: S603
+
+    def stop(*_: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f" * {workers} 个服务进程共用端口 {port}（SO_REUSEPORT），推送经消息队列", flush=True)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        stop()
+        for child in children:
+            child.wait()
+    return next((c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM)), 0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the platform with Flask-SocketIO (gevent).")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")),
+                        help="serving processes on the port (SO_REUSEPORT); more than 1 needs the message queue")
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
+    parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    from web import create_app
-    from web.extensions import socketio
-
-    app = create_app()
-    from web.sockets import timeup
-
-    timeup.start(app)
-    print(f" * 平台已启动：http://{args.host}:{args.port}", flush=True)
-    socketio.run(app, host=args.host, port=args.port, log_output=False)
+    if args.workers < 1:
+        parser.error("--workers 至少为 1")
+    if args.workers > 1 and not args.reuse_port:
+        sys.exit(supervise(args.host, args.port, args.workers))
+    serve(args.host, args.port, reuse_port=args.reuse_port, quiet=args.quiet)
 
 
 if __name__ == "__main__":

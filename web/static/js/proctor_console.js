@@ -187,7 +187,9 @@
 
   // ------------------------------------------------------------------ the socket
 
-  const socket = window.io("/proctor", { transports: ["websocket", "polling"] });
+  // Websocket only, as the exam page: with several server processes on one port a polling
+  // session could land on a process that does not know it (web/serve.py).
+  const socket = window.io("/proctor", { transports: ["websocket"] });
 
   function setConn(text, cls) {
     conn.textContent = text;
