@@ -1,19 +1,23 @@
-"""Exam-room capacity (issue 4): rooms of 30 simulated candidates on one server process.
+"""Exam-room capacity (issue 4): rooms of 30 simulated candidates against the platform.
 
 ``make bench-exam`` (``python -m benchmarks.bench_exam``). Two runs in one session, same
 client pattern, same machine:
 
-1. **platform**: ``python -m web.serve`` (one gevent process, what ``make run`` serves, with
-   the time-up job), on a fresh database (a SQLite file by default; PostgreSQL with
-   ``--db postgresql://…``), seeded with N candidates in rooms of 30 of a locked demo paper;
+1. **platform**: ``python -m web.serve`` (one gevent process, what ``make run`` serves, or
+   ``--workers N`` processes on one port with PostgreSQL; each runs the time-up job), on a
+   fresh database (a SQLite file by default; PostgreSQL with ``--db postgresql://…``), seeded
+   with N candidates in rooms of 30 of a locked demo paper;
 2. **echo**: :mod:`benchmarks.exam_echo_server`, a bare python-socketio server on the same
    gevent stack that acks every event from memory (the baseline).
 
 Client pattern (:mod:`benchmarks.exam_load`, a separate gevent process of real python-socketio
 clients, :class:`web.exam_sim.SimCandidate`): log in over HTTP, connect, arrive; then every
 room is opened at once (one transaction per room, then a ``status`` push to every candidate: the
-synchronised start); answers every 10–30 s (paced); ``--burst-before`` seconds before the
-common deadline everyone sends a last answer and submits (the room-wide time-up burst).
+synchronised start); answers every 10–30 s (paced); the room-wide time-up: ``--burst-before``
+seconds before their deadlines (which all fall within the start's spread) everyone sends a
+last answer, then the server's time-up job closes every paper and each page, told by the push,
+fetches its final state. ``--burst-submit``: everyone submits right after that last answer
+instead (the harshest variant: 3,000 submissions within the same seconds).
 
 Reported: candidates connected, ack latency p50/p99/max by phase, answers acked later than 5 s,
 acks that never came, lost answers (acked but not stored, checked in the database after the
@@ -74,12 +78,27 @@ def wait_http(url: str, proc: subprocess.Popen[Any], timeout: float = 60) -> Non
     raise SystemExit(f"{url} did not answer")
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def proc_usage(pid: int) -> tuple[float, float]:
-    """(CPU seconds user+system, peak RSS MB) of a live process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICK
-    hwm = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
-    return cpu, int(hwm.split()[1]) / 1024
+    """(CPU seconds user+system, peak RSS MB) of a live process and its child processes (the
+    serving processes of ``web.serve --workers``), from /proc."""
+    cpu = rss = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{p}/status").read_text().splitlines()
+        except OSError:
+            continue
+        cpu += (int(fields[11]) + int(fields[12])) / TICK
+        hwm = next((line for line in status if line.startswith("VmHWM")), "VmHWM: 0 kB")
+        rss += int(hwm.split()[1]) / 1024
+    return cpu, rss
 
 
 def fresh_db(url: str | None, tmp: Path) -> str:
@@ -175,6 +194,7 @@ def role_open(seats_file: str, queue: str, channel: str) -> None:
     100 rooms held SQLite's write lock for 32 s and froze the server), then the pushes go out."""
     from flask_socketio import SocketIO
     from sqlalchemy import select
+    from sqlalchemy.exc import OperationalError
 
     from examroom import attempts as att
     from examroom.models import BatchStaff
@@ -189,9 +209,21 @@ def role_open(seats_file: str, queue: str, channel: str) -> None:
         now = dt.datetime.now(dt.UTC)
         opened: list[int] = []
         for room_id in rooms:  # one short transaction per room, as each room's proctor would
-            staff = s.scalar(select(BatchStaff).where(BatchStaff.room_id == room_id).limit(1))
-            opened += att.open_room(s, staff.user, room_id, now)
-            s.commit()
+            for attempt in range(100):
+                try:
+                    staff = s.scalar(select(BatchStaff).where(BatchStaff.room_id == room_id).limit(1))
+                    opened += att.open_room(s, staff.user, room_id, now)
+                    s.commit()
+                    break
+                except OperationalError as exc:
+                    # SQLite in WAL: this process's read snapshot went stale when the server
+                    # committed, so the write is refused at once (SQLITE_BUSY_SNAPSHOT), or the
+                    # server held the lock past the busy timeout; the proctor clicks again.
+                    s.rollback()
+                    if attempt == 99:
+                        raise
+                    print(f"room {room_id}: retry after {type(exc.orig).__name__}: {exc.orig}", file=sys.stderr)
+                    time.sleep(0.05 * (1 + attempt % 10))
         t1 = time.monotonic()
         pusher = SocketIO(message_queue=queue, channel=channel)
         for aid in opened:
@@ -234,6 +266,7 @@ def run_load(target: str, url: str, seats_file: Path, tmp: Path, args: argparse.
     out = tmp / f"load_{target}.json"
     load = subprocess.Popen([PY, "-m", "benchmarks.exam_load", "--seats", str(seats_file), "--url", url,
                              "--out", str(out), "--pace", args.pace, "--burst-before", str(args.burst_before),
+                             *(["--burst-submit"] if args.burst_submit else []),
                              "--timeout", str(args.minutes * 60 + 300)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert load.stdout is not None
@@ -241,21 +274,35 @@ def run_load(target: str, url: str, seats_file: Path, tmp: Path, args: argparse.
     print(f"  [{target}] ready: {' '.join(ready[1:])} (connected, seconds, failed)", flush=True)
     cpu_before, _ = proc_usage(server.pid)
     peak_conn = int(ready[1]) if len(ready) > 1 else 0
+    opened_at = time.time()
     opened = open_room()
     print(f"  [{target}] rooms opened: {opened}", flush=True)
     load.wait()
     cpu_after, rss = proc_usage(server.pid)
     data = json.loads(out.read_text())
-    data.update({"server_cpu_s": cpu_after, "server_cpu_run_s": cpu_after - cpu_before, "server_rss_mb": rss,
+    data.update({"opened_at": opened_at, "server_cpu_s": cpu_after, "server_cpu_run_s": cpu_after - cpu_before,
+                 "server_rss_mb": rss,
                  "ready": ready, "opened": opened, "peak_connected": peak_conn})
     return data
 
 
+def _merged(counts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            total[k] = total.get(k, 0) + v
+    return dict(sorted(total.items(), key=lambda kv: -kv[1]))
+
+
 def summarise(data: dict[str, Any]) -> dict[str, Any]:
     by: dict[str, list[float]] = {}
+    windows: dict[int, list[float]] = {}  # paced acks by the 10-second window they were sent in
+    t_open = data.get("opened_at") or 0.0
     for lg in data["ledgers"]:
-        for phase, sec in lg["latencies"]:
+        for phase, sec, sent_at in lg["latencies"]:
             by.setdefault(phase, []).append(sec * 1000)
+            if phase == "paced" and t_open:
+                windows.setdefault(int((sent_at - t_open) // 10), []).append(sec * 1000)
     paced, burst = by.get("paced", []), by.get("burst", [])
     start = by.get("start", [])
     return {
@@ -266,11 +313,17 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
         "max_start": max(start, default=float("nan")),
         "n_burst": len(burst), "p50_burst": pct(burst, 0.5), "p99_burst": pct(burst, 0.99),
         "max_burst": max(burst, default=float("nan")),
-        "over_5s": sum(1 for v in paced + burst + start if v > 5000),
+        "over_5s": sum(1 for v in paced + burst if v > 5000),
+        "start_over_5s": sum(1 for v in start if v > 5000),
         "timeouts": sum(lg["timeouts"] for lg in data["ledgers"]),
         "errors": sum(1 for lg in data["ledgers"] if lg["error"]),
         "journal_left": sum(lg["journal_left"] for lg in data["ledgers"]),
         "refused": sum(sum(lg["refused"].values()) for lg in data["ledgers"]),
+        "refused_by": _merged(lg["refused"] for lg in data["ledgers"]),
+        "errors_by": _merged({lg["error"][:60]: 1}
+                             for lg in data["ledgers"] if lg["error"]),
+        "paced_windows": {f"{10 * k}–{10 * k + 10} s": (len(v), round(pct(v, 0.99)))
+                          for k, v in sorted(windows.items())},
         "server_cpu_s": data["server_cpu_s"], "server_rss_mb": data["server_rss_mb"],
         "load_cpu_s": data["cpu_s"], "wall_s": data["wall_s"], "opened": data["opened"],
     }
@@ -298,9 +351,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, default=3, help="sitting length: paced phase until the time-up")
     parser.add_argument("--pace", default="10-30", help="seconds between a candidate's answers")
     parser.add_argument("--burst-before", type=float, default=4.0, help="time-up burst: seconds before deadline")
+    parser.add_argument("--burst-submit", action="store_true",
+                        help="everyone submits after the last answer (default: the time-up job closes the papers)")
     parser.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="database URL (default: a fresh SQLite file); a PostgreSQL database is re-created")
     parser.add_argument("--queue", default="redis://127.0.0.1:6379/0", help="Socket.IO message queue for pushes")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="serving processes of the platform (web.serve --workers; PostgreSQL only when > 1)")
     parser.add_argument("--skip-echo", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/results/bench_exam.md")
     args = parser.parse_args()
@@ -329,11 +386,14 @@ def main() -> None:
 
     results: dict[str, dict[str, Any]] = {}
     # 1. the platform
-    server = start_server([PY, "-m", "web.serve", "--port", str(port)], env, url + "/healthz", tmp / "server.log")
+    server = start_server([PY, "-m", "web.serve", "--port", str(port), "--workers", str(args.workers)], env,
+                          url + "/healthz", tmp / "server.log")
 
     def open_platform() -> str:
         out = subprocess.run([PY, "-m", "benchmarks.bench_exam", "--role", "open", str(seats_file), args.queue,
-                              channel], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+                              channel], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        if out.returncode:
+            raise SystemExit(f"opening the rooms failed:\n{out.stderr[-3000:]}")
         return out.stdout.strip().splitlines()[-1]
 
     try:
@@ -374,6 +434,12 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def server_shape(workers: int) -> str:
+    if workers == 1:
+        return "one gevent process"
+    return f"{workers} gevent processes on one port (SO_REUSEPORT; CPU and RSS summed)"
+
+
 def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, Any]]) -> str:
     from importlib.metadata import version
 
@@ -382,12 +448,14 @@ def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, A
         "# Exam rooms (`make bench-exam`)",
         "",
         f"- Command: `.venv/bin/python -m benchmarks.bench_exam --count {args.count} --minutes {args.minutes} "
-        f"--pace {args.pace} --burst-before {args.burst_before:g}`" + (f" `--db {db}`" if args.db else ""),
+        f"--pace {args.pace} --burst-before {args.burst_before:g}" + (" --burst-submit" if args.burst_submit else "")
+        + (f" --workers {args.workers}" if args.workers > 1 else "") + "`" + (f" `--db {db}`" if args.db else ""),
         f"- Date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; Python {platform_mod.python_version()}, "
         f"python-socketio {version('python-socketio')}, gevent {version('gevent')}, psycopg {version('psycopg')}, "
         f"{os.cpu_count()} CPUs; "
         f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"- Server: `python -m web.serve` (one gevent process, pywsgi + gevent-websocket, the time-up job every 5 s, "
+        f"- Server: `python -m web.serve` ({server_shape(args.workers)}, pywsgi + gevent-websocket, "
+        "the time-up job every 5 s, "
         f"pushes through Redis); database: {db}. Baseline: `benchmarks/exam_echo_server.py` (python-socketio on "
         "the same gevent stack, acks from memory). Load: one gevent process of python-socketio clients "
         "(websocket transport), on the same 2-CPU machine.",
@@ -413,9 +481,11 @@ def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, A
         ("ack p50 paced (ms)", "p50_paced"), ("ack p99 paced (ms)", "p99_paced"), ("ack max paced (ms)", "max_paced"),
         ("start acks (synchronised start)", "n_start"), ("start ack p50 (ms)", "p50_start"),
         ("start ack p99 (ms)", "p99_start"), ("start ack max (ms)", "max_start"),
-        ("time-up burst acks (last answer + submit)", "n_burst"), ("burst ack p50 (ms)", "p50_burst"),
+        ("time-up burst acks (last answer, then submit or final state)", "n_burst"),
+        ("burst ack p50 (ms)", "p50_burst"),
         ("burst ack p99 (ms)", "p99_burst"), ("burst ack max (ms)", "max_burst"),
-        ("acks later than 5 s", "over_5s"), ("acks never received (timeouts)", "timeouts"),
+        ("answer and burst acks later than 5 s", "over_5s"), ("start acks later than 5 s", "start_over_5s"),
+        ("acks never received (timeouts)", "timeouts"),
         ("journal entries left unacked", "journal_left"), ("lost answers (acked, not stored)", "lost"),
         ("refused answers", "refused"), ("client errors", "errors"),
         ("server CPU s (whole run)", "server_cpu_s"), ("server peak RSS MB", "server_rss_mb"),
@@ -424,7 +494,10 @@ def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, A
     for label, key in rows:
         lines.append(f"| {label} | {cell(p.get(key, '–'))} | {cell(e.get(key, '–'))} | {ratio(key)} |")
     lines += ["", f"Attempt statuses after the run (platform): {p.get('statuses')}; rooms opened: "
-                  f"`{results['platform'].get('opened', '')}`", ""]
+                  f"`{results['platform'].get('opened', '')}`; refused answers by code: {p.get('refused_by')}; "
+                  f"client errors: {p.get('errors_by')}", "",
+              "Paced acks by when they were sent (seconds after the rooms were opened: count, p99 ms): "
+              + "; ".join(f"{k} {n}, {v:,}" for k, (n, v) in p.get("paced_windows", {}).items()), ""]
     return "\n".join(lines)
 
 

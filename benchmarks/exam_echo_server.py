@@ -4,7 +4,8 @@ Flask), so the same simulated candidates (:mod:`web.exam_sim`) run against it un
 
 Same stack as the platform's server: python-socketio on gevent's pywsgi with
 gevent-websocket, one process. ``POST /open`` opens every attempt (the proctors' 开考) and
-pushes ``status`` ``opened`` to every connection, as the platform's console does.
+pushes ``status`` ``opened`` to every connection, as the platform's console does; like the
+platform's time-up job, it closes overdue attempts every 5 s and pushes ``expired``.
 
     python -m benchmarks.exam_echo_server --port 5999 --duration 180
 """
@@ -51,6 +52,19 @@ def build(duration_s: float) -> Any:
         a["answers"][str(entry["position"])] = {"seq": entry["seq"], "value": entry["value"]}
         a["last_seq"] = max(a["last_seq"], entry["seq"])
         return {"ok": True, "seq": entry["seq"], "result": "accepted"}
+
+    def timeup() -> None:
+        """The platform's time-up job, from memory: every 5 s, close what is overdue and push."""
+        while True:
+            sio.sleep(5)
+            now = time.monotonic()
+            for aid, a in list(attempts.items()):
+                if a["status"] == "in_progress" and now - a["started"] >= duration_s:
+                    a["status"] = "expired"
+                    sio.emit("status", {"attempt_id": aid, "reason": "expired", "message": ""}, namespace=NS,
+                             to=f"attempt:{aid}")
+
+    sio.start_background_task(timeup)
 
     @sio.on("connect", namespace=NS)
     def connect(sid: str, environ: dict[str, Any], auth: Any) -> bool:

@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument("--pace", default="10-30")
     parser.add_argument("--burst-before", type=float, default=4.0)
     parser.add_argument("--burst-changes", type=int, default=1)
+    parser.add_argument("--burst-submit", action="store_true",
+                        help="everyone submits after the last answer (default: the time-up job closes the papers)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
@@ -64,7 +66,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     stop = threading.Event()
     cands = [GatedCandidate(args.url, s, pace=pace, changes=10**9, burst_before=args.burst_before,
-                            burst_changes=args.burst_changes, focus_loss=0.03, rng=random.Random(rng.random()),
+                            burst_changes=args.burst_changes, burst_submit=args.burst_submit, focus_loss=0.03,
+                            rng=random.Random(rng.random()),
                             ack_timeout=30, wait_poll=20, stop=stop) for s in seats]
     t0 = time.monotonic()
     threads = [threading.Thread(target=c.run, daemon=True) for c in cands]

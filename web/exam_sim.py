@@ -54,7 +54,7 @@ class SimSeat:
 class Ledger:
     """What one candidate saw: ack latencies by phase, answers acked, refusals, timeouts."""
 
-    latencies: list[tuple[str, float]] = field(default_factory=list)  # (phase, seconds)
+    latencies: list[tuple[str, float, float]] = field(default_factory=list)  # (phase, seconds, sent at: epoch s)
     acked: dict[int, tuple[int, Any]] = field(default_factory=dict)  # position -> (highest acked seq, value)
     sent: int = 0
     refused: dict[str, int] = field(default_factory=dict)
@@ -114,7 +114,9 @@ class SimCandidate:
     * ``changes``: answer changes before submitting (None: every item once, then a few
       revisions until submitting is allowed);
     * ``burst_before``: seconds before the deadline when the candidate sends its last
-      answers and submits in one go (the room-wide time-up burst); None: no burst;
+      answers in one go (the room-wide time-up burst); None: no burst;
+    * ``burst_submit``: after those answers the candidate submits at once (True), or waits
+      for the server's time-up job to close the paper (False);
     * ``focus_loss``: probability per answer of reporting a focus loss;
     * ``submit``: submit at the end (False: keep answering until time-up, when the server's
       job closes the attempt).
@@ -129,6 +131,7 @@ class SimCandidate:
         changes: int | None = None,
         burst_before: float | None = None,
         burst_changes: int = 2,
+        burst_submit: bool = True,
         focus_loss: float = 0.08,
         submit: bool = True,
         device_id: str | None = None,
@@ -140,6 +143,7 @@ class SimCandidate:
     ) -> None:
         self.base_url, self.seat = base_url.rstrip("/"), seat
         self.pace, self.changes, self.burst_before, self.burst_changes = pace, changes, burst_before, burst_changes
+        self.burst_submit = burst_submit
         self.focus_loss, self.submit_at_end = focus_loss, submit
         # One simulated computer per seat: a rerun is the same computer, not a move.
         self.device_id = device_id or f"sim-{seat.attempt_id:08d}"
@@ -162,6 +166,7 @@ class SimCandidate:
         self._pushed = threading.Event()
         self._superseded = False
         self._deadline: float | None = None  # time.monotonic() of the deadline, from the last state
+        self._sent_at = time.monotonic()  # when the last acked event was sent
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ plumbing
@@ -215,20 +220,23 @@ class SimCandidate:
         """One acked event; None when it could not be sent or no ack came (keep the journal)."""
         if not self._connected.wait(self.ack_timeout):
             return None
-        t0 = time.perf_counter()
+        t0, sent_at = time.perf_counter(), time.time()
+        self._sent_at = time.monotonic()  # a returned state's remaining time counts from here
         try:
             ack = self.client.call(event, payload, namespace=NAMESPACE, timeout=self.ack_timeout)
         except Exception:  # noqa: BLE001  (TimeoutError, or the connection dropped meanwhile)
             self.ledger.timeouts += 1
             return None
-        self.ledger.latencies.append((phase, time.perf_counter() - t0))
+        self.ledger.latencies.append((phase, time.perf_counter() - t0, sent_at))
         return ack if isinstance(ack, dict) else None
 
     def _take_state(self, state: dict[str, Any]) -> None:
         self.state = state
         self.status = state["status"]
         if self.status in ("in_progress",):
-            self._deadline = time.monotonic() + float(state["remaining_seconds"])
+            # From when the request was sent, as the exam page does (docs/protocol.md): an ack
+            # delayed in the server's send queue must not push the deadline later.
+            self._deadline = self._sent_at + float(state["remaining_seconds"])
         self.next_seq = max(self.next_seq, int(state.get("last_seq", 0)) + 1)
 
     def _results(self, entries: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
@@ -346,10 +354,14 @@ class SimCandidate:
                 if ack and ack.get("ok"):
                     self.log("开始作答")
                     continue
-                if ack and ack.get("code") not in ("illegal_transition", None):
-                    self.log(f"不能开始：{ack.get('error')}")
+                code = ack.get("code") if ack else None
+                if code is not None and code != "illegal_transition" and code not in TEMPORARY:
+                    self.error = f"start refused: {code}"
+                    self.log(f"不能开始：{ack.get('error')}")  # type: ignore[union-attr]
                     return
-                self._sleep(self.wait_poll * (0.5 + self.rng.random()))
+                # Not open yet, or a temporary refusal (the server was busy): ask again soon.
+                self._sleep(self.wait_poll * (0.5 + self.rng.random()) if code in (None, "illegal_transition")
+                            else 1 + self.rng.random())
                 continue
             if status == "paused":
                 self._sleep(self.wait_poll)
@@ -410,16 +422,27 @@ class SimCandidate:
         return self.rng.uniform(*self.pace)
 
     def _burst(self, items: list[dict[str, Any]]) -> None:
-        """The room-wide time-up: the last answers and the submission all at once."""
+        """The room-wide time-up: the last answers at once; then the candidate submits
+        (``burst_submit``: everyone in the same seconds, the harshest case) or, as in a room
+        where time runs out, the server's time-up job closes the paper and the page, told by
+        the push (or polling after the deadline), fetches its final state."""
         for item in self.rng.sample(items, min(self.burst_changes, len(items))):
             self.answer(item, phase="burst")
         if self.journal:
             self.sync(phase="burst")
-        ack = self.lifecycle("submit", "burst")
-        if ack and ack.get("ok"):
-            self.log("时间到，已交卷")
-        elif not self.sync(phase="burst"):
-            time.sleep(0.5)
+        if self.burst_submit:
+            ack = self.lifecycle("submit", "burst")
+            if ack and ack.get("ok"):
+                self.log("时间到，已交卷")
+            elif not self.sync(phase="burst"):
+                time.sleep(0.5)
+        else:
+            while not self.stop.is_set() and self.status not in FINAL_STATUSES:
+                left = (self._deadline or time.monotonic()) - time.monotonic()
+                self._sleep(max(0.0, left) + self.wait_poll)  # returns at once on the push
+                if not self.sync(phase="burst"):
+                    time.sleep(0.5)
+            self.log(f"时间到，系统收卷：{self.status}")
         self.burst_before = None  # once
 
     def close(self) -> None:

@@ -255,12 +255,18 @@
       this.cb.onNotice(ack.error || "答案未能保存。", "error");
     }
 
+    // An acked event. A returned state is stamped with `sentAt` (performance.now() when the
+    // request left): the server computed its remaining_seconds after that, so a countdown
+    // from sentAt can end early by the round trip but never late (docs/protocol.md).
     _call(event, payload, timeout) {
       const socket = this.socket;
+      const sentAt = performance.now();
       return new Promise((resolve, reject) => {
         if (!socket || !socket.connected) { reject(new Error("offline")); return; }
         socket.timeout(timeout || ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-          if (err) reject(err); else resolve(ack);
+          if (err) { reject(err); return; }
+          if (ack && ack.state && typeof ack.state === "object") ack.state.sentAt = sentAt;
+          resolve(ack);
         });
       });
     }

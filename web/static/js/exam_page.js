@@ -477,7 +477,9 @@
   function syncClock(state) {
     const running = state.status === "in_progress";
     const shown = running || state.status === "paused";
-    ui.clock = { seconds: state.remaining_seconds, at: performance.now(), running: running };
+    // Counted from when the request was sent (exam_client.js stamps sentAt): never late.
+    const at = typeof state.sentAt === "number" ? state.sentAt : performance.now();
+    ui.clock = { seconds: state.remaining_seconds, at: at, running: running };
     show("exam-clock", shown);
     if (shown) tick();
   }
