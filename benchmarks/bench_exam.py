@@ -320,6 +320,7 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
         "journal_left": sum(lg["journal_left"] for lg in data["ledgers"]),
         "refused": sum(sum(lg["refused"].values()) for lg in data["ledgers"]),
         "refused_by": _merged(lg["refused"] for lg in data["ledgers"]),
+        "timeouts_by": _merged(lg.get("timeout_phases", {}) for lg in data["ledgers"]),
         "errors_by": _merged({lg["error"][:60]: 1}
                              for lg in data["ledgers"] if lg["error"]),
         "paced_windows": {f"{10 * k}–{10 * k + 10} s": (len(v), round(pct(v, 0.99)))
@@ -495,7 +496,8 @@ def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, A
         lines.append(f"| {label} | {cell(p.get(key, '–'))} | {cell(e.get(key, '–'))} | {ratio(key)} |")
     lines += ["", f"Attempt statuses after the run (platform): {p.get('statuses')}; rooms opened: "
                   f"`{results['platform'].get('opened', '')}`; refused answers by code: {p.get('refused_by')}; "
-                  f"client errors: {p.get('errors_by')}", "",
+                  f"client errors: {p.get('errors_by')}; acks never received by phase:event: {p.get('timeouts_by')}",
+              "",
               "Paced acks by when they were sent (seconds after the rooms were opened: count, p99 ms): "
               + "; ".join(f"{k} {n}, {v:,}" for k, (n, v) in p.get("paced_windows", {}).items()), ""]
     return "\n".join(lines)

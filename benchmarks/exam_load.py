@@ -98,6 +98,7 @@ def main() -> None:
             "attempt_id": c.seat.attempt_id, "status": c.status, "error": c.error,
             "latencies": c.ledger.latencies, "acked": {str(k): v for k, v in c.ledger.acked.items()},
             "sent": c.ledger.sent, "refused": c.ledger.refused, "timeouts": c.ledger.timeouts,
+            "timeout_phases": c.ledger.timeout_phases,
             "reconnects": c.ledger.reconnects, "journal_left": len(c.journal),
         })
         c.close()

@@ -1,7 +1,7 @@
 """Where a candidate event's server time goes: the app's own cost per ``answer`` (and per
 ``state``), in process, without the network.
 
-``python -m benchmarks.profile_exam_events [--db URL] [--answers 600] [--profile]``
+``python -m benchmarks.profile_exam_events [--db URL] [--answers 600] [--profile [answer|start]]``
 
 A fresh database like ``make run``'s plus a 60-candidate sitting (the bench-exam seeding);
 each candidate connects through Flask-SocketIO's test client (same handlers, same services,
@@ -34,7 +34,8 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="PostgreSQL URL (default: a SQLite file)")
     parser.add_argument("--answers", type=int, default=600)
     parser.add_argument("--candidates", type=int, default=60)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="answer", choices=["answer", "start"],
+                        help="print the top functions of the answers (default) or of the starts")
     parser.add_argument("--sql", action="store_true", help="print the SQL of one answer and one state")
     args = parser.parse_args()
 
@@ -72,6 +73,7 @@ def main() -> None:
 
     clients = []
     connect_times, start_times = [], []
+    start_profiler = cProfile.Profile() if args.profile == "start" else None
     for ticket, id_number, attempt_id, _room in seats:
         http = app.test_client()
         resp = http.post("/login/candidate", data={"ticket_no": ticket, "id_number": id_number})
@@ -81,9 +83,13 @@ def main() -> None:
                                     auth={"attempt_id": attempt_id, "device_id": f"profile-{attempt_id}"})
         connect_times.append(time.perf_counter() - t)
         assert sock.is_connected("/exam")
+        if start_profiler:
+            start_profiler.enable()
         t = time.perf_counter()
         ack = sock.emit("start", {"attempt_id": attempt_id}, namespace="/exam", callback=True)
         start_times.append(time.perf_counter() - t)
+        if start_profiler:
+            start_profiler.disable()
         assert ack["ok"], ack
         clients.append((sock, attempt_id, ack["state"]["item_count"]))
 
@@ -120,7 +126,7 @@ def main() -> None:
         print(f"{len(statements)} statements for one state:")
         for line in statements:
             print("  ", line)
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = cProfile.Profile() if args.profile == "answer" else None
     if profiler:
         profiler.enable()
     times = [one(k) for k in range(args.answers)]
@@ -147,8 +153,9 @@ def main() -> None:
           f"{statistics.mean(state_times) * 1e3:.2f} ms over {len(state_times)}; coalesced console flush of 30 "
           f"seats {statistics.median(flush_times) * 1e3:.2f} ms (median of 10); connect mean "
           f"{statistics.mean(connect_times) * 1e3:.2f} ms, start mean {statistics.mean(start_times) * 1e3:.2f} ms")
-    if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    for prof in (profiler, start_profiler):
+        if prof:
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
 
 
 if __name__ == "__main__":

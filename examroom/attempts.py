@@ -215,13 +215,14 @@ def _write_event(
     now: dt.datetime,
 ) -> AttemptEvent:
     event = AttemptEvent(
+        attempt_id=attempt.id,  # added directly: appending to attempt.events would load them all
         kind=kind.value,
         actor_id=actor.id if actor is not None else None,
         actor_name=actor.name if actor is not None else "系统",
         data_json=json.dumps(data, ensure_ascii=False, sort_keys=True),
         at=now,
     )
-    attempt.events.append(event)
+    session.add(event)
     return event
 
 
@@ -236,7 +237,12 @@ def apply_transition(
 ) -> AttemptState:
     """Run a pure transition (it raises before anything is written), then store the new state,
     log the event and audit the change. Also used by examroom.proctoring to store states that
-    the pure room-wide helpers computed."""
+    the pure room-wide helpers computed.
+
+    The candidate's own transitions (arrive, start, submit) are recorded in the attempt's
+    event log only, as their answers are in ResponseLog; the hash-chained audit log takes the
+    proctors' and the system's. Its single head row serialises every entry, and a room-wide
+    start puts thousands of candidate transitions through it in the same second."""
     now = core.require_aware(now)
     before = load_state(attempt)
     after = transition(before)
@@ -247,8 +253,9 @@ def apply_transition(
     data = dict(data or {})
     _write_event(session, attempt, kind, actor, data, now)
     session.flush()
-    audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
-                 before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
+    if actor is None or actor.id != attempt.candidate_id:
+        audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
+                     before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
     return after
 
 
@@ -340,8 +347,11 @@ def record_response(
     )
     if not decision.changes:
         return decision
-    logged = session.scalar(select(ResponseLog).where(ResponseLog.attempt_id == attempt.id,
-                                                      ResponseLog.seq == entry.seq))
+    # Every logged change also set its item's Response.seq, and those only grow, so the highest
+    # logged seq is the highest stored one: a newer seq (the usual case) cannot have been used.
+    newest = max((seq for seq, _ in existing.values()), default=0)
+    logged = None if entry.seq > newest else session.scalar(
+        select(ResponseLog).where(ResponseLog.attempt_id == attempt.id, ResponseLog.seq == entry.seq))
     if logged is not None:
         if logged.position == entry.item_position and json.loads(logged.value_json) == entry.value:
             return Decision(Outcome.DUPLICATE, "duplicate", "该答案已保存。")

@@ -59,6 +59,7 @@ class Ledger:
     sent: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     timeouts: int = 0
+    timeout_phases: dict[str, int] = field(default_factory=dict)  # "phase:event" -> count
     reconnects: int = 0
     focus_losses: int = 0
 
@@ -226,6 +227,7 @@ class SimCandidate:
             ack = self.client.call(event, payload, namespace=NAMESPACE, timeout=self.ack_timeout)
         except Exception:  # noqa: BLE001  (TimeoutError, or the connection dropped meanwhile)
             self.ledger.timeouts += 1
+            self.ledger.timeout_phases[f"{phase}:{event}"] = self.ledger.timeout_phases.get(f"{phase}:{event}", 0) + 1
             return None
         self.ledger.latencies.append((phase, time.perf_counter() - t0, sent_at))
         return ack if isinstance(ack, dict) else None

@@ -250,6 +250,8 @@ def test_pause_and_extend_move_the_remaining_time(session, exam):
     actions = set(session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == str(attempt.id),
                                                                   AuditEntry.target_type == "attempt")))
     assert {"attempt.pause", "attempt.resume", "attempt.extend", "attempt.expire"} <= actions
+    # The candidate's own start is in the attempt's event log (above), not in the hash chain.
+    assert "attempt.start" not in actions
 
 
 def test_the_stored_state_round_trips_and_holds_no_deadline(session, exam):

@@ -84,3 +84,19 @@ def test_the_time_up_scan_locks_only_attempts_that_are_due(session, exam):
         assert sorted(svc.expire_overdue(session, T0 + 200 * MIN)) == due
     assert sum("FROM attempt" in s for s in late) >= 1 + len(due)  # the scan, then each due one locked
     assert {a.status for a in session.scalars(select(Attempt).where(Attempt.id.in_(due)))} == {"expired"}
+
+
+def test_an_answer_with_a_new_seq_does_not_look_for_a_reused_one(session, exam):
+    """The highest logged seq is the highest stored one, so only a seq at or below it is
+    checked against the log (the duplicate and reuse cases stay covered in test_attempts)."""
+    attempt = exam.started()
+    session.flush()
+    exam.answer(attempt, 1, 1, "A", T0 + 2 * MIN)
+    session.flush()
+    with statements(session) as fresh:
+        assert exam.answer(attempt, 1, 3, "C", T0 + 3 * MIN).changes  # item 1 moves on to seq 3
+    assert not any("FROM response_log" in s for s in fresh)
+    with statements(session) as old:  # seq 1 is in the log only now: it must be looked up
+        reused = exam.answer(attempt, 2, 1, "D", T0 + 4 * MIN)
+    assert not reused.acked and reused.code == "seq_conflict"
+    assert any("FROM response_log" in s for s in old)

@@ -365,3 +365,34 @@ def test_a_deactivated_candidate_is_refused_once_the_account_is_checked_again(
         ack = sock.emit(event, payload, namespace=NS, callback=True)
         assert ack["ok"] is False and ack["code"] == "forbidden", event
     assert stored(session, attempt)[1] == (1, "A")
+
+
+def test_answers_pass_while_the_heavy_events_wait_at_the_gate(session, candidate_socket):
+    """A storm of starts (or states, submits, replays) waits at the process's gate; answers
+    never do, so a candidate who is writing is not queued behind a room that just opened."""
+    import threading
+
+    from web.extensions import socketio
+
+    sock, attempt = candidate_socket
+    gate = socketio.server.namespace_handlers[NS]._heavy
+    results: dict[str, dict] = {}
+
+    def send(name: str, event: str, payload: dict) -> threading.Thread:
+        thread = threading.Thread(target=lambda: results.__setitem__(
+            name, sock.emit(event, payload, namespace=NS, callback=True)), daemon=True)
+        thread.start()
+        return thread
+
+    assert gate.acquire(timeout=5)  # as if a start were running
+    try:
+        state = send("state", "state", {"attempt_id": attempt.id})
+        state.join(0.5)
+        assert state.is_alive() and "state" not in results  # waits its turn
+        writing = send("answer", "answer", answer(attempt, 1, 1, "B"))
+        writing.join(10)
+        assert not writing.is_alive() and results["answer"]["ok"] is True  # did not wait
+    finally:
+        gate.release()
+    state.join(10)
+    assert results["state"]["ok"] is True and results["state"]["state"]["answers"]["1"]["seq"] == 1

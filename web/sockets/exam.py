@@ -63,6 +63,12 @@ class TokenBucket:
         return True
 
 
+#: Lifecycle, state and replay events that may run at once in one process. They are the
+#: heavy ones and come in storms (3,000 ``start`` in the second the rooms open); answers and
+#: signals never wait for this gate, so a candidate already writing is not queued behind a
+#: neighbouring room's start (measured: bench-exam, docs/benchmarks.md).
+HEAVY_CONCURRENCY = 1
+
 #: How long events may use the connection's checked account instead of loading it again (one
 #: query per event saved, which matters in the synchronised start and the time-up burst); a
 #: deactivated account is refused within this.
@@ -115,6 +121,7 @@ class ExamNamespace(Namespace):
         self._lock = threading.Lock()
         self._conns: dict[str, dict[str, Any]] = {}  # sid -> {"attempt_id", "user_id", "device_id", "bucket"}
         self._owners: dict[int, str] = {}  # attempt id -> the sid of its live connection in this process
+        self._heavy = threading.BoundedSemaphore(HEAVY_CONCURRENCY)
 
     # ------------------------------------------------------------------ connection
 
@@ -206,9 +213,13 @@ class ExamNamespace(Namespace):
             return
         push.seat_pusher.mark(app, attempt_id)
 
-    def _run(self, work: Callable[[], dict[str, Any]], *, changes_seat: bool = True) -> dict[str, Any]:
+    def _run(self, work: Callable[[], dict[str, Any]], *, changes_seat: bool = True,
+             heavy: bool = False) -> dict[str, Any]:
         """Run one event: commit on success (then update the consoles), roll back on any
-        refusal or error."""
+        refusal or error. ``heavy`` events pass the process's gate (HEAVY_CONCURRENCY) first."""
+        if heavy:
+            with self._heavy:
+                return self._run(work, changes_seat=changes_seat)
         try:
             ack = work()
             conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
@@ -247,7 +258,7 @@ class ExamNamespace(Namespace):
             candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
             return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
-        return self._run(work, changes_seat=False)
+        return self._run(work, changes_seat=False, heavy=True)
 
     def on_answer(self, payload: Any = None) -> dict[str, Any]:
         received = now()
@@ -275,7 +286,7 @@ class ExamNamespace(Namespace):
             return {"ok": True, "results": results,
                     "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
-        return self._run(work)
+        return self._run(work, heavy=True)
 
     def on_arrive(self, payload: Any = None) -> dict[str, Any]:
         def work() -> dict[str, Any]:
@@ -283,7 +294,7 @@ class ExamNamespace(Namespace):
             svc.arrive_attempt(db.session, candidate, attempt_id, now())
             return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
-        return self._run(work)
+        return self._run(work, heavy=True)
 
     def on_start(self, payload: Any = None) -> dict[str, Any]:
         def work() -> dict[str, Any]:
@@ -291,7 +302,7 @@ class ExamNamespace(Namespace):
             svc.start_attempt(db.session, candidate, attempt_id, now())
             return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
-        return self._run(work)
+        return self._run(work, heavy=True)
 
     def on_submit(self, payload: Any = None) -> dict[str, Any]:
         def work() -> dict[str, Any]:
@@ -299,7 +310,7 @@ class ExamNamespace(Namespace):
             svc.submit_attempt(db.session, candidate, attempt_id, now())
             return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
-        return self._run(work)
+        return self._run(work, heavy=True)
 
     def on_signal(self, payload: Any = None) -> None:
         def work() -> dict[str, Any]:
