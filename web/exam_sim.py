@@ -166,8 +166,9 @@ class SimCandidate:
         self._need_sync = True
         self._pushed = threading.Event()
         self._superseded = False
-        self._deadline: float | None = None  # time.monotonic() of the deadline, from the last state
-        self._sent_at = time.monotonic()  # when the last acked event was sent
+        self._deadline_server: float | None = None  # the deadline on the server's clock (epoch s), last state
+        self._clock_offset: float | None = None  # server epoch seconds minus time.monotonic()
+        self._clock_rtt: float | None = None  # the quickest round trip the offset came from
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ plumbing
@@ -221,24 +222,44 @@ class SimCandidate:
         """One acked event; None when it could not be sent or no ack came (keep the journal)."""
         if not self._connected.wait(self.ack_timeout):
             return None
-        t0, sent_at = time.perf_counter(), time.time()
-        self._sent_at = time.monotonic()  # a returned state's remaining time counts from here
+        t0, sent_at, sent_mono = time.perf_counter(), time.time(), time.monotonic()
         try:
             ack = self.client.call(event, payload, namespace=NAMESPACE, timeout=self.ack_timeout)
         except Exception:  # noqa: BLE001  (TimeoutError, or the connection dropped meanwhile)
             self.ledger.timeouts += 1
-            self.ledger.timeout_phases[f"{phase}:{event}"] = self.ledger.timeout_phases.get(f"{phase}:{event}", 0) + 1
+            key = f"{phase}:{event}"
+            self.ledger.timeout_phases[key] = self.ledger.timeout_phases.get(key, 0) + 1
             return None
         self.ledger.latencies.append((phase, time.perf_counter() - t0, sent_at))
+        if isinstance(ack, dict):
+            state = ack.get("state") if isinstance(ack.get("state"), dict) else {}
+            self._clock_sample(sent_mono, time.monotonic(), ack.get("server_time") or state.get("server_time"))
         return ack if isinstance(ack, dict) else None
+
+    def _clock_sample(self, sent: float, received: float, server_time: Any) -> None:
+        """The server's clock from the quickest round trip seen, as the exam page estimates it
+        (docs/protocol.md, "Clock"): a slow ack (seconds in the server's send queue during a
+        storm) cannot shift the countdown."""
+        if not isinstance(server_time, str):
+            return
+        rtt = received - sent
+        if self._clock_rtt is None or rtt <= self._clock_rtt:
+            self._clock_rtt = rtt
+            self._clock_offset = dt.datetime.fromisoformat(server_time).timestamp() - (sent + received) / 2
+
+    @property
+    def _deadline(self) -> float | None:
+        """time.monotonic() of the deadline: the server's deadline on the estimated server clock."""
+        if self._deadline_server is None or self._clock_offset is None:
+            return None
+        return self._deadline_server - self._clock_offset
 
     def _take_state(self, state: dict[str, Any]) -> None:
         self.state = state
         self.status = state["status"]
         if self.status in ("in_progress",):
-            # From when the request was sent, as the exam page does (docs/protocol.md): an ack
-            # delayed in the server's send queue must not push the deadline later.
-            self._deadline = self._sent_at + float(state["remaining_seconds"])
+            self._deadline_server = (dt.datetime.fromisoformat(state["server_time"]).timestamp()
+                                     + float(state["remaining_seconds"]))
         self.next_seq = max(self.next_seq, int(state.get("last_seq", 0)) + 1)
 
     def _results(self, entries: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:

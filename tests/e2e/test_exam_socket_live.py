@@ -3,6 +3,7 @@ client: an answer is acked after commit and read back through ``state``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -41,6 +42,8 @@ def test_an_answer_is_acked_and_read_back_through_state(live_server):
                                   timeout=10)["state"]["server_time"]
         payload = {"attempt_id": attempt_id, "position": 1, "seq": 1, "value": "B", "client_time": server_time}
         ack = client.call("answer", payload, namespace="/exam", timeout=10)
+        server_time = dt.datetime.fromisoformat(ack.pop("server_time"))  # for the page's clock estimate
+        assert abs((server_time - dt.datetime.now(dt.UTC)).total_seconds()) < 60
         assert ack == {"ok": True, "seq": 1, "result": "accepted"}
         again = client.call("answer", payload, namespace="/exam", timeout=10)
         assert again["result"] == "duplicate"

@@ -99,7 +99,7 @@ def test_anonymous_and_staff_are_refused(app, session, client, login, exam, cloc
 def test_an_answer_is_acked_after_it_is_stored(session, candidate_socket):
     sock, attempt = candidate_socket
     ack = sock.emit("answer", answer(attempt, 1, 1, "B"), namespace=NS, callback=True)
-    assert ack == {"ok": True, "seq": 1, "result": "accepted"}
+    assert ack == {"ok": True, "seq": 1, "result": "accepted", "server_time": (T0 + 2 * MIN).isoformat()}
     assert stored(session, attempt) == {1: (1, "B")}
 
 
@@ -107,9 +107,10 @@ def test_a_replayed_seq_is_a_duplicate_and_an_older_seq_is_stale(session, candid
     sock, attempt = candidate_socket
     assert sock.emit("answer", answer(attempt, 1, 2, "B"), namespace=NS, callback=True)["result"] == "accepted"
     again = sock.emit("answer", answer(attempt, 1, 2, "B"), namespace=NS, callback=True)
-    assert again == {"ok": True, "seq": 2, "result": "duplicate"}
+    when = (T0 + 2 * MIN).isoformat()
+    assert again == {"ok": True, "seq": 2, "result": "duplicate", "server_time": when}
     older = sock.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)
-    assert older == {"ok": True, "seq": 1, "result": "stale"}
+    assert older == {"ok": True, "seq": 1, "result": "stale", "server_time": when}
     assert stored(session, attempt) == {1: (2, "B")}
     assert log_count(session, attempt) == 1
 

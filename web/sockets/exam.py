@@ -249,7 +249,8 @@ class ExamNamespace(Namespace):
         decision = svc.record_response(db.session, candidate, attempt_id, answer.entry(), now(), received)
         if not decision.acked:
             return ev.error_ack(decision.code, decision.message, seq=answer.seq)
-        return {"ok": True, "seq": answer.seq, "result": "accepted" if decision.changes else decision.code}
+        return {"ok": True, "seq": answer.seq, "result": "accepted" if decision.changes else decision.code,
+                "server_time": now().isoformat()}
 
     # ------------------------------------------------------------------ events
 

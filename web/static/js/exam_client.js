@@ -255,9 +255,9 @@
       this.cb.onNotice(ack.error || "答案未能保存。", "error");
     }
 
-    // An acked event. A returned state is stamped with `sentAt` (performance.now() when the
-    // request left): the server computed its remaining_seconds after that, so a countdown
-    // from sentAt can end early by the round trip but never late (docs/protocol.md).
+    // An acked event. Every ack that carries the server's time refines the estimate of the
+    // server clock from the quickest round trip seen (docs/protocol.md, "Clock"); a returned
+    // state is stamped with `deadlineMs`, its deadline on the server's clock.
     _call(event, payload, timeout) {
       const socket = this.socket;
       const sentAt = performance.now();
@@ -265,10 +265,29 @@
         if (!socket || !socket.connected) { reject(new Error("offline")); return; }
         socket.timeout(timeout || ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
           if (err) { reject(err); return; }
-          if (ack && ack.state && typeof ack.state === "object") ack.state.sentAt = sentAt;
+          const state = ack && ack.state && typeof ack.state === "object" ? ack.state : null;
+          this._clockSample(sentAt, performance.now(), (ack && ack.server_time) || (state && state.server_time));
+          if (state && state.server_time) {
+            state.deadlineMs = Date.parse(state.server_time) + 1000 * (state.remaining_seconds || 0);
+          }
           resolve(ack);
         });
       });
+    }
+
+    _clockSample(sentAt, receivedAt, serverTime) {
+      const server = serverTime ? Date.parse(serverTime) : NaN;
+      if (Number.isNaN(server)) return;
+      const rtt = receivedAt - sentAt;
+      if (this.clockRtt === undefined || rtt <= this.clockRtt) {
+        this.clockRtt = rtt;
+        this.clockOffset = server - (sentAt + receivedAt) / 2;
+      }
+    }
+
+    // The server's clock now (epoch ms), or null before any ack carried it.
+    serverNow() {
+      return this.clockOffset === undefined ? null : performance.now() + this.clockOffset;
     }
 
     _applyState(state) {

@@ -26,7 +26,7 @@
     current: 0, // index into state.items (display order)
     itemsKey: "",
     flags: loadFlags(),
-    clock: null, // {seconds, at, running}
+    clock: null, // {seconds, at, running, deadlineMs}
     warned: {},
     everConnected: false,
     online: false,
@@ -477,17 +477,22 @@
   function syncClock(state) {
     const running = state.status === "in_progress";
     const shown = running || state.status === "paused";
-    // Counted from when the request was sent (exam_client.js stamps sentAt): never late.
-    const at = typeof state.sentAt === "number" ? state.sentAt : performance.now();
-    ui.clock = { seconds: state.remaining_seconds, at: at, running: running };
+    // Counted down to the deadline on the server's clock, as estimated by exam_client.js from
+    // the quickest round trip: a slow ack does not shift it (docs/protocol.md, "Clock").
+    ui.clock = { seconds: state.remaining_seconds, at: performance.now(), running: running,
+                 deadlineMs: typeof state.deadlineMs === "number" ? state.deadlineMs : null };
     show("exam-clock", shown);
     if (shown) tick();
   }
 
   function remaining() {
     if (!ui.clock) return 0;
-    const elapsed = ui.clock.running ? (performance.now() - ui.clock.at) / 1000 : 0;
-    return Math.max(0, ui.clock.seconds - elapsed);
+    if (!ui.clock.running) return Math.max(0, ui.clock.seconds);
+    const serverNow = client.serverNow();
+    if (ui.clock.deadlineMs !== null && serverNow !== null) {
+      return Math.max(0, (ui.clock.deadlineMs - serverNow) / 1000);
+    }
+    return Math.max(0, ui.clock.seconds - (performance.now() - ui.clock.at) / 1000);
   }
 
   function stopClockDisplay() { show("exam-clock", false); }
