@@ -5,13 +5,13 @@ lost. Finally the candidate submits and the console shows the seat as submitted.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.exam_pages import BACKDATE, READ, answer_current, candidate_login_and_enter, journal
 from tests.e2e.seeding import run_script
 
 pytestmark = pytest.mark.e2e
@@ -46,60 +46,8 @@ with app.app_context():
                       "seat_label": f"{seat.row}排{seat.col}座", "proctor": exam.proctor1.username}))
 """
 
-# Move the candidate's start back 31 minutes, past the earliest-submit rule (30 minutes).
-BACKDATE = r"""
-import datetime as dt, json, sys
-from examroom.models import Attempt
-from web import create_app
-from web.extensions import db
-
-app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
-with app.app_context():
-    s = db.session
-    attempt = s.get(Attempt, int(sys.argv[1]))
-    state = json.loads(attempt.state_json)
-    start = dt.datetime.fromisoformat(state["started_at"]) - dt.timedelta(minutes=31)
-    state["started_at"] = start.isoformat()
-    attempt.state_json = json.dumps(state, sort_keys=True)
-    attempt.started_at = start
-    s.commit()
-"""
-
-# The attempt's status, stored answers and event kinds.
-READ = r"""
-import json, sys
-from sqlalchemy import func, select
-from examroom.models import Attempt, Response
-from web import create_app
-from web.extensions import db
-
-app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
-with app.app_context():
-    s = db.session
-    attempt = s.get(Attempt, int(sys.argv[1]))
-    rows = s.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt.id))
-    print(json.dumps({"status": attempt.status, "rows": rows,
-                      "answers": {str(r.position): json.loads(r.value_json) for r in attempt.responses},
-                      "events": [e.kind for e in attempt.events]}))
-"""
-
 
 # ------------------------------------------------------------------ helpers
-
-
-def _candidate_login_and_enter(page, base: str, seat: dict) -> int:
-    page.goto(base + "/login")
-    page.get_by_role("tab", name="考生登录").click()
-    page.get_by_label("准考证号").fill(seat["ticket_no"])
-    page.get_by_label("身份证号码").fill(seat["id_number"])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/home")
-    page.get_by_role("link", name="我的考试").first.click()
-    page.wait_for_url(base + "/exam/")
-    row = page.locator(f'tr[data-sitting="{seat["sitting_id"]}"]')
-    row.get_by_role("button", name=re.compile("进入考场|继续作答")).click()
-    page.wait_for_url(re.compile(r".*/exam/\d+$"))
-    return int(page.url.rsplit("/", 1)[1])
 
 
 def _proctor_login_and_open_console(page, base: str, seat: dict) -> None:
@@ -115,26 +63,8 @@ def _proctor_login_and_open_console(page, base: str, seat: dict) -> None:
     page.wait_for_url(f"{base}/proctor/rooms/{seat['room_id']}")
 
 
-def _answer_current(page) -> tuple[int, object]:
-    """Answer the item on screen; return its paper position and the value it should store."""
-    position = int(page.locator("#view-answer").get_attribute("data-position"))
-    widget = page.locator("#item-widget")
-    if widget.locator("textarea").count():
-        text = "断开电源，使用绝缘用具，保持安全距离。"
-        widget.locator("textarea").fill(text)
-        page.locator("#btn-next").focus()  # leaving the box saves at once
-        return position, text
-    inputs = widget.locator("input")
-    if inputs.first.get_attribute("type") == "checkbox":
-        inputs.nth(0).check()
-        inputs.nth(2).check()
-        return position, sorted([inputs.nth(0).get_attribute("value"), inputs.nth(2).get_attribute("value")])
-    inputs.nth(1).check()
-    return position, inputs.nth(1).get_attribute("value")
-
-
 def _answer_and_next(page, expected: dict[str, object]) -> None:
-    position, value = _answer_current(page)
+    position, value = answer_current(page)
     expected[str(position)] = value
     page.get_by_role("button", name="下一题 →").click()
 
@@ -156,11 +86,6 @@ def _clock_text(seconds: int) -> str:
 def _clock_between(low: int, high: int) -> re.Pattern[str]:
     """A pattern matching the countdown text for any value in [low, high] seconds."""
     return re.compile("^(" + "|".join(re.escape(_clock_text(v)) for v in range(low, high + 1)) + ")$")
-
-
-def _journal(page, attempt_id: int) -> list:
-    raw = page.evaluate(f"localStorage.getItem('exam.journal.{attempt_id}')")
-    return json.loads(raw) if raw else []
 
 
 # ------------------------------------------------------------------ the journey
@@ -191,7 +116,7 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
 
         # ---- the candidate logs in, confirms identity and waits; the seat shows them connected.
         exam = candidate_ctx.new_page()
-        attempt_id = _candidate_login_and_enter(exam, base, seat)
+        attempt_id = candidate_login_and_enter(exam, base, seat)
         expect(exam.locator("#view-identity")).to_be_visible(timeout=WAIT)
         exam.get_by_role("button", name="确认身份").click()
         expect(exam.locator("#view-waiting")).to_be_visible(timeout=WAIT)
@@ -280,7 +205,7 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
         _answer_and_next(exam, expected)
         expect(exam.locator("#exam-save")).to_have_text("离线 · 未同步 2 条")
         expect(exam.locator("#count-answered")).to_have_text("4")
-        assert sorted(str(e["position"]) for e in _journal(exam, attempt_id)) == sorted(list(expected)[2:])
+        assert sorted(str(e["position"]) for e in journal(exam, attempt_id)) == sorted(list(expected)[2:])
         expect(meta).to_have_text(re.compile(r"^已答 2/6"))  # the server has not seen them
         screenshot(exam, "console_journey_candidate_offline")
 
@@ -288,7 +213,7 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
         candidate_ctx.set_offline(False)
         expect(exam.locator("#exam-save")).to_have_text("已保存", timeout=30_000)
         expect(exam.locator("#exam-offline")).to_be_hidden()
-        assert _journal(exam, attempt_id) == []
+        assert journal(exam, attempt_id) == []
         expect(meta).to_have_text(re.compile(r"^已答 4/6"), timeout=WAIT)
         expect(state).to_have_text("作答中", timeout=WAIT)
 

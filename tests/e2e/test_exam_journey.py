@@ -4,13 +4,11 @@ a reload shows them, submission with confirmation. And the page's anti-cheating 
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.exam_pages import BACKDATE, READ, answer_current, candidate_login_and_enter, journal
 from tests.e2e.seeding import run_script
 
 pytestmark = pytest.mark.e2e
@@ -65,83 +63,8 @@ with app.app_context():
     print(json.dumps(opened))
 """
 
-# Move the candidate's start back 31 minutes, past the earliest-submit rule (30 minutes).
-BACKDATE = r"""
-import datetime as dt, json, sys
-from examroom.models import Attempt
-from web import create_app
-from web.extensions import db
-
-app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
-with app.app_context():
-    s = db.session
-    attempt = s.get(Attempt, int(sys.argv[1]))
-    state = json.loads(attempt.state_json)
-    start = dt.datetime.fromisoformat(state["started_at"]) - dt.timedelta(minutes=31)
-    state["started_at"] = start.isoformat()
-    attempt.state_json = json.dumps(state, sort_keys=True)
-    attempt.started_at = start
-    s.commit()
-"""
-
-# The attempt's stored answers and event kinds.
-READ = r"""
-import json, sys
-from examroom.models import Attempt
-from web import create_app
-from web.extensions import db
-
-app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
-with app.app_context():
-    attempt = db.session.get(Attempt, int(sys.argv[1]))
-    print(json.dumps({"status": attempt.status,
-                      "answers": {str(r.position): json.loads(r.value_json) for r in attempt.responses},
-                      "events": [e.kind for e in attempt.events]}))
-"""
-
-
 def _run(live_server, script: str, *args: object) -> dict | list | None:
     return run_script(live_server, script, *args)
-
-
-def _login_and_enter(page, base: str, seat: dict) -> int:
-    page.goto(base + "/login")
-    page.get_by_role("tab", name="考生登录").click()
-    page.get_by_label("准考证号").fill(seat["ticket_no"])
-    page.get_by_label("身份证号码").fill(seat["id_number"])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/home")
-    page.get_by_role("link", name="我的考试").first.click()
-    page.wait_for_url(base + "/exam/")
-    row = page.locator(f'tr[data-sitting="{seat["sitting_id"]}"]')
-    expect(row).to_contain_text("第1考场")
-    row.get_by_role("button", name=re.compile("进入考场|继续作答")).click()
-    page.wait_for_url(re.compile(r".*/exam/\d+$"))
-    return int(page.url.rsplit("/", 1)[1])
-
-
-def _answer_current(page) -> tuple[int, object]:
-    """Answer the item on screen; return its paper position and the value it should store."""
-    view = page.locator("#view-answer")
-    position = int(view.get_attribute("data-position"))
-    widget = page.locator("#item-widget")
-    if widget.locator("textarea").count():
-        text = "断开电源，使用绝缘用具，保持安全距离。"
-        widget.locator("textarea").fill(text)
-        page.locator("#btn-next").focus()  # leaving the box saves at once (no debounce wait)
-        return position, text
-    inputs = widget.locator("input")
-    if inputs.first.get_attribute("type") == "checkbox":
-        inputs.nth(0).check()
-        inputs.nth(2).check()
-        return position, sorted([inputs.nth(0).get_attribute("value"), inputs.nth(2).get_attribute("value")])
-    inputs.nth(1).check()
-    return position, inputs.nth(1).get_attribute("value")
-
-
-def _journal(page, attempt_id: int) -> list:
-    raw = page.evaluate(f"localStorage.getItem('exam.journal.{attempt_id}')")
-    return json.loads(raw) if raw else []
 
 
 def test_a_candidate_takes_the_exam_through_a_network_drop(live_server, browser):
@@ -150,7 +73,7 @@ def test_a_candidate_takes_the_exam_through_a_network_drop(live_server, browser)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        attempt_id = _login_and_enter(page, base, seat)
+        attempt_id = candidate_login_and_enter(page, base, seat, room="第1考场")
 
         # Identity, then the waiting room until the proctor opens the room.
         identity = page.locator("#view-identity")
@@ -173,7 +96,7 @@ def test_a_candidate_takes_the_exam_through_a_network_drop(live_server, browser)
 
         expected: dict[str, object] = {}
         for _ in range(3):
-            position, value = _answer_current(page)
+            position, value = answer_current(page)
             expected[str(position)] = value
             page.get_by_role("button", name="下一题 →").click()
         expect(page.locator("#exam-save")).to_have_text("已保存")
@@ -183,12 +106,12 @@ def test_a_candidate_takes_the_exam_through_a_network_drop(live_server, browser)
         context.set_offline(True)
         expect(page.locator("#exam-offline")).to_be_visible()
         for k in range(2):
-            position, value = _answer_current(page)
+            position, value = answer_current(page)
             expected[str(position)] = value
             if k == 0:
                 page.keyboard.press("ArrowRight")
         expect(page.locator("#exam-save")).to_contain_text("未同步 2 条")
-        assert sorted(str(e["position"]) for e in _journal(page, attempt_id)) == sorted(list(expected)[3:])
+        assert sorted(str(e["position"]) for e in journal(page, attempt_id)) == sorted(list(expected)[3:])
         expect(page.locator("#count-answered")).to_have_text("5")
         screenshot(page, "exam_offline")
 
@@ -196,7 +119,7 @@ def test_a_candidate_takes_the_exam_through_a_network_drop(live_server, browser)
         context.set_offline(False)
         expect(page.locator("#exam-save")).to_have_text("已保存", timeout=30_000)
         expect(page.locator("#exam-offline")).to_be_hidden()
-        assert _journal(page, attempt_id) == []
+        assert journal(page, attempt_id) == []
         stored = _run(live_server, READ, attempt_id)
         assert stored["answers"] == expected
 
@@ -228,7 +151,7 @@ def test_copy_paste_is_blocked_and_a_focus_loss_is_recorded(live_server, browser
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        attempt_id = _login_and_enter(page, base, seat)
+        attempt_id = candidate_login_and_enter(page, base, seat, room="第1考场")
         page.get_by_role("button", name="确认身份").click()
         page.get_by_role("button", name="开始作答").click()
         expect(page.locator("#view-answer")).to_be_visible()
@@ -265,7 +188,7 @@ def test_keyboard_use_and_one_live_connection_per_attempt(live_server, browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        attempt_id = _login_and_enter(page, base, seat)
+        attempt_id = candidate_login_and_enter(page, base, seat, room="第1考场")
         page.get_by_role("button", name="确认身份").click()
         page.get_by_role("button", name="开始作答").click()
         expect(page.locator("#view-answer")).to_be_visible()
@@ -303,7 +226,7 @@ def test_keyboard_use_and_one_live_connection_per_attempt(live_server, browser):
         other = browser.new_context(locale="zh-CN")
         try:
             elsewhere = other.new_page()
-            _login_and_enter(elsewhere, base, seat)
+            candidate_login_and_enter(elsewhere, base, seat, room="第1考场")
             expect(elsewhere.locator("#view-blocked")).to_be_visible(timeout=15_000)
             expect(elsewhere.locator("#blocked-message")).to_contain_text("另一台电脑")
         finally:
