@@ -9,6 +9,7 @@ own app context, hence its own ``db.session``, committed on success and rolled b
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -203,23 +204,17 @@ class ExamNamespace(Namespace):
         return candidate, conn["attempt_id"]
 
     def _push_seat(self, attempt_id: int) -> None:
-        """Update the proctor consoles after the event is committed, off the ack's path: mark
-        the seat for the coalesced ``seats`` push (web.sockets.push.SeatPusher); inline
-        ``seat`` when EXAM_PUSH_INLINE is set, as in the tests, whose sessions share one
-        connection)."""
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        if app.config.get("EXAM_PUSH_INLINE"):
-            push.seat_changed(db.session, attempt_id)
-            return
-        push.seat_pusher.mark(app, attempt_id)
+        """Update the proctor consoles after the event is committed (coalesced per room)."""
+        push.seat_dirty(current_app._get_current_object(), db.session, attempt_id)  # type: ignore[attr-defined]
 
     def _run(self, work: Callable[[], dict[str, Any]], *, changes_seat: bool = True,
              heavy: bool = False) -> dict[str, Any]:
         """Run one event: commit on success (then update the consoles), roll back on any
         refusal or error. ``heavy`` events pass the process's gate (HEAVY_CONCURRENCY) first."""
-        if heavy:
-            with self._heavy:
-                return self._run(work, changes_seat=changes_seat)
+        with self._heavy if heavy else contextlib.nullcontext():
+            return self._commit(work, changes_seat)
+
+    def _commit(self, work: Callable[[], dict[str, Any]], changes_seat: bool) -> dict[str, Any]:
         try:
             ack = work()
             conn = self._conns.get(request.sid)  # type: ignore[attr-defined]

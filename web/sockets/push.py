@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from web.extensions import socketio
 
 __all__ = ["EXAM_NS", "PROCTOR_NS", "SeatPusher", "attempt_room", "candidate_changed", "room_channel",
-           "seat_changed", "seat_pusher", "superseded"]
+           "seat_changed", "seat_dirty", "seat_pusher", "superseded"]
 
 EXAM_NS = "/exam"
 PROCTOR_NS = "/proctor"
@@ -79,6 +79,16 @@ def seat_changed(session: Session, attempt_id: int) -> None:
     if summary is None:
         return
     _emit("seat", summary, namespace=PROCTOR_NS, to=room_channel(summary["room_id"]))
+
+
+def seat_dirty(app: Any, session: Session, attempt_id: int) -> None:
+    """A candidate-side change of one seat, after its commit: marked for the coalesced
+    ``seats`` push (:class:`SeatPusher`, off the ack's path), or sent at once as ``seat`` when
+    EXAM_PUSH_INLINE is set (the tests, whose sessions share one connection)."""
+    if app.config.get("EXAM_PUSH_INLINE"):
+        seat_changed(session, attempt_id)
+    else:
+        seat_pusher.mark(app, attempt_id)
 
 
 class SeatPusher:

@@ -48,20 +48,11 @@ def run_once(app: Flask) -> list[int]:
                 closed += chunk
                 for attempt_id in chunk:
                     push.candidate_changed(attempt_id, "expired", "考试时间已到，系统已自动交卷。")
-                    _seat(app, attempt_id)
+                    push.seat_dirty(app, db.session, attempt_id)
                 socketio.sleep(0)
         finally:
             db.session.remove()
     return closed
-
-
-def _seat(app: Flask, attempt_id: int) -> None:
-    """The console update: coalesced with the candidates' own (one ``seats`` message per room
-    and interval), inline where EXAM_PUSH_INLINE is set (the tests)."""
-    if app.config.get("EXAM_PUSH_INLINE"):
-        push.seat_changed(db.session, attempt_id)
-    else:
-        push.seat_pusher.mark(app, attempt_id)
 
 
 def _loop(app: Flask, interval: float) -> None:
