@@ -369,8 +369,19 @@ class SimCandidate:
                 self.log(f"结束：{status}，已保存 {len(self.ledger.acked)} 题")
                 return
             if status == "not_started":
-                if self.lifecycle("arrive") is not None:
+                ack = self.lifecycle("arrive")
+                if ack and ack.get("ok"):
                     self.log("已入场，等待开考")
+                    continue
+                code = ack.get("code") if ack else None
+                if code is not None and code != "illegal_transition" and code not in TEMPORARY:
+                    self.error = f"arrive refused: {code}"
+                    self.log(f"不能入场：{ack.get('error')}")  # type: ignore[union-attr]
+                    return
+                # No ack (the server may have committed it all the same) or already arrived:
+                # read the state before asking again, never in a tight loop.
+                self._need_sync = True
+                self._sleep(0.5 + self.rng.random())
                 continue
             if status == "waiting":
                 ack = self.lifecycle("start")

@@ -28,3 +28,49 @@ def test_the_deadline_follows_the_quickest_round_trip_not_the_slowest():
     assert abs(cand._deadline - (100.0 + 180)) < 1e-3  # the true deadline on the local clock
     cand._clock_sample(140.0, 149.0, iso(EPOCH + 48))  # a slow one later changes nothing
     assert abs(cand._deadline - (100.0 + 180)) < 1e-3
+
+
+class _Scripted(SimCandidate):
+    """A simulated candidate whose acks come from a script instead of a server."""
+
+    def __init__(self, replies):
+        super().__init__("http://127.0.0.1:1", SimSeat("T", "ID", 7), wait_poll=0.01)
+        self.replies, self.sent = replies, []
+        self._sleep = lambda seconds: False  # no waiting in the test
+
+    def connect(self):
+        self.status = "not_started"
+
+    def _call(self, event, payload, phase):
+        self.sent.append(event)
+        if not self.replies:
+            self.stop.set()
+            return None
+        return self.replies.pop(0)(event)
+
+
+def _state(status):
+    return {"ok": True, "state": {"status": status, "remaining_seconds": 60, "server_time": iso(EPOCH),
+                                  "last_seq": 0, "items": []}}
+
+
+def test_a_lost_arrive_ack_is_followed_by_a_state_read_not_a_storm_of_arrives():
+    """The server committed the arrival but the ack timed out: the candidate reads the state
+    (now waiting) before anything else, instead of re-sending arrive, which the server refuses
+    as illegal_transition, in a tight loop (seen in bench-exam: 3,000 such loops)."""
+    cand = _Scripted([
+        lambda e: _state("not_started"),  # the first sync
+        lambda e: None,  # arrive: no ack
+        lambda e: _state("waiting"),  # the state read that follows
+        lambda e: {"ok": False, "code": "illegal_transition"},  # start: the room is not open yet
+    ])
+    cand._run()
+    assert cand.sent[:4] == ["state", "arrive", "state", "start"]
+    assert cand.sent.count("arrive") == 1
+
+
+def test_a_refused_arrive_that_cannot_pass_stops_the_candidate():
+    cand = _Scripted([lambda e: _state("not_started"), lambda e: {"ok": False, "code": "forbidden",
+                                                                  "error": "无权"}])
+    cand._run()
+    assert cand.error == "arrive refused: forbidden" and cand.sent == ["state", "arrive"]
