@@ -73,6 +73,7 @@ def main() -> None:
 
     clients = []
     connect_times, start_times = [], []
+    start_acks: list[dict] = []
     start_profiler = cProfile.Profile() if args.profile == "start" else None
     for ticket, id_number, attempt_id, _room in seats:
         http = app.test_client()
@@ -91,6 +92,7 @@ def main() -> None:
         if start_profiler:
             start_profiler.disable()
         assert ack["ok"], ack
+        start_acks.append(ack)
         clients.append((sock, attempt_id, ack["state"]["item_count"]))
 
     seqs = {aid: 0 for _, aid, _ in clients}
@@ -153,6 +155,11 @@ def main() -> None:
           f"{statistics.mean(state_times) * 1e3:.2f} ms over {len(state_times)}; coalesced console flush of 30 "
           f"seats {statistics.median(flush_times) * 1e3:.2f} ms (median of 10); connect mean "
           f"{statistics.mean(connect_times) * 1e3:.2f} ms, start mean {statistics.mean(start_times) * 1e3:.2f} ms")
+    t = time.perf_counter()
+    sizes = [len(json.dumps(a, separators=(",", ":"), ensure_ascii=False).encode()) for a in start_acks]
+    encode = (time.perf_counter() - t) / len(start_acks)
+    print(f"start ack: {statistics.mean(sizes) / 1024:.1f} KiB of JSON ({start_acks[0]['state']['item_count']} items), "
+          f"encoded in {encode * 1e3:.2f} ms each")
     for prof in (profiler, start_profiler):
         if prof:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(60)

@@ -151,9 +151,14 @@ def load_state(attempt: Attempt) -> AttemptState:
 # --------------------------------------------------------------------------- lookups
 
 
+#: Seconds a server process may use the ``room_rules`` it read before (every event needs them;
+#: a change by the centre reaches the other processes within this).
+ROOM_RULES_MAX_AGE = 5.0
+
+
 def attempt_rules(session: Session, exam_session: ExamSession) -> AttemptRules:
     """The sitting's duration with the configured room rules (late entry, earliest submit)."""
-    room_rules = get_rule(session, "room_rules")
+    room_rules = get_rule(session, "room_rules", max_age=ROOM_RULES_MAX_AGE)
     return AttemptRules(
         duration_minutes=exam_session.duration_minutes,
         late_entry_minutes=int(room_rules.get("late_entry_minutes", 15)),

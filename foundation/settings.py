@@ -8,9 +8,11 @@ domain rules say before anyone edits anything.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation.db import Base
@@ -80,11 +82,54 @@ class Setting(Base):
     value_json: Mapped[str] = mapped_column(Text)
 
 
-def get_rule(session: Session, key: str) -> Any:
+#: Rules read with ``max_age``: key -> (monotonic time read, value). Per process.
+_cache: dict[str, tuple[float, Any]] = {}
+_cache_lock = threading.Lock()
+#: ``session.info`` flag: this transaction changed rules, so its reads are not cached (a
+#: rollback would otherwise leave a value in the cache that was never committed).
+_CHANGED = "settings.changed"
+
+
+def get_rule(session: Session, key: str, *, max_age: float = 0.0) -> Any:
+    """The rule's value (its default when nobody has set it).
+
+    ``max_age`` > 0 lets a hot path (the exam room reads ``room_rules`` on every answer) use a
+    value this process read at most that many seconds ago. A change made in this process is
+    seen at once (:func:`set_rule` drops the entry, and again when its transaction ends); one
+    made in another server process within ``max_age``. Cached values are shared: do not
+    mutate them."""
+    if max_age > 0:
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < max_age:
+            return hit[1]
+    read_at = time.monotonic()
     row = session.get(Setting, key)
-    if row is None:
-        return DEFAULT_RULES[key]
-    return json.loads(row.value_json)
+    value = DEFAULT_RULES[key] if row is None else json.loads(row.value_json)
+    if max_age > 0 and not session.info.get(_CHANGED):
+        with _cache_lock:
+            _cache[key] = (read_at, value)
+    return value
+
+
+def clear_cache() -> None:
+    """Forget every cached rule (tests whose transactions roll back)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:  # fires for the outermost transaction only
+    if session.info.pop(_CHANGED, None):
+        clear_cache()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, previous_transaction: Any) -> None:
+    if session.info.get(_CHANGED):
+        clear_cache()
+        if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+            session.info.pop(_CHANGED, None)
 
 
 def set_rule(session: Session, actor: User, key: str, value: Any) -> None:
@@ -104,4 +149,6 @@ def set_rule(session: Session, actor: User, key: str, value: Any) -> None:
     else:
         row.value_json = text
     session.flush()
+    session.info[_CHANGED] = True
+    clear_cache()
     audit.record(session, actor, "setting.update", "setting", key, before={"value": before}, after={"value": value})

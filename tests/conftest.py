@@ -17,6 +17,7 @@ from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from examroom import formcache
+from foundation import settings
 from foundation.db import Base
 from web import create_app
 from web.extensions import db
@@ -69,6 +70,7 @@ def session(app: Flask) -> Iterator[Session]:
         outer.rollback()
         connection.close()
         formcache.clear()  # the rollback frees ids that the next test's forms reuse (SQLite)
+        settings.clear_cache()  # and undoes rules the test set
 
 
 @pytest.fixture
