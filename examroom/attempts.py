@@ -23,13 +23,15 @@ from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from examroom import attempt as core
 from examroom.answers import Decision, JournalEntry, Outcome, accept
 from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
+from examroom.events import ERRORS
 from examroom.formcache import FormItem, form_items
 from examroom.models import (
     Attempt,
@@ -158,9 +160,13 @@ ROOM_RULES_MAX_AGE = 5.0
 
 def attempt_rules(session: Session, exam_session: ExamSession) -> AttemptRules:
     """The sitting's duration with the configured room rules (late entry, earliest submit)."""
+    return _rules(session, exam_session.duration_minutes)
+
+
+def _rules(session: Session, duration_minutes: int) -> AttemptRules:
     room_rules = get_rule(session, "room_rules", max_age=ROOM_RULES_MAX_AGE)
     return AttemptRules(
-        duration_minutes=exam_session.duration_minutes,
+        duration_minutes=duration_minutes,
         late_entry_minutes=int(room_rules.get("late_entry_minutes", 15)),
         earliest_submit_minutes=int(room_rules.get("earliest_submit_minutes", 30)),
         grace_seconds=int(room_rules.get("grace_seconds", 120)),
@@ -172,18 +178,51 @@ def remaining(session: Session, attempt: Attempt, now: dt.datetime) -> float:
     return core.remaining_seconds(load_state(attempt), attempt_rules(session, attempt.exam_session), now)
 
 
-def _get(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt:
+# The hot statements are built once (building a select with its options cost as much as running it).
+# The sitting comes in the same round trip: every event needs its rules.
+_ATTEMPT = select(Attempt).where(Attempt.id == bindparam("attempt_id")).options(
+    joinedload(Attempt.exam_session, innerjoin=True))
+_ATTEMPT_LOCKED = _ATTEMPT.with_for_update(of=Attempt)
+#: What an answer needs of its attempt, as one narrow row (no ORM objects on the hottest path).
+_ANSWER_ROW = (
+    select(Attempt.id, Attempt.candidate_id, Attempt.paper_form_id, Attempt.status, Attempt.state_json,
+           Attempt.device_id, ExamSession.duration_minutes)
+    .join(ExamSession, ExamSession.id == Attempt.exam_session_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+    .with_for_update(of=Attempt)
+)
+_STORED = select(Response.position, Response.seq, Response.value_json).where(
+    Response.attempt_id == bindparam("attempt_id"))
+_LOGGED = select(ResponseLog.position, ResponseLog.value_json).where(
+    ResponseLog.attempt_id == bindparam("attempt_id"), ResponseLog.seq == bindparam("seq"))
+_INSERT_RESPONSE = insert(Response.__table__)
+_UPDATE_RESPONSE = update(Response.__table__).where(
+    Response.__table__.c.attempt_id == bindparam("a_id"), Response.__table__.c.position == bindparam("pos"))
+_INSERT_LOG = insert(ResponseLog.__table__)
+_UPDATE_ATTEMPT = update(Attempt.__table__).where(Attempt.__table__.c.id == bindparam("a_id"))
+_INSERT_EVENT = insert(AttemptEvent.__table__)
+_SITTING_VIEW = (
+    select(Batch.name, BatchModule.kind, Batch.place, Room.name, Room.cols, Seat.row, Seat.col)
+    .select_from(BatchModule).join(Batch, Batch.id == BatchModule.batch_id)
+    .join(Room, Room.id == bindparam("room_id"))
+    .outerjoin(Seat, Seat.id == bindparam("seat_id"))
+    .where(BatchModule.id == bindparam("module_id"))
+)
+
+
+def _valid_id(attempt_id: Any) -> int:
     if isinstance(attempt_id, bool) or not isinstance(attempt_id, int):
         raise NotFound("作答记录不存在。")
+    return attempt_id
+
+
+def _get(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt:
+    _valid_id(attempt_id)
     if not lock:  # already loaded in this transaction (the event's work usually has): no query
         loaded = session.identity_map.get(identity_key(Attempt, attempt_id))
         if loaded is not None and "exam_session" in loaded.__dict__:
             return loaded  # type: ignore[no-any-return]
-    # The sitting comes in the same round trip: every event needs its rules (hot path).
-    stmt = select(Attempt).where(Attempt.id == attempt_id).options(joinedload(Attempt.exam_session, innerjoin=True))
-    if lock:
-        stmt = stmt.with_for_update(of=Attempt)
-    attempt = session.scalar(stmt)
+    attempt = session.scalar(_ATTEMPT_LOCKED if lock else _ATTEMPT, {"attempt_id": attempt_id})
     if attempt is None:
         raise NotFound("作答记录不存在。")
     return attempt
@@ -251,13 +290,21 @@ def apply_transition(
     now = core.require_aware(now)
     before = load_state(attempt)
     after = transition(before)
-    attempt.state_json = json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True)
-    attempt.status = after.status.value
-    attempt.started_at = after.started_at
-    attempt.submitted_at = after.closed_at
+    if attempt.id is None or attempt in session.new:
+        session.flush()
+    # Plain statements, then the ORM object told the values are stored (a unit-of-work flush
+    # of the two rows cost more than the rest of a candidate's start).
+    values = {"state_json": json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True),
+              "status": after.status.value, "started_at": after.started_at, "submitted_at": after.closed_at}
+    if session.execute(_UPDATE_ATTEMPT, {"a_id": attempt.id, **values}).rowcount != 1:
+        raise NotFound("作答记录不存在。")
+    for key, value in values.items():
+        set_committed_value(attempt, key, value)
     data = dict(data or {})
-    _write_event(session, attempt, kind, actor, data, now)
-    session.flush()
+    session.execute(_INSERT_EVENT, {"attempt_id": attempt.id, "kind": kind.value,
+                                    "actor_id": actor.id if actor is not None else None,
+                                    "actor_name": actor.name if actor is not None else "系统",
+                                    "data_json": json.dumps(data, ensure_ascii=False, sort_keys=True), "at": now})
     if actor is None or actor.id != attempt.candidate_id:
         audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
                      before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
@@ -333,48 +380,77 @@ def _validator(items: tuple[FormItem, ...]) -> Callable[[int, Any], str | None]:
 
 def record_response(
     session: Session, candidate: User, attempt_id: int, entry: JournalEntry, now: dt.datetime,
-    received_at: dt.datetime,
+    received_at: dt.datetime, *, device_id: str | None = None,
 ) -> Decision:
     """Store one journalled answer change if :func:`examroom.answers.accept` says so.
 
     Idempotent on (attempt, seq): a duplicate or stale entry changes nothing and is acked; a
     seq once used for a different change is refused. The caller commits, then acks when
-    ``decision.acked``. The attempt row is locked so that changes of one attempt serialise."""
-    attempt = _own(session, candidate, attempt_id, lock=True)
-    if str(entry.attempt_id) != str(attempt.id):
+    ``decision.acked``. The attempt row is locked so that changes of one attempt serialise.
+    With ``device_id`` (the sending computer), an answer to an attempt bound to another
+    computer is refused ``superseded`` (the move to another computer: examroom.connections).
+
+    The hottest path of the exam room: it reads narrow rows and writes with plain statements,
+    no ORM objects (measured: docs/benchmarks.md). ORM objects of the attempt's answers that
+    this session had loaded are expired, so they show the change."""
+    row = session.execute(_ANSWER_ROW, {"attempt_id": _valid_id(attempt_id)}).one_or_none()
+    if row is None:
+        raise NotFound("作答记录不存在。")
+    if candidate is None or row.candidate_id != candidate.id:
+        raise PermissionDenied("只能查看和作答本人的试卷。")
+    if (device_id is not None and row.device_id not in (None, device_id)
+            and row.status not in {s.value for s in core.FINAL_STATUSES}):
+        return Decision(Outcome.REFUSED, "superseded", ERRORS["superseded"])
+    if str(entry.attempt_id) != str(row.id):
         return Decision(Outcome.REFUSED, "bad_attempt", "答案所属的试卷与当前试卷不一致。")
-    items = form_items(session, attempt.paper_form_id)
-    stored = {r.position: r for r in attempt.responses}
-    existing = {pos: (r.seq, json.loads(r.value_json)) for pos, r in stored.items()}
+    items = form_items(session, row.paper_form_id)
+    stored = _stored_answers(session, row.id)
+    existing = {pos: (seq, json.loads(value_json)) for pos, (seq, value_json) in stored.items()}
     decision = accept(
-        existing, entry, state=load_state(attempt), rules=attempt_rules(session, attempt.exam_session),
-        now=now, received_at=received_at, item_count=len(items), validate_value=_validator(items),
+        existing, entry, state=state_from_dict(json.loads(row.state_json or "{}")),
+        rules=_rules(session, row.duration_minutes), now=now, received_at=received_at, item_count=len(items),
+        validate_value=_validator(items),
     )
     if not decision.changes:
         return decision
     # Every logged change also set its item's Response.seq, and those only grow, so the highest
     # logged seq is the highest stored one: a newer seq (the usual case) cannot have been used.
-    newest = max((seq for seq, _ in existing.values()), default=0)
-    logged = None if entry.seq > newest else session.scalar(
-        select(ResponseLog).where(ResponseLog.attempt_id == attempt.id, ResponseLog.seq == entry.seq))
+    newest = max((seq for seq, _ in stored.values()), default=0)
+    logged = None if entry.seq > newest else session.execute(
+        _LOGGED, {"attempt_id": row.id, "seq": entry.seq}).one_or_none()
     if logged is not None:
         if logged.position == entry.item_position and json.loads(logged.value_json) == entry.value:
             return Decision(Outcome.DUPLICATE, "duplicate", "该答案已保存。")
         return Decision(Outcome.REFUSED, "seq_conflict", "该序号已用于其他答案，已拒绝。")
-    value_json = json.dumps(entry.value, ensure_ascii=False, separators=(",", ":"))
-    client_time = core.require_aware(entry.client_time, "client_time")
-    received = core.require_aware(received_at, "received_at")
-    row = stored.get(entry.item_position)
-    if row is None:
-        row = Response(position=entry.item_position, paper_item_id=items[entry.item_position - 1].paper_item_id,
-                       seq=entry.seq, value_json=value_json, client_time=client_time, received_at=received)
-        attempt.responses.append(row)
+    change = {
+        "seq": entry.seq,
+        "value_json": json.dumps(entry.value, ensure_ascii=False, separators=(",", ":")),
+        "client_time": core.require_aware(entry.client_time, "client_time"),
+        "received_at": core.require_aware(received_at, "received_at"),
+    }
+    if entry.item_position in stored:
+        session.execute(_UPDATE_RESPONSE, {"a_id": row.id, "pos": entry.item_position, **change})
     else:
-        row.seq, row.value_json, row.client_time, row.received_at = entry.seq, value_json, client_time, received
-    session.add(ResponseLog(attempt_id=attempt.id, position=entry.item_position, seq=entry.seq,
-                            value_json=value_json, client_time=client_time, received_at=received))
-    session.flush()
+        session.execute(_INSERT_RESPONSE, {"attempt_id": row.id, "position": entry.item_position,
+                                           "paper_item_id": items[entry.item_position - 1].paper_item_id, **change})
+    session.execute(_INSERT_LOG, {"attempt_id": row.id, "position": entry.item_position, **change})
+    _expire_loaded_responses(session, row.id)
     return decision
+
+
+def _expire_loaded_responses(session: Session, attempt_id: int) -> None:
+    """Written with plain statements: the session's ORM view of the answers may be stale."""
+    attempt = session.identity_map.get(identity_key(Attempt, attempt_id))
+    if attempt is not None and "responses" in attempt.__dict__:
+        session.expire(attempt, ["responses"])
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Response) and obj.attempt_id == attempt_id:
+            session.expire(obj)
+
+
+def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str]]:
+    """position -> (seq, value JSON) of the attempt's stored answers, from one narrow read."""
+    return {pos: (seq, value_json) for pos, seq, value_json in session.execute(_STORED, {"attempt_id": attempt_id})}
 
 
 def _render_item(number: int, position: int, item: FormItem, seed: int) -> dict[str, Any]:
@@ -399,11 +475,7 @@ def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules
     The sitting's names come in one narrow query (every state, start and submit sends them)."""
     sitting = attempt.exam_session
     batch_name, kind, batch_place, room_name, room_cols, seat_row, seat_col = session.execute(
-        select(Batch.name, BatchModule.kind, Batch.place, Room.name, Room.cols, Seat.row, Seat.col)
-        .select_from(BatchModule).join(Batch, Batch.id == BatchModule.batch_id)
-        .join(Room, Room.id == attempt.room_id)
-        .outerjoin(Seat, Seat.id == attempt.seat_id)
-        .where(BatchModule.id == sitting.module_id)
+        _SITTING_VIEW, {"room_id": attempt.room_id, "seat_id": attempt.seat_id, "module_id": sitting.module_id}
     ).one()
     opened = state.session_opened_at
     return {
@@ -445,7 +517,8 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
     if state.status in (Status.IN_PROGRESS, Status.PAUSED):
         order = shuffled_order(len(content), attempt.order_seed)
         items = [_render_item(k + 1, idx + 1, content[idx], attempt.order_seed) for k, idx in enumerate(order)]
-    answers = {str(r.position): {"seq": r.seq, "value": json.loads(r.value_json)} for r in attempt.responses}
+    stored = _stored_answers(session, attempt.id)
+    answers = {str(pos): {"seq": seq, "value": json.loads(value)} for pos, (seq, value) in stored.items()}
     return {
         "attempt_id": attempt.id,
         "status": state.status.value,
@@ -454,7 +527,7 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         "item_count": len(content),
         "items": items,
         "answers": answers,
-        "last_seq": max((r.seq for r in attempt.responses), default=0),
+        "last_seq": max((seq for seq, _ in stored.values()), default=0),
         **_sitting_view(session, attempt, state, rules, candidate),
     }
 

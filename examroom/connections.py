@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from examroom import attempt as core
 from examroom.attempts import _own, _write_event
@@ -23,6 +24,8 @@ from examroom.models import Attempt, AttemptEvent, AttemptEventKind
 from foundation.accounts import User
 
 __all__ = ["MOVE_PENDING_MESSAGE", "bind_device", "holds", "pending_move"]
+
+_BINDING = select(Attempt.device_id, Attempt.status).where(Attempt.id == bindparam("attempt_id"))
 
 MOVE_PENDING_MESSAGE = "本试卷已在另一台电脑上作答。已向监考员申请换机，监考员批准后将自动继续。"
 
@@ -69,7 +72,12 @@ def holds(session: Session, attempt_id: int, device_id: str) -> bool:
     that device (or to none), or it is closed (nothing can change any more). One indexed read,
     made on every event in the event's transaction (usually no query: the event's work has
     loaded the attempt), so a move approved in another server process takes effect here."""
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
-        return False
-    return attempt.device_id in (None, device_id) or attempt.status in {s.value for s in core.FINAL_STATUSES}
+    attempt = session.identity_map.get(identity_key(Attempt, attempt_id))
+    if attempt is not None:
+        bound, status = attempt.device_id, attempt.status
+    else:  # not kept by the event's work: one narrow row, not an ORM load
+        row = session.execute(_BINDING, {"attempt_id": attempt_id}).one_or_none()
+        if row is None:
+            return False
+        bound, status = row
+    return bound in (None, device_id) or status in {s.value for s in core.FINAL_STATUSES}

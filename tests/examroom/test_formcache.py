@@ -1,5 +1,6 @@
-"""The per-process cache of locked forms, and the narrow scan of the time-up job: the exam
-room's hot reads, checked by the SQL they issue."""
+"""The per-process cache of locked forms, the narrow scan of the time-up job and the plain
+statements of the answer and transition paths: the exam room's hot reads and writes,
+checked by the SQL they issue and by what the session's ORM objects show afterwards."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from examroom import attempts as svc
 from examroom import formcache
-from examroom.models import Attempt
+from examroom.answers import JournalEntry
+from examroom.models import Attempt, Response
 from itembank.models import Paper, PaperItem
 from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
 
@@ -100,3 +102,48 @@ def test_an_answer_with_a_new_seq_does_not_look_for_a_reused_one(session, exam):
         reused = exam.answer(attempt, 2, 1, "D", T0 + 4 * MIN)
     assert not reused.acked and reused.code == "seq_conflict"
     assert any("FROM response_log" in s for s in old)
+
+
+def test_an_answer_is_four_narrow_statements_and_loaded_orm_answers_see_it(session, exam):
+    attempt = exam.started()
+    session.flush()
+    exam.answer(attempt, 1, 1, "A", T0 + 2 * MIN)
+    session.flush()
+    assert {r.position: r.seq for r in attempt.responses} == {1: 1}  # the ORM collection, loaded
+    with statements(session) as seen:
+        assert exam.answer(attempt, 1, 2, "C", T0 + 3 * MIN).changes
+        assert exam.answer(attempt, 2, 3, "B", T0 + 3 * MIN).changes
+    # per answer: the attempt row (locked), the stored answers, the response, the log entry
+    assert len(seen) == 8 and not any("FROM setting" in s or "FROM paper_item" in s for s in seen)
+    assert sum(s.startswith("UPDATE response") for s in seen) == 1
+    assert {r.position: (r.seq, r.value_json) for r in attempt.responses} == {1: (2, '"C"'), 2: (3, '"B"')}
+
+
+def test_an_answer_from_a_computer_that_no_longer_holds_the_attempt_is_refused(session, exam):
+    attempt = exam.started()
+    attempt.device_id = "new-computer"  # the proctor approved a move
+    session.flush()
+    entry = JournalEntry(attempt.id, 1, 1, "A", T0 + 2 * MIN)
+    old = svc.record_response(session, exam.candidates[0], attempt.id, entry, T0 + 2 * MIN, T0 + 2 * MIN,
+                              device_id="old-computer")
+    assert not old.acked and old.code == "superseded"
+    assert session.scalars(select(Response).where(Response.attempt_id == attempt.id)).all() == []
+    new = svc.record_response(session, exam.candidates[0], attempt.id, entry, T0 + 2 * MIN, T0 + 2 * MIN,
+                              device_id="new-computer")
+    assert new.acked and new.changes
+
+
+def test_a_transition_writes_plain_statements_and_keeps_the_orm_object_true(session, exam):
+    attempt = exam.attempt()
+    session.flush()
+    svc.open_room(session, exam.proctor1, exam.room1.id, T0)
+    svc.arrive_attempt(session, exam.candidates[0], attempt.id, T0)
+    svc.attempt_rules(session, exam.sitting)  # room_rules now in the process's cache
+    with statements(session) as seen:
+        svc.start_attempt(session, exam.candidates[0], attempt.id, T0 + MIN)
+    assert attempt.status == "in_progress" and attempt not in session.dirty  # stored, not pending
+    assert [s.split()[0] for s in seen] == ["SELECT", "UPDATE", "INSERT"]  # the locked read, the row, the event
+    session.expire_all()
+    stored = session.get(Attempt, attempt.id)
+    assert stored.status == "in_progress" and svc.load_state(stored).started_at == T0 + MIN
+    assert [e.kind for e in stored.events][-1] == "start"

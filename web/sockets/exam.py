@@ -208,19 +208,22 @@ class ExamNamespace(Namespace):
         push.seat_dirty(current_app._get_current_object(), db.session, attempt_id)  # type: ignore[attr-defined]
 
     def _run(self, work: Callable[[], dict[str, Any]], *, changes_seat: bool = True,
-             heavy: bool = False) -> dict[str, Any]:
+             heavy: bool = False, device_checked: bool = False) -> dict[str, Any]:
         """Run one event: commit on success (then update the consoles), roll back on any
-        refusal or error. ``heavy`` events pass the process's gate (HEAVY_CONCURRENCY) first."""
+        refusal or error. ``heavy`` events pass the process's gate (HEAVY_CONCURRENCY) first.
+        ``device_checked``: the work itself refused a computer that no longer holds the attempt."""
         with self._heavy if heavy else contextlib.nullcontext():
-            return self._commit(work, changes_seat)
+            return self._commit(work, changes_seat, device_checked)
 
-    def _commit(self, work: Callable[[], dict[str, Any]], changes_seat: bool) -> dict[str, Any]:
+    def _commit(self, work: Callable[[], dict[str, Any]], changes_seat: bool, device_checked: bool
+                ) -> dict[str, Any]:
         try:
             ack = work()
             conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
             # The binding may have moved to another computer (approved in any process): checked
             # in the event's own transaction, on the attempt the work has usually loaded already.
-            if conn is not None and not connections.holds(db.session, conn["attempt_id"], conn["device_id"]):
+            if (conn is not None and not device_checked
+                    and not connections.holds(db.session, conn["attempt_id"], conn["device_id"])):
                 raise _Refused(ev.error_ack("superseded"))
             db.session.commit()
             if changes_seat and conn is not None:
@@ -241,7 +244,9 @@ class ExamNamespace(Namespace):
 
     def _record(self, candidate: Any, attempt_id: int, answer: ev.AnswerPayload, received: dt.datetime
                 ) -> dict[str, Any]:
-        decision = svc.record_response(db.session, candidate, attempt_id, answer.entry(), now(), received)
+        conn = self._conns.get(request.sid)  # type: ignore[attr-defined]
+        decision = svc.record_response(db.session, candidate, attempt_id, answer.entry(), now(), received,
+                                       device_id=None if conn is None else conn["device_id"])
         if not decision.acked:
             return ev.error_ack(decision.code, decision.message, seq=answer.seq)
         return {"ok": True, "seq": answer.seq, "result": "accepted" if decision.changes else decision.code,
@@ -267,7 +272,7 @@ class ExamNamespace(Namespace):
                 raise _Refused(ack)
             return ack
 
-        return self._run(work)
+        return self._run(work, device_checked=True)
 
     def on_replay(self, payload: Any = None) -> dict[str, Any]:
         received = now()
