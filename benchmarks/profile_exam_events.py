@@ -86,9 +86,25 @@ def main() -> None:
         assert sock.is_connected("/exam")
         if start_profiler:
             start_profiler.enable()
+        if args.sql and not clients:
+            from sqlalchemy import event
+
+            with app.app_context():
+                engine = db.engine
+            start_sql: list[str] = []
+
+            def on_start_sql(*a: object) -> None:
+                start_sql.append(" ".join(str(a[2]).split())[:160])
+
+            event.listen(engine, "before_cursor_execute", on_start_sql)
         t = time.perf_counter()
         ack = sock.emit("start", {"attempt_id": attempt_id}, namespace="/exam", callback=True)
         start_times.append(time.perf_counter() - t)
+        if args.sql and not clients:
+            event.remove(engine, "before_cursor_execute", on_start_sql)
+            print(f"{len(start_sql)} statements for the first start:")
+            for line in start_sql:
+                print("  ", line)
         if start_profiler:
             start_profiler.disable()
         assert ack["ok"], ack

@@ -235,6 +235,16 @@ def _own(session: Session, candidate: User, attempt_id: int, *, lock: bool = Fal
     return attempt
 
 
+def _own_row(session: Session, candidate: User, stmt: Any, attempt_id: int) -> Any:
+    """:func:`_own` for a narrow row: ``stmt`` selects ``candidate_id`` among its columns."""
+    row = session.execute(stmt, {"attempt_id": _valid_id(attempt_id)}).one_or_none()
+    if row is None:
+        raise NotFound("作答记录不存在。")
+    if candidate is None or row.candidate_id != candidate.id:
+        raise PermissionDenied("只能查看和作答本人的试卷。")
+    return row
+
+
 def _is_room_proctor(session: Session, proctor: User, room_id: int) -> bool:
     row = session.scalar(
         select(BatchStaff.id).where(
@@ -270,6 +280,26 @@ def _write_event(
     return event
 
 
+def _store_columns(session: Session, attempt_id: int, **values: Any) -> None:
+    """Write columns of the attempt row with a plain UPDATE; an ORM object of the attempt in
+    the session is told the values are stored, so it shows them and does not write them again."""
+    if session.execute(_UPDATE_ATTEMPT, {"a_id": attempt_id, **values}).rowcount != 1:
+        raise NotFound("作答记录不存在。")
+    loaded = session.identity_map.get(identity_key(Attempt, attempt_id))
+    if loaded is not None:
+        for key, value in values.items():
+            set_committed_value(loaded, key, value)
+
+
+def _insert_event(session: Session, attempt_id: int, kind: AttemptEventKind, actor: User | None,
+                  data: dict[str, Any], now: dt.datetime) -> None:
+    """Log an event with a plain INSERT (the hot paths: transitions, connections)."""
+    session.execute(_INSERT_EVENT, {"attempt_id": attempt_id, "kind": kind.value,
+                                    "actor_id": actor.id if actor is not None else None,
+                                    "actor_name": actor.name if actor is not None else "系统",
+                                    "data_json": json.dumps(data, ensure_ascii=False, sort_keys=True), "at": now})
+
+
 def apply_transition(
     session: Session,
     attempt: Attempt,
@@ -292,19 +322,12 @@ def apply_transition(
     after = transition(before)
     if attempt.id is None or attempt in session.new:
         session.flush()
-    # Plain statements, then the ORM object told the values are stored (a unit-of-work flush
-    # of the two rows cost more than the rest of a candidate's start).
-    values = {"state_json": json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True),
-              "status": after.status.value, "started_at": after.started_at, "submitted_at": after.closed_at}
-    if session.execute(_UPDATE_ATTEMPT, {"a_id": attempt.id, **values}).rowcount != 1:
-        raise NotFound("作答记录不存在。")
-    for key, value in values.items():
-        set_committed_value(attempt, key, value)
+    # Plain statements (a unit-of-work flush of the two rows cost more than the rest of a
+    # candidate's start).
+    _store_columns(session, attempt.id, state_json=json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True),
+                   status=after.status.value, started_at=after.started_at, submitted_at=after.closed_at)
     data = dict(data or {})
-    session.execute(_INSERT_EVENT, {"attempt_id": attempt.id, "kind": kind.value,
-                                    "actor_id": actor.id if actor is not None else None,
-                                    "actor_name": actor.name if actor is not None else "系统",
-                                    "data_json": json.dumps(data, ensure_ascii=False, sort_keys=True), "at": now})
+    _insert_event(session, attempt.id, kind, actor, data, now)
     if actor is None or actor.id != attempt.candidate_id:
         audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
                      before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
@@ -393,11 +416,7 @@ def record_response(
     The hottest path of the exam room: it reads narrow rows and writes with plain statements,
     no ORM objects (measured: docs/benchmarks.md). ORM objects of the attempt's answers that
     this session had loaded are expired, so they show the change."""
-    row = session.execute(_ANSWER_ROW, {"attempt_id": _valid_id(attempt_id)}).one_or_none()
-    if row is None:
-        raise NotFound("作答记录不存在。")
-    if candidate is None or row.candidate_id != candidate.id:
-        raise PermissionDenied("只能查看和作答本人的试卷。")
+    row = _own_row(session, candidate, _ANSWER_ROW, attempt_id)
     if (device_id is not None and row.device_id not in (None, device_id)
             and row.status not in {s.value for s in core.FINAL_STATUSES}):
         return Decision(Outcome.REFUSED, "superseded", ERRORS["superseded"])

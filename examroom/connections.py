@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from examroom import attempt as core
-from examroom.attempts import _own, _write_event
+from examroom.attempts import _insert_event, _own_row, _store_columns
 from examroom.models import Attempt, AttemptEvent, AttemptEventKind
 from foundation.accounts import User
 
 __all__ = ["MOVE_PENDING_MESSAGE", "bind_device", "holds", "pending_move"]
 
+_BIND_ROW = select(Attempt.candidate_id, Attempt.status, Attempt.device_id).where(
+    Attempt.id == bindparam("attempt_id")).with_for_update(of=Attempt)
 _BINDING = select(Attempt.device_id, Attempt.status).where(Attempt.id == bindparam("attempt_id"))
 
 MOVE_PENDING_MESSAGE = "本试卷已在另一台电脑上作答。已向监考员申请换机，监考员批准后将自动继续。"
@@ -52,18 +54,17 @@ def bind_device(
     must be refused; a move request for the proctor is recorded (once per waiting device) and
     the caller commits it. Ownership is checked first (PermissionDenied / NotFound)."""
     now = core.require_aware(now)
-    attempt = _own(session, candidate, attempt_id, lock=True)
-    closed = attempt.status in {s.value for s in core.FINAL_STATUSES}
-    if closed or attempt.device_id is None or attempt.device_id == device_id:
-        if not closed:  # a closed paper may be looked at from anywhere; nothing can change
-            attempt.device_id = device_id
-        _write_event(session, attempt, AttemptEventKind.CONNECT, candidate, {"sid": sid, "device": device_id[:8]}, now)
-        session.flush()
+    row = _own_row(session, candidate, _BIND_ROW, attempt_id)
+    closed = row.status in {s.value for s in core.FINAL_STATUSES}
+    if closed or row.device_id is None or row.device_id == device_id:
+        if not closed and row.device_id != device_id:  # a closed paper may be looked at from anywhere
+            _store_columns(session, attempt_id, device_id=device_id)
+        _insert_event(session, attempt_id, AttemptEventKind.CONNECT, candidate, {"sid": sid, "device": device_id[:8]},
+                      now)
         return True
-    if pending_move(session, attempt.id) != device_id:
-        _write_event(session, attempt, AttemptEventKind.MOVE_REQUESTED, candidate,
-                     {"device_id": device_id, "from": attempt.device_id[:8]}, now)
-        session.flush()
+    if pending_move(session, attempt_id) != device_id:
+        _insert_event(session, attempt_id, AttemptEventKind.MOVE_REQUESTED, candidate,
+                      {"device_id": device_id, "from": row.device_id[:8]}, now)
     return False
 
 

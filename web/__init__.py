@@ -96,7 +96,9 @@ def init_security(app: Flask) -> None:
 
 def init_auth(app: Flask) -> None:
     from web.auth import init_login
+    from web.sessions import ConnectionSessionInterface
 
+    app.session_interface = ConnectionSessionInterface()
     init_login(app)
 
 

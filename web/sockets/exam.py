@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError as ConnectRefused  # not the builtin: it carries the message
 from flask_socketio import Namespace, join_room
@@ -289,29 +289,25 @@ class ExamNamespace(Namespace):
 
         return self._run(work, heavy=True)
 
-    def on_arrive(self, payload: Any = None) -> dict[str, Any]:
+    def _lifecycle(self, transition: Callable[..., Any], payload: Any) -> dict[str, Any]:
+        """arrive, start or submit: the transition, then the new state for the page."""
         def work() -> dict[str, Any]:
             candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
-            svc.arrive_attempt(db.session, candidate, attempt_id, now())
+            # Kept for the event (g): the session holds ORM objects weakly, and the view and the
+            # device check that follow would otherwise load the attempt again.
+            g.attempt = transition(db.session, candidate, attempt_id, now())
             return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
 
         return self._run(work, heavy=True)
+
+    def on_arrive(self, payload: Any = None) -> dict[str, Any]:
+        return self._lifecycle(svc.arrive_attempt, payload)
 
     def on_start(self, payload: Any = None) -> dict[str, Any]:
-        def work() -> dict[str, Any]:
-            candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
-            svc.start_attempt(db.session, candidate, attempt_id, now())
-            return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
-
-        return self._run(work, heavy=True)
+        return self._lifecycle(svc.start_attempt, payload)
 
     def on_submit(self, payload: Any = None) -> dict[str, Any]:
-        def work() -> dict[str, Any]:
-            candidate, attempt_id = self._guard(ev.validate_attempt_ref(payload))
-            svc.submit_attempt(db.session, candidate, attempt_id, now())
-            return {"ok": True, "state": svc.candidate_view(db.session, candidate, attempt_id, now())}
-
-        return self._run(work, heavy=True)
+        return self._lifecycle(svc.submit_attempt, payload)
 
     def on_signal(self, payload: Any = None) -> None:
         def work() -> dict[str, Any]:
