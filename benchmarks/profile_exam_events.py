@@ -34,8 +34,8 @@ def main() -> None:
     parser.add_argument("--db", default=None, help="PostgreSQL URL (default: a SQLite file)")
     parser.add_argument("--answers", type=int, default=600)
     parser.add_argument("--candidates", type=int, default=60)
-    parser.add_argument("--profile", nargs="?", const="answer", choices=["answer", "start"],
-                        help="print the top functions of the answers (default) or of the starts")
+    parser.add_argument("--profile", nargs="?", const="answer", choices=["answer", "start", "open"],
+                        help="print the top functions of the answers (default), the starts or the rooms' 开考")
     parser.add_argument("--sql", action="store_true", help="print the SQL of one answer and one state")
     args = parser.parse_args()
 
@@ -53,7 +53,6 @@ def main() -> None:
                     f"role_seed({args.candidates}, 30, 120, {str(seats_file)!r})"], cwd=ROOT, env=env, check=True)
     os.environ["DATABASE_URL"] = url
 
-    from examroom import attempts as att
     from examroom.models import BatchStaff
     from web import create_app
     from web.extensions import db, socketio
@@ -64,12 +63,33 @@ def main() -> None:
     seats = json.loads(seats_file.read_text())
     from sqlalchemy import select
 
-    with app.app_context():
-        now = dt.datetime.now(dt.UTC)
-        for room_id in sorted({r for *_, r in seats}):
+    # Each room's proctor opens it (开考) over the console's socket, as in the product.
+    from foundation.demo import DEMO_PASSWORD
+
+    open_times = []
+    open_profiler = cProfile.Profile() if args.profile == "open" else None
+    for room_id in sorted({r for *_, r in seats}):
+        with app.app_context():
             staff = db.session.scalar(select(BatchStaff).where(BatchStaff.room_id == room_id).limit(1))
-            att.open_room(db.session, staff.user, room_id, now)
-        db.session.commit()
+            username = staff.user.username
+        http = app.test_client()
+        resp = http.post("/login", data={"username": username, "password": DEMO_PASSWORD})
+        assert resp.status_code in (200, 302), resp.status_code
+        console = socketio.test_client(app, namespace="/proctor", flask_test_client=http)
+        if open_profiler:
+            open_profiler.enable()
+        t = time.perf_counter()
+        ack = console.emit("open", {"room_id": room_id}, namespace="/proctor", callback=True)
+        open_times.append(time.perf_counter() - t)
+        if open_profiler:
+            open_profiler.disable()
+        assert ack["ok"], ack
+        console.disconnect(namespace="/proctor")
+
+    start_sql: list[str] = []
+
+    def on_start_sql(*a: object) -> None:
+        start_sql.append(" ".join(str(a[2]).split())[:160])
 
     clients = []
     connect_times, start_times = [], []
@@ -91,11 +111,6 @@ def main() -> None:
 
             with app.app_context():
                 engine = db.engine
-            start_sql: list[str] = []
-
-            def on_start_sql(*a: object) -> None:
-                start_sql.append(" ".join(str(a[2]).split())[:160])
-
             event.listen(engine, "before_cursor_execute", on_start_sql)
         t = time.perf_counter()
         ack = sock.emit("start", {"attempt_id": attempt_id}, namespace="/exam", callback=True)
@@ -170,13 +185,14 @@ def main() -> None:
           f"{statistics.median(times) * 1e3:.2f} ms over {len(times)}; state mean "
           f"{statistics.mean(state_times) * 1e3:.2f} ms over {len(state_times)}; coalesced console flush of 30 "
           f"seats {statistics.median(flush_times) * 1e3:.2f} ms (median of 10); connect mean "
-          f"{statistics.mean(connect_times) * 1e3:.2f} ms, start mean {statistics.mean(start_times) * 1e3:.2f} ms")
+          f"{statistics.mean(connect_times) * 1e3:.2f} ms, start mean {statistics.mean(start_times) * 1e3:.2f} ms; "
+          f"开考 of a room of 30 (proctor socket) mean {statistics.mean(open_times) * 1e3:.1f} ms")
     t = time.perf_counter()
     sizes = [len(json.dumps(a, separators=(",", ":"), ensure_ascii=False).encode()) for a in start_acks]
     encode = (time.perf_counter() - t) / len(start_acks)
     print(f"start ack: {statistics.mean(sizes) / 1024:.1f} KiB of JSON ({start_acks[0]['state']['item_count']} items), "
           f"encoded in {encode * 1e3:.2f} ms each")
-    for prof in (profiler, start_profiler):
+    for prof in (profiler, start_profiler, open_profiler):
         if prof:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
 

@@ -308,6 +308,8 @@ def apply_transition(
     actor: User | None,
     now: dt.datetime,
     data: dict[str, Any] | None = None,
+    *,
+    audited: bool = True,
 ) -> AttemptState:
     """Run a pure transition (it raises before anything is written), then store the new state,
     log the event and audit the change. Also used by examroom.proctoring to store states that
@@ -316,7 +318,8 @@ def apply_transition(
     The candidate's own transitions (arrive, start, submit) are recorded in the attempt's
     event log only, as their answers are in ResponseLog; the hash-chained audit log takes the
     proctors' and the system's. Its single head row serialises every entry, and a room-wide
-    start puts thousands of candidate transitions through it in the same second."""
+    start puts thousands of candidate transitions through it in the same second.
+    ``audited=False``: a room-wide action, audited once for the room by its caller."""
     now = core.require_aware(now)
     before = load_state(attempt)
     after = transition(before)
@@ -328,7 +331,7 @@ def apply_transition(
                    status=after.status.value, started_at=after.started_at, submitted_at=after.closed_at)
     data = dict(data or {})
     _insert_event(session, attempt.id, kind, actor, data, now)
-    if actor is None or actor.id != attempt.candidate_id:
+    if audited and (actor is None or actor.id != attempt.candidate_id):
         audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
                      before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
     return after
@@ -584,22 +587,35 @@ def log_event(
 
 def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -> list[int]:
     """The proctor opens the session in their room (开考): every seated candidate's attempt is
-    created if needed and opened; returns the ids of the attempts opened."""
+    created if needed and opened; returns the ids of the attempts opened. One audit entry for
+    the room names them (each attempt's event log has its own open event); the seats, their
+    candidates and their attempts are read in three queries (100 rooms open in the same minute)."""
     room = session.get(Room, room_id)
     if room is None:
         raise NotFound("考场不存在。")
     if not _is_room_proctor(session, proctor, room.id):
         raise PermissionDenied("您不是该考场的监考员。")
     now = core.require_aware(now)
+    seats = session.scalars(
+        select(Seat).where(Seat.room_id == room.id, Seat.candidate_id.is_not(None))
+        .options(joinedload(Seat.candidate)).order_by(Seat.id)
+    ).all()
+    existing = {a.candidate_id: a for a in session.scalars(
+        select(Attempt).where(Attempt.exam_session_id == room.exam_session_id,
+                              Attempt.candidate_id.in_([seat.candidate_id for seat in seats]))
+        .options(joinedload(Attempt.exam_session, innerjoin=True)).with_for_update(of=Attempt)
+    )}
     opened: list[int] = []
-    for seat in room.seats:
-        if seat.candidate is None:
-            continue
-        attempt = attempt_for_candidate(session, seat.candidate, room.exam_session_id)
+    for seat in seats:
+        attempt = existing.get(seat.candidate_id) or attempt_for_candidate(session, seat.candidate,
+                                                                           room.exam_session_id)
         state = load_state(attempt)
         if state.status in (Status.NOT_STARTED, Status.WAITING) and state.session_opened_at is None:
-            apply_transition(session, attempt, lambda s: core.open_session(s, now), AttemptEventKind.OPEN, proctor, now)
+            apply_transition(session, attempt, lambda s: core.open_session(s, now), AttemptEventKind.OPEN, proctor,
+                             now, audited=False)
             opened.append(attempt.id)
+    if opened:
+        audit.record(session, proctor, "room.open", "room", room.id, after={"opened": opened}, at=now)
     return opened
 
 

@@ -74,18 +74,29 @@ class Ledger:
 
 def login(base_url: str, ticket_no: str, id_number: str, timeout: float = 15) -> Any:
     """An HTTP session logged in as the candidate, exactly as the login form does it."""
+    return _form_login(base_url, "/login?tab=candidate", "/login/candidate",
+                       {"ticket_no": ticket_no, "id_number": id_number}, f"考生 {ticket_no}", timeout)
+
+
+def staff_login(base_url: str, username: str, password: str, timeout: float = 15) -> Any:
+    """An HTTP session logged in as a member of staff (a proctor), as the login form does it."""
+    return _form_login(base_url, "/login", "/login", {"username": username, "password": password},
+                       f"用户 {username}", timeout)
+
+
+def _form_login(base_url: str, page_path: str, post_path: str, fields: dict[str, str], who: str,
+                timeout: float) -> Any:
     import requests
 
     http = requests.Session()
-    page = http.get(base_url + "/login?tab=candidate", timeout=timeout)
+    page = http.get(base_url + page_path, timeout=timeout)
     page.raise_for_status()
     match = _CSRF.search(page.text)
     if match is None:
         raise RuntimeError("登录页没有 CSRF 令牌")
-    resp = http.post(base_url + "/login/candidate", timeout=timeout,
-                     data={"ticket_no": ticket_no, "id_number": id_number, "csrf_token": match.group(1)})
+    resp = http.post(base_url + post_path, timeout=timeout, data={**fields, "csrf_token": match.group(1)})
     if resp.status_code != 200 or "/login" in resp.url:
-        raise RuntimeError(f"考生 {ticket_no} 登录失败（HTTP {resp.status_code}）")
+        raise RuntimeError(f"{who} 登录失败（HTTP {resp.status_code}）")
     return http
 
 

@@ -100,7 +100,9 @@ def test_room_wide_pause_resume_and_extend_touch_every_open_attempt(session, exa
     assert all(a.status == "paused" for a in answering)
     assert events(session, answering[0], "pause") == [{"reason": "停电", "room": True}]
     room_audit = audits(session, "room.pause")
-    assert len(room_audit) == 1
+    assert len(room_audit) == 1 and sorted(json.loads(room_audit[0].after_json)["changed"]) == sorted(
+        a.id for a in answering)
+    assert audits(session, "attempt.pause") == []  # the room's entry names them: one entry, not one each
     out = pr.extend_room(session, exam.proctor1, exam.room1.id, 10, "停电补时", t + 5 * MIN)
     assert set(out.changed) == {a.id for a in answering} | {waiting.id}
     assert all(svc.load_state(a).extension_minutes == 10 for a in (*answering, waiting))
@@ -120,6 +122,10 @@ def test_room_wide_pause_resume_and_extend_touch_every_open_attempt(session, exa
 def test_opening_a_room_twice_is_refused(session, exam):
     out = pr.open_room(session, exam.proctor1, exam.room1.id, T0)
     assert len(out.changed) == 4
+    entries = audits(session, "room.open")
+    assert len(entries) == 1 and sorted(json.loads(entries[0].after_json)["opened"]) == sorted(out.changed)
+    assert entries[0].actor_id == exam.proctor1.id and audits(session, "attempt.open") == []
+    assert all(len(events(session, exam.attempt(k), "open")) == 1 for k in range(4))
     with pytest.raises(ValidationError, match="已开考"):
         pr.open_room(session, exam.proctor1, exam.room1.id, T0 + MIN)
 

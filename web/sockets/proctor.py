@@ -193,10 +193,13 @@ class ProctorNamespace(Namespace):
     @staticmethod
     def _pushes(attempt_ids: list[int], reason: str | None, message: str = "") -> Callable[[], None]:
         def run() -> None:
-            for attempt_id in attempt_ids:
-                if reason is not None:
+            if reason is not None:
+                for attempt_id in attempt_ids:
                     push.candidate_changed(attempt_id, reason, message)
-                push.seat_changed(db.session, attempt_id)
+            if len(attempt_ids) == 1:
+                push.seat_changed(db.session, attempt_ids[0])
+            elif attempt_ids:  # a room-wide action: the room's seats in one message, one batch of queries
+                push.seat_pusher.flush(db.session, attempt_ids)
 
         return run
 
