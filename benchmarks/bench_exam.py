@@ -11,9 +11,10 @@ client pattern, same machine:
    gevent stack that acks every event from memory (the baseline).
 
 Client pattern (:mod:`benchmarks.exam_load`, a separate gevent process of real python-socketio
-clients, :class:`web.exam_sim.SimCandidate`): log in over HTTP, connect, arrive; then every
-room is opened at once (one transaction per room, then a ``status`` push to every candidate: the
-synchronised start); answers every 10–30 s (paced); the room-wide time-up: ``--burst-before``
+clients, :class:`web.exam_sim.SimCandidate`): log in over HTTP, connect, arrive; one proctor
+per room logs in and watches the room's console (:mod:`benchmarks.exam_proctors`), then every
+proctor sends ``open`` in the same moment (the synchronised start: each room's candidates get a
+``status`` push and start); answers every 10–30 s (paced); the room-wide time-up: ``--burst-before``
 seconds before their deadlines (which all fall within the start's spread) everyone sends a
 last answer, then the server's time-up job closes every paper and each page, told by the push,
 fetches its final state. ``--burst-submit``: everyone submits right after that last answer
@@ -41,6 +42,9 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from benchmarks.exam_proctors import Proctors
+from foundation.demo import DEMO_PASSWORD as PROCTOR_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).with_name("results") / "bench_exam.md"
@@ -186,50 +190,9 @@ def role_seed(count: int, room_size: int, minutes: int, out: str) -> None:
                 seats.append([c.ticket_no, c.id_number, attempt.id, room.id])
         s.commit()
         Path(out).write_text(json.dumps(seats))
+        Path(out).with_name("proctors.json").write_text(json.dumps(
+            {str(room.id): f"bench_p{k}_0" for k, room in enumerate(rooms)}))
         print(f"seeded {count} candidates in {n_rooms} rooms in {time.monotonic() - t0:.1f} s", flush=True)
-
-
-def role_open(seats_file: str, queue: str, channel: str) -> None:
-    """Every proctor opens their room now (one transaction per room: a single transaction over
-    100 rooms held SQLite's write lock for 32 s and froze the server), then the pushes go out."""
-    from flask_socketio import SocketIO
-    from sqlalchemy import select
-    from sqlalchemy.exc import OperationalError
-
-    from examroom import attempts as att
-    from examroom.models import BatchStaff
-    from web.extensions import db
-
-    seats = json.loads(Path(seats_file).read_text())
-    rooms = sorted({r for *_, r in seats})
-    app = _app()
-    with app.app_context():
-        s = db.session
-        t0 = time.monotonic()
-        now = dt.datetime.now(dt.UTC)
-        opened: list[int] = []
-        for room_id in rooms:  # one short transaction per room, as each room's proctor would
-            for attempt in range(100):
-                try:
-                    staff = s.scalar(select(BatchStaff).where(BatchStaff.room_id == room_id).limit(1))
-                    opened += att.open_room(s, staff.user, room_id, now)
-                    s.commit()
-                    break
-                except OperationalError as exc:
-                    # SQLite in WAL: this process's read snapshot went stale when the server
-                    # committed, so the write is refused at once (SQLITE_BUSY_SNAPSHOT), or the
-                    # server held the lock past the busy timeout; the proctor clicks again.
-                    s.rollback()
-                    if attempt == 99:
-                        raise
-                    print(f"room {room_id}: retry after {type(exc.orig).__name__}: {exc.orig}", file=sys.stderr)
-                    time.sleep(0.05 * (1 + attempt % 10))
-        t1 = time.monotonic()
-        pusher = SocketIO(message_queue=queue, channel=channel)
-        for aid in opened:
-            pusher.emit("status", {"attempt_id": aid, "reason": "opened", "message": ""}, namespace="/exam",
-                        to=f"attempt:{aid}")
-        print(f"OPENED {len(opened)} {t1 - t0:.2f} {time.monotonic() - t1:.2f}", flush=True)
 
 
 def role_check(seats_file: str, ledger_file: str) -> None:
@@ -262,7 +225,7 @@ def role_check(seats_file: str, ledger_file: str) -> None:
 
 
 def run_load(target: str, url: str, seats_file: Path, tmp: Path, args: argparse.Namespace, env: dict[str, str],
-             server: subprocess.Popen[Any], open_room: Any) -> dict[str, Any]:
+             server: subprocess.Popen[Any]) -> dict[str, Any]:
     out = tmp / f"load_{target}.json"
     load = subprocess.Popen([PY, "-m", "benchmarks.exam_load", "--seats", str(seats_file), "--url", url,
                              "--out", str(out), "--pace", args.pace, "--burst-before", str(args.burst_before),
@@ -272,16 +235,22 @@ def run_load(target: str, url: str, seats_file: Path, tmp: Path, args: argparse.
     assert load.stdout is not None
     ready = load.stdout.readline().split()
     print(f"  [{target}] ready: {' '.join(ready[1:])} (connected, seconds, failed)", flush=True)
-    cpu_before, _ = proc_usage(server.pid)
-    peak_conn = int(ready[1]) if len(ready) > 1 else 0
-    opened_at = time.time()
-    opened = open_room()
-    print(f"  [{target}] rooms opened: {opened}", flush=True)
-    load.wait()
+    proctors = Proctors(url, {int(k): v for k, v in json.loads((tmp / "proctors.json").read_text()).items()},
+                        PROCTOR_PASSWORD)
+    try:
+        print(f"  [{target}] {len(proctors.rooms)} proctors watching in {proctors.connect():.1f} s", flush=True)
+        cpu_before, _ = proc_usage(server.pid)
+        peak_conn = int(ready[1]) if len(ready) > 1 else 0
+        opened_at = time.time()
+        opened = proctors.open_all()
+        print(f"  [{target}] rooms opened: {opened} (attempts, seconds to the last ack, median)", flush=True)
+        load.wait()
+    finally:
+        proctors.close()
     cpu_after, rss = proc_usage(server.pid)
     data = json.loads(out.read_text())
-    data.update({"opened_at": opened_at, "server_cpu_s": cpu_after, "server_cpu_run_s": cpu_after - cpu_before,
-                 "server_rss_mb": rss,
+    data.update({"opened_at": opened_at, "console_pushes": proctors.pushes, "server_cpu_s": cpu_after,
+                 "server_cpu_run_s": cpu_after - cpu_before, "server_rss_mb": rss,
                  "ready": ready, "opened": opened, "peak_connected": peak_conn})
     return data
 
@@ -297,12 +266,15 @@ def _merged(counts: Any) -> dict[str, int]:
 def summarise(data: dict[str, Any]) -> dict[str, Any]:
     by: dict[str, list[float]] = {}
     windows: dict[int, list[float]] = {}  # paced acks by the 10-second window they were sent in
+    starts: dict[int, list[float]] = {}  # start acks by the 2-second window they were sent in
     t_open = data.get("opened_at") or 0.0
     for lg in data["ledgers"]:
         for phase, sec, sent_at in lg["latencies"]:
             by.setdefault(phase, []).append(sec * 1000)
             if phase == "paced" and t_open:
                 windows.setdefault(int((sent_at - t_open) // 10), []).append(sec * 1000)
+            if phase == "start" and t_open and sent_at >= t_open:
+                starts.setdefault(int((sent_at - t_open) // 2), []).append(sec * 1000)
     paced, burst = by.get("paced", []), by.get("burst", [])
     start = by.get("start", [])
     return {
@@ -325,6 +297,9 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
                              for lg in data["ledgers"] if lg["error"]),
         "paced_windows": {f"{10 * k}–{10 * k + 10} s": (len(v), round(pct(v, 0.99)))
                           for k, v in sorted(windows.items())},
+        "start_windows": {f"{2 * k}–{2 * k + 2} s": (len(v), round(pct(v, 0.5)), round(max(v)))
+                          for k, v in sorted(starts.items())},
+        "console_pushes": data.get("console_pushes", 0),
         "server_cpu_s": data["server_cpu_s"], "server_rss_mb": data["server_rss_mb"],
         "load_cpu_s": data["cpu_s"], "wall_s": data["wall_s"], "opened": data["opened"],
     }
@@ -390,15 +365,8 @@ def main() -> None:
     server = start_server([PY, "-m", "web.serve", "--port", str(port), "--workers", str(args.workers)], env,
                           url + "/healthz", tmp / "server.log")
 
-    def open_platform() -> str:
-        out = subprocess.run([PY, "-m", "benchmarks.bench_exam", "--role", "open", str(seats_file), args.queue,
-                              channel], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-        if out.returncode:
-            raise SystemExit(f"opening the rooms failed:\n{out.stderr[-3000:]}")
-        return out.stdout.strip().splitlines()[-1]
-
     try:
-        data = run_load("platform", url, seats_file, tmp, args, env, server, open_platform)
+        data = run_load("platform", url, seats_file, tmp, args, env, server)
     finally:
         stop(server)
     (tmp / "load_platform.json").write_text(json.dumps(data))
@@ -413,15 +381,10 @@ def main() -> None:
         eport = free_port()
         eurl = f"http://127.0.0.1:{eport}"
         echo = start_server([PY, "-m", "benchmarks.exam_echo_server", "--port", str(eport), "--duration",
-                             str(args.minutes * 60)], env, eurl + "/", tmp / "echo.log")
-
-        def open_echo() -> str:
-            req = urllib.request.Request(eurl + "/open", method="POST")
-            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 (loopback)
-                return resp.read().decode()
+                             str(args.minutes * 60), "--seats", str(seats_file)], env, eurl + "/", tmp / "echo.log")
 
         try:
-            edata = run_load("echo", eurl, seats_file, tmp, args, env, echo, open_echo)
+            edata = run_load("echo", eurl, seats_file, tmp, args, env, echo)
         finally:
             stop(echo)
         results["echo"] = {**summarise(edata), "lost": "–", "statuses": {}}
@@ -494,12 +457,19 @@ def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, A
     ]
     for label, key in rows:
         lines.append(f"| {label} | {cell(p.get(key, '–'))} | {cell(e.get(key, '–'))} | {ratio(key)} |")
-    lines += ["", f"Attempt statuses after the run (platform): {p.get('statuses')}; rooms opened: "
-                  f"`{results['platform'].get('opened', '')}`; refused answers by code: {p.get('refused_by')}; "
+    lines += ["", f"Attempt statuses after the run (platform): {p.get('statuses')}; rooms opened "
+                  f"(attempts, seconds to the last proctor's ack, median): platform "
+                  f"`{p.get('opened', '')}`, echo `{e.get('opened', '')}`; console messages received by the "
+                  f"proctors: platform {p.get('console_pushes', 0):,}, echo {e.get('console_pushes', 0):,}; "
+                  f"refused answers by code: {p.get('refused_by')}; "
                   f"client errors: {p.get('errors_by')}; acks never received by phase:event: {p.get('timeouts_by')}",
               "",
               "Paced acks by when they were sent (seconds after the rooms were opened: count, p99 ms): "
-              + "; ".join(f"{k} {n}, {v:,}" for k, (n, v) in p.get("paced_windows", {}).items()), ""]
+              + "; ".join(f"{k} {n}, {v:,}" for k, (n, v) in p.get("paced_windows", {}).items()), "",
+              "Start acks by when they were sent (seconds after the proctors sent 开考: count, p50 ms, max ms), "
+              "platform: " + "; ".join(f"{k} {n}, {a:,}, {b:,}" for k, (n, a, b) in p.get("start_windows", {}).items())
+              + "; echo: " + "; ".join(f"{k} {n}, {a:,}, {b:,}" for k, (n, a, b) in e.get("start_windows", {}).items()),
+              ""]
     return "\n".join(lines)
 
 
@@ -508,8 +478,6 @@ if __name__ == "__main__":
         role, rest = sys.argv[2], sys.argv[3:]
         if role == "seed":
             role_seed(int(rest[0]), 30, int(rest[1]), rest[2])
-        elif role == "open":
-            role_open(rest[0], rest[1], rest[2])
         elif role == "check":
             role_check(rest[0], rest[1])
         else:

@@ -3,11 +3,12 @@ benchmark's baseline: every event is acked immediately from memory (no database,
 Flask), so the same simulated candidates (:mod:`web.exam_sim`) run against it unchanged.
 
 Same stack as the platform's server: python-socketio on gevent's pywsgi with
-gevent-websocket, one process. ``POST /open`` opens every attempt (the proctors' 开考) and
-pushes ``status`` ``opened`` to every connection, as the platform's console does; like the
-platform's time-up job, it closes overdue attempts every 5 s and pushes ``expired``.
+gevent-websocket, one process. Proctors connect to ``/proctor``, ``watch`` a room and ``open``
+it (开考): its attempts open and get a ``status`` ``opened`` push, and the watchers get one
+``seats`` message, as on the platform's console (the rooms come from the bench's seats file);
+like the platform's time-up job, it closes overdue attempts every 5 s and pushes ``expired``.
 
-    python -m benchmarks.exam_echo_server --port 5999 --duration 180
+    python -m benchmarks.exam_echo_server --port 5999 --duration 180 --seats seats.json
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
+import json  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -26,16 +28,18 @@ from gevent import pywsgi  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
 NS = "/exam"
+PROCTOR_NS = "/proctor"
 ITEMS = [{"number": k, "position": k, "points": 1.0, "stem_html": f"<p>题 {k}</p>", "type": "single_choice",
           "options": [{"label": x, "html": x} for x in "ABCD"]} for k in range(1, 7)]
 LOGIN_PAGE = b'<form><input id="csrf_token" name="csrf_token" type="hidden" value="echo-token"></form>'
 
 
-def build(duration_s: float) -> Any:
+def build(duration_s: float, rooms: dict[int, list[int]]) -> Any:
+    """``rooms``: room id -> its attempt ids."""
     sio = socketio.Server(async_mode="gevent", max_http_buffer_size=64 * 1024)
     attempts: dict[int, dict[str, Any]] = {}  # attempt id -> {"status", "started", "answers", "last_seq"}
     conns: dict[str, int] = {}
-    opened = {"at": None}
+    opened: set[int] = set()  # attempt ids whose room is open
 
     def view(aid: int) -> dict[str, Any]:
         a = attempts.setdefault(aid, {"status": "not_started", "started": None, "answers": {}, "last_seq": 0})
@@ -90,7 +94,7 @@ def build(duration_s: float) -> Any:
     @sio.on("start", namespace=NS)
     def start(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         a = attempts[conns[sid]]
-        if opened["at"] is None:
+        if conns[sid] not in opened:
             return {"ok": False, "code": "illegal_transition", "error": "监考员尚未开考，请等待。"}
         a["status"], a["started"] = "in_progress", time.monotonic()
         return {"ok": True, "state": view(conns[sid])}
@@ -114,21 +118,36 @@ def build(duration_s: float) -> Any:
     def signal(sid: str, data: dict[str, Any]) -> None:
         return None
 
+    @sio.on("connect", namespace=PROCTOR_NS)
+    def proctor_connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        return True
+
+    @sio.on("watch", namespace=PROCTOR_NS)
+    def watch(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        room_id = int(data["room_id"])
+        sio.enter_room(sid, f"room:{room_id}", namespace=PROCTOR_NS)
+        return {"ok": True, "snapshot": {"room_id": room_id, "seats": [{"attempt_id": a} for a in rooms[room_id]]}}
+
+    @sio.on("open", namespace=PROCTOR_NS)
+    def open_room(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        room_id = int(data["room_id"])
+        changed = [aid for aid in rooms[room_id] if aid not in opened]
+        opened.update(changed)
+        for aid in changed:
+            sio.emit("status", {"attempt_id": aid, "reason": "opened", "message": ""}, namespace=NS,
+                     to=f"attempt:{aid}")
+        sio.emit("seats", {"room_id": room_id, "seats": [{"attempt_id": a, "state": "opened"} for a in changed]},
+                 namespace=PROCTOR_NS, to=f"room:{room_id}")
+        return {"ok": True, "room_id": room_id, "changed": changed, "refused": []}
+
     def http(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD")
+        if path in ("/login", "/login/candidate") and method == "POST":
+            start_response("302 Found", [("Location", "/home"), ("Set-Cookie", "echo_session=1; Path=/")])
+            return [b""]
         if path == "/login":
             start_response("200 OK", [("Content-Type", "text/html")])
             return [LOGIN_PAGE]
-        if path == "/login/candidate" and method == "POST":
-            start_response("302 Found", [("Location", "/home"), ("Set-Cookie", "echo_session=1; Path=/")])
-            return [b""]
-        if path == "/open" and method == "POST":
-            opened["at"] = time.monotonic()
-            for aid in list(attempts):
-                sio.emit("status", {"attempt_id": aid, "reason": "opened", "message": ""}, namespace=NS,
-                         to=f"attempt:{aid}")
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"opened"]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
@@ -139,8 +158,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5999)
     parser.add_argument("--duration", type=float, default=180.0, help="seconds from start to time-up")
+    parser.add_argument("--seats", required=True, help="the bench's seats file: [ticket, id, attempt, room] rows")
     args = parser.parse_args()
-    app = build(args.duration)
+    rooms: dict[int, list[int]] = {}
+    with open(args.seats, encoding="utf-8") as fh:
+        for _ticket, _id_number, attempt_id, room_id in json.load(fh):
+            rooms.setdefault(int(room_id), []).append(int(attempt_id))
+    app = build(args.duration, rooms)
     print(f"echo server on http://127.0.0.1:{args.port}", flush=True)
     pywsgi.WSGIServer(("127.0.0.1", args.port), app, handler_class=WebSocketHandler, log=None).serve_forever()
 
