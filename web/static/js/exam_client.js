@@ -17,6 +17,11 @@
   const RETRY_MS = 3000;
   const MOVE_RETRY_MS = 5000;
   const SIGNAL_INTERVAL_MS = 5000;
+  // While waiting or paused the page asks for the state every POLL_MS (pushes are hints);
+  // while answering only after IDLE_SYNC_MS without any ack (answer acks already carry the
+  // server's time, and 3,000 pages re-reading every paper every 20 s was real load).
+  const POLL_MS = 20000;
+  const IDLE_SYNC_MS = 60000;
   // Refusals after which the entry is kept and sent again (protocol §3 and §5); every other
   // refusal is final and the entry is dropped. `superseded`: this connection lost the attempt,
   // the entry stays for whichever connection owns it now.
@@ -265,6 +270,7 @@
         if (!socket || !socket.connected) { reject(new Error("offline")); return; }
         socket.timeout(timeout || ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
           if (err) { reject(err); return; }
+          this.lastAckAt = performance.now();
           const state = ack && ack.state && typeof ack.state === "object" ? ack.state : null;
           this._clockSample(sentAt, performance.now(), (ack && ack.server_time) || (state && state.server_time));
           if (state && state.server_time) {
@@ -472,7 +478,7 @@
         if (!this.blocked && !socket.connected) this._connect();
       });
       clearInterval(this.timers.poll);
-      this.timers.poll = setInterval(() => this._poll(), 20000);
+      this.timers.poll = setInterval(() => this._poll(), POLL_MS);
       if (!this.netDown) this._connect();
       else { this.cb.onConnection(false); this._report(); }
     }
@@ -483,11 +489,13 @@
       this.socket.connect();
     }
 
-    // Pushes are hints: while waiting or paused, ask for the state now and then anyway.
+    // Pushes are hints: while waiting or paused, ask for the state now and then anyway; while
+    // answering, only when nothing has been acked for IDLE_SYNC_MS (a missed push, a stale clock).
     _poll() {
       const status = this.state && this.state.status;
       if (status === "waiting" || status === "paused" || status === "not_started") this.refresh();
-      else if (status === "in_progress" && !this.entries.length) this.refresh(); // re-sync the clock
+      else if (status === "in_progress" && !this.entries.length
+               && performance.now() - (this.lastAckAt || 0) >= IDLE_SYNC_MS) this.refresh();
     }
 
     _superseded(message) {
