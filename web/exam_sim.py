@@ -8,8 +8,9 @@ Each :class:`SimCandidate` follows ``docs/protocol.md`` exactly as the exam page
 2. connects to ``/exam`` with auth ``{"attempt_id", "device_id"}`` (websocket transport);
 3. on every (re)connect sends ``replay`` with its journal (or ``state`` when it is empty) and
    continues from the returned state;
-4. ``arrive``; waits for the room to open (the ``status`` push, or polling ``start``);
-   ``start``; answers at its pace with an ``(attempt, seq)`` journal: an entry is written
+4. ``arrive``; waits for the room to open (the ``status`` push, asking for the ``state``
+   every ``wait_poll`` seconds meanwhile), reads the state, ``start``; answers at its pace
+   with an ``(attempt, seq)`` journal: an entry is written
    before it is sent and deleted only on an ok ack or a final refusal; unacked entries are
    replayed; occasionally reports a focus loss; submits at the end.
 
@@ -37,6 +38,8 @@ NAMESPACE = "/exam"
 TEMPORARY = frozenset({"paused", "not_started", "rate_limited", "server_error", "superseded"})
 FINAL_STATUSES = frozenset({"submitted", "expired", "terminated"})
 MAX_REPLAY = 200
+#: Seconds without an ack after which an answering page asks for the state (exam_client.js).
+IDLE_SYNC = 60.0
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -149,7 +152,7 @@ class SimCandidate:
         device_id: str | None = None,
         rng: random.Random | None = None,
         ack_timeout: float = 15.0,
-        wait_poll: float = 5.0,
+        wait_poll: float = 20.0,
         log: Callable[[str], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
@@ -180,6 +183,7 @@ class SimCandidate:
         self._deadline_server: float | None = None  # the deadline on the server's clock (epoch s), last state
         self._clock_offset: float | None = None  # server epoch seconds minus time.monotonic()
         self._clock_rtt: float | None = None  # the quickest round trip the offset came from
+        self._last_ack = time.monotonic()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ plumbing
@@ -242,6 +246,7 @@ class SimCandidate:
             self.ledger.timeout_phases[key] = self.ledger.timeout_phases.get(key, 0) + 1
             return None
         self.ledger.latencies.append((phase, time.perf_counter() - t0, sent_at))
+        self._last_ack = time.monotonic()
         if isinstance(ack, dict):
             state = ack.get("state") if isinstance(ack.get("state"), dict) else {}
             self._clock_sample(sent_mono, time.monotonic(), ack.get("server_time") or state.get("server_time"))
@@ -395,6 +400,12 @@ class SimCandidate:
                 self._sleep(0.5 + self.rng.random())
                 continue
             if status == "waiting":
+                if not self.state.get("opened"):
+                    # As the exam page does: wait for the `opened` push, asking for the state
+                    # every wait_poll meanwhile; either way the state comes next.
+                    self._sleep(self.wait_poll * (0.5 + self.rng.random()))
+                    self._need_sync = True
+                    continue
                 ack = self.lifecycle("start")
                 if ack and ack.get("ok"):
                     self.log("开始作答")
@@ -404,15 +415,18 @@ class SimCandidate:
                     self.error = f"start refused: {code}"
                     self.log(f"不能开始：{ack.get('error')}")  # type: ignore[union-attr]
                     return
-                # Not open yet, or a temporary refusal (the server was busy): ask again soon.
-                self._sleep(self.wait_poll * (0.5 + self.rng.random()) if code in (None, "illegal_transition")
-                            else 1 + self.rng.random())
+                # No ack, or a temporary refusal (the server was busy): read the state, then retry.
+                self._sleep(1 + self.rng.random())
+                self._need_sync = True
                 continue
             if status == "paused":
                 self._sleep(self.wait_poll)
                 self._need_sync = True
                 continue
             # in progress
+            if not self.journal and time.monotonic() - self._last_ack >= IDLE_SYNC:
+                self._need_sync = True  # as the page: the state after a minute without any ack
+                continue
             items = self.state.get("items") or []
             if not items:
                 self._need_sync = True

@@ -49,9 +49,9 @@ class _Scripted(SimCandidate):
         return self.replies.pop(0)(event)
 
 
-def _state(status):
+def _state(status, opened=False):
     return {"ok": True, "state": {"status": status, "remaining_seconds": 60, "server_time": iso(EPOCH),
-                                  "last_seq": 0, "items": []}}
+                                  "last_seq": 0, "items": [], "opened": opened}}
 
 
 def test_a_lost_arrive_ack_is_followed_by_a_state_read_not_a_storm_of_arrives():
@@ -62,11 +62,21 @@ def test_a_lost_arrive_ack_is_followed_by_a_state_read_not_a_storm_of_arrives():
         lambda e: _state("not_started"),  # the first sync
         lambda e: None,  # arrive: no ack
         lambda e: _state("waiting"),  # the state read that follows
-        lambda e: {"ok": False, "code": "illegal_transition"},  # start: the room is not open yet
+        lambda e: _state("waiting", opened=True),  # the next state read: the room is open
+        lambda e: _state("in_progress"),  # start
     ])
     cand._run()
-    assert cand.sent[:4] == ["state", "arrive", "state", "start"]
+    assert cand.sent[:5] == ["state", "arrive", "state", "state", "start"]
     assert cand.sent.count("arrive") == 1
+
+
+def test_while_the_room_is_closed_the_candidate_asks_for_the_state_not_start():
+    """As the exam page: a waiting candidate polls `state` (every wait_poll, or on a push) and
+    sends `start` only once the state says the room is open."""
+    cand = _Scripted([lambda e: _state("waiting")] * 4 + [lambda e: _state("waiting", opened=True),
+                                                          lambda e: _state("in_progress")])
+    cand._run()
+    assert cand.sent[:6] == ["state"] * 5 + ["start"]
 
 
 def test_a_refused_arrive_that_cannot_pass_stops_the_candidate():
