@@ -123,10 +123,11 @@ def init_errors(app: Flask) -> None:
 
 def init_sockets(app: Flask) -> None:
     from web.extensions import socketio
-    from web.sockets import register_namespaces
+    from web.sockets import register_namespaces, wirejson
 
     socketio.init_app(
         app,
+        json=wirejson,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE") or None,
         channel=app.config["SOCKETIO_CHANNEL"],
