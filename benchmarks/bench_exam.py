@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.exam_proctors import Proctors
+from benchmarks.paper_text import option_html, stem_html
 from foundation.demo import DEMO_PASSWORD as PROCTOR_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,11 +135,57 @@ def _app() -> Any:
     return create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 
 
-def role_seed(count: int, room_size: int, minutes: int, out: str) -> None:
+def bench_paper(session: Any, n_items: int) -> Any:
+    """A locked paper of ``n_items`` items the size of a real theory paper (80 % single choice
+    with four options, 20 % true/false, stems of about 60 characters), written, reviewed and
+    activated through the item-bank services on the demo blueprint; forms A and B hold the same
+    items in opposite orders (fixed assembly: no optimisation needed for a benchmark)."""
+    from sqlalchemy import select
+
+    from foundation.accounts import User
+    from foundation.institutions import Institution
+    from itembank import items as item_svc
+    from itembank import papers as paper_svc
+    from itembank.items import ItemContent
+    from itembank.models import Blueprint, Paper
+
+    demo = session.scalar(select(Paper).where(Paper.name == "电工四级理论知识 演示卷"))
+    bp = session.get(Blueprint, demo.blueprint_id)
+    points = list(bp.points)
+    people = {u.username: u for u in session.scalars(select(User).where(User.username.in_(
+        ["writer1", "reviewer1", "reviewer2", "centre", "qc_admin"])))}
+    school = session.scalar(select(Institution).where(Institution.name == "吉林省汽车工业技师学院"))
+    n_single = n_items * 4 // 5
+    codes = []
+    for n in range(1, n_items + 1):
+        if n <= n_single:
+            kind = "single_choice"
+            spec = {"options": [{"label": x, "html": option_html(x, n)} for x in "ABCD"], "key": ["ABCD"[n % 4]]}
+        else:
+            kind, spec = "true_false", {"key": "√" if n % 2 else "×"}
+        content = ItemContent(stem_html=stem_html(n), spec=spec, difficulty=0.6, source="性能测试")
+        item = item_svc.create_item(session, people["writer1"], point_id=points[n % len(points)].id, item_type=kind,
+                                    code=f"BENCH-{n:03d}", content=content)
+        item_svc.submit_item(session, people["writer1"], item.id)
+        item_svc.review_item(session, people["reviewer1"], item.id, "性能测试")
+        item_svc.approve_item(session, people["reviewer2"], item.id)
+        item_svc.activate_item(session, people["centre"], item.id)
+        codes.append(item.code)
+    paper = paper_svc.assemble_paper(
+        session, people["qc_admin"], institution_id=school.id, blueprint_id=bp.id, name=f"性能测试卷（{n_items} 题）",
+        mode="fixed", sections=[paper_svc.Section("single_choice", n_single, 1.0),
+                                paper_svc.Section("true_false", n_items - n_single, 1.0)],
+        n_forms=2, duration_minutes=90, fixed_codes=[codes, codes[::-1]])
+    paper_svc.submit_paper(session, people["qc_admin"], paper.id)
+    paper_svc.approve_paper(session, people["reviewer1"], paper.id, "性能测试")
+    return paper
+
+
+def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int = 0) -> None:
     """N candidates of the demo technician college in rooms of ``room_size``, a sitting of
-    ``minutes`` starting now with the demo paper, two proctors per room, seated, attempts made.
-    The plan is not filed (the bench needs no acknowledgement); earliest submit is 0 minutes
-    so the time-up burst may submit."""
+    ``minutes`` starting now with the demo paper (or a bench paper of ``n_items`` items), two
+    proctors per room, seated, attempts made. The plan is not filed (the bench needs no
+    acknowledgement); earliest submit is 0 minutes so the time-up burst may submit."""
     from sqlalchemy import select
 
     from examroom import attempts as att
@@ -158,7 +205,8 @@ def role_seed(count: int, room_size: int, minutes: int, out: str) -> None:
         school = s.scalar(select(Institution).where(Institution.name == "吉林省汽车工业技师学院"))
         admin = s.scalar(select(User).where(User.username == "qc_admin"))
         centre = s.scalar(select(User).where(User.username == "centre"))
-        paper = s.scalar(select(Paper).where(Paper.name == "电工四级理论知识 演示卷"))
+        paper = (bench_paper(s, n_items) if n_items else
+                 s.scalar(select(Paper).where(Paper.name == "电工四级理论知识 演示卷")))
         set_rule(s, centre, "room_rules", {"late_entry_minutes": 15, "earliest_submit_minutes": 0,
                                            "grace_seconds": 120})
         batch = svc.create_batch(s, admin, institution_id=school.id, occupation_id=paper.blueprint.occupation_id,
@@ -325,6 +373,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Exam-room capacity benchmark (see module docstring).")
     parser.add_argument("--count", type=int, default=3000, help="candidates (rooms of 30)")
     parser.add_argument("--minutes", type=int, default=3, help="sitting length: paced phase until the time-up")
+    parser.add_argument("--items", type=int, default=100,
+                        help="items on the paper (a bench paper of that size; 0: the 6-item demo paper)")
     parser.add_argument("--pace", default="10-30", help="seconds between a candidate's answers")
     parser.add_argument("--burst-before", type=float, default=4.0, help="time-up burst: seconds before deadline")
     parser.add_argument("--burst-submit", action="store_true",
@@ -357,7 +407,7 @@ def main() -> None:
     flask(env, "seed", "demo")
     seats_file = tmp / "seats.json"
     subprocess.run([PY, "-m", "benchmarks.bench_exam", "--role", "seed", str(args.count), str(args.minutes),
-                    str(seats_file)], cwd=ROOT, env=env, check=True)
+                    str(seats_file), str(args.items)], cwd=ROOT, env=env, check=True)
     print(f"  setup {time.monotonic() - t0:.0f} s", flush=True)
 
     results: dict[str, dict[str, Any]] = {}
@@ -381,7 +431,8 @@ def main() -> None:
         eport = free_port()
         eurl = f"http://127.0.0.1:{eport}"
         echo = start_server([PY, "-m", "benchmarks.exam_echo_server", "--port", str(eport), "--duration",
-                             str(args.minutes * 60), "--seats", str(seats_file)], env, eurl + "/", tmp / "echo.log")
+                             str(args.minutes * 60), "--seats", str(seats_file), "--items", str(args.items or 6)],
+                            env, eurl + "/", tmp / "echo.log")
 
         try:
             edata = run_load("echo", eurl, seats_file, tmp, args, env, echo)
@@ -412,7 +463,8 @@ def render(args: argparse.Namespace, db_url: str, results: dict[str, dict[str, A
         "# Exam rooms (`make bench-exam`)",
         "",
         f"- Command: `.venv/bin/python -m benchmarks.bench_exam --count {args.count} --minutes {args.minutes} "
-        f"--pace {args.pace} --burst-before {args.burst_before:g}" + (" --burst-submit" if args.burst_submit else "")
+        f"--pace {args.pace} --burst-before {args.burst_before:g} --items {args.items}"
+        + (" --burst-submit" if args.burst_submit else "")
         + (f" --workers {args.workers}" if args.workers > 1 else "") + "`" + (f" `--db {db}`" if args.db else ""),
         f"- Date: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}; Python {platform_mod.python_version()}, "
         f"python-socketio {version('python-socketio')}, gevent {version('gevent')}, psycopg {version('psycopg')}, "
@@ -477,7 +529,7 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--role":
         role, rest = sys.argv[2], sys.argv[3:]
         if role == "seed":
-            role_seed(int(rest[0]), 30, int(rest[1]), rest[2])
+            role_seed(int(rest[0]), 30, int(rest[1]), rest[2], int(rest[3]) if len(rest) > 3 else 0)
         elif role == "check":
             role_check(rest[0], rest[1])
         else:

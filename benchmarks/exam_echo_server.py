@@ -27,15 +27,27 @@ import socketio  # noqa: E402
 from gevent import pywsgi  # noqa: E402
 from geventwebsocket.handler import WebSocketHandler  # noqa: E402
 
+from benchmarks.paper_text import option_html, stem_html  # noqa: E402
+
 NS = "/exam"
 PROCTOR_NS = "/proctor"
-ITEMS = [{"number": k, "position": k, "points": 1.0, "stem_html": f"<p>题 {k}</p>", "type": "single_choice",
-          "options": [{"label": x, "html": x} for x in "ABCD"]} for k in range(1, 7)]
+
+
+def make_items(n: int) -> list[dict[str, Any]]:
+    """A paper shaped like the platform's bench paper (benchmarks.bench_exam.bench_paper): the
+    same count, 80 % single choice with four options and 20 % true/false, similar text lengths."""
+    single = n * 4 // 5 if n > 6 else n
+    return [{"number": k, "position": k, "points": 1.0, "stem_html": stem_html(k),
+             **({"type": "single_choice", "options": [{"label": x, "html": option_html(x, k)} for x in "ABCD"]}
+                if k <= single else {"type": "true_false", "choices": ["√", "×"]})}
+            for k in range(1, n + 1)]
+
 LOGIN_PAGE = b'<form><input id="csrf_token" name="csrf_token" type="hidden" value="echo-token"></form>'
 
 
-def build(duration_s: float, rooms: dict[int, list[int]]) -> Any:
+def build(duration_s: float, rooms: dict[int, list[int]], n_items: int = 6) -> Any:
     """``rooms``: room id -> its attempt ids."""
+    items = make_items(n_items)
     sio = socketio.Server(async_mode="gevent", max_http_buffer_size=64 * 1024)
     attempts: dict[int, dict[str, Any]] = {}  # attempt id -> {"status", "started", "answers", "last_seq"}
     conns: dict[str, int] = {}
@@ -47,9 +59,9 @@ def build(duration_s: float, rooms: dict[int, list[int]]) -> Any:
         if a["started"] is not None:
             left = max(0.0, duration_s - (time.monotonic() - a["started"]))
         return {"attempt_id": aid, "status": a["status"], "remaining_seconds": int(left),
-                "server_time": dt.datetime.now(dt.UTC).isoformat(), "item_count": len(ITEMS),
-                "items": ITEMS if a["status"] == "in_progress" else [], "answers": a["answers"],
-                "last_seq": a["last_seq"]}
+                "server_time": dt.datetime.now(dt.UTC).isoformat(), "item_count": len(items),
+                "items": items if a["status"] == "in_progress" else [], "answers": a["answers"],
+                "last_seq": a["last_seq"], "opened": aid in opened}
 
     def store(aid: int, entry: dict[str, Any]) -> dict[str, Any]:
         a = attempts[aid]
@@ -158,13 +170,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5999)
     parser.add_argument("--duration", type=float, default=180.0, help="seconds from start to time-up")
+    parser.add_argument("--items", type=int, default=6, help="items on the paper")
     parser.add_argument("--seats", required=True, help="the bench's seats file: [ticket, id, attempt, room] rows")
     args = parser.parse_args()
     rooms: dict[int, list[int]] = {}
     with open(args.seats, encoding="utf-8") as fh:
         for _ticket, _id_number, attempt_id, room_id in json.load(fh):
             rooms.setdefault(int(room_id), []).append(int(attempt_id))
-    app = build(args.duration, rooms)
+    app = build(args.duration, rooms, args.items)
     print(f"echo server on http://127.0.0.1:{args.port}", flush=True)
     pywsgi.WSGIServer(("127.0.0.1", args.port), app, handler_class=WebSocketHandler, log=None).serve_forever()
 

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from web.exam_sim import staff_login
+from web.exam_sim import FAST_WEBSOCKET, staff_login
 
 NAMESPACE = "/proctor"
 
@@ -37,7 +37,8 @@ class Proctors:
         import socketio
 
         http = staff_login(self.base_url, self.rooms[room_id], self.password)
-        client = socketio.Client(reconnection=True, http_session=http, request_timeout=30)
+        client = socketio.Client(reconnection=True, http_session=http, request_timeout=30,
+                                 websocket_extra_options=FAST_WEBSOCKET)
         client.on("seat", self._on_push, namespace=NAMESPACE)
         client.on("seats", self._on_push, namespace=NAMESPACE)
         client.connect(self.base_url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
