@@ -71,6 +71,7 @@ __all__ = [
     "log_event",
     "open_room",
     "overdue_ids",
+    "record_signal",
     "pause_attempt",
     "record_response",
     "remaining",
@@ -562,18 +563,36 @@ def submit_attempt(session: Session, candidate: User, attempt_id: int, now: dt.d
     return attempt
 
 
-def log_event(
-    session: Session, actor: User, attempt_id: int, kind: str, data: dict[str, Any] | None, now: dt.datetime
-) -> AttemptEvent:
-    """Record a signal (connect, focus loss, warning, incident, move approval, ...) for the
-    console and the room record. The candidate may log on their own attempt; a proctor on the
-    attempts of their rooms. Lifecycle kinds are refused: only transitions write those."""
+_OWNER = select(Attempt.id, Attempt.candidate_id).where(Attempt.id == bindparam("attempt_id"))
+
+
+def record_signal(
+    session: Session, candidate: User, attempt_id: int, kind: str, data: dict[str, Any] | None, now: dt.datetime
+) -> None:
+    """:func:`log_event` for the candidate's own page (focus loss, blocked paste, disconnect):
+    one narrow read and one plain INSERT, no ORM objects (thousands of pages send these)."""
+    event_kind = _signal_kind(kind)
+    row = _own_row(session, candidate, _OWNER, attempt_id)
+    _insert_event(session, row.id, event_kind, candidate, dict(data or {}), core.require_aware(now))
+
+
+def _signal_kind(kind: str) -> AttemptEventKind:
     try:
         event_kind = AttemptEventKind(kind)
     except ValueError:
         raise ValidationError("未知的事件类型。", field="kind") from None
     if event_kind not in SIGNAL_KINDS:
         raise ValidationError("该事件只能由考试状态变更产生。", field="kind")
+    return event_kind
+
+
+def log_event(
+    session: Session, actor: User, attempt_id: int, kind: str, data: dict[str, Any] | None, now: dt.datetime
+) -> AttemptEvent:
+    """Record a signal (connect, focus loss, warning, incident, move approval, ...) for the
+    console and the room record. The candidate may log on their own attempt; a proctor on the
+    attempts of their rooms. Lifecycle kinds are refused: only transitions write those."""
+    event_kind = _signal_kind(kind)
     attempt = _get(session, attempt_id)
     if attempt.candidate_id != actor.id and not _is_room_proctor(session, actor, attempt.room_id):
         raise PermissionDenied("无权为该试卷记录事件。")

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from examroom import attempts as svc
 from examroom import formcache
 from examroom.answers import JournalEntry
-from examroom.models import Attempt, Response
+from examroom.models import Attempt, AttemptEvent, Response
+from foundation.errors import PermissionDenied, ValidationError
 from itembank.models import Paper, PaperItem
 from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
 
@@ -147,3 +148,18 @@ def test_a_transition_writes_plain_statements_and_keeps_the_orm_object_true(sess
     stored = session.get(Attempt, attempt.id)
     assert stored.status == "in_progress" and svc.load_state(stored).started_at == T0 + MIN
     assert [e.kind for e in stored.events][-1] == "start"
+
+
+def test_a_page_signal_is_one_narrow_read_and_one_insert_and_stays_authorised(session, exam):
+    attempt = exam.started()
+    session.flush()
+    with statements(session) as seen:
+        svc.record_signal(session, exam.candidates[0], attempt.id, "focus_loss", {"signal": "blur"}, T0 + 2 * MIN)
+    assert [s.split()[0] for s in seen] == ["SELECT", "INSERT"]
+    stored = session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id,
+                                                        AttemptEvent.kind == "focus_loss")).all()
+    assert len(stored) == 1 and stored[0].actor_id == exam.candidates[0].id
+    with pytest.raises(PermissionDenied):
+        svc.record_signal(session, exam.candidates[1], attempt.id, "focus_loss", {}, T0 + 2 * MIN)
+    with pytest.raises(ValidationError):
+        svc.record_signal(session, exam.candidates[0], attempt.id, "submit", {}, T0 + 2 * MIN)

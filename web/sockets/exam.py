@@ -167,8 +167,8 @@ class ExamNamespace(Namespace):
         if conn is None or candidate is None:
             return
         try:
-            svc.log_event(db.session, candidate, conn["attempt_id"], AttemptEventKind.DISCONNECT.value,
-                          {"sid": sid}, now())
+            svc.record_signal(db.session, candidate, conn["attempt_id"], AttemptEventKind.DISCONNECT.value,
+                              {"sid": sid}, now())
             db.session.commit()
         except Exception:  # noqa: BLE001  (a lost disconnect record must not break the server)
             db.session.rollback()
@@ -314,7 +314,7 @@ class ExamNamespace(Namespace):
             signal = ev.validate_signal(payload)
             candidate, attempt_id = self._guard(signal.attempt_id)
             data = {"signal": signal.signal, **({"detail": signal.detail} if signal.detail else {})}
-            svc.log_event(db.session, candidate, attempt_id, signal.kind, data, now())
+            svc.record_signal(db.session, candidate, attempt_id, signal.kind, data, now())
             return {"ok": True}
 
         self._run(work)  # not acked
