@@ -56,6 +56,20 @@ def test_the_demo_room_is_an_acknowledged_batch_with_30_seated_candidates(sessio
     assert any(s.role == "supervisor" and s.user.username == "supervisor" for s in batch.staff)
 
 
+def test_the_demo_can_be_seeded_on_a_weekend_or_holiday(session):
+    """Seeding on Beijing's Saturday (from 16:00 UTC on Fridays) once failed: the plan was filed
+    10 working days before a day that is not one, which the filing rule counts as 9."""
+    seed_reference(session)
+    seed_demo(session)
+    seed_item_bank(session)
+    for day in (dt.date(2026, 11, 28), dt.date(2026, 10, 3)):  # a Saturday; the National Day holiday
+        attempt = session.begin_nested()
+        seed_exam_demo(session, today=day)
+        found = demo_room(session)
+        assert found.batch.status == "acknowledged" and found.batch.filed_on < day
+        attempt.rollback()
+
+
 def test_seeding_twice_changes_nothing(session):
     _seed(session)
     counts = [session.scalar(select(func.count()).select_from(m)) for m in (BatchStaff, User)]
