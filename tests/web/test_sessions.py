@@ -67,3 +67,12 @@ def test_an_expired_cookie_stops_working_on_a_live_connection(app, cookie, monke
     later = time.time() + app.permanent_session_lifetime.total_seconds() + 5
     monkeypatch.setattr(time, "time", lambda: later)
     assert _open(app, environ) == {}
+
+
+def test_socket_events_route_without_raising(app):
+    """Every Socket.IO event pushes a request context on the connection's environ; its path
+    must match a rule, or each event raises a NotFound kept in a reference cycle."""
+    for path in ("/socket.io/", "/socket.io"):
+        environ = EnvironBuilder(path=path, query_string="EIO=4&transport=websocket").get_environ()
+        with app.request_context(environ) as ctx:
+            assert ctx.request.routing_exception is None
