@@ -356,6 +356,24 @@ class SimCandidate:
             self._take_state(ack["state"])
         return ack
 
+    def _transition(self, event: str, done: str, refused: str) -> bool:
+        """``arrive`` or ``start``; False when the server refused it for good (the candidate
+        stops). No ack (the server may have committed it all the same), already done, or a
+        temporary refusal (the server was busy): the state is read before asking again, never
+        in a tight loop."""
+        ack = self.lifecycle(event)
+        if ack and ack.get("ok"):
+            self.log(done)
+            return True
+        code = ack.get("code") if ack else None
+        if code is not None and code != "illegal_transition" and code not in TEMPORARY:
+            self.error = f"{event} refused: {code}"
+            self.log(f"{refused}：{ack.get('error')}")  # type: ignore[union-attr]
+            return False
+        self._need_sync = True
+        self._sleep(0.5 + self.rng.random())
+        return True
+
     def _sleep(self, seconds: float) -> bool:
         """Sleep unless stopped or pushed; True if a push arrived."""
         pushed = self._pushed.wait(max(0.0, seconds))
@@ -389,19 +407,8 @@ class SimCandidate:
                 self.log(f"结束：{status}，已保存 {len(self.ledger.acked)} 题")
                 return
             if status == "not_started":
-                ack = self.lifecycle("arrive")
-                if ack and ack.get("ok"):
-                    self.log("已入场，等待开考")
-                    continue
-                code = ack.get("code") if ack else None
-                if code is not None and code != "illegal_transition" and code not in TEMPORARY:
-                    self.error = f"arrive refused: {code}"
-                    self.log(f"不能入场：{ack.get('error')}")  # type: ignore[union-attr]
+                if not self._transition("arrive", "已入场，等待开考", "不能入场"):
                     return
-                # No ack (the server may have committed it all the same) or already arrived:
-                # read the state before asking again, never in a tight loop.
-                self._need_sync = True
-                self._sleep(0.5 + self.rng.random())
                 continue
             if status == "waiting":
                 if not self.state.get("opened"):
@@ -410,18 +417,8 @@ class SimCandidate:
                     self._sleep(self.wait_poll * (0.5 + self.rng.random()))
                     self._need_sync = True
                     continue
-                ack = self.lifecycle("start")
-                if ack and ack.get("ok"):
-                    self.log("开始作答")
-                    continue
-                code = ack.get("code") if ack else None
-                if code is not None and code != "illegal_transition" and code not in TEMPORARY:
-                    self.error = f"start refused: {code}"
-                    self.log(f"不能开始：{ack.get('error')}")  # type: ignore[union-attr]
+                if not self._transition("start", "开始作答", "不能开始"):
                     return
-                # No ack, or a temporary refusal (the server was busy): read the state, then retry.
-                self._sleep(1 + self.rng.random())
-                self._need_sync = True
                 continue
             if status == "paused":
                 self._sleep(self.wait_poll)

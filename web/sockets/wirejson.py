@@ -1,5 +1,5 @@
 """The JSON of the Socket.IO wire (the ``json`` module python-socketio and python-engineio
-use for packets): Chinese text as UTF-8, not as ``\\uXXXX`` escapes.
+use for packets): Chinese text as UTF-8, not as six-byte ``\\u`` escapes.
 
 The default escapes every non-ASCII character in six bytes instead of three, so a 100-item
 paper went out as 65 KB instead of about 35 KB, to every candidate at the start and on every
