@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from examroom.models import (
     EDITABLE_STATUSES,
-    MAX_ROOM_SEATS,
+    ROOM_SEATS_CEILING,
     Batch,
     BatchCandidate,
     BatchModule,
@@ -48,7 +48,7 @@ from examroom.models import (
 from examroom.seating import assign_seats, derive_seed, shuffled_order
 from foundation import audit
 from foundation.accounts import User, require_role
-from foundation.calendar import working_days_between
+from foundation.calendar import add_working_days, is_working_day, working_days_between
 from foundation.db import utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
@@ -78,6 +78,31 @@ STAFFING_KEYS = (
 
 def lead_working_days(session: Session) -> int:
     return int(get_rule(session, "batch_filing_lead_working_days"))
+
+
+def counts_exam_day(session: Session) -> bool:
+    """Whether the sitting's own day is one of the lead's working days (rule, default yes)."""
+    return bool(get_rule(session, "batch_filing_counts_exam_day"))
+
+
+def lead_before(session: Session, filed_on: dt.date, first_day: dt.date) -> int:
+    """The working days between filing on ``filed_on`` and the first sitting on ``first_day``
+    as the filing rule counts them (the filing day never, the exam day by the rule)."""
+    last = first_day if counts_exam_day(session) else first_day - dt.timedelta(days=1)
+    return working_days_between(session, filed_on, last)
+
+
+def latest_filing_day(session: Session, first_day: dt.date) -> dt.date:
+    """The last working day on which a plan whose first sitting is on ``first_day`` may be filed."""
+    last = first_day if counts_exam_day(session) else first_day - dt.timedelta(days=1)
+    # A non-working last day adds nothing to the count, so count back from a working day.
+    while not is_working_day(session, last):
+        last -= dt.timedelta(days=1)
+    return add_working_days(session, last, -lead_working_days(session))
+
+
+def room_max_seats(session: Session) -> int:
+    return int(get_rule(session, "room_max_seats"))
 
 
 def staffing_rules(session: Session, occupation: Occupation) -> dict[str, Any]:
@@ -304,15 +329,14 @@ def _sitting_of(session: Session, actor: User, exam_session_id: int) -> tuple[Ba
 
 
 def add_room(session: Session, actor: User, exam_session_id: int, *, name: str, rows: int, cols: int) -> Room:
-    """Add a room of ``rows`` × ``cols`` seats (at most :data:`MAX_ROOM_SEATS`) to a sitting."""
+    """Add a room of ``rows`` × ``cols`` seats (at most rule ``room_max_seats``) to a sitting."""
     batch, sitting = _sitting_of(session, actor, exam_session_id)
     name = _text(name, "考场名称", 64, required=True, field="name")
     if not isinstance(rows, int) or not isinstance(cols, int) or rows < 1 or cols < 1:
         raise ValidationError("考场的行数和列数都至少为 1。", field="rows")
-    if rows * cols > MAX_ROOM_SEATS:
-        raise ValidationError(
-            f"每个考场最多 {MAX_ROOM_SEATS} 个座位（当前 {rows}×{cols}={rows * cols} 个）。", field="rows"
-        )
+    cap = min(room_max_seats(session), ROOM_SEATS_CEILING)
+    if rows * cols > cap:
+        raise ValidationError(f"每个考场最多 {cap} 个座位（当前 {rows}×{cols}={rows * cols} 个）。", field="rows")
     if any(r.name == name for r in sitting.rooms):
         raise ValidationError(f"该场次已有名为「{name}」的考场。", field="name")
     room = Room(name=name, rows=rows, cols=cols)
@@ -463,10 +487,11 @@ def plan_problems(session: Session, batch: Batch, today: dt.date) -> list[str]:
 
     lead = lead_working_days(session)
     first_day = session_date(sittings[0].starts_at)
-    have = working_days_between(session, today, first_day)
+    have = lead_before(session, today, first_day)
     if have < lead:
         shown = max(have, 0)
-        problems.append(f"首场考试须在报备后至少 {lead} 个工作日举行（当前仅 {shown} 个工作日）。")
+        counting = "（含考试当天）" if counts_exam_day(session) else "（不含考试当天）"
+        problems.append(f"首场考试须在报备后至少 {lead} 个工作日{counting}举行（当前仅 {shown} 个工作日）。")
 
     theory = batch.module(ModuleKind.THEORY)
     for sitting in theory.sessions if theory is not None else []:

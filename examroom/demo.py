@@ -31,7 +31,6 @@ from examroom import batches as svc
 from examroom.models import Attempt, Batch, ExamSession, Room, Seat
 from foundation import audit
 from foundation.accounts import User
-from foundation.calendar import add_working_days, is_working_day
 from foundation.db import Base, utcnow
 from foundation.institutions import Institution
 from foundation.occupations import Occupation
@@ -140,14 +139,11 @@ def _create(session: Session, day: dt.date) -> DemoRoom:
         svc.assign_staff(session, admin, batch.id, user_id=proctor.id, role="proctor", room_id=room.id)
     svc.assign_staff(session, admin, batch.id, user_id=supervisor.id, role="supervisor")
     svc.seat_session(session, admin, sitting.id, seed=DEMO_SEATING_SEED)
-    # Filed on the latest day the 10-working-day rule allows before the sitting: the demo is
-    # created on the day it is used, and a plan cannot be filed after the fact. The rule counts
-    # working days up to the sitting's day, which adds nothing when that day is a weekend or a
-    # holiday (Beijing's Saturday starts at 16:00 UTC), so count back from the last working day.
-    anchor = day
-    while not is_working_day(session, anchor):
-        anchor -= dt.timedelta(days=1)
-    filed_on = add_working_days(session, anchor, -svc.lead_working_days(session))
+    # Filed on the latest day the filing rule allows before the sitting: the demo is created on
+    # the day it is used, and a plan cannot be filed after the fact. The sitting's day may be a
+    # weekend or a holiday (Beijing's Saturday starts at 16:00 UTC); latest_filing_day counts
+    # back from a working day.
+    filed_on = svc.latest_filing_day(session, day)
     svc.file_plan(session, admin, batch.id, today=filed_on)
     svc.acknowledge_plan(session, centre, batch.id, "演示批次，同意备案。")
     session.flush()

@@ -50,13 +50,19 @@ DEFAULT_RULES: dict[str, Any] = {
                    "drift_b_max": 0.5, "dif_flag_class": "C"},
     # Batch plans (计划报备) are filed at least this many working days before the first sitting.
     "batch_filing_lead_working_days": 10,
+    # Whether the sitting's own day counts among those working days (it does by default: a plan
+    # filed on Monday 1 June for Monday 15 June has 10).
+    "batch_filing_counts_exam_day": True,
     # Staffing of a batch; "by_occupation" maps an occupation code to overrides of these keys.
     "batch_staffing": {"candidates_per_proctor": 15, "min_proctors_per_room": 2,
                        "candidates_per_examiner": 5, "min_examiners": 3, "examiners_odd": True,
                        "min_review_panel": 3, "review_panel_odd": True, "min_supervisors": 1,
                        "by_occupation": {}},
-    # Exam-room rules (考场规则): latest entry and earliest submission, minutes after the start.
-    "room_rules": {"late_entry_minutes": 15, "earliest_submit_minutes": 30},
+    # Exam-room rules (考场规则): latest entry and earliest submission, minutes after the start;
+    # answers journalled offline are still taken this many seconds after the time is up.
+    "room_rules": {"late_entry_minutes": 15, "earliest_submit_minutes": 30, "grace_seconds": 120},
+    # Seats in one exam room (the notice: standard rooms of about 30).
+    "room_max_seats": 30,
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -68,8 +74,10 @@ RULE_LABELS: dict[str, str] = {
     "assembly_exposure_cap": "试题曝光上限（最多出现在几套已锁定试卷中）",
     "item_flags": "题目分析预警阈值（难度、区分度、拟合、漂移、DIF）",
     "batch_filing_lead_working_days": "认定计划须在首场考试前至少几个工作日报备",
+    "batch_filing_counts_exam_day": "报备时限是否计入考试当天",
     "batch_staffing": "考务人员配备（监考员、考评员、评审组、督导员的比例与人数，可按职业设置）",
-    "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数）",
+    "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限）",
+    "room_max_seats": "每个考场的座位数上限",
 }
 
 

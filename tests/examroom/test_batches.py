@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from examroom import batches as svc
 from examroom.models import (
+    ROOM_SEATS_CEILING,
     Batch,
     BatchCandidate,
     BatchModule,
@@ -22,7 +23,7 @@ from examroom.models import (
     Seat,
 )
 from foundation.audit import AuditEntry
-from foundation.calendar import seed_calendar
+from foundation.calendar import is_working_day, next_working_day, seed_calendar
 from foundation.errors import PermissionDenied, ValidationError
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
@@ -131,7 +132,7 @@ def test_ten_working_days_across_national_day_2026(session, world):
     batch = world.plan(starts="2026-10-16")
     err = refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 29)),
                   "首场考试")
-    assert err.message == "首场考试须在报备后至少 10 个工作日举行（当前仅 9 个工作日）。"
+    assert err.message == "首场考试须在报备后至少 10 个工作日（含考试当天）举行（当前仅 9 个工作日）。"
     assert batch.status == "draft" and batch.filed_at is None and batch.steps == []
 
     svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28))  # exactly 10: allowed
@@ -164,7 +165,7 @@ def test_the_lead_time_is_a_configurable_rule(session, world):
     batch = world.plan(starts="2026-10-16")
     set_rule(session, world.centre, "batch_filing_lead_working_days", 5)
     err = refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 10, 12)), "首场")
-    assert err.message == "首场考试须在报备后至少 5 个工作日举行（当前仅 4 个工作日）。"
+    assert err.message == "首场考试须在报备后至少 5 个工作日（含考试当天）举行（当前仅 4 个工作日）。"
     svc.file_plan(session, world.admin, batch.id, dt.date(2026, 10, 9))
     assert batch.status == "filed"
 
@@ -216,12 +217,53 @@ def test_room_over_thirty_seats_is_refused(session, world):
     room = svc.add_room(session, world.admin, sitting.id, name="第1考场", rows=5, cols=6)
     assert room.capacity == 30
     refused(session, lambda: svc.add_room(session, world.admin, sitting.id, name="第1考场", rows=2, cols=2), "已有")
-    # The database refuses it too, whatever code path tries.
+    # The database refuses a grid beyond the hard ceiling, whatever code path tries.
     nested = session.begin_nested()
-    session.add(Room(exam_session_id=sitting.id, name="绕过", rows=1, cols=31))
+    session.add(Room(exam_session_id=sitting.id, name="绕过", rows=1, cols=ROOM_SEATS_CEILING + 1))
     with pytest.raises(IntegrityError):
         session.flush()
     nested.rollback()
+
+
+def test_room_size_is_a_configurable_rule(session, world):
+    batch = world.batch()
+    sitting = svc.add_session(session, world.admin, batch.id, module="theory", starts_at=at("2026-10-16"),
+                              duration_minutes=90, paper_id=world.paper.id)
+    set_rule(session, world.centre, "room_max_seats", 36)
+    assert svc.add_room(session, world.admin, sitting.id, name="大考场", rows=6, cols=6).capacity == 36
+    err = refused(session, lambda: svc.add_room(session, world.admin, sitting.id, name="更大", rows=6, cols=7),
+                  "最多 36 个座位")
+    assert err.message == "每个考场最多 36 个座位（当前 6×7=42 个）。"
+    set_rule(session, world.centre, "room_max_seats", 24)
+    refused(session, lambda: svc.add_room(session, world.admin, sitting.id, name="第2考场", rows=5, cols=5),
+            "最多 24 个座位")
+
+
+def test_the_exam_day_counts_by_a_rule(session, world):
+    # Mon 09-28 → Fri 10-16 is 10 working days counting the exam day, 9 without it.
+    batch = world.plan(starts="2026-10-16")
+    set_rule(session, world.centre, "batch_filing_counts_exam_day", False)
+    err = refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "首场")
+    assert err.message == "首场考试须在报备后至少 10 个工作日（不含考试当天）举行（当前仅 9 个工作日）。"
+    # 09-25 is 中秋节 and 09-26/27 a weekend: the last working day that still leaves 10 is Thu 09-24.
+    assert svc.latest_filing_day(session, dt.date(2026, 10, 16)) == dt.date(2026, 9, 24)
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 24))
+    assert batch.status == "filed"
+
+
+@pytest.mark.parametrize("counts_day", [True, False])
+def test_latest_filing_day_is_the_last_day_the_rule_allows(session, world, counts_day):
+    """For every sitting day of a year and both counting rules: filing on latest_filing_day (a
+    working day) passes the rule and filing on the next working day does not."""
+    set_rule(session, world.centre, "batch_filing_counts_exam_day", counts_day)
+    lead = svc.lead_working_days(session)
+    day = dt.date(2026, 1, 20)
+    while day < dt.date(2026, 12, 31):
+        latest = svc.latest_filing_day(session, day)
+        assert is_working_day(session, latest), day
+        assert svc.lead_before(session, latest, day) >= lead, day
+        assert svc.lead_before(session, next_working_day(session, latest), day) < lead, day
+        day += dt.timedelta(days=1)
 
 
 def test_theory_sessions_need_a_locked_paper_of_the_batch(session, world):

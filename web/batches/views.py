@@ -296,7 +296,8 @@ def detail(batch_id: int) -> str:
         staff_labels={r.value: r.label for r in StaffRole}, status_labels=STATUS_LABELS,
         category_labels=CATEGORY_LABELS, is_centre=me.role == C, is_admin=me.role == IA and
         me.institution_id == batch.institution_id, seat_grid=_seat_grid, level_name=level_name,
-        lead_days=svc.lead_working_days(db.session), today=_today(), **_forms(batch),
+        lead_days=svc.lead_working_days(db.session), counts_exam_day=svc.counts_exam_day(db.session),
+        room_max_seats=svc.room_max_seats(db.session), today=_today(), **_forms(batch),
     )
 
 

@@ -1,5 +1,6 @@
-"""The rules page (规则配置): scope caps, filing windows and the province code, edited by the
-centre admin. Validation lives in ``foundation.institutions``; ``set_rule`` audits each change."""
+"""The rules page (规则配置), edited by the centre admin: scope caps, filing windows and the
+province code (validated in ``foundation.institutions``) and every other rule, field by field,
+as ``foundation.rule_fields`` describes them; ``set_rule`` audits each change."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from foundation.institutions import (
     update_scope_caps,
 )
 from foundation.roles import Role
+from foundation.rule_fields import SECTIONS, SECTIONS_BY_KEY, current_values, update_rule_section
 from foundation.settings import RULE_LABELS
 from web.access import actor, roles_required
 from web.extensions import db
@@ -53,6 +55,20 @@ def _province_form(posted: bool) -> ProvinceForm:
     return ProvinceForm(formdata=None, data={"province_code": province_code(db.session)})
 
 
+def _field_sections(section: str) -> list[tuple[Any, dict[str, Any]]]:
+    """Each field section with the values to show: what was posted for the one being saved
+    (so a refused form keeps the user's input), the stored values for the others."""
+    out = []
+    for s in SECTIONS:
+        if s.key == section:
+            values: dict[str, Any] = {f.name: request.form.get(f.name, "") if f.kind != "bool"
+                                      else f.name in request.form for f in s.fields}
+        else:
+            values = current_values(db.session, s)
+        out.append((s, values))
+    return out
+
+
 def _render(section: str, status: int = 200) -> tuple[str, int]:
     caps_form = _caps_form(section == "caps")
     cap_rows = [(caps_form[cap_field_name(key)], kind) for key, kind, _tier in cap_keys()]
@@ -62,6 +78,7 @@ def _render(section: str, status: int = 200) -> tuple[str, int]:
         cap_rows=cap_rows,
         windows_form=_windows_form(section == "windows"),
         province_form=_province_form(section == "province"),
+        field_sections=_field_sections(section),
         labels=RULE_LABELS,
     ), status
 
@@ -69,6 +86,10 @@ def _render(section: str, status: int = 200) -> tuple[str, int]:
 def _save(section: str) -> str:
     """Run the validator of ``section``; return the success message."""
     me = actor()
+    if section in SECTIONS_BY_KEY:
+        changed = update_rule_section(db.session, me, section, request.form)
+        title = SECTIONS_BY_KEY[section].title
+        return f"「{title}」已保存。" if changed else f"「{title}」没有变化。"
     if section == "caps":
         form: Any = caps_form_class()()
         caps = {key: (form[cap_field_name(key)].data or None) for key, _k, _t in cap_keys()}
@@ -94,7 +115,9 @@ def index() -> Response | tuple[str, int]:
     if request.method == "GET":
         return _render("")
     section = request.form.get("section", "")
-    check = {"caps": caps_form_class(), "windows": WindowsForm, "province": ProvinceForm}.get(section)
+    checks: dict[str, Any] = {"caps": caps_form_class(), "windows": WindowsForm, "province": ProvinceForm}
+    checks.update({key: FlaskForm for key in SECTIONS_BY_KEY})  # CSRF here, the values in the service
+    check = checks.get(section)
     if check is None:
         flash("未知的规则类别。", "danger")
         return _render("", 400)
