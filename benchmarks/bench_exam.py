@@ -184,12 +184,14 @@ def bench_paper(session: Any, n_items: int) -> Any:
 def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int = 0) -> None:
     """N candidates of the demo technician college in rooms of ``room_size``, a sitting of
     ``minutes`` starting now with the demo paper (or a bench paper of ``n_items`` items), two
-    proctors per room, seated, attempts made. The plan is not filed (the bench needs no
-    acknowledgement); earliest submit is 0 minutes so the time-up burst may submit."""
+    proctors per room, seated, attempts made. The plan is marked acknowledged without filing
+    (a sitting starting now could never meet the filing lead, and only acknowledged sittings are
+    held); earliest submit is 0 minutes so the time-up burst may submit."""
     from sqlalchemy import select
 
     from examroom import attempts as att
     from examroom import batches as svc
+    from examroom.models import BatchStatus
     from foundation.accounts import CandidateCategory, User, create_user
     from foundation.demo import DEMO_PASSWORD, demo_id_number
     from foundation.institutions import Institution
@@ -230,6 +232,8 @@ def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int =
                                 password=DEMO_PASSWORD)
                 svc.assign_staff(s, admin, batch.id, user_id=p.id, role="proctor", room_id=room.id)
         svc.seat_session(s, admin, sitting.id, seed=7)
+        batch.status = BatchStatus.ACKNOWLEDGED.value  # the bench's own shortcut past filing
+        s.flush()
         seats = []
         for room in rooms:
             for seat in room.seats:

@@ -31,6 +31,7 @@ from sqlalchemy.orm.util import identity_key
 from examroom import attempt as core
 from examroom.answers import Decision, JournalEntry, Outcome, accept
 from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
+from examroom.batches import BEIJING, session_date
 from examroom.events import ERRORS
 from examroom.formcache import FormItem, form_items
 from examroom.models import (
@@ -40,6 +41,7 @@ from examroom.models import (
     Batch,
     BatchModule,
     BatchStaff,
+    BatchStatus,
     ExamSession,
     ModuleKind,
     Response,
@@ -341,12 +343,49 @@ def apply_transition(
 # --------------------------------------------------------------------------- candidate
 
 
+def is_filed_sitting(sitting: ExamSession) -> bool:
+    """Whether the sitting's plan was acknowledged by the centre: only such sittings are held
+    (a draft, filed-but-undecided or returned plan's rooms are never opened or entered)."""
+    return sitting.module.batch.status == BatchStatus.ACKNOWLEDGED.value
+
+
+def _require_filed(sitting: ExamSession) -> None:
+    if not is_filed_sitting(sitting):
+        raise ValidationError("该认定计划尚未经鉴定中心确认备案，本场考试不能进行。")
+
+
+def open_window(session: Session, sitting: ExamSession) -> tuple[dt.datetime, dt.datetime]:
+    """When the room of ``sitting`` may be opened (开考): from ``before_minutes`` before the
+    scheduled start to ``after_minutes`` after it (rule ``room_open_window``), never outside the
+    sitting's own day in Beijing."""
+    rule = get_rule(session, "room_open_window")
+    start = as_utc(sitting.starts_at)
+    day = session_date(start)
+    day_start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=BEIJING)
+    first = max(start - dt.timedelta(minutes=int(rule["before_minutes"])), day_start)
+    last = min(start + dt.timedelta(minutes=int(rule["after_minutes"])),
+               day_start + dt.timedelta(days=1) - dt.timedelta(seconds=1))
+    return first, last
+
+
+def _require_open_window(session: Session, sitting: ExamSession, now: dt.datetime) -> None:
+    first, last = open_window(session, sitting)
+    if not first <= now <= last:
+        def local(t: dt.datetime) -> str:
+            return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+        raise ValidationError(f"本场考试计划于 {local(as_utc(sitting.starts_at))} 开考，"
+                              f"只能在 {local(first)} 至 {local(last)} 之间开考。")
+
+
 def attempt_for_candidate(session: Session, candidate: User, exam_session_id: int) -> Attempt:
     """The candidate's attempt at the sitting, created from their seat on first call (form,
-    order seed and room come from the seat). Refused for a candidate without a seat there."""
+    order seed and room come from the seat). Refused for a candidate without a seat there and
+    for a sitting whose plan the centre has not acknowledged."""
     sitting = session.get(ExamSession, exam_session_id)
     if sitting is None:
         raise NotFound("考试场次不存在。")
+    _require_filed(sitting)
     seat = session.scalar(
         select(Seat).join(Room, Seat.room_id == Room.id).where(
             Room.exam_session_id == sitting.id, Seat.candidate_id == candidate.id
@@ -615,6 +654,8 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
     if not _is_room_proctor(session, proctor, room.id):
         raise PermissionDenied("您不是该考场的监考员。")
     now = core.require_aware(now)
+    _require_filed(room.exam_session)
+    _require_open_window(session, room.exam_session, now)
     seats = session.scalars(
         select(Seat).where(Seat.room_id == room.id, Seat.candidate_id.is_not(None))
         .options(joinedload(Seat.candidate)).order_by(Seat.id)

@@ -79,6 +79,8 @@ SECTIONS: tuple[RuleSection, ...] = (
             RuleField("room_rules", "late_entry_minutes", "开考后禁止入场（分钟）", "int", 0, 120, "分钟"),
             RuleField("room_rules", "earliest_submit_minutes", "开考后最早交卷（分钟）", "int", 0, 600, "分钟"),
             RuleField("room_rules", "grace_seconds", "考试时间到后接收断网期间作答的宽限（秒）", "int", 0, 600, "秒"),
+            RuleField("room_open_window", "before_minutes", "最早可在计划开考时间前几分钟开考", "int", 0, 240, "分钟"),
+            RuleField("room_open_window", "after_minutes", "最迟可在计划开考时间后几分钟开考", "int", 0, 480, "分钟"),
             RuleField("room_max_seats", None, "每个考场的座位数上限", "int", 1, 60, "个"),
         ),
     ),

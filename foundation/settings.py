@@ -61,6 +61,9 @@ DEFAULT_RULES: dict[str, Any] = {
     # Exam-room rules (考场规则): latest entry and earliest submission, minutes after the start;
     # answers journalled offline are still taken this many seconds after the time is up.
     "room_rules": {"late_entry_minutes": 15, "earliest_submit_minutes": 30, "grace_seconds": 120},
+    # A room may be opened (开考) from this many minutes before the scheduled start until this
+    # many after it, on the sitting's day only.
+    "room_open_window": {"before_minutes": 30, "after_minutes": 60},
     # Seats in one exam room (the notice: standard rooms of about 30).
     "room_max_seats": 30,
 }
@@ -78,6 +81,7 @@ RULE_LABELS: dict[str, str] = {
     "batch_staffing": "考务人员配备（监考员、考评员、评审组、督导员的比例与人数，可按职业设置）",
     "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限）",
     "room_max_seats": "每个考场的座位数上限",
+    "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
 }
 
 

@@ -74,6 +74,10 @@ class Exam:
         batch = w.plan(n_candidates=4, rooms=((2, 2), (2, 2)))
         self.sitting = batch.sessions[0]
         batches.seat_session(session, w.admin, self.sitting.id, seed=20261016)
+        # Only an acknowledged plan's sittings are held.
+        batches.file_plan(session, w.admin, batch.id, dt.date(2026, 9, 28))
+        batches.acknowledge_plan(session, w.centre, batch.id)
+        self.batch = batch
         self.room1, self.room2 = self.sitting.rooms
         self.candidates = [s.candidate for s in self.room1.seats]
         assert len(self.candidates) == 4 and not self.room2.seats

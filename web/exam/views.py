@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from examroom import attempts as svc
-from examroom.models import Attempt, BatchModule, ExamSession, Room, Seat
+from examroom.models import Attempt, Batch, BatchModule, BatchStatus, ExamSession, Room, Seat
 from foundation.errors import DomainError, NotFound
 from foundation.roles import Role
 from web.access import actor, roles_required
@@ -34,7 +34,9 @@ def _sittings(candidate_id: int) -> list[dict[str, Any]]:
         .join(Room, Seat.room_id == Room.id)
         .join(ExamSession, Room.exam_session_id == ExamSession.id)
         .join(BatchModule, ExamSession.module_id == BatchModule.id)
-        .where(Seat.candidate_id == candidate_id)
+        .join(Batch, BatchModule.batch_id == Batch.id)
+        # Only sittings of plans the centre acknowledged are held (and shown).
+        .where(Seat.candidate_id == candidate_id, Batch.status == BatchStatus.ACKNOWLEDGED.value)
         .order_by(ExamSession.starts_at, ExamSession.id)
     ).all()
     attempts = {
