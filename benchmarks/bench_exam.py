@@ -402,7 +402,8 @@ def main() -> None:
            # 3,000 logins from one loopback address: the per-address login limit would refuse them.
            "FLASK_RATELIMIT_ENABLED": "false",
            "FLASK_SOCKETIO_MESSAGE_QUEUE": args.queue, "FLASK_SOCKETIO_CHANNEL": channel,
-           "FLASK_EXAM_TIMEUP_INTERVAL": "5"}
+           "FLASK_EXAM_TIMEUP_INTERVAL": "5",
+           "ACCESS_LOG": "0"}  # as in the runs before the access log existed
     print(f"bench-exam: {args.count} candidates, sitting {args.minutes} min, pace {args.pace} s, "
           f"db {db_url.split('@')[-1]}, tmp {tmp}", flush=True)
     t0 = time.monotonic()

@@ -220,5 +220,7 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
         logins.append((role.label, username, insts[key].name if key else "省中心"))
     for n in (0, 30):
         ticket = f"2026{1 if n < 30 else 2:02d}{n % 30 + 1:04d}"
-        logins.append((Role.CANDIDATE.label, f"{ticket} / {demo_id_number(n)}", "准考证号 / 身份证号码登录，无密码"))
+        where = "已安排在线考试演示考场" if n == 30 else "暂无考试安排"
+        logins.append((Role.CANDIDATE.label, f"{ticket} / {demo_id_number(n)}",
+                       f"准考证号 / 身份证号码登录，无密码；{where}"))
     return logins

@@ -27,6 +27,7 @@ PUBLIC = "public"
 EXPECTED: dict[str, set[str] | str] = {
     "main.index": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.favicon": PUBLIC,
     "socketio_transport": PUBLIC,  # only makes Socket.IO events' paths match; always 404
     "main.home": EVERYONE,
     "auth.login": PUBLIC,

@@ -44,8 +44,10 @@ def listener(host: str, port: int, *, reuse_port: bool) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, *, reuse_port: bool, quiet: bool = False) -> None:
-    """One serving process: the app, its time-up job and a pywsgi server with websockets."""
+def serve(host: str, port: int, *, reuse_port: bool, quiet: bool = False, access_log: bool = True) -> None:
+    """One serving process: the app, its time-up job and a pywsgi server with websockets.
+    Each request is logged on standard output (``access_log``; ``ACCESS_LOG=0`` turns it off),
+    errors with their tracebacks on standard error (Flask's logger)."""
     from gevent import pywsgi
     from geventwebsocket.handler import WebSocketHandler
 
@@ -53,11 +55,21 @@ def serve(host: str, port: int, *, reuse_port: bool, quiet: bool = False) -> Non
     from web.gctune import tune_gc
     from web.sockets import timeup
 
+    if access_log and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)  # each request's line at once, also into a file
     app = create_app()
     timeup.start(app)
     tune_gc()  # after start-up: what exists now is frozen out of collection
-    server = pywsgi.WSGIServer(listener(host, port, reuse_port=reuse_port), app, handler_class=WebSocketHandler,
-                               log=None)
+    class Handler(WebSocketHandler):  # type: ignore[misc]
+        """gevent-websocket logs requests only in its debug mode: log them as pywsgi does
+        (upgraded websockets excepted, as there: they last the whole exam)."""
+
+        def log_request(self) -> None:
+            if "101" not in str(self.status):
+                pywsgi.WSGIHandler.log_request(self)
+
+    server = pywsgi.WSGIServer(listener(host, port, reuse_port=reuse_port), app, handler_class=Handler,
+                               log=sys.stdout if access_log else None, error_log=sys.stderr)
     if not quiet:
         print(f" * 平台已启动：http://{host}:{port}", flush=True)
     server.serve_forever()
@@ -113,7 +125,8 @@ def main() -> None:
         parser.error("--workers 至少为 1")
     if args.workers > 1 and not args.reuse_port:
         sys.exit(supervise(args.host, args.port, args.workers))
-    serve(args.host, args.port, reuse_port=args.reuse_port, quiet=args.quiet)
+    serve(args.host, args.port, reuse_port=args.reuse_port, quiet=args.quiet,
+          access_log=os.environ.get("ACCESS_LOG", "1") != "0")
 
 
 if __name__ == "__main__":

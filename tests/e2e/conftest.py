@@ -39,6 +39,7 @@ class LiveServer:
     url: str
     env: dict[str, str]
     demo_output: str
+    log_path: Path | None = None  # the server's standard output and error
 
 
 def _free_port() -> int:
@@ -92,7 +93,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             raise AssertionError("server did not start:\n" + (tmp / "server.log").read_text())
         time.sleep(0.2)
     try:
-        yield LiveServer(url=url, env=env, demo_output=demo_output)
+        yield LiveServer(url=url, env=env, demo_output=demo_output, log_path=tmp / "server.log")
     finally:
         stop_server(server, log)
 

@@ -397,3 +397,16 @@ def test_answers_pass_while_the_heavy_events_wait_at_the_gate(session, candidate
         gate.release()
     state.join(10)
     assert results["state"]["ok"] is True and results["state"]["state"]["answers"]["1"]["seq"] == 1
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback(candidate_socket, monkeypatch, caplog):
+    sock, attempt = candidate_socket
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(exam_ns.svc, "record_response", broken)
+    ack = sock.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["code"] == "server_error"
+    failed = [r for r in caplog.records if r.getMessage() == "exam event failed"]
+    assert failed and failed[0].exc_info and "disk on fire" in str(failed[0].exc_info[1])

@@ -27,3 +27,10 @@ def home() -> str:
 @public
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico where a page names no icon (PDFs, downloads)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

@@ -240,6 +240,7 @@ class ExamNamespace(Namespace):
             return _domain_ack(exc)
         except Exception:  # noqa: BLE001  (the client keeps its journal and retries)
             db.session.rollback()
+            current_app.logger.exception("exam event failed")
             return ev.error_ack("server_error")
 
     def _record(self, candidate: Any, attempt_id: int, answer: ev.AnswerPayload, received: dt.datetime

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError as ConnectRefused  # not the builtin: it carries the message
 from flask_socketio import Namespace, join_room, leave_room
@@ -182,6 +182,7 @@ class ProctorNamespace(Namespace):
             return _domain_ack(exc)
         except Exception:  # noqa: BLE001
             db.session.rollback()
+            current_app.logger.exception("proctor event failed")
             return error_ack("server_error")
         if after is not None:
             try:
