@@ -9,6 +9,7 @@ from foundation.audit import AuditEntry, verify_chain
 from foundation.roles import Role
 from web.access import roles_required
 from web.audit import bp
+from web.audit.labels import action_label, detail_rows
 from web.extensions import db
 
 
@@ -27,7 +28,8 @@ def index() -> str:
     stmt = stmt.order_by(AuditEntry.seq.desc())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    return render_template("audit/index.html", page=page, q=q, action=action, actions=actions)
+    return render_template("audit/index.html", page=page, q=q, action=action, actions=actions,
+                           action_label=action_label, detail_rows=detail_rows)
 
 
 @bp.get("/verify")

@@ -1,0 +1,146 @@
+"""Readable Chinese for the audit trail: what an action code means and what its details say.
+
+Codes are ``<object>.<verb>`` (``batch.file``, ``attempt.pause``); the label is the object's
+name and the verb's, e.g. 「认定批次：报备」. A code with no label shows as it is, so an entry is
+never hidden; ``tests/web/test_audit_labels.py`` checks that every code the services write
+has one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+OBJECTS: dict[str, str] = {
+    "attempt": "考生作答",
+    "auth": "登录",
+    "batch": "认定批次",
+    "blueprint": "细目表",
+    "calendar_day": "工作日历",
+    "calibration": "参数标定",
+    "enemy_set": "互斥题组",
+    "exam": "在线考试",
+    "institution": "评价机构",
+    "item": "试题",
+    "item_image": "试题图片",
+    "occupation": "职业目录",
+    "paper": "试卷",
+    "response_set": "作答数据",
+    "room": "考场",
+    "room_record": "考场记录表",
+    "setting": "规则配置",
+    "supervision_report": "督考报告",
+    "user": "账号",
+}
+
+VERBS: dict[str, str] = {
+    "acknowledge": "中心确认备案",
+    "activate": "启用",
+    "add": "添加",
+    "add_candidates": "添加考生",
+    "add_room": "添加考场",
+    "add_scope_entry": "添加评价范围",
+    "add_session": "添加考试场次",
+    "advance_filing": "备案流程推进",
+    "approve": "审核通过",
+    "arrive": "入场",
+    "assemble": "组卷",
+    "assign_staff": "安排考务人员",
+    "batch": "由考试批次生成",
+    "change_password": "修改密码",
+    "connect": "连接",
+    "create": "新建",
+    "delete": "删除",
+    "demo_reset": "重置演示考场",
+    "disconnect": "断开连接",
+    "done": "完成",
+    "edit": "编辑",
+    "expire": "到时收卷",
+    "export": "导出",
+    "extend": "延长时间",
+    "fail": "失败",
+    "file": "报备",
+    "flag": "分析预警",
+    "focus_loss": "切出考试页面",
+    "import": "导入",
+    "import_candidates": "导入考生名册",
+    "incident": "记录违纪",
+    "login.candidate": "考生登录",
+    "login.staff": "工作人员登录",
+    "logout": "退出登录",
+    "move_approved": "批准换机",
+    "move_requested": "申请换机",
+    "open": "开考",
+    "operational": "转为正式试题",
+    "paste_blocked": "粘贴被阻止",
+    "pause": "暂停",
+    "register_application": "登记备案申报",
+    "remove": "移除",
+    "remove_scope_entry": "移除评价范围",
+    "replace_nodes": "修改鉴定要素",
+    "resume": "恢复",
+    "retire": "停用",
+    "return": "退回",
+    "review": "审题通过",
+    "revise": "修订（新版本）",
+    "score": "评分",
+    "seat_session": "编排座位",
+    "seed": "导入预置数据",
+    "sign": "签名",
+    "simulation": "模拟生成",
+    "start": "开始",
+    "submit": "提交",
+    "takeover_approved": "批准接管",
+    "terminate": "终止考试",
+    "update": "修改",
+    "update_details": "修改机构信息",
+    "update_plan": "修改认定计划",
+    "upload": "上传",
+    "warn": "警告",
+}
+
+#: Detail keys worth a Chinese name; others show as they are.
+KEYS: dict[str, str] = {
+    "status": "状态", "name": "名称", "comment": "意见", "reason": "原因", "value": "值", "code": "编码",
+    "minutes": "分钟", "tier": "违纪等级", "opened": "已开考", "refused": "未执行", "changed": "已变更",
+    "filed_on": "报备日期", "items": "试题数", "forms": "卷数", "mode": "方式", "role": "角色",
+    "username": "用户名", "institution_id": "机构", "level": "等级", "rows": "行数", "cols": "列数",
+    "examinees": "考生数", "groups": "分组", "blueprint_id": "细目表", "message": "内容", "version": "版本",
+    "count": "数量", "active": "启用", "note": "说明", "place": "地点", "starts_at": "开始时间",
+}
+
+MAX_VALUE_CHARS = 160
+
+
+def action_label(action: str) -> str:
+    """「对象：动作」 for a known code, else the code itself."""
+    obj, _, verb = action.partition(".")
+    if obj in OBJECTS and verb in VERBS:
+        return f"{OBJECTS[obj]}：{VERBS[verb]}"
+    return action
+
+
+def has_label(action: str) -> bool:
+    return action_label(action) != action
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
+
+
+def detail_rows(raw_json: str | None) -> list[tuple[str, str]]:
+    """An entry's before/after JSON as (label, text) rows; a non-object is one row."""
+    if not raw_json:
+        return []
+    try:
+        data = json.loads(raw_json)
+    except ValueError:
+        return [("", _value_text(raw_json))]
+    if not isinstance(data, dict):
+        return [("", _value_text(data))]
+    return [(KEYS.get(str(k), str(k)), _value_text(v)) for k, v in data.items()]
