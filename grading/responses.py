@@ -47,13 +47,11 @@ import io
 import json
 import math
 import unicodedata
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,6 +59,7 @@ from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.roles import Role
+from foundation.xlsx import read_sheet
 from grading.models import ResponseSet, pack_arrays
 from itembank.irtmodel import difficulty_to_b, prob
 from itembank.itemtypes import LABELS, get_type
@@ -219,24 +218,10 @@ def _read_table(data: bytes) -> list[tuple[int, list[Any]]]:
         raise ValidationError("上传的文件是空的。")
     rows: list[tuple[int, list[Any]]] = []
     if data.startswith(b"PK\x03\x04"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # styles of other spreadsheet programs
-                workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ValidationError("无法读取该文件，请确认它是有效的 .xlsx 文件。") from exc
-        try:
-            sheet = workbook.worksheets[0]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = list(values)
-                if all(_text(v) == "" for v in cells):
-                    continue
-                rows.append((number, cells))
-                if len(rows) > MAX_EXAMINEES + 1:
-                    raise ValidationError(f"一次最多导入 {MAX_EXAMINEES} 名考生的作答，请拆分文件。")
-        finally:
-            workbook.close()
-        return rows
+        # Columns: one per item plus the examinee and group columns.
+        table = read_sheet(data, sheet_name=None, max_rows=MAX_EXAMINEES + 1, max_columns=MAX_ITEMS + 64,
+                           too_many=f"一次最多导入 {MAX_EXAMINEES} 名考生的作答，请拆分文件。")
+        return [(number, list(values)) for number, values in table if not all(_text(v) == "" for v in values)]
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)

@@ -69,7 +69,7 @@ from foundation import audit
 from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows, open_workbook
+from foundation.xlsx import header_and_rows
 from itembank import duplicates, sanitize
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
@@ -300,7 +300,7 @@ def format_rule(item_type: str, spec: Mapping[str, Any]) -> str:
 def _read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, tuple[Any, ...]]]]:
     """Header positions and the non-empty data rows with their Excel row numbers."""
     header, rows = header_and_rows(
-        open_workbook(data), sheet_name=SHEET_NAME, header_key=_header_key,
+        data, sheet_name=SHEET_NAME, header_key=_header_key,
         is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
         too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 道试题，请拆分文件后分批导入。",
     )
