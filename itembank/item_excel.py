@@ -40,9 +40,10 @@ goes through the same sanitiser and type registry as the editor (:func:`items.cl
 nothing written. Two rows holding the same item (:func:`content_key`: type, stem, options,
 answer and rules after sanitising and whitespace/width normalisation) are such a problem;
 merely similar stems are only warned about (:class:`DuplicateWarning`). Rows whose 试题编码
-exists are compared with the item's current version: unchanged rows are counted and left alone, changed rows go through
-:func:`items.revise_item` (a new draft version when the current one is frozen), new rows
-through :func:`items.create_item` (drafts), so the workflow rules and the audit trail apply.
+exists are compared with the item's current version: unchanged rows are counted and left
+alone, changed rows go through :func:`items.revise_item` (a new draft version when the current
+one is frozen), new rows through :func:`items.create_item` (drafts), so the workflow rules and
+the audit trail apply.
 :func:`export_items_bytes` writes the same layout (plus read-only 状态/版本/细目表 columns),
 so an export imports back unchanged.
 """

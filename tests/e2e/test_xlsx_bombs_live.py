@@ -75,3 +75,28 @@ def test_bombs_are_refused_while_healthz_answers_within_a_second(live_server):
     assert not poller.failures, poller.failures
     assert len(poller.samples) > 10
     assert max(poller.samples) < BOUND, sorted(poller.samples)[-5:]
+
+
+def test_the_import_page_uploads_with_progress_and_shows_the_answer(live_server, page, tmp_path):
+    """The upload goes through upload_progress.js (an XHR, so the page can show progress), which
+    reports the parse and then shows the answer page as a plain post would."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_item_bank_journey import _login as browser_login
+
+    base = live_server.url
+    bomb = tmp_path / "wide.xlsx"
+    bomb.write_bytes(xlsx_bombs.wide_rows(20_000, sheet_title="试题"))
+    browser_login(page, base, "writer1")
+    page.goto(base + "/itembank/items/import")
+    page.locator("#item-import-form select").select_option(index=1)
+    page.locator("#item-import-form input[type=file]").set_input_files(str(bomb))
+    kinds: list[str] = []
+    page.on("request", lambda r: kinds.append(r.resource_type) if r.method == "POST" else None)
+    page.get_by_role("button", name="上传并导入").click()
+    expect(page.locator("#item-import-form [role=status]")).to_contain_text("正在")
+    expect(page.get_by_text("列数过多")).to_be_visible(timeout=30_000)
+    assert kinds == ["xhr"]
+    assert page.url == base + "/itembank/items/import"
+    # The answer page works as one: its own form is there again and progress-enabled.
+    expect(page.locator("#item-import-form[data-upload-progress]")).to_be_visible()
