@@ -242,3 +242,14 @@ def test_the_reader_is_the_only_one():
         assert "load_workbook" not in inspect.getsource(module)
     from foundation import occupation_excel
     assert "load_workbook" not in inspect.getsource(occupation_excel)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("考生编号,IT1\n" + "\n" * (responses.MAX_EXAMINEES + 2000), "空行也计算在内"),
+    ("考生编号" + ",x" * (responses.MAX_COLUMNS + 1) + "\n", "列数过多"),
+])
+def test_csv_response_files_have_the_same_bounds(session, text, words):
+    run, model = _responses(session)
+    with pytest.raises(ValidationError, match=words):
+        run(text.encode())
+    assert session.scalar(select(func.count()).select_from(model)) == 0
