@@ -39,6 +39,7 @@ MAX_RATIO = 200  # uncompressed / compressed, for parts over RATIO_FLOOR (XML co
 RATIO_FLOOR = 1024 * 1024
 MAX_META_BYTES = 4 * 1024 * 1024  # workbook.xml and its relationships, read to find the sheet
 _CHUNK = 64 * 1024
+_DIRECTORY_BYTES_PER_ENTRY = 256  # a directory record: 46 bytes, the part name, rarely extras
 
 NOT_XLSX = "无法读取该文件，请确认它是有效的 .xlsx 文件。"
 _MB = 1024 * 1024
@@ -74,9 +75,13 @@ def _entry_count(data: bytes) -> int:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or len(tail) - at < 22:
         raise ValidationError(NOT_XLSX)
-    (total,) = struct.unpack("<H", tail[at + 10 : at + 12])
+    total, directory_size = struct.unpack("<HI", tail[at + 10 : at + 16])
     if total == 0xFFFF:  # ZIP64: no workbook needs it
         raise ValidationError(_too_many_entries(total))
+    if directory_size > MAX_ENTRIES * _DIRECTORY_BYTES_PER_ENTRY:
+        # zipfile lists entries until the directory's declared size is used up, whatever the
+        # count says: a small count over a huge directory would still be listed in full.
+        raise ValidationError(_too_many_entries(directory_size // 46))
     return total
 
 

@@ -253,3 +253,17 @@ def test_csv_response_files_have_the_same_bounds(session, text, words):
     with pytest.raises(ValidationError, match=words):
         run(text.encode())
     assert session.scalar(select(func.count()).select_from(model)) == 0
+
+
+def test_an_entry_count_that_understates_the_directory_is_refused(monkeypatch):
+    """zipfile lists by directory size, not by the end record's count: a forged small count
+    over thousands of entries must not be listed in the server."""
+    data = bytearray(xlsx_bombs.many_entries(5000))
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (3).to_bytes(2, "little") * 2  # entries on this disk, entries in all
+
+    def listed(*_: Any) -> None:
+        raise AssertionError("the directory was listed")
+    monkeypatch.setattr(xlsx_guard.zipfile, "ZipFile", listed)
+    with pytest.raises(ValidationError, match="部件过多"):
+        xlsx_guard.check_archive(bytes(data))
