@@ -32,7 +32,7 @@ from foundation.db import utcnow
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows, open_workbook
+from foundation.xlsx import header_and_rows
 
 COL_NAME = "姓名"
 COL_ID = "身份证号"
@@ -258,7 +258,7 @@ def _write(session: Session, actor: User, batch: Batch, rows: Sequence[Candidate
 
 def _read_rows(file_bytes: bytes) -> list[tuple[int, dict[str, Any]]]:
     header, rows = header_and_rows(
-        open_workbook(file_bytes), sheet_name=SHEET_NAME, header_key=_header_key,
+        file_bytes, sheet_name=SHEET_NAME, header_key=_header_key,
         is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
         too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 名考生，请拆分文件后分批导入。",
     )

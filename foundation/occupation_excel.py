@@ -39,7 +39,7 @@ from foundation.occupations import (
     work_type_problem,
 )
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows, open_workbook
+from foundation.xlsx import header_and_rows
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -133,7 +133,7 @@ class _Group:
 def _read_rows(file_bytes: bytes) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]]:
     """The header row and the non-empty data rows (with their Excel row numbers)."""
     header, rows = header_and_rows(
-        open_workbook(file_bytes), sheet_name=SHEET_NAME, header_key=_header_key,
+        file_bytes, sheet_name=SHEET_NAME, header_key=_header_key,
         is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
         too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 行，请拆分文件后分批导入。",
     )

@@ -47,13 +47,11 @@ import io
 import json
 import math
 import unicodedata
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,6 +59,7 @@ from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.roles import Role
+from foundation.xlsx import BLANK_ROW_ALLOWANCE, read_sheet
 from grading.models import ResponseSet, pack_arrays
 from itembank.irtmodel import difficulty_to_b, prob
 from itembank.itemtypes import LABELS, get_type
@@ -88,6 +87,7 @@ ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
 ID_COLUMNS = frozenset({"考生编号", "准考证号", "编号", "序号"})
 MAX_EXAMINEES = 50_000
 MAX_ITEMS = 1_000
+MAX_COLUMNS = MAX_ITEMS + 64  # one per item plus the examinee and group columns
 MIN_SIMULATED = 50
 MAX_NAME = 128
 MAX_GROUP_VALUE = 64
@@ -219,24 +219,9 @@ def _read_table(data: bytes) -> list[tuple[int, list[Any]]]:
         raise ValidationError("上传的文件是空的。")
     rows: list[tuple[int, list[Any]]] = []
     if data.startswith(b"PK\x03\x04"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # styles of other spreadsheet programs
-                workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ValidationError("无法读取该文件，请确认它是有效的 .xlsx 文件。") from exc
-        try:
-            sheet = workbook.worksheets[0]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = list(values)
-                if all(_text(v) == "" for v in cells):
-                    continue
-                rows.append((number, cells))
-                if len(rows) > MAX_EXAMINEES + 1:
-                    raise ValidationError(f"一次最多导入 {MAX_EXAMINEES} 名考生的作答，请拆分文件。")
-        finally:
-            workbook.close()
-        return rows
+        table = read_sheet(data, sheet_name=None, max_rows=MAX_EXAMINEES + 1, max_columns=MAX_COLUMNS,
+                           too_many=f"一次最多导入 {MAX_EXAMINEES} 名考生的作答，请拆分文件。")
+        return [(number, list(values)) for number, values in table if not all(_text(v) == "" for v in values)]
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -247,7 +232,16 @@ def _read_table(data: bytes) -> list[tuple[int, list[Any]]]:
         raise ValidationError("无法识别文件编码，请上传 .xlsx 文件或 UTF-8 编码的 CSV 文件。")
     if "\x00" in text:
         raise ValidationError("只支持 .xlsx 文件或 CSV 文本文件。")
+    # The same bounds as the .xlsx reader: blank lines count toward the row limit, and a line
+    # may not be wider than the sheet could be.
+    span = MAX_EXAMINEES + 1 + BLANK_ROW_ALLOWANCE
     for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if number > span:
+            raise ValidationError(f"文件的行数过多（超过 {span} 行，空行也计算在内），"
+                                  "请删除多余的空行或拆分文件后再上传。")
+        if len(cells) > MAX_COLUMNS:
+            raise ValidationError(f"第 {number} 行的列数过多（{len(cells)} 列，最多 {MAX_COLUMNS} 列），"
+                                  "请删除多余的列后再上传。")
         if all(_text(v) == "" for v in cells):
             continue
         rows.append((number, list(cells)))

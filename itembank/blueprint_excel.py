@@ -12,17 +12,16 @@ from __future__ import annotations
 import io
 import math
 import re
-import warnings
 from typing import TYPE_CHECKING, Any
 
-import openpyxl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
-from foundation.errors import RowErrors
+from foundation.errors import RowErrors, ValidationError
+from foundation.xlsx import read_sheet
 from itembank.blueprints import HealthReport, NodeSpec, is_point_code, replace_nodes
 from itembank.models import IMPORTANCE_LABELS, Blueprint
 
@@ -125,31 +124,14 @@ def _parse_weight(value: Any) -> float | None:
 
 
 def _load_sheet_rows(data: bytes) -> list[tuple[int, tuple[Any, ...]]]:
-    """Non-empty rows of the blueprint sheet with their Excel row numbers."""
-    if not data:
-        raise RowErrors([(FILE_ROW, "文件", "上传的文件是空的。")])
-    # .xlsx is a ZIP container; old .xls (OLE) or CSV files are refused before parsing.
-    if not data.startswith(b"PK\x03\x04"):
-        raise RowErrors([(FILE_ROW, "文件", "只支持 Excel 2007 及以上的 .xlsx 文件，请使用导入模板填写后上传。")])
+    """Non-empty rows of the blueprint sheet with their Excel row numbers, through the project's
+    guarded reader; a file-level refusal is reported on row 0 (the file)."""
     try:
-        with warnings.catch_warnings():
-            # Other spreadsheet programs' files make openpyxl warn about styles it ignores.
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise RowErrors([(FILE_ROW, "文件", "无法读取该文件，请确认它是有效的 .xlsx 文件。")]) from exc
-    try:
-        sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
-        rows: list[tuple[int, tuple[Any, ...]]] = []
-        # min_row=1 so the numbers are Excel's own row numbers, which users look rows up by.
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            if all(_cell_text(v) == "" for v in values):
-                continue
-            rows.append((number, tuple(values)))
-            if len(rows) > MAX_ROWS + 1:
-                raise RowErrors([(number, "文件", f"一份细目表最多 {MAX_ROWS} 行，请检查文件内容。")])
-    finally:
-        workbook.close()
+        rows = read_sheet(data, sheet_name=SHEET_NAME, max_rows=MAX_ROWS + 1,
+                          too_many=f"一份细目表最多 {MAX_ROWS} 行，请检查文件内容。")
+    except ValidationError as exc:
+        raise RowErrors([(FILE_ROW, "文件", exc.message)]) from exc
+    rows = [(number, values) for number, values in rows if not all(_cell_text(v) == "" for v in values)]
     if not rows:
         raise RowErrors([(FILE_ROW, "文件", "文件中没有任何内容，请使用导入模板填写后上传。")])
     return rows

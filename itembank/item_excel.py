@@ -37,10 +37,13 @@ goes through the same sanitiser and type registry as the editor (:func:`items.cl
 
 :func:`import_items` is all-or-nothing: every row is checked first and any problem raises
 :class:`~foundation.errors.RowErrors` listing (Excel row, column, Chinese message) with
-nothing written. Rows whose 试题编码 exists are compared with the item's current version:
-unchanged rows are counted and left alone, changed rows go through
-:func:`items.revise_item` (a new draft version when the current one is frozen), new rows
-through :func:`items.create_item` (drafts), so the workflow rules and the audit trail apply.
+nothing written. Two rows holding the same item (:func:`content_key`: type, stem, options,
+answer and rules after sanitising and whitespace/width normalisation) are such a problem;
+merely similar stems are only warned about (:class:`DuplicateWarning`). Rows whose 试题编码
+exists are compared with the item's current version: unchanged rows are counted and left
+alone, changed rows go through :func:`items.revise_item` (a new draft version when the current
+one is frozen), new rows through :func:`items.create_item` (drafts), so the workflow rules and
+the audit trail apply.
 :func:`export_items_bytes` writes the same layout (plus read-only 状态/版本/细目表 columns),
 so an export imports back unchanged.
 """
@@ -69,7 +72,7 @@ from foundation import audit
 from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows, open_workbook
+from foundation.xlsx import header_and_rows
 from itembank import duplicates, sanitize
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
@@ -300,7 +303,7 @@ def format_rule(item_type: str, spec: Mapping[str, Any]) -> str:
 def _read_rows(data: bytes) -> tuple[dict[str, int], list[tuple[int, tuple[Any, ...]]]]:
     """Header positions and the non-empty data rows with their Excel row numbers."""
     header, rows = header_and_rows(
-        open_workbook(data), sheet_name=SHEET_NAME, header_key=_header_key,
+        data, sheet_name=SHEET_NAME, header_key=_header_key,
         is_blank=lambda v: _cell_text(v) == "", max_rows=MAX_IMPORT_ROWS,
         too_many=f"一次最多导入 {MAX_IMPORT_ROWS} 道试题，请拆分文件后分批导入。",
     )
@@ -422,6 +425,7 @@ def _parse_rows(
     codes_in_file = [unicodedata.normalize("NFKC", cell(v, COL_CODE)) for _, v in rows]
     existing_by_code = _existing_items(session, [c for c in codes_in_file if c])
     first_row_of_code: dict[str, int] = {}
+    first_row_of_content: dict[str, int] = {}
 
     for number, values in rows:
         row_errors: list[tuple[int, str, str]] = []
@@ -511,6 +515,13 @@ def _parse_rows(
             errors.append((number, _column_of(exc.field), exc.message))
             continue
 
+        same = content_key(item_type, cleaned)
+        if same in first_row_of_content:
+            errors.append((number, COL_STEM, f"第 {number} 行与第 {first_row_of_content[same]} 行是完全相同的试题"
+                                             "（题型、题干、选项和答案都相同），请删除其中一行。"))
+            continue
+        first_row_of_content[same] = number
+
         action = "create"
         if existing is not None:
             action = "unchanged" if _same_content(existing.current_version, cleaned) else "update"
@@ -522,6 +533,25 @@ def _parse_rows(
         parsed.append(_Row(number, code, item_type, point, content, cleaned, existing, action))
     errors.sort(key=lambda e: e[0])
     return parsed, errors
+
+
+def _normalised(value: Any) -> Any:
+    """Strings in NFKC with runs of whitespace as one space, recursively."""
+    if isinstance(value, str):
+        return " ".join(unicodedata.normalize("NFKC", value).split())
+    if isinstance(value, list):
+        return [_normalised(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalised(v) for k, v in value.items()}
+    return value
+
+
+def content_key(item_type: str, cleaned: Cleaned) -> str:
+    """What makes two rows the same item: the type, the stem and the spec (options, key or
+    reference answer, scoring rule and points), after sanitising and whitespace/width
+    normalisation. Explanation, source, difficulty and point do not make a different item."""
+    return json.dumps([item_type, _normalised(cleaned.stem_html), _normalised(json.loads(cleaned.spec_json))],
+                      ensure_ascii=False, sort_keys=True)
 
 
 def _add_error(errors: list[tuple[int, str, str]], number: int, column: str, message: str) -> None:
@@ -756,6 +786,7 @@ _NOTES: tuple[tuple[str, str], ...] = (
     ("", "按试题编码匹配：编码已存在且内容相同的试题不做任何改动；内容有变化的试题会被修改"
          "（已提交审核过的版本会生成新版本，重新进入草稿状态）；新编码或未填编码的行新增为草稿。"),
     ("", "已提交审题、待终审或已停用的试题不能通过导入修改。导入不能修改已有试题的题型和鉴定点。"),
+    ("", "文件中两行的题型、题干、选项和答案完全相同时，整份文件不会导入，请删除重复的行。"),
     ("", "与文件中其他行或题库中已有试题题干相似的，导入后会列出疑似重题提示，请核对。"),
     ("", f"「{EXAMPLE_SHEET}」工作表中有各题型的填写示例；请在「{SHEET_NAME}」工作表中填写，"
          f"一次最多 {MAX_IMPORT_ROWS} 道。"),

@@ -262,6 +262,34 @@ def test_near_duplicates_in_the_file_and_the_bank_are_warnings(session, writer, 
     assert "BANK-1" in next(w.message for w in result.duplicates_warnings if w.in_bank)
 
 
+@pytest.mark.parametrize(("first", "second"), [
+    (single(), single()),                                                       # identical rows
+    (single(stem="安全用电的基本原则是什么？"), single(stem="\u3000安全用电的基本原则是什么?  ")),  # spacing, width
+    (single(选项C="以上 都对"), single(选项C=" 以上  都对\n")),                      # an option's spacing
+    (single(), single(难度="易", 来源="另一本教材", 解析="另有解析。")),            # same item, other metadata
+    (ALL_TYPES[4] | {"试题编码": ""}, ALL_TYPES[4] | {"试题编码": "", "答案": "脱离电源；判断意识；心肺复苏。 "}),
+])
+def test_exact_duplicate_rows_are_refused_naming_both_rows(session, writer, blueprint, first, second):
+    before = counts(session)
+    rows = [first, single(stem="另一道不同的题？"), second]
+    with pytest.raises(RowErrors) as refused:
+        xl.import_items(session, writer, blueprint, xlsx(rows))
+    [(row, column, message)] = refused.value.errors
+    assert (row, column) == (4, "题干") and "第 4 行与第 2 行是完全相同的试题" in message
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize("second", [
+    single(选项C="以上都不对", 选项D="以上都对", 答案="D"),  # options swapped: a different item
+    single(答案="B"),                                      # another key
+    {**single(), "题型": "多选题", "答案": "CD"},             # another type
+])
+def test_rows_that_differ_in_content_are_not_exact_duplicates(session, writer, blueprint, second):
+    result = xl.import_items(session, writer, blueprint, xlsx([single(), second]))
+    assert result.created == 2
+    assert any(w.row == 3 and w.similar_to == "第 2 行" for w in result.duplicates_warnings)  # still warned
+
+
 # ---------------------------------------------------------------- template and export
 
 

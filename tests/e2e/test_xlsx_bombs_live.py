@@ -1,0 +1,102 @@
+"""Spreadsheet bombs against the live gevent server: each upload is refused with its message
+while ``/healthz`` keeps answering within a second (before the guarded reader, the reported
+wide-row file froze every request, exam sockets included, for 20 s)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from tests import xlsx_bombs
+from tests.e2e.test_proctor_socket_live import _login
+
+pytestmark = pytest.mark.e2e
+
+BOUND = 1.0  # seconds: the acceptance bound of the security issue (#12, point 1)
+
+
+class HealthPoller(threading.Thread):
+    """Polls /healthz back to back and records how long each answer took."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.stop = threading.Event()
+        self.samples: list[float] = []
+        self.failures: list[str] = []
+
+    def run(self) -> None:
+        http = requests.Session()
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                resp = http.get(self.url + "/healthz", timeout=30)
+                if resp.status_code != 200:
+                    self.failures.append(f"status {resp.status_code}")
+            except requests.RequestException as exc:
+                self.failures.append(repr(exc))
+            self.samples.append(time.monotonic() - started)
+            time.sleep(0.05)
+
+
+def test_bombs_are_refused_while_healthz_answers_within_a_second(live_server):
+    base = live_server.url
+    bombs = {
+        # The two reported files, at their reported sizes.
+        "wide_row": xlsx_bombs.wide_rows(20_000, sheet_title="试题"),
+        "shared_string": xlsx_bombs.huge_shared_string(1024, sheet_title="试题"),
+        "blank_rows": xlsx_bombs.blank_rows(1_000_000, sheet_title="试题"),
+        "huge_dimension": xlsx_bombs.huge_dimension(sheet_title="试题"),
+        "many_entries": xlsx_bombs.many_entries(sheet_title="试题"),
+    }
+    http = _login(base, "/login", {"username": "writer1", "password": "Demo1234"})
+    page = http.get(base + "/itembank/items/import", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    blueprint = next(v for v in re.findall(r'<option[^>]*value="(\d+)"', page))
+
+    poller = HealthPoller(base)
+    poller.start()
+    try:
+        time.sleep(0.5)
+        for name, data in bombs.items():
+            resp = http.post(base + "/itembank/items/import", timeout=120, data={
+                "csrf_token": token, "blueprint_id": blueprint,
+            }, files={"file": ("bomb.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+            assert resp.status_code == 400, name
+            assert xlsx_bombs.BOMBS[name][1] in resp.text, name
+        time.sleep(0.5)
+    finally:
+        poller.stop.set()
+        poller.join(timeout=60)
+    assert not poller.failures, poller.failures
+    assert len(poller.samples) > 10
+    assert max(poller.samples) < BOUND, sorted(poller.samples)[-5:]
+
+
+def test_the_import_page_uploads_with_progress_and_shows_the_answer(live_server, page, tmp_path):
+    """The upload goes through upload_progress.js (an XHR, so the page can show progress), which
+    reports the parse and then shows the answer page as a plain post would."""
+    from playwright.sync_api import expect
+
+    from tests.e2e.test_item_bank_journey import _login as browser_login
+
+    base = live_server.url
+    bomb = tmp_path / "wide.xlsx"
+    bomb.write_bytes(xlsx_bombs.wide_rows(20_000, sheet_title="试题"))
+    browser_login(page, base, "writer1")
+    page.goto(base + "/itembank/items/import")
+    page.locator("#item-import-form select").select_option(index=1)
+    page.locator("#item-import-form input[type=file]").set_input_files(str(bomb))
+    kinds: list[str] = []
+    page.on("request", lambda r: kinds.append(r.resource_type) if r.method == "POST" else None)
+    page.get_by_role("button", name="上传并导入").click()
+    expect(page.locator("#item-import-form [role=status]")).to_contain_text("正在")
+    expect(page.get_by_text("列数过多")).to_be_visible(timeout=30_000)
+    assert kinds == ["xhr"]
+    assert page.url == base + "/itembank/items/import"
+    # The answer page works as one: its own form is there again and progress-enabled.
+    expect(page.locator("#item-import-form[data-upload-progress]")).to_be_visible()
