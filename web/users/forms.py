@@ -32,7 +32,8 @@ class AssignmentForm(FlaskForm):
     """One (occupation, institution) pair of a reviewer, or one occupation of a writer."""
 
     occupation_id = SelectField("职业", validators=[DataRequired("请选择职业。")])
-    institution_id = SelectField("评价机构", coerce=str, validators=[Optional()])
+    # Checked by the service (reviewers: an existing institution; writers: always their own).
+    institution_id = SelectField("评价机构", coerce=str, validators=[Optional()], validate_choice=False)
 
 
 class RemoveAssignmentForm(FlaskForm):
