@@ -23,6 +23,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.roles import (
     CENTRE_MANAGED_ROLES,
+    CENTRE_ONLY_MESSAGE,
     INSTITUTION_MANAGED_ROLES,
     INSTITUTION_RULE,
     InstitutionRule,
@@ -324,6 +325,8 @@ def create_user(
     """Create an account; the actor must be allowed to manage that role in that institution."""
     if actor.role == Role.INSTITUTION_ADMIN and institution_id is None:
         institution_id = actor.institution_id
+    if role == Role.ITEM_REVIEWER and actor.role != Role.CENTRE_ADMIN:
+        raise PermissionDenied(CENTRE_ONLY_MESSAGE)
     if not can_manage(actor, role, institution_id):
         raise PermissionDenied("您无权在该机构创建此类账号。")
     _validate_fields(
@@ -366,6 +369,8 @@ def update_user(
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("账号不存在。")
+    if user.role == Role.ITEM_REVIEWER and actor.role != Role.CENTRE_ADMIN:
+        raise PermissionDenied(CENTRE_ONLY_MESSAGE)
     if not can_manage(actor, Role(user.role), user.institution_id):
         raise PermissionDenied("您无权修改该账号。")
     if user.id == actor.id and active is False:

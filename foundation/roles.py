@@ -56,10 +56,12 @@ INSTITUTION_RULE: dict[Role, InstitutionRule] = {
     Role.CANDIDATE: InstitutionRule.REQUIRED,
 }
 
-# Roles an institution admin creates inside its own institution.
+# Roles an institution admin creates inside its own institution. Item reviewers are not
+# among them: they are the centre's expert pool, created and assigned by the centre only.
 INSTITUTION_MANAGED_ROLES = frozenset(
-    {Role.QUESTION_WRITER, Role.ITEM_REVIEWER, Role.PROCTOR, Role.EXAMINER, Role.CANDIDATE}
+    {Role.QUESTION_WRITER, Role.PROCTOR, Role.EXAMINER, Role.CANDIDATE}
 )
+CENTRE_ONLY_MESSAGE = "审题员由省职业技能鉴定中心统一创建和管理（审题专家库），评价机构管理员不能创建或修改审题员账号。"
 # Roles the centre admin creates (institution admins for any institution, and centre staff).
 CENTRE_MANAGED_ROLES = frozenset(
     {Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER, Role.SUPERVISOR}

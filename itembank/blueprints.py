@@ -22,6 +22,7 @@ from foundation.levels import check_level_range
 from foundation.occupations import Occupation, WorkType, require_evaluable
 from foundation.roles import Role
 from foundation.settings import get_rule
+from itembank import access
 from itembank.models import Blueprint, BlueprintMode, BlueprintNode, Item, ItemStatus
 
 EDITORS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
@@ -141,6 +142,7 @@ def create_blueprint(
     occupation = session.get(Occupation, occupation_id)
     if occupation is None:
         raise ValidationError("所选职业不存在。", field="occupation_id")
+    access.require_occupation(session, actor, occupation.id)
     require_evaluable(occupation)
     if work_type_id is not None:
         wt = session.get(WorkType, work_type_id)
@@ -173,6 +175,14 @@ def get_blueprint(session: Session, blueprint_id: int) -> Blueprint:
     return bp
 
 
+def read_blueprint(session: Session, actor: User, blueprint_id: int) -> Blueprint:
+    """The blueprint if ``actor`` may read it (reviewers: their occupations), else NotFound."""
+    bp = session.get(Blueprint, blueprint_id)
+    if bp is None or not access.can_read_blueprint(session, actor, bp):
+        raise NotFound("细目表不存在。")
+    return bp
+
+
 def node_specs(blueprint: Blueprint) -> list[NodeSpec]:
     return [NodeSpec(n.code, n.name, n.importance, float(n.weight)) for n in blueprint.nodes]
 
@@ -181,7 +191,7 @@ def replace_nodes(session: Session, actor: User, blueprint_id: int, nodes: list[
     """Replace the whole tree at once. Structure errors refuse it (nothing changes); points
     that items are already bound to must keep their codes."""
     require_role(actor, *EDITORS)
-    bp = get_blueprint(session, blueprint_id)
+    bp = read_blueprint(session, actor, blueprint_id)
     nodes = [NodeSpec(n.code.strip().upper(), n.name.strip(), (n.importance or None) and n.importance.strip().upper(),
                       float(n.weight)) for n in nodes]
     errors = structure_errors(nodes)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from foundation.accounts import User
 from foundation.institutions import Institution
 from foundation.occupations import Occupation
+from itembank import access
 from itembank import items as item_svc
 from itembank import papers as paper_svc
 from itembank.blueprints import NodeSpec, create_blueprint, replace_nodes
@@ -69,15 +70,39 @@ ITEMS: list[tuple[str, str, list[str] | None, str, float]] = [
 ]
 
 
+def _assign(session: Session, centre: User, jx_admin: User, occupation: Occupation, reviewers: list[User],
+            writer: User) -> None:
+    """The centre's two demo experts review 电工 for both filed institutions (whose writers
+    write the demo items; the technician college's paper is theirs to approve); the
+    association's admin lets writer1 revise the association's 电工 items."""
+    for reviewer in reviewers:
+        for institution_id in sorted({u.institution_id for u in _writers(session) if u.institution_id}):
+            if not _assigned(session, reviewer, occupation, institution_id):
+                access.assign(session, centre, reviewer.id, occupation_id=occupation.id, institution_id=institution_id)
+    if not _assigned(session, writer, occupation, writer.institution_id):
+        access.assign(session, jx_admin, writer.id, occupation_id=occupation.id, institution_id=writer.institution_id)
+
+
+def _writers(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.username.in_(["writer1", "writer2"]))))
+
+
+def _assigned(session: Session, user: User, occupation: Occupation, institution_id: int | None) -> bool:
+    return any(a.occupation_id == occupation.id and a.institution_id == institution_id
+               for a in access.assignments_of(session, user.id))
+
+
 def seed_item_bank(session: Session) -> list[str]:
     """Create the demo bank; return lines describing it for the console."""
     occupation = session.scalar(select(Occupation).where(Occupation.code == "6-31-01-03"))
     centre = session.scalar(select(User).where(User.username == "centre"))
     school = session.scalar(select(Institution).where(Institution.name == "吉林省汽车工业技师学院"))
     people = {u.username: u for u in session.scalars(select(User).where(User.username.in_(
-        ["writer1", "writer2", "reviewer1", "reviewer2", "qc_admin"])))}
-    if occupation is None or centre is None or school is None or len(people) < 5:
+        ["writer1", "writer2", "reviewer1", "reviewer2", "qc_admin", "jx_admin"])))}
+    if occupation is None or centre is None or school is None or len(people) < 6:
         raise RuntimeError("run `flask --app web seed demo` (foundation demo) first")
+    _assign(session, centre, people["jx_admin"], occupation, [people["reviewer1"], people["reviewer2"]],
+            people["writer1"])
     bp = session.scalar(select(Blueprint).where(Blueprint.occupation_id == occupation.id, Blueprint.level == 4,
                                                 Blueprint.mode == "theory", Blueprint.work_type_id.is_(None)))
     if bp is None:

@@ -28,6 +28,7 @@ from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, ValidationError
 from foundation.roles import Role
+from itembank import access
 from itembank.items import find_duplicates
 from itembank.models import BlueprintNode, EnemyMember, EnemySet, Item
 
@@ -48,10 +49,17 @@ def split_codes(text: str) -> list[str]:
 # ---------------------------------------------------------------- reading
 
 
-def get_enemy_set(session: Session, set_id: int) -> EnemySet:
+def get_enemy_set(session: Session, set_id: int, actor: User | None = None) -> EnemySet:
+    """The set; with ``actor``, only if they may read every member (reviewers: their
+    assignments, see :mod:`itembank.access`), else NotFound."""
     enemy_set = session.get(EnemySet, set_id)
     if enemy_set is None:
         raise NotFound("互斥题组不存在。")
+    if actor is not None and (visible := access.item_clause(actor)) is not None:
+        hidden = session.scalar(select(exists().where(
+            EnemyMember.enemy_set_id == enemy_set.id, Item.id == EnemyMember.item_id, ~visible)))
+        if hidden:
+            raise NotFound("互斥题组不存在。")
     return enemy_set
 
 
@@ -68,11 +76,14 @@ def set_items(session: Session, sets: Iterable[EnemySet]) -> dict[int, list[Item
 
 
 def enemy_set_query(*, q: str = "", blueprint_id: int | None = None, item_id: int | None = None,
-                    set_id: int | None = None) -> Select[Any]:
+                    set_id: int | None = None, viewer: User | None = None) -> Select[Any]:
     """Sets newest first, filtered as the list page and the API offer: ``q`` matches the set
     name or a member's item code (LIKE wildcards are literal), ``blueprint_id`` the members'
-    blueprint, ``item_id`` a member."""
+    blueprint, ``item_id`` a member; with ``viewer``, only sets whose every member they may read."""
     stmt = select(EnemySet).options(selectinload(EnemySet.members))
+    if viewer is not None and (visible := access.item_clause(viewer)) is not None:
+        stmt = stmt.where(~exists().where(EnemyMember.enemy_set_id == EnemySet.id, Item.id == EnemyMember.item_id,
+                                          ~visible))
     if q:
         by_code = exists().where(EnemyMember.enemy_set_id == EnemySet.id, Item.id == EnemyMember.item_id,
                                  Item.code.icontains(q, autoescape=True))
@@ -102,13 +113,13 @@ def enemies_of(session: Session, item: Item) -> set[int]:
     return set(rows) - {item.id}
 
 
-def suggest_enemies(session: Session, item: Item) -> list[tuple[Item, float]]:
+def suggest_enemies(session: Session, item: Item, viewer: User | None = None) -> list[tuple[Item, float]]:
     """Near-duplicate stems under the same blueprint that are not yet enemies of ``item``,
     best match first: candidates a reviewer may want to put in a set with it."""
     if item.current_version is None:
         return []
     found = find_duplicates(session, item.current_version.stem_html, exclude_item_id=item.id,
-                            threshold=SUGGEST_THRESHOLD, limit=SUGGEST_LIMIT * 3)
+                            threshold=SUGGEST_THRESHOLD, limit=SUGGEST_LIMIT * 3, viewer=viewer)
     already = enemies_of(session, item)
     blueprint_id = item.point.blueprint_id
     return [(other, sim) for other, sim in found
@@ -139,9 +150,14 @@ def _distinct_codes(codes: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def _items_by_codes(session: Session, codes: Sequence[str], field: str = "item_codes") -> list[Item]:
-    """The items with these codes, in the given order; unknown codes are named in the error."""
-    rows = {i.code: i for i in session.scalars(select(Item).where(Item.code.in_(list(codes))))}
+def _items_by_codes(session: Session, codes: Sequence[str], field: str = "item_codes",
+                    actor: User | None = None) -> list[Item]:
+    """The items with these codes (that ``actor`` may read), in the given order; unknown codes
+    are named in the error."""
+    stmt = select(Item).where(Item.code.in_(list(codes)))
+    if actor is not None and (visible := access.item_clause(actor)) is not None:
+        stmt = stmt.where(visible)
+    rows = {i.code: i for i in session.scalars(stmt)}
     missing = [c for c in codes if c not in rows]
     if missing:
         shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
@@ -189,7 +205,7 @@ def create_enemy_set(session: Session, actor: User, name: str | None, item_codes
         raise ValidationError("互斥题组至少需要两道不同的试题，请输入至少两个试题编码。", field="item_codes")
     if len(codes) > MAX_MEMBERS:
         raise ValidationError(f"一个互斥题组最多 {MAX_MEMBERS} 道试题。", field="item_codes")
-    items = _items_by_codes(session, codes)
+    items = _items_by_codes(session, codes, actor=actor)
     _check_same_blueprint(items)
     covering = _covering_set(session, {i.id for i in items})
     if covering is not None:
@@ -205,11 +221,11 @@ def create_enemy_set(session: Session, actor: User, name: str | None, item_codes
 
 def add_to_enemy_set(session: Session, actor: User, set_id: int, item_code: str) -> EnemySet:
     require_role(actor, *EDITORS)
-    enemy_set = get_enemy_set(session, set_id)
+    enemy_set = get_enemy_set(session, set_id, actor)
     code = (item_code or "").strip()
     if not code:
         raise ValidationError("请输入要加入的试题编码。", field="item_code")
-    (item,) = _items_by_codes(session, [code], field="item_code")
+    (item,) = _items_by_codes(session, [code], field="item_code", actor=actor)
     if any(m.item_id == item.id for m in enemy_set.members):
         raise ValidationError(f"试题 {code} 已在互斥题组「{enemy_set.name}」中。", field="item_code")
     if len(enemy_set.members) >= MAX_MEMBERS:
@@ -227,7 +243,7 @@ def add_to_enemy_set(session: Session, actor: User, set_id: int, item_code: str)
 def remove_from_enemy_set(session: Session, actor: User, set_id: int, item_code: str) -> EnemySet | None:
     """Take one item out of a set; a set left with fewer than two items is deleted (returns None)."""
     require_role(actor, *EDITORS)
-    enemy_set = get_enemy_set(session, set_id)
+    enemy_set = get_enemy_set(session, set_id, actor)
     code = (item_code or "").strip()
     members = set_items(session, [enemy_set])[enemy_set.id]
     item = next((i for i in members if i.code == code), None)
@@ -252,7 +268,7 @@ def remove_from_enemy_set(session: Session, actor: User, set_id: int, item_code:
 
 def delete_enemy_set(session: Session, actor: User, set_id: int) -> None:
     require_role(actor, *EDITORS)
-    enemy_set = get_enemy_set(session, set_id)
+    enemy_set = get_enemy_set(session, set_id, actor)
     audit.record(session, actor, "enemy_set.delete", "enemy_set", enemy_set.id,
                  before={"name": enemy_set.name, "items": _codes(session, enemy_set)})
     session.delete(enemy_set)

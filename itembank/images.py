@@ -25,14 +25,15 @@ import io
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, ValidationError
 from foundation.roles import Role
-from itembank.models import ItemImage
+from itembank import access
+from itembank.models import Item, ItemImage, ItemVersion
 
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 """Largest upload accepted, in bytes."""
@@ -72,6 +73,35 @@ def image_url(image: ItemImage) -> str:
 def get_image(session: Session, image_id: int) -> ItemImage:
     image = session.get(ItemImage, image_id)
     if image is None:
+        raise NotFound("图片不存在。")
+    return image
+
+
+def can_read_image(session: Session, actor: User, image: ItemImage) -> bool:
+    """Staff read an image only through an item they may read (:mod:`itembank.access`):
+    some version of such an item references it in its stem, spec (options, ...) or
+    explanation. The uploader also reads it (the editor shows it before the item is saved),
+    and the centre reads every image. Candidates follow the exam room's rule (the web layer's
+    image route: only the items they are answering now)."""
+    if not actor.active:
+        return False
+    if actor.role == Role.CENTRE_ADMIN or image.uploaded_by_id == actor.id:
+        return True
+    visible = access.item_clause(actor)
+    needle = f"{URL_PREFIX}{image.id}."
+    stmt = (select(ItemVersion.id).join(Item, Item.id == ItemVersion.item_id)
+            .where(or_(ItemVersion.stem_html.contains(needle, autoescape=True),
+                       ItemVersion.spec_json.contains(needle, autoescape=True),
+                       ItemVersion.explanation_html.contains(needle, autoescape=True))))
+    if visible is not None:
+        stmt = stmt.where(visible)
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def read_image(session: Session, actor: User, image_id: int) -> ItemImage:
+    """The image if ``actor`` (staff) may read it, else NotFound (as for an unknown id)."""
+    image = get_image(session, image_id)
+    if not can_read_image(session, actor, image):
         raise NotFound("图片不存在。")
     return image
 

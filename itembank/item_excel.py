@@ -66,14 +66,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from foundation import audit
 from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
 from foundation.roles import Role
 from foundation.xlsx import header_and_rows
-from itembank import duplicates, sanitize
+from itembank import access, duplicates, sanitize
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus, ItemVersion
@@ -637,6 +637,8 @@ def _revise_problem(item: Item, actor: User) -> str | None:
         authors = {item.author_id} | {v.author_id for v in item.versions}
         if actor.id not in authors:
             return f"试题 {item.code} 是他人的草稿或退回修改的试题，只有其命题员可以修改。"
+    if not access.can_revise(object_session(item), actor, item):  # type: ignore[arg-type]
+        return f"试题 {item.code} 不是您编写的试题，且您没有本机构该职业的修订授权。"
     return None
 
 

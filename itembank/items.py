@@ -26,7 +26,7 @@ from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
-from itembank import duplicates, sanitize
+from itembank import access, duplicates, sanitize
 from itembank.itemtypes import get_type
 from itembank.models import BlueprintNode, Item, ItemEvent, ItemStatus, ItemVersion
 
@@ -74,10 +74,16 @@ def clean_content(item_type: str, content: ItemContent) -> Cleaned:
 
 
 def get_item(session: Session, item_id: int) -> Item:
+    """The item, with no access check: for code that already decided (use :func:`read_item`)."""
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound("试题不存在。")
     return item
+
+
+def read_item(session: Session, actor: User, item_id: int) -> Item:
+    """The item if ``actor`` may read it (see :mod:`itembank.access`), else NotFound."""
+    return access.readable_item(session, actor, item_id)
 
 
 def _version_summary(v: ItemVersion) -> dict[str, Any]:
@@ -136,10 +142,12 @@ def revise_item(session: Session, actor: User, item_id: int, content: ItemConten
     (returned, approved, active) gets a new version that goes back to draft."""
     require_role(actor, *WRITERS)
     item = get_item(session, item_id)
-    if item.status not in EDITABLE:
-        raise ValidationError(f"试题处于「{item.status_label}」状态，审核期间不能修改。")
     if item.status in (ItemStatus.DRAFT.value, ItemStatus.RETURNED.value) and actor.id not in _author_ids(item):
         raise PermissionDenied("只有本题的命题员可以修改草稿或退回的试题。")
+    if not access.can_revise(session, actor, item):
+        raise PermissionDenied("只有本题的命题员，或获本机构该职业修订授权的命题员，可以修订本题。")
+    if item.status not in EDITABLE:
+        raise ValidationError(f"试题处于「{item.status_label}」状态，审核期间不能修改。")
     cleaned = clean_content(item.item_type, content)
     current = item.current_version
     assert current is not None
@@ -189,7 +197,7 @@ def submit_item(session: Session, actor: User, item_id: int) -> Item:
 def review_item(session: Session, actor: User, item_id: int, comment: str = "") -> Item:
     """审题: the first reviewer passes the submitted version."""
     require_role(actor, *REVIEWERS)
-    item = get_item(session, item_id)
+    item = read_item(session, actor, item_id)
     _require_not_author(item, actor)
     if item.status != ItemStatus.SUBMITTED.value:
         raise ValidationError(f"试题处于「{item.status_label}」状态，不能审题。")
@@ -207,7 +215,7 @@ def _reviewer_of_current(session: Session, item: Item) -> int | None:
 def approve_item(session: Session, actor: User, item_id: int, comment: str = "") -> Item:
     """终审: a second reviewer, never the one who passed this version."""
     require_role(actor, *REVIEWERS)
-    item = get_item(session, item_id)
+    item = read_item(session, actor, item_id)
     _require_not_author(item, actor)
     if item.status != ItemStatus.REVIEWED.value:
         raise ValidationError(f"试题处于「{item.status_label}」状态，不能终审。")
@@ -220,7 +228,7 @@ def approve_item(session: Session, actor: User, item_id: int, comment: str = "")
 
 def return_item(session: Session, actor: User, item_id: int, comment: str) -> Item:
     require_role(actor, *REVIEWERS)
-    item = get_item(session, item_id)
+    item = read_item(session, actor, item_id)
     _require_not_author(item, actor)
     if item.status not in (ItemStatus.SUBMITTED.value, ItemStatus.REVIEWED.value):
         raise ValidationError(f"试题处于「{item.status_label}」状态，不能退回。")
@@ -234,7 +242,7 @@ def return_item(session: Session, actor: User, item_id: int, comment: str) -> It
 
 def activate_item(session: Session, actor: User, item_id: int) -> Item:
     require_role(actor, Role.CENTRE_ADMIN, *REVIEWERS)
-    item = get_item(session, item_id)
+    item = read_item(session, actor, item_id)
     if item.status != ItemStatus.APPROVED.value:
         raise ValidationError(f"只有已终审的试题可以启用（当前：{item.status_label}）。")
     item.status = ItemStatus.ACTIVE.value
@@ -244,7 +252,7 @@ def activate_item(session: Session, actor: User, item_id: int) -> Item:
 
 def retire_item(session: Session, actor: User, item_id: int, reason: str) -> Item:
     require_role(actor, Role.CENTRE_ADMIN, *REVIEWERS)
-    item = get_item(session, item_id)
+    item = read_item(session, actor, item_id)
     if item.status not in (ItemStatus.APPROVED.value, ItemStatus.ACTIVE.value):
         raise ValidationError(f"试题处于「{item.status_label}」状态，不能停用。")
     if not reason.strip():
@@ -264,10 +272,11 @@ def _int(value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def item_query(filters: Mapping[str, str], actor_id: int) -> Select[tuple[Item]]:
-    """Items matching the list filters (the pages, the export and the API share it): text in
-    the code or current stem, blueprint, occupation, level, point-code prefix, type, status,
-    and ``mine`` (items where ``actor_id`` wrote any version). Unordered."""
+def item_query(filters: Mapping[str, str], actor: User) -> Select[tuple[Item]]:
+    """Items ``actor`` may read (:func:`itembank.access.item_clause`) matching the list filters
+    (the pages and the export share it): text in the code or current stem, blueprint,
+    occupation, level, point-code prefix, type, status, and ``mine`` (items where ``actor``
+    wrote any version). Unordered."""
     from itembank.itemtypes import ITEM_TYPES
     from itembank.models import Blueprint
 
@@ -277,6 +286,9 @@ def item_query(filters: Mapping[str, str], actor_id: int) -> Select[tuple[Item]]
             .join(BlueprintNode, BlueprintNode.id == Item.point_id)
             .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
             .options(selectinload(Item.current_version), selectinload(Item.author)))
+    actor_id = actor.id
+    if (visible := access.item_clause(actor)) is not None:
+        stmt = stmt.where(visible)
     if f["q"]:
         stmt = stmt.where(or_(Item.code.icontains(f["q"], autoescape=True),
                               ItemVersion.stem_html.icontains(f["q"], autoescape=True)))
@@ -338,13 +350,16 @@ def version_diff(old: ItemVersion, new: ItemVersion) -> list[FieldDiff]:
 
 
 def find_duplicates(session: Session, stem_html: str, *, exclude_item_id: int | None = None,
-                    threshold: float = duplicates.DEFAULT_THRESHOLD, limit: int = 5) -> list[tuple[Item, float]]:
-    """Near-duplicate stems among the bank's current versions, best match first."""
-    rows = session.execute(
-        select(Item.id, ItemVersion.stem_html, ItemVersion.minhash)
-        .join(ItemVersion, ItemVersion.id == Item.current_version_id)
-        .where(Item.status != ItemStatus.RETIRED.value)
-    ).all()
+                    threshold: float = duplicates.DEFAULT_THRESHOLD, limit: int = 5,
+                    viewer: User | None = None) -> list[tuple[Item, float]]:
+    """Near-duplicate stems among the bank's current versions, best match first; only items
+    ``viewer`` may read when a viewer is given."""
+    stmt = (select(Item.id, ItemVersion.stem_html, ItemVersion.minhash)
+            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
+            .where(Item.status != ItemStatus.RETIRED.value))
+    if viewer is not None and (visible := access.item_clause(viewer)) is not None:
+        stmt = stmt.where(visible)
+    rows = session.execute(stmt).all()
     index = duplicates.DuplicateIndex([])
     for item_id, stem, stored in rows:
         if item_id != exclude_item_id:

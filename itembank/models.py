@@ -369,3 +369,24 @@ class PaperItem(Base):
     form: Mapped[PaperForm] = relationship(back_populates="items")
     item: Mapped[Item] = relationship()
     version: Mapped[ItemVersion] = relationship()
+
+
+class BankAssignment(Base):
+    """Where an item reviewer or a question writer works in the bank (审题/命题范围).
+
+    A reviewer sees, reviews, approves and retires only items, blueprints and papers of the
+    (occupation, institution) pairs the centre assigned; ``institution_id`` NULL stands for the
+    centre's own items (written by centre writers, who belong to no institution), never for
+    "every institution". For a writer, a row is the permission to revise other writers' items
+    of that occupation within the writer's own institution (granted by its admin)."""
+
+    __tablename__ = "bank_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    occupation: Mapped[Occupation] = relationship(lazy="joined")

@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 import numpy as np
-from sqlalchemy import event, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
@@ -28,7 +28,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
 from foundation.roles import Role
 from foundation.settings import get_rule
-from itembank import assembly, irtmodel
+from itembank import access, assembly, irtmodel
 from itembank.itemtypes import ITEM_TYPES
 from itembank.models import (
     Blueprint,
@@ -256,9 +256,16 @@ def get_paper(session: Session, paper_id: int) -> Paper:
 
 
 def can_see_paper(actor: User, paper: Paper) -> bool:
-    if actor.role in (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER):
-        return True
-    return actor.role == Role.INSTITUTION_ADMIN and actor.institution_id == paper.institution_id
+    """The centre: every paper; an institution admin: its own; a reviewer: the papers of
+    their assigned (occupation, institution) pairs (:mod:`itembank.access`)."""
+    session = Session.object_session(paper)
+    assert session is not None
+    return access.can_see_paper(session, actor, paper)
+
+
+def visible_papers(actor: User) -> Select[tuple[Paper]]:
+    """The papers ``actor`` may see, for the lists (pages and API)."""
+    return select(Paper).where(access.paper_clause(actor))
 
 
 def _transition(session: Session, actor: User, paper: Paper, to: PaperStatus, action: str, comment: str = "") -> None:
@@ -285,6 +292,8 @@ def approve_paper(session: Session, actor: User, paper_id: int, comment: str = "
     """Approve and lock (入试卷库). The approver did not assemble the paper."""
     require_role(actor, *APPROVERS)
     paper = get_paper(session, paper_id)
+    if not can_see_paper(actor, paper):
+        raise PermissionDenied("您无权审核该试卷。")
     if paper.created_by_id == actor.id:
         raise PermissionDenied("组卷人不能审核本人组的试卷。")
     if paper.status != PaperStatus.SUBMITTED.value:
@@ -298,6 +307,8 @@ def approve_paper(session: Session, actor: User, paper_id: int, comment: str = "
 def return_paper(session: Session, actor: User, paper_id: int, comment: str) -> Paper:
     require_role(actor, *APPROVERS)
     paper = get_paper(session, paper_id)
+    if not can_see_paper(actor, paper):
+        raise PermissionDenied("您无权审核该试卷。")
     if paper.status != PaperStatus.SUBMITTED.value:
         raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能退回。")
     if not comment.strip():

@@ -115,3 +115,14 @@ def single_choice(stem: str = "安全用电的基本原则是什么？", key: st
         source="国家职业技能标准",
         difficulty=0.6,
     )
+
+
+def assign(session: Session, user: User, occupation_id: int, *institution_ids: int | None) -> None:
+    """Give a reviewer (occupation, institution) pairs, or a writer an occupation grant, as the
+    centre would (``itembank.access.assign``); no institution given means the centre's items."""
+    from itembank.models import BankAssignment
+
+    for institution_id in institution_ids or (None,):
+        session.add(BankAssignment(user_id=user.id, occupation_id=occupation_id, institution_id=institution_id,
+                                   granted_by_id=user.id))
+    session.flush()

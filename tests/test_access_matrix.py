@@ -39,6 +39,8 @@ EXPECTED: dict[str, set[str] | str] = {
     "users.new": {C, IA},
     "users.edit": {C, IA},
     "users.toggle_active": {C, IA},
+    "users.add_assignment": {C, IA},  # reviewers: centre only; writers: own admin (test_bank_access_pages)
+    "users.remove_assignment": {C, IA},
     "institutions.index": {C},
     "institutions.new": {C},
     "institutions.detail": {C},
@@ -213,6 +215,7 @@ def _path(rule, world, role: str | None) -> str:
     target_user = world["users"][IA] if role == C else world["users"][P]
     values = {
         "user_id": target_user.id,
+        "assignment_id": 999_999,  # none: an allowed role gets 404
         "institution_id": world["inst"].id,
         "entry_id": world["entry"].id,
         "occupation_id": world["occupation"].id,

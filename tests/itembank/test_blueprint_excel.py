@@ -18,7 +18,7 @@ from itembank.blueprint_excel import (
     to_excel_rows,
 )
 from itembank.blueprints import NodeSpec, create_blueprint, node_specs, structure_errors
-from tests.factories import blueprint_specs, make_blueprint, make_occupation, make_user
+from tests.factories import assign, blueprint_specs, make_blueprint, make_occupation, make_user
 
 
 def xlsx(rows: list[list[object]], header: list[str] | None = None, *, sheet_title: str = "细目表") -> bytes:
@@ -49,6 +49,7 @@ def editor(session):
 @pytest.fixture
 def empty_blueprint(session, editor):
     occupation = make_occupation(session)
+    assign(session, editor, occupation.id)  # a reviewer edits the blueprints of their occupations
     return create_blueprint(session, editor, occupation_id=occupation.id, work_type_id=None, level=4, mode="theory")
 
 
@@ -116,6 +117,7 @@ def test_unknown_importance_is_a_row_error():
 
 def test_structure_errors_map_to_excel_rows(session, editor):
     bp = make_blueprint(session)
+    assign(session, editor, bp.occupation_id)
     before = node_specs(bp)
     rows = spec_rows(blueprint_specs())  # 10 rows: Excel rows 2–11
     rows.append(["A-A-001", "重复的鉴定点", "X", 0])  # Excel row 12

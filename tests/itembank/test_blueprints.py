@@ -9,7 +9,7 @@ from foundation.errors import PermissionDenied, RowErrors, ValidationError
 from foundation.roles import Role
 from itembank.blueprints import NodeSpec, coverage, create_blueprint, health, replace_nodes, structure_errors
 from itembank.models import BlueprintNode
-from tests.factories import blueprint_specs, make_blueprint, make_occupation, make_user
+from tests.factories import assign, blueprint_specs, make_blueprint, make_occupation, make_user
 
 
 def test_valid_tree_has_no_errors():
@@ -45,6 +45,7 @@ def test_health_rules_are_warnings(session):
 def test_replace_is_all_or_nothing(session):
     bp = make_blueprint(session)
     actor = make_user(session, Role.ITEM_REVIEWER)
+    assign(session, actor, bp.occupation_id)
     before = session.scalar(select(func.count()).select_from(BlueprintNode).where(BlueprintNode.blueprint_id == bp.id))
     bad = blueprint_specs() + [NodeSpec("A-A-001", "重复", "X", 0)]
     with pytest.raises(RowErrors):

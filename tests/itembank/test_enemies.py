@@ -14,7 +14,7 @@ from itembank import items as item_svc
 from itembank import papers as paper_svc
 from itembank.models import EnemyMember, EnemySet
 from itembank.papers import Section
-from tests.factories import make_blueprint, make_user, single_choice
+from tests.factories import assign, make_blueprint, make_user, single_choice
 from tests.itembank.test_papers import Bank
 
 STEM = "三相异步电动机的同步转速与电源频率和磁极对数有关，下列说法哪项正确？"
@@ -46,7 +46,9 @@ def people(session):
 
 @pytest.fixture
 def blueprint(session, people):
-    return make_blueprint(session, people["centre"])
+    bp = make_blueprint(session, people["centre"])
+    assign(session, people["r1"], bp.occupation_id)  # the centre writers' items of this occupation
+    return bp
 
 
 @pytest.fixture
@@ -100,6 +102,7 @@ def test_only_reviewers_and_the_centre_manage_sets(session, people, items, who):
 
 def test_create_validates_before_writing(session, people, blueprint, items):
     other_bp = make_blueprint(session, people["centre"])
+    assign(session, people["r1"], other_bp.occupation_id)
     stranger = item_svc.create_item(session, people["writer"], point_id=other_bp.points[0].id,
                                     item_type="single_choice", content=single_choice("别的细目表的题？"))
     a, b = items[:2]
@@ -150,7 +153,9 @@ def test_add_to_enemy_set(session, people, blueprint, items):
     assert entry.action == "enemy_set.add" and entry.before == {"items": sorted(codes(a, b))}
     assert entry.after == {"items": sorted(codes(a, b, c)), "added": c.code}
 
-    stranger = item_svc.create_item(session, people["writer"], point_id=make_blueprint(session).points[0].id,
+    elsewhere_bp = make_blueprint(session)
+    assign(session, people["r1"], elsewhere_bp.occupation_id)
+    stranger = item_svc.create_item(session, people["writer"], point_id=elsewhere_bp.points[0].id,
                                     item_type="single_choice", content=single_choice("别处的题？"))
     for code, message in [(a.code, "已在互斥题组"), ("NOPE", "NOPE 不存在"), ("", "请输入"),
                           (stranger.code, "同一细目表")]:

@@ -15,7 +15,7 @@ from foundation.roles import Role
 from itembank import item_excel as xl
 from itembank import items as svc
 from itembank.models import Item, ItemVersion
-from tests.factories import make_blueprint, make_user
+from tests.factories import assign, make_blueprint, make_user
 
 COLUMNS = xl.IMPORT_COLUMNS
 
@@ -80,6 +80,8 @@ def by_code(session, code: str) -> Item:
 
 def approve(session, item: Item) -> None:
     r1, r2 = make_user(session, Role.ITEM_REVIEWER), make_user(session, Role.ITEM_REVIEWER)
+    for reviewer in (r1, r2):
+        assign(session, reviewer, item.point.blueprint.occupation_id, item.institution_id)
     svc.submit_item(session, session.get(type(item.author), item.author_id), item.id)
     svc.review_item(session, r1, item.id)
     svc.approve_item(session, r2, item.id)
@@ -199,6 +201,7 @@ def test_changed_content_of_an_approved_item_makes_version_2_in_draft(session, w
     approve(session, item)
     assert item.status == "approved"
     other_writer = make_user(session, Role.QUESTION_WRITER)
+    assign(session, other_writer, blueprint.occupation_id)  # granted: the same (centre) items
     result = xl.import_items(session, other_writer, blueprint,
                              xlsx([single("V-1", stem="三相交流电的正相序是什么？", 难度=0.7)]))
     assert (result.created, result.updated, result.unchanged) == (0, 1, 0)

@@ -13,7 +13,7 @@ from itembank import papers as svc
 from itembank.items import ItemContent
 from itembank.models import EnemyMember, EnemySet, Paper, PaperItem
 from itembank.papers import Section
-from tests.factories import make_blueprint, make_institution, make_user, single_choice
+from tests.factories import assign, make_blueprint, make_institution, make_user, single_choice
 
 
 def true_false(stem: str) -> ItemContent:
@@ -31,6 +31,8 @@ class Bank:
         self.admin = make_user(session, Role.INSTITUTION_ADMIN, institution=self.inst)
         self.writer = make_user(session, Role.QUESTION_WRITER)
         self.r1, self.r2 = make_user(session, Role.ITEM_REVIEWER), make_user(session, Role.ITEM_REVIEWER)
+        for reviewer in (self.r1, self.r2):  # the centre's items and the institution's papers
+            assign(session, reviewer, occupation_id, None, self.inst.id)
         self.items = []
         for p, point in enumerate(self.bp.points):
             for k in range(per_point):

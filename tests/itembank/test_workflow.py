@@ -9,13 +9,16 @@ from foundation.errors import PermissionDenied, ValidationError
 from foundation.roles import Role
 from itembank import items as svc
 from itembank.items import ItemContent
-from itembank.models import ItemStatus
-from tests.factories import make_blueprint, make_user, single_choice
+from itembank.models import BlueprintNode, ItemStatus
+from tests.factories import assign, make_blueprint, make_user, single_choice
 
 
 def approved_item(session, point_id, *, stem="三相交流电的相序是什么？"):
     writer = make_user(session, Role.QUESTION_WRITER)
     first, second = make_user(session, Role.ITEM_REVIEWER), make_user(session, Role.ITEM_REVIEWER)
+    occupation_id = session.get(BlueprintNode, point_id).blueprint.occupation_id
+    assign(session, first, occupation_id)
+    assign(session, second, occupation_id)
     item = svc.create_item(session, writer, point_id=point_id, item_type="single_choice", content=single_choice(stem))
     svc.submit_item(session, writer, item.id)
     svc.review_item(session, first, item.id)
@@ -35,8 +38,11 @@ def people(session):
 
 
 @pytest.fixture
-def point(session):
-    return make_blueprint(session).points[0]
+def point(session, people):
+    point = make_blueprint(session).points[0]
+    for reviewer in (people["r1"], people["r2"]):  # the centre's items (writers of no institution)
+        assign(session, reviewer, point.blueprint.occupation_id)
+    return point
 
 
 def test_full_workflow_to_active_and_retired(session, people, point):
@@ -114,6 +120,7 @@ def test_editing_an_active_item_makes_a_new_version_and_keeps_the_old_one(sessio
     item = approved_item(session, point.id)
     svc.activate_item(session, people["centre"], item.id)
     old = item.current_version
+    assign(session, people["other_writer"], point.blueprint.occupation_id)  # granted: same (no) institution
     svc.revise_item(session, people["other_writer"], item.id, single_choice("新版题干？", key="C"))
     assert item.status == "draft" and item.current_version.number == 2
     assert old.stem_html == "<p>三相交流电的相序是什么？</p>" and old.frozen

@@ -16,7 +16,7 @@ from foundation.roles import Role
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
 from itembank.models import Blueprint, BlueprintNode, EnemySet, Item, ItemEvent, Paper, PaperForm, PaperItem
-from tests.factories import make_blueprint, make_occupation, make_user, single_choice
+from tests.factories import assign, make_blueprint, make_occupation, make_user, single_choice
 
 C, IA, QW, IR = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
 P, E, S, CA = Role.PROCTOR, Role.EXAMINER, Role.SUPERVISOR, Role.CANDIDATE
@@ -61,7 +61,10 @@ def people(session):
 
 @pytest.fixture
 def blueprint(session, people):
-    return make_blueprint(session, people["centre"])
+    bp = make_blueprint(session, people["centre"])
+    for reviewer in (people["r1"], people["r2"]):  # the centre writers' items of this occupation
+        assign(session, reviewer, bp.occupation_id)
+    return bp
 
 
 def draft_item(session, writer, point_id: int, stem: str = "三相交流电的相序是什么？", **kw: Any) -> Item:
@@ -120,6 +123,7 @@ def test_get_blueprint_returns_the_tree_and_health(client, login, people, bluepr
 
 def test_create_blueprint(session, client, login, people):
     occ = make_occupation(session, work_types=["甲工种"])
+    assign(session, people["r1"], occ.id)  # a reviewer creates blueprints of their occupations
     login(people["r1"])
     resp = client.post("/api/v1/blueprints", json={"occupation_id": occ.id, "work_type_id": occ.work_types[0].id,
                                                    "level": 5, "mode": "skill"})
@@ -341,8 +345,10 @@ def test_list_items_filters(session, client, login, people, blueprint):
     theirs = item_svc.create_item(session, people["other_writer"], point_id=other_bp.points[0].id,
                                   item_type="true_false", content=item_svc.ItemContent("<p>电流的单位是安培。</p>",
                                                                                       {"key": "√"}))
-    revised = draft_item(session, people["other_writer"], make_blueprint(session, people["centre"]).points[0].id,
-                         stem="熔断器的选择原则？")
+    third_bp = make_blueprint(session, people["centre"])
+    for user in (people["r1"], people["r2"], people["writer"]):  # reviewers; the writer's revision grant
+        assign(session, user, third_bp.occupation_id)
+    revised = draft_item(session, people["other_writer"], third_bp.points[0].id, stem="熔断器的选择原则？")
     item_svc.submit_item(session, people["other_writer"], revised.id)
     item_svc.review_item(session, people["r1"], revised.id)
     item_svc.approve_item(session, people["r2"], revised.id)
@@ -603,11 +609,12 @@ def test_enemy_sets_create_list_and_delete(session, client, login, people, bluep
     ],
 )
 def test_enemy_set_validation(session, client, login, people, blueprint, body, field, message):
+    other_bp = make_blueprint(session, people["centre"])
+    assign(session, people["r2"], other_bp.occupation_id)
     codes = {
         "first": draft_item(session, people["writer"], blueprint.points[0].id).code,
         "second": draft_item(session, people["writer"], blueprint.points[1].id, stem="另一道题？").code,
-        "other_bp": draft_item(session, people["writer"], make_blueprint(session, people["centre"]).points[0].id,
-                               stem="别的细目表的题？").code,
+        "other_bp": draft_item(session, people["writer"], other_bp.points[0].id, stem="别的细目表的题？").code,
     }
     if isinstance(body.get("item_codes"), list):
         body = {**body, "item_codes": [c.format(**codes) if isinstance(c, str) else c for c in body["item_codes"]]}
@@ -665,6 +672,7 @@ def test_declared_roles_match_the_table(app):
 def role_world(session):
     users = {role: make_user(session, role) for role in Role}
     bp = make_blueprint(session, users[C])
+    assign(session, users[IR], bp.occupation_id, None, users[IA].institution_id)  # its items and the paper
     item = draft_item(session, users[QW], bp.points[0].id)  # the QW user is the author
     enemy = draft_item(session, users[QW], bp.points[1].id, stem="与上一题互相提示的题？")
     enemy_set = enemy_svc.create_enemy_set(session, users[C], "", [item.code, enemy.code])

@@ -16,7 +16,7 @@ from foundation.roles import Role
 from itembank import papers as paper_svc
 from itembank.models import Paper, PaperForm, PaperItem
 from itembank.papers import Section
-from tests.factories import make_institution, make_user
+from tests.factories import assign, make_institution, make_user
 from tests.itembank.test_papers import Bank
 
 C, IA, QW, IR = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
@@ -254,6 +254,7 @@ def test_list_filters_and_institution_admins_see_their_own(session, client, logi
     submitted = assemble(session, bank, name="本机构二卷")
     paper_svc.submit_paper(session, bank.admin, submitted.id)
     theirs = assemble(session, bank, bank.centre, institution_id=other.id, name="他机构卷")
+    assign(session, bank.r1, bank.bp.occupation_id, other.id)  # the reviewer covers both institutions
 
     def ids(query: str = "") -> list[int]:
         resp = client.get(f"/api/v1/papers?per_page=100&{query}")

@@ -15,7 +15,7 @@ from foundation.roles import Role
 from itembank.blueprint_excel import export_blueprint_bytes, read_blueprint_xlsx
 from itembank.blueprints import NodeSpec, create_blueprint, node_specs
 from itembank.models import Blueprint
-from tests.factories import blueprint_specs, make_blueprint, make_occupation, make_user
+from tests.factories import assign, blueprint_specs, make_blueprint, make_occupation, make_user
 from tests.itembank.test_blueprint_excel import spec_rows, xlsx
 from tests.itembank.test_workflow import approved_item
 
@@ -42,8 +42,13 @@ def as_centre(login, centre):
 
 
 @pytest.fixture
-def as_reviewer(session, login):
-    return login(make_user(session, Role.ITEM_REVIEWER, name="审题专家张老师"))
+def reviewer(session):
+    return make_user(session, Role.ITEM_REVIEWER, name="审题专家张老师")
+
+
+@pytest.fixture
+def as_reviewer(login, reviewer):
+    return login(reviewer)
 
 
 @pytest.fixture
@@ -121,9 +126,11 @@ def test_unknown_blueprint_is_404(as_centre):
 # ---------------------------------------------------------------- list
 
 
-def test_list_search_and_filters(session, as_reviewer, centre):
+def test_list_search_and_filters(session, as_reviewer, reviewer, centre):
     electric = make_occupation(session, code="6-31-01-03", name="电工")
     lathe = make_occupation(session, code="6-18-01-01", name="车工", work_types=["数控车工"])
+    assign(session, reviewer, electric.id)
+    assign(session, reviewer, lathe.id)
     make_blueprint_for = lambda occ, level, mode, wt=None: create_blueprint(  # noqa: E731
         session, centre, occupation_id=occ.id, work_type_id=wt, level=level, mode=mode)
     theory = make_blueprint_for(electric, 4, "theory")
@@ -166,8 +173,9 @@ def test_list_is_paginated(session, app, as_centre, centre):
 # ---------------------------------------------------------------- create
 
 
-def test_create_blueprint(session, as_reviewer):
+def test_create_blueprint(session, as_reviewer, reviewer):
     occ = make_occupation(session, code="6-31-01-03", name="电工", work_types=["维修电工"])
+    assign(session, reviewer, occ.id)
     body = text(as_reviewer.get("/itembank/blueprints/new"))
     assert "电工" in body and f'data-occupation="{occ.id}"' in body
     resp = as_reviewer.post("/itembank/blueprints/new", data={
@@ -195,8 +203,9 @@ def test_create_refuses_level_outside_occupation(session, as_centre):
 # ---------------------------------------------------------------- editor
 
 
-def test_editor_shows_rows_and_saves_with_health_warnings(session, as_reviewer):
+def test_editor_shows_rows_and_saves_with_health_warnings(session, as_reviewer, reviewer):
     bp = make_blueprint(session)
+    assign(session, reviewer, bp.occupation_id)
     body = text(as_reviewer.get(f"/itembank/blueprints/{bp.id}/edit"))
     assert 'value="A-A-001"' in body and 'value="鉴定点A1"' in body and "blueprint_editor.js" in body
     nodes = blueprint_specs(points_per_range=4)
@@ -251,14 +260,16 @@ def test_template_download(as_reviewer):
     assert workbook.sheetnames == ["细目表", "说明"]
 
 
-def test_export_then_import_into_another_blueprint(session, as_reviewer, centre):
+def test_export_then_import_into_another_blueprint(session, as_reviewer, reviewer, centre):
     source = make_blueprint(session, ranges=4, points_per_range=2)
+    assign(session, reviewer, source.occupation_id)
     resp = as_reviewer.get(f"/itembank/blueprints/{source.id}/export")
     assert resp.status_code == 200 and resp.mimetype == XLSX
     assert ".xlsx" in resp.headers["Content-Disposition"]
     assert read_blueprint_xlsx(resp.data) == node_specs(source)
 
     occ = make_occupation(session)
+    assign(session, reviewer, occ.id)
     target = create_blueprint(session, centre, occupation_id=occ.id, work_type_id=None, level=4, mode="theory")
     assert "上传并导入" in text(as_reviewer.get(f"/itembank/blueprints/{target.id}/import"))
     done = upload(as_reviewer, target.id, resp.data)
@@ -326,8 +337,9 @@ def test_coverage_dashboard_highlights_gaps_and_counts(session, as_writer):
     assert "5 个鉴定点试题不足" in listing
 
 
-def test_detail_shows_tree_and_health(session, as_reviewer):
+def test_detail_shows_tree_and_health(session, as_reviewer, reviewer):
     bp = make_blueprint(session)
+    assign(session, reviewer, bp.occupation_id)
     body = text(as_reviewer.get(f"/itembank/blueprints/{bp.id}"))
     assert "bp-depth-1" in body and "bp-depth-3" in body and "50%" in body
     assert "少于 200 个" in body  # a theory blueprint with 6 points

@@ -15,7 +15,7 @@ from foundation.roles import Role
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
 from itembank.models import EnemySet
-from tests.factories import make_blueprint, make_user, single_choice
+from tests.factories import assign, make_blueprint, make_user, single_choice
 
 STEM = "三相异步电动机的同步转速与电源频率和磁极对数有关，下列说法哪项正确？"
 NEAR = "三相异步电动机的同步转速与电源频率有关，下列哪项说法正确？"
@@ -48,7 +48,9 @@ def people(session):
 
 @pytest.fixture
 def blueprint(session, people):
-    return make_blueprint(session, people["centre"])
+    bp = make_blueprint(session, people["centre"])
+    assign(session, people["r1"], bp.occupation_id)  # the centre writers' items of this occupation
+    return bp
 
 
 @pytest.fixture
@@ -228,6 +230,7 @@ def test_list_search_filters_and_pagination(app, session, client, login, people,
     first = make_set(session, people, a, b, name="转速题组")
     make_set(session, people, c, d, name="仪表题组")
     other_bp = make_blueprint(session)
+    assign(session, people["r1"], other_bp.occupation_id)
     extra = [item_svc.create_item(session, people["writer"], point_id=other_bp.points[k % 6].id,
                                   item_type="single_choice", content=single_choice(f"第{k}道填充题？"))
              for k in range(46)]

@@ -14,7 +14,7 @@ from itembank import images
 from itembank import items as svc
 from itembank.items import ItemContent
 from itembank.models import Item, ItemImage, ItemStatus
-from tests.factories import make_blueprint, make_user, single_choice
+from tests.factories import assign, make_blueprint, make_user, single_choice
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
@@ -77,8 +77,11 @@ def people(session):
 
 
 @pytest.fixture
-def blueprint(session):
-    return make_blueprint(session)
+def blueprint(session, people):
+    bp = make_blueprint(session)
+    for reviewer in (people["r1"], people["r2"]):  # the centre writers' items of this occupation
+        assign(session, reviewer, bp.occupation_id)
+    return bp
 
 
 @pytest.fixture

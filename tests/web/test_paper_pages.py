@@ -14,7 +14,7 @@ from foundation.roles import Role
 from itembank import papers as svc
 from itembank.blueprints import create_blueprint
 from itembank.models import Paper
-from tests.factories import make_blueprint, make_institution, make_user
+from tests.factories import assign, make_blueprint, make_institution, make_user
 from tests.itembank.test_papers import Bank
 
 NEW = "/itembank/papers/new"
@@ -318,6 +318,8 @@ def test_list_search_filters_scope_and_pagination(session, client, login, bank, 
                            highest_level=3))
     other_inst = make_institution(session, status="filed", code="S000022990004", serial="990004")
     other_admin = make_user(session, Role.INSTITUTION_ADMIN, institution=other_inst)
+    assign(session, bank.r1, bank.bp.occupation_id, other_inst.id)  # the reviewer covers both institutions
+    assign(session, bank.r1, second_bp.occupation_id, bank.inst.id)
     _paper(session, bank, name="电工甲卷", status="draft")
     _paper(session, bank, name="电工乙卷", status="submitted")
     _paper(session, bank, name="电工丙卷", status="locked")

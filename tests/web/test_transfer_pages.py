@@ -14,7 +14,7 @@ from foundation.audit import AuditEntry
 from foundation.roles import Role
 from itembank import item_excel as xl
 from itembank.models import Item, ItemVersion
-from tests.factories import make_blueprint, make_user
+from tests.factories import assign, make_blueprint, make_user
 from tests.itembank.test_item_excel import single, xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -124,7 +124,10 @@ def test_export_xlsx_and_qti_of_the_filtered_list(session, login, writer, bluepr
     xl.import_items(session, writer, blueprint, xlsx([single("SC-1"), tf]))
     other = make_blueprint(session)
     xl.import_items(session, writer, other, xlsx([single("SC-9", stem="另一细目表的题目，内容完全不同？")]))
-    client = login(make_user(session, Role.ITEM_REVIEWER))
+    reviewer = make_user(session, Role.ITEM_REVIEWER)
+    assign(session, reviewer, blueprint.occupation_id)
+    assign(session, reviewer, other.occupation_id)
+    client = login(reviewer)
 
     resp = client.get(f"/itembank/items/export?format=xlsx&blueprint={blueprint.id}")
     assert resp.status_code == 200 and resp.mimetype == XLSX

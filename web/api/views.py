@@ -28,6 +28,7 @@ from foundation.institutions import Institution
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
 from foundation.settings import get_rule
+from itembank import access
 from itembank import blueprints as blueprint_svc
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
@@ -132,6 +133,8 @@ def list_blueprints() -> JsonResponse:
     mode = schemas.choice_arg(request.args, "mode", [m.value for m in BlueprintMode])
     stmt = (select(Blueprint).join(Occupation, Occupation.id == Blueprint.occupation_id)
             .outerjoin(WorkType, WorkType.id == Blueprint.work_type_id))
+    if (visible := access.blueprint_clause(actor())) is not None:
+        stmt = stmt.where(visible)
     if q:
         stmt = stmt.where(or_(*(column.icontains(q, autoescape=True) for column in (
             Occupation.name, Occupation.code, WorkType.name, Blueprint.name))))
@@ -154,7 +157,7 @@ def list_blueprints() -> JsonResponse:
 @bp.get("/blueprints/<int:blueprint_id>")
 @roles_required(*BANK_READERS)
 def get_blueprint(blueprint_id: int) -> JsonResponse:
-    return _blueprint_detail(blueprint_svc.get_blueprint(db.session, blueprint_id))
+    return _blueprint_detail(blueprint_svc.read_blueprint(db.session, actor(), blueprint_id))
 
 
 @bp.post("/blueprints")
@@ -172,14 +175,14 @@ def replace_blueprint_nodes(blueprint_id: int) -> JsonResponse:
     nodes = schemas.node_specs_from_json(_body())
     blueprint_svc.replace_nodes(db.session, actor(), blueprint_id, nodes)
     db.session.commit()
-    blueprint = blueprint_svc.get_blueprint(db.session, blueprint_id)
+    blueprint = blueprint_svc.read_blueprint(db.session, actor(), blueprint_id)
     return _blueprint_detail(blueprint)
 
 
 @bp.get("/blueprints/<int:blueprint_id>/coverage")
 @roles_required(*BANK_READERS)
 def blueprint_coverage(blueprint_id: int) -> JsonResponse:
-    blueprint = blueprint_svc.get_blueprint(db.session, blueprint_id)
+    blueprint = blueprint_svc.read_blueprint(db.session, actor(), blueprint_id)
     rows = blueprint_svc.coverage(db.session, blueprint)
     minimum = get_rule(db.session, "blueprint_health")["min_items_per_point"]
     return schemas.coverage_json(blueprint, rows, blueprint_svc.coverage_summary(rows), minimum)
@@ -204,6 +207,8 @@ def _item_query() -> Select[Any]:
             .join(BlueprintNode, BlueprintNode.id == Item.point_id)
             .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
             .options(selectinload(Item.current_version), selectinload(Item.author)))
+    if (visible := access.item_clause(actor())) is not None:
+        stmt = stmt.where(visible)
     if q:
         stmt = stmt.where(or_(Item.code.icontains(q, autoescape=True),
                               ItemVersion.stem_html.icontains(q, autoescape=True)))
@@ -238,20 +243,20 @@ def list_items() -> JsonResponse:
 @bp.get("/items/<int:item_id>")
 @roles_required(*BANK_READERS)
 def get_item(item_id: int) -> JsonResponse:
-    return schemas.item_detail(item_svc.get_item(db.session, item_id))
+    return schemas.item_detail(item_svc.read_item(db.session, actor(), item_id))
 
 
 @bp.get("/items/<int:item_id>/versions")
 @roles_required(*BANK_READERS)
 def list_item_versions(item_id: int) -> JsonResponse:
-    item = item_svc.get_item(db.session, item_id)
+    item = item_svc.read_item(db.session, actor(), item_id)
     return {"item_id": item.id, "versions": [schemas.version_summary(v) for v in item.versions]}
 
 
 @bp.get("/items/<int:item_id>/versions/<int:number>")
 @roles_required(*BANK_READERS)
 def get_item_version(item_id: int, number: int) -> JsonResponse:
-    item = item_svc.get_item(db.session, item_id)
+    item = item_svc.read_item(db.session, actor(), item_id)
     by_number = {v.number: v for v in item.versions}
     version = by_number.get(number)
     if version is None:
@@ -278,7 +283,7 @@ def create_item() -> Created:
 @bp.put("/items/<int:item_id>")
 @roles_required(*ITEM_WRITERS)
 def revise_item(item_id: int) -> JsonResponse:
-    item = item_svc.get_item(db.session, item_id)
+    item = item_svc.read_item(db.session, actor(), item_id)
     content, note = schemas.item_revise_from_json(_body(), item.item_type)
     item = item_svc.revise_item(db.session, actor(), item_id, content, note=note)
     db.session.commit()
@@ -320,12 +325,12 @@ def transition_item(item_id: int) -> JsonResponse:
 @roles_required(*BANK_READERS)
 def item_duplicates(item_id: int) -> JsonResponse:
     threshold = schemas.float_arg(request.args, "threshold", 0.5, 1.0)
-    item = item_svc.get_item(db.session, item_id)
+    item = item_svc.read_item(db.session, actor(), item_id)
     assert item.current_version is not None
     kwargs: dict[str, Any] = {"exclude_item_id": item.id}
     if threshold is not None:
         kwargs["threshold"] = threshold
-    found = item_svc.find_duplicates(db.session, item.current_version.stem_html, **kwargs)
+    found = item_svc.find_duplicates(db.session, item.current_version.stem_html, viewer=actor(), **kwargs)
     return {"item_id": item.id, "duplicates": [schemas.duplicate_json(other, sim) for other, sim in found]}
 
 
@@ -346,7 +351,7 @@ def _enemy_sets_json(rows: list[EnemySet]) -> list[dict[str, Any]]:
 def list_enemy_sets() -> JsonResponse:
     stmt = enemy_svc.enemy_set_query(
         q=(request.args.get("q") or "").strip(), blueprint_id=schemas.int_arg(request.args, "blueprint"),
-        item_id=schemas.int_arg(request.args, "item"),
+        item_id=schemas.int_arg(request.args, "item"), viewer=actor(),
     )
     return _paginate(stmt, _enemy_sets_json)
 
@@ -370,8 +375,9 @@ def delete_enemy_set(set_id: int) -> JsonResponse:
 
 # ---------------------------------------------------------------- papers (试卷)
 #
-# As on the paper pages (web/bank/paper_views.py): centre admins and item reviewers see every
-# paper, an institution admin only its own institution's (403 otherwise). Forms list items
+# As on the paper pages (web/bank/paper_views.py): centre admins see every paper, an
+# institution admin only its own institution's, an item reviewer only the papers of their
+# assigned (occupation, institution) pairs (403 otherwise). Forms list items
 # by reference only, never their content or key, since institution admins read them too.
 
 
@@ -410,7 +416,7 @@ def list_papers() -> JsonResponse:
     status = schemas.choice_arg(request.args, "status", schemas.PAPER_STATUSES)
     blueprint = schemas.int_arg(request.args, "blueprint")
     institution = schemas.int_arg(request.args, "institution")
-    stmt = select(Paper).options(selectinload(Paper.forms), selectinload(Paper.created_by))
+    stmt = paper_svc.visible_papers(me).options(selectinload(Paper.forms), selectinload(Paper.created_by))
     if me.role == Role.INSTITUTION_ADMIN:
         stmt = stmt.where(Paper.institution_id == me.institution_id)  # the filter is ignored
     elif institution is not None:

@@ -20,6 +20,7 @@ from foundation.levels import ALL_LEVELS, LEVEL_NAMES
 from foundation.occupations import Occupation, WorkType, normalise_code
 from foundation.roles import Role
 from foundation.settings import get_rule
+from itembank.access import blueprint_clause
 from itembank.blueprint_excel import blueprint_template_bytes, export_blueprint_bytes, import_blueprint
 from itembank.blueprints import (
     HealthReport,
@@ -29,6 +30,7 @@ from itembank.blueprints import (
     health,
     node_specs,
     parent_code,
+    read_blueprint,
     replace_nodes,
 )
 from itembank.models import IMPORTANCE_LABELS, MODE_LABELS, Blueprint, BlueprintNode, Item, ItemStatus
@@ -53,10 +55,11 @@ BLANK_EDITOR_ROWS = 5
 
 
 def _get(blueprint_id: int) -> Blueprint:
-    blueprint = db.session.get(Blueprint, blueprint_id)
-    if blueprint is None:
+    """The blueprint if the user may read it (reviewers: their occupations), else 404."""
+    try:
+        return read_blueprint(db.session, actor(), blueprint_id)
+    except DomainError:
         abort(404)
-    return blueprint
 
 
 def _can_edit() -> bool:
@@ -86,6 +89,8 @@ def _list_query(q: str, level: str, mode: str) -> Any:
         .join(Occupation, Occupation.id == Blueprint.occupation_id)
         .outerjoin(WorkType, WorkType.id == Blueprint.work_type_id)
     )
+    if (visible := blueprint_clause(actor())) is not None:
+        stmt = stmt.where(visible)
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{escaped}%"

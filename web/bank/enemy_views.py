@@ -56,10 +56,10 @@ def _can_manage(me: User) -> bool:
 
 
 def _get_set(set_id: int) -> EnemySet:
-    enemy_set = db.session.get(EnemySet, set_id)
-    if enemy_set is None:
+    try:
+        return svc.get_enemy_set(db.session, set_id, actor())
+    except DomainError:
         abort(404)
-    return enemy_set
 
 
 # ---------------------------------------------------------------- list
@@ -70,7 +70,7 @@ def _render_list(status: int = 200, *, only_set: int | None = None,
     me = actor()
     f = {k: request.args.get(k, "").strip() for k in ("q", "blueprint", "set")}
     set_id = only_set if only_set is not None else _int_arg(f["set"])
-    stmt = svc.enemy_set_query(q=f["q"], blueprint_id=_int_arg(f["blueprint"]), set_id=set_id)
+    stmt = svc.enemy_set_query(q=f["q"], blueprint_id=_int_arg(f["blueprint"]), set_id=set_id, viewer=me)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     members = svc.set_items(db.session, page.items)
     creator_ids = {s.created_by_id for s in page.items if s.created_by_id is not None}
@@ -176,7 +176,7 @@ def enemy_panel(item: Item) -> dict[str, Any]:
     return {
         "sets": sets,
         "members": svc.set_items(db.session, sets),
-        "suggestions": svc.suggest_enemies(db.session, item),
+        "suggestions": svc.suggest_enemies(db.session, item, actor()),
         "can_manage": _can_manage(actor()),
         "threshold": svc.SUGGEST_THRESHOLD,
     }

@@ -1,5 +1,6 @@
-"""Item images: serving stored images (staff: all of them; candidates: only the images of
-the items they are answering now) and the editor's upload endpoint (writers and reviewers),
+"""Item images: serving stored images (staff: the images of the items they may read, see
+``itembank.images.can_read_image``; candidates: only the images of the items they are
+answering now) and the editor's upload endpoint (writers and reviewers),
 which answers JSON."""
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def image(image_id: int, ext: str) -> Response:
     if ext != images.EXTENSIONS.get(img.mime):
         abort(404)
     me = actor()
-    if me.role == Role.CANDIDATE.value and not _candidate_may_see(me.id, img.id):
-        abort(404)  # not one of their exam's images: not acknowledged to exist
+    if me.role == Role.CANDIDATE.value:
+        if not _candidate_may_see(me.id, img.id):
+            abort(404)  # not one of their exam's images: not acknowledged to exist
+    elif not images.can_read_image(db.session, me, img):
+        abort(404)  # staff: only images of items they may read (itembank.images)
     resp = Response(img.data, mimetype=img.mime)
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Disposition"] = f'inline; filename="{img.id}.{ext}"'

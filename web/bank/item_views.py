@@ -23,8 +23,8 @@ from foundation.accounts import User
 from foundation.errors import DomainError, ValidationError
 from foundation.occupations import Occupation
 from foundation.roles import Role
+from itembank import access, sanitize
 from itembank import items as svc
-from itembank import sanitize
 from itembank.itemtypes import ITEM_TYPES, get_type
 from itembank.models import (
     ITEM_STATUS_LABELS,
@@ -92,10 +92,11 @@ ACTIONS: dict[str, Action] = {
 
 
 def _get_item(item_id: int) -> Item:
-    item = db.session.get(Item, item_id)
-    if item is None:
+    """The item if the user may read it (reviewers: their assignments), else 404."""
+    try:
+        return svc.read_item(db.session, actor(), item_id)
+    except DomainError:
         abort(404)
-    return item
 
 
 def _author_ids(item: Item) -> set[int]:
@@ -134,7 +135,9 @@ def allowed_actions(item: Item, me: User) -> list[Action]:
 def can_edit(item: Item, me: User) -> bool:
     if me.role != QW or item.status not in svc.EDITABLE:
         return False
-    return item.status not in (ItemStatus.DRAFT, ItemStatus.RETURNED) or me.id in _author_ids(item)
+    if item.status in (ItemStatus.DRAFT, ItemStatus.RETURNED):
+        return me.id in _author_ids(item)
+    return access.can_revise(db.session, me, item)
 
 
 def _theory_blueprints() -> list[Blueprint]:
@@ -162,7 +165,8 @@ def _int_arg(value: str | None) -> int | None:
 
 def _flash_duplicates(item: Item) -> None:
     assert item.current_version is not None
-    found = svc.find_duplicates(db.session, item.current_version.stem_html, exclude_item_id=item.id)
+    found = svc.find_duplicates(db.session, item.current_version.stem_html, exclude_item_id=item.id,
+                                viewer=actor())
     if found:
         best = max(sim for _, sim in found)
         codes = "、".join(dup.code for dup, _ in found)
@@ -190,7 +194,7 @@ def items() -> str:
     me = actor()
     f = {k: request.args.get(k, "").strip() for k in ("q", "blueprint", "occupation", "level", "point", "type",
                                                        "status", "mine")}
-    stmt = svc.item_query(f, me.id)
+    stmt = svc.item_query(f, me)
     page = db.paginate(stmt.order_by(Item.id.desc()), per_page=current_app.config["PAGE_SIZE"], error_out=False)
     occupations = db.session.scalars(
         select(Occupation).where(Occupation.id.in_(select(Blueprint.occupation_id))).order_by(Occupation.code)
@@ -255,6 +259,8 @@ def item_edit(item_id: int) -> str | Response | tuple[str, int]:
     item = _get_item(item_id)
     me = actor()
     if item.status in (ItemStatus.DRAFT, ItemStatus.RETURNED) and me.id not in _author_ids(item):
+        abort(403)
+    if item.status in svc.EDITABLE and not access.can_revise(db.session, me, item):
         abort(403)
     if not can_edit(item, me):
         flash(f"试题处于「{item.status_label}」状态，审核期间不能修改。", "warning")
@@ -349,7 +355,7 @@ def _render_detail(item: Item, status: int = 200) -> tuple[str, int]:
         "bank/items/detail.html", item=item, kind=kind, current=current, shown=shown, spec=shown.spec,
         view=kind.public_view(shown.spec), versions=versions, diffs=diffs, events=events,
         version_numbers=version_numbers, event_labels=EVENT_LABELS, status_labels=ITEM_STATUS_LABELS,
-        duplicates=svc.find_duplicates(db.session, current.stem_html, exclude_item_id=item.id),
+        duplicates=svc.find_duplicates(db.session, current.stem_html, exclude_item_id=item.id, viewer=me),
         actions=allowed_actions(item, me), can_edit=can_edit(item, me), scoring_labels=SCORING_LABELS,
         is_author=me.id in _author_ids(item),
     ), status
@@ -415,6 +421,8 @@ def review_queue() -> str:
         version = aliased(ItemVersion)
         wrote = exists().where(version.item_id == Item.id, version.author_id == me.id)
         stmt = select(Item).where(Item.status == status, Item.author_id != me.id, ~wrote)
+        if (visible := access.item_clause(me)) is not None:
+            stmt = stmt.where(visible)
         if status == ItemStatus.REVIEWED.value:
             passed = exists().where(ItemEvent.item_id == Item.id, ItemEvent.version_id == Item.current_version_id,
                                     ItemEvent.action == "review", ItemEvent.actor_id == me.id)

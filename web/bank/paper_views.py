@@ -41,6 +41,7 @@ from itembank.papers import (
     information_curves,
     return_paper,
     submit_paper,
+    visible_papers,
 )
 from itembank.sanitize import plain_text
 from web.access import actor, roles_required
@@ -90,10 +91,8 @@ def _awaiting_me(me: User) -> Any:
 
 
 def _visible_query(me: User) -> Any:
-    stmt = select(Paper)
-    if me.role == Role.INSTITUTION_ADMIN:
-        stmt = stmt.where(Paper.institution_id == me.institution_id)
-    return stmt
+    """The centre: all papers; an institution admin: its own; a reviewer: their assignments."""
+    return visible_papers(me)
 
 
 def _escape_like(text: str) -> str:
@@ -136,7 +135,7 @@ def papers() -> str:
     institutions = {i.id: i.name for i in db.session.scalars(select(Institution).where(Institution.id.in_(inst_ids)))}
     institution_choices: list[tuple[int, str]] = []
     if me.role != Role.INSTITUTION_ADMIN:
-        owners = select(Paper.institution_id).distinct()
+        owners = _visible_query(me).with_only_columns(Paper.institution_id).distinct()
         institution_choices = [(i.id, i.name) for i in db.session.scalars(
             select(Institution).where(Institution.id.in_(owners)).order_by(Institution.name))]
     awaiting = db.session.scalar(

@@ -57,7 +57,7 @@ def _filters() -> dict[str, str]:
 
 def _filtered_items(f: dict[str, str]) -> Select[tuple[Item]]:
     """The item list's query for the same filter parameters (see ``bank.items``)."""
-    return item_query(f, actor().id).order_by(Item.code)
+    return item_query(f, actor()).order_by(Item.code)
 
 
 def _render_import(form: ItemImportForm, *, errors: list[tuple[int, str, str]] | None = None,

@@ -26,3 +26,15 @@ class EditUserForm(FlaskForm):
 
 class ToggleActiveForm(FlaskForm):
     confirm = BooleanField("我确认此操作", validators=[DataRequired("请勾选确认。")])
+
+
+class AssignmentForm(FlaskForm):
+    """One (occupation, institution) pair of a reviewer, or one occupation of a writer."""
+
+    occupation_id = SelectField("职业", validators=[DataRequired("请选择职业。")])
+    # Checked by the service (reviewers: an existing institution; writers: always their own).
+    institution_id = SelectField("评价机构", coerce=str, validators=[Optional()], validate_choice=False)
+
+
+class RemoveAssignmentForm(FlaskForm):
+    pass

@@ -15,11 +15,13 @@ from foundation.accounts import (
 )
 from foundation.errors import DomainError
 from foundation.institutions import Institution
+from foundation.occupations import Occupation
 from foundation.roles import Role
+from itembank import access as bank_access
 from web.access import actor, roles_required
 from web.extensions import db
 from web.users import bp
-from web.users.forms import EditUserForm, NewUserForm, ToggleActiveForm
+from web.users.forms import AssignmentForm, EditUserForm, NewUserForm, RemoveAssignmentForm, ToggleActiveForm
 
 ADMINS = (Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN)
 
@@ -107,7 +109,7 @@ def new() -> str | Response:
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
 @roles_required(*ADMINS)
-def edit(user_id: int) -> str | Response:
+def edit(user_id: int) -> str | Response | tuple[str, int]:
     user = _get_manageable(user_id)
     form = EditUserForm(obj=user)
     form.candidate_category.choices = _category_choices()
@@ -121,11 +123,82 @@ def edit(user_id: int) -> str | Response:
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "danger")
-            return render_template("users/edit.html", form=form, user=user, toggle=ToggleActiveForm()), 400
+            return _render_edit(user, form, status=400)
         db.session.commit()
         flash("账号信息已保存。", "success")
         return redirect(url_for("users.edit", user_id=user.id))
-    return render_template("users/edit.html", form=form, user=user, toggle=ToggleActiveForm())
+    return _render_edit(user, form)
+
+
+def _render_edit(user: User, form: EditUserForm, assignment_form: AssignmentForm | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    context: dict[str, object] = {"form": form, "user": user, "toggle": ToggleActiveForm()}
+    if user.role in {r.value for r in bank_access.ASSIGNABLE}:
+        rows = bank_access.assignments_of(db.session, user.id)
+        names = {i.id: i.name for i in db.session.scalars(select(Institution))}
+        context.update(
+            assignments=[(a, bank_access.describe(a, names)) for a in rows],
+            assignment_form=assignment_form or _assignment_form(user),
+            remove_form=RemoveAssignmentForm(),
+        )
+    return render_template("users/edit.html", **context), status
+
+
+def _assignment_form(user: User) -> AssignmentForm:
+    form = AssignmentForm()
+    occupations = db.session.scalars(select(Occupation).order_by(Occupation.code)).all()
+    form.occupation_id.choices = [("", "请选择职业")] + [(str(o.id), f"{o.code} {o.name}") for o in occupations]
+    if user.role == Role.ITEM_REVIEWER:
+        institutions = db.session.scalars(select(Institution).order_by(Institution.name)).all()
+        form.institution_id.choices = [("", bank_access.CENTRE_LABEL)] + [(str(i.id), i.name) for i in institutions]
+    else:  # a writer's grant is always within the writer's own institution
+        form.institution_id.choices = [("", "")]
+    return form
+
+
+@bp.post("/<int:user_id>/assignments")
+@roles_required(*ADMINS)
+def add_assignment(user_id: int) -> Response | tuple[str, int]:
+    """Give a reviewer an (occupation, institution) pair (centre only), or a writer the
+    permission to revise items of an occupation in the writer's institution."""
+    user = _get_manageable(user_id)
+    form = _assignment_form(user)
+    if not form.validate_on_submit():
+        flash("请选择职业。", "danger")
+        return _render_edit(user, EditUserForm(obj=user), form, 400)
+    occupation_id = int(form.occupation_id.data) if (form.occupation_id.data or "").isdigit() else 0
+    institution_id = int(form.institution_id.data) if (form.institution_id.data or "").isdigit() else None
+    if user.role == Role.QUESTION_WRITER:
+        institution_id = user.institution_id
+    try:
+        bank_access.assign(db.session, actor(), user.id, occupation_id=occupation_id, institution_id=institution_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_edit(user, EditUserForm(obj=user), form, exc.status)
+    db.session.commit()
+    flash("已添加范围。", "success")
+    return redirect(url_for("users.edit", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/assignments/<int:assignment_id>/delete")
+@roles_required(*ADMINS)
+def remove_assignment(user_id: int, assignment_id: int) -> Response:
+    user = _get_manageable(user_id)
+    if not RemoveAssignmentForm().validate_on_submit():
+        abort(400)
+    row = db.session.get(bank_access.BankAssignment, assignment_id)
+    if row is None or row.user_id != user.id:
+        abort(404)
+    try:
+        bank_access.unassign(db.session, actor(), assignment_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return redirect(url_for("users.edit", user_id=user.id))
+    db.session.commit()
+    flash("已移除范围。", "success")
+    return redirect(url_for("users.edit", user_id=user.id))
 
 
 @bp.post("/<int:user_id>/active")
