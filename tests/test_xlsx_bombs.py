@@ -267,3 +267,22 @@ def test_an_entry_count_that_understates_the_directory_is_refused(monkeypatch):
     monkeypatch.setattr(xlsx_guard.zipfile, "ZipFile", listed)
     with pytest.raises(ValidationError, match="部件过多"):
         xlsx_guard.check_archive(bytes(data))
+
+
+def test_a_normal_import_is_parsed_in_a_child_process(session, monkeypatch):
+    import subprocess
+
+    from tests.itembank.test_item_excel import ALL_TYPES
+    from tests.itembank.test_item_excel import xlsx as item_xlsx
+
+    spawned: list[list[str]] = []
+    real = subprocess.Popen
+
+    def popen(args, *rest, **kwargs):
+        spawned.append(list(args))
+        return real(args, *rest, **kwargs)
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    run, model = _items(session)
+    result = run(item_xlsx(ALL_TYPES))
+    assert result.created == len(ALL_TYPES)
+    assert [args[1:3] for args in spawned] == [["-m", "foundation.xlsx_child"]]
