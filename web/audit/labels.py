@@ -14,6 +14,7 @@ from typing import Any
 OBJECTS: dict[str, str] = {
     "attempt": "考生作答",
     "auth": "登录",
+    "bank_assignment": "题库分工（审题范围与修订授权）",
     "batch": "认定批次",
     "blueprint": "细目表",
     "calendar_day": "工作日历",
