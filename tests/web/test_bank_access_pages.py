@@ -95,6 +95,9 @@ def test_reviewer_without_the_occupation_gets_404_for_its_blueprint(session, cli
     assert resp.status_code == 404
     listed = {b["id"] for b in client.get("/api/v1/blueprints?per_page=100").get_json()["items"]}
     assert listed == {world.bp.id}
+    form = client.get("/itembank/blueprints/new").get_data(as_text=True)
+    mine, theirs = world.bp.occupation, other.occupation
+    assert f"{mine.code} {mine.name}" in form and f"{theirs.code} {theirs.name}" not in form
 
 
 # ---------------------------------------------------------------- writers

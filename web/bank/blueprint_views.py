@@ -33,7 +33,15 @@ from itembank.blueprints import (
     read_blueprint,
     replace_nodes,
 )
-from itembank.models import IMPORTANCE_LABELS, MODE_LABELS, Blueprint, BlueprintNode, Item, ItemStatus
+from itembank.models import (
+    IMPORTANCE_LABELS,
+    MODE_LABELS,
+    BankAssignment,
+    Blueprint,
+    BlueprintNode,
+    Item,
+    ItemStatus,
+)
 from web.access import actor, roles_required
 from web.bank import bp
 from web.bank.blueprint_forms import (
@@ -145,9 +153,12 @@ def blueprints() -> str:
 
 def _blueprint_form() -> BlueprintForm:
     form = BlueprintForm()
+    stmt = select(Occupation).where(Occupation.active.is_(True), Occupation.is_access_type.is_(False))
+    if actor().role == Role.ITEM_REVIEWER:  # only their assigned occupations (the service refuses others)
+        stmt = stmt.where(Occupation.id.in_(select(BankAssignment.occupation_id)
+                                            .where(BankAssignment.user_id == actor().id)))
     occupations = db.session.scalars(
-        select(Occupation).where(Occupation.active.is_(True), Occupation.is_access_type.is_(False))
-        .options(selectinload(Occupation.work_types)).order_by(Occupation.code)
+        stmt.options(selectinload(Occupation.work_types)).order_by(Occupation.code)
     ).all()
     form.occupation_id.choices = [SelectChoice("", "请选择职业")] + [
         SelectChoice(str(o.id), f"{o.code} {o.name}（{o.level_range_label}）") for o in occupations

@@ -1,8 +1,10 @@
 """试题 pages: the list, the editor with its live preview, the detail page with workflow
 actions, and the reviewers' queue.
 
-Who may see items: the centre admin, question writers and item reviewers (all staff of the
-bank). Answer keys are shown on these pages only; candidates never reach them (403), and the
+Who may see items: the centre admin, question writers and item reviewers; a reviewer only
+the items of their assigned (occupation, institution) pairs (``itembank.access``, 404 for
+the others), and a writer edits an approved item only as its author or with a grant.
+Answer keys are shown on these pages only; candidates never reach them (403), and the
 preview renders the candidate partial from the type's ``public_view`` alone.
 """
 
