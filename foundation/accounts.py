@@ -387,6 +387,10 @@ def update_user(
     if candidate_category is not None and user.role == Role.CANDIDATE:
         user.candidate_category = candidate_category
     session.flush()
+    if password or not user.active:
+        from foundation.login_sessions import end_user_sessions
+
+        end_user_sessions(session, user.id)  # a copied cookie of the old password stops working
     from foundation import audit
 
     after = _summary(user)
@@ -406,6 +410,9 @@ def change_own_password(session: Session, actor: User, old: str, new: str) -> No
         raise ValidationError(problem, field="new_password")
     actor.password_hash = hash_password(new)
     session.flush()
+    from foundation.login_sessions import end_user_sessions
+
+    end_user_sessions(session, actor.id)  # every browser, this one too (the view signs it in afresh)
     from foundation import audit
 
     audit.record(session, actor, "user.change_password", "user", actor.id)

@@ -7,10 +7,11 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from foundation import audit
-from foundation.accounts import authenticate_candidate, authenticate_staff, change_own_password
+from foundation.accounts import User, authenticate_candidate, authenticate_staff, change_own_password
 from foundation.errors import DomainError
+from foundation.login_sessions import end_login_session, open_login_session
 from web.access import STAFF_ROLES, actor, public, roles_required
-from web.auth import bp
+from web.auth import LOGIN_TOKEN_KEY, bp
 from web.auth.forms import CandidateLoginForm, ChangePasswordForm, StaffLoginForm
 from web.extensions import db, limiter
 
@@ -36,11 +37,18 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
-def _start_session(user: object, kind: str) -> Response:
-    session.clear()  # a fresh session on login: no fixation
-    login_user(user)  # type: ignore[arg-type]
+def _sign_in(user: User) -> None:
+    """A fresh session (no fixation) backed by a new server-side login session."""
+    session.clear()
+    token = open_login_session(db.session, user, current_app.permanent_session_lifetime)
+    login_user(user)
+    session[LOGIN_TOKEN_KEY] = token
     session.permanent = True
-    audit.record(db.session, user, f"auth.login.{kind}", "user", user.id)  # type: ignore[arg-type,attr-defined]
+
+
+def _start_session(user: User, kind: str) -> Response:
+    _sign_in(user)
+    audit.record(db.session, user, f"auth.login.{kind}", "user", user.id)
     db.session.commit()
     return redirect(_safe_next(request.args.get("next")))
 
@@ -93,7 +101,9 @@ def login_candidate() -> str | Response:
 def logout() -> Response:
     if current_user.is_authenticated:
         audit.record(db.session, actor(), "auth.logout", "user", current_user.id)
-        db.session.commit()
+    # Ends this browser's login on the server: a copy of the cookie is useless from now on.
+    end_login_session(db.session, session.get(LOGIN_TOKEN_KEY))
+    db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -111,7 +121,9 @@ def change_password() -> str | Response:
             db.session.rollback()
             flash(exc.message, "danger")
         else:
+            # The change ended every session of the account; this browser continues in a new one.
+            _sign_in(actor())
             db.session.commit()
-            flash("密码已修改。", "success")
+            flash("密码已修改，其他设备上的登录已失效。", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form)
