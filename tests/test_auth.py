@@ -150,10 +150,10 @@ def test_password_change_and_deactivation_end_other_sessions(app, session, login
     other_browser = app.test_client()
     other_browser.post("/login", data={"username": user.username, "password": PASSWORD})
     assert other_browser.get("/home").status_code == 200
-    update_user(session, centre, user.id, password="NewPassw0rd")
+    update_user(session, centre, user.id, password="Qilin-Gate-73")
     session.flush()
     assert other_browser.get("/home").status_code == 302  # sent back to the login page
-    other_browser.post("/login", data={"username": user.username, "password": "NewPassw0rd"})
+    other_browser.post("/login", data={"username": user.username, "password": "Qilin-Gate-73"})
     assert other_browser.get("/home").status_code == 200
     update_user(session, centre, user.id, active=False)
     session.flush()
