@@ -195,6 +195,7 @@ def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int =
     from foundation.accounts import CandidateCategory, User, create_user
     from foundation.demo import DEMO_PASSWORD, demo_id_number
     from foundation.institutions import Institution
+    from foundation.passwords import published_demo_password
     from foundation.roles import Role
     from foundation.settings import set_rule
     from itembank.models import Paper
@@ -228,8 +229,9 @@ def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int =
         svc.add_candidates(s, admin, batch.id, ids)
         for k, room in enumerate(rooms):
             for j in range(2):
-                p = create_user(s, admin, role=Role.PROCTOR, name=f"监考{k}-{j}", username=f"bench_p{k}_{j}",
-                                password=DEMO_PASSWORD)
+                with published_demo_password():  # the benchmark logs in with the published demo password
+                    p = create_user(s, admin, role=Role.PROCTOR, name=f"监考{k}-{j}", username=f"bench_p{k}_{j}",
+                                    password=DEMO_PASSWORD)
                 svc.assign_staff(s, admin, batch.id, user_id=p.id, role="proctor", room_id=room.id)
         svc.seat_session(s, admin, sitting.id, seed=7)
         batch.status = BatchStatus.ACKNOWLEDGED.value  # the bench's own shortcut past filing

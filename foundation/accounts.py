@@ -152,12 +152,11 @@ def check_password(stored: str | None, password: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-def password_problem(password: str) -> str | None:
-    if len(password) < 8:
-        return "密码至少 8 位。"
-    if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-        return "密码须同时包含字母和数字。"
-    return None
+def password_problem(password: str, user_inputs: tuple[str | None, ...] = ()) -> str | None:
+    """The password policy, in :mod:`foundation.passwords` (common lists, the account's names)."""
+    from foundation.passwords import password_problem as problem
+
+    return problem(password, user_inputs)
 
 
 # ---------------------------------------------------------------- authorisation helpers
@@ -303,7 +302,7 @@ def _validate_fields(
         if clash is not None and clash is not existing:
             raise ValidationError(f"用户名 {username} 已被使用。", field="username")
         if existing is None or password:
-            problem = password_problem(password or "")
+            problem = password_problem(password or "", (username, name))
             if problem:
                 raise ValidationError(problem, field="password")
 
@@ -392,6 +391,10 @@ def update_user(
     if candidate_category is not None and user.role == Role.CANDIDATE:
         user.candidate_category = candidate_category
     session.flush()
+    if password or not user.active:
+        from foundation.login_sessions import end_user_sessions
+
+        end_user_sessions(session, user.id)  # a copied cookie of the old password stops working
     from foundation import audit
 
     after = _summary(user)
@@ -406,11 +409,14 @@ def change_own_password(session: Session, actor: User, old: str, new: str) -> No
         raise PermissionDenied("考生使用准考证号和身份证号码登录，无密码。")
     if not check_password(actor.password_hash, old):
         raise ValidationError("原密码不正确。", field="old_password")
-    problem = password_problem(new)
+    problem = password_problem(new, (actor.username, actor.name))
     if problem:
         raise ValidationError(problem, field="new_password")
     actor.password_hash = hash_password(new)
     session.flush()
+    from foundation.login_sessions import end_user_sessions
+
+    end_user_sessions(session, actor.id)  # every browser, this one too (the view signs it in afresh)
     from foundation import audit
 
     audit.record(session, actor, "user.change_password", "user", actor.id)

@@ -126,7 +126,7 @@ def test_services_append_with_actor_and_before_after(session):
     from foundation.accounts import create_user, update_user
 
     admin = make_user(session, Role.CENTRE_ADMIN)
-    user = create_user(session, admin, role=Role.SUPERVISOR, name="赵督导", username="zhao_dd", password="abc12345")
+    user = create_user(session, admin, role=Role.SUPERVISOR, name="赵督导", username="zhao_dd", password="Lamp7Cloud")
     update_user(session, admin, user.id, name="赵督导员")
     last = session.query(AuditEntry).order_by(AuditEntry.seq.desc()).first()
     assert last.action == "user.update" and last.actor_id == admin.id and last.actor_role == "centre_admin"

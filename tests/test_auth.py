@@ -87,7 +87,7 @@ def test_security_headers_on_every_page(client):
 def strict_app(app) -> Iterator[object]:
     """The same database, with CSRF and rate limiting switched on as in production."""
     config = {**TEST_CONFIG, "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
-              "LOGIN_RATE_LIMIT": "3 per minute", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+              "LOGIN_FAILURE_LIMIT": "3 per minute", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
     from web.extensions import limiter
 
     # Flask-Limiter keeps `enabled` on the shared extension object: restore it afterwards.
@@ -120,9 +120,9 @@ def test_login_is_rate_limited(strict_app, session):
     wrong = {"username": user.username, "password": "wrong-pass1", "csrf_token": token}
     codes = [client.post("/login", data=wrong).status_code for _ in range(4)]
     assert codes == [400, 400, 400, 429]
-    # Even the right password is refused until the window passes.
+    # Even the right password is refused from this address until the window passes.
     right = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": token})
-    assert right.status_code == 429 and "操作过于频繁" in right.get_data(as_text=True)
+    assert right.status_code == 429 and "登录失败次数过多" in right.get_data(as_text=True)
     # Another account from the same address (a shared exam-room NAT) is not locked out.
     other = make_user(session, Role.PROCTOR)
     session.commit()
@@ -150,10 +150,10 @@ def test_password_change_and_deactivation_end_other_sessions(app, session, login
     other_browser = app.test_client()
     other_browser.post("/login", data={"username": user.username, "password": PASSWORD})
     assert other_browser.get("/home").status_code == 200
-    update_user(session, centre, user.id, password="NewPassw0rd")
+    update_user(session, centre, user.id, password="Qilin-Gate-73")
     session.flush()
     assert other_browser.get("/home").status_code == 302  # sent back to the login page
-    other_browser.post("/login", data={"username": user.username, "password": "NewPassw0rd"})
+    other_browser.post("/login", data={"username": user.username, "password": "Qilin-Gate-73"})
     assert other_browser.get("/home").status_code == 200
     update_user(session, centre, user.id, active=False)
     session.flush()

@@ -19,8 +19,8 @@ def test_centre_creates_institution_admin_and_institution_admin_creates_staff(se
     centre = make_user(session, Role.CENTRE_ADMIN)
     inst = make_institution(session)
     ia = create_user(session, centre, role=Role.INSTITUTION_ADMIN, name="机构管理员", username="ia_x",
-                     password="abcd1234", institution_id=inst.id)
-    proctor = create_user(session, ia, role=Role.PROCTOR, name="监考甲", username="proctor_x", password="abcd1234")
+                     password="Qilin-Gate-73", institution_id=inst.id)
+    proctor = create_user(session, ia, role=Role.PROCTOR, name="监考甲", username="proctor_x", password="Qilin-Gate-73")
     assert proctor.institution_id == inst.id
     cand = create_user(session, ia, role=Role.CANDIDATE, name="考生甲", id_number=valid_id_number(7),
                        ticket_no="2026000007")
@@ -56,7 +56,7 @@ def test_institution_admin_cannot_touch_another_institutions_accounts(session):
     with pytest.raises(PermissionDenied):
         update_user(session, ia, foreign.id, name="改名")
     with pytest.raises(PermissionDenied):
-        create_user(session, ia, role=Role.PROCTOR, name="x", username="xx_y", password="abcd1234",
+        create_user(session, ia, role=Role.PROCTOR, name="x", username="xx_y", password="Qilin-Gate-73",
                     institution_id=foreign.institution_id)
     session.refresh(foreign)
     assert foreign.name != "改名"
@@ -68,7 +68,7 @@ def test_institution_admin_cannot_touch_another_institutions_accounts(session):
         ({"role": Role.CANDIDATE, "id_number": "220102199003074510", "ticket_no": "2026000001"}, "校验位"),
         ({"role": Role.CANDIDATE, "id_number": None, "ticket_no": "2026000001"}, "身份证"),
         ({"role": Role.CANDIDATE, "id_number": valid_id_number(3), "ticket_no": "x"}, "准考证号"),
-        ({"role": Role.PROCTOR, "username": "ab", "password": "abcd1234"}, "用户名"),
+        ({"role": Role.PROCTOR, "username": "ab", "password": "Qilin-Gate-73"}, "用户名"),
         ({"role": Role.PROCTOR, "username": "good_name", "password": "short1"}, "至少 8 位"),
         ({"role": Role.PROCTOR, "username": "good_name", "password": "onlyletters"}, "字母和数字"),
     ],
@@ -85,7 +85,7 @@ def test_duplicates_refused(session):
     ia = make_user(session, Role.INSTITUTION_ADMIN)
     make_user(session, Role.PROCTOR, username="same_name", institution=ia.institution)
     with pytest.raises(ValidationError, match="已被使用"):
-        create_user(session, ia, role=Role.PROCTOR, name="x", username="SAME_name", password="abcd1234")
+        create_user(session, ia, role=Role.PROCTOR, name="x", username="SAME_name", password="Qilin-Gate-73")
     id_no = valid_id_number(11)
     create_user(session, ia, role=Role.CANDIDATE, name="甲", id_number=id_no, ticket_no="2026001111")
     with pytest.raises(ValidationError, match="准考证号"):

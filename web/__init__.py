@@ -89,6 +89,13 @@ def init_security(app: Flask) -> None:
     from web.extensions import csrf, limiter
     from web.security import install_security_headers
 
+    # Behind the https proxy every request comes from the proxy's address: trust that many
+    # X-Forwarded-For hops so login throttling (web/auth/throttle.py) sees the client's.
+    hops = int(app.config.get("PROXY_FIX_X_FOR", 0))
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     limiter.init_app(app)
     csrf.init_app(app)
     install_security_headers(app)

@@ -22,10 +22,18 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
-    # Login rate limits. Per account name: tight, against password guessing. Per address:
-    # generous, because a whole exam room of candidates often shares one NAT address.
-    LOGIN_RATE_LIMIT = "10 per minute;60 per hour"
+    # Login throttling counts FAILED logins (web/auth/throttle.py). Per account and address: a
+    # growing wait against guessing that never touches the same account from another address.
+    # Per address: generous, because a whole exam room of candidates often shares one NAT
+    # address, yet bounding guesses spread over many accounts.
+    LOGIN_FAILURE_LIMIT = "5 per minute;10 per 15 minutes;20 per 2 hours;40 per day"
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS = "150 per 10 minutes;1000 per day"
+    # Login attempts (right or wrong) per address: only a flood guard (each check runs scrypt).
     LOGIN_RATE_LIMIT_PER_ADDRESS = "300 per minute"
+    # Trusted reverse-proxy hops in X-Forwarded-For (1 behind one https proxy); 0: none, the
+    # socket's peer address is the client's. Without it, behind a proxy every login would share
+    # the proxy's address and the per-address failure bound would apply to everyone at once.
+    PROXY_FIX_X_FOR = 0
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SOCKETIO_ASYNC_MODE = "gevent"

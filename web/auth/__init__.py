@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, session
 
 from web.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__)
 
+#: The session-cookie key holding this browser's login-session token (foundation.login_sessions).
+LOGIN_TOKEN_KEY = "login_token"  # noqa: S105  (a key name, not a secret)
+
 
 def init_login(app: Flask) -> None:
     from foundation.accounts import User
+    from foundation.login_sessions import session_user
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -24,9 +28,12 @@ def init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_token: str) -> User | None:
         user_id, _, fingerprint = session_token.partition(":")
-        if not user_id.isdigit():
+        token = session.get(LOGIN_TOKEN_KEY)
+        if not user_id.isdigit() or not isinstance(token, str):
             return None
-        user = db.session.get(User, int(user_id))
+        # The login must still be live on the server (ended by logout, password change,
+        # deactivation): one statement, as the plain user load was.
+        user = session_user(db.session, int(user_id), token)
         if user is None or not user.active:
             return None
         # A changed password invalidates sessions opened with the old one.
