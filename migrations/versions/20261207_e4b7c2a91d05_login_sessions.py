@@ -1,7 +1,7 @@
 """login sessions
 
 Revision ID: e4b7c2a91d05
-Revises: c63e9a4dbf32
+Revises: d4e8a1b7c2f0
 Create Date: 2026-12-07 00:40:00.000000
 
 Server-side login sessions: logout, a password change and deactivation end a session at once,
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e4b7c2a91d05'
-down_revision = 'c63e9a4dbf32'
+down_revision = 'd4e8a1b7c2f0'
 branch_labels = None
 depends_on = None
 
