@@ -16,7 +16,7 @@ from foundation.roles import Role
 from itembank import access, blueprints, enemies, images, papers
 from itembank import items as item_svc
 from itembank.models import BankAssignment, Item, ItemStatus
-from tests.factories import PASSWORD, make_occupation, make_user, single_choice
+from tests.factories import make_occupation, make_user, single_choice
 from tests.itembank.bank_world import World
 
 
@@ -27,18 +27,20 @@ def world(session):
 
 # ---------------------------------------------------------------- who creates reviewers
 
+STRONG = "kettle-Orbit-4419"  # passes the password policy (tests/test_passwords.py)
+
 
 def test_only_the_centre_creates_and_edits_reviewers(session, world):
     with pytest.raises(PermissionDenied, match="省职业技能鉴定中心统一创建"):
         create_user(session, world.admin["A"], role=Role.ITEM_REVIEWER, name="机构审题员", username="own_reviewer",
-                    password=PASSWORD)
+                    password=STRONG)
     legacy = make_user(session, Role.ITEM_REVIEWER, institution=world.inst["A"])  # made before the rule
     with pytest.raises(PermissionDenied, match="省职业技能鉴定中心统一创建"):
-        update_user(session, world.admin["A"], legacy.id, password="NewPassw0rd")
+        update_user(session, world.admin["A"], legacy.id, password=STRONG)
     with pytest.raises(PermissionDenied):
         update_user(session, world.admin["A"], legacy.id, active=False)
     made = create_user(session, world.centre, role=Role.ITEM_REVIEWER, name="中心专家", username="expert_x",
-                       password=PASSWORD)
+                       password=STRONG)
     assert made.role == Role.ITEM_REVIEWER and access.assignments_of(session, made.id) == []
 
 
