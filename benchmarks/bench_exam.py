@@ -175,7 +175,7 @@ def bench_paper(session: Any, n_items: int) -> Any:
         session, people["qc_admin"], institution_id=school.id, blueprint_id=bp.id, name=f"性能测试卷（{n_items} 题）",
         mode="fixed", sections=[paper_svc.Section("single_choice", n_single, 1.0),
                                 paper_svc.Section("true_false", n_items - n_single, 1.0)],
-        n_forms=2, duration_minutes=90, fixed_codes=[codes, codes[::-1]])
+        n_forms=2, duration_minutes=90, fixed_codes=[codes, codes[::-1]], scale_to_100=True)
     paper_svc.submit_paper(session, people["qc_admin"], paper.id)
     paper_svc.approve_paper(session, people["reviewer1"], paper.id, "性能测试")
     return paper

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -314,6 +315,9 @@ class Paper(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     locked_at: Mapped[dt.datetime | None]
     assembly_report_json: Mapped[str] = mapped_column(Text, default="{}")
+    #: Scores are out of 100 (百分制): a paper whose full marks are not 100 declares that its
+    #: scores are scaled to 100; checked when it is submitted and locked.
+    scale_to_100: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     blueprint: Mapped[Blueprint] = relationship(lazy="joined")
     forms: Mapped[list[PaperForm]] = relationship(
@@ -328,6 +332,12 @@ class Paper(Base):
     @property
     def total_points(self) -> float:
         return float(sum(s["count"] * s["points"] for s in self.layout))
+
+    @property
+    def score_factor(self) -> float:
+        """What a raw score is multiplied by to be out of 100 (1 unless scaled)."""
+        total = self.total_points
+        return 100.0 / total if self.scale_to_100 and total > 0 else 1.0
 
     @property
     def status_label(self) -> str:

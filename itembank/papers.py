@@ -158,9 +158,10 @@ def _type_names() -> dict[str, str]:
 def assemble_paper(
     session: Session, actor: User, *, institution_id: int, blueprint_id: int, name: str, mode: str,
     sections: list[Section], n_forms: int = 1, duration_minutes: int = 120, cut_theta: float = 0.0,
-    tif_tolerance: float | None = None, fixed_codes: list[list[str]] | None = None,
+    tif_tolerance: float | None = None, fixed_codes: list[list[str]] | None = None, scale_to_100: bool = False,
 ) -> Paper:
-    """Assemble a paper and its parallel forms; nothing is written if assembly fails."""
+    """Assemble a paper and its parallel forms; nothing is written if assembly fails. A paper
+    whose full marks are not 100 must declare ``scale_to_100`` before it can be submitted."""
     require_role(actor, *ASSEMBLERS)
     if actor.role == Role.INSTITUTION_ADMIN and actor.institution_id != institution_id:
         raise PermissionDenied("只能为本机构组卷。")
@@ -208,6 +209,7 @@ def assemble_paper(
                   layout_json=json.dumps([dataclasses.asdict(s) | {"type": s.item_type} for s in sections],
                                          ensure_ascii=False),
                   duration_minutes=duration_minutes, cut_theta=cut_theta, created_by_id=actor.id,
+                  scale_to_100=bool(scale_to_100),
                   assembly_report_json=json.dumps(report, ensure_ascii=False))
     session.add(paper)
     by_id = {i.id: i for i in bank.items}
@@ -276,6 +278,48 @@ def _transition(session: Session, actor: User, paper: Paper, to: PaperStatus, ac
                  after={"status": paper.status, "comment": comment or None})
 
 
+def marks_problem(paper: Paper) -> str | None:
+    """Why ``paper`` is not scored out of 100 (百分制), or None. Each form's full marks (the sum
+    of its items' points) must be 100, unless the paper declares that scores are scaled to 100;
+    the forms must then still have the same full marks, so that one factor serves them all."""
+    totals = {form.label: round(float(sum(pi.points for pi in form.items)), 2) for form in paper.forms}
+    if not totals:
+        return f"试卷「{paper.name}」没有试题。"
+    distinct = sorted(set(totals.values()))
+    if len(distinct) > 1:
+        shown = "、".join(f"{label} 卷 {total:g} 分" for label, total in sorted(totals.items()))
+        return f"试卷「{paper.name}」各卷满分不同（{shown}），平行卷的满分必须一致。"
+    total = distinct[0]
+    if total <= 0:
+        return f"试卷「{paper.name}」满分为 0 分。"
+    if abs(total - 100) > 0.005 and not paper.scale_to_100:
+        return (f"试卷「{paper.name}」满分为 {total:g} 分：理论知识考试按百分制计分，请调整各题型分值使满分为 100 分，"
+                "或声明成绩按百分制折算。")
+    return None
+
+
+def _require_marks(paper: Paper) -> None:
+    problem = marks_problem(paper)
+    if problem:
+        raise ValidationError(problem, field="sections")
+
+
+def set_scale_to_100(session: Session, actor: User, paper_id: int, scale: bool) -> Paper:
+    """Declare (or withdraw) that the paper's scores are scaled to 100; drafts and returned papers only."""
+    require_role(actor, *ASSEMBLERS)
+    paper = get_paper(session, paper_id)
+    if not can_see_paper(actor, paper):
+        raise PermissionDenied("您无权操作该试卷。")
+    if paper.status not in (PaperStatus.DRAFT.value, PaperStatus.RETURNED.value):
+        raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能修改计分方式。")
+    before = paper.scale_to_100
+    paper.scale_to_100 = bool(scale)
+    session.flush()
+    audit.record(session, actor, "paper.set_scale", "paper", paper.id, before={"scale_to_100": before},
+                 after={"scale_to_100": paper.scale_to_100})
+    return paper
+
+
 def submit_paper(session: Session, actor: User, paper_id: int) -> Paper:
     require_role(actor, *ASSEMBLERS)
     paper = get_paper(session, paper_id)
@@ -283,6 +327,7 @@ def submit_paper(session: Session, actor: User, paper_id: int) -> Paper:
         raise PermissionDenied("您无权操作该试卷。")
     if paper.status not in (PaperStatus.DRAFT.value, PaperStatus.RETURNED.value):
         raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能提交审核。")
+    _require_marks(paper)
     _transition(session, actor, paper, PaperStatus.SUBMITTED, "submit")
     return paper
 
@@ -298,6 +343,7 @@ def approve_paper(session: Session, actor: User, paper_id: int, comment: str = "
         raise PermissionDenied("组卷人不能审核本人组的试卷。")
     if paper.status != PaperStatus.SUBMITTED.value:
         raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能审核。")
+    _require_marks(paper)  # checked again at lock: nothing may reach the bank otherwise
     paper.approved_by_id = actor.id
     paper.locked_at = now or utcnow()
     _transition(session, actor, paper, PaperStatus.LOCKED, "approve", comment)

@@ -88,7 +88,7 @@ class World:
     def _paper(self, k: str, item: Item) -> Paper:
         paper = Paper(name=f"机构{k}的试卷", institution_id=self.inst[k].id, blueprint_id=self.bp.id,
                       mode="type_counts", layout_json='[{"type": "single_choice", "count": 1, "points": 1.0}]',
-                      created_by_id=self.admin[k].id, status="draft")
+                      created_by_id=self.admin[k].id, status="draft", scale_to_100=True)
         paper.forms.append(PaperForm(label="A", items=[PaperItem(position=1, item_id=item.id,
                                                                  item_version_id=item.current_version_id,
                                                                  points=1.0)]))

@@ -48,7 +48,8 @@ class Bank:
 
     def assemble(self, session, actor=None, **kw):
         args = {"institution_id": self.inst.id, "blueprint_id": self.bp.id, "name": "电工四级理论A卷",
-                "mode": "blueprint", "sections": [Section("single_choice", 6, 1.0), Section("true_false", 6, 1.0)]}
+                "mode": "blueprint", "sections": [Section("single_choice", 6, 1.0), Section("true_false", 6, 1.0)],
+                "scale_to_100": True}  # 12 points: scores scaled to 100, as a real paper must declare
         args.update(kw)
         return svc.assemble_paper(session, actor or self.admin, **args)
 
@@ -190,3 +191,70 @@ def test_exposure_cap_leaves_out_items_used_in_enough_locked_papers(session, ban
     pool = svc.build_pool(session, bank.bp)
     eligible = {int(i) for i, ok in zip(pool.pool.item_ids, pool.pool.eligible, strict=True) if ok}
     assert used <= eligible
+
+
+# ---------------------------------------------------------------- papers out of 100 (百分制)
+
+
+def _audit_count(session):
+    from foundation.audit import AuditEntry
+
+    return session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+@pytest.mark.parametrize(("points", "scaled", "ok"), [
+    ((10.0, 10.0), False, True),     # 6 × 10 + 4 × 10 = 100
+    ((10.0, 9.875), False, False),   # 99.5
+    ((10.0, 10.125), False, False),  # 100.5
+    ((1.0, 1.0), False, False),      # 10: the typical mistake
+    ((1.0, 1.0), True, True),        # 10, declared scaled to 100
+    ((10.0, 10.0), True, True),      # a 100-point paper may declare it too
+])
+def test_a_paper_is_out_of_100_or_declares_its_scaling_at_submit_and_lock(session, bank, points, scaled, ok):
+    paper = bank.assemble(session, mode="type_counts", sections=[Section("single_choice", 6, points[0]),
+                                                                 Section("true_false", 4, points[1])],
+                          scale_to_100=scaled)
+    total = 6 * points[0] + 4 * points[1]
+    assert paper.total_points == total
+    assert paper.score_factor == pytest.approx(100 / total if scaled else 1.0)
+    before = _audit_count(session)
+    if not ok:
+        assert svc.marks_problem(paper) == (
+            f"试卷「电工四级理论A卷」满分为 {total:g} 分：理论知识考试按百分制计分，请调整各题型分值使满分为 100 分，"
+            "或声明成绩按百分制折算。")
+        with pytest.raises(ValidationError, match="满分为"):
+            svc.submit_paper(session, bank.admin, paper.id)
+        assert paper.status == "draft" and _audit_count(session) == before
+        svc.set_scale_to_100(session, bank.admin, paper.id, True)
+    svc.submit_paper(session, bank.admin, paper.id)
+    svc.approve_paper(session, bank.r1, paper.id)
+    assert paper.status == "locked" and svc.marks_problem(paper) is None
+
+
+def test_the_lock_checks_again_and_parallel_forms_must_agree(session, bank):
+    paper = bank.assemble(session, mode="type_counts", sections=[Section("true_false", 4, 25.0)], n_forms=2,
+                          scale_to_100=False)
+    svc.submit_paper(session, bank.admin, paper.id)
+    # A form whose points were changed behind the service's back (the rows of a paper are not
+    # locked until approval) is caught at the lock.
+    paper.forms[1].items[0].points = 30
+    session.flush()
+    before = _audit_count(session)
+    with pytest.raises(ValidationError, match="各卷满分不同（A 卷 100 分、B 卷 105 分）"):
+        svc.approve_paper(session, bank.r1, paper.id)
+    assert paper.status == "submitted" and paper.locked_at is None and _audit_count(session) == before
+    paper.scale_to_100 = True  # scaling does not excuse forms of different full marks
+    session.flush()
+    with pytest.raises(ValidationError, match="平行卷的满分必须一致"):
+        svc.approve_paper(session, bank.r1, paper.id)
+
+
+def test_the_scaling_is_declared_on_drafts_only_by_assemblers(session, bank):
+    paper = bank.assemble(session, mode="type_counts", sections=[Section("true_false", 4, 1.0)], scale_to_100=False)
+    with pytest.raises(PermissionDenied):
+        svc.set_scale_to_100(session, bank.r1, paper.id, True)
+    svc.set_scale_to_100(session, bank.admin, paper.id, True)
+    svc.submit_paper(session, bank.admin, paper.id)
+    with pytest.raises(ValidationError, match="不能修改计分方式"):
+        svc.set_scale_to_100(session, bank.admin, paper.id, False)
+    assert paper.scale_to_100 is True

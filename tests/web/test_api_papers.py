@@ -35,6 +35,7 @@ def paper_body(bank: Bank, **extra: Any) -> dict[str, Any]:
         "blueprint_id": bank.bp.id, "name": "电工四级理论A卷", "mode": "blueprint",
         "sections": [{"type": "single_choice", "count": 6, "points": 1}, {"type": "true_false", "count": 6,
                                                                            "points": 1.5}],
+        "scale_to_100": True,  # 15 points a form
     }
     body.update(extra)
     return body
@@ -423,3 +424,17 @@ def test_state_changing_paper_calls_need_the_csrf_header(app, session, client, l
     assert client.get(f"/api/v1/papers/{paper.id}").status_code == 200  # reads need no token
     session.expire_all()
     assert count(session, Paper) == 1 and session.get(Paper, paper.id).status == "draft"
+
+
+def test_scale_to_100_in_the_api(session, client, login, bank):
+    login(bank.admin)
+    for bad in ("yes", 1, None, []):
+        resp = client.post("/api/v1/papers", json=paper_body(bank, scale_to_100=bad))
+        assert resp.status_code == 400 and resp.get_json()["field"] == "scale_to_100", bad
+    unscaled = client.post("/api/v1/papers", json=paper_body(bank, scale_to_100=False, name="未折算"))
+    assert unscaled.status_code == 201 and unscaled.get_json()["scale_to_100"] is False
+    refused = transition(client, unscaled.get_json()["id"], "submit")
+    assert refused.status_code == 400 and "满分为 15 分" in refused.get_json()["error"]
+    scaled = client.post("/api/v1/papers", json=paper_body(bank, name="已折算"))
+    assert scaled.get_json()["scale_to_100"] is True
+    assert transition(client, scaled.get_json()["id"], "submit").status_code == 200

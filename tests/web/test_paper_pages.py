@@ -38,6 +38,7 @@ def _builder_data(bank: Bank, **overrides):
         "duration_minutes": "120",
         "cut_theta": "0",
         "tif_tolerance": "",
+        "scale_to_100": "y",  # 6 points a form
     }
     data.update(overrides)
     return data
@@ -351,3 +352,35 @@ def test_list_search_filters_scope_and_pagination(session, client, login, bank, 
     html = client.get("/itembank/papers", query_string={"institution": other_inst.id}).get_data(as_text=True)
     assert "共 1 条" in html and "外机构卷" in html
     assert 'href="/itembank/papers/new"' not in html  # reviewers do not assemble
+
+
+def test_a_paper_not_out_of_100_says_so_and_can_declare_its_scaling(session, client, login, bank):
+    paper = bank.assemble(session, n_forms=1, scale_to_100=False)  # 12 points a form
+    login(bank.admin)
+    html = client.get(f"/itembank/papers/{paper.id}").get_data(as_text=True)
+    assert 'id="paper-marks-problem"' in html and "满分为 12 分" in html
+    assert 'value="scale"' in html and 'value="unscale"' not in html
+    resp = client.post(f"/itembank/papers/{paper.id}/action", data={"action": "submit"}, follow_redirects=True)
+    assert resp.status_code == 400 and "满分为 12 分" in resp.get_data(as_text=True)
+    session.refresh(paper)
+    assert paper.status == "draft"
+    assert client.post(f"/itembank/papers/{paper.id}/action", data={"action": "scale"}).status_code == 302
+    session.refresh(paper)
+    assert paper.scale_to_100 is True
+    html = client.get(f"/itembank/papers/{paper.id}").get_data(as_text=True)
+    assert "（成绩按百分制折算）" in html and 'id="paper-marks-problem"' not in html and 'value="unscale"' in html
+    assert client.post(f"/itembank/papers/{paper.id}/action", data={"action": "submit"}).status_code == 302
+    login(bank.r1)
+    assert client.post(f"/itembank/papers/{paper.id}/action", data={"action": "unscale"}).status_code == 403
+
+
+def test_the_builder_declares_the_scaling(session, client, login, bank):
+    login(bank.admin)
+    data = {k: v for k, v in _builder_data(bank).items() if k != "scale_to_100"}
+    resp = client.post("/itembank/papers/new", data=data)
+    assert resp.status_code == 302
+    paper = session.scalars(select(Paper).order_by(Paper.id.desc())).first()
+    assert paper.scale_to_100 is False
+    resp = client.post("/itembank/papers/new", data={**data, "name": "折算卷", "scale_to_100": "y"})
+    assert resp.status_code == 302
+    assert session.scalars(select(Paper).order_by(Paper.id.desc())).first().scale_to_100 is True

@@ -548,7 +548,7 @@ def enemy_set_create_from_json(body: object) -> dict[str, Any]:
 
 PAPER_STATUSES = tuple(s.value for s in PaperStatus)
 PAPER_CREATE_FIELDS = ("institution_id", "blueprint_id", "name", "mode", "sections", "n_forms",
-                       "duration_minutes", "cut_theta", "tif_tolerance", "fixed_codes")
+                       "duration_minutes", "cut_theta", "tif_tolerance", "fixed_codes", "scale_to_100")
 SECTION_FIELDS = ("type", "count", "points")
 PAPER_TRANSITIONS = ("submit", "approve", "return")
 PAPER_HISTORY_ACTIONS = {"paper.assemble": "assemble", "paper.submit": "submit", "paper.approve": "approve",
@@ -581,6 +581,7 @@ def paper_summary(paper: Paper, institution: Institution | None) -> Json:
         "form_labels": [f.label for f in paper.forms],
         "item_count": sum(int(s["count"]) for s in layout),
         "total_points": paper.total_points,
+        "scale_to_100": paper.scale_to_100,
         "duration_minutes": paper.duration_minutes,
         "cut_theta": paper.cut_theta,
         "created_by": user_ref(paper.created_by),
@@ -756,10 +757,14 @@ def paper_create_from_json(body: object) -> dict[str, Any]:
         n_forms = len(fixed_codes)
     elif data.get("fixed_codes") is not None:
         raise ValidationError("只有固定试卷（mode 为 fixed）才能指定 fixed_codes。", field="fixed_codes")
+    scale_to_100 = data.get("scale_to_100", False)
+    if not isinstance(scale_to_100, bool):
+        raise ValidationError("scale_to_100 必须是 true 或 false。", field="scale_to_100")
     return {
         "institution_id": institution_id, "blueprint_id": blueprint_id, "name": name, "mode": mode,
         "sections": sections, "n_forms": n_forms or 1, "duration_minutes": 120 if duration is None else duration,
         "cut_theta": cut_theta, "tif_tolerance": tolerance, "fixed_codes": fixed_codes,
+        "scale_to_100": scale_to_100,
     }
 
 

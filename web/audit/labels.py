@@ -86,6 +86,7 @@ VERBS: dict[str, str] = {
     "revise": "修订（新版本）",
     "score": "评分",
     "seat_session": "编排座位",
+    "set_scale": "设置百分制折算",
     "seed": "导入预置数据",
     "sign": "签名",
     "simulation": "模拟生成",

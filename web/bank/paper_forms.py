@@ -13,7 +13,7 @@ import re
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from foundation.errors import ValidationError
@@ -23,7 +23,7 @@ from itembank.papers import FORM_LABELS, MODE_LABELS, Section, parse_sections
 # The national level-4 default: 160 single choice × 0.5 + 40 true/false × 0.5 = 100 points.
 DEFAULT_LAYOUT = (("single_choice", "160", "0.5"), ("true_false", "40", "0.5"))
 MAX_LAYOUT_ROWS = len(ITEM_TYPES)
-ACTIONS = ("submit", "approve", "return", "delete")
+ACTIONS = ("submit", "approve", "return", "delete", "scale", "unscale")
 _CODE_SPLIT = re.compile(r"[\s,，、;；]+")
 
 
@@ -41,6 +41,7 @@ class PaperBuilderForm(FlaskForm):
     duration_minutes = StringField("考试时长（分钟）", default="120")
     cut_theta = StringField("合格线能力值 θ", default="0")
     tif_tolerance = StringField("平行卷信息量容差（%，可留空）", validators=[Optional()])
+    scale_to_100 = BooleanField("成绩按百分制折算（每套总分不是 100 分时勾选）")
 
 
 class PaperActionForm(FlaskForm):

@@ -39,7 +39,9 @@ from itembank.papers import (
     delete_paper,
     form_coverage,
     information_curves,
+    marks_problem,
     return_paper,
+    set_scale_to_100,
     submit_paper,
     visible_papers,
 )
@@ -60,12 +62,13 @@ from web.extensions import db
 
 VIEWERS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER, Role.INSTITUTION_ADMIN)
 ITEM_VIEWERS = frozenset({Role.CENTRE_ADMIN.value, Role.QUESTION_WRITER.value, Role.ITEM_REVIEWER.value})
-ACTION_ROLES = {"submit": ASSEMBLERS, "delete": ASSEMBLERS, "approve": APPROVERS, "return": APPROVERS}
+ACTION_ROLES = {"submit": ASSEMBLERS, "delete": ASSEMBLERS, "approve": APPROVERS, "return": APPROVERS,
+                "scale": ASSEMBLERS, "unscale": ASSEMBLERS}
 EDITABLE = (PaperStatus.DRAFT.value, PaperStatus.RETURNED.value)
 STATUS_LABELS = {s.value: s.label for s in PaperStatus}
 TYPE_LABELS = {code: t.label for code, t in ITEM_TYPES.items()}
 AUDIT_LABELS = {"paper.assemble": "组卷", "paper.submit": "提交审核", "paper.approve": "审核通过并锁定",
-                "paper.return": "退回修改"}
+                "paper.return": "退回修改", "paper.set_scale": "设置百分制折算"}
 STEM_EXCERPT = 60
 
 
@@ -254,6 +257,7 @@ def paper_new() -> str | Response | tuple[str, int]:
             mode=form.mode.data or "", sections=parsed.sections, n_forms=parsed.n_forms,
             duration_minutes=parsed.duration_minutes, cut_theta=parsed.cut_theta,
             tif_tolerance=parsed.tif_tolerance, fixed_codes=parsed.fixed_codes,
+            scale_to_100=bool(form.scale_to_100.data),
         )
     except DomainError as exc:
         db.session.rollback()
@@ -376,6 +380,7 @@ def _render_detail(paper: Paper, action_form: PaperActionForm | None = None, sta
         coverage=_coverage_rows(paper), form_labels=[f.label for f in paper.forms],
         history=_history(paper), action_form=action_form or PaperActionForm(),
         can_submit=is_assembler_role and paper.status in EDITABLE,
+        marks_problem=marks_problem(paper) if paper.status != PaperStatus.LOCKED.value else None,
         can_delete=is_assembler_role and paper.status in EDITABLE,
         can_review=is_approver_role and submitted and paper.created_by_id != me.id,
         own_paper_waiting=is_approver_role and submitted and paper.created_by_id == me.id,
@@ -424,6 +429,9 @@ def paper_action(paper_id: int) -> Response | tuple[str, int]:
         elif action == "return":
             return_paper(db.session, me, paper.id, comment)
             message = "试卷已退回修改。"
+        elif action in ("scale", "unscale"):
+            set_scale_to_100(db.session, me, paper.id, action == "scale")
+            message = "已声明成绩按百分制折算。" if action == "scale" else "已取消百分制折算。"
         else:
             name = paper.name
             delete_paper(db.session, me, paper.id)
