@@ -106,7 +106,7 @@ def set_cell(cell: Cell, value: Any) -> Cell:
 def new_cell(sheet: Any, value: Any, *, font: Font | None = None, fill: PatternFill | None = None,
              alignment: Alignment | None = None) -> Cell:
     """A cell for :func:`append_row` (normal and write-only worksheets alike)."""
-    cell = set_cell(Cell(sheet), value)
+    cell = set_cell(Cell(sheet, row=1, column=1), value)  # placed by append, as WriteOnlyCell
     if font is not None:
         cell.font = font
     if fill is not None:
