@@ -27,6 +27,7 @@ from foundation.accounts import CANDIDATE_CATEGORY_LABELS, CandidateCategory, Us
 from foundation.db import utcnow
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
+from foundation.names import name_problem
 from foundation.roles import Role
 from foundation.xlsx import (
     add_notes,
@@ -116,6 +117,8 @@ def check_row(
         problems.append((COL_NAME, "请填写姓名。"))
     elif len(name) > MAX_NAME:
         problems.append((COL_NAME, f"姓名不能超过 {MAX_NAME} 个字。"))
+    elif problem := name_problem(name, "姓名"):
+        problems.append((COL_NAME, problem))
 
     raw_id = values.get(COL_ID)
     id_number = normalise_id_number(_cell_text(raw_id))
@@ -144,7 +147,9 @@ def check_row(
         problems.append((COL_PHONE, f"手机号应为 11 位数字、以 1 开头，当前为「{phone}」。"))
 
     work_unit = _cell_text(values.get(COL_UNIT))
-    if len(work_unit) > MAX_UNIT:
+    if problem := name_problem(work_unit, "工作单位"):
+        problems.append((COL_UNIT, problem))
+    elif len(work_unit) > MAX_UNIT:
         problems.append((COL_UNIT, f"工作单位不能超过 {MAX_UNIT} 个字。"))
 
     category_text = _cell_text(values.get(COL_CATEGORY))
