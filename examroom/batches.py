@@ -53,6 +53,7 @@ from foundation.db import utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
 from foundation.levels import level_name
+from foundation.names import clean_name
 from foundation.occupations import Occupation
 from foundation.roles import Role
 from foundation.settings import get_rule
@@ -173,13 +174,14 @@ def _editable_batch(session: Session, actor: User, batch_id: int) -> Batch:
     return batch
 
 
-def _text(value: str | None, label: str, max_len: int, *, required: bool, field: str) -> str:
+def _text(value: str | None, label: str, max_len: int, *, required: bool, field: str, one_line: bool = True) -> str:
+    """Trimmed text; one-line fields (names, places) also obey the name rule (foundation.names)."""
     text = (value or "").strip()
     if required and not text:
         raise ValidationError(f"请填写{label}。", field=field)
     if len(text) > max_len:
         raise ValidationError(f"{label}不能超过 {max_len} 个字。", field=field)
-    return text
+    return clean_name(text, label, field=field) if one_line else text
 
 
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
@@ -240,7 +242,7 @@ def create_batch(
     """A draft batch of the actor's institution, inside its filed scope."""
     _require_institution_admin(actor, institution_id)
     name = _text(name, "批次名称", 128, required=True, field="name")
-    overview = _text(overview, "认定工作概况", 4000, required=False, field="overview")
+    overview = _text(overview, "认定工作概况", 4000, required=False, field="overview", one_line=False)
     place = _text(place, "认定地点", 255, required=False, field="place")
     institution = session.get(Institution, institution_id)
     if institution is None:
@@ -267,7 +269,7 @@ def create_batch(
 def update_plan(session: Session, actor: User, batch_id: int, *, overview: str, place: str) -> Batch:
     """Change the plan's overview (认定工作概况) and place."""
     batch = _editable_batch(session, actor, batch_id)
-    overview = _text(overview, "认定工作概况", 4000, required=False, field="overview")
+    overview = _text(overview, "认定工作概况", 4000, required=False, field="overview", one_line=False)
     place = _text(place, "认定地点", 255, required=False, field="place")
     before = {"overview": batch.overview, "place": batch.place}
     batch.overview, batch.place = overview, place
@@ -611,12 +613,12 @@ def _decide(session: Session, actor: User, batch_id: int, to: BatchStatus, reaso
 def acknowledge_plan(session: Session, actor: User, batch_id: int, comment: str = "") -> Batch:
     """The centre acknowledges a filed plan (备案确认)."""
     require_role(actor, Role.CENTRE_ADMIN)
-    comment = _text(comment, "意见", 2000, required=False, field="comment")
+    comment = _text(comment, "意见", 2000, required=False, field="comment", one_line=False)
     return _decide(session, actor, batch_id, BatchStatus.ACKNOWLEDGED, comment)
 
 
 def return_plan(session: Session, actor: User, batch_id: int, reason: str) -> Batch:
     """The centre returns a filed plan with its reasons; the institution may edit and refile."""
     require_role(actor, Role.CENTRE_ADMIN)
-    reason = _text(reason, "退回理由", 2000, required=True, field="reason")
+    reason = _text(reason, "退回理由", 2000, required=True, field="reason", one_line=False)
     return _decide(session, actor, batch_id, BatchStatus.RETURNED, reason)

@@ -12,14 +12,10 @@ numbers (candidates log in with ticket number plus ID number) and everyone is pu
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,8 +27,16 @@ from foundation.accounts import CANDIDATE_CATEGORY_LABELS, CandidateCategory, Us
 from foundation.db import utcnow
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
+from foundation.names import name_problem
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows
+from foundation.xlsx import (
+    add_notes,
+    append_row,
+    header_and_rows,
+    new_workbook,
+    workbook_bytes,
+    write_header,
+)
 
 COL_NAME = "姓名"
 COL_ID = "身份证号"
@@ -112,6 +116,8 @@ def check_row(
         problems.append((COL_NAME, "请填写姓名。"))
     elif len(name) > MAX_NAME:
         problems.append((COL_NAME, f"姓名不能超过 {MAX_NAME} 个字。"))
+    elif problem := name_problem(name, "姓名"):
+        problems.append((COL_NAME, problem))
 
     raw_id = values.get(COL_ID)
     id_number = normalise_id_number(_cell_text(raw_id))
@@ -140,7 +146,9 @@ def check_row(
         problems.append((COL_PHONE, f"手机号应为 11 位数字、以 1 开头，当前为「{phone}」。"))
 
     work_unit = _cell_text(values.get(COL_UNIT))
-    if len(work_unit) > MAX_UNIT:
+    if problem := name_problem(work_unit, "工作单位"):
+        problems.append((COL_UNIT, problem))
+    elif len(work_unit) > MAX_UNIT:
         problems.append((COL_UNIT, f"工作单位不能超过 {MAX_UNIT} 个字。"))
 
     category_text = _cell_text(values.get(COL_CATEGORY))
@@ -303,26 +311,16 @@ def add_candidate(
 
 # ---------------------------------------------------------------- template
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="A61B29")
 _WIDTHS = {COL_NAME: 12, COL_ID: 24, COL_GENDER: 8, COL_PHONE: 16, COL_UNIT: 32, COL_CATEGORY: 20}
 
 
 def import_template_bytes() -> bytes:
     """The import template: header, one example row, text-formatted ID and phone columns,
     drop-downs for 性别 and 考生类别, and a 说明 sheet."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
-    sheet.append(list(IMPORT_COLUMNS))
-    for i, column in enumerate(IMPORT_COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=i)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(i)].width = _WIDTHS[column]
-    sheet.freeze_panes = "A2"
-    sheet.append(["张三", "220102199001010017", "男", "13800000000", "长春市某某机械有限公司",
-                  CANDIDATE_CATEGORY_LABELS[CandidateCategory.OWN_STAFF]])
+    workbook, sheet = new_workbook(SHEET_NAME)
+    write_header(sheet, IMPORT_COLUMNS, _WIDTHS)
+    append_row(sheet, ["张三", "220102199001010017", "男", "13800000000", "长春市某某机械有限公司",
+                       CANDIDATE_CATEGORY_LABELS[CandidateCategory.OWN_STAFF]])
     for row in range(2, MAX_IMPORT_ROWS + 2):
         for col in (2, 4):  # 身份证号, 手机号: text, so Excel keeps all 18 digits
             sheet.cell(row=row, column=col).number_format = "@"
@@ -334,10 +332,7 @@ def import_template_bytes() -> bytes:
     genders.add(f"C2:C{MAX_IMPORT_ROWS + 1}")
     categories.add(f"F2:F{MAX_IMPORT_ROWS + 1}")
 
-    notes = workbook.create_sheet("说明")
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["B"].width = 90
-    for line in (
+    add_notes(workbook, (
         ("列名", "填写说明"),
         (COL_NAME, "必填。与身份证一致。"),
         (COL_ID, "必填。18 位居民身份证号码，以文本格式填写；系统校验出生日期和校验位。"),
@@ -350,10 +345,5 @@ def import_template_bytes() -> bytes:
         ("", "考生使用准考证号和身份证号码登录考试系统。"),
         ("", "文件中身份证号重复、或考生已在本批次名册中，均视为错误。"),
         ("", "任何一行有错误时，整份文件都不会导入，页面会列出所有错误的行号、列名和原因。"),
-    ):
-        notes.append(list(line))
-    notes["A1"].font = Font(bold=True)
-    notes["B1"].font = Font(bold=True)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    ))
+    return workbook_bytes(workbook)

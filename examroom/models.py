@@ -19,6 +19,7 @@ from examroom.attempt import Status as AttemptStatus
 from foundation.accounts import User
 from foundation.db import Base, utcnow
 from foundation.institutions import Institution
+from foundation.names import name_info
 from foundation.occupations import Occupation, WorkType
 from itembank.models import Paper, PaperForm
 
@@ -105,10 +106,10 @@ class Batch(Base):
     occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id"), index=True)
     work_type_id: Mapped[int | None] = mapped_column(ForeignKey("work_type.id"))
     level: Mapped[int]
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), info=name_info("批次名称"))
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.DRAFT.value, index=True)
     overview: Mapped[str] = mapped_column(Text, default="")  # 认定工作概况
-    place: Mapped[str] = mapped_column(String(255), default="")  # 认定地点
+    place: Mapped[str] = mapped_column(String(255), default="", info=name_info("认定地点"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     filed_at: Mapped[dt.datetime | None]
@@ -180,7 +181,7 @@ class ExamSession(Base):
     module_id: Mapped[int] = mapped_column(ForeignKey("batch_module.id", ondelete="CASCADE"), index=True)
     starts_at: Mapped[dt.datetime]
     duration_minutes: Mapped[int] = mapped_column(Integer)
-    place: Mapped[str] = mapped_column(String(255), default="")
+    place: Mapped[str] = mapped_column(String(255), default="", info=name_info("考试地点"))
     paper_id: Mapped[int | None] = mapped_column(ForeignKey("paper.id"), index=True)
 
     module: Mapped[BatchModule] = relationship(back_populates="sessions")
@@ -202,7 +203,7 @@ class Room(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64), info=name_info("考场名称"))
     rows: Mapped[int] = mapped_column(Integer)
     cols: Mapped[int] = mapped_column(Integer)
 
@@ -249,7 +250,7 @@ class BatchCandidate(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     category: Mapped[str] = mapped_column(String(32))
-    work_unit: Mapped[str | None] = mapped_column(String(128))  # 工作单位 as listed for this batch
+    work_unit: Mapped[str | None] = mapped_column(String(128), info=name_info("工作单位"))  # as listed for this batch
 
     batch: Mapped[Batch] = relationship(back_populates="candidates")
     candidate: Mapped[User] = relationship(lazy="joined")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from foundation.db import Base, utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
+from foundation.names import clean_name, name_info
 from foundation.roles import (
     CENTRE_MANAGED_ROLES,
     CENTRE_ONLY_MESSAGE,
@@ -82,7 +83,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64), info=name_info("姓名"))
     role: Mapped[str] = mapped_column(String(32), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
@@ -266,6 +267,7 @@ def _validate_fields(
         raise ValidationError("姓名不能为空。", field="name")
     if len(name.strip()) > 64:
         raise ValidationError("姓名过长。", field="name")
+    clean_name(name, "姓名", field="name")
     rule = INSTITUTION_RULE[role]
     if rule is InstitutionRule.REQUIRED and institution_id is None:
         raise ValidationError(f"{role.label}必须隶属于一个评价机构。", field="institution_id")

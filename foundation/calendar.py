@@ -35,6 +35,7 @@ from foundation import audit
 from foundation.accounts import require_role
 from foundation.db import Base
 from foundation.errors import NotFound, ValidationError
+from foundation.names import name_info
 from foundation.roles import Role
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class CalendarDay(Base):
 
     day: Mapped[dt.date] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(64), default="", info=name_info("日期说明"))
 
     @property
     def kind_label(self) -> str:

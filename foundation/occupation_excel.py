@@ -9,14 +9,10 @@ catalogue itself (models, validation, services) lives in :mod:`foundation.occupa
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
@@ -39,7 +35,14 @@ from foundation.occupations import (
     work_type_problem,
 )
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows
+from foundation.xlsx import (
+    add_notes,
+    append_row,
+    header_and_rows,
+    new_workbook,
+    workbook_bytes,
+    write_header,
+)
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -285,36 +288,16 @@ def import_occupations(session: Session, actor: User, file_bytes: bytes) -> Impo
     return ImportResult(created=created, updated=updated, unchanged=unchanged, rows=len(rows))
 
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="A61B29")
 _WIDTHS = {COL_CODE: 14, COL_NAME: 22, COL_WORK_TYPE: 22, COL_LOWEST: 16, COL_HIGHEST: 16, COL_ACCESS: 10,
            COL_NOTE: 40, COL_STATUS: 10}
 
 
-def _write_header(sheet: Any, columns: Sequence[str]) -> None:
-    sheet.append(list(columns))
-    for i, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=i)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(column, 14)
-    sheet.freeze_panes = "A2"
-
-
-def _to_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def import_template_bytes() -> bytes:
     """The import template: header row, example rows, drop-downs and a 说明 (instructions) sheet."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
-    _write_header(sheet, IMPORT_COLUMNS)
-    sheet.append(["6-18-01-01", "车工", "普通车工", LEVEL_NAMES[5], LEVEL_NAMES[1], "否", ""])
-    sheet.append(["6-18-01-01", "车工", "数控车工", LEVEL_NAMES[5], LEVEL_NAMES[1], "否", ""])
+    workbook, sheet = new_workbook(SHEET_NAME)
+    write_header(sheet, IMPORT_COLUMNS, _WIDTHS)
+    append_row(sheet, ["6-18-01-01", "车工", "普通车工", LEVEL_NAMES[5], LEVEL_NAMES[1], "否", ""])
+    append_row(sheet, ["6-18-01-01", "车工", "数控车工", LEVEL_NAMES[5], LEVEL_NAMES[1], "否", ""])
     levels = DataValidation(type="list", formula1='"' + ",".join(LEVEL_NAMES[lv] for lv in ALL_LEVELS) + '"',
                             allow_blank=True)
     flag = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
@@ -323,10 +306,7 @@ def import_template_bytes() -> bytes:
     levels.add(f"D2:E{MAX_IMPORT_ROWS + 1}")
     flag.add(f"F2:F{MAX_IMPORT_ROWS + 1}")
 
-    notes = workbook.create_sheet("说明")
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["B"].width = 90
-    for line in (
+    add_notes(workbook, (
         ("列名", "填写说明"),
         (COL_CODE, "必填。《职业分类大典（2015年版）》编码，格式「大类-中类-小类-细类」，如 6-31-01-03。"),
         (COL_NAME, "必填。职业名称，如「电工」。"),
@@ -339,21 +319,15 @@ def import_template_bytes() -> bytes:
         ("导入规则", "按职业编码匹配：已有职业被更新，新编码被新增；已有工种保留，文件中的新工种被追加。"),
         ("", "同一职业编码的多行，其职业名称、等级和准入类必须一致。"),
         ("", "任何一行有错误时，整份文件都不会导入，页面会列出所有错误的行号、列名和原因。"),
-    ):
-        notes.append(list(line))
-    notes["A1"].font = Font(bold=True)
-    notes["B1"].font = Font(bold=True)
-    return _to_bytes(workbook)
+    ))
+    return workbook_bytes(workbook)
 
 
 def export_occupations_bytes(session: Session, occupations: Iterable[Occupation]) -> bytes:
     """The given occupations as an .xlsx in the import layout (one row per 工种), so an export
     can be edited and imported again."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
-    columns = (*IMPORT_COLUMNS, COL_STATUS)
-    _write_header(sheet, columns)
+    workbook, sheet = new_workbook(SHEET_NAME)
+    write_header(sheet, (*IMPORT_COLUMNS, COL_STATUS), _WIDTHS)
     for occupation in occupations:
         base = [occupation.code, occupation.name]
         tail = [
@@ -364,6 +338,6 @@ def export_occupations_bytes(session: Session, occupations: Iterable[Occupation]
             "启用" if occupation.active else "停用",
         ]
         for work_type in occupation.work_types or [None]:
-            sheet.append([*base, work_type.name if work_type is not None else "", *tail])
-    return _to_bytes(workbook)
+            append_row(sheet, [*base, work_type.name if work_type is not None else "", *tail])
+    return workbook_bytes(workbook)
 

@@ -25,11 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from foundation import audit
+from foundation import audit, names
 from foundation.accounts import require_role
 from foundation.db import Base
 from foundation.errors import NotFound, ValidationError
 from foundation.levels import LEVEL_NAMES, check_level_range, level_name, level_range_name
+from foundation.names import name_info
 from foundation.roles import Role
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Occupation(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    name: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True, info=name_info("职业名称"))
     # Levels are numbered downward: 5 (五级/初级工) is the lowest, 1 (一级/高级技师) the highest.
     lowest_level: Mapped[int] = mapped_column(default=5)
     highest_level: Mapped[int] = mapped_column(default=1)
@@ -82,7 +83,7 @@ class WorkType(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64), info=name_info("工种"))
 
     occupation: Mapped[Occupation] = relationship(back_populates="work_types")
 
@@ -114,7 +115,7 @@ def name_problem(name: str) -> str | None:
         return "职业名称不能为空。"
     if len(name) > MAX_NAME:
         return f"职业名称不能超过 {MAX_NAME} 个字。"
-    return None
+    return names.name_problem(name, "职业名称")
 
 
 def level_range_problem(lowest: int, highest: int) -> str | None:
@@ -130,7 +131,7 @@ def work_type_problem(name: str) -> str | None:
         return "工种名称不能为空。"
     if len(name) > MAX_NAME:
         return f"工种名称「{name[:20]}…」过长，不能超过 {MAX_NAME} 个字。"
-    return None
+    return names.name_problem(name, "工种名称")
 
 
 def _clean_work_types(names: Iterable[str]) -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.accounts import User
 from foundation.db import Base, utcnow
+from foundation.names import name_info
 from itembank.models import Blueprint, Item
 
 
@@ -40,7 +41,7 @@ class ResponseSet(Base):
     __table_args__ = (CheckConstraint("source IN ('import', 'batch', 'simulation')", name="source_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), info=name_info("作答数据名称"))
     source: Mapped[str] = mapped_column(String(16), default="import")
     blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprint.id"), index=True)
     n_examinees: Mapped[int] = mapped_column(Integer)

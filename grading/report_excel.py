@@ -7,22 +7,21 @@ per table. Missing values (NaN, not computed) are empty cells; numbers stay numb
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from foundation.db import as_utc
+from foundation.xlsx import BOLD, set_cell, workbook_bytes
 from grading.reports import THETA_GRID, DifReport, ItemReport, PaperReport
 
 __all__ = ["dif_report_xlsx", "item_report_xlsx", "paper_report_xlsx"]
 
-BOLD = Font(bold=True)
 HEADER_FILL = PatternFill("solid", fgColor="F6F8FA")
 WARN_FILL = PatternFill("solid", fgColor="FFF8C5")
 DANGER_FILL = PatternFill("solid", fgColor="FFEBE9")
@@ -48,13 +47,13 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[Any]],
            widths: Sequence[int] | None = None) -> int:
     """Write a header row and data rows; returns the next free row."""
     for col, title in enumerate(headers, start=1):
-        cell = ws.cell(row=start_row, column=col, value=title)
+        cell = set_cell(ws.cell(row=start_row, column=col), title)
         cell.font = BOLD
         cell.fill = HEADER_FILL
     row_no = start_row
     for row_no, row in enumerate(rows, start=start_row + 1):
         for col, value in enumerate(row, start=1):
-            ws.cell(row=row_no, column=col, value=_cell(value))
+            set_cell(ws.cell(row=row_no, column=col), _cell(value))
     if start_row == 1:
         ws.freeze_panes = "A2"
     for col, title in enumerate(headers, start=1):
@@ -66,8 +65,8 @@ def _table(ws: Worksheet, headers: Sequence[str], rows: Iterable[Sequence[Any]],
 
 def _pairs(ws: Worksheet, pairs: Sequence[tuple[str, Any]], *, start_row: int = 1) -> int:
     for offset, (key, value) in enumerate(pairs):
-        ws.cell(row=start_row + offset, column=1, value=key).font = BOLD
-        ws.cell(row=start_row + offset, column=2, value=_cell(value))
+        set_cell(ws.cell(row=start_row + offset, column=1), key).font = BOLD
+        set_cell(ws.cell(row=start_row + offset, column=2), _cell(value))
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 48
     return start_row + len(pairs) + 1
@@ -76,12 +75,6 @@ def _pairs(ws: Worksheet, pairs: Sequence[tuple[str, Any]], *, start_row: int = 
 def _fill_row(ws: Worksheet, row: int, n_cols: int, fill: PatternFill) -> None:
     for col in range(1, n_cols + 1):
         ws.cell(row=row, column=col).fill = fill
-
-
-def _save(wb: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
 
 
 def _when(value: Any) -> str:
@@ -125,7 +118,7 @@ def item_report_xlsx(report: ItemReport) -> bytes:
                [(g.index, g.n, g.theta_mean, g.theta_min, g.theta_max, g.observed, g.expected, g.model_at_mean,
                  g.se) for g in report.observed.groups])
     else:
-        ws.cell(row=1, column=1, value=report.observed_note or "无数据")
+        set_cell(ws.cell(row=1, column=1), report.observed_note or "无数据")
 
     ws = wb.create_sheet("选项分析")
     if report.options is not None:
@@ -136,7 +129,7 @@ def item_report_xlsx(report: ItemReport) -> bytes:
             if o.warning:
                 _fill_row(ws, k, 6, WARN_FILL)
     else:
-        ws.cell(row=1, column=1, value=report.options_note or "无数据")
+        set_cell(ws.cell(row=1, column=1), report.options_note or "无数据")
 
     ws = wb.create_sheet("参数历史")
     _table(ws, ["标定", "时间", "模型", "a", "b", "c", "SE(a)", "SE(b)", "人数", "漂移 Δb", "当前参数", "预警"],
@@ -149,7 +142,7 @@ def item_report_xlsx(report: ItemReport) -> bytes:
         _table(ws, ["θ", "P(θ)", "信息量 I(θ)"],
                [(float(t), float(pv), float(iv)) for t, pv, iv in
                 zip(report.curves.theta, report.curves.probability, report.curves.information, strict=True)])
-    return _save(wb)
+    return workbook_bytes(wb)
 
 
 # ---------------------------------------------------------------- paper
@@ -201,7 +194,7 @@ def paper_report_xlsx(report: PaperReport) -> bytes:
     for k, warn in enumerate(fills, start=2):
         if warn:
             _fill_row(ws, k, 10, WARN_FILL)
-    return _save(wb)
+    return workbook_bytes(wb)
 
 
 # ---------------------------------------------------------------- DIF
@@ -243,4 +236,4 @@ def dif_report_xlsx(report: DifReport) -> bytes:
             _fill_row(ws, k, len(headers), DANGER_FILL)
         elif cls == "B":
             _fill_row(ws, k, len(headers), WARN_FILL)
-    return _save(wb)
+    return workbook_bytes(wb)

@@ -55,7 +55,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foundation import audit
+from foundation import audit, names
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.roles import Role
@@ -167,7 +167,7 @@ def clean_name(name: str) -> str:
         raise ValidationError("请填写作答数据的名称。", field="name")
     if len(name) > MAX_NAME:
         raise ValidationError(f"名称不能超过 {MAX_NAME} 个字符。", field="name")
-    return name
+    return names.clean_name(name, "作答数据名称", field="name")
 
 
 def _text(value: Any) -> str:

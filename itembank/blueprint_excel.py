@@ -9,19 +9,26 @@ file-level problems (not an .xlsx, empty, no header) use row 0 or the header row
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from foundation.errors import RowErrors, ValidationError
-from foundation.xlsx import read_sheet
+from foundation.xlsx import (
+    add_notes,
+    append_row,
+    cell_text,
+    new_cell,
+    new_workbook,
+    read_sheet,
+    workbook_bytes,
+    write_header,
+)
 from itembank.blueprints import HealthReport, NodeSpec, is_point_code, replace_nodes
 from itembank.models import IMPORTANCE_LABELS, Blueprint
 
@@ -218,57 +225,31 @@ def to_excel_rows(errors: list[tuple[int, str, str]], excel_rows: list[int] | No
 
 # ---------------------------------------------------------------- writing
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="A61B29")
 _RANGE_FONT = Font(bold=True)
 _WIDTHS = (16, 40, 10, 14)
 
 
 def _new_workbook(title: str = "") -> tuple[Workbook, Any]:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
-    sheet.append(list(COLUMNS))
-    for i, width in enumerate(_WIDTHS, start=1):
-        cell = sheet.cell(row=1, column=i)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(i)].width = width
-    sheet.freeze_panes = "A2"
+    workbook, sheet = new_workbook(SHEET_NAME)
+    write_header(sheet, COLUMNS, _WIDTHS)
     importance = DataValidation(type="list", formula1='"X,Y,Z"', allow_blank=True)
     sheet.add_data_validation(importance)
     importance.add(f"C2:C{MAX_ROWS + 1}")
     if title:
-        workbook.properties.title = title
+        workbook.properties.title = cell_text(title)
     return workbook, sheet
 
 
 def _append_node(sheet: Any, code: str, name: str, importance: str | None, weight: float) -> None:
     number = int(weight) if float(weight).is_integer() else float(weight)
-    sheet.append([code, name, importance or "", number])
-    row = sheet.max_row
-    depth = code.count("-")
     # Indentation and bold are presentation only: the values re-import unchanged.
-    sheet.cell(row=row, column=2).alignment = Alignment(indent=depth)
-    if not is_point_code(code):
-        sheet.cell(row=row, column=1).font = _RANGE_FONT
-        sheet.cell(row=row, column=2).font = _RANGE_FONT
-
-
-def _add_notes(workbook: Workbook) -> None:
-    notes = workbook.create_sheet(NOTES_SHEET)
-    notes.column_dimensions["A"].width = 14
-    notes.column_dimensions["B"].width = 110
-    for line in NOTES:
-        notes.append(list(line))
-    notes["A1"].font = Font(bold=True)
-    notes["B1"].font = Font(bold=True)
-
-
-def _to_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    font = None if is_point_code(code) else _RANGE_FONT
+    append_row(sheet, [
+        new_cell(sheet, code, font=font),
+        new_cell(sheet, name, font=font, alignment=Alignment(indent=code.count("-"))),
+        importance or "",
+        number,
+    ])
 
 
 def blueprint_template_bytes() -> bytes:
@@ -276,8 +257,8 @@ def blueprint_template_bytes() -> bytes:
     workbook, sheet = _new_workbook("鉴定要素细目表导入模板")
     for code, name, importance, weight in EXAMPLE_ROWS:
         _append_node(sheet, code, name, importance or None, weight)
-    _add_notes(workbook)
-    return _to_bytes(workbook)
+    add_notes(workbook, NOTES, title=NOTES_SHEET, widths=(14, 110))
+    return workbook_bytes(workbook)
 
 
 def export_blueprint_bytes(blueprint: Blueprint) -> bytes:
@@ -285,5 +266,5 @@ def export_blueprint_bytes(blueprint: Blueprint) -> bytes:
     workbook, sheet = _new_workbook(blueprint.name)
     for node in blueprint.nodes:
         _append_node(sheet, node.code, node.name, node.importance, float(node.weight))
-    _add_notes(workbook)
-    return _to_bytes(workbook)
+    add_notes(workbook, NOTES, title=NOTES_SHEET, widths=(14, 110))
+    return workbook_bytes(workbook)

@@ -19,6 +19,7 @@ from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.levels import check_level_range
+from foundation.names import name_problem
 from foundation.occupations import Occupation, WorkType, require_evaluable
 from foundation.roles import Role
 from foundation.settings import get_rule
@@ -79,6 +80,8 @@ def structure_errors(nodes: list[NodeSpec]) -> list[tuple[int, str, str]]:
         seen[code] = row
         if not node.name.strip():
             errors.append((row, "名称", "名称不能为空。"))
+        elif problem := name_problem(node.name.strip(), "名称"):
+            errors.append((row, "名称", problem))
         if node.weight < 0 or node.weight > 100:
             errors.append((row, "比重", "鉴定比重应在 0 到 100 之间。"))
         if is_point_code(code) and node.importance not in ("X", "Y", "Z"):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from foundation import audit
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, ValidationError
+from foundation.names import clean_name
 from foundation.roles import Role
 from itembank import access
 from itembank.items import find_duplicates
@@ -133,7 +134,7 @@ def _clean_name(name: str | None) -> str:
     name = (name or "").strip()
     if len(name) > MAX_NAME:
         raise ValidationError(f"互斥题组名称最多 {MAX_NAME} 个字。", field="name")
-    return name
+    return clean_name(name, "互斥题组名称", field="name")
 
 
 def _default_name(codes: Sequence[str]) -> str:

@@ -53,7 +53,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
-import io
 import json
 import re
 import unicodedata
@@ -61,8 +60,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
@@ -72,7 +69,14 @@ from foundation import audit
 from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
 from foundation.roles import Role
-from foundation.xlsx import header_and_rows
+from foundation.xlsx import (
+    add_notes,
+    append_row,
+    header_and_rows,
+    new_workbook,
+    workbook_bytes,
+    write_header,
+)
 from itembank import access, duplicates, sanitize
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
@@ -710,39 +714,18 @@ def import_items(session: Session, actor: User, blueprint: Blueprint, data: byte
 
 # ---------------------------------------------------------------- template and export
 
-_HEADER_FONT = Font(bold=True, color="FFFFFF")
-_HEADER_FILL = PatternFill("solid", fgColor="A61B29")
 _WIDTHS = {COL_CODE: 16, COL_TYPE: 10, COL_POINT: 14, COL_STEM: 48, COL_ANSWER: 18, COL_DIFFICULTY: 8,
            COL_EXPLANATION: 30, COL_SOURCE: 18, COL_RULE: 14, COL_SCORING: 30, COL_STATUS: 10, COL_VERSION: 6,
            COL_BLUEPRINT: 30}
-_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _write_header(sheet: Any, columns: Sequence[str]) -> None:
-    sheet.append(list(columns))
-    for i, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=i)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(column, 16)
-    sheet.freeze_panes = "A2"
+    write_header(sheet, columns, _WIDTHS, default_width=16)
 
 
 def _append(sheet: Any, values: Sequence[Any]) -> None:
-    """Append a data row; text is always stored as text (never a formula)."""
-    clean = [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
-    sheet.append(clean)
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # "=SUM(...)" in a stem stays text
-            if "\n" in cell.value:
-                cell.alignment = _WRAP
-
-
-def _to_bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """Append a data row: text stays text (never a formula), multi-line text wraps."""
+    append_row(sheet, values, wrap_multiline=True)
 
 
 EXAMPLE_ROWS: tuple[tuple[Any, ...], ...] = (
@@ -798,9 +781,7 @@ _NOTES: tuple[tuple[str, str], ...] = (
 
 def item_template_bytes() -> bytes:
     """The import template: an empty 试题 sheet with drop-downs, a 说明 sheet and a 示例 sheet."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
+    workbook, sheet = new_workbook(SHEET_NAME)
     _write_header(sheet, IMPORT_COLUMNS)
     types = DataValidation(type="list", formula1='"' + ",".join(k.label for k in ITEM_TYPES.values()) + '"',
                            allow_blank=True)
@@ -808,21 +789,13 @@ def item_template_bytes() -> bytes:
     type_col = get_column_letter(IMPORT_COLUMNS.index(COL_TYPE) + 1)
     types.add(f"{type_col}2:{type_col}{MAX_IMPORT_ROWS + 1}")
 
-    notes = workbook.create_sheet("说明")
-    notes.column_dimensions["A"].width = 16
-    notes.column_dimensions["B"].width = 100
-    for line in _NOTES:
-        notes.append(list(line))
-    notes["A1"].font = Font(bold=True)
-    notes["B1"].font = Font(bold=True)
-    for row in notes.iter_rows(min_row=2):
-        row[1].alignment = _WRAP
+    add_notes(workbook, _NOTES, widths=(16, 100), wrap=True)
 
     examples = workbook.create_sheet(EXAMPLE_SHEET)
     _write_header(examples, IMPORT_COLUMNS)
     for values in EXAMPLE_ROWS:
         _append(examples, values)
-    return _to_bytes(workbook)
+    return workbook_bytes(workbook)
 
 
 def item_row(item: Item) -> list[Any]:
@@ -852,15 +825,15 @@ def item_row(item: Item) -> list[Any]:
 
 
 def export_items_bytes(items: Iterable[Item]) -> bytes:
-    """The items' current versions as .xlsx in the import layout; re-importing it changes nothing."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
+    """The items' current versions as .xlsx in the import layout; re-importing it changes nothing.
+    Written row by row to a write-only sheet: memory and time grow linearly with the items."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_NAME)
     _write_header(sheet, EXPORT_COLUMNS)
     for item in items:
         if item.current_version is not None:
             _append(sheet, item_row(item))
-    return _to_bytes(workbook)
+    return workbook_bytes(workbook)
 
 
 def record_export(session: Session, actor: User, fmt: str, items: Sequence[Item],

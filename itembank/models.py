@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.accounts import User
 from foundation.db import Base, utcnow
+from foundation.names import name_info
 from foundation.occupations import Occupation, WorkType
 
 
@@ -62,7 +63,7 @@ class Blueprint(Base):
     work_type_id: Mapped[int | None] = mapped_column(ForeignKey("work_type.id"))
     level: Mapped[int]
     mode: Mapped[str] = mapped_column(String(16), default=BlueprintMode.THEORY.value)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), info=name_info("细目表名称"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -99,7 +100,7 @@ class BlueprintNode(Base):
     blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprint.id", ondelete="CASCADE"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("blueprint_node.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), info=name_info("鉴定范围或鉴定点名称"))
     is_point: Mapped[bool] = mapped_column(Boolean, default=False)
     importance: Mapped[str | None] = mapped_column(String(1))
     weight: Mapped[float] = mapped_column(Numeric(6, 2, asdecimal=False), default=0)
@@ -238,7 +239,7 @@ class EnemySet(Base):
     __tablename__ = "enemy_set"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), default="")
+    name: Mapped[str] = mapped_column(String(128), default="", info=name_info("互斥组名称"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -302,7 +303,7 @@ class Paper(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(128), info=name_info("试卷名称"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
     blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprint.id"), index=True)
     mode: Mapped[str] = mapped_column(String(16))

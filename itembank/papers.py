@@ -26,6 +26,7 @@ from foundation.accounts import User, require_role
 from foundation.db import utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
+from foundation.names import clean_name
 from foundation.roles import Role
 from foundation.settings import get_rule
 from itembank import access, assembly, irtmodel
@@ -176,6 +177,7 @@ def assemble_paper(
         raise ValidationError("组卷方式无效。", field="mode")
     if not name.strip():
         raise ValidationError("请填写试卷名称。", field="name")
+    clean_name(name, "试卷名称", field="name")
     if not 1 <= n_forms <= len(FORM_LABELS):
         raise ValidationError(f"平行卷数量应为 1–{len(FORM_LABELS)}。", field="n_forms")
     if not 10 <= duration_minutes <= 600:

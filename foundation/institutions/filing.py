@@ -184,8 +184,10 @@ def _summary(inst: Institution) -> dict[str, Any]:
     }
 
 
-def _text(value: str | None, label: str, max_len: int, field: str, *, required: bool) -> str | None:
+def _text(value: str | None, label: str, max_len: int, field: str, *, required: bool,
+          one_line: bool = True) -> str | None:
     from foundation.errors import ValidationError
+    from foundation.names import name_problem
 
     text = (value or "").strip()
     if not text:
@@ -194,6 +196,9 @@ def _text(value: str | None, label: str, max_len: int, field: str, *, required: 
         return None
     if len(text) > max_len:
         raise ValidationError(f"{label}不能超过 {max_len} 个字符。", field=field)
+    problem = name_problem(text, label) if one_line else None
+    if problem:
+        raise ValidationError(problem, field=field)
     return text
 
 
@@ -290,7 +295,7 @@ def register_application(
                                   required=False),
         "contact_name": _text(contact_name, "联系人", 64, "contact_name", required=True),
         "contact_phone": _phone(contact_phone, required=True),
-        "unit_details": _text(unit_details, "单位基本情况", 4000, "unit_details", required=False),
+        "unit_details": _text(unit_details, "单位基本情况", 4000, "unit_details", required=False, one_line=False),
     }
     inst = Institution(
         name=clean_name,
@@ -352,7 +357,8 @@ def update_institution_details(
     if contact_phone is not None:
         changes["contact_phone"] = _phone(contact_phone, required=True)
     if unit_details is not None:
-        changes["unit_details"] = _text(unit_details, "单位基本情况", 4000, "unit_details", required=False)
+        changes["unit_details"] = _text(unit_details, "单位基本情况", 4000, "unit_details", required=False,
+                                        one_line=False)
     if has_self_evaluation is not None and bool(has_self_evaluation) != inst.has_self_evaluation:
         if inst.kind != InstitutionKind.ENTERPRISE:
             raise ValidationError("只有企业才登记技能人才自主评价资格。", field="has_self_evaluation")

@@ -14,6 +14,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.db import Base, utcnow
+from foundation.names import name_info
 from foundation.occupations import Occupation, WorkType
 
 
@@ -96,14 +97,14 @@ class Institution(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, info=name_info("机构名称"))
     kind: Mapped[str] = mapped_column(String(32))
     tier: Mapped[str] = mapped_column(String(32))
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)  # 统一社会信用代码
-    legal_representative: Mapped[str | None] = mapped_column(String(64))
-    address: Mapped[str | None] = mapped_column(String(255))
-    supervising_body: Mapped[str | None] = mapped_column(String(128))  # 主管部门
-    contact_name: Mapped[str | None] = mapped_column(String(64))
+    legal_representative: Mapped[str | None] = mapped_column(String(64), info=name_info("法定代表人"))
+    address: Mapped[str | None] = mapped_column(String(255), info=name_info("地址"))
+    supervising_body: Mapped[str | None] = mapped_column(String(128), info=name_info("主管部门"))
+    contact_name: Mapped[str | None] = mapped_column(String(64), info=name_info("联系人"))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     unit_details: Mapped[str | None] = mapped_column(Text)  # 单位基本情况
     has_self_evaluation: Mapped[bool] = mapped_column(default=False)  # enterprises: 自主评价资格

@@ -9,9 +9,7 @@ The reports only read; the builders live in :mod:`grading.reports` and
 
 from __future__ import annotations
 
-import io
-
-from flask import abort, flash, jsonify, render_template, request, send_file
+from flask import abort, flash, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from foundation.errors import ValidationError
@@ -21,10 +19,10 @@ from itembank.itemtypes import ITEM_TYPES
 from itembank.models import ITEM_STATUS_LABELS
 from web.access import roles_required
 from web.analysis import bp
+from web.downloads import XLSX, download
 from web.extensions import db
 
 ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPE_LABELS = {code: t.label for code, t in ITEM_TYPES.items()}
 MAX_ID = 2**31 - 1
 
@@ -40,7 +38,7 @@ def _run_arg() -> int | None:
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
+    return download(data, name, XLSX)
 
 
 def _safe_name(text: str) -> str:

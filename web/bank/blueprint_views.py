@@ -4,12 +4,11 @@ read them (they write items against the points)."""
 
 from __future__ import annotations
 
-import io
 import re
 from collections import defaultdict
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -53,9 +52,9 @@ from web.bank.blueprint_forms import (
     parse_rows,
     rows_from_specs,
 )
+from web.downloads import XLSX, download
 from web.extensions import db
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 VIEWERS = (Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER)
 EDITORS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
 READY = (ItemStatus.APPROVED.value, ItemStatus.ACTIVE.value)
@@ -325,11 +324,10 @@ def blueprint_import(blueprint_id: int) -> str | Response | tuple[str, int]:
 def blueprint_export(blueprint_id: int) -> Response:
     blueprint = _get(blueprint_id)
     data = export_blueprint_bytes(blueprint)
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=_file_name(blueprint))
+    return download(data, _file_name(blueprint), XLSX)
 
 
 @bp.get("/blueprints/template")
 @roles_required(*VIEWERS)
 def blueprint_template() -> Response:
-    return send_file(io.BytesIO(blueprint_template_bytes()), mimetype=XLSX, as_attachment=True,
-                     download_name="鉴定要素细目表导入模板.xlsx")
+    return download(blueprint_template_bytes(), "鉴定要素细目表导入模板.xlsx", XLSX)

@@ -8,9 +8,8 @@ writers, item reviewers) and every export is written to the audit trail.
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
@@ -32,10 +31,10 @@ from itembank.qti import export_qti_bytes
 from web.access import actor, roles_required
 from web.bank import bp
 from web.bank.transfer_forms import ItemImportForm
+from web.downloads import XLSX, ZIP, download
 from web.extensions import db
 
 C, QW, IR = Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILTER_KEYS = ("q", "blueprint", "occupation", "level", "point", "type", "status", "mine")
 MAX_EXPORT = 5000
 
@@ -103,8 +102,7 @@ def items_import() -> tuple[str, int]:
 @bp.get("/items/template")
 @roles_required(QW, IR, C)
 def items_template() -> Response:
-    return send_file(io.BytesIO(item_template_bytes()), mimetype=XLSX, as_attachment=True,
-                     download_name="试题导入模板.xlsx")
+    return download(item_template_bytes(), "试题导入模板.xlsx", XLSX)
 
 
 @bp.get("/items/export")
@@ -133,8 +131,7 @@ def items_export() -> Response:
     if fmt == "qti":
         data = export_qti_bytes(db.session, items)
         db.session.commit()
-        return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
-                         download_name=f"试题-QTI3-{stamp}.zip")
+        return download(data, f"试题-QTI3-{stamp}.zip", ZIP)
     data = export_items_bytes(items)
     db.session.commit()
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=f"试题-{stamp}.xlsx")
+    return download(data, f"试题-{stamp}.xlsx", XLSX)

@@ -9,12 +9,11 @@ their own admission tickets once the centre has acknowledged the plan.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import secrets
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -55,11 +54,11 @@ from web.batches.forms import (
     StaffForm,
 )
 from web.batches.ticket_pdf import tickets_pdf
+from web.downloads import PDF, XLSX, download
 from web.extensions import db
 from web.templating import BEIJING, beijing
 
 C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_LABELS = {s.value: label for s, label in BATCH_STATUS_LABELS.items()}
 CATEGORY_LABELS = {c.value: label for c, label in CANDIDATE_CATEGORY_LABELS.items()}
 
@@ -450,7 +449,7 @@ def import_candidates(batch_id: int) -> str | Response | tuple[str, int]:
 @roles_required(IA)
 def candidates_template() -> Response:
     data = candidate_import.import_template_bytes()
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="考生名册导入模板.xlsx")
+    return download(data, "考生名册导入模板.xlsx", XLSX)
 
 
 # ---------------------------------------------------------------- seating
@@ -534,7 +533,7 @@ def decide(batch_id: int) -> Response:
 
 
 def _pdf(data: bytes, name: str) -> Response:
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False, download_name=name)
+    return download(data, name, PDF, inline=True)
 
 
 @bp.get("/<int:batch_id>/sessions/<int:sitting_id>/tickets.pdf")

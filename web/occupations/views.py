@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
@@ -21,11 +20,11 @@ from foundation.occupations import (
 )
 from foundation.roles import Role
 from web.access import STAFF_ROLES, actor, roles_required
+from web.downloads import XLSX, download
 from web.extensions import db
 from web.occupations import bp
 from web.occupations.forms import ImportForm, OccupationForm, ToggleActiveForm
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CENTRE = Role.CENTRE_ADMIN
 
 
@@ -183,7 +182,7 @@ def import_xlsx() -> str | Response | tuple[str, int]:
 def template() -> Response:
     data = import_template_bytes()
     name = "职业目录导入模板.xlsx"
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name)
+    return download(data, name, XLSX)
 
 
 @bp.get("/export")
@@ -191,4 +190,4 @@ def template() -> Response:
 def export() -> Response:
     occupations = db.session.scalars(_filtered_query(_filters())).all()
     data = export_occupations_bytes(db.session, occupations)
-    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name="职业目录.xlsx")
+    return download(data, "职业目录.xlsx", XLSX)

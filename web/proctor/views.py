@@ -5,10 +5,9 @@ batch is 404, one outside the user's assignment 403."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -19,6 +18,7 @@ from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
 from foundation.roles import Role
 from web.access import actor, roles_required
+from web.downloads import PDF, download
 from web.extensions import db
 from web.proctor import bp, supervise_bp
 from web.proctor.pdfs import record_pdf, report_pdf
@@ -97,7 +97,7 @@ def record_download(room_id: int) -> Response:
     rec = _or_abort(pr.room_record, db.session, actor(), room_id, now())
     data = record_pdf(rec)
     name = f"考场记录表-{rec['room']['batch']}-{rec['room']['name']}.pdf"
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name)
+    return download(data, name, PDF)
 
 
 @bp.post("/rooms/<int:room_id>/sign")
@@ -176,8 +176,7 @@ def report_download(batch_id: int) -> Response:
         flash("督考报告尚未提交。", "warning")
         return redirect(url_for("supervise.report", batch_id=batch_id))
     data = report_pdf(view)
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"督考报告-{view['batch'].name}.pdf")
+    return download(data, f"督考报告-{view['batch'].name}.pdf", PDF)
 
 
 @bp.app_template_filter("iso_beijing")
