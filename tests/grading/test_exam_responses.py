@@ -94,7 +94,7 @@ class TwoForms:
             "A": [(*c1, 2), (*a1, 2), (*c2, 1), (*s1, 5), (*a2, 2), (*x1, 2)],
             "B": [(*b1, 2), (*c1, 2), (*c2, 1), (*s1, 5)],
         })
-        self.batch = w.plan(n_candidates=5, rooms=((2, 3),))
+        self.batch = w.held(w.plan(n_candidates=5, rooms=((2, 3),)))
         self.sitting = self.batch.sessions[0]
         batches.seat_session(session, w.admin, self.sitting.id, seed=7)
         self.room = self.sitting.rooms[0]
@@ -409,7 +409,7 @@ def test_a_calibration_of_a_batch_answered_by_a_2pl_model_completes(session, rev
                               suffix=f"{k:02d}"))
     common, only_a, only_b = made[:6], made[6:9], made[9:]
     lock_paper(session, w, {"A": [(*m, 1) for m in common + only_a], "B": [(*m, 1) for m in only_b + common]})
-    batch = w.plan(n_candidates=200, rooms=((5, 6),) * 7, proctors_per_room=1)
+    batch = w.held(w.plan(n_candidates=200, rooms=((5, 6),) * 7, proctors_per_room=1))
     sitting = batch.sessions[0]
     batches.seat_session(session, w.admin, sitting.id, seed=99)
     index = {m[0].id: k for k, m in enumerate(made)}
