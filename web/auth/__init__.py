@@ -8,6 +8,7 @@ import hmac
 from flask import Blueprint, Flask
 
 from web.extensions import db, login_manager
+from web.params import form_int
 
 bp = Blueprint("auth", __name__)
 
@@ -24,9 +25,9 @@ def init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_token: str) -> User | None:
         user_id, _, fingerprint = session_token.partition(":")
-        if not user_id.isdigit():
+        if (uid := form_int(user_id)) is None:
             return None
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, uid)
         if user is None or not user.active:
             return None
         # A changed password invalidates sessions opened with the old one.
