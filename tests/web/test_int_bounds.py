@@ -103,6 +103,7 @@ def _check(client, login, users, grouped, make_request) -> None:
     assert not errors, errors
 
 
+@settings(deadline=None)
 @given(limit=st.integers(min_value=0, max_value=10**12), number=st.integers(min_value=0, max_value=10**13))
 def test_the_converter_pattern_matches_exactly_0_to_the_limit(limit, number):
     pattern = re.compile(digits_at_most(limit))
@@ -121,6 +122,7 @@ def test_in_range_values_parse(text):
     assert parse_int(text, minimum=0) == int(text)
 
 
+@settings(deadline=None)
 @given(raw=values)
 def test_helpers_accept_only_whole_numbers_in_range(raw):
     value = form_int(raw)
