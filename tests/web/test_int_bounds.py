@@ -189,3 +189,23 @@ def test_every_int_query_parameter_of_every_get_route(app, client, login, users,
         return client.get(_path(rule, "1") + "?" + query)
 
     _check(client, login, users, grouped, make_request)
+
+
+@settings(deadline=None)
+@given(big=st.integers(min_value=MAX_ID + 1, max_value=2**70))
+@example(big=MAX_ID + 1).via("2**31: accepted before, as the bound was 2**53")
+def test_socket_payload_ids_beyond_the_columns_are_malformed(big):
+    """Exam and proctor socket payloads: an attempt id, room id or seq no column can hold is
+    refused as malformed before any query (PostgreSQL failed on them: integer out of range)."""
+    from examroom import events
+    from web.sockets import proctor
+
+    with pytest.raises(events.PayloadError):
+        events.validate_attempt_ref({"attempt_id": big})
+    with pytest.raises(events.PayloadError):
+        events.validate_connect({"attempt_id": big, "device_id": "device-one"})
+    with pytest.raises(events.PayloadError):
+        events.validate_answer({"attempt_id": 1, "position": 1, "seq": big, "value": "A",
+                                "client_time": "2026-10-16T09:05:00+08:00"})
+    with pytest.raises(proctor.PayloadError):
+        proctor._id(big)
