@@ -8,7 +8,6 @@ import hmac
 from flask import Blueprint, Flask
 
 from web.extensions import db, login_manager
-from web.params import form_int
 
 bp = Blueprint("auth", __name__)
 
@@ -25,9 +24,9 @@ def init_login(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(session_token: str) -> User | None:
         user_id, _, fingerprint = session_token.partition(":")
-        if (uid := form_int(user_id)) is None:
+        if not user_id.isdigit():
             return None
-        user = db.session.get(User, uid)
+        user = db.session.get(User, int(user_id))
         if user is None or not user.active:
             return None
         # A changed password invalidates sessions opened with the old one.
