@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from examroom.answers import DEFAULT_MAX_VALUE_BYTES, JournalEntry, value_size
+from foundation.db import MAX_ID
 
 __all__ = [
     "ERRORS",
@@ -115,7 +116,9 @@ class SignalPayload:
 
 
 def _int(value: Any, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > 2**53:
+    # MAX_ID, not 2**53: ids and seq are 32-bit integer columns on PostgreSQL, which refuses
+    # a larger bind value with an error instead of finding nothing.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > MAX_ID:
         raise PayloadError("malformed")
     return value
 

@@ -33,3 +33,10 @@ def utcnow() -> dt.datetime:
 def as_utc(value: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# The largest id any table can hold: primary keys are ``Integer``, which is 32-bit signed on
+# PostgreSQL (SQLite's is 64-bit). An id above it names no row; passing it to PostgreSQL
+# fails with "integer out of range" instead of finding nothing, so the web layer refuses it
+# first (404 in a URL, 400 in a query string or a JSON body).
+MAX_ID = 2**31 - 1

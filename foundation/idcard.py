@@ -19,7 +19,8 @@ def id_number_problem(value: str) -> str | None:
     v = value.strip().upper()
     if len(v) != 18:
         return "身份证号码应为 18 位。"
-    if not v[:17].isdigit() or not (v[17].isdigit() or v[17] == "X"):
+    # ASCII only: "²".isdigit() holds but int() refuses it (a 500 from the user form).
+    if not (v.isascii() and v[:17].isdigit()) or not (v[17].isdigit() or v[17] == "X"):
         return "身份证号码前 17 位应为数字，末位为数字或 X。"
     try:
         birth = dt.date(int(v[6:10]), int(v[10:12]), int(v[12:14]))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from foundation import audit
 from foundation.accounts import User, require_role
+from foundation.db import MAX_ID
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
 from itembank import access, duplicates, sanitize
@@ -269,7 +270,11 @@ ITEM_FILTERS = ("q", "blueprint", "occupation", "level", "point", "type", "statu
 
 
 def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    """A filter id or level: ASCII digits within MAX_ID, else no filter. ("²".isdigit() holds
+    but int() refuses it; a larger number made the database fail instead of match nothing.)"""
+    if not (value.isascii() and value.isdigit() and len(value) <= 10) or int(value) > MAX_ID:
+        return None
+    return int(value)
 
 
 def item_query(filters: Mapping[str, str], actor: User) -> Select[tuple[Item]]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from foundation.idcard import check_digit, id_number_problem, mask_id_number, mask_name
 
@@ -38,3 +40,15 @@ def test_check_digit_covers_x_and_every_residue():
 def test_masking_for_publicity():
     assert mask_id_number("220102199003074516") == "220102********4516"
     assert mask_name("张三") == "张*" and mask_name("欧阳娜娜") == "欧**娜" and mask_name("李") == "李"
+
+
+@settings(deadline=None)
+@given(st.text(min_size=18, max_size=18))
+def test_any_18_characters_get_an_answer_never_an_exception(value):
+    problem = id_number_problem(value)
+    assert problem is None or problem.startswith("身份证号码")
+
+
+def test_unicode_digits_are_not_digits_here():
+    assert id_number_problem("²20102199003074516") == "身份证号码前 17 位应为数字，末位为数字或 X。"
+    assert id_number_problem("２２0102199003074516") is not None

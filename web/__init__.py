@@ -15,6 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. Layers: defaults, instance/config.py, FLASK_* environment,
     then ``config``. Never creates tables, migrates, calls the network or prompts."""
     app = Flask(__name__, instance_relative_config=True)
+    init_routing(app)
     init_config(app, config)
     init_database(app)
     init_security(app)
@@ -25,6 +26,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_sockets(app)
     init_cli(app)
     return app
+
+
+def init_routing(app: Flask) -> None:
+    """``<int:...>`` in every route refuses ids no table can hold (404), see ``web.params``."""
+    from web.params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
 
 
 def init_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -21,10 +21,10 @@ from web.access import roles_required
 from web.analysis import bp
 from web.downloads import XLSX, download
 from web.extensions import db
+from web.params import form_int
 
 ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
 TYPE_LABELS = {code: t.label for code, t in ITEM_TYPES.items()}
-MAX_ID = 2**31 - 1
 
 
 def _run_arg() -> int | None:
@@ -32,9 +32,9 @@ def _run_arg() -> int | None:
     raw = request.args.get("run", "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    if (run_id := form_int(raw)) is None:
         abort(404)
-    return int(raw)
+    return run_id
 
 
 def _xlsx(data: bytes, name: str) -> Response:

@@ -50,6 +50,7 @@ from itembank.models import ITEM_STATUS_LABELS, Blueprint, Item
 from web.access import actor, roles_required
 from web.analysis import bp
 from web.extensions import db
+from web.params import form_int
 
 C, IR = Role.CENTRE_ADMIN, Role.ITEM_REVIEWER
 ITEMS_PER_PAGE = 50
@@ -107,8 +108,7 @@ EXAM_BATCH_CHOICES = 200
 
 
 def _int(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return form_int(value)  # bounded: an id no table holds is no id
 
 
 def _blueprints() -> list[Blueprint]:

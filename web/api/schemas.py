@@ -53,6 +53,7 @@ from itembank.models import (
 from itembank.papers import FORM_LABELS, Section, parse_sections
 from itembank.papers import MODE_LABELS as PAPER_MODE_LABELS
 from itembank.papers import MODES as PAPER_MODES
+from web.params import MAX_ID, query_int
 
 Json = dict[str, Any]
 
@@ -110,6 +111,8 @@ def _int(value: object, field: str, what: str, *, required: bool = True) -> int 
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{what}必须是整数。", field=field)
+    if not -MAX_ID <= value <= MAX_ID:  # no column holds more (an id, a count, minutes)
+        raise ValidationError(f"{what}超出范围。", field=field)
     return value
 
 
@@ -139,12 +142,7 @@ def page_args(args: Mapping[str, str], default_per_page: int) -> tuple[int, int]
 
 
 def int_arg(args: Mapping[str, str], name: str, *, minimum: int = 1) -> int | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < minimum:
-        raise ValidationError(f"参数 {name} 必须是不小于 {minimum} 的整数。", field=name)
-    return int(raw)
+    return query_int(args, name, minimum=minimum)
 
 
 def choice_arg(args: Mapping[str, str], name: str, choices: Iterable[str]) -> str | None:
@@ -170,7 +168,7 @@ def point_arg(args: Mapping[str, str]) -> tuple[int | None, str | None]:
     raw = (args.get("point") or "").strip()
     if not raw:
         return None, None
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return int_arg(args, "point"), None
     code = raw.upper()
     if not POINT_FILTER.fullmatch(code):
@@ -267,7 +265,7 @@ def blueprint_create_from_json(body: object) -> dict[str, Any]:
     data = json_object(body)
     _reject_unknown(data, BLUEPRINT_CREATE_FIELDS)
     mode = data.get("mode", BlueprintMode.THEORY.value)
-    if mode not in {m.value for m in BlueprintMode}:
+    if not isinstance(mode, str) or mode not in {m.value for m in BlueprintMode}:
         raise ValidationError("细目表类型只能是 theory（理论知识）或 skill（操作技能）。", field="mode")
     return {
         "occupation_id": _int(data.get("occupation_id"), "occupation_id", "职业"),
@@ -495,7 +493,7 @@ def transition_from_json(body: object) -> tuple[str, str]:
     data = json_object(body)
     _reject_unknown(data, ("action", "comment"))
     action = data.get("action")
-    if action not in TRANSITIONS:
+    if not isinstance(action, str) or action not in TRANSITIONS:
         raise ValidationError(f"action 只能是：{'、'.join(TRANSITIONS)}。", field="action")
     comment = _str(data.get("comment"), "comment", "审核意见", default="")
     if len(comment) > MAX_COMMENT:
@@ -729,7 +727,7 @@ def paper_create_from_json(body: object) -> dict[str, Any]:
     if len(name) > MAX_PAPER_NAME:
         raise ValidationError(f"试卷名称最多 {MAX_PAPER_NAME} 个字。", field="name")
     mode = data.get("mode", "blueprint")
-    if mode not in PAPER_MODES:
+    if not isinstance(mode, str) or mode not in PAPER_MODES:
         raise ValidationError(f"组卷方式只能是：{'、'.join(PAPER_MODES)}。", field="mode")
     sections = _sections_from_json(data.get("sections"))
     n_forms = _int(data.get("n_forms"), "n_forms", "平行卷数量", required=False)
@@ -773,7 +771,7 @@ def paper_transition_from_json(body: object) -> tuple[str, str]:
     data = json_object(body)
     _reject_unknown(data, ("action", "comment"))
     action = data.get("action")
-    if action not in PAPER_TRANSITIONS:
+    if not isinstance(action, str) or action not in PAPER_TRANSITIONS:
         raise ValidationError(f"action 只能是：{'、'.join(PAPER_TRANSITIONS)}。", field="action")
     comment = _str(data.get("comment"), "comment", "审核意见", default="")
     if len(comment) > MAX_COMMENT:

@@ -54,6 +54,7 @@ from web.bank.blueprint_forms import (
 )
 from web.downloads import XLSX, download
 from web.extensions import db
+from web.params import form_int
 
 VIEWERS = (Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER)
 EDITORS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
@@ -107,8 +108,8 @@ def _list_query(q: str, level: str, mode: str) -> Any:
             WorkType.name.ilike(like, escape="\\"),
             Blueprint.name.ilike(like, escape="\\"),
         ))
-    if level.isdigit() and int(level) in LEVEL_NAMES:
-        stmt = stmt.where(Blueprint.level == int(level))
+    if (level_no := form_int(level)) in LEVEL_NAMES:
+        stmt = stmt.where(Blueprint.level == level_no)
     if mode in MODE_LABELS:
         stmt = stmt.where(Blueprint.mode == mode)
     return stmt.order_by(Occupation.code, WorkType.name.nulls_first(), Blueprint.level.desc(), Blueprint.mode,
@@ -176,7 +177,7 @@ def _blueprint_form() -> BlueprintForm:
 
 def _int(value: str | None) -> int:
     # Unparseable input becomes 0, which the service refuses with a Chinese message.
-    return int(value) if value and value.isdigit() else 0
+    return form_int(value) or 0
 
 
 @bp.route("/blueprints/new", methods=["GET", "POST"])

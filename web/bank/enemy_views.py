@@ -27,6 +27,7 @@ from itembank.models import Blueprint, BlueprintMode, EnemySet, Item
 from web.access import actor, roles_required
 from web.bank import bp
 from web.extensions import db
+from web.params import form_int
 
 READERS = svc.READERS  # centre admin, question writer (read only), item reviewer
 EDITORS = svc.EDITORS  # centre admin, item reviewer
@@ -47,8 +48,7 @@ class EnemyActionForm(FlaskForm):
 
 
 def _int_arg(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return form_int(value)  # bounded: an id no table holds is no id
 
 
 def _can_manage(me: User) -> bool:

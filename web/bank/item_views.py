@@ -53,6 +53,7 @@ from web.bank.item_forms import (
     spec_from_form,
 )
 from web.extensions import db
+from web.params import form_int
 
 C, QW, IR = Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
 BANK_STAFF = (C, QW, IR)
@@ -161,8 +162,7 @@ def _point_choices(blueprint: Blueprint | None) -> list[SelectChoice]:
 
 
 def _int_arg(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return form_int(value)  # bounded: an id no table holds is no id
 
 
 def _flash_duplicates(item: Item) -> None:

@@ -59,6 +59,7 @@ from web.bank.paper_forms import (
     parse_builder,
 )
 from web.extensions import db
+from web.params import form_int
 
 VIEWERS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER, Role.INSTITUTION_ADMIN)
 ITEM_VIEWERS = frozenset({Role.CENTRE_ADMIN.value, Role.QUESTION_WRITER.value, Role.ITEM_REVIEWER.value})
@@ -117,10 +118,10 @@ def papers() -> str:
         stmt = stmt.where(Paper.name.ilike(_escape_like(q), escape="\\"))
     if status in STATUS_LABELS:
         stmt = stmt.where(Paper.status == status)
-    if blueprint.isdigit():
-        stmt = stmt.where(Paper.blueprint_id == int(blueprint))
-    if institution.isdigit() and me.role != Role.INSTITUTION_ADMIN:
-        stmt = stmt.where(Paper.institution_id == int(institution))
+    if (blueprint_id := form_int(blueprint)) is not None:
+        stmt = stmt.where(Paper.blueprint_id == blueprint_id)
+    if (institution_id := form_int(institution)) is not None and me.role != Role.INSTITUTION_ADMIN:
+        stmt = stmt.where(Paper.institution_id == institution_id)
     if review:
         stmt = stmt.where(_awaiting_me(me))
     order: list[Any] = [Paper.created_at.desc(), Paper.id.desc()]
@@ -196,9 +197,9 @@ def _builder_institution(me: User, form: PaperBuilderForm) -> Institution | None
     if me.role == Role.INSTITUTION_ADMIN:
         return db.session.get(Institution, me.institution_id) if me.institution_id else None
     raw = form.institution_id.data if request.method == "POST" else request.args.get("institution_id", "")
-    if not (raw or "").isdigit():
+    if (institution_id := form_int(raw)) is None:
         return None
-    institution = db.session.get(Institution, int(raw))
+    institution = db.session.get(Institution, institution_id)
     return institution if institution is not None and institution.status == FilingStatus.FILED.value else None
 
 
@@ -222,7 +223,7 @@ def _render_builder(form: PaperBuilderForm, institution: Institution | None, row
 
 
 def _safe_int(text: str) -> int:
-    return int(text) if text.strip().isdigit() else 0
+    return form_int(text, minimum=0) or 0
 
 
 def _safe_float(text: str) -> float:
@@ -249,7 +250,7 @@ def paper_new() -> str | Response | tuple[str, int]:
         return _render_builder(form, institution, rows, fixed_text, 400)
     try:
         parsed = parse_builder(form, request.form)
-        blueprint_id = int(form.blueprint_id.data) if (form.blueprint_id.data or "").isdigit() else 0
+        blueprint_id = form_int(form.blueprint_id.data) or 0
         if not blueprint_id:
             raise ValidationError("请选择细目表。", field="blueprint_id")
         paper = assemble_paper(

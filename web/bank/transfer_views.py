@@ -33,6 +33,7 @@ from web.bank import bp
 from web.bank.transfer_forms import ItemImportForm
 from web.downloads import XLSX, ZIP, download
 from web.extensions import db
+from web.params import form_int
 
 C, QW, IR = Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
 FILTER_KEYS = ("q", "blueprint", "occupation", "level", "point", "type", "status", "mine")
@@ -40,8 +41,7 @@ MAX_EXPORT = 5000
 
 
 def _int_arg(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return form_int(value)  # bounded: an id no table holds is no id
 
 
 def _theory_blueprints() -> list[Blueprint]:

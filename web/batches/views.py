@@ -56,6 +56,7 @@ from web.batches.forms import (
 from web.batches.ticket_pdf import tickets_pdf
 from web.downloads import PDF, XLSX, download
 from web.extensions import db
+from web.params import form_int
 from web.templating import BEIJING, beijing
 
 C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
@@ -98,8 +99,7 @@ def _to_detail(batch: Batch, anchor: str = "") -> Response:
 
 
 def _int(text: str | None) -> int | None:
-    text = (text or "").strip()
-    return int(text) if text.isdigit() else None
+    return form_int(text)
 
 
 # ---------------------------------------------------------------- list
@@ -174,7 +174,7 @@ def new() -> str | Response | tuple[str, int]:
     form.target.choices = [SelectChoice("", "请选择")] + [SelectChoice(v, label) for v, label in targets]
     if form.validate_on_submit():
         parts = (form.target.data or "").split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        if len(parts) != 3 or any(form_int(p, minimum=0) is None for p in parts):
             form.target.errors = ["请选择职业（工种）与等级。"]
             flash("请选择职业（工种）与等级。", "danger")
             return render_template("batches/new.html", form=form, targets=targets), 400

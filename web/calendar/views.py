@@ -33,6 +33,7 @@ from web.access import actor, roles_required
 from web.calendar import bp
 from web.calendar.forms import AddDaysForm, BetweenForm, DayForm, DeleteDayForm
 from web.extensions import db
+from web.params import form_int
 from web.templating import BEIJING
 
 VIEWERS = (Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN)
@@ -55,9 +56,8 @@ def _today() -> dt.date:
 
 def _year_arg() -> int:
     raw = request.args.get("year", "")
-    if raw.isdigit() and MIN_YEAR <= int(raw) <= MAX_YEAR:
-        return int(raw)
-    return _today().year
+    year = form_int(raw, minimum=MIN_YEAR, maximum=MAX_YEAR)
+    return year if year is not None else _today().year
 
 
 def _label(d: dt.date) -> str:

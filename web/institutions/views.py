@@ -43,6 +43,7 @@ from web.access import actor, roles_required
 from web.extensions import db
 from web.institutions import bp
 from web.institutions.forms import AdvanceForm, ApplicationForm, DetailsForm, RemoveScopeForm, ScopeForm
+from web.params import form_int
 from web.templating import BEIJING
 
 CENTRE = Role.CENTRE_ADMIN
@@ -88,7 +89,7 @@ def _scope_form(inst: Institution, formdata: bool = True) -> ScopeForm:
 
 def _int(value: str | None) -> int:
     # Unparseable input becomes 0, which the service refuses with a Chinese message.
-    return int(value) if value and value.strip().isdigit() else 0
+    return form_int(value) or 0
 
 
 def _detail_context(inst: Institution, scope_form: ScopeForm | None = None) -> dict[str, object]:

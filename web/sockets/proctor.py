@@ -23,7 +23,7 @@ from flask_socketio import Namespace, join_room, leave_room
 
 from examroom import proctoring as pr
 from examroom.attempt import AttemptError
-from foundation.db import utcnow
+from foundation.db import MAX_ID, utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
 from web.extensions import db
 from web.sockets import push
@@ -81,7 +81,7 @@ def _dict(payload: Any, required: set[str], optional: set[str] = frozenset()) ->
 
 
 def _id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**53:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:  # 32-bit on PostgreSQL
         raise PayloadError()
     return value
 

@@ -20,6 +20,7 @@ from foundation.roles import Role
 from itembank import access as bank_access
 from web.access import actor, roles_required
 from web.extensions import db
+from web.params import form_int
 from web.users import bp
 from web.users.forms import AssignmentForm, EditUserForm, NewUserForm, RemoveAssignmentForm, ToggleActiveForm
 
@@ -57,8 +58,8 @@ def index() -> str:
         stmt = stmt.where(or_(User.name.ilike(like), User.username.ilike(like), User.ticket_no.ilike(like)))
     if role in {r.value for r in Role}:
         stmt = stmt.where(User.role == role)
-    if inst.isdigit() and me.role == Role.CENTRE_ADMIN:
-        stmt = stmt.where(User.institution_id == int(inst))
+    if (inst_id := form_int(inst)) is not None and me.role == Role.CENTRE_ADMIN:
+        stmt = stmt.where(User.institution_id == inst_id)
     # Staff first, then candidates; within each, by role and creation order.
     stmt = stmt.order_by(case((User.role == Role.CANDIDATE.value, 1), else_=0), User.role, User.id)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
@@ -86,7 +87,7 @@ def new() -> str | Response:
     if request.method == "GET" and request.args.get("role"):
         form.role.data = request.args["role"]
     if form.validate_on_submit():
-        inst_id = int(form.institution_id.data) if (form.institution_id.data or "").isdigit() else None
+        inst_id = form_int(form.institution_id.data)
         try:
             user = create_user(
                 db.session, me, role=Role(form.role.data), name=form.name.data or "",
