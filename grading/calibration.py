@@ -29,6 +29,16 @@ detached process so the numeric work never blocks the web server):
    review (status 待审题, an :class:`~itembank.models.ItemEvent` ``flag`` by the run's creator
    whose comment lists the flags, and an audit entry); a pretest item calibrated without a
    flag in a converged run becomes operational (``is_pretest`` False, audited).
+   Both status changes are made only for items the run's creator may review
+   (:func:`itembank.access.can_read_item`: the centre admin every item, a reviewer the items
+   of their assigned (occupation, institution) pairs). Any other item keeps its status and
+   pretest mark; its parameters and flags are still recorded (the calibration is one scale
+   for the whole response set), and the report lists it under ``outside_scope``, so that its
+   own reviewers or the centre act on the flags.
+
+Who sees what: a reviewer starts, lists and reads runs only of response sets whose blueprint
+is in one of their assigned occupations (:func:`run_clause`, :func:`readable_run`; others are
+:class:`NotFound`).
 
 Transactions and progress
 -------------------------
@@ -63,7 +73,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from foundation import audit
@@ -77,7 +87,8 @@ from grading.fit import benjamini_hochberg, normal_quadrature, s_x2
 from grading.irt import CalibrationResult, calibrate
 from grading.linking import LinkingConstants, link_to_bank, transform_parameters
 from grading.models import CalibrationRun, ItemParameter, ResponseSet
-from grading.responses import ANALYSTS
+from grading.responses import ANALYSTS, readable_response_set, response_set_clause
+from itembank import access
 from itembank.models import Item, ItemEvent, ItemStatus
 
 __all__ = [
@@ -91,6 +102,8 @@ __all__ = [
     "fail_run",
     "get_run",
     "item_flags",
+    "readable_run",
+    "run_clause",
     "start_run",
 ]
 
@@ -143,6 +156,27 @@ def get_run(session: Session, run_id: int) -> CalibrationRun:
     return run
 
 
+def run_clause(actor: User) -> ColumnElement[bool] | None:
+    """A WHERE clause on :class:`CalibrationRun` for the runs ``actor`` may see; None: all
+    (the rule of :func:`grading.responses.response_set_clause`: the response set's blueprint)."""
+    clause = response_set_clause(actor)
+    if clause is None:
+        return None
+    return CalibrationRun.response_set_id.in_(select(ResponseSet.id).where(clause))
+
+
+def readable_run(session: Session, actor: User, run_id: int) -> CalibrationRun:
+    """The run if ``actor`` may see it (its response set's blueprint), or :class:`NotFound`."""
+    run = session.get(CalibrationRun, run_id)
+    if run is None:
+        raise NotFound("标定任务不存在。")
+    try:
+        readable_response_set(session, actor, run.response_set_id)
+    except NotFound:
+        raise NotFound("标定任务不存在。") from None
+    return run
+
+
 def start_run(session: Session, actor: User, response_set_id: int, model: str = "2pl",
               linking_method: str = "stocking_lord") -> CalibrationRun:
     """Queue a calibration of a response set. CENTRE_ADMIN / ITEM_REVIEWER; audited."""
@@ -151,9 +185,7 @@ def start_run(session: Session, actor: User, response_set_id: int, model: str = 
         raise ValidationError("请选择标定模型（Rasch、1PL、2PL 或 3PL）。", field="model")
     if linking_method not in LINKING_METHODS:
         raise ValidationError("请选择链接方法。", field="linking_method")
-    response_set = session.get(ResponseSet, response_set_id)
-    if response_set is None:
-        raise NotFound("作答数据不存在。")
+    response_set = readable_response_set(session, actor, response_set_id)
     pending = session.scalars(select(CalibrationRun).where(
         CalibrationRun.response_set_id == response_set.id,
         CalibrationRun.status.in_(("queued", "running")),
@@ -462,7 +494,11 @@ def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) ->
     flagged: list[dict[str, Any]] = []
     to_review: list[str] = []
     operational: list[str] = []
+    outside: list[str] = []  # items the actor may not review: status left alone
     for k, item in enumerate(out.items):
+        in_scope = access.can_read_item(session, actor, item)
+        if not in_scope:
+            outside.append(item.code)
         c = _num(out.c[k]) if out.c is not None else None
         tested = out.sx2_df[k] >= 1 and math.isfinite(out.sx2[k])
         session.add(ItemParameter(
@@ -477,7 +513,7 @@ def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) ->
         item.irt_a, item.irt_b, item.irt_c = float(out.a[k]), float(out.b[k]), c
         flags = out.flags[k]
         if flags:
-            sent = item.status == ItemStatus.ACTIVE.value and item.current_version_id is not None
+            sent = in_scope and item.status == ItemStatus.ACTIVE.value and item.current_version_id is not None
             flagged.append({"item_id": item.id, "code": item.code, "flags": flags, "sent_to_review": sent})
             if sent:
                 before = item.status
@@ -489,14 +525,15 @@ def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) ->
                 audit.record(session, actor, "item.flag", "item", item.id, before={"status": before},
                              after={"status": item.status, "run_id": run.id, "flags": flags})
                 to_review.append(item.code)
-        elif item.is_pretest and out.estimate.converged:
+        elif in_scope and item.is_pretest and out.estimate.converged:
             item.is_pretest = False
             session.flush()
             audit.record(session, actor, "item.operational", "item", item.id, before={"is_pretest": True},
                          after={"is_pretest": False, "run_id": run.id})
             operational.append(item.code)
     session.flush()
-    return {"flagged": flagged, "n_flagged": len(flagged), "sent_to_review": to_review, "operational": operational}
+    return {"flagged": flagged, "n_flagged": len(flagged), "sent_to_review": to_review, "operational": operational,
+            "outside_scope": outside}
 
 
 # ---------------------------------------------------------------------------- execute

@@ -28,6 +28,10 @@ theory sittings (Beijing calendar days, inclusive), and one blueprint (细目表
   ID number's first two digits) and the batch's institution. An unreadable ID number gives
   empty (missing) labels.
 
+A reviewer builds sets only for the blueprints of their assigned occupations (another
+blueprint, or a batch whose theory papers use one, is :class:`NotFound`), and the columns are
+only the items they may read (:mod:`itembank.access`).
+
 Nothing to calibrate (no closed attempt, or none with an auto-scored item of the blueprint)
 is refused with a Chinese message and nothing is written. The set is audited as
 ``response_set.batch``. No Flask.
@@ -63,6 +67,7 @@ from grading.responses import (
     get_blueprint,
     store_response_set,
 )
+from itembank import access
 from itembank.itemtypes import ItemType, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, Paper, PaperItem
 
@@ -165,7 +170,7 @@ class _Scope:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _scope(session: Session, blueprint_id: int | None, batch_id: int | None, date_from: Any,
+def _scope(session: Session, actor: User, blueprint_id: int | None, batch_id: int | None, date_from: Any,
            date_to: Any) -> tuple[Blueprint, _Scope]:
     if batch_id is not None and (date_from is not None or date_to is not None):
         raise ValidationError("请选择一个认定批次，或填写日期范围，二者只能选其一。")
@@ -182,9 +187,9 @@ def _scope(session: Session, blueprint_id: int | None, batch_id: int | None, dat
             if len(found) > 1:
                 raise ValidationError(f"认定批次「{batch.name}」的理论试卷属于多个细目表，请选择细目表。",
                                       field="blueprint_id")
-            blueprint = found[0]
+            blueprint = get_blueprint(session, actor, found[0].id)
         else:
-            blueprint = get_blueprint(session, blueprint_id)
+            blueprint = get_blueprint(session, actor, blueprint_id)
         sittings = list(session.scalars(_sittings_stmt(blueprint.id).where(BatchModule.batch_id == batch.id)))
         if not sittings:
             raise ValidationError(f"认定批次「{batch.name}」没有使用细目表「{blueprint.target_label}」试卷的"
@@ -201,7 +206,7 @@ def _scope(session: Session, blueprint_id: int | None, batch_id: int | None, dat
         raise ValidationError(f"日期范围最长 {MAX_RANGE_DAYS} 天，请缩小范围。", field="date_to")
     if blueprint_id is None:
         raise ValidationError("按日期范围生成时请选择细目表。", field="blueprint_id")
-    blueprint = get_blueprint(session, blueprint_id)
+    blueprint = get_blueprint(session, actor, blueprint_id)
     # Beijing calendar days → UTC bounds (sittings are stored in UTC).
     lower = dt.datetime.combine(start, dt.time(), tzinfo=BEIJING).astimezone(dt.UTC)
     upper = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=BEIJING).astimezone(dt.UTC)
@@ -226,16 +231,17 @@ class _Cell:
     points: float
 
 
-def _form_columns(session: Session, form_ids: Sequence[int], blueprint_id: int
+def _form_columns(session: Session, actor: User, form_ids: Sequence[int], blueprint_id: int
                   ) -> tuple[list[Item], dict[int, dict[int, _Cell]]]:
-    """The columns (auto-scored items of the blueprint over all forms, by code) and, per form,
-    its paper items that are columns: {form id: {paper item id: cell}}."""
-    rows = list(session.execute(
-        select(PaperItem, Item).join(Item, Item.id == PaperItem.item_id)
-        .join(BlueprintNode, BlueprintNode.id == Item.point_id)
-        .where(PaperItem.form_id.in_(form_ids), BlueprintNode.blueprint_id == blueprint_id)
-        .options(selectinload(PaperItem.version))
-    ).unique())
+    """The columns (auto-scored items of the blueprint over all forms that ``actor`` may read,
+    by code) and, per form, its paper items that are columns: {form id: {paper item id: cell}}."""
+    stmt = (select(PaperItem, Item).join(Item, Item.id == PaperItem.item_id)
+            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
+            .where(PaperItem.form_id.in_(form_ids), BlueprintNode.blueprint_id == blueprint_id)
+            .options(selectinload(PaperItem.version)))
+    if (clause := access.item_clause(actor)) is not None:
+        stmt = stmt.where(clause)
+    rows = list(session.execute(stmt).unique())
     kept = [(pi, item) for pi, item in rows if get_type(item.item_type).auto_scored]
     items = sorted({item.id: item for _, item in kept}.values(), key=lambda i: (i.code, i.id))
     column = {item.id: k for k, item in enumerate(items)}
@@ -292,7 +298,7 @@ def build_exam_response_set(
     require_role(actor, *ANALYSTS)
     if name is not None and name.strip():
         name = clean_name(name)
-    blueprint, scope = _scope(session, blueprint_id, batch_id, date_from, date_to)
+    blueprint, scope = _scope(session, actor, blueprint_id, batch_id, date_from, date_to)
     sitting_ids = [s.id for s in scope.sittings]
     sitting_of = {s.id: s for s in scope.sittings}
 
@@ -315,7 +321,7 @@ def build_exam_response_set(
     attempts.sort(key=lambda a: (sitting_of[a.exam_session_id].starts_at, a.id))
 
     form_ids = sorted({a.paper_form_id for a in attempts})
-    items, forms = _form_columns(session, form_ids, blueprint.id)
+    items, forms = _form_columns(session, actor, form_ids, blueprint.id)
     presented = [a for a in attempts if forms[a.paper_form_id]]
     if not items or not presented:
         raise ValidationError(f"{scope.label}的作答中没有细目表「{blueprint.target_label}」下可自动评分的试题"

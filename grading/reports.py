@@ -10,6 +10,19 @@ Two layers:
   return one report object that the pages, the JSON chart endpoints and the Excel workbooks
   (:mod:`grading.report_excel`) all render. They only read; nothing is written or audited.
 
+Who reads what
+--------------
+The loaders take the actor. Only the analysts (centre admin, item reviewers) read reports
+(:class:`PermissionDenied` otherwise). A reviewer reads only inside their assignments
+(:mod:`itembank.access`): a run of a response set outside their occupations is
+:class:`NotFound`, so is the item report of an item they may not read (it shows the stem and
+the key); a paper outside their (occupation, institution) pairs is :class:`PermissionDenied`
+(as in the item bank). Reports over many items (run results, paper forms, DIF) **omit** the
+rows of items the reviewer may not read and say how many were omitted; the aggregate figures
+(linking constants, test information, reliability, DIF matching) are those of the whole run
+or form, as the centre sees them — they reveal no item. One rule: an item the reader may not
+read never appears by code, stem or key; everything else is shown.
+
 Conventions of the stored response sets (:class:`grading.models.ResponseSet`)
 -------------------------------------------------------------------------------
 ``scores`` is ``(n_examinees, n_items)`` with NaN for an item not presented, in the column
@@ -47,12 +60,15 @@ from numpy.typing import ArrayLike, NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from foundation.accounts import User, require_role
 from foundation.db import as_utc
-from foundation.errors import NotFound, ValidationError
+from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.settings import get_rule
 from grading import ctt, dif
+from grading.calibration import readable_run
 from grading.models import CalibrationRun, ItemParameter, ResponseSet
-from itembank import irtmodel
+from grading.responses import ANALYSTS
+from itembank import access, irtmodel
 from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, TRUE_MARK
 from itembank.models import Item, Paper, PaperForm, PaperItem
 from itembank.papers import information_curves
@@ -530,11 +546,46 @@ def _run_label(run: CalibrationRun) -> str:
     return f"#{run.id} {run.model.upper()} {as_utc(when).astimezone(BEIJING):%Y-%m-%d}"
 
 
-def _get_run(session: Session, run_id: int) -> CalibrationRun:
-    run = session.get(CalibrationRun, run_id)
-    if run is None:
-        raise NotFound("标定记录不存在。")
-    return run
+def _get_run(session: Session, actor: User, run_id: int) -> CalibrationRun:
+    try:
+        return readable_run(session, actor, run_id)
+    except NotFound:
+        raise NotFound("标定记录不存在。") from None
+
+
+def readable_item_ids(session: Session, actor: User, item_ids: Iterable[int]) -> set[int]:
+    """The ids among ``item_ids`` of the items ``actor`` may read (:func:`itembank.access.item_clause`)."""
+    ids = list(set(item_ids))
+    if not ids:
+        return set()
+    stmt = select(Item.id).where(Item.id.in_(ids))
+    if (clause := access.item_clause(actor)) is not None:
+        stmt = stmt.where(clause)
+    return set(session.scalars(stmt))
+
+
+def run_report(session: Session, actor: User, run: CalibrationRun) -> dict[str, Any]:
+    """The run's stored report (:attr:`CalibrationRun.report`) with the item lists cut to the
+    items ``actor`` may read; ``hidden_items`` counts the items of the set left out."""
+    report = dict(run.report or {})
+    ids = run.response_set.item_ids
+    readable = readable_item_ids(session, actor, ids)
+    if len(readable) == len(set(ids)):
+        return {**report, "hidden_items": 0}
+    codes = {code for _id, code in _codes(session, readable).items()}
+    report["dropped_items"] = [d for d in report.get("dropped_items", []) if d.get("item_id") in readable]
+    report["flagged"] = [f for f in report.get("flagged", []) if f.get("item_id") in readable]
+    for key in ("sent_to_review", "operational", "outside_scope"):
+        if key in report:
+            report[key] = [c for c in report[key] if c in codes]
+    if isinstance(report.get("anchors"), dict):
+        anchors = dict(report["anchors"])
+        for key in ("used", "dropped_for_drift"):
+            if key in anchors:
+                anchors[key] = [c for c in anchors[key] if c in codes]
+        report["anchors"] = anchors
+    report["hidden_items"] = len(set(ids) - readable)
+    return report
 
 
 def _run_parameters(run: CalibrationRun) -> dict[int, ItemParameter]:
@@ -664,16 +715,16 @@ def _history(session: Session, item_id: int) -> tuple[HistoryRow, ...]:
     )
 
 
-def item_report(session: Session, item_id: int, run_id: int | None = None) -> ItemReport:
+def item_report(session: Session, actor: User, item_id: int, run_id: int | None = None) -> ItemReport:
     """The item report for one calibration run (default: the item's current parameters).
 
-    Raises :class:`NotFound` for an unknown item or run, or a run without this item. An item
-    never calibrated gives a report with no parameters (the page says so)."""
-    item = session.get(Item, item_id)
-    if item is None:
-        raise NotFound("试题不存在。")
+    Raises :class:`NotFound` for an unknown item or run, an item or run ``actor`` may not
+    read, or a run without this item. An item never calibrated gives a report with no
+    parameters (the page says so)."""
+    require_role(actor, *ANALYSTS)
+    item = access.readable_item(session, actor, item_id)
     if run_id is not None:
-        run = _get_run(session, run_id)
+        run = _get_run(session, actor, run_id)
         parameter = session.scalar(
             select(ItemParameter).where(ItemParameter.item_id == item_id, ItemParameter.run_id == run_id)
             .order_by(ItemParameter.id.desc()).limit(1)
@@ -772,6 +823,7 @@ class FormReport:
     note: str
     reliability: FormReliability | None
     histogram: tuple[tuple[int, ...], tuple[int, ...]] | None
+    hidden: int = 0  # rows left out: items the reader may not read
 
     @property
     def n_calibrated(self) -> int:
@@ -849,19 +901,25 @@ def _observed_form(
     return new_rows, "", rel, (tuple(hist[0]), tuple(hist[1]))
 
 
-def paper_report(session: Session, paper_id: int, run_id: int | None = None) -> PaperReport:
+def paper_report(session: Session, actor: User, paper_id: int, run_id: int | None = None) -> PaperReport:
     """Per form: test information and SEM from the items' current parameters and, when a
     response set covers the form's items, its summed-score distribution and reliability.
 
     With ``run_id`` that run's response set is used for every form it covers; otherwise each
-    form uses the newest run (of a response set for the paper's blueprint) that covers it."""
+    form uses the newest run (of a response set for the paper's blueprint) that covers it.
+    A paper ``actor`` may not see is :class:`PermissionDenied`; item rows ``actor`` may not
+    read are left out (``FormReport.hidden``), the form's figures stay whole."""
+    require_role(actor, *ANALYSTS)
     paper = session.scalar(
         select(Paper).where(Paper.id == paper_id).options(
             selectinload(Paper.forms).selectinload(PaperForm.items).selectinload(PaperItem.item))
     )
     if paper is None:
         raise NotFound("试卷不存在。")
-    chosen = _get_run(session, run_id) if run_id is not None else None
+    if not access.can_see_paper(session, actor, paper):
+        raise PermissionDenied("您无权查看该试卷的分析报告。")
+    chosen = _get_run(session, actor, run_id) if run_id is not None else None
+    readable = readable_item_ids(session, actor, [pi.item_id for f in paper.forms for pi in f.items])
     curves = information_curves(paper, THETA_GRID)
     candidates = _covering_runs(session, paper)
     form_ids = {f.label: {pi.item_id for pi in f.items} for f in paper.forms}
@@ -887,8 +945,9 @@ def paper_report(session: Session, paper_id: int, run_id: int | None = None) -> 
         if run is not None:
             rows, note, rel, hist = _observed_form(form, rows, run, cache)
         c = curves["forms"].get(form.label, {"tif": [], "sem": []})
-        forms.append(FormReport(label=form.label, items=tuple(rows), tif=tuple(c["tif"]), sem=tuple(c["sem"]),
-                                run=run, note=note, reliability=rel, histogram=hist))
+        shown = tuple(r for r in rows if r.item_id in readable)
+        forms.append(FormReport(label=form.label, items=shown, tif=tuple(c["tif"]), sem=tuple(c["sem"]),
+                                run=run, note=note, reliability=rel, histogram=hist, hidden=len(rows) - len(shown)))
     runs = tuple((r.id, _run_label(r)) for r, _ in useful)
     if chosen is not None and chosen.id not in {r for r, _ in runs}:
         runs = ((chosen.id, _run_label(chosen)), *runs)
@@ -910,6 +969,7 @@ class DifReport:
     excluded: tuple[str, ...]  # item codes left out (not 0/1 scored)
     n_examinees: int
     alpha: float
+    hidden: int = 0  # items the reader may not read, left out of the tables
 
     @property
     def counts(self) -> dict[str, int]:
@@ -948,8 +1008,9 @@ def _group_values(column: NDArray[np.str_]) -> tuple[tuple[str, int], ...]:
     return tuple((str(v), int(n)) for v, n in pairs)
 
 
-def dif_choices(session: Session, run_id: int) -> DifChoices:
-    run = _get_run(session, run_id)
+def dif_choices(session: Session, actor: User, run_id: int) -> DifChoices:
+    require_role(actor, *ANALYSTS)
+    run = _get_run(session, actor, run_id)
     rs = run.response_set
     names = tuple(rs.group_names)
     _, _, groups = _response_arrays(rs)
@@ -973,15 +1034,17 @@ def _theta_strata(scores: Float, ids: list[int], params: dict[int, ItemParameter
 
 
 def dif_report(
-    session: Session, run_id: int, group: str | None = None, reference: str | None = None, *, alpha: float = 0.05
+    session: Session, actor: User, run_id: int, group: str | None = None, reference: str | None = None, *,
+    alpha: float = 0.05,
 ) -> DifReport:
     """Mantel–Haenszel DIF of every 0/1 item of the run's response set for one group column,
     each other value of it compared with ``reference`` (default: the most frequent value).
 
     Matching: the total score when every examinee was presented every item (one form);
     otherwise (several forms) 2–20 equal-count strata of EAP θ from the run's parameters,
-    since raw totals over different forms are not comparable."""
-    choices = dif_choices(session, run_id)
+    since raw totals over different forms are not comparable. Items ``actor`` may not read
+    are computed with the others (they take part in the matching) but left out of the rows."""
+    choices = dif_choices(session, actor, run_id)
     run = choices.run
     if not choices.group_names:
         raise ValidationError("该作答数据没有考生分组信息（如性别、年龄段、地区），无法做 DIF 分析。", field="group")
@@ -1016,6 +1079,13 @@ def dif_report(
         matching = f"能力估计 θ（EAP，按人数等分为 {n_strata} 层；作答数据含多套试卷，总分不可比）"
     comparisons = dif_table(sub, column, reference, kept_ids, [codes.get(i, f"#{i}") for i in kept_ids],
                             matching_score=matching_score, alpha=alpha)
+    readable = readable_item_ids(session, actor, ids)
+    if len(readable) < len(set(ids)):
+        comparisons = tuple(DifComparison(focal=c.focal, n_focal=c.n_focal,
+                                          rows=tuple(r for r in c.rows if r.item_id in readable))
+                            for c in comparisons)
+        excluded = tuple(codes.get(ids[k], f"#{ids[k]}") for k in range(len(ids))
+                         if not binary[k] and ids[k] in readable)
     return DifReport(run=run, group_names=choices.group_names, group=group, values=values, reference=reference,
                      comparisons=comparisons, matching=matching, excluded=excluded, n_examinees=scores.shape[0],
-                     alpha=alpha)
+                     alpha=alpha, hidden=len(set(ids) - readable))

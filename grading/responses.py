@@ -36,6 +36,15 @@ given, or a type without options).
 Simulation (:func:`simulate_response_set`) draws 2PL responses for the blueprint's active items
 so that calibrations can be tried before real exams exist.
 
+Who sees what
+-------------
+Analysts are the centre admin and item reviewers (:data:`ANALYSTS`). A reviewer works only on
+the blueprints of the occupations the centre assigned them (:mod:`itembank.access`): for any
+other blueprint, its response sets, runs and reports are :class:`NotFound`, and the lists
+leave them out (:func:`response_set_clause`). Inside a blueprint, a reviewer's import accepts
+only the codes of items they may read (another institution's item code is "unknown"), and a
+reviewer's simulation draws responses only for items they may read.
+
 Services take ``(session, actor, ...)``, validate before writing, flush (never commit) and
 write the audit trail. No Flask.
 """
@@ -52,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from foundation import audit, names
@@ -61,6 +70,7 @@ from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.roles import Role
 from foundation.xlsx import BLANK_ROW_ALLOWANCE, read_sheet
 from grading.models import ResponseSet, pack_arrays
+from itembank import access
 from itembank.irtmodel import difficulty_to_b, prob
 from itembank.itemtypes import LABELS, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus
@@ -77,6 +87,8 @@ __all__ = [
     "encode_choice",
     "get_blueprint",
     "import_response_set",
+    "readable_response_set",
+    "response_set_clause",
     "simulate_response_set",
     "store_response_set",
 ]
@@ -143,20 +155,44 @@ def decode_choice(item_type: str, code: int) -> str | None:
 # ---------------------------------------------------------------------------- helpers
 
 
-def get_blueprint(session: Session, blueprint_id: int) -> Blueprint:
-    """The blueprint, or :class:`NotFound` (Chinese message)."""
-    blueprint = session.get(Blueprint, blueprint_id)
-    if blueprint is None:
-        raise NotFound("细目表不存在。")
-    return blueprint
+def get_blueprint(session: Session, actor: User, blueprint_id: int) -> Blueprint:
+    """The blueprint if ``actor`` may analyse it (a reviewer: one of their occupations), or
+    :class:`NotFound` (Chinese message; :func:`itembank.access.readable_blueprint`)."""
+    return access.readable_blueprint(session, actor, blueprint_id)
 
 
-def blueprint_items(session: Session, blueprint_id: int, *, active_only: bool = False) -> list[Item]:
-    """Items of a blueprint (through their assessment point), by code."""
+def response_set_clause(actor: User) -> ColumnElement[bool] | None:
+    """A WHERE clause on :class:`ResponseSet` for the sets ``actor`` may see; None: all.
+
+    The rule is :func:`itembank.access.blueprint_clause` (a reviewer: the blueprints of their
+    assigned occupations); roles other than the analysts see none."""
+    if not actor.active or actor.role not in {r.value for r in ANALYSTS}:
+        return false()
+    clause = access.blueprint_clause(actor)
+    if clause is None:
+        return None
+    return ResponseSet.blueprint_id.in_(select(Blueprint.id).where(clause))
+
+
+def readable_response_set(session: Session, actor: User, response_set_id: int) -> ResponseSet:
+    """The response set if ``actor`` may see it (its blueprint), or :class:`NotFound`."""
+    response_set = session.get(ResponseSet, response_set_id)
+    if response_set is None or not actor.active or actor.role not in {r.value for r in ANALYSTS} \
+            or not access.can_read_blueprint(session, actor, response_set.blueprint):
+        raise NotFound("作答数据不存在。")
+    return response_set
+
+
+def blueprint_items(session: Session, blueprint_id: int, *, active_only: bool = False,
+                    actor: User | None = None) -> list[Item]:
+    """Items of a blueprint (through their assessment point), by code; with ``actor``, only
+    the items that actor may read (:func:`itembank.access.item_clause`)."""
     stmt = (select(Item).join(BlueprintNode, BlueprintNode.id == Item.point_id)
             .where(BlueprintNode.blueprint_id == blueprint_id).order_by(Item.code))
     if active_only:
         stmt = stmt.where(Item.status == ItemStatus.ACTIVE.value)
+    if actor is not None and (clause := access.item_clause(actor)) is not None:
+        stmt = stmt.where(clause)
     return list(session.scalars(stmt).unique())
 
 
@@ -264,14 +300,18 @@ class _Layout:
     unheaded: list[int]  # columns without a header: any value under them is an error
 
 
-def _layout(session: Session, blueprint: Blueprint, header: list[Any],
+def _layout(session: Session, actor: User, blueprint: Blueprint, header: list[Any],
             errors: list[tuple[int, str, str]], header_row: int) -> _Layout:
-    """Group columns and item columns of the header row."""
+    """Group columns and item columns of the header row. Codes of items ``actor`` may not
+    read are unknown codes (their existence is not confirmed)."""
     names = [_header(v) for v in header]
     candidates = {n for n in names if n}
     known: dict[str, Item] = {}
     if candidates:
-        for item in session.scalars(select(Item).where(Item.code.in_(candidates))):
+        stmt = select(Item).where(Item.code.in_(candidates))
+        if (clause := access.item_clause(actor)) is not None:
+            stmt = stmt.where(clause)
+        for item in session.scalars(stmt):
             known[item.code] = item
     first_item = next((i for i, n in enumerate(names) if n in known), None)
     if first_item is None:
@@ -344,7 +384,7 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
     items of another blueprint, bad values; nothing is written then. Audited.
     """
     require_role(actor, *ANALYSTS)
-    blueprint = get_blueprint(session, blueprint_id)
+    blueprint = get_blueprint(session, actor, blueprint_id)
     name = clean_name(name)
     rows = _read_table(data)
     if not rows:
@@ -354,7 +394,7 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
     if not body:
         raise ValidationError("文件中只有表头，没有考生作答。")
     errors: list[tuple[int, str, str]] = []
-    layout = _layout(session, blueprint, header, errors, header_row)
+    layout = _layout(session, actor, blueprint, header, errors, header_row)
     group_cols, item_cols = layout.groups, layout.items
     if errors:
         raise RowErrors(errors[:MAX_ROW_ERRORS])
@@ -420,7 +460,8 @@ def simulate_response_set(
     ability_sd: float = 1.0,
     use_bank_parameters: bool = True,
 ) -> ResponseSet:
-    """Simulated 2PL responses for the blueprint's active items (source ``simulation``).
+    """Simulated 2PL responses for the blueprint's active items (source ``simulation``); for
+    a reviewer, the active items they may read.
 
     True parameters: an item's calibrated bank parameters when it has them and
     ``use_bank_parameters`` (so a re-simulation reflects the bank scale); otherwise
@@ -433,7 +474,7 @@ def simulate_response_set(
     examinee random 性别、年龄段、地区、机构 attributes. Deterministic for a given ``seed``.
     """
     require_role(actor, *ANALYSTS)
-    blueprint = get_blueprint(session, blueprint_id)
+    blueprint = get_blueprint(session, actor, blueprint_id)
     if isinstance(n_examinees, bool) or not isinstance(n_examinees, int) \
             or not MIN_SIMULATED <= n_examinees <= MAX_EXAMINEES:
         raise ValidationError(f"模拟人数应在 {MIN_SIMULATED} 到 {MAX_EXAMINEES} 之间。", field="n_examinees")
@@ -445,7 +486,7 @@ def simulate_response_set(
         raise ValidationError("能力均值应在 -3 到 3 之间。", field="ability_mean")
     if not (math.isfinite(ability_sd) and 0.2 <= ability_sd <= 3):
         raise ValidationError("能力标准差应在 0.2 到 3 之间。", field="ability_sd")
-    items = blueprint_items(session, blueprint.id, active_only=True)
+    items = blueprint_items(session, blueprint.id, active_only=True, actor=actor)
     needed = 6 if missing_design == "two_forms" else 3
     if len(items) < needed:
         raise ValidationError(

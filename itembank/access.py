@@ -181,6 +181,16 @@ def can_read_blueprint(session: Session, actor: User, blueprint: Blueprint) -> b
                                                 BankAssignment.occupation_id == blueprint.occupation_id))) or False
 
 
+def readable_blueprint(session: Session, actor: User, blueprint_id: int) -> Blueprint:
+    """The blueprint if ``actor`` may see it; NotFound otherwise (as for items). Used by the
+    analysis services (response sets, calibration runs, reports), which are scoped by the
+    blueprint's occupation."""
+    blueprint = session.get(Blueprint, blueprint_id)
+    if blueprint is None or not can_read_blueprint(session, actor, blueprint):
+        raise NotFound("细目表不存在。")
+    return blueprint
+
+
 def require_occupation(session: Session, actor: User, occupation_id: int) -> None:
     """Reviewers edit blueprints of their assigned occupations only."""
     if actor.role == Role.ITEM_REVIEWER and not session.scalar(select(exists().where(

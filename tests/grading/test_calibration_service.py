@@ -24,7 +24,7 @@ from grading import responses as rsp
 from grading.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
 from itembank.irtmodel import difficulty_to_b
 from itembank.models import Item, ItemEvent, ItemVersion
-from tests.factories import make_blueprint, make_user
+from tests.factories import assign, make_blueprint, make_user
 
 _codes = itertools.count(1)
 
@@ -59,8 +59,14 @@ def make_items(session, blueprint, n, *, status="active", pretest=(), item_type=
     return items
 
 
-def analyst(session, role=Role.ITEM_REVIEWER):
-    return make_user(session, role)
+def analyst(session, *blueprints, role=Role.ITEM_REVIEWER):
+    """An analyst; a reviewer is assigned, as the centre would, the occupations of
+    ``blueprints`` (the centre's items: ``make_items`` writes no institution)."""
+    user = make_user(session, role)
+    if role == Role.ITEM_REVIEWER:
+        for occupation_id in {b.occupation_id for b in blueprints}:
+            assign(session, user, occupation_id)
+    return user
 
 
 def flip_column(session, response_set, item_id):
@@ -95,7 +101,7 @@ def xlsx_bytes(rows):
 @pytest.fixture
 def bank(session):
     bp = make_blueprint(session)
-    return {"bp": bp, "items": make_items(session, bp, 4), "reviewer": analyst(session)}
+    return {"bp": bp, "items": make_items(session, bp, 4), "reviewer": analyst(session, bp)}
 
 
 # ---------------------------------------------------------------------------- import
@@ -154,9 +160,14 @@ def test_import_with_bad_rows_writes_nothing(session, bank):
     # Unknown codes and items of another blueprint are refused by the header.
     data = xlsx_bytes([["性别", a.code, "NOPE-1", other.code], ["男", 1, 0, 1]])
     with pytest.raises(RowErrors) as exc:
-        rsp.import_response_set(session, bank["reviewer"], bank["bp"].id, "坏表头", data)
+        rsp.import_response_set(session, analyst(session, role=Role.CENTRE_ADMIN), bank["bp"].id, "坏表头", data)
     messages = " ".join(m for _, _, m in exc.value.errors)
     assert "未知的试题编码「NOPE-1」" in messages and "不属于细目表" in messages
+    # A reviewer without the other occupation is not told that the other item exists.
+    with pytest.raises(RowErrors) as exc:
+        rsp.import_response_set(session, bank["reviewer"], bank["bp"].id, "坏表头", data)
+    messages = " ".join(m for _, _, m in exc.value.errors)
+    assert f"未知的试题编码「{other.code}」" in messages and "不属于细目表" not in messages
     assert session.scalar(select(func.count()).select_from(ResponseSet)) == 0
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
 
@@ -186,7 +197,7 @@ def test_simulation_two_forms_and_groups(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 12)
     make_items(session, bp, 2, status="approved")  # not active: left out
-    user = analyst(session, Role.CENTRE_ADMIN)
+    user = analyst(session, role=Role.CENTRE_ADMIN)
     rs = rsp.simulate_response_set(session, user, bp.id, 400, 7, "two_forms")
     assert rs.source == "simulation" and rs.item_ids == [i.id for i in items]
     arrays = rs.arrays()
@@ -207,11 +218,11 @@ def test_simulation_needs_active_items_and_an_analyst(session):
     bp = make_blueprint(session)
     make_items(session, bp, 2)
     with pytest.raises(ValidationError, match="至少需要 3 道"):
-        rsp.simulate_response_set(session, analyst(session), bp.id, 100, 1)
+        rsp.simulate_response_set(session, analyst(session, bp), bp.id, 100, 1)
     with pytest.raises(PermissionDenied):
         rsp.simulate_response_set(session, make_user(session, Role.QUESTION_WRITER), bp.id, 100, 1)
     with pytest.raises(ValidationError, match="模拟人数"):
-        rsp.simulate_response_set(session, analyst(session), bp.id, 5, 1)
+        rsp.simulate_response_set(session, analyst(session, bp), bp.id, 5, 1)
 
 
 # ---------------------------------------------------------------------------- calibration end to end
@@ -220,7 +231,7 @@ def test_simulation_needs_active_items_and_an_analyst(session):
 def test_calibration_end_to_end_flags_history_and_pretest(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 20, pretest=(3,), seed=11)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     rs = rsp.simulate_response_set(session, reviewer, bp.id, 2000, 11)
     miskeyed, pretest = items[5], items[3]
     flip_column(session, rs, miskeyed.id)
@@ -279,7 +290,7 @@ def test_calibration_end_to_end_flags_history_and_pretest(session):
 def test_linking_recovers_a_shift_of_the_ability_scale(session):
     bp = make_blueprint(session)
     old = make_items(session, bp, 20, seed=21)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     first, _ = run_now(session, reviewer, rsp.simulate_response_set(session, reviewer, bp.id, 2500, 21))
     assert first.status == "done", first.message
     bank_b = {i.id: i.irt_b for i in old}
@@ -310,7 +321,7 @@ def test_linking_recovers_a_shift_of_the_ability_scale(session):
 def test_run_drops_items_without_variation_and_fails_cleanly(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 6)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     rs = rsp.simulate_response_set(session, reviewer, bp.id, 300, 5)
     arrays = rs.arrays()
     arrays["scores"][:, 0] = 1.0
@@ -340,7 +351,7 @@ def test_run_drops_items_without_variation_and_fails_cleanly(session):
 def test_start_run_validates(session):
     bp = make_blueprint(session)
     make_items(session, bp, 5)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     rs = rsp.simulate_response_set(session, reviewer, bp.id, 100, 1)
     with pytest.raises(ValidationError):
         cal.start_run(session, reviewer, rs.id, model="4pl")
@@ -375,7 +386,7 @@ def test_flag_rules_follow_the_thresholds():
 def test_sx2_per_form_with_missing_by_design(session):
     bp = make_blueprint(session)
     make_items(session, bp, 15, seed=3)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     rs = rsp.simulate_response_set(session, reviewer, bp.id, 1200, 3, "two_forms")
     run, _ = run_now(session, reviewer, rs)
     assert run.status == "done", run.message
@@ -392,7 +403,7 @@ def test_sx2_per_form_with_missing_by_design(session):
 def test_cli_simulate_calibrate_and_run(app, session, runner):
     bp = make_blueprint(session)
     make_items(session, bp, 8, seed=4)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     result = runner.invoke(args=["grading", "simulate", "--blueprint", str(bp.id), "--examinees", "600",
                                  "--seed", "4", "--as", reviewer.username])
     assert result.exit_code == 0, result.output
@@ -448,7 +459,7 @@ def test_run_progress_moves_through_the_estimation_phase(session, monkeypatch):
     monkeypatch.setattr(cal, "ESTIMATION_PROGRESS_INTERVAL", 0.0)
     bp = make_blueprint(session)
     make_items(session, bp, 15, seed=5)
-    reviewer = analyst(session)
+    reviewer = analyst(session, bp)
     rs = rsp.simulate_response_set(session, reviewer, bp.id, 1500, 5)
     run, stages = run_now(session, reviewer, rs, model="3pl")
     assert run.status == "done", run.message

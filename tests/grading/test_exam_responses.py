@@ -23,9 +23,9 @@ from grading import calibration as cal
 from grading import exam_responses as er
 from grading.models import CalibrationRun, ResponseSet
 from itembank.itemtypes import get_type
-from itembank.models import Item, ItemVersion, PaperItem
+from itembank.models import BankAssignment, Item, ItemVersion, PaperItem
 from tests.examroom.test_batches import World, at
-from tests.factories import make_blueprint, make_user, valid_id_number
+from tests.factories import assign, make_blueprint, make_user, valid_id_number
 
 T0 = at("2026-10-16")  # 09:00 Beijing
 MIN = dt.timedelta(minutes=1)
@@ -94,9 +94,12 @@ class TwoForms:
             "A": [(*c1, 2), (*a1, 2), (*c2, 1), (*s1, 5), (*a2, 2), (*x1, 2)],
             "B": [(*b1, 2), (*c1, 2), (*c2, 1), (*s1, 5)],
         })
-        self.batch = w.held(w.plan(n_candidates=5, rooms=((2, 3),)))
+        self.batch = w.plan(n_candidates=5, rooms=((2, 3),))
         self.sitting = self.batch.sessions[0]
         batches.seat_session(session, w.admin, self.sitting.id, seed=7)
+        # Only an acknowledged plan's sittings are held (as tests/examroom/test_attempts.py).
+        batches.file_plan(session, w.admin, self.batch.id, dt.date(2026, 9, 28))
+        batches.acknowledge_plan(session, w.centre, self.batch.id)
         self.room = self.sitting.rooms[0]
         self.proctor = session.scalars(select(BatchStaff).where(BatchStaff.room_id == self.room.id)).first().user
         # Seats in grid order; give each candidate a known ID number (birth date, region, gender digit).
@@ -138,9 +141,18 @@ def exam(session):
     return TwoForms(session)
 
 
+def cover(session, reviewer, blueprint):
+    """Assign ``reviewer`` the centre's items of ``blueprint``'s occupation (if not yet)."""
+    if not session.scalar(select(BankAssignment.id).where(BankAssignment.user_id == reviewer.id,
+                                                          BankAssignment.occupation_id == blueprint.occupation_id)):
+        assign(session, reviewer, blueprint.occupation_id)
+
+
 @pytest.fixture
-def reviewer(session):
-    return make_user(session, Role.ITEM_REVIEWER)
+def reviewer(session, exam):
+    user = make_user(session, Role.ITEM_REVIEWER)
+    cover(session, user, exam.world.bp)  # the centre's items of the exam's occupation
+    return user
 
 
 def counts(session):
@@ -301,6 +313,7 @@ def test_a_date_range_takes_the_blueprints_sittings_only(session, exam, reviewer
     sit_the_exam(session, exam)
     # Another institution's batch the same day on another blueprint: not in this set.
     other = TwoForms(session)
+    cover(session, reviewer, other.world.bp)
     first = other.answer_all(0, {"C1": "B"})
     att.submit_attempt(session, other.candidates[0], first.id, T0 + 40 * MIN)
     rs = er.build_exam_response_set(session, reviewer, blueprint_id=exam.world.bp.id,
@@ -409,9 +422,12 @@ def test_a_calibration_of_a_batch_answered_by_a_2pl_model_completes(session, rev
                               suffix=f"{k:02d}"))
     common, only_a, only_b = made[:6], made[6:9], made[9:]
     lock_paper(session, w, {"A": [(*m, 1) for m in common + only_a], "B": [(*m, 1) for m in only_b + common]})
-    batch = w.held(w.plan(n_candidates=200, rooms=((5, 6),) * 7, proctors_per_room=1))
+    batch = w.plan(n_candidates=200, rooms=((5, 6),) * 7, proctors_per_room=2)  # a filable plan
     sitting = batch.sessions[0]
     batches.seat_session(session, w.admin, sitting.id, seed=99)
+    batches.file_plan(session, w.admin, batch.id, dt.date(2026, 9, 28))
+    batches.acknowledge_plan(session, w.centre, batch.id)
+    cover(session, reviewer, w.bp)
     index = {m[0].id: k for k, m in enumerate(made)}
     wrong = {"single_choice": ["A", "C", "D"], "true_false": ["×"]}
     right = {"single_choice": "B", "true_false": "√"}

@@ -22,7 +22,7 @@ from itembank import items as item_svc
 from itembank.irtmodel import prob
 from itembank.items import ItemContent
 from itembank.models import Paper, PaperForm, PaperItem
-from tests.factories import make_blueprint, make_institution, make_user, single_choice
+from tests.factories import assign, make_blueprint, make_institution, make_user, single_choice
 
 LABELS = "ABCD"
 
@@ -139,6 +139,15 @@ class AnalysisWorld:
         session.add(run)
         session.flush()
         return run
+
+    def analyst(self, session, role=Role.ITEM_REVIEWER):
+        """A user of ``role``; a reviewer is assigned, as the centre would, this world's
+        occupation for the institutions of its items and of its paper."""
+        user = make_user(session, role)
+        if role == Role.ITEM_REVIEWER:
+            institutions = {i.institution_id for i in self.items} | {self.paper.institution_id}
+            assign(session, user, self.blueprint.occupation_id, *institutions)
+        return user
 
     def _paper(self, session) -> Paper:
         inst = make_institution(session, status="filed", code="S000022" + "880001", serial="880001")
@@ -347,7 +356,7 @@ def world(session):
 
 def test_item_report_defaults_to_the_current_run(session, world):
     item = world.items[4]
-    report = reports.item_report(session, item.id)
+    report = reports.item_report(session, world.centre, item.id)
     assert report.run.id == world.run.id and report.parameter.is_current
     assert report.parameter.a == pytest.approx(world.a[4])
     assert len(report.curves.probability) == len(reports.THETA_GRID)
@@ -367,29 +376,29 @@ def test_item_report_defaults_to_the_current_run(session, world):
 
 def test_item_report_of_an_older_run_and_errors(session, world):
     item = world.items[4]
-    old = reports.item_report(session, item.id, world.old_run.id)
+    old = reports.item_report(session, world.centre, item.id, world.old_run.id)
     assert old.run.id == world.old_run.id and not old.parameter.is_current
     assert old.parameter.b == pytest.approx(world.b[4] - 0.1)
     with pytest.raises(NotFound):
-        reports.item_report(session, 999_999)
+        reports.item_report(session, world.centre, 999_999)
     with pytest.raises(NotFound):
-        reports.item_report(session, item.id, 999_999)
+        reports.item_report(session, world.centre, item.id, 999_999)
     other = CalibrationRun(response_set_id=world.response_set.id, model="2pl", status="done",
                            created_by_id=world.centre.id)
     session.add(other)
     session.flush()
     with pytest.raises(NotFound):
-        reports.item_report(session, item.id, other.id)  # the run has no parameters for the item
+        reports.item_report(session, world.centre, item.id, other.id)  # the run has no parameters for the item
 
 
 def test_item_report_flags_the_miskeyed_distractor_and_true_false(session, world):
-    report = reports.item_report(session, world.items[world.MISKEYED].id)
+    report = reports.item_report(session, world.centre, world.items[world.MISKEYED].id)
     assert report.positive_distractors == ("D",)
     assert report.flags == (world.FLAG,)
-    tf = reports.item_report(session, world.items[21].id)
+    tf = reports.item_report(session, world.centre, world.items[21].id)
     assert [o.label for o in tf.options] == ["√", "×"]
     assert [o.is_key for o in tf.options] == [True, False]
-    blank = reports.item_report(session, world.items[0].id)
+    blank = reports.item_report(session, world.centre, world.items[0].id)
     assert blank.options[-1].label == reports.BLANK_LABEL
     assert sum(o.share for o in blank.options) == pytest.approx(1.0)
 
@@ -397,14 +406,14 @@ def test_item_report_flags_the_miskeyed_distractor_and_true_false(session, world
 def test_item_report_of_an_uncalibrated_item(session, world):
     item = item_svc.create_item(session, world.writer, point_id=world.blueprint.points[0].id,
                                 item_type="single_choice", content=single_choice("未标定的试题？"))
-    report = reports.item_report(session, item.id)
+    report = reports.item_report(session, world.centre, item.id)
     assert report.run is None and report.parameter is None and report.curves is None
     assert report.history == ()
     assert report.chart_data()["icc"] == []
 
 
 def test_paper_report_reliability_matches_ctt(session, world):
-    report = reports.paper_report(session, world.paper.id)
+    report = reports.paper_report(session, world.centre, world.paper.id)
     assert [f.label for f in report.forms] == ["A", "B"]
     for f, cols in zip(report.forms, (slice(0, 12), slice(12, 24)), strict=True):
         assert f.run.id == world.run.id  # the newest covering run
@@ -420,14 +429,14 @@ def test_paper_report_reliability_matches_ctt(session, world):
         info = float((a**2 * prob(0.5, a, b) * (1 - prob(0.5, a, b))).sum())
         assert f.tif[k] == pytest.approx(info, abs=1e-3)
         assert f.sem[k] == pytest.approx(1 / math.sqrt(info), abs=1e-3)
-    chosen = reports.paper_report(session, world.paper.id, world.old_run.id)
+    chosen = reports.paper_report(session, world.centre, world.paper.id, world.old_run.id)
     assert chosen.run.id == world.old_run.id and chosen.forms[0].run.id == world.old_run.id
     data = report.chart_data()
     assert set(data["forms"]["A"]) >= {"tif", "sem", "histogram", "reliability"}
     with pytest.raises(NotFound):
-        reports.paper_report(session, 999_999)
+        reports.paper_report(session, world.centre, 999_999)
     with pytest.raises(NotFound):
-        reports.paper_report(session, world.paper.id, 999_999)
+        reports.paper_report(session, world.centre, world.paper.id, 999_999)
 
 
 def test_paper_report_without_covering_responses(session, world):
@@ -441,13 +450,13 @@ def test_paper_report_without_covering_responses(session, world):
     run = CalibrationRun(response_set_id=rs.id, model="2pl", status="done", created_by_id=world.centre.id)
     session.add(run)
     session.flush()
-    report = reports.paper_report(session, world.paper.id, run.id)
+    report = reports.paper_report(session, world.centre, world.paper.id, run.id)
     assert report.forms[0].reliability is not None and report.forms[0].reliability.n_examinees == 40
     assert report.forms[1].reliability is None and "不包含" in report.forms[1].note
 
 
 def test_dif_report_from_the_run(session, world):
-    report = reports.dif_report(session, world.run.id, "性别", "男")
+    report = reports.dif_report(session, world.centre, world.run.id, "性别", "男")
     assert report.group_names == ("性别", "地区")
     assert [c.focal for c in report.comparisons] == ["女"]
     rows = report.comparisons[0].rows
@@ -455,17 +464,17 @@ def test_dif_report_from_the_run(session, world):
     assert rows[world.DIF_ITEM].code == world.items[world.DIF_ITEM].code
     assert report.counts["C"] == 1
     assert report.matching.startswith("总分")
-    region = reports.dif_report(session, world.run.id, "地区")
+    region = reports.dif_report(session, world.centre, world.run.id, "地区")
     assert region.reference == region.values[0][0]  # the most frequent value by default
     assert len(region.comparisons) == 2
     data = region.chart_data()
     assert set(data["comparisons"][0]["items"][0]) >= {"code", "d_dif", "se", "p", "ets_class"}
     with pytest.raises(ValidationError):
-        reports.dif_report(session, world.run.id, "职业")
+        reports.dif_report(session, world.centre, world.run.id, "职业")
     with pytest.raises(ValidationError):
-        reports.dif_report(session, world.run.id, "性别", "外星人")
+        reports.dif_report(session, world.centre, world.run.id, "性别", "外星人")
     with pytest.raises(NotFound):
-        reports.dif_report(session, 999_999)
+        reports.dif_report(session, world.centre, 999_999)
 
 
 def test_dif_report_with_two_forms_matches_on_theta(session, world):
@@ -488,7 +497,7 @@ def test_dif_report_with_two_forms_matches_on_theta(session, world):
         session.add(ItemParameter(item_id=item.id, run_id=run.id, a=float(world.a[k]), b=float(world.b[k]),
                                   n=world.N, is_current=False))
     session.flush()
-    report = reports.dif_report(session, run.id, "性别", "男")
+    report = reports.dif_report(session, world.centre, run.id, "性别", "男")
     assert report.matching.startswith("能力估计")
     assert report.comparisons[0].rows[world.DIF_ITEM].ets_class == "C"
 
@@ -496,5 +505,5 @@ def test_dif_report_with_two_forms_matches_on_theta(session, world):
 def test_dif_report_without_groups(session):
     world = AnalysisWorld(session, n=200, groups=False)
     with pytest.raises(ValidationError):
-        reports.dif_report(session, world.run.id)
-    assert reports.dif_choices(session, world.run.id).group_names == ()
+        reports.dif_report(session, world.centre, world.run.id)
+    assert reports.dif_choices(session, world.centre, world.run.id).group_names == ()

@@ -11,7 +11,6 @@ import openpyxl
 import pytest
 
 from foundation.roles import Role
-from tests.factories import make_user
 from tests.grading.test_reports import AnalysisWorld
 
 ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
@@ -67,7 +66,7 @@ def _values(sheet) -> list[list]:
 
 @pytest.mark.parametrize("role", ANALYSTS)
 def test_item_report_page_and_chart_data(session, client, login, world, role):
-    login(make_user(session, role))
+    login(world.analyst(session, role))
     item = world.items[world.MISKEYED]
     resp = client.get(f"/analysis/items/{item.id}")
     html = resp.get_data(as_text=True)
@@ -90,7 +89,7 @@ def test_item_report_page_and_chart_data(session, client, login, world, role):
 
 
 def test_item_report_for_another_run_and_404s(session, client, login, world):
-    login(make_user(session, Role.ITEM_REVIEWER))
+    login(world.analyst(session))
     item = world.items[2]
     resp = client.get(f"/analysis/items/{item.id}?run={world.old_run.id}")
     html = resp.get_data(as_text=True)
@@ -115,7 +114,7 @@ def test_item_report_of_an_uncalibrated_item(session, client, login, world):
 
     item = item_svc.create_item(session, world.writer, point_id=world.blueprint.points[0].id,
                                 item_type="single_choice", content=single_choice("还没有标定的题？"))
-    login(make_user(session, Role.CENTRE_ADMIN))
+    login(world.analyst(session, Role.CENTRE_ADMIN))
     html = client.get(f"/analysis/items/{item.id}").get_data(as_text=True)
     assert "这道试题尚未标定" in html
     assert client.get(f"/analysis/items/{item.id}.json").get_json()["parameters"] is None
@@ -124,7 +123,7 @@ def test_item_report_of_an_uncalibrated_item(session, client, login, world):
 
 
 def test_item_report_excel(session, client, login, world):
-    login(make_user(session, Role.CENTRE_ADMIN))
+    login(world.analyst(session, Role.CENTRE_ADMIN))
     item = world.items[world.MISKEYED]
     resp = client.get(f"/analysis/items/{item.id}.xlsx")
     assert "attachment" in resp.headers["Content-Disposition"]
@@ -153,7 +152,7 @@ def test_item_report_excel(session, client, login, world):
 def test_paper_report_page_and_chart_data(session, client, login, world, role):
     from grading import ctt
 
-    login(make_user(session, role))
+    login(world.analyst(session, role))
     resp = client.get(f"/analysis/papers/{world.paper.id}")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html[:500]
@@ -173,7 +172,7 @@ def test_paper_report_page_and_chart_data(session, client, login, world, role):
 
 
 def test_paper_report_excel_and_404s(session, client, login, world):
-    login(make_user(session, Role.ITEM_REVIEWER))
+    login(world.analyst(session))
     book = _workbook(client.get(f"/analysis/papers/{world.paper.id}.xlsx"))
     assert book.sheetnames == ["概况", "信息曲线", "分数分布", "试题与信度"]
     items = _values(book["试题与信度"])
@@ -194,7 +193,7 @@ def test_paper_report_excel_and_404s(session, client, login, world):
 
 @pytest.mark.parametrize("role", ANALYSTS)
 def test_dif_report_page_highlights_class_c(session, client, login, world, role):
-    login(make_user(session, role))
+    login(world.analyst(session, role))
     resp = client.get(f"/analysis/runs/{world.run.id}/dif?group=性别&reference=男")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html[:500]
@@ -213,7 +212,7 @@ def test_dif_report_page_highlights_class_c(session, client, login, world, role)
 
 
 def test_dif_report_defaults_and_refusals(session, client, login, world):
-    login(make_user(session, Role.CENTRE_ADMIN))
+    login(world.analyst(session, Role.CENTRE_ADMIN))
     resp = client.get(f"/analysis/runs/{world.run.id}/dif")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -234,14 +233,14 @@ def test_dif_report_defaults_and_refusals(session, client, login, world):
 
 def test_dif_report_without_groups(session, client, login):
     world = AnalysisWorld(session, n=100, groups=False)
-    login(make_user(session, Role.ITEM_REVIEWER))
+    login(world.analyst(session))
     resp = client.get(f"/analysis/runs/{world.run.id}/dif")
     assert resp.status_code == 400
     assert 'id="no-groups"' in resp.get_data(as_text=True)
 
 
 def test_dif_report_excel(session, client, login, world):
-    login(make_user(session, Role.ITEM_REVIEWER))
+    login(world.analyst(session))
     book = _workbook(client.get(f"/analysis/runs/{world.run.id}/dif.xlsx?group=性别&reference=男"))
     assert book.sheetnames == ["概况", "DIF"]
     summary = _values(book["概况"])
@@ -258,7 +257,7 @@ def test_dif_report_excel(session, client, login, world):
 
 @pytest.mark.parametrize("role", REFUSED)
 def test_other_roles_are_refused(session, client, login, world, role):
-    login(make_user(session, role))
+    login(world.analyst(session, role))
     for name, url in _urls(world).items():
         resp = client.get(url)
         assert resp.status_code == 403, (name, resp.status_code)

@@ -16,7 +16,7 @@ from foundation.roles import Role
 from grading import calibration as cal
 from grading import responses as rsp
 from grading.models import CalibrationRun, ResponseSet
-from tests.factories import make_blueprint, make_user
+from tests.factories import assign, make_blueprint, make_user
 from tests.grading.test_calibration_service import flip_column, make_items, xlsx_bytes
 
 NEW = "/analysis/response-sets/new"
@@ -32,8 +32,9 @@ def inline(app, monkeypatch):
 def world(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 12, seed=9)
-    return {"bp": bp, "items": items, "reviewer": make_user(session, Role.ITEM_REVIEWER),
-            "centre": make_user(session, Role.CENTRE_ADMIN)}
+    reviewer = make_user(session, Role.ITEM_REVIEWER)
+    assign(session, reviewer, bp.occupation_id)  # the centre's items of this occupation
+    return {"bp": bp, "items": items, "reviewer": reviewer, "centre": make_user(session, Role.CENTRE_ADMIN)}
 
 
 def _assert_csp_clean(html: str) -> None:

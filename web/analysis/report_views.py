@@ -3,6 +3,8 @@ endpoint for its charts (drawn by ``static/js/analysis_charts.js``) and an Excel
 
 Staff only: the centre admin and item reviewers (the analysts). The item report shows the
 answer key in its distractor table, which is why no other role reaches any of these routes.
+Reviewers read only inside their assignments: the loaders in :mod:`grading.reports` refuse
+runs, items and papers outside them and omit the rows of items the reviewer may not read.
 The reports only read; the builders live in :mod:`grading.reports` and
 :mod:`grading.report_excel`.
 """
@@ -17,7 +19,7 @@ from foundation.roles import Role
 from grading import report_excel, reports
 from itembank.itemtypes import ITEM_TYPES
 from itembank.models import ITEM_STATUS_LABELS
-from web.access import roles_required
+from web.access import actor, roles_required
 from web.analysis import bp
 from web.downloads import XLSX, download
 from web.extensions import db
@@ -51,7 +53,7 @@ def _safe_name(text: str) -> str:
 @bp.get("/items/<int:item_id>")
 @roles_required(*ANALYSTS)
 def item_report(item_id: int) -> str:
-    report = reports.item_report(db.session, item_id, _run_arg())
+    report = reports.item_report(db.session, actor(), item_id, _run_arg())
     return render_template("analysis/reports/item.html", report=report, item=report.item,
                            type_label=TYPE_LABELS.get(report.item.item_type, report.item.item_type),
                            status_label=ITEM_STATUS_LABELS.get(report.item.status, report.item.status))
@@ -60,13 +62,13 @@ def item_report(item_id: int) -> str:
 @bp.get("/items/<int:item_id>.json")
 @roles_required(*ANALYSTS)
 def item_report_data(item_id: int) -> Response:
-    return jsonify(reports.item_report(db.session, item_id, _run_arg()).chart_data())
+    return jsonify(reports.item_report(db.session, actor(), item_id, _run_arg()).chart_data())
 
 
 @bp.get("/items/<int:item_id>.xlsx")
 @roles_required(*ANALYSTS)
 def item_report_xlsx(item_id: int) -> Response:
-    report = reports.item_report(db.session, item_id, _run_arg())
+    report = reports.item_report(db.session, actor(), item_id, _run_arg())
     suffix = f"-标定{report.run.id}" if report.run else ""
     return _xlsx(report_excel.item_report_xlsx(report), f"题目分析-{_safe_name(report.item.code)}{suffix}.xlsx")
 
@@ -77,20 +79,20 @@ def item_report_xlsx(item_id: int) -> Response:
 @bp.get("/papers/<int:paper_id>")
 @roles_required(*ANALYSTS)
 def paper_report(paper_id: int) -> str:
-    report = reports.paper_report(db.session, paper_id, _run_arg())
+    report = reports.paper_report(db.session, actor(), paper_id, _run_arg())
     return render_template("analysis/reports/paper.html", report=report, paper=report.paper)
 
 
 @bp.get("/papers/<int:paper_id>.json")
 @roles_required(*ANALYSTS)
 def paper_report_data(paper_id: int) -> Response:
-    return jsonify(reports.paper_report(db.session, paper_id, _run_arg()).chart_data())
+    return jsonify(reports.paper_report(db.session, actor(), paper_id, _run_arg()).chart_data())
 
 
 @bp.get("/papers/<int:paper_id>.xlsx")
 @roles_required(*ANALYSTS)
 def paper_report_xlsx(paper_id: int) -> Response:
-    report = reports.paper_report(db.session, paper_id, _run_arg())
+    report = reports.paper_report(db.session, actor(), paper_id, _run_arg())
     return _xlsx(report_excel.paper_report_xlsx(report), f"试卷分析-{_safe_name(report.paper.name)}.xlsx")
 
 
@@ -104,7 +106,7 @@ def _dif_args() -> tuple[str | None, str | None]:
 def _dif_refused(run_id: int, exc: ValidationError) -> tuple[str, int]:
     """The form alone, with the reason, when the chosen group or reference cannot be used."""
     flash(exc.message, "danger")
-    choices = reports.dif_choices(db.session, run_id)
+    choices = reports.dif_choices(db.session, actor(), run_id)
     group, reference = _dif_args()
     return render_template("analysis/reports/dif.html", report=None, run=choices.run, choices=choices,
                            group=group or "", reference=reference or ""), 400
@@ -115,10 +117,10 @@ def _dif_refused(run_id: int, exc: ValidationError) -> tuple[str, int]:
 def dif_report(run_id: int) -> str | tuple[str, int]:
     group, reference = _dif_args()
     try:
-        report = reports.dif_report(db.session, run_id, group, reference)
+        report = reports.dif_report(db.session, actor(), run_id, group, reference)
     except ValidationError as exc:
         return _dif_refused(run_id, exc)
-    choices = reports.dif_choices(db.session, run_id)
+    choices = reports.dif_choices(db.session, actor(), run_id)
     return render_template("analysis/reports/dif.html", report=report, run=report.run, choices=choices,
                            group=report.group, reference=report.reference)
 
@@ -128,7 +130,7 @@ def dif_report(run_id: int) -> str | tuple[str, int]:
 def dif_report_data(run_id: int) -> Response | tuple[Response, int]:
     group, reference = _dif_args()
     try:
-        report = reports.dif_report(db.session, run_id, group, reference)
+        report = reports.dif_report(db.session, actor(), run_id, group, reference)
     except ValidationError as exc:
         return jsonify({"error": exc.message, "status": 400}), 400
     return jsonify(report.chart_data())
@@ -139,7 +141,7 @@ def dif_report_data(run_id: int) -> Response | tuple[Response, int]:
 def dif_report_xlsx(run_id: int) -> Response | tuple[str, int]:
     group, reference = _dif_args()
     try:
-        report = reports.dif_report(db.session, run_id, group, reference)
+        report = reports.dif_report(db.session, actor(), run_id, group, reference)
     except ValidationError as exc:
         return _dif_refused(run_id, exc)
     name = f"DIF-标定{run_id}-{_safe_name(report.group)}-参照{_safe_name(report.reference)}.xlsx"

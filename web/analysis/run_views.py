@@ -8,7 +8,11 @@ web server; the detail page polls ``status.json`` every second. The launcher is 
 ``app.config["ANALYSIS_RUN_LAUNCHER"]`` (a callable taking the run id) replaces it, and
 ``app.config["ANALYSIS_RUN_INLINE"] = True`` executes the run inside the request (tests).
 
-Roles: centre admins and item reviewers (who act on the flags the runs raise).
+Roles: centre admins and item reviewers (who act on the flags the runs raise). A reviewer
+works only on the blueprints of their assigned occupations; the services enforce it
+(:func:`grading.responses.get_blueprint`, :func:`grading.calibration.readable_run`, the list
+clauses), and the pages only narrow their lists and pickers to the same rule. A run's item
+table and report lists omit the items the reviewer may not read (:func:`grading.reports.run_report`).
 """
 
 from __future__ import annotations
@@ -32,11 +36,21 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind
-from foundation.errors import DomainError, RowErrors
+from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors
 from foundation.roles import Role
-from grading.calibration import LINKING_METHODS, MODELS, STATUS_LABELS, execute_run, fail_run, start_run
+from grading.calibration import (
+    LINKING_METHODS,
+    MODELS,
+    STATUS_LABELS,
+    execute_run,
+    fail_run,
+    readable_run,
+    run_clause,
+    start_run,
+)
 from grading.exam_responses import build_exam_response_set
 from grading.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.reports import run_report
 from grading.responses import (
     ID_COLUMNS,
     MAX_EXAMINEES,
@@ -44,9 +58,11 @@ from grading.responses import (
     MISSING_DESIGNS,
     SOURCE_LABELS,
     import_response_set,
+    response_set_clause,
     simulate_response_set,
 )
-from itembank.models import ITEM_STATUS_LABELS, Blueprint, Item
+from itembank import access
+from itembank.models import ITEM_STATUS_LABELS, Blueprint, Item, Paper
 from web.access import actor, roles_required
 from web.analysis import bp
 from web.extensions import db
@@ -112,8 +128,11 @@ def _int(value: str | None) -> int | None:
 
 
 def _blueprints() -> list[Blueprint]:
-    return list(db.session.scalars(select(Blueprint).order_by(Blueprint.occupation_id, Blueprint.level.desc(),
-                                                              Blueprint.id)).unique())
+    """The blueprints the current user may analyse (a reviewer: their occupations)."""
+    stmt = select(Blueprint).order_by(Blueprint.occupation_id, Blueprint.level.desc(), Blueprint.id)
+    if (clause := access.blueprint_clause(actor())) is not None:
+        stmt = stmt.where(clause)
+    return list(db.session.scalars(stmt).unique())
 
 
 def _blueprint_choices() -> list[SelectChoice]:
@@ -121,10 +140,10 @@ def _blueprint_choices() -> list[SelectChoice]:
 
 
 def _get_run(run_id: int) -> CalibrationRun:
-    run = db.session.get(CalibrationRun, run_id)
-    if run is None:
+    try:
+        return readable_run(db.session, actor(), run_id)
+    except NotFound:
         abort(404)
-    return run
 
 
 def _status_payload(run: CalibrationRun) -> dict[str, Any]:
@@ -225,17 +244,27 @@ def _runs_page(tab: str) -> str:
     status = request.args.get("status", "").strip()
     source = request.args.get("source", "").strip()
     per_page = current_app.config["PAGE_SIZE"]
+    sets_clause = response_set_clause(actor())
+    runs_clause = run_clause(actor())
+    n_sets = select(func.count()).select_from(ResponseSet)
+    n_runs = select(func.count()).select_from(CalibrationRun)
+    if sets_clause is not None:
+        n_sets = n_sets.where(sets_clause)
+    if runs_clause is not None:
+        n_runs = n_runs.where(runs_clause)
     context: dict[str, Any] = {
         "tab": tab, "q": q, "blueprint": blueprint, "status": status, "source": source,
         "blueprints": _blueprints(), "status_labels": STATUS_LABELS, "source_labels": SOURCE_LABELS,
         "models": MODEL_OPTIONS, "linking_methods": LINKING_METHODS, "linking_options": LINKING_OPTIONS,
-        "n_sets": db.session.scalar(select(func.count()).select_from(ResponseSet)),
-        "n_runs": db.session.scalar(select(func.count()).select_from(CalibrationRun)),
+        "n_sets": db.session.scalar(n_sets),
+        "n_runs": db.session.scalar(n_runs),
     }
     if tab == "runs":
         stmt = (select(CalibrationRun).join(ResponseSet, ResponseSet.id == CalibrationRun.response_set_id)
                 .options(selectinload(CalibrationRun.response_set), selectinload(CalibrationRun.created_by))
                 .order_by(CalibrationRun.id.desc()))
+        if runs_clause is not None:
+            stmt = stmt.where(runs_clause)
         if q:
             stmt = stmt.where(ResponseSet.name.icontains(q, autoescape=True))
         if status in STATUS_LABELS:
@@ -245,6 +274,8 @@ def _runs_page(tab: str) -> str:
         context["page"] = db.paginate(stmt, per_page=per_page, error_out=False)
     else:
         stmt = select(ResponseSet).options(selectinload(ResponseSet.created_by)).order_by(ResponseSet.id.desc())
+        if sets_clause is not None:
+            stmt = stmt.where(sets_clause)
         if q:
             stmt = stmt.where(ResponseSet.name.icontains(q, autoescape=True))
         if (bp_id := _int(blueprint)) is not None:
@@ -264,11 +295,15 @@ def _runs_page(tab: str) -> str:
 
 
 def _exam_batch_choices() -> list[SelectChoice]:
-    """Batches with at least one submitted or expired theory attempt, newest first."""
+    """Batches with at least one submitted or expired theory attempt, newest first (for a
+    reviewer: on a paper of a blueprint of their occupations)."""
     closed = (select(Attempt.id).join(ExamSession, ExamSession.id == Attempt.exam_session_id)
               .join(BatchModule, BatchModule.id == ExamSession.module_id)
               .where(BatchModule.batch_id == Batch.id, BatchModule.kind == ModuleKind.THEORY.value,
                      Attempt.status.in_(("submitted", "expired"))))
+    if (clause := access.blueprint_clause(actor())) is not None:
+        closed = (closed.join(Paper, Paper.id == ExamSession.paper_id)
+                  .join(Blueprint, Blueprint.id == Paper.blueprint_id).where(clause))
     batches = db.session.scalars(select(Batch).where(exists(closed)).order_by(Batch.id.desc())
                                  .limit(EXAM_BATCH_CHOICES)).unique()
     return [SelectChoice("", "（请选择认定批次）")] + [
@@ -311,6 +346,8 @@ def _build_from_exams(upload: UploadForm, simulate: SimulateForm) -> Response | 
             response_set = build_exam_response_set(
                 db.session, actor(), blueprint_id=blueprint_id, date_from=(exam.date_from.data or "").strip(),
                 date_to=(exam.date_to.data or "").strip(), name=exam.name.data or None)
+    except (NotFound, PermissionDenied):
+        raise  # outside the reviewer's assignments: the error page (web.errors)
     except DomainError as exc:
         db.session.rollback()
         if exc.field and exc.field in exam:
@@ -381,6 +418,8 @@ def response_set_new() -> Response | tuple[str, int]:
         db.session.rollback()
         flash(exc.message, "danger")
         return _render_new(upload, simulate, errors=exc.errors, active=mode, status=400)
+    except (NotFound, PermissionDenied):
+        raise  # outside the reviewer's assignments: the error page (web.errors)
     except DomainError as exc:
         db.session.rollback()
         if exc.field and exc.field in form:
@@ -405,6 +444,8 @@ def run_new() -> Response | tuple[str, int]:
         return _runs_page("sets"), 400
     try:
         run = start_run(db.session, actor(), response_set_id, model=model, linking_method=linking)
+    except (NotFound, PermissionDenied):
+        raise  # unknown, or outside the reviewer's assignments: the error page (web.errors)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
@@ -428,13 +469,16 @@ def run_detail(run_id: int) -> str:
                 .where(ItemParameter.run_id == run.id)
                 .options(selectinload(ItemParameter.item))
                 .order_by(case((is_flagged, 0), else_=1), Item.code))
+        if (clause := access.item_clause(actor())) is not None:
+            stmt = stmt.where(clause)  # a reviewer: the items they may read only
         if q:
             stmt = stmt.where(Item.code.icontains(q, autoescape=True))
         if flagged:
             stmt = stmt.where(is_flagged)
         page = db.paginate(stmt, per_page=ITEMS_PER_PAGE, error_out=False)
     return render_template(
-        "analysis/runs/detail.html", run=run, report=run.report, page=page, q=q, flagged=flagged,
+        "analysis/runs/detail.html", run=run, report=run_report(db.session, actor(), run), page=page, q=q,
+        flagged=flagged,
         status_labels=STATUS_LABELS, models=MODELS, linking_methods=LINKING_METHODS,
         item_status_labels=ITEM_STATUS_LABELS, source_labels=SOURCE_LABELS,
         item_url=lambda item_id: _endpoint_url("bank.item_detail", item_id=item_id),
