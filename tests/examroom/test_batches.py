@@ -76,13 +76,6 @@ class World:
         session.flush()
         return paper
 
-    def held(self, batch):
-        """Mark ``batch`` acknowledged without filing (only acknowledged plans' sittings are held);
-        for worlds that do not meet the filing rules and test something else."""
-        batch.status = BatchStatus.ACKNOWLEDGED.value
-        self.session.flush()
-        return batch
-
     def people(self, role, k, **fields):
         if role != Role.SUPERVISOR:
             fields.setdefault("institution", self.inst)
