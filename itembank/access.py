@@ -120,8 +120,10 @@ def item_clause(actor: User) -> ColumnElement[bool] | None:
     """A WHERE clause on :class:`Item` for the items ``actor`` may read; None: all of them."""
     if not actor.active:
         return false()
-    if actor.role in (Role.CENTRE_ADMIN, Role.QUESTION_WRITER):
+    if actor.role == Role.CENTRE_ADMIN:
         return None
+    if actor.role == Role.QUESTION_WRITER:  # their institution's items (centre writers: the centre's)
+        return Item.institution_id.is_not_distinct_from(actor.institution_id)
     if actor.role != Role.ITEM_REVIEWER:
         return false()
     a, b, n = aliased(BankAssignment), aliased(Blueprint), aliased(BlueprintNode)
@@ -133,8 +135,10 @@ def item_clause(actor: User) -> ColumnElement[bool] | None:
 def can_read_item(session: Session, actor: User, item: Item) -> bool:
     if not actor.active:
         return False
-    if actor.role in (Role.CENTRE_ADMIN, Role.QUESTION_WRITER):
+    if actor.role == Role.CENTRE_ADMIN:
         return True
+    if actor.role == Role.QUESTION_WRITER:
+        return item.institution_id == actor.institution_id
     if actor.role != Role.ITEM_REVIEWER:
         return False
     return _has_pair(session, actor.id, item_occupation_id(item), item.institution_id)

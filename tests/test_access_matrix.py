@@ -472,18 +472,10 @@ ITEM_ID_ENDPOINTS = {
     "api.item_duplicates", "bank.item_detail", "bank.item_edit", "bank.item_action", "analysis.item_report",
     "analysis.item_report_data", "analysis.item_report_xlsx",
 }
-ITEM_HOLES_ON_MAIN = {
-    QW: {"api.get_item", "api.list_item_versions", "api.get_item_version", "api.item_duplicates",
-         "bank.item_detail"},
-    IR: {"api.get_item", "api.list_item_versions", "api.get_item_version", "api.item_duplicates",
-         "bank.item_detail", "analysis.item_report", "analysis.item_report_data", "analysis.item_report_xlsx"},
-}
-ITEM_XFAIL = pytest.mark.xfail(strict=True, reason="issue 12 point 2/3/9, fixed on another branch")
 
 
 def _item_route_cases() -> list[Any]:
-    return [pytest.param(role, endpoint, marks=[ITEM_XFAIL] if endpoint in ITEM_HOLES_ON_MAIN[role] else [],
-                         id=f"{role}-{endpoint}")
+    return [pytest.param(role, endpoint, id=f"{role}-{endpoint}")
             for role in (QW, IR) for endpoint in sorted(ITEM_ID_ENDPOINTS) if role in EXPECTED[endpoint]]
 
 

@@ -17,7 +17,6 @@ from examroom.models import (
     BatchCandidate,
     BatchModule,
     BatchStaff,
-    BatchStatus,
     BatchStep,
     ExamSession,
     Room,

@@ -107,11 +107,13 @@ def test_writers_cannot_revise_items_they_may_not(session, client, login, world)
     item = world.active["A"]
     body = {"stem_html": "<p>被改写的题干？</p>",
             "spec": {"options": [{"label": x, "html": f"改{x}"} for x in "ABCD"], "key": ["A"]}}
-    for outsider in (world.colleague["A"], world.writer["B"]):
+    # A colleague of the same institution reads the item but may not revise it (403); another
+    # institution's writer cannot even read it (404).
+    for outsider, refused in ((world.colleague["A"], 403), (world.writer["B"], 404)):
         login(outsider)
-        assert client.put(f"/api/v1/items/{item.id}", json=body).status_code == 403
-        assert client.get(f"/itembank/items/{item.id}/edit").status_code == 403
-        assert client.post(f"/itembank/items/{item.id}/edit", data={"stem_html": "<p>改</p>"}).status_code == 403
+        assert client.put(f"/api/v1/items/{item.id}", json=body).status_code == refused
+        assert client.get(f"/itembank/items/{item.id}/edit").status_code == refused
+        assert client.post(f"/itembank/items/{item.id}/edit", data={"stem_html": "<p>改</p>"}).status_code == refused
         assert _status(session, item) == ItemStatus.ACTIVE
     login(world.writer["A"])  # the author
     assert client.put(f"/api/v1/items/{item.id}", json=body).status_code == 200
