@@ -192,7 +192,8 @@ _ANSWER_ROW = (
     .where(Attempt.id == bindparam("attempt_id"))
     .with_for_update(of=Attempt)
 )
-_STORED = select(Response.position, Response.seq, Response.value_json).where(
+_FINAL = frozenset(s.value for s in core.FINAL_STATUSES)
+_STORED = select(Response.position, Response.seq, Response.value_json, Response.client_time).where(
     Response.attempt_id == bindparam("attempt_id"))
 _LOGGED = select(ResponseLog.position, ResponseLog.value_json).where(
     ResponseLog.attempt_id == bindparam("attempt_id"), ResponseLog.seq == bindparam("seq"))
@@ -415,30 +416,33 @@ def record_response(
     seq once used for a different change is refused. The caller commits, then acks when
     ``decision.acked``. The attempt row is locked so that changes of one attempt serialise.
     With ``device_id`` (the sending computer), an answer to an attempt bound to another
-    computer is refused ``superseded`` (the move to another computer: examroom.connections).
+    computer is refused ``superseded`` (the move to another computer: examroom.connections);
+    once the paper is closed, another computer may look at it but never write (not even in
+    the time-up grace window).
 
     The hottest path of the exam room: it reads narrow rows and writes with plain statements,
     no ORM objects (measured: docs/benchmarks.md). ORM objects of the attempt's answers that
     this session had loaded are expired, so they show the change."""
     row = _own_row(session, candidate, _ANSWER_ROW, attempt_id)
-    if (device_id is not None and row.device_id not in (None, device_id)
-            and row.status not in {s.value for s in core.FINAL_STATUSES}):
+    bound = device_id is None or row.device_id in (None, device_id)
+    if not bound and row.status not in _FINAL:
         return Decision(Outcome.REFUSED, "superseded", ERRORS["superseded"])
     if str(entry.attempt_id) != str(row.id):
         return Decision(Outcome.REFUSED, "bad_attempt", "答案所属的试卷与当前试卷不一致。")
     items = form_items(session, row.paper_form_id)
     stored = _stored_answers(session, row.id)
-    existing = {pos: (seq, json.loads(value_json)) for pos, (seq, value_json) in stored.items()}
+    existing = {pos: (seq, json.loads(value_json), client_time) for pos, (seq, value_json, client_time)
+                in stored.items()}
     decision = accept(
         existing, entry, state=state_from_dict(json.loads(row.state_json or "{}")),
         rules=_rules(session, row.duration_minutes), now=now, received_at=received_at, item_count=len(items),
-        validate_value=_validator(items),
+        validate_value=_validator(items), from_bound_device=bound,
     )
     if not decision.changes:
         return decision
     # Every logged change also set its item's Response.seq, and those only grow, so the highest
     # logged seq is the highest stored one: a newer seq (the usual case) cannot have been used.
-    newest = max((seq for seq, _ in stored.values()), default=0)
+    newest = max((seq for seq, _, _ in stored.values()), default=0)
     logged = None if entry.seq > newest else session.execute(
         _LOGGED, {"attempt_id": row.id, "seq": entry.seq}).one_or_none()
     if logged is not None:
@@ -471,9 +475,11 @@ def _expire_loaded_responses(session: Session, attempt_id: int) -> None:
             session.expire(obj)
 
 
-def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str]]:
-    """position -> (seq, value JSON) of the attempt's stored answers, from one narrow read."""
-    return {pos: (seq, value_json) for pos, seq, value_json in session.execute(_STORED, {"attempt_id": attempt_id})}
+def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str, dt.datetime]]:
+    """position -> (seq, value JSON, client time in UTC) of the attempt's stored answers, from
+    one narrow read."""
+    return {pos: (seq, value_json, as_utc(client_time))
+            for pos, seq, value_json, client_time in session.execute(_STORED, {"attempt_id": attempt_id})}
 
 
 def _render_item(number: int, position: int, item: FormItem, seed: int) -> dict[str, Any]:
@@ -541,7 +547,8 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         order = shuffled_order(len(content), attempt.order_seed)
         items = [_render_item(k + 1, idx + 1, content[idx], attempt.order_seed) for k, idx in enumerate(order)]
     stored = _stored_answers(session, attempt.id)
-    answers = {str(pos): {"seq": seq, "value": json.loads(value)} for pos, (seq, value) in stored.items()}
+    answers = {str(pos): {"seq": seq, "value": json.loads(value)} for pos, (seq, value, _) in stored.items()}
+    newest = max(stored.values(), default=None, key=lambda s: s[0])
     return {
         "attempt_id": attempt.id,
         "status": state.status.value,
@@ -550,7 +557,8 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         "item_count": len(content),
         "items": items,
         "answers": answers,
-        "last_seq": max((seq for seq, _ in stored.values()), default=0),
+        "last_seq": 0 if newest is None else newest[0],
+        "last_client_time": None if newest is None else newest[2].isoformat(),
         **_sitting_view(session, attempt, state, rules, candidate),
     }
 
