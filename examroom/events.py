@@ -71,7 +71,9 @@ MAX_SIGNAL_DETAIL = 200
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 #: Error codes of the socket layer itself, with their messages. Codes of refused answers
-#: (``bad_seq``, ``too_large``, ``paused``, ``time_up`` ...) come from :mod:`examroom.answers`.
+#: (``bad_seq``, ``bad_value``, ``paused``, ``time_up`` ...) come from :mod:`examroom.answers`;
+#: :func:`validate_answer` raises the field codes (``bad_seq``, ``bad_value``,
+#: ``bad_client_time``) with their messages.
 ERRORS: dict[str, str] = {
     "malformed": "消息格式错误，未处理。",
     "too_large": f"答案过长（超过 {DEFAULT_MAX_VALUE_BYTES} 字节），未保存。",
