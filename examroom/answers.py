@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from examroom.attempt import AttemptRules, AttemptState, Status, deadline, require_aware
 
@@ -37,7 +37,7 @@ __all__ = [
     "Decision",
     "JournalEntry",
     "Outcome",
-    "Stored",
+    "latest_before",
     "ValueValidator",
     "accept",
     "is_plain_json",
@@ -55,9 +55,7 @@ MAX_VALUE_DEPTH = 8
 #: Integers in an answer value stay within what a browser's JSON can represent exactly.
 MAX_VALUE_INT = 2**53
 
-#: What is stored for one item: ``(seq, value)``, or ``(seq, value, client_time)`` when the
-#: client time of the stored change is known (the client-time rule needs it).
-Stored = tuple[int, Any] | tuple[int, Any, datetime | None]
+T = TypeVar("T")
 
 #: ``validate(item_position, value)`` returns None when the value's shape fits the item,
 #: or a Simplified Chinese message saying why not.
@@ -195,19 +193,19 @@ def _validate(
     return None
 
 
-def _sequence(existing_by_item: Mapping[int, Stored], entry: JournalEntry) -> Decision | None:
+def _sequence(existing_by_item: Mapping[int, tuple[int, Any]], entry: JournalEntry) -> Decision | None:
     """Idempotence on (attempt, seq) and last-writer-by-seq per item."""
     stored = existing_by_item.get(entry.item_position)
     if stored is not None:
-        stored_seq, stored_value = stored[0], stored[1]
+        stored_seq, stored_value = stored
         if entry.seq == stored_seq:
             if stored_value == entry.value:
                 return Decision(Outcome.DUPLICATE, "duplicate", "该答案已保存。")
             return _refused("seq_conflict", "同一序号的答案内容不一致，已拒绝。")
         if entry.seq < stored_seq:
             return Decision(Outcome.STALE, "stale", "已保存更新的答案，本次修改被忽略。")
-    for position, other in existing_by_item.items():
-        if other[0] == entry.seq and position != entry.item_position:
+    for position, (stored_seq, _value) in existing_by_item.items():
+        if stored_seq == entry.seq and position != entry.item_position:
             return _refused("seq_conflict", "该序号已用于其他题目，已拒绝。")
     return None
 
@@ -246,21 +244,27 @@ def _timing(
     return _refused("time_up", "考试时间已到，答案未保存。")
 
 
-def _client_time(existing_by_item: Mapping[int, Stored], entry: JournalEntry, state: AttemptState
-                 ) -> Decision | None:
+def latest_before(times_by_seq: Iterable[tuple[int, T]], seq: int) -> T | None:
+    """The latest of the client times of stored changes with a seq lower than ``seq`` (for a
+    new seq: the last acknowledged write), or None. ``times_by_seq`` gives (seq, client time);
+    the times need only be ordered, so a caller may pass them as the database returned them
+    and convert the one that is picked."""
+    return max((when for stored_seq, when in times_by_seq if stored_seq < seq), default=None)  # type: ignore[type-var]
+
+
+def _client_time(entry: JournalEntry, state: AttemptState, written_before: datetime | None) -> Decision | None:
     """A change cannot have been journalled before the candidate started, nor before a change
     with a lower seq that is already stored (the page stamps its changes in seq order)."""
     when = require_aware(entry.client_time)
     if state.started_at is not None and when < state.started_at:
         return _refused("bad_client_time", "作答时间早于开始作答的时间，已拒绝。")
-    for stored in existing_by_item.values():
-        if len(stored) > 2 and stored[0] < entry.seq and stored[2] is not None and when < stored[2]:
-            return _refused("bad_client_time", "作答时间早于已保存的上一次修改，已拒绝。")
+    if written_before is not None and when < require_aware(written_before, "written_before"):
+        return _refused("bad_client_time", "作答时间早于已保存的上一次修改，已拒绝。")
     return None
 
 
 def accept(
-    existing_by_item: Mapping[int, Stored],
+    existing_by_item: Mapping[int, tuple[int, Any]],
     entry: JournalEntry,
     *,
     state: AttemptState,
@@ -271,10 +275,11 @@ def accept(
     validate_value: ValueValidator | None = None,
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     from_bound_device: bool = True,
+    written_before: datetime | None = None,
 ) -> Decision:
     """Decide what to do with ``entry`` for the attempt whose stored answers are
-    ``existing_by_item`` (item position → (seq, value) or (seq, value, client_time), the
-    client time aware).
+    ``existing_by_item`` (item position → (seq, value)); ``written_before`` is
+    :func:`latest_before` of the stored changes' client times for this entry's seq.
 
     Order of the rules:
 
@@ -290,8 +295,9 @@ def accept(
        (in progress or expired) accepted only if journalled by the deadline, received within
        ``rules.grace_seconds`` of it and sent from the computer the attempt is bound to
        (``from_bound_device``). A submission made after the deadline counts as a time-up;
-    4. client time: refused when earlier than the attempt's start or than the client time of
-       a stored change with a lower seq (the last acknowledged write, for a new seq).
+    4. client time: refused when earlier than the attempt's start or than ``written_before``,
+       the client time of a stored change with a lower seq (the last acknowledged write, for
+       a new seq).
 
     ``received_at`` is when the server received the message, ``now`` when it is decided
     (used for the deadline of a paused attempt). The caller checks that ``entry.attempt_id``
@@ -306,7 +312,7 @@ def accept(
     if absorbed is not None:
         return absorbed
     refused = _timing(state, rules, entry, now, received_at, from_bound_device) or _client_time(
-        existing_by_item, entry, state)
+        entry, state, written_before)
     if refused is not None:
         return refused
     return Decision(Outcome.ACCEPT, "accepted")

@@ -23,13 +23,13 @@ from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, insert, select, type_coerce, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from examroom import attempt as core
-from examroom.answers import Decision, JournalEntry, Outcome, accept
+from examroom.answers import Decision, JournalEntry, Outcome, accept, latest_before
 from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
 from examroom.events import ERRORS
 from examroom.formcache import FormItem, form_items
@@ -193,8 +193,11 @@ _ANSWER_ROW = (
     .with_for_update(of=Attempt)
 )
 _FINAL = frozenset(s.value for s in core.FINAL_STATUSES)
-_STORED = select(Response.position, Response.seq, Response.value_json, Response.client_time).where(
-    Response.attempt_id == bindparam("attempt_id"))
+#: The client time as the database hands it over (SQLite: the stored text, in a fixed format
+#: that sorts as the times do; PostgreSQL: a datetime, which psycopg parses in C). Parsing every
+#: stored time through SQLAlchemy cost SQLite more than the rest of the answer; one is needed.
+_STORED = select(Response.position, Response.seq, Response.value_json,
+                 type_coerce(Response.client_time, String)).where(Response.attempt_id == bindparam("attempt_id"))
 _LOGGED = select(ResponseLog.position, ResponseLog.value_json).where(
     ResponseLog.attempt_id == bindparam("attempt_id"), ResponseLog.seq == bindparam("seq"))
 _INSERT_RESPONSE = insert(Response.__table__)
@@ -431,12 +434,13 @@ def record_response(
         return Decision(Outcome.REFUSED, "bad_attempt", "答案所属的试卷与当前试卷不一致。")
     items = form_items(session, row.paper_form_id)
     stored = _stored_answers(session, row.id)
-    existing = {pos: (seq, json.loads(value_json), client_time) for pos, (seq, value_json, client_time)
-                in stored.items()}
+    existing = {pos: (seq, json.loads(value_json)) for pos, (seq, value_json, _) in stored.items()}
+    written_before = latest_before(((seq, raw) for seq, _, raw in stored.values()), entry.seq) if _is_seq(
+        entry.seq) else None
     decision = accept(
         existing, entry, state=state_from_dict(json.loads(row.state_json or "{}")),
         rules=_rules(session, row.duration_minutes), now=now, received_at=received_at, item_count=len(items),
-        validate_value=_validator(items), from_bound_device=bound,
+        validate_value=_validator(items), from_bound_device=bound, written_before=_client_time(written_before),
     )
     if not decision.changes:
         return decision
@@ -475,11 +479,22 @@ def _expire_loaded_responses(session: Session, attempt_id: int) -> None:
             session.expire(obj)
 
 
-def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str, dt.datetime]]:
-    """position -> (seq, value JSON, client time in UTC) of the attempt's stored answers, from
-    one narrow read."""
-    return {pos: (seq, value_json, as_utc(client_time))
+def _is_seq(seq: Any) -> bool:
+    return isinstance(seq, int) and not isinstance(seq, bool)
+
+
+def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str, Any]]:
+    """position -> (seq, value JSON, raw client time: see :func:`_client_time`) of the
+    attempt's stored answers, from one narrow read."""
+    return {pos: (seq, value_json, client_time)
             for pos, seq, value_json, client_time in session.execute(_STORED, {"attempt_id": attempt_id})}
+
+
+def _client_time(raw: Any) -> dt.datetime | None:
+    """A client time as :data:`_STORED` returns it, as an aware UTC datetime."""
+    if raw is None:
+        return None
+    return as_utc(raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw))
 
 
 def _render_item(number: int, position: int, item: FormItem, seed: int) -> dict[str, Any]:
@@ -558,7 +573,7 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         "items": items,
         "answers": answers,
         "last_seq": 0 if newest is None else newest[0],
-        "last_client_time": None if newest is None else newest[2].isoformat(),
+        "last_client_time": None if newest is None else _client_time(newest[2]).isoformat(),  # type: ignore[union-attr]
         **_sitting_view(session, attempt, state, rules, candidate),
     }
 

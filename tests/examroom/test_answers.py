@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from examroom.answers import DEFAULT_MAX_VALUE_BYTES, Decision, JournalEntry, Outcome, accept, value_size
+from examroom.answers import (
+    DEFAULT_MAX_VALUE_BYTES,
+    Decision,
+    JournalEntry,
+    Outcome,
+    accept,
+    latest_before,
+    value_size,
+)
 from examroom.attempt import (
     AttemptRules,
     AttemptState,
@@ -303,8 +311,10 @@ def test_closing_and_client_time_rules(state, client_time, received_at, bound, c
     assert decision.message == messages[code]
 
 
-# Stored: item → (seq, value, client time). The page stamps changes in seq order.
-STORED = {2: (5, "B", at(30)), 3: (2, "C", at(20))}
+# Stored: item → (seq, value), and the client times of those changes by seq. The page stamps
+# its changes in seq order.
+STORED = {2: (5, "B"), 3: (2, "C")}
+TIMES = [(5, at(30)), (2, at(20))]
 
 
 @pytest.mark.parametrize(
@@ -323,18 +333,29 @@ STORED = {2: (5, "B", at(30)), 3: (2, "C", at(20))}
     ],
 )
 def test_client_time_is_not_earlier_than_an_acknowledged_lower_seq(seq, item, client_time, outcome):
-    decision = decide(entry(seq=seq, item=item, value="B", client_time=client_time), STORED, received_at=at(40))
+    decision = decide(entry(seq=seq, item=item, value="B", client_time=client_time), STORED, received_at=at(40),
+                      written_before=latest_before(TIMES, seq))
     assert decision.code == {"accept": "accepted"}.get(outcome, outcome)
     if outcome == "bad_client_time":
         assert decision.message == "作答时间早于已保存的上一次修改，已拒绝。"
         assert not decision.acked
 
 
+def test_latest_before_orders_raw_values_as_the_database_returns_them():
+    assert latest_before([], 3) is None
+    assert latest_before([(5, at(30)), (2, at(20)), (1, at(25))], 3) == at(25)
+    assert latest_before([(5, at(30)), (2, at(20))], 2) is None  # strictly lower seqs only
+    sqlite_text = [(1, "2026-06-01 09:20:00.000000"), (2, "2026-06-01 09:05:00.500000")]
+    assert latest_before(sqlite_text, 9) == "2026-06-01 09:20:00.000000"
+
+
 def test_a_forged_client_time_in_the_grace_window_cannot_precede_the_last_write():
-    stored = {1: (5, "B", at(59, 50))}
-    forged = decide(entry(seq=6, item=2, client_time=at(59, 40)), stored, state=EXPIRED, received_at=at(61))
+    stored, before = {1: (5, "B")}, at(59, 50)
+    forged = decide(entry(seq=6, item=2, client_time=at(59, 40)), stored, state=EXPIRED, received_at=at(61),
+                    written_before=before)
     assert forged.code == "bad_client_time"
-    assert decide(entry(seq=6, item=2, client_time=at(59, 55)), stored, state=EXPIRED, received_at=at(61)).changes
+    assert decide(entry(seq=6, item=2, client_time=at(59, 55)), stored, state=EXPIRED, received_at=at(61),
+                  written_before=before).changes
 
 
 def test_terminated_attempts_refuse_writes_even_within_grace():
