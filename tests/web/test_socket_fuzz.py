@@ -39,7 +39,7 @@ def fuzz(examples: int) -> settings:
 
 
 #: Examples per event: the answer path gets the most (it has the most rules behind it).
-EXAMPLES = {"answer": 100, "replay": 50}
+EXAMPLES = {"answer": 80, "replay": 40}
 
 # --------------------------------------------------------------------------- strategies
 
@@ -170,7 +170,7 @@ def test_no_exam_event_reaches_server_error_and_refusals_write_nothing(session, 
         clock["now"] = T0 + 40 * MIN
         assert sock.emit("submit", {"attempt_id": attempt.id}, namespace=EXAM, callback=True)["ok"] is True
 
-    @fuzz(EXAMPLES.get(event, 25))
+    @fuzz(EXAMPLES.get(event, 20))
     @given(payload=_exam_payloads(event, attempt.id))
     def check(payload: Any) -> None:
         server_errors.clear()
@@ -226,7 +226,7 @@ def test_no_proctor_event_reaches_server_error_and_refusals_write_nothing(app, s
     _unlimited(PROCTOR)
     valid = _proctor_valid(event, exam.room1.id, attempt.id)
 
-    @fuzz(15)
+    @fuzz(12)
     @given(payload=near(valid) | anything)
     def check(payload: Any) -> None:
         server_errors.clear()
