@@ -23,13 +23,13 @@ from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, insert, select, type_coerce, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from examroom import attempt as core
-from examroom.answers import Decision, JournalEntry, Outcome, accept
+from examroom.answers import Decision, JournalEntry, Outcome, accept, latest_before
 from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
 from examroom.batches import BEIJING, session_date
 from examroom.events import ERRORS
@@ -194,8 +194,12 @@ _ANSWER_ROW = (
     .where(Attempt.id == bindparam("attempt_id"))
     .with_for_update(of=Attempt)
 )
-_STORED = select(Response.position, Response.seq, Response.value_json).where(
-    Response.attempt_id == bindparam("attempt_id"))
+_FINAL = frozenset(s.value for s in core.FINAL_STATUSES)
+#: The client time as the database hands it over (SQLite: the stored text, in a fixed format
+#: that sorts as the times do; PostgreSQL: a datetime, which psycopg parses in C). Parsing every
+#: stored time through SQLAlchemy cost SQLite more than the rest of the answer; one is needed.
+_STORED = select(Response.position, Response.seq, Response.value_json,
+                 type_coerce(Response.client_time, String)).where(Response.attempt_id == bindparam("attempt_id"))
 _LOGGED = select(ResponseLog.position, ResponseLog.value_json).where(
     ResponseLog.attempt_id == bindparam("attempt_id"), ResponseLog.seq == bindparam("seq"))
 _INSERT_RESPONSE = insert(Response.__table__)
@@ -454,30 +458,34 @@ def record_response(
     seq once used for a different change is refused. The caller commits, then acks when
     ``decision.acked``. The attempt row is locked so that changes of one attempt serialise.
     With ``device_id`` (the sending computer), an answer to an attempt bound to another
-    computer is refused ``superseded`` (the move to another computer: examroom.connections).
+    computer is refused ``superseded`` (the move to another computer: examroom.connections);
+    once the paper is closed, another computer may look at it but never write (not even in
+    the time-up grace window).
 
     The hottest path of the exam room: it reads narrow rows and writes with plain statements,
     no ORM objects (measured: docs/benchmarks.md). ORM objects of the attempt's answers that
     this session had loaded are expired, so they show the change."""
     row = _own_row(session, candidate, _ANSWER_ROW, attempt_id)
-    if (device_id is not None and row.device_id not in (None, device_id)
-            and row.status not in {s.value for s in core.FINAL_STATUSES}):
+    bound = device_id is None or row.device_id in (None, device_id)
+    if not bound and row.status not in _FINAL:
         return Decision(Outcome.REFUSED, "superseded", ERRORS["superseded"])
     if str(entry.attempt_id) != str(row.id):
         return Decision(Outcome.REFUSED, "bad_attempt", "答案所属的试卷与当前试卷不一致。")
     items = form_items(session, row.paper_form_id)
     stored = _stored_answers(session, row.id)
-    existing = {pos: (seq, json.loads(value_json)) for pos, (seq, value_json) in stored.items()}
+    existing = {pos: (seq, json.loads(value_json)) for pos, (seq, value_json, _) in stored.items()}
+    written_before = latest_before(((seq, raw) for seq, _, raw in stored.values()), entry.seq) if _is_seq(
+        entry.seq) else None
     decision = accept(
         existing, entry, state=state_from_dict(json.loads(row.state_json or "{}")),
         rules=_rules(session, row.duration_minutes), now=now, received_at=received_at, item_count=len(items),
-        validate_value=_validator(items),
+        validate_value=_validator(items), from_bound_device=bound, written_before=_client_time(written_before),
     )
     if not decision.changes:
         return decision
     # Every logged change also set its item's Response.seq, and those only grow, so the highest
     # logged seq is the highest stored one: a newer seq (the usual case) cannot have been used.
-    newest = max((seq for seq, _ in stored.values()), default=0)
+    newest = max((seq for seq, _, _ in stored.values()), default=0)
     logged = None if entry.seq > newest else session.execute(
         _LOGGED, {"attempt_id": row.id, "seq": entry.seq}).one_or_none()
     if logged is not None:
@@ -510,9 +518,22 @@ def _expire_loaded_responses(session: Session, attempt_id: int) -> None:
             session.expire(obj)
 
 
-def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str]]:
-    """position -> (seq, value JSON) of the attempt's stored answers, from one narrow read."""
-    return {pos: (seq, value_json) for pos, seq, value_json in session.execute(_STORED, {"attempt_id": attempt_id})}
+def _is_seq(seq: Any) -> bool:
+    return isinstance(seq, int) and not isinstance(seq, bool)
+
+
+def _stored_answers(session: Session, attempt_id: int) -> dict[int, tuple[int, str, Any]]:
+    """position -> (seq, value JSON, raw client time: see :func:`_client_time`) of the
+    attempt's stored answers, from one narrow read."""
+    return {pos: (seq, value_json, client_time)
+            for pos, seq, value_json, client_time in session.execute(_STORED, {"attempt_id": attempt_id})}
+
+
+def _client_time(raw: Any) -> dt.datetime | None:
+    """A client time as :data:`_STORED` returns it, as an aware UTC datetime."""
+    if raw is None:
+        return None
+    return as_utc(raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw))
 
 
 def _render_item(number: int, position: int, item: FormItem, seed: int) -> dict[str, Any]:
@@ -580,7 +601,8 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         order = shuffled_order(len(content), attempt.order_seed)
         items = [_render_item(k + 1, idx + 1, content[idx], attempt.order_seed) for k, idx in enumerate(order)]
     stored = _stored_answers(session, attempt.id)
-    answers = {str(pos): {"seq": seq, "value": json.loads(value)} for pos, (seq, value) in stored.items()}
+    answers = {str(pos): {"seq": seq, "value": json.loads(value)} for pos, (seq, value, _) in stored.items()}
+    newest = max(stored.values(), default=None, key=lambda s: s[0])
     return {
         "attempt_id": attempt.id,
         "status": state.status.value,
@@ -589,7 +611,8 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
         "item_count": len(content),
         "items": items,
         "answers": answers,
-        "last_seq": max((seq for seq, _ in stored.values()), default=0),
+        "last_seq": 0 if newest is None else newest[0],
+        "last_client_time": None if newest is None else _client_time(newest[2]).isoformat(),  # type: ignore[union-attr]
         **_sitting_view(session, attempt, state, rules, candidate),
     }
 

@@ -13,7 +13,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from examroom.answers import DEFAULT_MAX_VALUE_BYTES, JournalEntry, value_size
+from examroom.answers import (
+    DEFAULT_MAX_VALUE_BYTES,
+    MAX_SEQ,
+    SEQ_MESSAGE,
+    VALUE_MESSAGE,
+    JournalEntry,
+    is_text,
+    value_size,
+)
 from foundation.db import MAX_ID
 
 __all__ = [
@@ -25,6 +33,7 @@ __all__ = [
     "EV_START",
     "EV_STATE",
     "EV_SUBMIT",
+    "MAX_ID",
     "MAX_REPLAY_ENTRIES",
     "NAMESPACE",
     "SIGNALS",
@@ -52,6 +61,10 @@ EV_SIGNAL = "signal"
 
 #: Most entries one ``replay`` may carry (the whole message is also capped at 64 KB).
 MAX_REPLAY_ENTRIES = 200
+#: Largest id or item position a payload may name (foundation.db.MAX_ID): the database's ids
+#: are 32-bit integers, and PostgreSQL refuses a larger bind value with an error.
+#: Longest ``client_time`` string (ISO 8601 with microseconds and an offset is 32 characters).
+MAX_TIME_TEXT = 40
 #: Signals a page may report; mapped onto attempt event kinds.
 SIGNALS = {"focus_loss": "focus_loss", "paste_blocked": "paste_blocked", "visibility": "focus_loss"}
 MAX_SIGNAL_DETAIL = 200
@@ -59,7 +72,9 @@ MAX_SIGNAL_DETAIL = 200
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 #: Error codes of the socket layer itself, with their messages. Codes of refused answers
-#: (``bad_seq``, ``too_large``, ``paused``, ``time_up`` ...) come from :mod:`examroom.answers`.
+#: (``bad_seq``, ``bad_value``, ``paused``, ``time_up`` ...) come from :mod:`examroom.answers`;
+#: :func:`validate_answer` raises the field codes (``bad_seq``, ``bad_value``,
+#: ``bad_client_time``) with their messages.
 ERRORS: dict[str, str] = {
     "malformed": "消息格式错误，未处理。",
     "too_large": f"答案过长（超过 {DEFAULT_MAX_VALUE_BYTES} 字节），未保存。",
@@ -115,11 +130,10 @@ class SignalPayload:
     detail: str
 
 
-def _int(value: Any, *, minimum: int = 1) -> int:
-    # MAX_ID, not 2**53: ids and seq are 32-bit integer columns on PostgreSQL, which refuses
-    # a larger bind value with an error instead of finding nothing.
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > MAX_ID:
-        raise PayloadError("malformed")
+def _int(value: Any, code: str = "malformed", message: str | None = None, maximum: int = MAX_ID) -> int:
+    """An id, a position or a seq: a JSON integer (not a boolean) in 1..``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise PayloadError(code, message)
     return value
 
 
@@ -129,17 +143,27 @@ def _dict(payload: Any, keys: set[str], optional: frozenset[str] | set[str] = fr
     return payload
 
 
+CLIENT_TIME_MESSAGE = "作答时间必须是带时区的 ISO 8601 时间。"
+
+
 def _time(value: Any) -> dt.datetime:
     """ISO 8601 with a timezone (``2026-10-16T09:05:00+08:00`` or ``...Z``)."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise PayloadError("malformed")
+    if not isinstance(value, str) or len(value) > MAX_TIME_TEXT:
+        raise PayloadError("bad_client_time", CLIENT_TIME_MESSAGE)
     try:
         when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise PayloadError("malformed") from None
+    except ValueError:  # a lone surrogate too (UnicodeEncodeError is a ValueError)
+        raise PayloadError("bad_client_time", CLIENT_TIME_MESSAGE) from None
     if when.utcoffset() is None:
-        raise PayloadError("malformed", "作答时间缺少时区信息。")
+        raise PayloadError("bad_client_time", "作答时间缺少时区信息。")
     return when
+
+
+def _text(value: Any, limit: int) -> str:
+    """A string of at most ``limit`` characters that UTF-8 can encode (no lone surrogate)."""
+    if not isinstance(value, str) or len(value) > limit or not is_text(value):
+        raise PayloadError("malformed")
+    return value
 
 
 def validate_connect(auth: Any) -> ConnectAuth:
@@ -156,16 +180,22 @@ def validate_attempt_ref(payload: Any) -> int:
 
 
 def validate_answer(payload: Any) -> AnswerPayload:
+    """The one place an answer's fields are checked (``answer`` and each ``replay`` entry):
+    the object's keys and ids → ``malformed``; ``seq`` an integer in 1..MAX_SEQ → ``bad_seq``;
+    ``client_time`` → ``bad_client_time``; ``value`` plain JSON (no lone surrogate, no
+    integer beyond ±2**53, no NaN, nested at most 8 deep) → ``bad_value``, at most 8 KB →
+    ``too_large``. The item's own shape is checked later, against the paper."""
     data = _dict(payload, {"attempt_id", "position", "seq", "value", "client_time"})
+    attempt_id, position = _int(data["attempt_id"]), _int(data["position"])
+    seq = _int(data["seq"], "bad_seq", SEQ_MESSAGE, MAX_SEQ)
+    client_time = _time(data["client_time"])
     size = value_size(data["value"])
     if size is None:
-        raise PayloadError("malformed", "答案格式无效。")
+        raise PayloadError("bad_value", VALUE_MESSAGE)
     if size > DEFAULT_MAX_VALUE_BYTES:
         raise PayloadError("too_large")
-    return AnswerPayload(
-        attempt_id=_int(data["attempt_id"]), position=_int(data["position"]), seq=_int(data["seq"]),
-        value=data["value"], client_time=_time(data["client_time"]),
-    )
+    return AnswerPayload(attempt_id=attempt_id, position=position, seq=seq, value=data["value"],
+                         client_time=client_time)
 
 
 def validate_replay(payload: Any) -> tuple[int, list[AnswerPayload]]:
@@ -187,9 +217,7 @@ def validate_replay(payload: Any) -> tuple[int, list[AnswerPayload]]:
 def validate_signal(payload: Any) -> SignalPayload:
     data = _dict(payload, {"attempt_id", "signal"}, {"detail"})
     signal = data["signal"]
-    if signal not in SIGNALS:
+    if not isinstance(signal, str) or signal not in SIGNALS:
         raise PayloadError("malformed", "未知的信号类型。")
-    detail = data.get("detail", "")
-    if not isinstance(detail, str) or len(detail) > MAX_SIGNAL_DETAIL:
-        raise PayloadError("malformed")
+    detail = _text(data.get("detail", ""), MAX_SIGNAL_DETAIL)
     return SignalPayload(_int(data["attempt_id"]), SIGNALS[signal], signal, detail)

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from examroom.answers import DEFAULT_MAX_VALUE_BYTES, Decision, JournalEntry, Outcome, accept, value_size
+from examroom.answers import (
+    DEFAULT_MAX_VALUE_BYTES,
+    Decision,
+    JournalEntry,
+    Outcome,
+    accept,
+    latest_before,
+    value_size,
+)
 from examroom.attempt import (
     AttemptRules,
     AttemptState,
@@ -140,12 +148,18 @@ def test_replaying_a_whole_journal_twice_changes_nothing_the_second_time():
 @pytest.mark.parametrize(
     ("e", "code", "message"),
     [
-        (entry(seq=0), "bad_seq", "序号必须是不小于 1 的整数。"),
-        (entry(seq=True), "bad_seq", "序号必须是不小于 1 的整数。"),  # type: ignore[arg-type]
+        (entry(seq=0), "bad_seq", "序号必须是 1 至 2147483647 之间的整数。"),
+        (entry(seq=True), "bad_seq", "序号必须是 1 至 2147483647 之间的整数。"),  # type: ignore[arg-type]
+        (entry(seq=2**31), "bad_seq", "序号必须是 1 至 2147483647 之间的整数。"),  # PostgreSQL's integer
+        (entry(seq=1.0), "bad_seq", "序号必须是 1 至 2147483647 之间的整数。"),  # type: ignore[arg-type]
         (entry(item=0), "bad_item", "题号超出范围：本试卷共 50 题。"),
         (entry(item=51), "bad_item", "题号超出范围：本试卷共 50 题。"),
         (entry(value={1, 2}), "bad_value", "答案格式无效。"),
         (entry(value=float("nan")), "bad_value", "答案格式无效。"),
+        (entry(value="\ud800"), "bad_value", "答案格式无效。"),  # a lone surrogate: JSON.stringify emits it
+        (entry(value=["A", {"\udfff": 1}]), "bad_value", "答案格式无效。"),
+        (entry(value=2**53 + 1), "bad_value", "答案格式无效。"),
+        (entry(value=[[[[[[[[["A"]]]]]]]]]), "bad_value", "答案格式无效。"),  # nested deeper than 8
     ],
 )
 def test_malformed_entries_are_refused(e, code, message):
@@ -156,6 +170,17 @@ def test_malformed_entries_are_refused(e, code, message):
 def test_item_range_boundaries():
     assert decide(entry(item=1)).changes
     assert decide(entry(item=ITEMS)).changes
+
+
+def test_seq_boundaries():
+    assert decide(entry(seq=1)).changes
+    assert decide(entry(seq=2**31 - 1)).changes
+
+
+def test_value_boundaries():
+    assert decide(entry(value=None)).changes  # null: the candidate cleared the answer
+    assert decide(entry(value=[[[[[[[["A"]]]]]]]])).changes  # 8 deep
+    assert decide(entry(value=[-(2**53), 2**53, 1.5, True, {"k": "选项"}, "😀"])).changes
 
 
 def test_naive_client_time_is_refused():
@@ -231,18 +256,106 @@ def test_grace_replays_to_an_expired_attempt():
     assert decide(entry(client_time=at(60, 10)), state=expired, received_at=at(60, 40)).code == "time_up"
 
 
-def test_grace_replays_to_a_submitted_attempt():
-    submitted = submit(started(), RULES, at(40))
-    assert decide(entry(client_time=at(39, 58)), state=submitted, received_at=at(41)).changes
-    assert decide(entry(client_time=at(39, 58)), state=submitted, received_at=at(42, 1)).code == "submitted"
-    late = decide(entry(client_time=at(40, 1)), state=submitted, received_at=at(40, 2))
-    assert (late.outcome, late.message) == (Outcome.REFUSED, "试卷已提交，不能再修改答案。")
-
-
-def test_submission_after_time_up_closes_answering_at_the_deadline():
-    submitted = submit(started(), RULES, at(65))  # submitted late, e.g. by the expiry job's delay
+def test_a_submission_after_time_up_closes_answering_at_the_deadline():
+    submitted = submit(started(), RULES, at(65))  # submitted late, e.g. before the time-up job ran
     assert decide(entry(client_time=at(59)), state=submitted, received_at=at(61)).changes
     assert decide(entry(client_time=at(64)), state=submitted, received_at=at(65, 30)).code == "submitted"
+
+
+SUBMITTED = submit(started(), RULES, at(40))  # 交卷 20 minutes before the deadline (60)
+SUBMITTED_LATE = submit(started(), RULES, at(65))  # after the deadline, before the time-up job ran
+EXPIRED = expire(started(), RULES, at(60, 30))
+OVERDUE = started()  # past the deadline, the time-up job has not run yet
+
+
+@pytest.mark.parametrize(
+    ("state", "client_time", "received_at", "bound", "code"),
+    [
+        # 交卷 closes the paper at once: any client time, any delay, any computer.
+        (SUBMITTED, at(39, 58), at(40, 1), True, "submitted"),
+        (SUBMITTED, at(39, 58), at(41), True, "submitted"),
+        (SUBMITTED, at(10), at(40, 0.5), True, "submitted"),
+        (SUBMITTED, at(-30), at(40, 1), True, "submitted"),  # dated before the attempt started
+        (SUBMITTED, at(40, 1), at(40, 2), True, "submitted"),
+        (SUBMITTED, at(39, 58), at(40, 1), False, "submitted"),
+        # A submission after the deadline is a time-up: grace for what was journalled by the deadline.
+        (SUBMITTED_LATE, at(59), at(61), True, "accept"),
+        (SUBMITTED_LATE, at(59), at(61), False, "submitted"),  # another computer never writes
+        (SUBMITTED_LATE, at(60, 1), at(61), True, "submitted"),
+        (SUBMITTED_LATE, at(59), at(62, 1), True, "submitted"),
+        # Expired: the grace window, for the bound computer only.
+        (EXPIRED, at(59, 59), at(61, 59), True, "accept"),
+        (EXPIRED, at(59, 59), at(62), True, "accept"),  # the window's last instant
+        (EXPIRED, at(59, 59), at(62, 1), True, "time_up"),
+        (EXPIRED, at(60, 10), at(60, 40), True, "time_up"),
+        (EXPIRED, at(59, 59), at(60, 40), False, "time_up"),
+        (EXPIRED, at(-1), at(60, 40), True, "bad_client_time"),  # dated before the start
+        (OVERDUE, at(59, 50), at(61), True, "accept"),
+        (OVERDUE, at(59, 50), at(61), False, "time_up"),
+        (OVERDUE, at(60, 1), at(61), True, "time_up"),
+        # Answering: the client time is not checked against the clock, only against the start.
+        (started(), at(0), at(0), True, "accept"),  # the start itself
+        (started(), at(0, -0.001), at(1), True, "bad_client_time"),
+        (started(), at(-30), at(10), True, "bad_client_time"),
+        (started(), at(59), at(60), True, "accept"),
+        (started(), at(59), at(60), False, "accept"),  # the caller refuses another computer first
+    ],
+)
+def test_closing_and_client_time_rules(state, client_time, received_at, bound, code):
+    decision = decide(entry(seq=9, client_time=client_time), state=state, received_at=received_at,
+                      from_bound_device=bound)
+    assert (decision.code if decision.code != "accepted" else "accept") == code
+    assert decision.changes is (code == "accept")
+    messages = {"submitted": "试卷已提交，不能再修改答案。", "time_up": "考试时间已到，答案未保存。",
+                "bad_client_time": "作答时间早于开始作答的时间，已拒绝。", "accept": ""}
+    assert decision.message == messages[code]
+
+
+# Stored: item → (seq, value), and the client times of those changes by seq. The page stamps
+# its changes in seq order.
+STORED = {2: (5, "B"), 3: (2, "C")}
+TIMES = [(5, at(30)), (2, at(20))]
+
+
+@pytest.mark.parametrize(
+    ("seq", "item", "client_time", "outcome"),
+    [
+        (6, 1, at(30), "accept"),  # a new seq, journalled with the last acknowledged write
+        (6, 1, at(31), "accept"),
+        (6, 1, at(29, 59), "bad_client_time"),  # before the last acknowledged write
+        (6, 1, at(1), "bad_client_time"),
+        (4, 1, at(25), "accept"),  # a lower seq delivered late (out of order): after seq 2's time
+        (4, 1, at(31), "accept"),  # (later than seq 5's own time: not refused, the lower bound only)
+        (4, 1, at(19), "bad_client_time"),  # before seq 2, which the page journalled earlier
+        (1, 1, at(1), "accept"),  # nothing stored below it
+        (5, 2, at(1), "duplicate"),  # the sequence rules come first: a duplicate is acked
+        (1, 2, at(1), "stale"),
+    ],
+)
+def test_client_time_is_not_earlier_than_an_acknowledged_lower_seq(seq, item, client_time, outcome):
+    decision = decide(entry(seq=seq, item=item, value="B", client_time=client_time), STORED, received_at=at(40),
+                      written_before=latest_before(TIMES, seq))
+    assert decision.code == {"accept": "accepted"}.get(outcome, outcome)
+    if outcome == "bad_client_time":
+        assert decision.message == "作答时间早于已保存的上一次修改，已拒绝。"
+        assert not decision.acked
+
+
+def test_latest_before_orders_raw_values_as_the_database_returns_them():
+    assert latest_before([], 3) is None
+    assert latest_before([(5, at(30)), (2, at(20)), (1, at(25))], 3) == at(25)
+    assert latest_before([(5, at(30)), (2, at(20))], 2) is None  # strictly lower seqs only
+    sqlite_text = [(1, "2026-06-01 09:20:00.000000"), (2, "2026-06-01 09:05:00.500000")]
+    assert latest_before(sqlite_text, 9) == "2026-06-01 09:20:00.000000"
+
+
+def test_a_forged_client_time_in_the_grace_window_cannot_precede_the_last_write():
+    stored, before = {1: (5, "B")}, at(59, 50)
+    forged = decide(entry(seq=6, item=2, client_time=at(59, 40)), stored, state=EXPIRED, received_at=at(61),
+                    written_before=before)
+    assert forged.code == "bad_client_time"
+    assert decide(entry(seq=6, item=2, client_time=at(59, 55)), stored, state=EXPIRED, received_at=at(61),
+                  written_before=before).changes
 
 
 def test_terminated_attempts_refuse_writes_even_within_grace():

@@ -182,7 +182,8 @@ def test_duplicate_and_stale_seqs_change_nothing_and_are_acked(session, exam):
 def test_answers_until_the_deadline_with_grace_count_and_later_ones_do_not(session, exam):
     attempt = exam.started()
     due = T0 + MIN + 90 * MIN
-    assert exam.answer(attempt, 1, 1, "B", due).changes  # the deadline itself
+    received_at_deadline = exam.answer(attempt, 1, 1, "B", due - dt.timedelta(seconds=20), due)
+    assert received_at_deadline.changes  # the deadline itself
     assert svc.expire_overdue(session, due + dt.timedelta(seconds=1)) == [attempt.id]
     # Journalled before the deadline, delivered within the 120 s grace after a reconnect.
     late_ok = exam.answer(attempt, 2, 2, "D", due - dt.timedelta(seconds=10), due + dt.timedelta(seconds=100))

@@ -3,7 +3,9 @@ authorisation, durable answers (ack after commit, idempotent on seq), replay and
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import unittest.mock as mock
 
 import pytest
 from sqlalchemy import func, select
@@ -410,3 +412,129 @@ def test_an_unexpected_error_is_logged_with_its_traceback(candidate_socket, monk
     assert ack["ok"] is False and ack["code"] == "server_error"
     failed = [r for r in caplog.records if r.getMessage() == "exam event failed"]
     assert failed and failed[0].exc_info and "disk on fire" in str(failed[0].exc_info[1])
+
+
+# ---------------------------------------------------------------- answers stop at 交卷 (issue #11, point 1)
+
+
+def _replay(sock, attempt, *entries):
+    return sock.emit("replay", {"attempt_id": attempt.id, "entries": list(entries)}, namespace=NS, callback=True)
+
+
+def test_after_a_voluntary_submit_no_write_is_accepted_from_any_computer(app, session, client, login, exam,
+                                                                          candidate_socket, clock):
+    sock, attempt = candidate_socket
+    assert sock.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)["result"] == "accepted"
+    clock["now"] = T0 + 40 * MIN
+    assert sock.emit("submit", {"attempt_id": attempt.id}, namespace=NS, callback=True)["ok"] is True
+    clock["now"] = T0 + 40 * MIN + dt.timedelta(seconds=5)  # well inside the old 120 s window
+    for when in (T0 + 39 * MIN, T0 + 2 * MIN, T0 - 60 * MIN):  # before the submit, even before the start
+        ack = sock.emit("answer", answer(attempt, 2, 2, "D", when), namespace=NS, callback=True)
+        assert ack["ok"] is False and ack["code"] == "submitted" and ack["seq"] == 2, ack
+        ack = _replay(sock, attempt, answer(attempt, 1, 3, "C", when), answer(attempt, 3, 4, "√", when))
+        assert [r["code"] for r in ack["results"]] == ["submitted", "submitted"], ack
+        assert ack["state"]["status"] == "submitted"
+    # What was stored is still acked (the page clears its journal), and changes nothing.
+    assert sock.emit("answer", answer(attempt, 1, 1, "A"), namespace=NS, callback=True)["result"] == "duplicate"
+    sock.disconnect(NS)
+    other = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-Z")
+    assert other.is_connected(NS)  # a closed paper may be viewed from another computer ...
+    state = other.emit("state", {"attempt_id": attempt.id}, namespace=NS, callback=True)
+    assert state["ok"] is True and state["state"]["status"] == "submitted"
+    refused = other.emit("answer", answer(attempt, 2, 5, "D", T0 + 39 * MIN), namespace=NS, callback=True)
+    assert refused["ok"] is False and refused["code"] == "submitted"  # ... but never written
+    assert stored(session, attempt) == {1: (1, "A")}
+    assert log_count(session, attempt) == 1
+
+
+def test_the_grace_window_after_time_up_is_for_the_bound_computer_only(app, session, client, login, exam,
+                                                                       candidate_socket, clock):
+    from web.sockets import timeup
+
+    sock, attempt = candidate_socket
+    due = T0 + MIN + 90 * MIN
+    timeup_at = due + dt.timedelta(seconds=3)
+    clock["now"] = timeup_at
+    with mock.patch.object(timeup, "utcnow", lambda: timeup_at):
+        assert timeup.run_once(app) == [attempt.id]
+    clock["now"] = due + dt.timedelta(seconds=60)
+    journalled = due - dt.timedelta(seconds=10)
+    sock.disconnect(NS)
+    other = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-Z")
+    assert other.is_connected(NS)
+    refused = other.emit("answer", answer(attempt, 1, 1, "A", journalled), namespace=NS, callback=True)
+    assert refused["ok"] is False and refused["code"] == "time_up"
+    replayed = _replay(other, attempt, answer(attempt, 1, 1, "A", journalled))
+    assert replayed["results"][0]["code"] == "time_up" and replayed["state"]["status"] == "expired"
+    other.disconnect(NS)
+    mine = connect(app, client, login, exam.candidates[0], attempt.id, device="device-one")
+    ack = _replay(mine, attempt, answer(attempt, 1, 1, "A", journalled))
+    assert ack["results"][0]["result"] == "accepted"  # journalled in time on the bound computer
+    late = mine.emit("answer", answer(attempt, 2, 2, "B", due + dt.timedelta(seconds=1)), namespace=NS,
+                     callback=True)
+    assert late["code"] == "time_up"
+    assert stored(session, attempt) == {1: (1, "A")}
+
+
+def test_a_client_time_before_the_start_or_the_last_acknowledged_write_is_refused(session, candidate_socket):
+    sock, attempt = candidate_socket  # started at T0 + 1 min
+    before_start = sock.emit("answer", answer(attempt, 1, 1, "A", T0), namespace=NS, callback=True)
+    assert before_start["ok"] is False and before_start["code"] == "bad_client_time", before_start
+    assert sock.emit("answer", answer(attempt, 1, 2, "B", T0 + 2 * MIN), namespace=NS, callback=True)["ok"]
+    backwards = sock.emit("answer", answer(attempt, 2, 3, "C", T0 + 1.5 * MIN), namespace=NS, callback=True)
+    assert backwards["ok"] is False and backwards["code"] == "bad_client_time"
+    replay = _replay(sock, attempt, answer(attempt, 2, 3, "C", T0 + 1.5 * MIN), answer(attempt, 2, 4, "D", T0))
+    assert [r["code"] for r in replay["results"]] == ["bad_client_time", "bad_client_time"]
+    state = replay["state"]
+    assert state["last_seq"] == 2 and state["last_client_time"] == (T0 + 2 * MIN).astimezone(dt.UTC).isoformat()
+    assert stored(session, attempt) == {1: (2, "B")}
+
+
+# ---------------------------------------------------------------- bad values get a clear error (issue #11, point 2)
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"seq": 2**31}, "bad_seq"),  # PostgreSQL's integer ends at 2**31 - 1
+    ({"seq": 2**63}, "bad_seq"),
+    ({"seq": True}, "bad_seq"),
+    ({"seq": 1.0}, "bad_seq"),
+    ({"seq": "1"}, "bad_seq"),
+    ({"value": "\ud800"}, "bad_value"),  # what JSON.stringify makes of half an emoji
+    ({"value": ["A", {"\udfff": "B"}]}, "bad_value"),
+    ({"value": [[[[[[[[[[["A"]]]]]]]]]]]}, "bad_value"),
+    ({"value": 10**40}, "bad_value"),
+    ({"client_time": "2026-10-16T09:02:00\ud800+08:00"}, "bad_client_time"),
+    ({"client_time": "2026-10-16T09:02:00"}, "bad_client_time"),
+    ({"client_time": 1760000000}, "bad_client_time"),
+    ({"position": 2**31}, "malformed"),
+    ({"attempt_id": 2**40}, "malformed"),
+])
+def test_out_of_range_and_unencodable_answers_get_a_documented_code(session, candidate_socket, change, code):
+    sock, attempt = candidate_socket
+    payload = {**answer(attempt, 1, 1, "B"), **change}
+    ack = sock.emit("answer", payload, namespace=NS, callback=True)
+    assert ack["ok"] is False and ack["code"] == code, ack
+    whole = _replay(sock, attempt, answer(attempt, 2, 1, "A"), payload)
+    assert whole["ok"] is False and whole["code"] == code  # one bad entry refuses the whole replay
+    assert stored(session, attempt) == {} and log_count(session, attempt) == 0
+
+
+def test_the_largest_seq_is_stored(session, candidate_socket):
+    sock, attempt = candidate_socket
+    ack = sock.emit("answer", answer(attempt, 1, 2**31 - 1, "B"), namespace=NS, callback=True)
+    assert ack["ok"] is True and ack["result"] == "accepted"
+    assert stored(session, attempt) == {1: (2**31 - 1, "B")}
+
+
+def test_signals_with_bad_values_are_dropped_without_a_server_error(session, candidate_socket, monkeypatch):
+    sock, attempt = candidate_socket
+    codes: list[str] = []
+    original = exam_ns.ev.error_ack
+    monkeypatch.setattr(exam_ns.ev, "error_ack", lambda code, *a, **k: codes.append(code) or original(code, *a, **k))
+    for bad in ({"signal": []}, {"signal": "focus_loss", "detail": "\ud800"}, {"signal": {"a": 1}},
+                {"signal": "focus_loss", "detail": "x" * 201}):
+        sock.emit("signal", {"attempt_id": attempt.id, **bad}, namespace=NS)
+    assert codes == ["malformed"] * 4
+    session.expire_all()
+    kinds = [e.kind for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id))]
+    assert "focus_loss" not in kinds

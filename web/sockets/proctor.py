@@ -22,6 +22,7 @@ from flask_socketio import ConnectionRefusedError as ConnectRefused  # not the b
 from flask_socketio import Namespace, join_room, leave_room
 
 from examroom import proctoring as pr
+from examroom.answers import is_text
 from examroom.attempt import AttemptError
 from foundation.db import MAX_ID, utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
@@ -81,13 +82,15 @@ def _dict(payload: Any, required: set[str], optional: set[str] = frozenset()) ->
 
 
 def _id(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:  # 32-bit on PostgreSQL
+    """A room or attempt id: a JSON integer (not a boolean) in the database's 32-bit range."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise PayloadError()
     return value
 
 
 def _str(value: Any, limit: int = pr.MAX_REASON) -> str:
-    if not isinstance(value, str) or len(value) > limit:
+    """Text of at most ``limit`` characters that UTF-8 can encode (no lone surrogate)."""
+    if not isinstance(value, str) or len(value) > limit or not is_text(value):
         raise PayloadError()
     return value
 

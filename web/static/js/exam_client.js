@@ -77,6 +77,22 @@
 
   function noop() {}
 
+  // A string with a lone UTF-16 surrogate (half an emoji cut off by a length limit or a paste)
+  // cannot be stored: the server refuses it (`bad_value`, final), which would lose the answer.
+  // The half character becomes U+FFFD instead.
+  const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  function wellFormed(value) {
+    if (typeof value === "string") return value.replace(LONE_SURROGATE, "\uFFFD");
+    if (Array.isArray(value)) return value.map(wellFormed);
+    return value;
+  }
+
+  // Epoch ms of a server time, rounded up (the server keeps microseconds, Date.parse drops them).
+  function serverMs(iso) {
+    const ms = typeof iso === "string" ? Date.parse(iso) : NaN;
+    return Number.isNaN(ms) ? 0 : ms + 1;
+  }
+
   class ExamClient {
     // opts: attemptId, io (the socket.io client factory), storage (localStorage), env (window),
     // and callbacks onState(state), onSave(info), onConnection(online), onStatus(push),
@@ -106,6 +122,7 @@
       this.blocked = null; // "superseded" | "move_pending" | "refused"
       this.state = null;
       this.lastServerSeq = 0;
+      this.lastStamp = 0; // the newest client_time given to a change
       this.socket = null;
       this.timers = {};
       this.lastSignal = {};
@@ -150,13 +167,28 @@
 
     pending() { return this.entries.slice(); }
 
+    // `client_time` of a new change: the server's clock as estimated from the acks (this
+    // computer's own clock may be minutes off), but never earlier than the attempt's start nor
+    // than any earlier change: the server refuses those (`bad_client_time`, docs/protocol.md §3).
+    _stamp() {
+      const state = this.state || {};
+      let ms = Math.max(this.serverNow() ?? Date.now(), this.lastStamp || 0,
+                        serverMs(state.started_at), serverMs(state.last_client_time));
+      this.entries.forEach((e) => {
+        const t = Date.parse(e.client_time);
+        if (!Number.isNaN(t)) ms = Math.max(ms, t);
+      });
+      this.lastStamp = Math.ceil(ms);
+      return new Date(this.lastStamp).toISOString();
+    }
+
     // Journal one change, then send it. Older unsent changes of the same item are superseded
     // by this one (the server would answer them `stale` anyway), so the journal stays small.
     record(position, value) {
       const seq = this._nextSeq();
       const entry = {
-        attempt_id: this.attemptId, position: position, seq: seq, value: value,
-        client_time: new Date().toISOString(),
+        attempt_id: this.attemptId, position: position, seq: seq, value: wellFormed(value),
+        client_time: this._stamp(),
       };
       this.entries = this.entries.filter((e) => e.position !== position || this.inFlight.has(e.seq));
       this.entries.push(entry);
