@@ -231,7 +231,8 @@ def test_images_follow_item_access(session, world):
     assert images.can_read_image(session, world.reviewer("A"), image_a)
     assert not images.can_read_image(session, world.reviewer("A"), image_b)
     assert images.can_read_image(session, world.writer["B"], image_b)  # the uploader
-    assert images.can_read_image(session, world.colleague["A"], image_b)  # writers read the bank
+    assert images.can_read_image(session, world.colleague["A"], image_a)  # writers read their institution's
+    assert not images.can_read_image(session, world.colleague["A"], image_b)  # ... and not another's
     for outsider in (world.proctor, world.examiner, world.supervisor, world.admin["A"], world.admin["B"]):
         for image in (image_a, image_b):
             assert not images.can_read_image(session, outsider, image)
