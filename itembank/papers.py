@@ -280,6 +280,24 @@ def _transition(session: Session, actor: User, paper: Paper, to: PaperStatus, ac
                  after={"status": paper.status, "comment": comment or None})
 
 
+def _paper_to_assemble(session: Session, actor: User, paper_id: int) -> Paper:
+    """The paper, if ``actor`` is an assembler who may see it."""
+    require_role(actor, *ASSEMBLERS)
+    paper = get_paper(session, paper_id)
+    if not can_see_paper(actor, paper):
+        raise PermissionDenied("您无权操作该试卷。")
+    return paper
+
+
+def _paper_to_review(session: Session, actor: User, paper_id: int) -> Paper:
+    """The paper, if ``actor`` is an approver who may see it."""
+    require_role(actor, *APPROVERS)
+    paper = get_paper(session, paper_id)
+    if not can_see_paper(actor, paper):
+        raise PermissionDenied("您无权审核该试卷。")
+    return paper
+
+
 def marks_problem(paper: Paper) -> str | None:
     """Why ``paper`` is not scored out of 100 (百分制), or None. Each form's full marks (the sum
     of its items' points) must be 100, unless the paper declares that scores are scaled to 100;
@@ -308,10 +326,7 @@ def _require_marks(paper: Paper) -> None:
 
 def set_scale_to_100(session: Session, actor: User, paper_id: int, scale: bool) -> Paper:
     """Declare (or withdraw) that the paper's scores are scaled to 100; drafts and returned papers only."""
-    require_role(actor, *ASSEMBLERS)
-    paper = get_paper(session, paper_id)
-    if not can_see_paper(actor, paper):
-        raise PermissionDenied("您无权操作该试卷。")
+    paper = _paper_to_assemble(session, actor, paper_id)
     if paper.status not in (PaperStatus.DRAFT.value, PaperStatus.RETURNED.value):
         raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能修改计分方式。")
     before = paper.scale_to_100
@@ -323,10 +338,7 @@ def set_scale_to_100(session: Session, actor: User, paper_id: int, scale: bool) 
 
 
 def submit_paper(session: Session, actor: User, paper_id: int) -> Paper:
-    require_role(actor, *ASSEMBLERS)
-    paper = get_paper(session, paper_id)
-    if not can_see_paper(actor, paper):
-        raise PermissionDenied("您无权操作该试卷。")
+    paper = _paper_to_assemble(session, actor, paper_id)
     if paper.status not in (PaperStatus.DRAFT.value, PaperStatus.RETURNED.value):
         raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能提交审核。")
     _require_marks(paper)
@@ -337,10 +349,7 @@ def submit_paper(session: Session, actor: User, paper_id: int) -> Paper:
 def approve_paper(session: Session, actor: User, paper_id: int, comment: str = "", *,
                   now: dt.datetime | None = None) -> Paper:
     """Approve and lock (入试卷库). The approver did not assemble the paper."""
-    require_role(actor, *APPROVERS)
-    paper = get_paper(session, paper_id)
-    if not can_see_paper(actor, paper):
-        raise PermissionDenied("您无权审核该试卷。")
+    paper = _paper_to_review(session, actor, paper_id)
     if paper.created_by_id == actor.id:
         raise PermissionDenied("组卷人不能审核本人组的试卷。")
     if paper.status != PaperStatus.SUBMITTED.value:
@@ -353,10 +362,7 @@ def approve_paper(session: Session, actor: User, paper_id: int, comment: str = "
 
 
 def return_paper(session: Session, actor: User, paper_id: int, comment: str) -> Paper:
-    require_role(actor, *APPROVERS)
-    paper = get_paper(session, paper_id)
-    if not can_see_paper(actor, paper):
-        raise PermissionDenied("您无权审核该试卷。")
+    paper = _paper_to_review(session, actor, paper_id)
     if paper.status != PaperStatus.SUBMITTED.value:
         raise ValidationError(f"试卷处于「{paper.status_label}」状态，不能退回。")
     if not comment.strip():
@@ -366,10 +372,7 @@ def return_paper(session: Session, actor: User, paper_id: int, comment: str) -> 
 
 
 def delete_paper(session: Session, actor: User, paper_id: int) -> None:
-    require_role(actor, *ASSEMBLERS)
-    paper = get_paper(session, paper_id)
-    if not can_see_paper(actor, paper):
-        raise PermissionDenied("您无权操作该试卷。")
+    paper = _paper_to_assemble(session, actor, paper_id)
     if paper.status not in (PaperStatus.DRAFT.value, PaperStatus.RETURNED.value):
         raise ValidationError("只能删除草稿或退回的试卷。")
     audit.record(session, actor, "paper.delete", "paper", paper.id, before={"name": paper.name})
