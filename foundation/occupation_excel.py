@@ -337,7 +337,7 @@ def export_occupations_bytes(session: Session, occupations: Iterable[Occupation]
             occupation.note or "",
             "启用" if occupation.active else "停用",
         ]
-        for work_type in occupation.work_types or [None]:
-            append_row(sheet, [*base, work_type.name if work_type is not None else "", *tail])
+        for name in [w.name for w in occupation.work_types] or [""]:
+            append_row(sheet, [*base, name, *tail])
     return workbook_bytes(workbook)
 

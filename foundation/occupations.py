@@ -212,7 +212,7 @@ _REFERENCE_LABELS = {"scope_entry": "评价机构的评价范围"}
 def work_type_references(session: Session, work_type: WorkType) -> list[str]:
     """Where ``work_type`` is still referenced, as user-facing labels (empty: safe to remove)."""
     found: list[str] = []
-    target = WorkType.__table__
+    target = Base.metadata.tables[WorkType.__tablename__]
     for table in Base.metadata.sorted_tables:
         if table is target:
             continue
@@ -299,7 +299,7 @@ def find_work_type(occupation: Occupation, name: str) -> WorkType | None:
 
 def occupation_query(
     *, q: str = "", access_type: bool | None = None, active: bool | None = None
-) -> Select[tuple[Occupation]]:
+) -> Select[Occupation]:
     """Catalogue search: ``q`` matches the code, the name or a 工种 name."""
     stmt = select(Occupation)
     q = q.strip()

@@ -82,7 +82,7 @@ def _entry_count(data: bytes) -> int:
         # zipfile lists entries until the directory's declared size is used up, whatever the
         # count says: a small count over a huge directory would still be listed in full.
         raise ValidationError(_too_many_entries(directory_size // 46))
-    return total
+    return int(total)
 
 
 def _too_many_entries(count: int) -> str:

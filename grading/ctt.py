@@ -439,7 +439,7 @@ def _plain(value: object) -> Hashable:
     # numpy scalars compare equal to Python ones but hash/sort awkwardly next to str; unwrap them.
     if isinstance(value, np.generic):
         return value.item()  # type: ignore[no-any-return]
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _sorted_options(values: set[Hashable]) -> list[Hashable]:

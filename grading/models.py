@@ -24,7 +24,8 @@ from itembank.models import Blueprint, Item
 
 def pack_arrays(**arrays: np.ndarray) -> bytes:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    named: dict[str, Any] = dict(arrays)  # (typed as Any: numpy types **kwargs like its own flags)
+    np.savez_compressed(buffer, **named)
     return buffer.getvalue()
 
 

@@ -106,16 +106,17 @@ def structure_errors(nodes: list[NodeSpec]) -> list[tuple[int, str, str]]:
     top = sum(n.weight for n in children[None])
     if abs(top - 100) > WEIGHT_TOLERANCE:
         errors.append((0, "比重", f"第一级鉴定范围的比重合计为 {top:g}%，应为 100%。"))
-    for code, kids in children.items():
-        if code is None:
+    for parent, kids in children.items():
+        if parent is None:
             continue
         # Points may be unweighted (all 0): then only the ranges above them carry weights.
         if all(is_point_code(k.code) for k in kids) and all(k.weight == 0 for k in kids):
             continue
         total = sum(k.weight for k in kids)
-        own = next(n.weight for n in nodes if n.code == code)
+        own = next(n.weight for n in nodes if n.code == parent)
         if abs(total - own) > WEIGHT_TOLERANCE:
-            errors.append((seen[code], "比重", f"「{code}」的比重为 {own:g}%，其下级合计为 {total:g}%，两者应相等。"))
+            errors.append((seen[parent], "比重",
+                           f"「{parent}」的比重为 {own:g}%，其下级合计为 {total:g}%，两者应相等。"))
     return errors
 
 

@@ -6,6 +6,8 @@ Idempotent: nothing is created twice. Runs after ``foundation.demo.seed_demo``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -115,6 +117,7 @@ def seed_item_bank(session: Session) -> list[str]:
         if session.scalar(select(Item.id).where(Item.code == code)) is not None:
             continue
         writer = people["writer1"] if n % 2 else people["writer2"]
+        spec: dict[str, Any]
         if options is None:
             kind, spec = "true_false", {"key": key}
         else:

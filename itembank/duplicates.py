@@ -102,7 +102,8 @@ def _minhash(ids: NDArray[np.uint64]) -> Signature:
     if ids.size == 0:
         return np.full(NUM_PERM, _EMPTY, dtype=np.uint32)
     hashed = _mix(ids[:, None] ^ _SEEDS[None, :])  # (n_shingles, NUM_PERM)
-    return (hashed.min(axis=0) >> _U64(32)).astype(np.uint32)
+    signature: Signature = (hashed.min(axis=0) >> _U64(32)).astype(np.uint32)
+    return signature
 
 
 def signature(text: str) -> Signature:

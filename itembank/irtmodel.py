@@ -38,7 +38,8 @@ def information(theta: ArrayLike, a: ArrayLike, b: ArrayLike, c: ArrayLike | Non
 
 def test_information(theta: ArrayLike, a: ArrayLike, b: ArrayLike, c: ArrayLike | None = None) -> Float:
     """Sum of item information over the last axis."""
-    return information(theta, a, b, c).sum(axis=-1)
+    total: Float = information(theta, a, b, c).sum(axis=-1)
+    return total
 
 
 # Not a pytest test, despite the name.
@@ -49,4 +50,5 @@ def difficulty_to_b(p_correct: ArrayLike) -> Float:
     """A rough a-priori b from an expected proportion correct (a = 1, N(0, 1) ability):
     used for assembly before any calibration exists."""
     p = np.clip(np.asarray(p_correct, dtype=float), 0.02, 0.98)
-    return -np.log(p / (1.0 - p)) * np.sqrt(1.0 + np.pi / 8.0)  # probit-logit correction for N(0,1)
+    b: Float = -np.log(p / (1.0 - p)) * np.sqrt(1.0 + np.pi / 8.0)  # probit-logit correction for N(0,1)
+    return b

@@ -56,7 +56,7 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
@@ -655,7 +655,7 @@ def _duplicate_warnings(session: Session, rows: list[_Row]) -> list[DuplicateWar
     if not pending:
         return []
     bank = duplicates.DuplicateIndex([])
-    codes: dict[int, str] = {}
+    codes: dict[Hashable, str] = {}
     for item_id, code, stem, stored in session.execute(
         select(Item.id, Item.code, ItemVersion.stem_html, ItemVersion.minhash)
         .join(ItemVersion, ItemVersion.id == Item.current_version_id)
@@ -669,8 +669,8 @@ def _duplicate_warnings(session: Session, rows: list[_Row]) -> list[DuplicateWar
         own = [row.existing.id] if row.existing is not None else []
         for other_row, sim in in_file.find(row.cleaned.stem_html, DUPLICATE_THRESHOLD)[:3]:
             found.append(DuplicateWarning(row.number, f"第 {other_row} 行", sim, in_bank=False))
-        for item_id, sim in bank.find(row.cleaned.stem_html, DUPLICATE_THRESHOLD, exclude=own)[:3]:
-            found.append(DuplicateWarning(row.number, codes[item_id], sim, in_bank=True))  # type: ignore[index]
+        for hit, sim in bank.find(row.cleaned.stem_html, DUPLICATE_THRESHOLD, exclude=own)[:3]:
+            found.append(DuplicateWarning(row.number, codes[hit], sim, in_bank=True))
         in_file.add(row.number, row.cleaned.stem_html)
     return found
 

@@ -104,13 +104,13 @@ def build_pool(session: Session, blueprint: Blueprint, *, types: set[str] | None
     overexposed = _overexposed(session, [i.id for i in items])
     eligible = np.array([(not i.is_pretest or i.irt_a is not None) and i.id not in recent and i.id not in overexposed
                          for i in items], dtype=bool)
-    a = np.array([i.irt_a if i.irt_a is not None else 1.0 for i in items], dtype=float)
+    a = np.array([i.irt_a if i.irt_a is not None else 1.0 for i in items], dtype=np.float64)
     b = np.array([
         i.irt_b if i.irt_b is not None
         else float(irtmodel.difficulty_to_b(i.current_version.difficulty or DEFAULT_DIFFICULTY))  # type: ignore[union-attr]
         for i in items
-    ], dtype=float)
-    c = np.array([i.irt_c or 0.0 for i in items], dtype=float)
+    ], dtype=np.float64)
+    c = np.array([i.irt_c or 0.0 for i in items], dtype=np.float64)
     position = {item.id: k for k, item in enumerate(items)}
     groups: dict[int, list[int]] = {}
     if items:
@@ -267,7 +267,7 @@ def can_see_paper(actor: User, paper: Paper) -> bool:
     return access.can_see_paper(session, actor, paper)
 
 
-def visible_papers(actor: User) -> Select[tuple[Paper]]:
+def visible_papers(actor: User) -> Select[Paper]:
     """The papers ``actor`` may see, for the lists (pages and API)."""
     return select(Paper).where(access.paper_clause(actor))
 
@@ -414,7 +414,7 @@ def form_coverage(paper: Paper) -> dict[str, dict[str, int]]:
 
 def _was_locked(paper: Paper) -> bool:
     history = get_history(paper, "locked_at")
-    before = history.deleted or history.unchanged
+    before = list(history.deleted or history.unchanged)
     return bool(before) and before[0] is not None
 
 

@@ -88,7 +88,7 @@ def get_institution(session: Session, institution_id: int) -> Institution:
     return inst
 
 
-def registry_query(*, search: str = "", status: str = "", kind: str = "") -> Select[tuple[Institution]]:
+def registry_query(*, search: str = "", status: str = "", kind: str = "") -> Select[Institution]:
     """The centre's list: search by name, credit code or institution code; filter status and kind."""
     stmt = select(Institution)
     search = (search or "").strip()
@@ -107,7 +107,7 @@ def registry_query(*, search: str = "", status: str = "", kind: str = "") -> Sel
     return stmt.order_by(Institution.created_at.desc(), Institution.id.desc())
 
 
-def public_institutions_query(search: str | None = None) -> Select[tuple[Institution]]:
+def public_institutions_query(search: str | None = None) -> Select[Institution]:
     """Institutions the public may see: filed ones only (never applied, suspended, exited or
     rejected). ``search`` matches the name, the institution code, or an occupation name, code
     or 工种 of the filed scope."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -88,7 +89,7 @@ def check_filing_window(session: Session, today: dt.date) -> None:
     )
 
 
-def update_scope_caps(session: Session, actor: User, caps: dict[str, int | None]) -> dict[str, int]:
+def update_scope_caps(session: Session, actor: User, caps: Mapping[str, int | str | None]) -> dict[str, int]:
     """Replace the rule "scope_caps". Every non-enterprise type needs a cap from 1 to 5; an
     enterprise's cap may be None, meaning its self-evaluation scope is the only limit.
     Entries already filed are not re-checked: a cap governs new scope applications."""
@@ -109,7 +110,7 @@ def update_scope_caps(session: Session, actor: User, caps: dict[str, int | None]
                 continue
             raise ValidationError(f"请为{type_label(kind, tier)}选择评价等级上限。", field=key)
         try:
-            level = int(value)  # type: ignore[arg-type]
+            level = int(value)
         except (TypeError, ValueError):
             level = 0
         if level not in LEVEL_NAMES:
