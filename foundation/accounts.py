@@ -18,10 +18,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from foundation import audit
 from foundation.db import Base, utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
+from foundation.institutions import Institution
+from foundation.login_sessions import end_user_sessions
 from foundation.names import clean_name, name_info
+from foundation.passwords import password_problem as problem
 from foundation.roles import (
     CENTRE_MANAGED_ROLES,
     CENTRE_ONLY_MESSAGE,
@@ -30,6 +34,7 @@ from foundation.roles import (
     InstitutionRule,
     Role,
 )
+from foundation.roles import require_role as require_role  # re-export until every caller imports it from roles
 
 if TYPE_CHECKING:
     from foundation.institutions import Institution
@@ -155,17 +160,11 @@ def check_password(stored: str | None, password: str) -> bool:
 
 def password_problem(password: str, user_inputs: tuple[str | None, ...] = ()) -> str | None:
     """The password policy, in :mod:`foundation.passwords` (common lists, the account's names)."""
-    from foundation.passwords import password_problem as problem
 
     return problem(password, user_inputs)
 
 
 # ---------------------------------------------------------------- authorisation helpers
-
-
-def require_role(actor: User, *roles: Role) -> None:
-    if not actor.active or actor.role not in {r.value for r in roles}:
-        raise PermissionDenied("您没有执行此操作的权限。")
 
 
 def can_manage(actor: User, role: Role, institution_id: int | None) -> bool:
@@ -261,8 +260,6 @@ def _validate_fields(
     candidate_category: str | None,
     existing: User | None,
 ) -> None:
-    from foundation.institutions import Institution
-
     if not name.strip():
         raise ValidationError("姓名不能为空。", field="name")
     if len(name.strip()) > 64:
@@ -350,7 +347,6 @@ def create_user(
         user.password_hash = hash_password(password or "")
     session.add(user)
     session.flush()
-    from foundation import audit
 
     audit.record(session, actor, "user.create", "user", user.id, after=_summary(user))
     return user
@@ -394,10 +390,7 @@ def update_user(
         user.candidate_category = candidate_category
     session.flush()
     if password or not user.active:
-        from foundation.login_sessions import end_user_sessions
-
         end_user_sessions(session, user.id)  # a copied cookie of the old password stops working
-    from foundation import audit
 
     after = _summary(user)
     if password:
@@ -416,9 +409,7 @@ def change_own_password(session: Session, actor: User, old: str, new: str) -> No
         raise ValidationError(problem, field="new_password")
     actor.password_hash = hash_password(new)
     session.flush()
-    from foundation.login_sessions import end_user_sessions
 
     end_user_sessions(session, actor.id)  # every browser, this one too (the view signs it in afresh)
-    from foundation import audit
 
     audit.record(session, actor, "user.change_password", "user", actor.id)

@@ -32,11 +32,10 @@ from sqlalchemy import CheckConstraint, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation import audit
-from foundation.accounts import require_role
 from foundation.db import Base
 from foundation.errors import NotFound, ValidationError
 from foundation.names import name_info
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 
 if TYPE_CHECKING:
     from foundation.accounts import User

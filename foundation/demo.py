@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from foundation import audit
+from foundation import institutions as reg
 from foundation.accounts import CandidateCategory, User, create_user, hash_password
 from foundation.idcard import check_digit
 from foundation.institutions import FilingStatus, Institution, ScopeBasis
@@ -121,7 +123,6 @@ def _centre_admin(session: Session) -> User:
     user = session.scalar(select(User).where(User.username == "centre"))
     if user is None:
         # The first account cannot be made by another account; it is the system's.
-        from foundation import audit
 
         user = User(role=Role.CENTRE_ADMIN.value, name="吉林省职业技能鉴定中心管理员", username="centre",
                     password_hash=hash_password(DEMO_PASSWORD), active=True)
@@ -139,8 +140,6 @@ def _occupation(session: Session, code: str) -> Occupation:
 
 
 def _institution(session: Session, centre: User, spec: dict[str, Any], n: int) -> Institution:
-    from foundation import institutions as reg
-
     inst = session.scalar(select(Institution).where(Institution.name == spec["name"]))
     if inst is not None:
         return inst
@@ -170,7 +169,6 @@ def _institution(session: Session, centre: User, spec: dict[str, Any], n: int) -
 
 def _scope(session: Session, centre: User, inst: Institution, code: str, work_type: str | None,
            lowest: int, highest: int, basis: ScopeBasis) -> None:
-    from foundation import institutions as reg
 
     occ = _occupation(session, code)
     wt = next((w.id for w in occ.work_types if w.name == work_type), None) if work_type else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from foundation.errors import ValidationError
+
 LEVEL_NAMES: dict[int, str] = {
     5: "五级/初级工",
     4: "四级/中级工",
@@ -25,8 +27,6 @@ def level_range_name(lowest: int, highest: int) -> str:
 
 def check_level_range(lowest: int, highest: int) -> None:
     """Levels are numbered downward: the highest level has the smallest number."""
-    from foundation.errors import ValidationError
-
     if lowest not in LEVEL_NAMES or highest not in LEVEL_NAMES:
         raise ValidationError("等级必须是 1 到 5 之间的整数（5 为五级/初级工，1 为一级/高级技师）。")
     if highest > lowest:

@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from foundation.accounts import User
 from foundation.db import Base, utcnow
+
+if TYPE_CHECKING:  # accounts ends an account's sessions, so this module sits below it
+    from foundation.accounts import User
 
 __all__ = ["LoginSession", "end_login_session", "end_user_sessions", "open_login_session", "session_user"]
 
@@ -33,6 +36,8 @@ class LoginSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
+    #: Loaded in the same statement as the session row (a joined load).
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 def _digest(token: str) -> str:
@@ -54,11 +59,10 @@ def session_user(session: Session, user_id: int, token: str, now: dt.datetime | 
     """The account of a live session (one statement), or None when the token was ended,
     expired, never existed or belongs to another account."""
     now = now or utcnow()
-    return session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id).where(
-            User.id == user_id, LoginSession.token_hash == _digest(token), LoginSession.expires_at > now,
-        )
-    )
+    row = session.scalar(select(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.token_hash == _digest(token), LoginSession.expires_at > now,
+    ))
+    return row.user if row is not None else None
 
 
 def end_login_session(session: Session, token: str | None) -> None:

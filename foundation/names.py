@@ -33,7 +33,7 @@ import unicodedata
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, configure_mappers
 
 from foundation.db import Base
 from foundation.errors import ValidationError
@@ -97,7 +97,6 @@ def _attach_guards(mapper: Mapper[Any], class_: type) -> None:
 
 def name_columns() -> list[tuple[type, str, str]]:
     """Every (model, attribute, label) under the rule (configures the mappers first)."""
-    from sqlalchemy.orm import configure_mappers
 
     configure_mappers()
     found = []

@@ -17,7 +17,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from foundation import audit
-from foundation.accounts import require_role
 from foundation.errors import RowErrors, ValidationError
 from foundation.levels import ALL_LEVELS, LEVEL_NAMES
 from foundation.occupations import (
@@ -27,14 +26,14 @@ from foundation.occupations import (
     code_problem,
     find_by_code,
     insert_occupation,
+    level_range_conflict,
     level_range_problem,
     name_problem,
     normalise_code,
     occupation_summary,
-    scope_level_conflict,
     work_type_problem,
 )
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.xlsx import (
     add_notes,
     append_row,
@@ -237,7 +236,7 @@ def _parse_groups(
         existing = find_by_code(session, group.code)
         if existing is None:
             continue
-        conflict = scope_level_conflict(session, existing, group.lowest, group.highest)
+        conflict = level_range_conflict(session, existing, group.lowest, group.highest)
         if conflict:
             errors.append((group.row, COL_LOWEST, conflict))
     errors.sort(key=lambda e: e[0])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from foundation import audit, names
-from foundation.accounts import require_role
 from foundation.db import Base
 from foundation.errors import NotFound, ValidationError
 from foundation.levels import LEVEL_NAMES, check_level_range, level_name, level_range_name
 from foundation.names import name_info
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -181,27 +180,29 @@ def _validate(
         raise ValidationError(problem, field="highest_level")
 
 
-def scope_level_conflict(session: Session, occupation: Occupation, lowest: int, highest: int) -> str | None:
-    """Narrowing an occupation's levels must not strand institution scopes outside the new range."""
+#: Checks run before an occupation's level range changes: each returns a refusal or None.
+#: Modules above this one register theirs (:mod:`foundation.institutions` refuses a range that
+#: would strand an institution's evaluation scope), so this module never imports them.
+LevelRangeCheck = Callable[[Session, "Occupation", int, int], "str | None"]
+_LEVEL_RANGE_CHECKS: list[LevelRangeCheck] = []
+
+
+def register_level_range_check(check: LevelRangeCheck) -> LevelRangeCheck:
+    """Add ``check`` (once) to the checks :func:`level_range_conflict` runs; usable as a decorator."""
+    if check not in _LEVEL_RANGE_CHECKS:
+        _LEVEL_RANGE_CHECKS.append(check)
+    return check
+
+
+def level_range_conflict(session: Session, occupation: Occupation, lowest: int, highest: int) -> str | None:
+    """The first refusal of a registered check to narrowing ``occupation`` to lowest..highest."""
     if occupation.id is None:
         return None
-    from foundation.institutions import Institution, ScopeEntry
-
-    row = session.execute(
-        select(Institution.name, ScopeEntry.lowest_level, ScopeEntry.highest_level)
-        .join(Institution, Institution.id == ScopeEntry.institution_id)
-        .where(
-            ScopeEntry.occupation_id == occupation.id,
-            or_(ScopeEntry.lowest_level > lowest, ScopeEntry.highest_level < highest),
-        )
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return (
-        f"评价机构「{row[0]}」的评价范围包含{level_range_name(row[1], row[2])}，"
-        f"超出新的等级范围{level_range_name(lowest, highest)}；请先调整该机构的评价范围。"
-    )
+    for check in _LEVEL_RANGE_CHECKS:
+        problem = check(session, occupation, lowest, highest)
+        if problem:
+            return problem
+    return None
 
 
 # Tables whose rows point at a 工种, named for the refusal message. Any other referencing table
@@ -413,7 +414,7 @@ def update_occupation(
         session, code=new_code, name=new_name, lowest_level=new_lowest, highest_level=new_highest,
         existing=occupation,
     )
-    conflict = scope_level_conflict(session, occupation, new_lowest, new_highest)
+    conflict = level_range_conflict(session, occupation, new_lowest, new_highest)
     if conflict:
         raise ValidationError(conflict, field="lowest_level")
     wanted = _clean_work_types(work_types) if work_types is not None else None

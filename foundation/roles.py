@@ -6,6 +6,12 @@ The ninth actor of the domain, the public (社会公众), has no account: public
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+from foundation.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from foundation.accounts import User
 
 
 class Role(enum.StrEnum):
@@ -66,3 +72,9 @@ CENTRE_ONLY_MESSAGE = "审题员由省职业技能鉴定中心统一创建和管
 CENTRE_MANAGED_ROLES = frozenset(
     {Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER, Role.SUPERVISOR}
 )
+
+
+def require_role(actor: User, *roles: Role) -> None:
+    """Refuse an inactive actor or one whose role is not among ``roles``."""
+    if not actor.active or actor.role not in {r.value for r in roles}:
+        raise PermissionDenied("您没有执行此操作的权限。")

@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.errors import NotFound, ValidationError
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.settings import DEFAULT_RULES, get_rule, set_rule
 
 Kind = Literal["int", "float", "bool"]

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from foundation import audit
 from foundation.db import Base
+from foundation.errors import ValidationError
+from foundation.roles import Role, require_role
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -145,11 +148,6 @@ def _rolled_back(session: Session, previous_transaction: Any) -> None:
 
 
 def set_rule(session: Session, actor: User, key: str, value: Any) -> None:
-    from foundation import audit
-    from foundation.accounts import require_role
-    from foundation.errors import ValidationError
-    from foundation.roles import Role
-
     require_role(actor, Role.CENTRE_ADMIN)
     if key not in DEFAULT_RULES:
         raise ValidationError(f"未知的规则：{key}")

@@ -28,8 +28,8 @@ from foundation.db import MAX_ID
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
 from itembank import access, duplicates, sanitize
-from itembank.itemtypes import get_type
-from itembank.models import BlueprintNode, Item, ItemEvent, ItemStatus, ItemVersion
+from itembank.itemtypes import ITEM_TYPES, get_type
+from itembank.models import Blueprint, BlueprintNode, Item, ItemEvent, ItemStatus, ItemVersion
 
 WRITERS = (Role.QUESTION_WRITER,)
 REVIEWERS = (Role.ITEM_REVIEWER,)
@@ -277,14 +277,11 @@ def _int(value: str) -> int | None:
     return int(value)
 
 
-def item_query(filters: Mapping[str, str], actor: User) -> Select[tuple[Item]]:
+def item_query(filters: Mapping[str, str], actor: User) -> Select[Item]:
     """Items ``actor`` may read (:func:`itembank.access.item_clause`) matching the list filters
     (the pages and the export share it): text in the code or current stem, blueprint,
     occupation, level, point-code prefix, type, status, and ``mine`` (items where ``actor``
     wrote any version). Unordered."""
-    from itembank.itemtypes import ITEM_TYPES
-    from itembank.models import Blueprint
-
     f = {k: (filters.get(k) or "").strip() for k in ITEM_FILTERS}
     stmt = (select(Item)
             .join(ItemVersion, ItemVersion.id == Item.current_version_id)

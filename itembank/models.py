@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.accounts import User
 from foundation.db import Base, utcnow
+from foundation.levels import level_name
 from foundation.names import name_info
 from foundation.occupations import Occupation, WorkType
 
@@ -80,8 +81,6 @@ class Blueprint(Base):
 
     @property
     def target_label(self) -> str:
-        from foundation.levels import level_name
-
         wt = f" / {self.work_type.name}" if self.work_type else ""
         return f"{self.occupation.name}{wt} · {level_name(self.level)} · {MODE_LABELS[self.mode]}"
 

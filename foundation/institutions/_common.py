@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from foundation.db import utcnow
+from foundation.errors import PermissionDenied
 from foundation.institutions.models import FilingStep, Institution
+from foundation.roles import Role, require_role
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -29,10 +31,6 @@ def _actor_name(actor: User | None) -> str:
 
 
 def _require_centre(actor: User | None, *, system_allowed: bool = False) -> None:
-    from foundation.accounts import require_role
-    from foundation.errors import PermissionDenied
-    from foundation.roles import Role
-
     if actor is None:
         if not system_allowed:
             raise PermissionDenied("该操作必须由省职业技能鉴定中心管理员执行。")

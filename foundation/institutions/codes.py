@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from foundation.errors import ValidationError
 from foundation.institutions.models import ALL_KINDS, InstitutionKind
 
 # Valid province-level codes of GB/T 2260 (certificate positions 6–7).
@@ -55,7 +56,6 @@ def institution_code(kind: str, ministry_code: str, province_code: str, serial: 
     (social training-evaluation organisations); 2–5 the ministry code, '0000' unless the
     institution was filed with the ministry; 6–7 the province code; 8–13 the province serial.
     """
-    from foundation.errors import ValidationError
 
     if kind not in ALL_KINDS:
         raise ValidationError(f"未知的机构类型：{kind}")

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from foundation import audit
 from foundation.db import utcnow
+from foundation.errors import NotFound, ValidationError
 from foundation.institutions._common import _add_step, _require_centre
 from foundation.institutions.codes import credit_code_problem, institution_code, normalise_credit_code
 from foundation.institutions.models import (
@@ -28,7 +30,9 @@ from foundation.institutions.models import (
     ScopeEntry,
 )
 from foundation.institutions.rules import check_filing_window, province_code
+from foundation.names import name_problem
 from foundation.occupations import Occupation, WorkType
+from foundation.roles import Role, require_role
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -80,8 +84,6 @@ def allowed_transitions(institution: Institution) -> list[str]:
 
 
 def get_institution(session: Session, institution_id: int) -> Institution:
-    from foundation.errors import NotFound
-
     inst = session.get(Institution, institution_id)
     if inst is None:
         raise NotFound("评价机构不存在。")
@@ -141,7 +143,6 @@ def public_institutions_query(search: str | None = None) -> Select[Institution]:
 
 def public_institution(session: Session, institution_id: int) -> Institution:
     """A filed institution for the disclosure page; anything else is "not found"."""
-    from foundation.errors import NotFound
 
     inst = session.get(Institution, institution_id)
     if inst is None or inst.status != FilingStatus.FILED:
@@ -151,9 +152,6 @@ def public_institution(session: Session, institution_id: int) -> Institution:
 
 def institution_of(actor: User) -> Institution:
     """An institution admin's own institution (read-only view)."""
-    from foundation.accounts import require_role
-    from foundation.errors import NotFound
-    from foundation.roles import Role
 
     require_role(actor, Role.INSTITUTION_ADMIN)
     if actor.institution is None:
@@ -186,8 +184,6 @@ def _summary(inst: Institution) -> dict[str, Any]:
 
 def _text(value: str | None, label: str, max_len: int, field: str, *, required: bool,
           one_line: bool = True) -> str | None:
-    from foundation.errors import ValidationError
-    from foundation.names import name_problem
 
     text = (value or "").strip()
     if not text:
@@ -203,8 +199,6 @@ def _text(value: str | None, label: str, max_len: int, field: str, *, required: 
 
 
 def _phone(value: str | None, *, required: bool) -> str | None:
-    from foundation.errors import ValidationError
-
     text = _text(value, "联系电话", 32, "contact_phone", required=required)
     if text is not None and (
         not re.fullmatch(r"[0-9+()\-—－– ]+", text) or sum(c.isdigit() for c in text) < 7
@@ -214,8 +208,6 @@ def _phone(value: str | None, *, required: bool) -> str | None:
 
 
 def _check_credit_code(session: Session, value: str | None, existing: Institution | None) -> str:
-    from foundation.errors import ValidationError
-
     if not (value or "").strip():
         raise ValidationError("统一社会信用代码不能为空。", field="credit_code")
     problem = credit_code_problem(value or "")
@@ -229,8 +221,6 @@ def _check_credit_code(session: Session, value: str | None, existing: Institutio
 
 
 def _check_name(session: Session, value: str | None, existing: Institution | None) -> str:
-    from foundation.errors import ValidationError
-
     name = _text(value, "机构名称", 128, "name", required=True) or ""
     clash = session.scalar(select(Institution).where(Institution.name == name))
     if clash is not None and clash is not existing:
@@ -263,8 +253,6 @@ def register_application(
 
     Refused outside the filing windows (rule "filing_windows"). ``actor`` None is the system
     seeding reference data."""
-    from foundation import audit
-    from foundation.errors import ValidationError
 
     _require_centre(actor, system_allowed=True)
     check_filing_window(session, today)
@@ -334,8 +322,6 @@ def update_institution_details(
     """Edit the registered and disclosed details. ``None`` leaves a field unchanged; an empty
     string clears an optional one. Kind and tier are fixed at registration because the scope
     caps depend on them."""
-    from foundation import audit
-    from foundation.errors import ValidationError
 
     _require_centre(actor)
     inst = get_institution(session, institution_id)
@@ -392,8 +378,6 @@ def update_institution_details(
 
 
 def _next_serial(session: Session) -> str:
-    from foundation.errors import ValidationError
-
     highest = session.scalar(select(func.max(Institution.serial)))
     number = int(highest) + 1 if highest else 1
     if number > 999_999:
@@ -419,8 +403,6 @@ def advance_filing(
     institution gets its 6-digit province serial (``serial`` or the next free one) and its
     13-character institution code; both stay for life. ``actor`` None is the system seeding
     reference data."""
-    from foundation import audit
-    from foundation.errors import ValidationError
 
     _require_centre(actor, system_allowed=True)
     inst = get_institution(session, institution_id)

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from foundation.errors import ValidationError
 from foundation.institutions._common import _require_centre
 from foundation.institutions.codes import PROVINCE_CODES
 from foundation.institutions.models import TIER_LABELS, InstitutionKind, type_label
+from foundation.levels import LEVEL_NAMES
+from foundation.settings import get_rule, set_rule
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -26,21 +29,16 @@ if TYPE_CHECKING:
 
 def scope_caps(session: Session) -> dict[str, int]:
     """Highest level (smallest number) by ``"kind:tier"``; a missing key means no tier cap."""
-    from foundation.settings import get_rule
 
     raw = get_rule(session, "scope_caps") or {}
     return {str(k): int(v) for k, v in raw.items() if v is not None}
 
 
 def filing_windows(session: Session) -> list[tuple[int, int, int]]:
-    from foundation.settings import get_rule
-
     return sorted((int(m), int(a), int(b)) for m, a, b in get_rule(session, "filing_windows"))
 
 
 def province_code(session: Session) -> str:
-    from foundation.settings import get_rule
-
     return str(get_rule(session, "province_code"))
 
 
@@ -73,8 +71,6 @@ def next_filing_window(session: Session, today: dt.date) -> tuple[dt.date, dt.da
 
 
 def check_filing_window(session: Session, today: dt.date) -> None:
-    from foundation.errors import ValidationError
-
     if in_filing_window(session, today):
         return
     windows = filing_windows(session)
@@ -93,9 +89,6 @@ def update_scope_caps(session: Session, actor: User, caps: Mapping[str, int | st
     """Replace the rule "scope_caps". Every non-enterprise type needs a cap from 1 to 5; an
     enterprise's cap may be None, meaning its self-evaluation scope is the only limit.
     Entries already filed are not re-checked: a cap governs new scope applications."""
-    from foundation.errors import ValidationError
-    from foundation.levels import LEVEL_NAMES
-    from foundation.settings import set_rule
 
     _require_centre(actor)
     known = {f"{k}:{t}": (k, t) for k, tiers in TIER_LABELS.items() for t in tiers}
@@ -124,8 +117,6 @@ def update_filing_windows(
     session: Session, actor: User, windows: list[tuple[int, int, int]]
 ) -> list[tuple[int, int, int]]:
     """Replace the rule "filing_windows": a list of (month, first day, last day), inclusive."""
-    from foundation.errors import ValidationError
-    from foundation.settings import set_rule
 
     _require_centre(actor)
     if not windows:
@@ -154,8 +145,6 @@ def update_filing_windows(
 
 def update_province_code(session: Session, actor: User, code: str) -> str:
     """Replace the rule "province_code". Codes already assigned to filed institutions stay."""
-    from foundation.errors import ValidationError
-    from foundation.settings import set_rule
 
     _require_centre(actor)
     code = (code or "").strip()

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from foundation import audit
+from foundation.errors import NotFound, ValidationError
 from foundation.institutions._common import _add_step, _require_centre
 from foundation.institutions.filing import get_institution
 from foundation.institutions.models import (
@@ -24,7 +27,8 @@ from foundation.institutions.models import (
     type_label,
 )
 from foundation.institutions.rules import scope_caps
-from foundation.occupations import Occupation, WorkType, require_evaluable
+from foundation.levels import LEVEL_NAMES, check_level_range, level_name, level_range_name
+from foundation.occupations import Occupation, WorkType, register_level_range_check, require_evaluable
 
 if TYPE_CHECKING:
     from foundation.accounts import User
@@ -34,7 +38,6 @@ if TYPE_CHECKING:
 
 def describe_scope(occupation: Occupation, work_type: WorkType | None, lowest: int, highest: int) -> str:
     """「电工（五级/初级工 至 三级/高级工）」, with 「 / 工种」 when the entry names one."""
-    from foundation.levels import level_range_name
 
     target = occupation.name + (f" / {work_type.name}" if work_type is not None else "")
     return f"{target}（{level_range_name(lowest, highest)}）"
@@ -87,8 +90,6 @@ def _check_filed_caps(
     highest: int,
 ) -> None:
     """The caps a filed scope row must respect, by institution kind and tier."""
-    from foundation.errors import ValidationError
-    from foundation.levels import level_name, level_range_name
 
     desc = describe_scope(occupation, work_type, lowest, highest)
     wt_id = work_type.id if work_type is not None else None
@@ -138,9 +139,6 @@ def add_scope_entry(
     the grounds that cap it. On an institution already filed, the change is the simplified
     re-filing (简易备案变更) and is recorded as a FilingStep as well. ``actor`` None is the
     system seeding reference data."""
-    from foundation import audit
-    from foundation.errors import ValidationError
-    from foundation.levels import check_level_range, level_range_name
 
     _require_centre(actor, system_allowed=True)
     inst = get_institution(session, institution_id)
@@ -208,8 +206,6 @@ def add_scope_entry(
 def remove_scope_entry(session: Session, actor: User, entry_id: int, reason: str) -> None:
     """Drop one scope row, with a reason. A filed institution keeps at least one filed row, and
     a ground row (self-evaluation scope, main major) cannot go while a filed row relies on it."""
-    from foundation import audit
-    from foundation.errors import NotFound, ValidationError
 
     _require_centre(actor)
     entry = session.get(ScopeEntry, entry_id)
@@ -275,8 +271,6 @@ def check_in_scope(
 
     ``institution`` may be the row or its id. Reads only; never writes.
     """
-    from foundation.errors import ValidationError
-    from foundation.levels import LEVEL_NAMES, level_name
 
     inst = institution if isinstance(institution, Institution) else get_institution(session, institution)
     if inst.status != FilingStatus.FILED:
@@ -299,3 +293,23 @@ def check_in_scope(
         ):
             return
     raise ValidationError(f"{target} {level_name(level)}不在「{inst.name}」的备案评价范围内。")
+
+
+@register_level_range_check
+def scope_level_conflict(session: Session, occupation: Occupation, lowest: int, highest: int) -> str | None:
+    """Narrowing an occupation's levels must not strand institution scopes outside the new range."""
+    row = session.execute(
+        select(Institution.name, ScopeEntry.lowest_level, ScopeEntry.highest_level)
+        .join(Institution, Institution.id == ScopeEntry.institution_id)
+        .where(
+            ScopeEntry.occupation_id == occupation.id,
+            or_(ScopeEntry.lowest_level > lowest, ScopeEntry.highest_level < highest),
+        )
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return (
+        f"评价机构「{row[0]}」的评价范围包含{level_range_name(row[1], row[2])}，"
+        f"超出新的等级范围{level_range_name(lowest, highest)}；请先调整该机构的评价范围。"
+    )
