@@ -15,6 +15,7 @@ from foundation.calendar import CalendarDay
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
 from tests.factories import make_blueprint, make_institution, make_occupation, make_user, single_choice
+from web.access import is_json_path
 
 C, IA, QW, IR, P, E, S, CA = (
     "centre_admin", "institution_admin", "question_writer", "item_reviewer",
@@ -151,6 +152,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "exam.index": {CA},
     "exam.enter": {CA},
     "exam.page": {CA},
+    "exam.api_attempts": {CA},
     # Proctor console (监考) and supervision (督考).
     "proctor.index": {P},
     "proctor.console": {P},
@@ -265,8 +267,8 @@ def test_anonymous_against_every_route(app, session, client, world):
         resp = _request(client, method, _path(rule, world, None))
         if EXPECTED[endpoint] == PUBLIC:
             ok = resp.status_code not in (401, 403)
-        elif rule.rule.startswith("/api/"):
-            ok = resp.status_code == 401  # the API answers, it does not redirect
+        elif is_json_path(rule.rule):
+            ok = resp.status_code == 401  # the JSON routes answer, they do not redirect
         elif method == "GET":
             ok = resp.status_code == 302 and resp.headers["Location"].startswith("/login")
         else:

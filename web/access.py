@@ -17,6 +17,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STAFF_ROLES = tuple(r for r in Role if r is not Role.CANDIDATE)
 ALL_ROLES = tuple(Role)
+#: Paths answered in JSON: an anonymous call gets 401 (not a redirect to the login page) and
+#: errors are ``{"error", "status"}`` (web/errors.py).
+JSON_PATHS = ("/api/", "/exam/api/")
+
+
+def is_json_path(path: str) -> bool:
+    return path.startswith(JSON_PATHS)
 
 
 def roles_required(*roles: Role) -> Callable[[F], F]:
@@ -27,7 +34,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                if request.method == "GET" and not request.path.startswith("/api/"):
+                if request.method == "GET" and not is_json_path(request.path):
                     return redirect(url_for("auth.login", next=request.full_path))
                 abort(401)
             if current_user.role not in allowed:

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from foundation.errors import DomainError
+from web.access import is_json_path
 
 MESSAGES = {
     400: "请求无效。",
@@ -21,7 +22,7 @@ MESSAGES = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return is_json_path(request.path) or request.accept_mimetypes.best == "application/json"
 
 
 def _render(status: int, message: str) -> tuple[object, int]:

@@ -93,6 +93,51 @@ def test_the_exam_page_is_for_its_owner_only(session, client, login, exam):
     assert client.get("/exam/").status_code == 403
 
 
+# ---------------------------------------------------------------- GET /exam/api/attempts
+
+
+def test_the_attempts_endpoint_lists_the_candidates_own_sittings_and_attempt_ids(session, client, login, exam):
+    """How a socket client learns its attempt_id (docs/protocol.md §1): null until the attempt
+    exists, then the id that ``enter`` created; the candidate's own rows only, no key."""
+    me, neighbour = exam.candidates[0], exam.candidates[1]
+    login(me)
+    resp = client.get("/exam/api/attempts")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    assert resp.get_json() == [{
+        "sitting_id": exam.sitting.id, "title": f"{exam.batch.name} · 理论知识考试",
+        "starts_at": as_utc(exam.sitting.starts_at).isoformat(), "duration_minutes": 90, "room": "第1考场",
+        "status": "not_started", "attempt_id": None, "enter": f"/exam/sittings/{exam.sitting.id}/enter",
+    }]
+    theirs = exam.attempt(1)  # the neighbour's attempt exists; it is not listed for me
+    session.flush()
+    entered = client.post(f"/exam/sittings/{exam.sitting.id}/enter")
+    mine = session.scalar(select(Attempt).where(Attempt.candidate_id == me.id))
+    assert entered.headers["Location"].endswith(f"/exam/{mine.id}")
+    rows = client.get("/exam/api/attempts").get_json()
+    assert [(r["attempt_id"], r["status"]) for r in rows] == [(mine.id, "not_started")]
+    assert theirs.id not in {r["attempt_id"] for r in rows}
+    assert "key" not in json.dumps(rows)
+    login(neighbour)
+    assert [r["attempt_id"] for r in client.get("/exam/api/attempts").get_json()] == [theirs.id]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "stranger", "proctor", "admin"])
+def test_the_attempts_endpoint_answers_json_to_everyone_else(session, client, login, exam, who):
+    """Anonymous: 401 in JSON, not a redirect to the login page; staff: 403; a candidate
+    without a seat: an empty list."""
+    exam.attempt(0)
+    session.flush()
+    users = {"stranger": make_user(session, Role.CANDIDATE, institution=exam.world.inst),
+             "proctor": exam.proctor1, "admin": exam.world.admin}
+    if who != "anonymous":
+        login(users[who])
+    resp = client.get("/exam/api/attempts")
+    expected = {"anonymous": (401, {"error": "请先登录。", "status": 401}), "stranger": (200, []),
+                "proctor": (403, {"error": "您没有访问此页面的权限。", "status": 403})}
+    status, body = expected.get(who, expected["proctor"])
+    assert (resp.status_code, resp.get_json()) == (status, body)
+
+
 # ---------------------------------------------------------------- item images
 
 

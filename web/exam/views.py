@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from examroom import attempts as svc
 from examroom.models import Attempt, Batch, BatchModule, BatchStatus, ExamSession, Room, Seat
+from foundation.db import as_utc
 from foundation.errors import DomainError, NotFound
 from foundation.roles import Role
 from web.access import actor, roles_required
@@ -82,6 +83,24 @@ def enter(sitting_id: int) -> Response:
         return redirect(url_for("exam.index"))
     db.session.commit()
     return redirect(url_for("exam.page", attempt_id=attempt.id))
+
+
+@bp.get("/api/attempts")
+@roles_required(Role.CANDIDATE)
+def api_attempts() -> list[dict[str, Any]]:
+    """The logged-in candidate's seated sittings and their attempt ids, as JSON, for a client
+    of the /exam socket (docs/protocol.md §1). Only the candidate's own rows; no answer keys.
+    ``attempt_id`` is null until the attempt exists (the room opened, or ``enter`` posted)."""
+    return [{
+        "sitting_id": s["sitting"].id,
+        "title": s["title"],
+        "starts_at": as_utc(s["sitting"].starts_at).isoformat(),
+        "duration_minutes": s["sitting"].duration_minutes,
+        "room": s["room"],
+        "status": s["status"],
+        "attempt_id": None if s["attempt"] is None else s["attempt"].id,
+        "enter": url_for("exam.enter", sitting_id=s["sitting"].id),
+    } for s in _sittings(actor().id)]
 
 
 @bp.get("/<int:attempt_id>")
