@@ -266,7 +266,7 @@ def retire_item(session: Session, actor: User, item_id: int, reason: str) -> Ite
 
 # ---------------------------------------------------------------- queries
 
-ITEM_FILTERS = ("q", "blueprint", "occupation", "level", "point", "type", "status", "mine")
+ITEM_FILTERS = ("q", "blueprint", "occupation", "level", "point", "point_id", "type", "status", "mine")
 
 
 def _int(value: str) -> int | None:
@@ -280,7 +280,7 @@ def _int(value: str) -> int | None:
 def item_query(filters: Mapping[str, str], actor: User) -> Select[Item]:
     """Items ``actor`` may read (:func:`itembank.access.item_clause`) matching the list filters
     (the pages and the export share it): text in the code or current stem, blueprint,
-    occupation, level, point-code prefix, type, status, and ``mine`` (items where ``actor``
+    occupation, level, point-code prefix or point id, type, status, and ``mine`` (items where ``actor``
     wrote any version). Unordered."""
     f = {k: (filters.get(k) or "").strip() for k in ITEM_FILTERS}
     stmt = (select(Item)
@@ -302,6 +302,8 @@ def item_query(filters: Mapping[str, str], actor: User) -> Select[Item]:
         stmt = stmt.where(Item.level == level)
     if f["point"]:
         stmt = stmt.where(BlueprintNode.code.istartswith(f["point"], autoescape=True))
+    if (point_id := _int(f["point_id"])) is not None:
+        stmt = stmt.where(Item.point_id == point_id)
     if f["type"] in ITEM_TYPES:
         stmt = stmt.where(Item.item_type == f["type"])
     if f["status"] in {s.value for s in ItemStatus}:

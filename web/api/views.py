@@ -18,8 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request, url_for
-from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from foundation.accounts import User
 from foundation.audit import AuditEntry
@@ -40,7 +40,6 @@ from itembank.models import (
     BlueprintNode,
     EnemySet,
     Item,
-    ItemVersion,
     Paper,
     PaperForm,
     PaperItem,
@@ -192,46 +191,23 @@ def blueprint_coverage(blueprint_id: int) -> JsonResponse:
 
 
 def _item_query() -> Select[Any]:
-    """The pages' filters (web/bank/item_views.py), with unknown values refused instead of ignored."""
+    """The pages' filters (:func:`itembank.items.item_query`), with unknown values refused
+    instead of ignored."""
     args = request.args
     point_id, point_code = schemas.point_arg(args)
-    blueprint = schemas.int_arg(args, "blueprint")
-    occupation = schemas.int_arg(args, "occupation")
+    numbers = {name: schemas.int_arg(args, name) for name in ("blueprint", "occupation")}
     level = schemas.level_arg(args)
-    item_type = schemas.choice_arg(args, "type", ITEM_TYPES)
-    status = schemas.choice_arg(args, "status", schemas.ITEM_STATUSES)
-    mine = schemas.bool_arg(args, "mine")
-    q = (args.get("q") or "").strip()
-    stmt = (select(Item)
-            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
-            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
-            .join(Blueprint, Blueprint.id == BlueprintNode.blueprint_id)
-            .options(selectinload(Item.current_version), selectinload(Item.author)))
-    if (visible := access.item_clause(actor())) is not None:
-        stmt = stmt.where(visible)
-    if q:
-        stmt = stmt.where(or_(Item.code.icontains(q, autoescape=True),
-                              ItemVersion.stem_html.icontains(q, autoescape=True)))
-    if blueprint is not None:
-        stmt = stmt.where(Blueprint.id == blueprint)
-    if occupation is not None:
-        stmt = stmt.where(Blueprint.occupation_id == occupation)
-    if point_id is not None:
-        stmt = stmt.where(Item.point_id == point_id)
-    if point_code is not None:
-        stmt = stmt.where(BlueprintNode.code.istartswith(point_code, autoescape=True))
-    if level is not None:
-        stmt = stmt.where(Item.level == level)
-    if item_type is not None:
-        stmt = stmt.where(Item.item_type == item_type)
-    if status is not None:
-        stmt = stmt.where(Item.status == status)
-    if mine:  # I wrote the item or any of its versions
-        me = actor().id
-        version = aliased(ItemVersion)  # not the current version joined above
-        wrote = exists().where(version.item_id == Item.id, version.author_id == me)
-        stmt = stmt.where(or_(Item.author_id == me, wrote))
-    return stmt.order_by(Item.id.desc())
+    filters = {
+        "q": args.get("q") or "",
+        **{name: "" if value is None else str(value) for name, value in numbers.items()},
+        "level": "" if level is None else str(level),
+        "point": point_code or "",
+        "point_id": "" if point_id is None else str(point_id),
+        "type": schemas.choice_arg(args, "type", ITEM_TYPES) or "",
+        "status": schemas.choice_arg(args, "status", schemas.ITEM_STATUSES) or "",
+        "mine": "1" if schemas.bool_arg(args, "mine") else "",
+    }
+    return item_svc.item_query(filters, actor()).order_by(Item.id.desc())
 
 
 @bp.get("/items")
