@@ -36,6 +36,12 @@ detached process so the numeric work never blocks the web server):
    for the whole response set), and the report lists it under ``outside_scope``, so that its
    own reviewers or the centre act on the flags.
 
+   A **simulated** response set (source ``simulation``) is a sandbox: its run keeps its
+   results on the run only — :class:`ItemParameter` rows that are never current, the flags in
+   the report — and changes no item's parameters, status or pretest mark (the run page and
+   message say :data:`SANDBOX_NOTE`). Simulated data must never send items in use back to
+   review or move the bank's parameters.
+
 Who sees what: a reviewer starts, lists and reads runs only of response sets whose blueprint
 is in one of their assigned occupations (:func:`run_clause`, :func:`readable_run`; others are
 :class:`NotFound`).
@@ -50,11 +56,21 @@ results are written in one SAVEPOINT at the end — so committing there never ex
 results; the last call (100, 完成) follows the writes. The caller commits once more after
 ``execute_run`` returns. Committing the working session itself, rather than updating the run
 from a second session, keeps the run's row free of a competing lock (PostgreSQL) and ends the
-read transaction during the long computation (SQLite would otherwise refuse other writers).
+read transaction during the long computation (SQLite would otherwise refuse other writers):
+no transaction is open while the numbers are computed, only the rule and the response set are
+read before the first estimation checkpoint.
 
-Failures the run can explain — too few examinees or items, an estimation or linking problem —
-end it as ``failed`` with a Chinese message (returned, not raised); anything else propagates
-and the caller rolls back and calls :func:`fail_run`.
+Beside a live exam (SQLite, one writer at a time): every transaction of the run starts with
+``BEGIN IMMEDIATE`` (:func:`foundation.db.immediate_transactions`), so it waits for the write
+lock (busy timeout) instead of failing when it reads and then writes; a transaction that still
+finds the database busy is rolled back to the last checkpoint and retried after
+:data:`BUSY_RETRY_DELAYS` (only with a ``progress`` callback, i.e. a caller that commits at the
+checkpoints). When every attempt failed the run ends ``failed`` with :data:`BUSY_MESSAGE`.
+
+Failures the run can explain — too few examinees or items, an estimation or linking problem,
+a database that stayed busy — end it as ``failed`` with a Chinese message (returned, not
+raised); anything else propagates and the caller rolls back, logs the traceback and calls
+:func:`fail_run_after` (a readable message, never an exception's class name).
 
 No Flask.
 """
@@ -78,7 +94,7 @@ from sqlalchemy.orm import Session
 
 from foundation import audit
 from foundation.accounts import User, require_role
-from foundation.db import as_utc, utcnow
+from foundation.db import DatabaseBusy, as_utc, immediate_transactions, is_busy_error, retry_when_busy, utcnow
 from foundation.errors import DomainError, NotFound, ValidationError
 from foundation.settings import DEFAULT_RULES, get_rule
 from grading import ctt
@@ -92,14 +108,19 @@ from itembank import access
 from itembank.models import Item, ItemEvent, ItemStatus
 
 __all__ = [
+    "BUSY_MESSAGE",
+    "BUSY_RETRY_DELAYS",
+    "INTERNAL_ERROR_MESSAGE",
     "LINKING_METHODS",
     "MIN_ANCHORS",
     "MODELS",
     "STALE_AFTER",
+    "SANDBOX_NOTE",
     "STATUS_LABELS",
     "ProgressCallback",
     "execute_run",
     "fail_run",
+    "fail_run_after",
     "get_run",
     "item_flags",
     "readable_run",
@@ -136,6 +157,17 @@ ESTIMATION_PROGRESS_INTERVAL = 0.2
 _ESTIMATION_START, _ESTIMATION_END = 10, 55
 _N_PARAMETERS = {"rasch": 1, "1pl": 1, "2pl": 2, "3pl": 3}
 _NUMERIC_ERRORS = (ValueError, ArithmeticError, np.linalg.LinAlgError)
+
+#: Pauses (seconds) before retrying a transaction of a run that found the database busy; each
+#: attempt itself waits up to the SQLite busy timeout (10 s) for the write lock. With a live
+#: exam writing answers the lock is free again within milliseconds; only a lock held for about
+#: a minute makes the run give up (:data:`BUSY_MESSAGE`).
+BUSY_RETRY_DELAYS: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
+BUSY_MESSAGE = "数据库正忙（可能有考试正在进行），标定结果未能保存，请稍后重新发起标定。"
+INTERNAL_ERROR_MESSAGE = "标定过程中出现内部错误，已中止（详细信息已记入服务器日志），请联系管理员。"
+_sleep = time.sleep  # the pause between attempts (tests replace it)
+#: What the run page and the run's message say about a simulated response set's run.
+SANDBOX_NOTE = "模拟数据：结果仅供演示，不更新试题"
 
 
 class _RunFailed(Exception):
@@ -359,6 +391,7 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
     prev_c = np.array([i.irt_c if i.irt_c is not None else 0.0 for i in items], dtype=float)
     pretest = np.array([bool(i.is_pretest) for i in items])
     model, linking_method = run.model, run.linking_method
+    rule = _rule(session)  # read now: after the next checkpoint only the checkpoints touch the database
     if len(items) < MIN_ITEMS:
         raise _RunFailed(f"可标定的试题只有 {len(items)} 道（至少需要 {MIN_ITEMS} 道）；被剔除的试题见报告。")
     if x.shape[0] < MIN_EXAMINEES:
@@ -388,7 +421,6 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
         notes.append(f"EM 在 {est.n_cycles} 轮后仍未达到收敛标准，结果仅供参考。")
 
     step(_ESTIMATION_END, "链接到题库量尺")
-    rule = _rule(session)
     n_items = len(items)
     had = np.isfinite(prev_a) & np.isfinite(prev_b)
     with np.errstate(invalid="ignore"):
@@ -488,6 +520,8 @@ def _num(value: Any) -> float | None:
 
 
 def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) -> dict[str, Any]:
+    if run.is_sandbox:
+        return _write_sandbox(session, run, out)
     ids = [i.id for i in out.items]
     session.execute(update(ItemParameter).where(ItemParameter.item_id.in_(ids), ItemParameter.is_current.is_(True))
                     .values(is_current=False).execution_options(synchronize_session="fetch"))
@@ -499,18 +533,9 @@ def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) ->
         in_scope = access.can_read_item(session, actor, item)
         if not in_scope:
             outside.append(item.code)
-        c = _num(out.c[k]) if out.c is not None else None
-        tested = out.sx2_df[k] >= 1 and math.isfinite(out.sx2[k])
-        session.add(ItemParameter(
-            item_id=item.id, run_id=run.id, a=float(out.a[k]), b=float(out.b[k]), c=c,
-            se_a=_num(out.se_a[k]), se_b=_num(out.se_b[k]), n=int(out.n_presented[k]),
-            p_value=_num(out.p[k]), point_biserial=_num(out.pbis[k]),
-            sx2=_num(out.sx2[k]) if tested else None, sx2_df=int(out.sx2_df[k]) if tested else None,
-            sx2_p_adjusted=_num(out.sx2_p_adj[k]) if tested else None,
-            drift_b=_num(out.drift_b[k]), flags_json=json.dumps(out.flags[k], ensure_ascii=False),
-            is_current=True,
-        ))
-        item.irt_a, item.irt_b, item.irt_c = float(out.a[k]), float(out.b[k]), c
+        row = _parameter_row(run, out, k, is_current=True)
+        session.add(row)
+        item.irt_a, item.irt_b, item.irt_c = row.a, row.b, row.c
         flags = out.flags[k]
         if flags:
             sent = in_scope and item.status == ItemStatus.ACTIVE.value and item.current_version_id is not None
@@ -534,6 +559,32 @@ def _write(session: Session, run: CalibrationRun, out: _Outcome, actor: User) ->
     session.flush()
     return {"flagged": flagged, "n_flagged": len(flagged), "sent_to_review": to_review, "operational": operational,
             "outside_scope": outside}
+
+
+def _parameter_row(run: CalibrationRun, out: _Outcome, k: int, *, is_current: bool) -> ItemParameter:
+    c = _num(out.c[k]) if out.c is not None else None
+    tested = out.sx2_df[k] >= 1 and math.isfinite(out.sx2[k])
+    return ItemParameter(
+        item_id=out.items[k].id, run_id=run.id, a=float(out.a[k]), b=float(out.b[k]), c=c,
+        se_a=_num(out.se_a[k]), se_b=_num(out.se_b[k]), n=int(out.n_presented[k]),
+        p_value=_num(out.p[k]), point_biserial=_num(out.pbis[k]),
+        sx2=_num(out.sx2[k]) if tested else None, sx2_df=int(out.sx2_df[k]) if tested else None,
+        sx2_p_adjusted=_num(out.sx2_p_adj[k]) if tested else None,
+        drift_b=_num(out.drift_b[k]), flags_json=json.dumps(out.flags[k], ensure_ascii=False),
+        is_current=is_current,
+    )
+
+
+def _write_sandbox(session: Session, run: CalibrationRun, out: _Outcome) -> dict[str, Any]:
+    """A simulated response set: the results stay on the run (its :class:`ItemParameter` rows,
+    never current); no item's parameters, status or pretest mark change."""
+    flagged = [{"item_id": item.id, "code": item.code, "flags": out.flags[k], "sent_to_review": False}
+               for k, item in enumerate(out.items) if out.flags[k]]
+    for k in range(len(out.items)):
+        session.add(_parameter_row(run, out, k, is_current=False))
+    session.flush()
+    return {"sandbox": True, "flagged": flagged, "n_flagged": len(flagged), "sent_to_review": [],
+            "operational": [], "outside_scope": []}
 
 
 # ---------------------------------------------------------------------------- execute
@@ -561,48 +612,81 @@ def execute_run(session: Session, run_id: int, *, progress: ProgressCallback | N
     """Execute a queued run (see the module docstring for the steps and the commit protocol:
     ``progress(percent, stage)`` is a checkpoint at which the caller commits ``session``).
 
-    Returns the run, ``done`` or ``failed`` (with the Chinese reason in ``message``). Raises
+    Returns the run, ``done`` or ``failed`` (with the Chinese reason in ``message``, e.g.
+    :data:`BUSY_MESSAGE` when the database stayed busy through every retry). Raises
     :class:`NotFound`, or :class:`ValidationError` if the run is not queued.
     """
-    run = session.get(CalibrationRun, run_id, with_for_update=True)
-    if run is None:
-        raise NotFound("标定任务不存在。")
-    if run.status != "queued":
-        raise ValidationError(f"标定任务 #{run.id} 的状态是「{STATUS_LABELS.get(run.status, run.status)}」，"
-                              "只能执行排队中的任务。")
-    actor = run.created_by
-    run_key = run.id
+    # Rolling back to the last checkpoint and retrying needs the caller to commit there.
+    delays = BUSY_RETRY_DELAYS if progress is not None else ()
 
-    def step(percent: int, stage: str) -> None:
-        current = session.get(CalibrationRun, run_key)
-        assert current is not None
+    def attempt(work: Callable[[], Any]) -> Any:
+        return retry_when_busy(session, work, delays=delays, sleep=lambda seconds: _sleep(seconds))
+
+    with immediate_transactions(session):
+        try:
+            return _execute(session, run_id, progress, attempt)
+        except DatabaseBusy:
+            return attempt(lambda: _fail_and_report(session, run_id, BUSY_MESSAGE, progress))  # type: ignore[no-any-return]
+
+
+def _execute(session: Session, run_id: int, progress: ProgressCallback | None,
+             attempt: Callable[[Callable[[], Any]], Any]) -> CalibrationRun:
+    """The run in transactions that each end at a checkpoint; ``attempt(work)`` retries one
+    whole transaction (``work``) that found the database busy."""
+
+    def checkpoint(percent: int, stage: str) -> None:
+        current = get_run(session, run_id)
         current.progress, current.stage = percent, stage
         session.flush()
         if progress is not None:
             progress(percent, stage)
 
-    run.status = "running"
-    run.started_at = utcnow()
-    run.message = ""
-    step(2, "读取作答数据")
-    try:
-        outcome = _compute(session, run, step)
-    except _RunFailed as exc:
-        return _fail_and_report(session, run_key, exc.message, progress)
-    except DomainError as exc:
-        return _fail_and_report(session, run_key, exc.message, progress)
-    except _NUMERIC_ERRORS as exc:
-        return _fail_and_report(session, run_key, f"数值计算失败：{exc}", progress)
+    def step(percent: int, stage: str) -> None:  # between checkpoints only reads happen: retry the write alone
+        attempt(lambda: checkpoint(percent, stage))
+
+    def begin() -> None:
+        run = session.get(CalibrationRun, run_id, with_for_update=True)
+        if run is None:
+            raise NotFound("标定任务不存在。")
+        if run.status != "queued":
+            raise ValidationError(f"标定任务 #{run.id} 的状态是「{STATUS_LABELS.get(run.status, run.status)}」，"
+                                  "只能执行排队中的任务。")
+        run.status = "running"
+        run.started_at = utcnow()
+        run.message = ""
+        checkpoint(2, "读取作答数据")
+
+    attempt(begin)
+
+    def compute() -> _Outcome | str:
+        try:
+            return _compute(session, get_run(session, run_id), step)
+        except _RunFailed as exc:
+            return exc.message
+        except DomainError as exc:
+            return exc.message
+        except _NUMERIC_ERRORS as exc:
+            return f"数值计算失败：{exc}"
+
+    outcome = attempt(compute)
+    if isinstance(outcome, str):
+        return attempt(lambda: _fail_and_report(session, run_id, outcome, progress))  # type: ignore[no-any-return]
 
     step(85, "写入参数与预警")
-    run = get_run(session, run_key)
+    return attempt(lambda: _finish(session, run_id, outcome, progress))  # type: ignore[no-any-return]
+
+
+def _finish(session: Session, run_id: int, outcome: _Outcome, progress: ProgressCallback | None) -> CalibrationRun:
+    """Write the results and mark the run done (one transaction, from checkpoint 85 to 100)."""
+    run = get_run(session, run_id)
+    actor = run.created_by
     try:
         with session.begin_nested():
             written = _write(session, run, outcome, actor)
     except DomainError as exc:
-        return _fail_and_report(session, run_key, exc.message, progress)
+        return _fail_and_report(session, run_id, exc.message, progress)
 
-    run = get_run(session, run_key)
+    run = get_run(session, run_id)
     est = outcome.estimate
     report = {**outcome.report, **written}
     run.loglik = float(est.loglik)
@@ -614,14 +698,19 @@ def execute_run(session: Session, run_id: int, *, progress: ProgressCallback | N
     run.status = "done"
     run.progress = 100
     run.stage = "完成"
-    run.message = (f"已标定 {report['n_items']} 道试题，{report['n_flagged']} 道出现预警，"
-                   f"{len(written['sent_to_review'])} 道退回审核。")
+    if run.is_sandbox:
+        run.message = (f"{SANDBOX_NOTE}。已标定 {report['n_items']} 道试题，{report['n_flagged']} 道出现预警"
+                       "（未退回审核，题库参数不变）。")
+    else:
+        run.message = (f"已标定 {report['n_items']} 道试题，{report['n_flagged']} 道出现预警，"
+                       f"{len(written['sent_to_review'])} 道退回审核。")
     run.finished_at = utcnow()
     session.flush()
     audit.record(session, actor, "calibration.done", "calibration_run", run.id, after={
         "items": report["n_items"], "examinees": report["n_examinees"], "link": [run.link_a, run.link_b],
         "anchors": len(report["anchors"]["used"]), "flagged": [f["code"] for f in written["flagged"]],
         "sent_to_review": written["sent_to_review"], "operational": written["operational"],
+        "sandbox": run.is_sandbox,
     })
     if progress is not None:
         progress(100, "完成")
@@ -634,3 +723,16 @@ def _fail_and_report(session: Session, run_id: int, message: str,
     if progress is not None:
         progress(run.progress, "失败")
     return run
+
+
+def fail_run_after(session: Session, run_id: int, exc: BaseException) -> str:
+    """For a worker whose ``execute_run`` raised ``exc`` (after rolling the session back): mark
+    the run failed with a message a reviewer understands — :data:`BUSY_MESSAGE` for a busy
+    database, else :data:`INTERNAL_ERROR_MESSAGE` (the worker logs the traceback) — and return
+    it. Retries while the database is busy; the caller commits."""
+    busy = isinstance(exc, DatabaseBusy) or is_busy_error(exc)
+    message = BUSY_MESSAGE if busy else INTERNAL_ERROR_MESSAGE
+    with immediate_transactions(session):
+        retry_when_busy(session, lambda: fail_run(session, run_id, message), delays=BUSY_RETRY_DELAYS,
+                        sleep=lambda seconds: _sleep(seconds))
+    return message

@@ -67,6 +67,11 @@ class ResponseSet(Base):
     def arrays(self) -> dict[str, np.ndarray]:
         return unpack_arrays(self.data)
 
+    @property
+    def is_simulated(self) -> bool:
+        """Simulated responses (not real examinees): calibrating them changes no item."""
+        return self.source == "simulation"
+
 
 class CalibrationRun(Base):
     """One calibration (参数标定) of a response set: fit, link to the bank scale, flag."""
@@ -104,6 +109,11 @@ class CalibrationRun(Base):
     @property
     def report(self) -> dict[str, Any]:
         return json.loads(self.report_json)  # type: ignore[no-any-return]
+
+    @property
+    def is_sandbox(self) -> bool:
+        """A run of a simulated response set: results kept on the run, no item changed."""
+        return self.response_set.is_simulated
 
 
 class ItemParameter(Base):

@@ -539,11 +539,12 @@ def _codes(session: Session, item_ids: Iterable[int]) -> dict[int, str]:
 
 
 def _run_label(run: CalibrationRun) -> str:
-    """``#12 2PL 2026-11-27`` (the date in Beijing time)."""
+    """``#12 2PL 2026-11-27`` (the date in Beijing time); ``（模拟数据）`` after a sandbox run's."""
     when = run.finished_at or run.created_at
+    sandbox = "（模拟数据）" if run.is_sandbox else ""
     if when is None:
-        return f"#{run.id} {run.model.upper()}"
-    return f"#{run.id} {run.model.upper()} {as_utc(when).astimezone(BEIJING):%Y-%m-%d}"
+        return f"#{run.id} {run.model.upper()}{sandbox}"
+    return f"#{run.id} {run.model.upper()} {as_utc(when).astimezone(BEIJING):%Y-%m-%d}{sandbox}"
 
 
 def _get_run(session: Session, actor: User, run_id: int) -> CalibrationRun:

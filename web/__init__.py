@@ -78,6 +78,8 @@ def configure_engine(engine: Any) -> None:
         return
     from sqlalchemy import event
 
+    from foundation.db import SQLITE_BEGIN_IMMEDIATE
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -90,7 +92,10 @@ def configure_engine(engine: Any) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # BEGIN IMMEDIATE on request (foundation.db.immediate_transactions): waits for the
+        # write lock up front instead of failing when a read transaction later writes.
+        immediate = conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def init_security(app: Flask) -> None:

@@ -21,7 +21,7 @@ from grading import responses as rsp
 from grading.models import CalibrationRun, ItemParameter, ResponseSet
 from itembank.models import Item, Paper, PaperForm, PaperItem
 from tests.factories import assign, make_blueprint, make_institution, make_user
-from tests.grading.test_calibration_service import flip_column, make_items, run_now, xlsx_bytes
+from tests.grading.test_calibration_service import as_imported, flip_column, make_items, run_now, xlsx_bytes
 
 
 class TwoOccupations:
@@ -44,8 +44,10 @@ class TwoOccupations:
         self.rx = make_user(session, Role.ITEM_REVIEWER)
         assign(session, self.rx, self.bp_x.occupation_id, self.inst_a.id)
         # The centre's data: a response set of each blueprint, every item in it.
-        self.set_x = rsp.simulate_response_set(session, self.centre, self.bp_x.id, 1500, 5, name="X 全部")
-        self.set_y = rsp.simulate_response_set(session, self.centre, self.bp_y.id, 300, 6, name="Y 全部")
+        self.set_x = as_imported(session, rsp.simulate_response_set(session, self.centre, self.bp_x.id, 1500, 5,
+                                                                    name="X 全部"))
+        self.set_y = as_imported(session, rsp.simulate_response_set(session, self.centre, self.bp_y.id, 300, 6,
+                                                                    name="Y 全部"))
         self.run_y, _ = run_now(session, self.centre, self.set_y)
         self.paper_b = self._paper(session, self.inst_b, self.items_b[:4])
         self.paper_a = self._paper(session, self.inst_a, [*self.items_a[:3], self.items_b[0]])

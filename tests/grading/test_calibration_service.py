@@ -13,7 +13,7 @@ import json
 import numpy as np
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from foundation.accounts import User
 from foundation.audit import AuditEntry
@@ -23,7 +23,7 @@ from grading import calibration as cal
 from grading import responses as rsp
 from grading.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
 from itembank.irtmodel import difficulty_to_b
-from itembank.models import Item, ItemEvent, ItemVersion
+from itembank.models import Item, ItemEvent, ItemStatus, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
 
 _codes = itertools.count(1)
@@ -78,6 +78,14 @@ def flip_column(session, response_set, item_id):
     scores[:, j] = np.where(np.isnan(col), np.nan, 1.0 - col)
     response_set.data = pack_arrays(**{**arrays, "scores": scores})
     session.flush()
+
+
+def as_imported(session, response_set):
+    """The same responses as real examinees' (an import): its calibration acts on the bank.
+    A simulated set's calibration is a sandbox that changes no item."""
+    response_set.source = "import"
+    session.flush()
+    return response_set
 
 
 def run_now(session, actor, response_set, **kwargs):
@@ -232,7 +240,7 @@ def test_calibration_end_to_end_flags_history_and_pretest(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 20, pretest=(3,), seed=11)
     reviewer = analyst(session, bp)
-    rs = rsp.simulate_response_set(session, reviewer, bp.id, 2000, 11)
+    rs = as_imported(session, rsp.simulate_response_set(session, reviewer, bp.id, 2000, 11))
     miskeyed, pretest = items[5], items[3]
     flip_column(session, rs, miskeyed.id)
 
@@ -271,7 +279,7 @@ def test_calibration_end_to_end_flags_history_and_pretest(session):
     assert len(clean) >= 15 and all(i.status == "active" for i in clean)
 
     # A second calibration keeps the history and moves is_current.
-    rs2 = rsp.simulate_response_set(session, reviewer, bp.id, 1500, 12)
+    rs2 = as_imported(session, rsp.simulate_response_set(session, reviewer, bp.id, 1500, 12))
     assert miskeyed.id not in rs2.item_ids  # back in review, no longer active
     run2, _ = run_now(session, reviewer, rs2)
     assert run2.status == "done", run2.message
@@ -287,17 +295,73 @@ def test_calibration_end_to_end_flags_history_and_pretest(session):
     assert session.scalars(select(ItemParameter.is_current).where(ItemParameter.item_id == miskeyed.id)).all() == [True]
 
 
+@pytest.mark.parametrize("role", [Role.ITEM_REVIEWER, Role.CENTRE_ADMIN])
+def test_a_simulated_sets_run_changes_no_item_in_any_state(session, role):
+    """Simulated responses are a sandbox: whatever state an item is in (every status, pretest
+    or not, with or without bank parameters), calibrating them leaves the item, its current
+    parameters and its history alone; the results are kept on the run, shown as simulated."""
+    bp = make_blueprint(session)
+    statuses = [s.value for s in ItemStatus]
+    items = make_items(session, bp, 3 * len(statuses), pretest=range(0, 3 * len(statuses), 4), seed=31)
+    user = analyst(session, bp, role=role)
+    # A real calibration first: half the items get bank parameters (current rows, Item.irt_*).
+    real = as_imported(session, rsp.simulate_response_set(session, user, bp.id, 1500, 31))
+    first, _ = run_now(session, user, real)
+    assert first.status == "done", first.message
+    sim = rsp.simulate_response_set(session, user, bp.id, 2000, 32)
+    assert sim.source == "simulation" and sim.item_ids == [i.id for i in items]
+    for k, item in enumerate(items):  # items leave active after the simulation was drawn: every state
+        item.status = statuses[k % len(statuses)]
+        if k % 2:
+            item.irt_a = item.irt_b = None
+            session.execute(update(ItemParameter).where(ItemParameter.item_id == item.id).values(is_current=False))
+    flip_column(session, sim, items[0].id)  # a miskeyed item in use, and other flags
+    flip_column(session, sim, items[len(statuses) + 4].id)
+    session.flush()
+    session.expire_all()
+
+    def snapshot():
+        session.expire_all()
+        return {
+            "items": [(i.status, i.is_pretest, i.irt_a, i.irt_b, i.irt_c) for i in
+                      session.scalars(select(Item).where(Item.id.in_([i.id for i in items])).order_by(Item.id))],
+            "current": sorted(session.execute(select(ItemParameter.item_id, ItemParameter.run_id).where(
+                ItemParameter.is_current.is_(True))).all()),
+            "events": session.scalar(select(func.count()).select_from(ItemEvent)),
+            "item_audits": session.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action.in_(("item.flag", "item.operational")))),
+        }
+
+    before = snapshot()
+    run, stages = run_now(session, user, sim, model="3pl")
+    assert run.status == "done", run.message
+    assert stages[-1] == (100, "完成")
+    assert snapshot() == before
+    assert run.is_sandbox and cal.SANDBOX_NOTE in run.message
+    report = run.report
+    assert report["sandbox"] is True and report["sent_to_review"] == report["operational"] == []
+    assert report["n_flagged"] >= 2 and not any(f["sent_to_review"] for f in report["flagged"])
+    assert items[0].code in {f["code"] for f in report["flagged"]}
+    assert report["anchors"]["linked"] is True  # read the bank's parameters, wrote none
+    rows = session.scalars(select(ItemParameter).where(ItemParameter.run_id == run.id)).all()
+    assert len(rows) == report["n_items"] and not any(r.is_current for r in rows)
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "calibration.done",
+                                                     AuditEntry.target_id == str(run.id))).one()
+    assert entry.after["sandbox"] is True
+
+
 def test_linking_recovers_a_shift_of_the_ability_scale(session):
     bp = make_blueprint(session)
     old = make_items(session, bp, 20, seed=21)
     reviewer = analyst(session, bp)
-    first, _ = run_now(session, reviewer, rsp.simulate_response_set(session, reviewer, bp.id, 2500, 21))
+    first, _ = run_now(session, reviewer, as_imported(session, rsp.simulate_response_set(session, reviewer, bp.id,
+                                                                                         2500, 21)))
     assert first.status == "done", first.message
     bank_b = {i.id: i.irt_b for i in old}
 
     new = make_items(session, bp, 6, seed=22, pretest=range(6))
     # The new group is half a logit abler; the anchors answer as their bank parameters say.
-    rs = rsp.simulate_response_set(session, reviewer, bp.id, 2500, 22, ability_mean=0.5)
+    rs = as_imported(session, rsp.simulate_response_set(session, reviewer, bp.id, 2500, 22, ability_mean=0.5))
     run, _ = run_now(session, reviewer, rs)
     assert run.status == "done", run.message
     anchors = run.report["anchors"]
@@ -409,6 +473,7 @@ def test_cli_simulate_calibrate_and_run(app, session, runner):
     assert result.exit_code == 0, result.output
     rs = session.scalars(select(ResponseSet).where(ResponseSet.blueprint_id == bp.id)).one()
     assert "600 人 × 8 题" in result.output
+    as_imported(session, rs)  # real data: the later runs link to the parameters this one writes
 
     result = runner.invoke(args=["grading", "calibrate", "--response-set", str(rs.id), "--as", reviewer.username])
     assert result.exit_code == 0, result.output

@@ -93,8 +93,15 @@ def test_simulate_start_run_and_poll_until_done(session, client, login, world, i
     flagged_only = client.get(f"/analysis/runs/{run_id}?flagged=1").get_data(as_text=True)
     classes = re.findall(r'<tr class="([^"]*)" data-item=', flagged_only)
     assert classes and set(classes) == {"ar-flagged"} and miskeyed.code in flagged_only
+    # Simulated responses are a sandbox: the page says so, and the flagged item stays in use
+    # with no bank parameters (the results are kept on the run only).
+    assert 'id="run-sandbox"' in html and "模拟数据：结果仅供演示，不更新试题" in html
+    assert "模拟结果，未写入题库" in row.group(1) and "模拟数据不退回审核" in html
+    assert "模拟数据：结果仅供演示，不更新试题" in data["message"]
     session.expire_all()
-    assert miskeyed.status == "submitted"
+    assert miskeyed.status == "active" and miskeyed.irt_a is None
+    assert all(i.status == "active" and i.irt_b is None for i in world["items"])
+    assert "标定结果仅供演示，不更新试题" in client.get("/analysis/?tab=sets").get_data(as_text=True)
 
     runs = client.get("/analysis/").get_data(as_text=True)
     assert f"#{run_id}" in runs and "ar-status-done" in runs

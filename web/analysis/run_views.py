@@ -41,9 +41,11 @@ from foundation.roles import Role
 from grading.calibration import (
     LINKING_METHODS,
     MODELS,
+    SANDBOX_NOTE,
     STATUS_LABELS,
     execute_run,
     fail_run,
+    fail_run_after,
     readable_run,
     run_clause,
     start_run,
@@ -180,11 +182,11 @@ def _run_inline(run_id: int) -> None:
         db.session.rollback()
         flash(exc.message, "danger")
         return
-    except Exception:
+    except Exception as exc:
         db.session.rollback()
-        fail_run(db.session, run_id, "内部错误，标定中止。")
-        db.session.commit()
         current_app.logger.exception("calibration run %s failed", run_id)
+        fail_run_after(db.session, run_id, exc)  # a readable message: busy database or internal error
+        db.session.commit()
         return
     db.session.commit()
 
@@ -480,7 +482,7 @@ def run_detail(run_id: int) -> str:
         "analysis/runs/detail.html", run=run, report=run_report(db.session, actor(), run), page=page, q=q,
         flagged=flagged,
         status_labels=STATUS_LABELS, models=MODELS, linking_methods=LINKING_METHODS,
-        item_status_labels=ITEM_STATUS_LABELS, source_labels=SOURCE_LABELS,
+        item_status_labels=ITEM_STATUS_LABELS, source_labels=SOURCE_LABELS, sandbox_note=SANDBOX_NOTE,
         item_url=lambda item_id: _endpoint_url("bank.item_detail", item_id=item_id),
         report_url=lambda item_id: _endpoint_url("analysis.item_report", item_id=item_id),
         status_json=_status_payload(run),
