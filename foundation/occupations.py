@@ -305,14 +305,11 @@ def occupation_query(
     stmt = select(Occupation)
     q = q.strip()
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
-        code_like = f"%{normalise_code(escaped)}%"
         stmt = stmt.where(
             or_(
-                Occupation.name.ilike(like, escape="\\"),
-                Occupation.code.ilike(code_like, escape="\\"),
-                Occupation.work_types.any(WorkType.name.ilike(like, escape="\\")),
+                Occupation.name.icontains(q, autoescape=True),
+                Occupation.code.icontains(normalise_code(q), autoescape=True),
+                Occupation.work_types.any(WorkType.name.icontains(q, autoescape=True)),
             )
         )
     if access_type is not None:

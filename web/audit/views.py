@@ -20,9 +20,8 @@ def index() -> str:
     action = request.args.get("action", "").strip()
     stmt = select(AuditEntry)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(AuditEntry.actor_name.ilike(like), AuditEntry.target_id.ilike(like),
-                              AuditEntry.target_type.ilike(like)))
+        stmt = stmt.where(or_(*(column.icontains(q, autoescape=True) for column in (
+            AuditEntry.actor_name, AuditEntry.target_id, AuditEntry.target_type))))
     if action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     stmt = stmt.order_by(AuditEntry.seq.desc())

@@ -99,10 +99,6 @@ def _visible_query(me: User) -> Any:
     return visible_papers(me)
 
 
-def _escape_like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 @bp.get("/papers")
 @roles_required(*VIEWERS)
 def papers() -> str:
@@ -115,7 +111,7 @@ def papers() -> str:
     review = request.args.get("review") == "1" and is_approver
     stmt = _visible_query(me)
     if q:
-        stmt = stmt.where(Paper.name.ilike(_escape_like(q), escape="\\"))
+        stmt = stmt.where(Paper.name.icontains(q, autoescape=True))
     if status in STATUS_LABELS:
         stmt = stmt.where(Paper.status == status)
     if (blueprint_id := form_int(blueprint)) is not None:
