@@ -4,6 +4,8 @@ supervision pages with their PDFs."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -401,3 +403,43 @@ def test_nav_has_the_console_entries(client, session, exam):
     assert 'href="/proctor/"' in client.get("/home").get_data(as_text=True)
     login_as(client, supervisor_of(session, exam))
     assert 'href="/supervise/"' in client.get("/home").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- liveness (issue 11, point 8)
+
+
+def test_a_connection_is_held_by_its_process_and_released_on_disconnect(app, session, exam, live):
+    from examroom.models import ExamConnection
+    from web.sockets import liveness
+
+    cand, _proctor, attempt, _snap = live
+    session.expire_all()
+    rows = session.execute(select(ExamConnection.attempt_id, ExamConnection.instance_id)).all()
+    assert rows == [(attempt.id, liveness.instance_id())]
+    cand.disconnect(EXAM)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(ExamConnection)) == 0
+
+
+def test_a_crashed_processs_candidate_turns_offline_on_the_live_console(app, session, exam, live, monkeypatch):
+    """The candidate's connection is held by a process that was killed -9 (its heartbeat is an
+    hour old, no disconnect was written); the next heartbeat of a living process reaps it and
+    the watching console is told: the seat shows 离线."""
+    from examroom import connections
+    from examroom.models import ExamConnection
+    from foundation.db import utcnow
+    from web.sockets import liveness
+
+    cand, proctor, attempt, snap = live
+    assert next(s for s in snap["seats"] if s["attempt_id"] == attempt.id)["status"] == "answering"
+    session.execute(ExamConnection.__table__.update().values(instance_id="killed"))
+    connections.register_instance(session, "killed", utcnow() - dt.timedelta(hours=1))
+    connections.register_instance(session, liveness.instance_id(), utcnow())
+    session.commit()
+    assert liveness.beat_once(app) == [attempt.id]
+    seats = received(proctor, NS, "seat")
+    assert [(s["attempt_id"], s["status"], s["status_label"], s["online"]) for s in seats] == [
+        (attempt.id, "offline", "离线", False)]
+    ack = call(proctor, "watch", {"room_id": exam.room1.id})
+    assert next(s for s in ack["snapshot"]["seats"] if s["attempt_id"] == attempt.id)["status"] == "offline"
+    assert liveness.beat_once(app) == []  # reaped once
