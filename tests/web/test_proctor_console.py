@@ -443,3 +443,76 @@ def test_a_crashed_processs_candidate_turns_offline_on_the_live_console(app, ses
     ack = call(proctor, "watch", {"room_id": exam.room1.id})
     assert next(s for s in ack["snapshot"]["seats"] if s["attempt_id"] == attempt.id)["status"] == "offline"
     assert liveness.beat_once(app) == []  # reaped once
+
+
+# ---------------------------------------------------------------- the console tells the truth (issue 11, point 8)
+
+
+def _open_button(html):
+    import re
+
+    return re.search(r'<button[^>]*data-room-action="open"[^>]*>[^<]*</button>', html).group(0)
+
+
+def test_the_open_button_is_offered_until_the_room_is_opened(client, session, exam):
+    login_as(client, exam.proctor1)
+    url = f"/proctor/rooms/{exam.room1.id}"
+    button = _open_button(client.get(url).get_data(as_text=True))
+    assert ">开考<" in button and "disabled" not in button
+    exam.started(0)  # opens room 1 at T0 (09:00 Beijing)
+    session.flush()
+    button = _open_button(client.get(url).get_data(as_text=True))
+    assert ">已开考<" in button and "disabled" in button and "09:00:00" in button
+
+
+def test_a_second_open_is_refused_with_the_time_it_was_opened(session, exam, live):
+    _cand, proctor, _attempt, snap = live
+    assert dt.datetime.fromisoformat(snap["room"]["opened_at"]) == T0
+    assert all(s["opened"] for s in snap["seats"])
+    ack = call(proctor, "open", {"room_id": exam.room1.id})
+    assert ack == {"ok": False, "code": "invalid", "error": "本考场已于 09:00 开考，不能重复开考。"}
+
+
+def test_a_room_never_opened_has_no_opened_at(app, session, exam, clock):
+    sock = console_socket(app, exam.proctor1)
+    snap = call(sock, "watch", {"room_id": exam.room1.id})["snapshot"]
+    assert snap["room"]["opened_at"] is None and not any(s["opened"] for s in snap["seats"])
+
+
+CLOSING = {
+    "submitted": lambda session, exam, a: svc.submit_attempt(session, exam.candidates[0], a.id, T0 + 40 * MIN),
+    "expired": lambda session, exam, a: svc.expire_attempts(session, [a.id], T0 + 200 * MIN),
+    "terminated": lambda session, exam, a: pr.terminate(session, exam.proctor1, a.id, "替考", 3, T0 + 6 * MIN),
+}
+
+
+@pytest.mark.parametrize("closing", sorted(CLOSING))
+def test_a_closed_paper_refuses_pause_resume_extend_warn_and_terminate(app, session, exam, live, clock, closing):
+    _cand, proctor, attempt, _ = live
+    CLOSING[closing](session, exam, attempt)
+    session.commit()
+    before = kinds(session, attempt)
+    clock["now"] = T0 + 300 * MIN if closing == "expired" else T0 + 41 * MIN
+    for event, payload in (
+        ("pause", {"attempt_id": attempt.id}),
+        ("resume", {"attempt_id": attempt.id}),
+        ("extend", {"attempt_id": attempt.id, "minutes": 10, "reason": "补时"}),
+        ("warn", {"attempt_id": attempt.id, "message": "请勿交谈"}),
+        ("terminate", {"attempt_id": attempt.id, "reason": "替考", "tier": 3}),
+    ):
+        ack = call(proctor, event, payload)
+        assert ack["ok"] is False and ack["error"], (event, ack)
+    assert kinds(session, attempt) == before
+
+
+def test_the_feed_marks_room_wide_and_own_events(session, exam, live):
+    cand, proctor, attempt, _ = live
+    cand.emit("signal", {"attempt_id": attempt.id, "signal": "focus_loss"}, namespace=EXAM)
+    own = call(proctor, "watch", {"room_id": exam.room1.id})["snapshot"]
+    event = next(s for s in own["seats"] if s["attempt_id"] == attempt.id)["last_event"]
+    assert (event["label"], event["own"], event["room"]) == ("离开考试页面", True, False)
+    ack = call(proctor, "pause_room", {"room_id": exam.room1.id, "reason": "停电"})
+    assert ack["ok"] is True
+    event = received(proctor, NS, "seat")[-1]["last_event"]  # one seat changed: a "seat" push
+    assert (event["label"], event["detail"], event["room"], event["own"]) == ("暂停", "停电", True, False)
+    assert event["actor"] == exam.proctor1.name
