@@ -218,13 +218,27 @@ def summaries(session: Session, attempts: Sequence[Attempt]) -> dict[int, dict[s
             "warnings": c.get(AttemptEventKind.WARN.value, (0, 0))[0],
             "incidents": c.get(AttemptEventKind.INCIDENT.value, (0, 0))[0],
             "pending_move": pending,
-            "last_event": None if latest is None else {
-                "id": latest.id, "kind": latest.kind, "label": EVENT_LABELS.get(latest.kind, latest.kind),
-                "detail": event_detail(latest.kind, _data(latest)), "at": _iso(latest.at),
-                "actor": latest.actor_name,
-            },
+            "opened": AttemptEventKind.OPEN.value in c,
+            "last_event": None if latest is None else _event(latest, a.candidate_id),
         }
     return out
+
+
+#: Events that the proctor's room-wide action (or the room's opening) wrote on every attempt.
+_ROOM_KINDS = frozenset({AttemptEventKind.OPEN.value})
+
+
+def _event(event: AttemptEvent, candidate_id: int) -> dict[str, Any]:
+    """A seat's newest event as the console's feed shows it: ``room`` marks one line of a
+    room-wide action (the console shows it once for the room, not once per seat); ``own``
+    marks the candidate's own event (the console does not repeat their name as the actor)."""
+    data = _data(event)
+    room = bool(data.pop("room", False)) or event.kind in _ROOM_KINDS
+    return {
+        "id": event.id, "kind": event.kind, "label": EVENT_LABELS.get(event.kind, event.kind),
+        "detail": event_detail(event.kind, data), "at": _iso(event.at), "actor": event.actor_name,
+        "room": room, "own": event.actor_id is not None and event.actor_id == candidate_id,
+    }
 
 
 def _person(seat: Seat | None, candidate: User | None) -> dict[str, Any]:
@@ -287,7 +301,7 @@ def room_seats(session: Session, room: Room, attempts: Iterable[Attempt] | None 
                 "room_id": room.id, "attempt_id": None, "seat_id": seat.id, "attempt_status": None,
                 "status": "absent" if seat.candidate_id else "empty", "online": False, "answered": 0,
                 "item_count": 0, "last_saved_at": None, "focus_losses": 0, "paste_blocked": 0, "warnings": 0,
-                "incidents": 0, "pending_move": None, "last_event": None,
+                "incidents": 0, "pending_move": None, "opened": False, "last_event": None,
             }
         summary.update(_person(seat, seat.candidate))
         summary["status_label"] = STATUS_LABELS[summary["status"]]

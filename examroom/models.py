@@ -471,3 +471,30 @@ class SupervisionReport(Base):
     @property
     def rating_label(self) -> str:
         return RATINGS.get(self.rating, self.rating)
+
+
+class ServerInstance(Base):
+    """One running serving process (see :mod:`examroom.connections`): it registers at start,
+    refreshes ``heartbeat_at`` every few seconds, and is reaped by the other processes (or
+    by its successor after a restart) once the heartbeat is stale, e.g. after ``kill -9``."""
+
+    __tablename__ = "server_instance"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random hex, new at every start
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ExamConnection(Base):
+    """A live exam-page connection and the serving process that holds it: inserted with the
+    ``connect`` event, deleted with the ``disconnect`` event. No foreign key to the process:
+    a process reaped while alive (a long stall) re-registers and restores its rows."""
+
+    __tablename__ = "exam_connection"
+
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(32), index=True)
+    connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

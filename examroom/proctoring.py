@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from examroom import attempt as core
@@ -78,6 +78,7 @@ __all__ = [
     "require_watch",
     "resume",
     "resume_room",
+    "room_opened_at",
     "room_record",
     "room_snapshot",
     "sign_room_record",
@@ -387,8 +388,18 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
     room = require_proctor(session, proctor, room_id)
     opened = svc.open_room(session, proctor, room.id, now)  # audited there, once for the room
     if not opened:
-        raise ValidationError("本考场已开考，或没有可开考的考生。")
+        first = room_opened_at(session, room.id)
+        if first is not None:
+            raise ValidationError(f"本考场已于 {(first + dt.timedelta(hours=8)):%H:%M} 开考，不能重复开考。")
+        raise ValidationError("本考场没有可开考的考生。")
     return RoomOutcome(room.id, opened, {})
+
+
+def room_opened_at(session: Session, room_id: int) -> dt.datetime | None:
+    """When the room was opened (开考): its first ``open`` event (None: not opened yet)."""
+    first = session.scalar(select(func.min(AttemptEvent.at)).join(Attempt, AttemptEvent.attempt_id == Attempt.id)
+                           .where(Attempt.room_id == room_id, AttemptEvent.kind == AttemptEventKind.OPEN.value))
+    return None if first is None else as_utc(first)
 
 
 def pause_room(session: Session, proctor: User, room_id: int, now: dt.datetime, reason: str = "") -> RoomOutcome:
@@ -440,12 +451,14 @@ def _counts(seats: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def room_snapshot(session: Session, viewer: User, room_id: int) -> dict[str, Any]:
-    """The seat map of a room for its proctors and supervisors: the room, every seat's live
-    summary (see :mod:`examroom.console`) and the count per status."""
+    """The seat map of a room for its proctors and supervisors: the room (with ``opened_at``,
+    None before 开考), every seat's live summary (see :mod:`examroom.console`) and the count
+    per status."""
     room = require_watch(session, viewer, room_id)
     seats = room_seats(session, room)
-    return {"room": _room_info(room), "seats": seats, "counts": _counts(seats),
-            "can_act": can_act(session, viewer, room.id)}
+    opened_at = room_opened_at(session, room.id)
+    info = {**_room_info(room), "opened_at": None if opened_at is None else opened_at.isoformat()}
+    return {"room": info, "seats": seats, "counts": _counts(seats), "can_act": can_act(session, viewer, room.id)}
 
 
 # --------------------------------------------------------------------------- room record

@@ -46,6 +46,11 @@ class DefaultConfig:
     EXAM_SEAT_PUSH_INTERVAL = 1.0
     # The time-up job (到时收卷) of the serving process: seconds between runs; 0 turns it off.
     EXAM_TIMEUP_INTERVAL = 5.0
+    # Liveness of the serving processes: each refreshes its heartbeat every this many seconds
+    # (0 turns it off); a process silent for EXAM_INSTANCE_STALE_SECONDS is taken for dead and
+    # its candidates' connections are closed (离线 on the console). Clocks must agree (NTP).
+    EXAM_HEARTBEAT_INTERVAL = 5.0
+    EXAM_INSTANCE_STALE_SECONDS = 30.0
     PAGE_SIZE = 20
     CONTENT_SECURITY_POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "

@@ -11,7 +11,9 @@ uses every core (one gevent process uses one). Requirements:
 * no sticky sessions: the exam page and the proctor console use the websocket transport only,
   so a connection stays in the process that accepted it.
 
-Every process runs the time-up job; they race harmlessly (see :mod:`web.sockets.timeup`).
+Every process runs the time-up job; they race harmlessly (see :mod:`web.sockets.timeup`). Every
+process also runs the liveness heartbeat (:mod:`web.sockets.liveness`): when one dies without
+closing its sockets, another (or its successor) closes them within about half a minute.
 
 Production behind a proxy: see README (gunicorn -k gevent).
 """
@@ -53,12 +55,13 @@ def serve(host: str, port: int, *, reuse_port: bool, quiet: bool = False, access
 
     from web import create_app
     from web.gctune import tune_gc
-    from web.sockets import timeup
+    from web.sockets import liveness, timeup
 
     if access_log and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)  # each request's line at once, also into a file
     app = create_app()
     timeup.start(app)
+    liveness.start(app)  # registers this process before it accepts a connection
     tune_gc()  # after start-up: what exists now is frozen out of collection
     class Handler(WebSocketHandler):  # type: ignore[misc]
         """gevent-websocket logs requests only in its debug mode: log them as pywsgi does

@@ -124,14 +124,27 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
         expect(state).to_have_text("已连接", timeout=WAIT)
 
         # ---- 开考 from the console; the candidate's page offers the start and they begin.
-        console.get_by_role("button", name="开考", exact=True).click()
+        open_button = console.get_by_role("button", name="开考", exact=True)
+        open_button.click()
         expect(console.locator("[data-result]")).to_contain_text("开考：", timeout=WAIT)
         assert any("确认开考" in m for m in confirms), confirms
+        # Once open, 开考 is no longer offered (here, and after a reload); the feed has one line
+        # for the room's opening, not one per seat.
+        expect(open_button).to_have_count(0)
+        expect(console.locator('[data-room-action="open"]')).to_be_disabled()
+        expect(console.locator('[data-room-action="open"]')).to_have_text("已开考")
+        opened = console.locator("[data-feed] li").filter(has_text="开考")
+        expect(opened).to_have_count(1, timeout=WAIT)
+        expect(opened).to_contain_text("全场 4 人", timeout=WAIT)
         start = exam.get_by_role("button", name="开始作答")
         expect(start).to_be_visible(timeout=WAIT)
         start.click()
         expect(exam.locator("#view-answer")).to_be_visible(timeout=WAIT)
         expect(exam.locator("#exam-grid button")).to_have_count(6)
+        # During the exam the page has no site navigation: no link leaves it.
+        expect(exam.locator("nav")).to_have_count(0)
+        expect(exam.locator("header")).to_contain_text(seat["name"])
+        expect(exam.locator("a:visible")).to_have_count(0)
         expect(state).to_have_text("作答中", timeout=WAIT)
         expect(meta).to_have_text(re.compile(r"^已答 0/6"), timeout=WAIT)
 
@@ -160,6 +173,11 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
         cdp.detach()
         exam.locator("#exam-notice-close").click()
         expect(focus_badge).to_have_text("离开 1", timeout=WAIT)
+        # The candidate's own event names them once (as who, not again as the actor).
+        left = console.locator("[data-feed] li").filter(has_text="离开考试页面")
+        expect(left).to_have_count(1, timeout=WAIT)
+        expect(left).to_contain_text(f"{seat['name']}（{seat['seat_label']}）")
+        assert left.inner_text().count(seat["name"]) == 1, left.inner_text()
 
         # ---- the proctor pauses the candidate from the side panel.
         panel = console.locator("[data-panel]")
@@ -195,7 +213,7 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
         extended = console.locator("[data-feed] li").filter(has_text="延长时间")
         expect(extended).to_have_count(1, timeout=WAIT)
         expect(extended).to_contain_text(
-            f"{seat['seat_label']} {seat['name']} · 延长时间：{EXTEND_MINUTES} 分钟；{EXTEND_REASON}")
+            f"延长时间 {seat['name']}（{seat['seat_label']}）：{EXTEND_MINUTES} 分钟；{EXTEND_REASON}")
 
         # ---- the network drops: the page says so, the answers wait in the local journal.
         candidate_ctx.set_offline(True)
@@ -234,6 +252,13 @@ def test_the_console_follows_a_candidate_through_pause_extension_and_a_network_d
         expect(exam.locator("#end-title")).to_have_text("试卷已提交", timeout=WAIT)
         expect(state).to_have_text("已交卷", timeout=WAIT)
         expect(console.locator('[data-count="submitted"]')).to_have_text("1")
+        # The submitted seat's panel offers no pause, resume, extension, warning or termination.
+        cell.click()
+        expect(panel.locator("[data-panel-info]")).to_contain_text("已交卷")
+        for name in ("暂停", "恢复", "延长时间", "警告", "终止考试"):
+            expect(panel.get_by_role("button", name=name, exact=True)).to_have_count(0)
+        expect(panel.get_by_role("button", name="记录违纪")).to_be_visible()
+        expect(panel.locator("[data-panel-closed]")).to_be_visible()
         screenshot(console, "console_journey_submitted")
         final = run_script(live_server, READ, attempt_id)
         assert final["status"] == "submitted" and final["answers"] == expected

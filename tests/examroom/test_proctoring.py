@@ -126,8 +126,13 @@ def test_opening_a_room_twice_is_refused(session, exam):
     assert len(entries) == 1 and sorted(json.loads(entries[0].after_json)["opened"]) == sorted(out.changed)
     assert entries[0].actor_id == exam.proctor1.id and audits(session, "attempt.open") == []
     assert all(len(events(session, exam.attempt(k), "open")) == 1 for k in range(4))
-    with pytest.raises(ValidationError, match="已开考"):
+    with pytest.raises(ValidationError, match="^本考场已于 09:00 开考，不能重复开考。$"):
         pr.open_room(session, exam.proctor1, exam.room1.id, T0 + MIN)
+    assert pr.room_opened_at(session, exam.room1.id) == T0
+    # A room without candidates is not "already open": it says so.
+    with pytest.raises(ValidationError, match="^本考场没有可开考的考生。$"):
+        pr.open_room(session, exam.proctor2, exam.room2.id, T0)
+    assert pr.room_opened_at(session, exam.room2.id) is None
 
 
 def test_single_actions_pause_resume_extend_terminate_warn_incident(session, exam):

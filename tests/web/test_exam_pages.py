@@ -239,3 +239,37 @@ def test_no_state_ever_leaks_a_key_or_the_full_id_number(session, exam):
             assert secret not in blob, secret
         for other in others:
             assert f"\"{other.name}\"" not in blob and f"\"{other.ticket_no}\"" not in blob
+
+
+# ---------------------------------------------------------------- no way out during the exam
+
+
+def _links_outside_the_exam(html: str, attempt_id: int) -> list[str]:
+    """Every link or form target of the page that leaves the exam page itself."""
+    targets = re.findall(r'<(?:a|form)\b[^>]*\b(?:href|action)="([^"]*)"', html)
+    return [t for t in targets if t not in (f"/exam/{attempt_id}", "#")]
+
+
+@pytest.mark.parametrize("status", ["not_started", "waiting", "in_progress", "paused"])
+def test_the_exam_page_has_no_site_navigation_while_the_exam_is_on(session, client, login, exam, status):
+    me = exam.candidates[0]
+    attempt = exam.attempt(0)
+    attempt.status = status
+    session.flush()
+    login(me)
+    html = client.get(f"/exam/{attempt.id}").get_data(as_text=True)
+    header = re.search(r"<header\b.*?</header>", html, re.S).group(0)
+    assert me.name in header and "主导航" not in header and "退出" not in header
+    # The only link out is the end view's "返回我的考试", shown once the paper is closed.
+    assert _links_outside_the_exam(html, attempt.id) == ["/exam/"]
+    assert html.count('href="/exam/"') == 1 and 'id="view-end"' in html
+
+
+@pytest.mark.parametrize("status", ["submitted", "expired", "terminated"])
+def test_the_exam_page_of_a_closed_paper_has_the_site_navigation_again(session, client, login, exam, status):
+    attempt = exam.attempt(0)
+    attempt.status = status
+    session.flush()
+    login(exam.candidates[0])
+    html = client.get(f"/exam/{attempt.id}").get_data(as_text=True)
+    assert "主导航" in html and "退出" in html

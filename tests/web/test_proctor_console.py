@@ -4,6 +4,8 @@ supervision pages with their PDFs."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -401,3 +403,116 @@ def test_nav_has_the_console_entries(client, session, exam):
     assert 'href="/proctor/"' in client.get("/home").get_data(as_text=True)
     login_as(client, supervisor_of(session, exam))
     assert 'href="/supervise/"' in client.get("/home").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- liveness (issue 11, point 8)
+
+
+def test_a_connection_is_held_by_its_process_and_released_on_disconnect(app, session, exam, live):
+    from examroom.models import ExamConnection
+    from web.sockets import liveness
+
+    cand, _proctor, attempt, _snap = live
+    session.expire_all()
+    rows = session.execute(select(ExamConnection.attempt_id, ExamConnection.instance_id)).all()
+    assert rows == [(attempt.id, liveness.instance_id())]
+    cand.disconnect(EXAM)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(ExamConnection)) == 0
+
+
+def test_a_crashed_processs_candidate_turns_offline_on_the_live_console(app, session, exam, live, monkeypatch):
+    """The candidate's connection is held by a process that was killed -9 (its heartbeat is an
+    hour old, no disconnect was written); the next heartbeat of a living process reaps it and
+    the watching console is told: the seat shows 离线."""
+    from examroom import connections
+    from examroom.models import ExamConnection
+    from foundation.db import utcnow
+    from web.sockets import liveness
+
+    cand, proctor, attempt, snap = live
+    assert next(s for s in snap["seats"] if s["attempt_id"] == attempt.id)["status"] == "answering"
+    session.execute(ExamConnection.__table__.update().values(instance_id="killed"))
+    connections.register_instance(session, "killed", utcnow() - dt.timedelta(hours=1))
+    connections.register_instance(session, liveness.instance_id(), utcnow())
+    session.commit()
+    assert liveness.beat_once(app) == [attempt.id]
+    seats = received(proctor, NS, "seat")
+    assert [(s["attempt_id"], s["status"], s["status_label"], s["online"]) for s in seats] == [
+        (attempt.id, "offline", "离线", False)]
+    ack = call(proctor, "watch", {"room_id": exam.room1.id})
+    assert next(s for s in ack["snapshot"]["seats"] if s["attempt_id"] == attempt.id)["status"] == "offline"
+    assert liveness.beat_once(app) == []  # reaped once
+
+
+# ---------------------------------------------------------------- the console tells the truth (issue 11, point 8)
+
+
+def _open_button(html):
+    import re
+
+    return re.search(r'<button[^>]*data-room-action="open"[^>]*>[^<]*</button>', html).group(0)
+
+
+def test_the_open_button_is_offered_until_the_room_is_opened(client, session, exam):
+    login_as(client, exam.proctor1)
+    url = f"/proctor/rooms/{exam.room1.id}"
+    button = _open_button(client.get(url).get_data(as_text=True))
+    assert ">开考<" in button and "disabled" not in button
+    exam.started(0)  # opens room 1 at T0 (09:00 Beijing)
+    session.flush()
+    button = _open_button(client.get(url).get_data(as_text=True))
+    assert ">已开考<" in button and "disabled" in button and "09:00:00" in button
+
+
+def test_a_second_open_is_refused_with_the_time_it_was_opened(session, exam, live):
+    _cand, proctor, _attempt, snap = live
+    assert dt.datetime.fromisoformat(snap["room"]["opened_at"]) == T0
+    assert all(s["opened"] for s in snap["seats"])
+    ack = call(proctor, "open", {"room_id": exam.room1.id})
+    assert ack == {"ok": False, "code": "invalid", "error": "本考场已于 09:00 开考，不能重复开考。"}
+
+
+def test_a_room_never_opened_has_no_opened_at(app, session, exam, clock):
+    sock = console_socket(app, exam.proctor1)
+    snap = call(sock, "watch", {"room_id": exam.room1.id})["snapshot"]
+    assert snap["room"]["opened_at"] is None and not any(s["opened"] for s in snap["seats"])
+
+
+CLOSING = {
+    "submitted": lambda session, exam, a: svc.submit_attempt(session, exam.candidates[0], a.id, T0 + 40 * MIN),
+    "expired": lambda session, exam, a: svc.expire_attempts(session, [a.id], T0 + 200 * MIN),
+    "terminated": lambda session, exam, a: pr.terminate(session, exam.proctor1, a.id, "替考", 3, T0 + 6 * MIN),
+}
+
+
+@pytest.mark.parametrize("closing", sorted(CLOSING))
+def test_a_closed_paper_refuses_pause_resume_extend_warn_and_terminate(app, session, exam, live, clock, closing):
+    _cand, proctor, attempt, _ = live
+    CLOSING[closing](session, exam, attempt)
+    session.commit()
+    before = kinds(session, attempt)
+    clock["now"] = T0 + 300 * MIN if closing == "expired" else T0 + 41 * MIN
+    for event, payload in (
+        ("pause", {"attempt_id": attempt.id}),
+        ("resume", {"attempt_id": attempt.id}),
+        ("extend", {"attempt_id": attempt.id, "minutes": 10, "reason": "补时"}),
+        ("warn", {"attempt_id": attempt.id, "message": "请勿交谈"}),
+        ("terminate", {"attempt_id": attempt.id, "reason": "替考", "tier": 3}),
+    ):
+        ack = call(proctor, event, payload)
+        assert ack["ok"] is False and ack["error"], (event, ack)
+    assert kinds(session, attempt) == before
+
+
+def test_the_feed_marks_room_wide_and_own_events(session, exam, live):
+    cand, proctor, attempt, _ = live
+    cand.emit("signal", {"attempt_id": attempt.id, "signal": "focus_loss"}, namespace=EXAM)
+    own = call(proctor, "watch", {"room_id": exam.room1.id})["snapshot"]
+    event = next(s for s in own["seats"] if s["attempt_id"] == attempt.id)["last_event"]
+    assert (event["label"], event["own"], event["room"]) == ("离开考试页面", True, False)
+    ack = call(proctor, "pause_room", {"room_id": exam.room1.id, "reason": "停电"})
+    assert ack["ok"] is True
+    event = received(proctor, NS, "seat")[-1]["last_event"]  # one seat changed: a "seat" push
+    assert (event["label"], event["detail"], event["room"], event["own"]) == ("暂停", "停电", True, False)
+    assert event["actor"] == exam.proctor1.name

@@ -109,4 +109,5 @@ def page(attempt_id: int) -> str:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.candidate_id != actor().id:
         abort(404)  # another candidate's attempt is not even acknowledged to exist
-    return render_template("exam/page.html", attempt=attempt)
+    # Until the paper is closed the page offers no site navigation (no link out of the exam).
+    return render_template("exam/page.html", attempt=attempt, in_exam=attempt.status not in FINAL)

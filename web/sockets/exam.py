@@ -30,7 +30,7 @@ from examroom.models import AttemptEventKind
 from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
 from web.extensions import db
-from web.sockets import push
+from web.sockets import liveness, push
 
 __all__ = ["ExamNamespace", "TokenBucket", "attempt_room", "now"]
 
@@ -123,6 +123,7 @@ class ExamNamespace(Namespace):
         self._conns: dict[str, dict[str, Any]] = {}  # sid -> {"attempt_id", "user_id", "device_id", "bucket"}
         self._owners: dict[int, str] = {}  # attempt id -> the sid of its live connection in this process
         self._heavy = threading.BoundedSemaphore(HEAVY_CONCURRENCY)
+        liveness.namespaces.add(self)
 
     # ------------------------------------------------------------------ connection
 
@@ -137,7 +138,8 @@ class ExamNamespace(Namespace):
         sid = request.sid  # type: ignore[attr-defined]
         try:
             # bind_device refuses an attempt that is not the candidate's own (ownership check).
-            bound = connections.bind_device(db.session, candidate, connect.attempt_id, connect.device_id, sid, now())
+            bound = connections.bind_device(db.session, candidate, connect.attempt_id, connect.device_id, sid, now(),
+                                            liveness.instance_id())
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -157,6 +159,12 @@ class ExamNamespace(Namespace):
         self._push_seat(connect.attempt_id)
         return True
 
+    def live_connections(self) -> list[tuple[str, int, Any]]:
+        """``(sid, attempt_id, candidate)`` of the connections this process holds and owns."""
+        with self._lock:
+            return [(sid, conn["attempt_id"], conn["checked"][1]) for sid, conn in self._conns.items()
+                    if self._owners.get(conn["attempt_id"]) == sid]
+
     def on_disconnect(self, reason: Any = None) -> None:
         sid = request.sid  # type: ignore[attr-defined]
         with self._lock:
@@ -167,6 +175,7 @@ class ExamNamespace(Namespace):
         if conn is None or candidate is None:
             return
         try:
+            connections.release(db.session, sid)
             svc.record_signal(db.session, candidate, conn["attempt_id"], AttemptEventKind.DISCONNECT.value,
                               {"sid": sid}, now())
             db.session.commit()

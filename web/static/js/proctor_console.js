@@ -24,6 +24,8 @@
   const panelInfo = panel.querySelector("[data-panel-info]");
   const result = panel.querySelector("[data-result]");
   const ACK_TIMEOUT_MS = 10000;
+  const CLOSED = new Set(["submitted", "expired", "terminated"]);
+  const openButton = root.querySelector('[data-room-action="open"]');
 
   const seats = new Map(); // seat_id -> summary
   const lastEvent = new Map(); // seat_id -> newest event id seen
@@ -48,7 +50,7 @@
   }
 
   function seatName(s) {
-    return `${s.row}排${s.col}座 ${s.name || ""}`.trim();
+    return s.name ? `${s.name}（${s.row}排${s.col}座）` : `${s.row}排${s.col}座`;
   }
 
   // ------------------------------------------------------------------ the grid
@@ -100,6 +102,17 @@
     renderCounts();
   }
 
+  // 开考 is offered until the room is opened (by this console or another proctor's).
+  function renderOpened(openedAt) {
+    if (!openButton) return;
+    let opened = Boolean(openedAt);
+    for (const s of seats.values()) opened = opened || Boolean(s.opened);
+    if (!opened) return;
+    openButton.disabled = true;
+    openButton.textContent = "已开考";
+    if (openedAt) openButton.title = `开考时间 ${time(openedAt, true)}`;
+  }
+
   function renderCounts() {
     const counts = {};
     for (const s of seats.values()) counts[s.status] = (counts[s.status] || 0) + 1;
@@ -114,19 +127,28 @@
     if (old) old.replaceWith(seatCell(s));
     else renderGrid();
     renderCounts();
+    renderOpened();
     noteEvent(s);
     if (selected === s.seat_id) renderPanel();
   }
 
   // ------------------------------------------------------------------ the event feed
 
-  function addFeed(text, at) {
+  // One shape for every line, as the server renders the first ones (console.html):
+  // time, label, who, detail, and the actor unless it is the candidate themself.
+  const roomLines = new Map(); // "kind|at|actor" of a room-wide action -> {who, n}
+
+  function addFeed(at, label, who, detail, actor) {
     const empty = feed.querySelector("[data-feed-empty]");
     if (empty) empty.remove();
     const li = node("li");
-    li.append(node("time", "", time(at || new Date().toISOString(), true)), " ", text);
+    const whoNode = node("span", "pc-who", who);
+    li.append(node("time", "", time(at || new Date().toISOString(), true)), " ", node("strong", "", label), " ", whoNode);
+    if (detail) li.append(`：${detail}`);
+    if (actor) li.append(" ", node("span", "muted", `（${actor}）`));
     feed.prepend(li);
     while (feed.children.length > 200) feed.lastElementChild.remove();
+    return whoNode;
   }
 
   function noteEvent(s) {
@@ -136,7 +158,19 @@
     if (e.id <= seen) return;
     lastEvent.set(s.seat_id, e.id);
     if (seen === 0 && !feed.dataset.live) return; // the first snapshot: already in the server-rendered feed
-    addFeed(`${seatName(s)} · ${e.label}${e.detail ? `：${e.detail}` : ""}（${e.actor}）`, e.at);
+    if (e.room) {
+      // A room-wide action wrote one event per seat: one line for the room, counting them.
+      const key = `${e.kind}|${e.at}|${e.actor}`;
+      const line = roomLines.get(key);
+      if (line) {
+        line.n += 1;
+        line.who.textContent = `全场 ${line.n} 人`;
+      } else {
+        roomLines.set(key, { n: 1, who: addFeed(e.at, e.label, "全场 1 人", e.detail, e.actor) });
+      }
+      return;
+    }
+    addFeed(e.at, e.label, seatName(s), e.detail, e.own ? "" : e.actor);
   }
 
   // ------------------------------------------------------------------ the side panel
@@ -174,6 +208,13 @@
       const move = panel.querySelector('[data-act="approve_move"]');
       if (move) move.hidden = !s.pending_move;
       for (const b of panel.querySelectorAll("[data-act]")) b.disabled = !s.attempt_id;
+      // Only what the seat's status allows (the server refuses the rest anyway).
+      const closed = CLOSED.has(s.attempt_status);
+      for (const e of panel.querySelectorAll("[data-when]")) {
+        const when = e.dataset.when;
+        e.hidden = when === "open" ? closed : s.attempt_status !== when;
+      }
+      panel.querySelector("[data-panel-closed]").hidden = !closed;
     }
   }
 
@@ -208,6 +249,7 @@
       }
       renderGrid();
       renderPanel();
+      renderOpened(ack.snapshot.room.opened_at);
       feed.dataset.live = "1";
       return undefined;
     });
@@ -302,6 +344,7 @@
   for (const b of root.querySelectorAll("[data-room-action]")) {
     b.addEventListener("click", () => {
       const act = b.dataset.roomAction;
+      const label = b.textContent;
       const reason = roomReason.value.trim();
       let event = act;
       const payload = { room_id: roomId };
@@ -319,9 +362,10 @@
       const question = ROOM_CONFIRM[act] || `确认为全场考生延长 ${payload.minutes} 分钟？原因：${reason}`;
       if (!window.confirm(question)) return;
       send(event, payload, (ack) => {
+        // The feed line comes with the seats' push, to every console of the room.
         const refused = ack.refused.length ? `，${ack.refused.length} 人未变更（状态不适用）` : "";
-        result.textContent = `${b.textContent}：${ack.changed.length} 人已变更${refused}。`;
-        addFeed(`全场 · ${b.textContent}${reason ? `：${reason}` : ""}（${ack.changed.length} 人）`);
+        result.textContent = `${label}：${ack.changed.length} 人已变更${refused}。`;
+        if (act === "open") renderOpened(new Date().toISOString());
       });
     });
   }
