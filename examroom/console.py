@@ -143,11 +143,11 @@ def summaries(session: Session, attempts: Sequence[Attempt]) -> dict[int, dict[s
         )
     }
     counts: dict[int, dict[str, tuple[int, int]]] = {aid: {} for aid in ids}
-    for aid, kind, n, last_id in session.execute(
+    for aid, kind, n, newest in session.execute(
         select(AttemptEvent.attempt_id, AttemptEvent.kind, func.count(), func.max(AttemptEvent.id))
         .where(AttemptEvent.attempt_id.in_(ids)).group_by(AttemptEvent.attempt_id, AttemptEvent.kind)
     ):
-        counts[aid][kind] = (int(n), int(last_id))
+        counts[aid][kind] = (int(n), int(newest))
 
     def last_id(aid: int, kind: str) -> int | None:
         entry = counts[aid].get(kind)

@@ -335,16 +335,16 @@ def _layout(session: Session, actor: User, blueprint: Blueprint, header: list[An
         if not name:
             unheaded.append(i)
             continue
-        item = known.get(name)
-        if item is None:
+        column_item = known.get(name)
+        if column_item is None:
             errors.append((header_row, name, f"未知的试题编码「{name}」（试题列之后的每一列都应是试题编码）。"))
-        elif item.point.blueprint_id != blueprint.id:
+        elif column_item.point.blueprint_id != blueprint.id:
             errors.append((header_row, name, f"试题 {name} 不属于细目表「{blueprint.name}」。"))
         elif name in seen:
             errors.append((header_row, name, f"试题 {name} 的列重复。"))
         else:
             seen.add(name)
-            items.append(_Column(i, name, item))
+            items.append(_Column(i, name, column_item))
     if len(items) > MAX_ITEMS:
         errors.append((header_row, "", f"一次最多导入 {MAX_ITEMS} 道试题的作答。"))
     return _Layout(groups, items, unheaded)
@@ -424,12 +424,12 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
                 error(number, col.header, f"分组取值不能超过 {MAX_GROUP_VALUE} 个字符。")
             groups[r, g] = value
         for k, col in enumerate(item_cols):
-            value = cells[col.index] if col.index < len(cells) else None
-            if _text(value) == "":
+            cell = cells[col.index] if col.index < len(cells) else None
+            if _text(cell) == "":
                 continue
             assert col.item is not None
             try:
-                scores[r, k], choices[r, k] = _score_cell(col.item, specs[col.item.id], value)
+                scores[r, k], choices[r, k] = _score_cell(col.item, specs[col.item.id], cell)
             except ValidationError as exc:
                 error(number, col.header, exc.message)
         if not any(_text(cells[c.index]) for c in item_cols if c.index < len(cells)):
