@@ -466,6 +466,8 @@ def add_sitting_examiner(batch_id: int, sitting_id: int) -> Response:
 def remove_sitting_examiner(batch_id: int, sitting_id: int, user_id: int) -> Response:
     batch = _get(batch_id)
     sitting = _skill_sitting(batch, sitting_id)
+    if not any(row.user_id == user_id for row in sitting.examiners):
+        abort(404)  # no such member of this sitting's group
     if not PostForm().validate_on_submit():
         flash("表单无效，请刷新页面后重试。", "danger")
         return _to_detail(batch, f"sitting-{sitting.id}")
@@ -527,6 +529,8 @@ def add_panel_member(batch_id: int) -> Response:
 @roles_required(IA)
 def remove_panel_member(batch_id: int, user_id: int) -> Response:
     batch = _get(batch_id)
+    if not any(m.user_id == user_id for m in batch.panel):
+        abort(404)  # no such member of this batch's panel
     if not PostForm().validate_on_submit():
         flash("表单无效，请刷新页面后重试。", "danger")
         return _to_detail(batch, "panel")
