@@ -13,14 +13,24 @@ the first rule broken:
   after the filing day, counted on the stored calendar (holidays off, 调休 days on);
 * every theory sitting has a locked paper of the institution for the batch's occupation,
   工种 and level;
+* the 综合评审 module is planned exactly when the level is 2 or 1 (it is refused for levels
+  5–3 when a sitting is added, and required for levels 2–1);
 * staffing (``batch_staffing``, overridable per occupation code): every theory sitting has
   rooms seating every candidate, at least 1 proctor per 15 candidates and at least 2 per
-  room; a skill module at least 1 examiner per 5 candidates, at least 3 and an odd number;
-  a comprehensive review a panel of at least 3, odd; at least 1 supervisor.
+  room; every skill sitting an examiner group (考评组) of at least 1 examiner per 5 of its
+  candidates, at least 3 and an odd number; every candidate in one skill sitting; the
+  综合评审 panel (its own list, not the examiners) at least 3, odd, with one chair; at least
+  1 supervisor.
+
+The candidates of a skill sitting are the ones listed for it (:func:`assign_sitting_candidates`);
+a batch whose skill module has a single sitting needs no list: that sitting takes every
+candidate of the batch. Sitting examiners and panel members are drawn from the batch's
+examiners (``assign_staff`` with role ``examiner``); one person may be on both lists.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Iterable
@@ -41,8 +51,11 @@ from examroom.models import (
     BatchStep,
     ExamSession,
     ModuleKind,
+    ReviewPanelMember,
     Room,
     Seat,
+    SittingCandidate,
+    SittingExaminer,
     StaffRole,
 )
 from examroom.seating import assign_seats, derive_seed, shuffled_order
@@ -52,7 +65,7 @@ from foundation.calendar import add_working_days, is_working_day, working_days_b
 from foundation.db import utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
-from foundation.levels import level_name
+from foundation.levels import LEVEL_NAMES, level_name
 from foundation.names import clean_name
 from foundation.occupations import Occupation
 from foundation.roles import Role
@@ -61,6 +74,10 @@ from itembank.models import Paper, PaperStatus
 
 #: Sittings are planned in Beijing time; the working-day rule compares calendar days there.
 BEIJING = ZoneInfo("Asia/Shanghai")
+
+#: The levels whose plan has (and must have) a 综合评审 module: 二级/技师 and 一级/高级技师.
+REVIEW_LEVELS = (2, 1)
+REVIEW_LEVELS_TEXT = "、".join(LEVEL_NAMES[level] for level in REVIEW_LEVELS)
 
 STAFFING_KEYS = (
     "candidates_per_proctor",
@@ -295,6 +312,9 @@ def add_session(
     batch = _editable_batch(session, actor, batch_id)
     if module not in {m.value for m in ModuleKind}:
         raise ValidationError("考核模块无效。", field="module")
+    if module == ModuleKind.REVIEW and batch.level not in REVIEW_LEVELS:
+        raise ValidationError(f"综合评审只用于{REVIEW_LEVELS_TEXT}的认定，本批次为{level_name(batch.level)}。",
+                              field="module")
     starts_at = _aware(starts_at, "starts_at")
     if not isinstance(duration_minutes, int) or not 0 < duration_minutes <= 600:
         raise ValidationError("考试时长应为 1–600 分钟。", field="duration_minutes")
@@ -423,6 +443,175 @@ def assign_staff(
     return row
 
 
+# ---------------------------------------------------------------- skill sittings and the 综合评审 panel
+
+
+def sitting_when(sitting: ExamSession) -> str:
+    """A sitting's start in Beijing time, as messages name it (``2026-10-16 14:00``)."""
+    aware = sitting.starts_at if sitting.starts_at.tzinfo else sitting.starts_at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def skill_sittings(batch: Batch) -> list[ExamSession]:
+    skill = batch.module(ModuleKind.SKILL)
+    return list(skill.sessions) if skill is not None else []
+
+
+def sitting_candidate_ids(batch: Batch, sitting: ExamSession) -> list[int]:
+    """The candidates of a skill sitting: those listed for it; a lone skill sitting without a
+    list takes every candidate of the batch."""
+    listed = [row.candidate_id for row in sitting.listed_candidates]
+    if listed:
+        return listed
+    sittings = skill_sittings(batch)
+    if len(sittings) == 1 and sittings[0] is sitting:
+        return [c.candidate_id for c in batch.candidates]
+    return []
+
+
+def examiners_needed(rules: dict[str, Any], n: int) -> int:
+    """Examiners a skill sitting of ``n`` candidates needs: 1 per ``candidates_per_examiner``,
+    at least ``min_examiners``, rounded up to odd when ``examiners_odd``."""
+    per = int(rules["candidates_per_examiner"])
+    needed = max(math.ceil(n / per) if per > 0 else 0, int(rules["min_examiners"]))
+    if rules["examiners_odd"] and needed % 2 == 0:
+        needed += 1
+    return needed
+
+
+@dataclasses.dataclass(frozen=True)
+class SittingStaffing:
+    """One skill sitting's examiner group against its candidates (what the batch page shows)."""
+
+    sitting: ExamSession
+    candidates: int
+    examiners: list[User]
+    needed: int
+
+
+def skill_staffing(session: Session, batch: Batch) -> list[SittingStaffing]:
+    rules = staffing_rules(session, batch.occupation)
+    out = []
+    for sitting in skill_sittings(batch):
+        n = len(sitting_candidate_ids(batch, sitting))
+        out.append(SittingStaffing(sitting, n, [row.user for row in sitting.examiners], examiners_needed(rules, n)))
+    return out
+
+
+def _skill_sitting_of(session: Session, actor: User, exam_session_id: int) -> tuple[Batch, ExamSession]:
+    batch, sitting = _sitting_of(session, actor, exam_session_id)
+    if sitting.module.kind != ModuleKind.SKILL:
+        raise ValidationError("只有操作技能考核场次配备考评组、安排考生。", field="exam_session_id")
+    return batch, sitting
+
+
+def _batch_examiner(batch: Batch, user_id: int) -> User:
+    """An examiner on the batch's examiner list (考评员名单), still active."""
+    row = next((s for s in batch.staff if s.role == StaffRole.EXAMINER and s.user_id == user_id), None)
+    if row is None:
+        raise ValidationError("所选人员不在本批次的考评员名单中，请先在考务人员中配备该考评员。", field="user_id")
+    if not row.user.active:
+        raise ValidationError(f"考评员「{row.user.name}」的账号已停用。", field="user_id")
+    return row.user
+
+
+def assign_sitting_examiner(session: Session, actor: User, exam_session_id: int, *, user_id: int) -> SittingExaminer:
+    """Put an examiner of the batch into a skill sitting's examiner group (考评组)."""
+    batch, sitting = _skill_sitting_of(session, actor, exam_session_id)
+    user = _batch_examiner(batch, user_id)
+    if any(row.user_id == user_id for row in sitting.examiners):
+        raise ValidationError(f"考评员「{user.name}」已在 {sitting_when(sitting)} 的操作技能考核考评组中。",
+                              field="user_id")
+    row = SittingExaminer(user_id=user_id)
+    sitting.examiners.append(row)
+    session.flush()
+    audit.record(session, actor, "batch.assign_sitting_examiner", "batch", batch.id,
+                 after={"session_id": sitting.id, "user_id": user_id})
+    return row
+
+
+def remove_sitting_examiner(session: Session, actor: User, exam_session_id: int, *, user_id: int) -> None:
+    """Take an examiner out of a skill sitting's examiner group."""
+    batch, sitting = _skill_sitting_of(session, actor, exam_session_id)
+    row = next((r for r in sitting.examiners if r.user_id == user_id), None)
+    if row is None:
+        raise ValidationError("该考评员不在此场次的考评组中。", field="user_id")
+    sitting.examiners.remove(row)
+    session.flush()
+    audit.record(session, actor, "batch.remove_sitting_examiner", "batch", batch.id,
+                 before={"session_id": sitting.id, "user_id": user_id})
+
+
+def assign_sitting_candidates(
+    session: Session, actor: User, exam_session_id: int, candidate_ids: Iterable[int]
+) -> list[SittingCandidate]:
+    """Set the candidates of a skill sitting (replacing its list); all or nothing.
+
+    Refused: an empty list, an id listed twice, a candidate not on the batch's list, a
+    candidate already listed for another skill sitting of the batch."""
+    batch, sitting = _skill_sitting_of(session, actor, exam_session_id)
+    ids = list(candidate_ids)
+    if not ids:
+        raise ValidationError("请选择该场次的考生。", field="candidate_ids")
+    if len(set(ids)) != len(ids):
+        raise ValidationError("考生重复列出。", field="candidate_ids")
+    on_list = {c.candidate_id: c.candidate for c in batch.candidates}
+    elsewhere = {row.candidate_id: other for other in skill_sittings(batch) if other is not sitting
+                 for row in other.listed_candidates}
+    for cid in ids:
+        if cid not in on_list:
+            raise ValidationError(f"账号 {cid} 不在本批次考生名册中。", field="candidate_ids")
+        if cid in elsewhere:
+            user = on_list[cid]
+            raise ValidationError(f"考生「{user.name}」（准考证号 {user.ticket_no}）已安排在 "
+                                  f"{sitting_when(elsewhere[cid])} 的操作技能考核场次。", field="candidate_ids")
+    before = [row.candidate_id for row in sitting.listed_candidates]
+    sitting.listed_candidates.clear()
+    session.flush()
+    rows = [SittingCandidate(candidate_id=cid) for cid in ids]
+    sitting.listed_candidates.extend(rows)
+    session.flush()
+    audit.record(session, actor, "batch.assign_sitting_candidates", "batch", batch.id,
+                 before={"session_id": sitting.id, "candidate_ids": before},
+                 after={"session_id": sitting.id, "candidate_ids": ids})
+    return rows
+
+
+def add_panel_member(session: Session, actor: User, batch_id: int, *, user_id: int, chair: bool = False
+                     ) -> ReviewPanelMember:
+    """Put an examiner of the batch on its 综合评审 panel (专家组), as its chair (组长) if
+    ``chair``; only for levels 2–1, one chair."""
+    batch = _editable_batch(session, actor, batch_id)
+    if batch.level not in REVIEW_LEVELS:
+        raise ValidationError(f"综合评审只用于{REVIEW_LEVELS_TEXT}的认定，本批次为{level_name(batch.level)}。")
+    user = _batch_examiner(batch, user_id)
+    if any(m.user_id == user_id for m in batch.panel):
+        raise ValidationError(f"「{user.name}」已在综合评审专家组中。", field="user_id")
+    if not isinstance(chair, bool):
+        raise ValidationError("请指明是否担任组长。", field="chair")
+    current = next((m for m in batch.panel if m.is_chair), None)
+    if chair and current is not None:
+        raise ValidationError(f"综合评审专家组已有组长「{current.user.name}」。", field="chair")
+    row = ReviewPanelMember(user_id=user_id, is_chair=chair)
+    batch.panel.append(row)
+    session.flush()
+    audit.record(session, actor, "batch.add_panel_member", "batch", batch.id,
+                 after={"user_id": user_id, "chair": chair})
+    return row
+
+
+def remove_panel_member(session: Session, actor: User, batch_id: int, *, user_id: int) -> None:
+    """Take a member (the chair too) off the batch's 综合评审 panel."""
+    batch = _editable_batch(session, actor, batch_id)
+    row = next((m for m in batch.panel if m.user_id == user_id), None)
+    if row is None:
+        raise ValidationError("该人员不在综合评审专家组中。", field="user_id")
+    batch.panel.remove(row)
+    session.flush()
+    audit.record(session, actor, "batch.remove_panel_member", "batch", batch.id,
+                 before={"user_id": user_id, "chair": row.is_chair})
+
+
 # ---------------------------------------------------------------- seating
 
 
@@ -508,8 +697,20 @@ def plan_problems(session: Session, batch: Batch, today: dt.date) -> list[str]:
             if problem:
                 problems.append(problem)
 
+    problems.extend(module_problems(batch))
     problems.extend(staffing_problems(session, batch))
     return problems
+
+
+def module_problems(batch: Batch) -> list[str]:
+    """综合评审 is planned for levels 2–1 and only for them."""
+    review = batch.module(ModuleKind.REVIEW)
+    planned = review is not None and bool(review.sessions)
+    if batch.level in REVIEW_LEVELS and not planned:
+        return [f"{level_name(batch.level)}的认定须安排综合评审场次。"]
+    if batch.level not in REVIEW_LEVELS and review is not None:
+        return [f"综合评审只用于{REVIEW_LEVELS_TEXT}的认定，本批次为{level_name(batch.level)}，不设综合评审。"]
+    return []
 
 
 def staffing_problems(session: Session, batch: Batch) -> list[str]:
@@ -541,27 +742,39 @@ def staffing_problems(session: Session, batch: Batch) -> list[str]:
                 f"{needed} 名，当前仅 {len(proctors)} 名）。"
             )
 
-    examiners = len({s.user_id for s in batch.staff if s.role == StaffRole.EXAMINER})
     if batch.module(ModuleKind.SKILL) is not None:
         per_examiner = int(rules["candidates_per_examiner"])
         minimum = int(rules["min_examiners"])
-        needed = max(math.ceil(n / per_examiner) if per_examiner > 0 else 0, minimum)
-        if rules["examiners_odd"] and needed % 2 == 0:
-            needed += 1
-        if examiners < needed:
-            problems.append(
-                f"操作技能考核考评员与考生配比不低于 1:{per_examiner}，且不少于 {minimum} 名"
-                f"{'、为奇数' if rules['examiners_odd'] else ''}（{n} 名考生须至少 {needed} 名，当前 {examiners} 名）。"
-            )
-        elif rules["examiners_odd"] and examiners % 2 == 0:
-            problems.append(f"操作技能考核考评员人数须为奇数（当前 {examiners} 名）。")
+        odd = bool(rules["examiners_odd"])
+        sittings = skill_sittings(batch)
+        for st in skill_staffing(session, batch):
+            when, have = sitting_when(st.sitting), len(st.examiners)
+            if len(sittings) > 1 and st.candidates == 0:
+                problems.append(f"{when} 的操作技能考核场次尚未安排考生。")
+            if have < st.needed:
+                problems.append(
+                    f"操作技能考核考评员与考生配比不低于 1:{per_examiner}，且不少于 {minimum} 名"
+                    f"{'、为奇数' if odd else ''}（{when} 场次 {st.candidates} 名考生须至少 {st.needed} 名，"
+                    f"当前 {have} 名）。"
+                )
+            elif odd and have % 2 == 0:
+                problems.append(f"操作技能考核考评员人数须为奇数（{when} 场次当前 {have} 名）。")
+        placed = {cid for sitting in sittings for cid in sitting_candidate_ids(batch, sitting)}
+        missing = [c for c in batch.candidates if c.candidate_id not in placed]
+        if sittings and missing:
+            problems.append(f"每名考生须安排到一个操作技能考核场次（尚有 {len(missing)} 名未安排，"
+                            f"如「{missing[0].candidate.name}」）。")
     if batch.module(ModuleKind.REVIEW) is not None:
         panel = int(rules["min_review_panel"])
         odd = bool(rules["review_panel_odd"])
-        if examiners < panel or (odd and examiners % 2 == 0):
+        members = len(batch.panel)
+        if members < panel or (odd and members % 2 == 0):
             problems.append(
-                f"综合评审专家组不少于 {panel} 人{'且为奇数' if odd else ''}（当前 {examiners} 人）。"
+                f"综合评审专家组不少于 {panel} 人{'且为奇数' if odd else ''}（当前 {members} 人）。"
             )
+        chairs = sum(1 for m in batch.panel if m.is_chair)
+        if chairs != 1:
+            problems.append(f"综合评审专家组须指定 1 名组长（当前 {chairs} 名）。")
     supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR})
     min_supervisors = int(rules["min_supervisors"])
     if supervisors < min_supervisors:

@@ -131,6 +131,9 @@ class Batch(Base):
     steps: Mapped[list[BatchStep]] = relationship(
         back_populates="batch", cascade="all, delete-orphan", order_by="BatchStep.id"
     )
+    panel: Mapped[list[ReviewPanelMember]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="ReviewPanelMember.id"
+    )
 
     @property
     def status_label(self) -> str:
@@ -188,6 +191,12 @@ class ExamSession(Base):
     paper: Mapped[Paper | None] = relationship()
     rooms: Mapped[list[Room]] = relationship(
         back_populates="exam_session", cascade="all, delete-orphan", order_by="Room.id"
+    )
+    examiners: Mapped[list[SittingExaminer]] = relationship(
+        back_populates="exam_session", cascade="all, delete-orphan", order_by="SittingExaminer.id"
+    )
+    listed_candidates: Mapped[list[SittingCandidate]] = relationship(
+        back_populates="exam_session", cascade="all, delete-orphan", order_by="SittingCandidate.id"
     )
 
 
@@ -279,6 +288,54 @@ class BatchStaff(Base):
     @property
     def role_label(self) -> str:
         return StaffRole(self.role).label
+
+
+class SittingExaminer(Base):
+    """An examiner of a skill sitting's group (考评组), drawn from the batch's examiners.
+
+    The staffing rule (1:5, at least 3, odd) is checked per skill sitting against the
+    candidates of that sitting (:func:`examroom.batches.sitting_candidate_ids`)."""
+
+    __tablename__ = "sitting_examiner"
+    __table_args__ = (UniqueConstraint("exam_session_id", "user_id", name="uq_sitting_examiner_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    exam_session: Mapped[ExamSession] = relationship(back_populates="examiners")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class SittingCandidate(Base):
+    """A candidate of the batch listed for one skill sitting (a batch whose skill module has
+    several sittings splits its candidates among them; a lone skill sitting takes them all)."""
+
+    __tablename__ = "sitting_candidate"
+    __table_args__ = (UniqueConstraint("exam_session_id", "candidate_id", name="uq_sitting_candidate_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    exam_session: Mapped[ExamSession] = relationship(back_populates="listed_candidates")
+    candidate: Mapped[User] = relationship(lazy="joined")
+
+
+class ReviewPanelMember(Base):
+    """A member of the batch's 综合评审 panel (专家组), its own list apart from the skill
+    examiners (an examiner may be on both); one member chairs it (组长)."""
+
+    __tablename__ = "review_panel_member"
+    __table_args__ = (UniqueConstraint("batch_id", "user_id", name="uq_review_panel_member_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    is_chair: Mapped[bool] = mapped_column(default=False)
+
+    batch: Mapped[Batch] = relationship(back_populates="panel")
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class BatchStep(Base):

@@ -57,6 +57,8 @@ DEFAULT_RULES: dict[str, Any] = {
     # filed on Monday 1 June for Monday 15 June has 10).
     "batch_filing_counts_exam_day": True,
     # Staffing of a batch; "by_occupation" maps an occupation code to overrides of these keys.
+    # Examiners are counted per skill sitting against that sitting's candidates; the review
+    # panel (综合评审专家组) is its own list with a chair.
     "batch_staffing": {"candidates_per_proctor": 15, "min_proctors_per_room": 2,
                        "candidates_per_examiner": 5, "min_examiners": 3, "examiners_odd": True,
                        "min_review_panel": 3, "review_panel_odd": True, "min_supervisors": 1,

@@ -19,13 +19,17 @@ from examroom.models import (
     BatchStaff,
     BatchStep,
     ExamSession,
+    ReviewPanelMember,
     Room,
     Seat,
+    SittingCandidate,
+    SittingExaminer,
 )
 from foundation.audit import AuditEntry
 from foundation.calendar import is_working_day, next_working_day, seed_calendar
 from foundation.errors import PermissionDenied, ValidationError
 from foundation.institutions import ScopeEntry
+from foundation.levels import level_name
 from foundation.roles import Role
 from foundation.settings import set_rule
 from itembank.models import Paper, PaperForm
@@ -40,7 +44,8 @@ def at(day: str, hour: int = 9, minute: int = 0) -> dt.datetime:
 
 
 def counts(session) -> dict[str, int]:
-    models = (Batch, BatchModule, ExamSession, Room, Seat, BatchCandidate, BatchStaff, BatchStep, AuditEntry)
+    models = (Batch, BatchModule, ExamSession, Room, Seat, BatchCandidate, BatchStaff, BatchStep, SittingExaminer,
+              SittingCandidate, ReviewPanelMember, AuditEntry)
     return {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in models}
 
 
@@ -97,13 +102,16 @@ class World:
             room = svc.add_room(s, self.admin, sitting.id, name=f"第{k}考场", rows=r, cols=c)
             for p in self.people(Role.PROCTOR, proctors_per_room):
                 svc.assign_staff(s, self.admin, batch.id, user_id=p.id, role="proctor", room_id=room.id)
+        skill_sitting = None
         if skill:
-            svc.add_session(s, self.admin, batch.id, module="skill", starts_at=at(starts, 14),
-                            duration_minutes=120, place="实训楼")
+            skill_sitting = svc.add_session(s, self.admin, batch.id, module="skill", starts_at=at(starts, 14),
+                                            duration_minutes=120, place="实训楼")
         if n_candidates:
             svc.add_candidates(s, self.admin, batch.id, [c.id for c in self.people(Role.CANDIDATE, n_candidates)])
         for e in self.people(Role.EXAMINER, examiners):
             svc.assign_staff(s, self.admin, batch.id, user_id=e.id, role="examiner")
+            if skill_sitting is not None:  # the lone skill sitting's examiner group
+                svc.assign_sitting_examiner(s, self.admin, skill_sitting.id, user_id=e.id)
         for v in self.people(Role.SUPERVISOR, supervisors):
             svc.assign_staff(s, self.admin, batch.id, user_id=v.id, role="supervisor")
         return batch
@@ -428,3 +436,229 @@ def test_seat_session_spreads_candidates_without_adjacent_forms(session, world):
     assert session.scalar(select(func.count()).select_from(Seat)) == 40
     small = world.plan(n_candidates=31, rooms=((5, 6),))
     refused(session, lambda: svc.seat_session(session, world.admin, small.sessions[0].id, seed=1), "不足以安排")
+
+
+# ---------------------------------------------------------------- examiners per skill sitting, the panel, 综合评审
+
+
+def _skill_world(world, *, candidates=(10, 4), examiners=(3, 3), shared=0, level=4):
+    """A batch of ``level`` with one skill sitting per entry of ``candidates`` (that many
+    candidates listed for it) and ``examiners`` examiners in each sitting's group; the first
+    ``shared`` examiners of the first sitting also serve every other sitting. No theory sitting."""
+    s = world.session
+    batch = world.batch(level=level)
+    sittings = [svc.add_session(s, world.admin, batch.id, module="skill", starts_at=at("2026-10-16", 8 + 4 * k),
+                                duration_minutes=120, place="实训楼") for k in range(len(candidates))]
+    people = world.people(Role.CANDIDATE, sum(candidates))
+    svc.add_candidates(s, world.admin, batch.id, [p.id for p in people])
+    start = 0
+    first_group: list = []
+    for k, (sitting, n, k_examiners) in enumerate(zip(sittings, candidates, examiners, strict=True)):
+        if len(sittings) > 1:
+            svc.assign_sitting_candidates(s, world.admin, sitting.id, [p.id for p in people[start:start + n]])
+        start += n
+        group = first_group[:shared] if k else []
+        group += world.people(Role.EXAMINER, k_examiners - len(group))
+        for e in group:
+            if not any(st.user_id == e.id and st.role == "examiner" for st in batch.staff):
+                svc.assign_staff(s, world.admin, batch.id, user_id=e.id, role="examiner")
+            svc.assign_sitting_examiner(s, world.admin, sitting.id, user_id=e.id)
+        if not k:
+            first_group = group
+    for v in world.people(Role.SUPERVISOR, 1):
+        svc.assign_staff(s, world.admin, batch.id, user_id=v.id, role="supervisor")
+    return batch, sittings
+
+
+def _scope_to_level_one(session, world):
+    session.add(ScopeEntry(institution_id=world.inst.id, occupation_id=world.occupation.id,
+                           lowest_level=2, highest_level=1))
+    session.flush()
+    session.refresh(world.inst)
+
+
+@pytest.mark.parametrize(("sizes", "groups", "ok"), [
+    ((10, 4), (3, 3), True),    # 14 candidates: per sitting 3 and 3 (a batch-wide count saw 6, even)
+    ((10, 4), (2, 3), False),   # under the minimum in one sitting
+    ((10, 4), (4, 3), False),   # even in one sitting
+    ((11, 4), (3, 3), True),    # ceil(11/5) = 3
+    ((16, 4), (3, 3), False),   # ceil(16/5) = 4 → 5 for the 16
+    ((16, 4), (5, 3), True),
+    ((26, 1), (7, 3), True),
+    ((26, 1), (6, 3), False),
+    ((5, 5, 5), (3, 3, 3), True),
+    ((5, 5, 5), (3, 3, 1), False),
+])
+def test_examiners_are_counted_per_skill_sitting(session, world, sizes, groups, ok):
+    batch, sittings = _skill_world(world, candidates=sizes, examiners=groups)
+    problems = svc.staffing_problems(session, batch)
+    assert (problems == []) is ok, problems
+    staffing = svc.skill_staffing(session, batch)
+    assert [st.candidates for st in staffing] == list(sizes)
+    assert [len(st.examiners) for st in staffing] == list(groups)
+    if not ok:
+        assert problems[0].startswith("操作技能考核考评员")
+        assert svc.sitting_when(sittings[[len(st.examiners) < st.needed or len(st.examiners) % 2 == 0
+                                          for st in staffing].index(True)]) in problems[0]
+        refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "考评员")
+    else:
+        svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28))
+        assert batch.status == "filed"
+
+
+def test_one_examiner_may_serve_several_sittings(session, world):
+    # The same three examiners examine both sittings: three per sitting, odd, enough for 10 and 4.
+    batch, _ = _skill_world(world, candidates=(10, 4), examiners=(3, 3), shared=3)
+    assert len({st.user_id for st in batch.staff if st.role == "examiner"}) == 3
+    assert svc.staffing_problems(session, batch) == []
+
+
+def test_the_rule_values_apply_per_sitting(session, world):
+    rules = {"candidates_per_proctor": 15, "min_proctors_per_room": 2, "candidates_per_examiner": 3,
+             "min_examiners": 2, "examiners_odd": False, "min_review_panel": 3, "review_panel_odd": True,
+             "min_supervisors": 1, "by_occupation": {}}
+    set_rule(session, world.centre, "batch_staffing", rules)
+    batch, _ = _skill_world(world, candidates=(9, 4), examiners=(3, 2))
+    assert svc.staffing_problems(session, batch) == []
+    short, sittings = _skill_world(world, candidates=(10, 4), examiners=(3, 2))
+    assert svc.staffing_problems(session, short) == [
+        f"操作技能考核考评员与考生配比不低于 1:3，且不少于 2 名（{svc.sitting_when(sittings[0])} 场次 10 名考生须至少 "
+        "4 名，当前 3 名）。"]
+
+
+def test_every_candidate_sits_one_skill_sitting(session, world):
+    batch, (first, second) = _skill_world(world, candidates=(10, 4), examiners=(3, 3))
+    late = world.people(Role.CANDIDATE, 2)
+    svc.add_candidates(session, world.admin, batch.id, [p.id for p in late])
+    problems = svc.staffing_problems(session, batch)
+    assert problems == [f"每名考生须安排到一个操作技能考核场次（尚有 2 名未安排，如「{late[0].name}」）。"]
+    refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "尚有 2 名未安排")
+    in_first = [row.candidate_id for row in first.listed_candidates]
+    refused(session, lambda: svc.assign_sitting_candidates(session, world.admin, second.id,
+                                                           [late[0].id, in_first[0]]), "已安排在")
+    refused(session, lambda: svc.assign_sitting_candidates(session, world.admin, second.id, []), "请选择")
+    refused(session, lambda: svc.assign_sitting_candidates(session, world.admin, second.id,
+                                                           [late[0].id, late[0].id]), "重复")
+    (stranger,) = world.people(Role.CANDIDATE, 1)
+    refused(session, lambda: svc.assign_sitting_candidates(session, world.admin, second.id, [stranger.id]),
+            "不在本批次考生名册中")
+    # Replacing the second sitting's list: its four and the two late ones.
+    keep = [row.candidate_id for row in second.listed_candidates]
+    svc.assign_sitting_candidates(session, world.admin, second.id, keep + [p.id for p in late])
+    assert svc.staffing_problems(session, batch) == []
+    assert [st.candidates for st in svc.skill_staffing(session, batch)] == [10, 6]
+
+
+def test_a_skill_sitting_without_candidates_is_a_problem(session, world):
+    batch, (first, second) = _skill_world(world, candidates=(10, 4), examiners=(3, 3))
+    third = svc.add_session(session, world.admin, batch.id, module="skill", starts_at=at("2026-10-17"),
+                            duration_minutes=120, place="实训楼")
+    assert f"{svc.sitting_when(third)} 的操作技能考核场次尚未安排考生。" in svc.staffing_problems(session, batch)
+
+
+def test_sitting_examiners_come_from_the_batch_examiners(session, world):
+    batch, (first, _) = _skill_world(world, candidates=(10, 4), examiners=(3, 3))
+    (outsider,) = world.people(Role.EXAMINER, 1)
+    refused(session, lambda: svc.assign_sitting_examiner(session, world.admin, first.id, user_id=outsider.id),
+            "不在本批次的考评员名单中")
+    member = first.examiners[0].user_id
+    refused(session, lambda: svc.assign_sitting_examiner(session, world.admin, first.id, user_id=member), "已在")
+    theory = world.plan(examiners=1).sessions[0]
+    theirs = next(st.user_id for st in theory.module.batch.staff if st.role == "examiner")
+    refused(session, lambda: svc.assign_sitting_examiner(session, world.admin, theory.id, user_id=theirs),
+            "只有操作技能考核场次")
+    stranger = make_user(session, Role.INSTITUTION_ADMIN)
+    refused(session, lambda: svc.assign_sitting_examiner(session, stranger, first.id, user_id=member), "本机构",
+            PermissionDenied)
+    svc.remove_sitting_examiner(session, world.admin, first.id, user_id=member)
+    assert svc.staffing_problems(session, batch)[0].startswith("操作技能考核考评员")
+    refused(session, lambda: svc.remove_sitting_examiner(session, world.admin, first.id, user_id=member), "不在")
+    svc.assign_sitting_examiner(session, world.admin, first.id, user_id=member)
+    svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28))
+    refused(session, lambda: svc.remove_sitting_examiner(session, world.admin, first.id, user_id=member),
+            "不能再修改")
+
+
+def test_a_lone_skill_sitting_takes_every_candidate(session, world):
+    batch = world.plan(n_candidates=12, skill=True, examiners=3)
+    (sitting,) = svc.skill_sittings(batch)
+    assert sitting.listed_candidates == []
+    assert sorted(svc.sitting_candidate_ids(batch, sitting)) == sorted(c.candidate_id for c in batch.candidates)
+    assert svc.staffing_problems(session, batch) == []
+
+
+@pytest.mark.parametrize("level", [5, 4, 3])
+def test_review_module_is_refused_below_level_two(session, world, level):
+    batch = world.batch(level=level)
+    err = refused(session, lambda: svc.add_session(session, world.admin, batch.id, module="review",
+                                                   starts_at=at("2026-10-20"), duration_minutes=60), "综合评审只用于")
+    assert err.message == f"综合评审只用于二级/技师、一级/高级技师的认定，本批次为{level_name(level)}。"
+    (examiner,) = world.people(Role.EXAMINER, 1)
+    svc.assign_staff(session, world.admin, batch.id, user_id=examiner.id, role="examiner")
+    refused(session, lambda: svc.add_panel_member(session, world.admin, batch.id, user_id=examiner.id),
+            "综合评审只用于")
+    # A review module from before the rule (written directly) keeps the plan from being filed.
+    batch.modules.append(BatchModule(kind="review", sessions=[
+        ExamSession(starts_at=at("2026-10-20"), duration_minutes=60, place="答辩室")]))
+    session.flush()
+    assert f"本批次为{level_name(level)}，不设综合评审" in " ".join(svc.plan_problems(session, batch,
+                                                                               dt.date(2026, 9, 28)))
+
+
+def _review_plan(world, *, panel=3, chair=True, review=True, level=2):
+    batch, sittings = _skill_world(world, candidates=(10, 4), examiners=(3, 3), level=level)
+    if review:
+        svc.add_session(world.session, world.admin, batch.id, module="review", starts_at=at("2026-10-20"),
+                        duration_minutes=240, place="答辩室")
+    pool = [st.user_id for st in batch.staff if st.role == "examiner"]
+    for k, user_id in enumerate(pool[:panel]):
+        svc.add_panel_member(world.session, world.admin, batch.id, user_id=user_id, chair=chair and k == 0)
+    return batch
+
+
+@pytest.mark.parametrize("level", [2, 1])
+def test_review_module_is_required_for_levels_two_and_one(session, world, level):
+    _scope_to_level_one(session, world)
+    without = _review_plan(world, review=False, panel=0, level=level)
+    err = refused(session, lambda: svc.file_plan(session, world.admin, without.id, dt.date(2026, 9, 28)),
+                  "须安排综合评审")
+    assert err.message == f"{level_name(level)}的认定须安排综合评审场次。"
+    with_review = _review_plan(world, level=level)
+    assert svc.plan_problems(session, with_review, dt.date(2026, 9, 28)) == []
+    svc.file_plan(session, world.admin, with_review.id, dt.date(2026, 9, 28))
+    assert with_review.status == "filed"
+
+
+@pytest.mark.parametrize(("panel", "ok"), [(0, False), (1, False), (2, False), (3, True), (4, False), (5, True)])
+def test_review_panel_is_its_own_list(session, world, panel, ok):
+    # Six examiners serve the skill sittings; only the panel's own members count for 综合评审.
+    _scope_to_level_one(session, world)
+    batch = _review_plan(world, panel=panel)
+    problems = svc.staffing_problems(session, batch)
+    expected = [] if ok else [f"综合评审专家组不少于 3 人且为奇数（当前 {panel} 人）。"]
+    if panel == 0:
+        expected.append("综合评审专家组须指定 1 名组长（当前 0 名）。")
+    assert problems == expected
+    if not ok:
+        refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "专家组")
+
+
+def test_review_panel_has_one_chair(session, world):
+    _scope_to_level_one(session, world)
+    batch = _review_plan(world, chair=False)
+    assert svc.staffing_problems(session, batch) == ["综合评审专家组须指定 1 名组长（当前 0 名）。"]
+    refused(session, lambda: svc.file_plan(session, world.admin, batch.id, dt.date(2026, 9, 28)), "组长")
+    members = [m.user_id for m in batch.panel]
+    svc.remove_panel_member(session, world.admin, batch.id, user_id=members[0])
+    svc.add_panel_member(session, world.admin, batch.id, user_id=members[0], chair=True)
+    assert svc.staffing_problems(session, batch) == []
+    pool = [st.user_id for st in batch.staff if st.role == "examiner" and st.user_id not in members]
+    refused(session, lambda: svc.add_panel_member(session, world.admin, batch.id, user_id=pool[0], chair=True),
+            "已有组长")
+    refused(session, lambda: svc.add_panel_member(session, world.admin, batch.id, user_id=members[1]), "已在")
+    (outsider,) = world.people(Role.EXAMINER, 1)
+    refused(session, lambda: svc.add_panel_member(session, world.admin, batch.id, user_id=outsider.id),
+            "不在本批次的考评员名单中")
+    refused(session, lambda: svc.remove_panel_member(session, world.admin, batch.id, user_id=outsider.id), "不在")
+    # An examiner of a skill sitting may also sit on the panel.
+    assert set(members) <= {row.user_id for s in svc.skill_sittings(batch) for row in s.examiners}

@@ -380,3 +380,101 @@ def test_rows_per_role_nothing_written_on_refusal(session, client, post, login, 
                                                        "duration_minutes": "0"})
     post(f"/batches/{batch.id}/staff", data={"user_id": "999999"})
     assert (_count(session, ExamSession), _count(session, BatchStaff)) == before
+
+
+# ---------------------------------------------------------------- examiner groups per skill sitting, the panel
+
+
+def test_skill_sittings_show_and_take_their_examiner_groups(app, session, client, post, login, world, monkeypatch):
+    from tests.examroom.test_batches import _skill_world
+
+    batch, (first, second) = _skill_world(world, candidates=(10, 4), examiners=(3, 2))
+    session.flush()
+    login(world.admin)
+    html = client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    _assert_csp_clean(html)
+    text = _text(html)
+    for sitting, n, k in ((first, 10, 3), (second, 4, 2)):
+        assert f'id="sitting-{sitting.id}"' in html
+        assert f"{svc.sitting_when(sitting)} 操作技能考核 · 考评组" in text
+        assert f"本场考生 {n} 名，须至少 3 名考评员（1:5，不少于 3 名，奇数），当前 {k} 名" in text
+    assert f"{svc.sitting_when(second)} 场次 4 名考生须至少 3 名，当前 2 名" in text  # the filing problems
+
+    spare = next(u for u in (row.user for row in first.examiners))
+    resp = post(f"/batches/{batch.id}/sessions/{second.id}/examiners", data={"user_id": str(spare.id)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"#sitting-{second.id}")
+    assert spare.id in {row.user_id for row in second.examiners}
+    assert svc.staffing_problems(session, batch) == []
+    (outsider,) = world.people(Role.EXAMINER, 1)
+    html = post(f"/batches/{batch.id}/sessions/{second.id}/examiners", data={"user_id": str(outsider.id)},
+                follow_redirects=True).get_data(as_text=True)
+    assert "不在本批次的考评员名单中" in html and len(second.examiners) == 3
+
+    resp = post(f"/batches/{batch.id}/sessions/{second.id}/examiners/{spare.id}/remove", data={})
+    assert resp.status_code == 302 and len(second.examiners) == 2
+
+    # Candidates of a sitting: those listed elsewhere are refused and nothing changes.
+    mine = [row.candidate_id for row in second.listed_candidates]
+    theirs = first.listed_candidates[0].candidate_id
+    html = post(f"/batches/{batch.id}/sessions/{second.id}/candidates",
+                data={"candidate_id": [str(i) for i in [*mine, theirs]]}, follow_redirects=True).get_data(as_text=True)
+    assert "已安排在" in html and [row.candidate_id for row in second.listed_candidates] == mine
+    resp = post(f"/batches/{batch.id}/sessions/{second.id}/candidates", data={"candidate_id": [str(mine[0])]})
+    assert resp.status_code == 302 and [row.candidate_id for row in second.listed_candidates] == [mine[0]]
+
+    # A theory sitting has no examiner group; another institution and the centre may not post.
+    theory = world.plan().sessions[0]
+    assert post(f"/batches/{theory.module.batch_id}/sessions/{theory.id}/examiners",
+                data={"user_id": str(spare.id)}).status_code == 404
+    other = World(session)
+    login(other.admin)
+    assert post(f"/batches/{batch.id}/sessions/{second.id}/examiners",
+                data={"user_id": str(spare.id)}).status_code == 403
+    login(world.centre)
+    assert post(f"/batches/{batch.id}/sessions/{second.id}/examiners/{spare.id}/remove").status_code == 403
+    html = client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    assert "bt-examiner-form" not in html and "编入考评组" not in html
+
+    login(world.admin)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    assert post(f"/batches/{batch.id}/sessions/{second.id}/candidates",
+                data={"candidate_id": [str(mine[1])]}).status_code == 400
+    assert [row.candidate_id for row in second.listed_candidates] == [mine[0]]
+
+
+def test_review_panel_page_and_review_module_by_level(session, client, post, login, world):
+    from tests.examroom.test_batches import _review_plan, _scope_to_level_one
+
+    level4 = world.batch()
+    login(world.admin)
+    html = client.get(f"/batches/{level4.id}").get_data(as_text=True)
+    assert 'value="review"' not in html and 'id="panel"' not in html  # no 综合评审 below level 2
+    html = post(f"/batches/{level4.id}/sessions", data={
+        "module": "review", "date": "2026-10-20", "time": "09:00", "duration_minutes": "60"},
+        follow_redirects=True).get_data(as_text=True)
+    assert "综合评审只用于二级/技师、一级/高级技师的认定，本批次为四级/中级工。" in html and level4.modules == []
+
+    _scope_to_level_one(session, world)
+    batch = _review_plan(world, panel=2, chair=False)
+    session.flush()
+    html = client.get(f"/batches/{batch.id}").get_data(as_text=True)
+    _assert_csp_clean(html)
+    text = _text(html)
+    assert 'value="review"' in html and 'id="panel"' in html
+    assert "综合评审专家组（2 人）" in text
+    assert "综合评审专家组不少于 3 人且为奇数（当前 2 人）。" in text and "须指定 1 名组长（当前 0 名）" in text
+
+    pool = [st.user_id for st in batch.staff if st.role == "examiner" and st.user_id not in
+            {m.user_id for m in batch.panel}]
+    resp = post(f"/batches/{batch.id}/panel", data={"user_id": str(pool[0]), "chair": "y"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("#panel")
+    assert [(m.user_id, m.is_chair) for m in batch.panel][-1] == (pool[0], True)
+    html = post(f"/batches/{batch.id}/panel", data={"user_id": str(pool[1]), "chair": "y"},
+                follow_redirects=True).get_data(as_text=True)
+    assert "综合评审专家组已有组长" in html and len(batch.panel) == 3
+    text = _text(client.get(f"/batches/{batch.id}").get_data(as_text=True))
+    assert "综合评审专家组（3 人）" in text and "组长" in text and "专家组不少于" not in text
+    resp = post(f"/batches/{batch.id}/panel/{pool[0]}/remove", data={})
+    assert resp.status_code == 302 and len(batch.panel) == 2
+    login(world.centre)
+    assert post(f"/batches/{batch.id}/panel", data={"user_id": str(pool[0])}).status_code == 403

@@ -39,6 +39,7 @@ VERBS: dict[str, str] = {
     "activate": "启用",
     "add": "添加",
     "add_candidates": "添加考生",
+    "add_panel_member": "加入综合评审专家组",
     "add_room": "添加考场",
     "add_scope_entry": "添加评价范围",
     "add_session": "添加考试场次",
@@ -46,6 +47,8 @@ VERBS: dict[str, str] = {
     "approve": "审核通过",
     "arrive": "入场",
     "assemble": "组卷",
+    "assign_sitting_candidates": "安排技能考核场次考生",
+    "assign_sitting_examiner": "安排场次考评员",
     "assign_staff": "安排考务人员",
     "batch": "由考试批次生成",
     "change_password": "修改密码",
@@ -77,7 +80,9 @@ VERBS: dict[str, str] = {
     "pause": "暂停",
     "register_application": "登记备案申报",
     "remove": "移除",
+    "remove_panel_member": "移出综合评审专家组",
     "remove_scope_entry": "移除评价范围",
+    "remove_sitting_examiner": "移出场次考评组",
     "replace_nodes": "修改鉴定要素",
     "resume": "恢复",
     "retire": "停用",
@@ -109,6 +114,7 @@ KEYS: dict[str, str] = {
     "username": "用户名", "institution_id": "机构", "level": "等级", "rows": "行数", "cols": "列数",
     "examinees": "考生数", "groups": "分组", "blueprint_id": "细目表", "message": "内容", "version": "版本",
     "count": "数量", "active": "启用", "note": "说明", "place": "地点", "starts_at": "开始时间",
+    "chair": "组长",
 }
 
 MAX_VALUE_CHARS = 160

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from examroom.models import MODULE_LABELS
@@ -44,6 +44,19 @@ class RoomForm(FlaskForm):
 class StaffForm(FlaskForm):
     user_id = SelectField("人员", validate_choice=False)
     room_id = SelectField("考场（仅监考员）", validate_choice=False)
+
+
+class SittingExaminerForm(FlaskForm):
+    user_id = SelectField("考评员", validate_choice=False)
+
+
+class PanelForm(FlaskForm):
+    user_id = SelectField("考评员", validate_choice=False)
+    chair = BooleanField("担任组长")
+
+
+class PostForm(FlaskForm):
+    """A bare form for buttons and checkbox lists: only the CSRF token is checked here."""
 
 
 class CandidateForm(FlaskForm):

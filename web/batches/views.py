@@ -47,10 +47,13 @@ from web.batches.forms import (
     CandidateForm,
     DecisionForm,
     ImportForm,
+    PanelForm,
     PlanForm,
+    PostForm,
     RoomForm,
     SeatForm,
     SessionForm,
+    SittingExaminerForm,
     StaffForm,
 )
 from web.batches.ticket_pdf import tickets_pdf
@@ -249,6 +252,8 @@ def _forms(batch: Batch) -> dict[str, Any]:
     session_form.paper_id.choices = [SelectChoice("", "（暂不指定）")] + [
         SelectChoice(str(p.id), f"{p.name}（{p.status_label}）") for p in _papers_for(batch)]
     session_form.place.data = ""
+    if batch.level not in svc.REVIEW_LEVELS:  # 综合评审 is for levels 2–1 only
+        session_form.module.choices = [c for c in session_form.module.choices if c.value != ModuleKind.REVIEW.value]
     theory = [s for s in batch.sessions if s.module.kind == ModuleKind.THEORY]
     room_form = RoomForm(formdata=None)
     room_form.exam_session_id.choices = [SelectChoice(str(s.id), _sitting_label(s)) for s in theory]
@@ -257,9 +262,46 @@ def _forms(batch: Batch) -> dict[str, Any]:
         SelectChoice(str(u.id), f"{Role(u.role).label} · {u.name}（{u.username}）") for u in _staff_candidates(batch)]
     staff_form.room_id.choices = [SelectChoice("", "（不分配考场）")] + [
         SelectChoice(str(r.id), f"{_sitting_label(s)} · {r.name}") for s in theory for r in s.rooms]
+    pool = _batch_examiners(batch)
+    panel_form = PanelForm(formdata=None)
+    on_panel = {m.user_id for m in batch.panel}
+    panel_form.user_id.choices = [SelectChoice("", "请选择")] + [
+        SelectChoice(str(u.id), f"{u.name}（{u.username}）") for u in pool if u.id not in on_panel]
     return {"session_form": session_form, "room_form": room_form, "staff_form": staff_form,
             "candidate_form": CandidateForm(formdata=None), "seat_form": SeatForm(formdata=None),
-            "decision_form": DecisionForm(formdata=None), "theory_sittings": theory}
+            "decision_form": DecisionForm(formdata=None), "theory_sittings": theory, "panel_form": panel_form,
+            "batch_examiners": pool}
+
+
+def _batch_examiners(batch: Batch) -> list[User]:
+    """The batch's examiner list (考评员名单), the pool of the sitting groups and the panel."""
+    seen: dict[int, User] = {}
+    for row in batch.staff:
+        if row.role == StaffRole.EXAMINER and row.user_id not in seen:
+            seen[row.user_id] = row.user
+    return list(seen.values())
+
+
+def _skill_blocks(batch: Batch) -> list[dict[str, Any]]:
+    """Each skill sitting's staffing (candidates, group, what the rule needs) for the page."""
+    pool = _batch_examiners(batch)
+    listed_elsewhere: dict[int, set[int]] = {}
+    for sitting in svc.skill_sittings(batch):
+        for row in sitting.listed_candidates:
+            listed_elsewhere.setdefault(row.candidate_id, set()).add(sitting.id)
+    blocks = []
+    for st in svc.skill_staffing(db.session, batch):
+        in_group = {u.id for u in st.examiners}
+        form = SittingExaminerForm(formdata=None)
+        form.user_id.choices = [SelectChoice("", "请选择")] + [
+            SelectChoice(str(u.id), f"{u.name}（{u.username}）") for u in pool if u.id not in in_group]
+        mine = {row.candidate_id for row in st.sitting.listed_candidates}
+        # Candidates this sitting may list: its own and those not listed for another sitting.
+        choosable = [c for c in batch.candidates
+                     if c.candidate_id in mine or not listed_elsewhere.get(c.candidate_id)]
+        blocks.append({"staffing": st, "when": svc.sitting_when(st.sitting), "form": form,
+                       "listed": mine, "choosable": choosable})
+    return blocks
 
 
 def _seat_grid(room: Any) -> list[list[Any]]:
@@ -296,7 +338,9 @@ def detail(batch_id: int) -> str:
         category_labels=CATEGORY_LABELS, is_centre=me.role == C, is_admin=me.role == IA and
         me.institution_id == batch.institution_id, seat_grid=_seat_grid, level_name=level_name,
         lead_days=svc.lead_working_days(db.session), counts_exam_day=svc.counts_exam_day(db.session),
-        room_max_seats=svc.room_max_seats(db.session), today=_today(), **_forms(batch),
+        room_max_seats=svc.room_max_seats(db.session), today=_today(), skill_blocks=_skill_blocks(batch),
+        staffing_rules=svc.staffing_rules(db.session, batch.occupation),
+        review_levels=svc.REVIEW_LEVELS, review_levels_text=svc.REVIEW_LEVELS_TEXT, **_forms(batch),
     )
 
 
@@ -387,6 +431,118 @@ def add_staff(batch_id: int) -> Response:
     where = f"考场「{row.room.name}」" if row.room is not None else "本批次"
     flash(f"已将{row.role_label}「{row.user.name}」分配到{where}。", "success")
     return _to_detail(batch, "staff")
+
+
+def _skill_sitting(batch: Batch, sitting_id: int) -> ExamSession:
+    sitting = _sitting_of(batch, sitting_id)
+    if sitting.module.kind != ModuleKind.SKILL:
+        abort(404)
+    return sitting
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/examiners")
+@roles_required(IA)
+def add_sitting_examiner(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _skill_sitting(batch, sitting_id)
+    form = SittingExaminerForm()
+    user_id = _int(form.user_id.data) if form.validate_on_submit() else None
+    if user_id is None:
+        flash("请选择考评员。", "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    try:
+        row = svc.assign_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    db.session.commit()
+    flash(f"已将考评员「{row.user.name}」编入 {svc.sitting_when(sitting)} 的操作技能考核考评组。", "success")
+    return _to_detail(batch, f"sitting-{sitting.id}")
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/examiners/<int:user_id>/remove")
+@roles_required(IA)
+def remove_sitting_examiner(batch_id: int, sitting_id: int, user_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _skill_sitting(batch, sitting_id)
+    if not any(row.user_id == user_id for row in sitting.examiners):
+        abort(404)  # no such member of this sitting's group
+    if not PostForm().validate_on_submit():
+        flash("表单无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    try:
+        svc.remove_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    db.session.commit()
+    flash("已将该考评员移出考评组。", "success")
+    return _to_detail(batch, f"sitting-{sitting.id}")
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/candidates")
+@roles_required(IA)
+def set_sitting_candidates(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _skill_sitting(batch, sitting_id)
+    if not PostForm().validate_on_submit():
+        flash("表单无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    ids = [_int(v) for v in request.form.getlist("candidate_id")]
+    if any(i is None for i in ids):
+        flash("考生选择无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    try:
+        rows = svc.assign_sitting_candidates(db.session, actor(), sitting.id, [i for i in ids if i is not None])
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, f"sitting-{sitting.id}")
+    db.session.commit()
+    flash(f"已安排 {svc.sitting_when(sitting)} 的操作技能考核场次考生 {len(rows)} 名。", "success")
+    return _to_detail(batch, f"sitting-{sitting.id}")
+
+
+@bp.post("/<int:batch_id>/panel")
+@roles_required(IA)
+def add_panel_member(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = PanelForm()
+    user_id = _int(form.user_id.data) if form.validate_on_submit() else None
+    if user_id is None:
+        flash("请选择考评员。", "danger")
+        return _to_detail(batch, "panel")
+    try:
+        row = svc.add_panel_member(db.session, actor(), batch.id, user_id=user_id, chair=bool(form.chair.data))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "panel")
+    db.session.commit()
+    flash(f"已将「{row.user.name}」加入综合评审专家组{'（组长）' if row.is_chair else ''}。", "success")
+    return _to_detail(batch, "panel")
+
+
+@bp.post("/<int:batch_id>/panel/<int:user_id>/remove")
+@roles_required(IA)
+def remove_panel_member(batch_id: int, user_id: int) -> Response:
+    batch = _get(batch_id)
+    if not any(m.user_id == user_id for m in batch.panel):
+        abort(404)  # no such member of this batch's panel
+    if not PostForm().validate_on_submit():
+        flash("表单无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, "panel")
+    try:
+        svc.remove_panel_member(db.session, actor(), batch.id, user_id=user_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "panel")
+    db.session.commit()
+    flash("已将该人员移出综合评审专家组。", "success")
+    return _to_detail(batch, "panel")
 
 
 @bp.post("/<int:batch_id>/candidates")
