@@ -1,7 +1,7 @@
 """sitting staff
 
 Revision ID: 41615edfeb24
-Revises: f3a9d6c1e8b4
+Revises: 7d4ac75c9350
 Create Date: 2026-12-07 12:00:00.000000
 
 Examiners are counted per skill sitting (sitting_examiner, candidates of a sitting in
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '41615edfeb24'
-down_revision = 'f3a9d6c1e8b4'
+down_revision = '7d4ac75c9350'
 branch_labels = None
 depends_on = None
 
