@@ -103,13 +103,13 @@ class ConvergenceHistory:
     Attributes
     ----------
     max_change : ndarray
-        ``max |F(x) − x|`` over all parameters (a, d, and c on its natural scale), where ``F`` is
-        the EM map and ``x`` the point the cycle started from.
+        ``max |F(x) − x|`` over all parameters on the model's natural scale (e.g. the 3PL's c,
+        not its logit), where ``F`` is the EM map and ``x`` the point the cycle started from.
     loglik : ndarray
         Marginal log-likelihood at ``x``.
     objective : ndarray
-        ``loglik`` plus the log prior density of the c parameters (3PL; equal to ``loglik``
-        otherwise). EM never decreases it between consecutive plain cycles.
+        ``loglik`` plus the log prior density of the parameters (the 3PL's c prior; equal to
+        ``loglik`` without a prior). EM never decreases it between consecutive plain cycles.
     """
 
     max_change: Float
