@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from grading.irt import CalibrationResult, normal_quadrature
+from grading.em import standard_normal_quadrature
+from grading.irt import CalibrationResult
 from itembank import irtmodel
 
 __all__ = ["ItemParameters", "eap", "map_theta", "mle_theta", "sem_curve", "test_information"]
@@ -181,7 +182,7 @@ def _eap(
     n_nodes: int = 61,
     theta_range: tuple[float, float] = (-6.0, 6.0),
 ) -> tuple[Float, Float]:
-    std_nodes, weights = normal_quadrature(n_nodes, theta_range)
+    std_nodes, weights = standard_normal_quadrature(n_nodes, theta_range)
     nodes = mean + sd * std_nodes
     p = np.clip(irtmodel.prob(nodes, a, b, c), _EPS, 1.0 - _EPS)  # (Q, J)
     log_p, log_q = np.log(p), np.log1p(-p)

@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
+from grading.em import normal_quadrature
 from itembank.irtmodel import prob
 
 Float = NDArray[np.float64]
@@ -87,23 +88,6 @@ class SX2Result:
     flagged: Bool
     alpha: float
     tables: tuple[SX2Table, ...]
-
-
-def normal_quadrature(
-    n_nodes: int = 61, theta_range: tuple[float, float] = (-6.0, 6.0), mean: float = 0.0, sd: float = 1.0
-) -> tuple[Float, Float]:
-    """Equally spaced nodes with normalised normal-density weights (mirt's default rule).
-
-    Returns
-    -------
-    nodes, weights : ndarray, shape (n_nodes,)
-        ``weights`` sum to 1.
-    """
-    if n_nodes < 2:
-        raise ValueError("n_nodes must be at least 2")
-    nodes = np.linspace(theta_range[0], theta_range[1], n_nodes)
-    w = stats.norm.pdf(nodes, loc=mean, scale=sd)
-    return nodes, w / w.sum()
 
 
 def lord_wingersky(category_probs: ArrayLike | Sequence[ArrayLike]) -> Float:

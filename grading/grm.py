@@ -45,13 +45,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import sparse, special
 
 from grading.ctt import corrected_point_biserial
-from grading.fit import normal_quadrature
-from grading.irt import (
+from grading.em import (
     PROGRESS_INTERVAL,
     ConvergenceWarning,
     EmProgress,
     ProgressCallback,
     invert_information,
+    normal_quadrature,
     run_em,
 )
 
@@ -403,9 +403,9 @@ def calibrate(
     M-step: Newton on each item's :math:`(a_j, d_{j1} > \dots > d_{j,K_j-1})`, all items at once
     (batched exact Hessians; Fisher scoring where the Hessian is not negative definite; step
     halving keeps the thresholds ordered and the item's expected log-likelihood from falling).
-    SQUAREM acceleration (:func:`grading.irt.run_em`). Convergence: every ``a`` and ``d``
+    SQUAREM acceleration (:func:`grading.em.run_em`). Convergence: every ``a`` and ``d``
     changes by less than ``tol`` in one cycle (mirt's ``TOL``); else a
-    :class:`grading.irt.ConvergenceWarning`. Slopes are not bounded.
+    :class:`grading.em.ConvergenceWarning`. Slopes are not bounded.
 
     ``estimator="girth"``: ``girth.grm_mml`` — per item, a bounded search for :math:`a_j` in
     [0.2, 5] with thresholds solved to reproduce the observed category proportions under

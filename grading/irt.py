@@ -3,7 +3,11 @@ dichotomous items, in the logistic metric (no D = 1.7).
 
 Owns :func:`calibrate` (Rasch, 1PL, 2PL, 3PL with a Beta prior on the lower asymptote),
 :func:`marginal_loglik`, the frozen :class:`CalibrationResult`, and the LSAT6 / LSAT7 reference
-pattern tables (:func:`load_pattern_table`). Ability scoring lives in :mod:`grading.ability`.
+pattern tables (:func:`load_pattern_table`). Ability scoring lives in :mod:`grading.ability`;
+the model-free EM machinery (quadrature, the SQUAREM loop, progress, inverting the information)
+in :mod:`grading.em`. What each model adds — where its parameters sit in the vector EM moves,
+its starting values, M-step, observed information and read-out — is one class per model,
+looked up by name in ``_MODELS``.
 
 Model, slope-intercept form (as R mirt)::
 
@@ -19,9 +23,7 @@ Only numpy and scipy are imported; no database, no Flask.
 from __future__ import annotations
 
 import math
-import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,30 +32,32 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from grading.em import (
+    PROGRESS_INTERVAL,
+    ConvergenceHistory,
+    ConvergenceWarning,
+    EmProgress,
+    ProgressCallback,
+    invert_information,
+    run_em,
+    standard_normal_quadrature,
+)
+
 __all__ = [
     "MIN_NODES",
-    "PROGRESS_INTERVAL",
+    "MODELS",
     "CalibrationResult",
     "ConvergenceHistory",
     "ConvergenceWarning",
-    "EmProgress",
     "Model",
-    "ProgressCallback",
     "calibrate",
-    "invert_information",
     "load_pattern_table",
     "marginal_loglik",
-    "normal_quadrature",
 ]
 
 Float = NDArray[np.float64]
 Model = Literal["rasch", "1pl", "2pl", "3pl"]
 MODELS: tuple[str, ...] = ("rasch", "1pl", "2pl", "3pl")
-
-#: ``progress(fraction)``: estimated share of a calibration done, in [0, 1] (see :class:`EmProgress`).
-ProgressCallback = Callable[[float], None]
-#: Default least time between two progress callbacks, seconds.
-PROGRESS_INTERVAL = 0.2
 
 #: Fewer equally spaced nodes than this bias long tests (psychometrics.md); refused by default.
 MIN_NODES = 41
@@ -69,31 +73,6 @@ _MAX_STEP = 1.0
 # |logit c| ≤ 30 keeps c and 1 − c above 1e-13, so log c and log(1 − c) stay finite even at an
 # extrapolated point; the Beta prior keeps real estimates far inside.
 _LOGIT_C_BOUND = 30.0
-
-
-class ConvergenceWarning(UserWarning):
-    """EM stopped at ``max_cycles`` before every parameter change fell below ``tol``."""
-
-
-@dataclass(frozen=True)
-class ConvergenceHistory:
-    """One entry per EM cycle (one E-step plus one M-step).
-
-    Attributes
-    ----------
-    max_change : ndarray
-        ``max |F(x) − x|`` over all parameters (a, d, and c on its natural scale), where ``F`` is
-        the EM map and ``x`` the point the cycle started from.
-    loglik : ndarray
-        Marginal log-likelihood at ``x``.
-    objective : ndarray
-        ``loglik`` plus the log prior density of the c parameters (3PL; equal to ``loglik``
-        otherwise). EM never decreases it between consecutive plain cycles.
-    """
-
-    max_change: Float
-    loglik: Float
-    objective: Float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,7 +162,7 @@ class CalibrationResult:
         return -2.0 * self.loglik + self.n_parameters * math.log(self.sample_size)
 
 
-# --------------------------------------------------------------------------- data and quadrature
+# --------------------------------------------------------------------------- data
 
 
 @dataclass(frozen=True)
@@ -206,17 +185,6 @@ class _Data:
     def shape(self) -> tuple[int, int]:
         n_rows, n_cols = self.x.shape
         return n_rows, n_cols
-
-
-def normal_quadrature(n_nodes: int = 61, theta_range: tuple[float, float] = (-6.0, 6.0)) -> tuple[Float, Float]:
-    """Equally spaced nodes with normalised N(0, 1) weights (mirt's rule for one factor).
-
-    ``π_q = φ(θ_q) / Σ_r φ(θ_r)``.
-    """
-    nodes = np.linspace(float(theta_range[0]), float(theta_range[1]), int(n_nodes))
-    log_w = -0.5 * nodes**2
-    log_w -= special.logsumexp(log_w)
-    return nodes, np.exp(log_w)
 
 
 def _prepare(responses: ArrayLike, weights: ArrayLike | None) -> _Data:
@@ -455,81 +423,6 @@ def _mstep_3pl(
     return a, d, g
 
 
-# --------------------------------------------------------------------------- parameter vectors
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """How a model's free parameters sit in the flat vector that EM and SQUAREM move."""
-
-    model: str
-    n_items: int
-
-    def unpack(self, x: Float) -> tuple[Float, Float, Float | None]:
-        """Flat vector → (a, d, c or None)."""
-        j = self.n_items
-        if self.model in ("rasch", "1pl"):
-            return np.full(j, x[0]), x[1:], None
-        if self.model == "2pl":
-            return x[:j], x[j:], None
-        return x[:j], x[j : 2 * j], special.expit(np.clip(x[2 * j :], -_LOGIT_C_BOUND, _LOGIT_C_BOUND))
-
-    def natural(self, x: Float) -> Float:
-        """The parameters on the scale the convergence test uses (c itself, not its logit)."""
-        if self.model != "3pl":
-            return x
-        j = self.n_items
-        return np.concatenate([x[: 2 * j], special.expit(np.clip(x[2 * j :], -_LOGIT_C_BOUND, _LOGIT_C_BOUND))])
-
-
-def _starting_values(data: _Data, model: str, c_prior: tuple[Float, Float]) -> Float:
-    """Slopes from the biserial item-rest correlation, intercepts from the proportion correct.
-
-    ``a ≈ 1.702 ρ / √(1 − ρ²)`` (normal-ogive loading to logistic slope) and
-    ``d ≈ logit(p) √(1 + π a² / 8)`` (the logistic–normal convolution), so EM starts near the
-    answer and a miskeyed item already starts with a negative slope.
-    """
-    x, w = data.x, data.w
-    # Weighted moments over the rows where the item was presented, all as matrix-vector
-    # products with the summed score S (no N × J temporaries).
-    score = x.sum(axis=1)
-    if data.mask is None or data.wm is None:
-        n_obs = np.full(x.shape[1], w.sum())
-        s1 = np.full(x.shape[1], w @ score)
-        s2 = np.full(x.shape[1], w @ score**2)
-    else:
-        n_obs = w @ data.mask
-        s1 = data.wm.T @ score
-        s2 = data.wm.T @ score**2
-    n_right = w @ x
-    xs = data.wx.T @ score
-    p = np.clip(n_right / n_obs, 0.01, 0.99)
-    var_x = p * (1.0 - p)
-    cov_xs = xs / n_obs - p * s1 / n_obs
-    var_s = s2 / n_obs - (s1 / n_obs) ** 2
-    # Item-rest correlation: the rest score is S − x.
-    cov_xr = cov_xs - var_x
-    var_r = np.maximum(var_s - 2.0 * cov_xs + var_x, 0.0)
-    denom = np.sqrt(var_x * var_r)
-    r_pb = np.divide(cov_xr, denom, out=np.zeros_like(cov_xr), where=denom > 0)
-    z = special.ndtri(p)
-    r_bis = np.clip(r_pb * np.sqrt(p * (1.0 - p)) / np.exp(-0.5 * z**2) * math.sqrt(2.0 * math.pi), -0.9, 0.9)
-    a = np.clip(1.702 * r_bis / np.sqrt(1.0 - r_bis**2), -2.0, 3.0)
-    if model in ("rasch", "1pl"):
-        common = float(np.clip(np.mean(np.abs(a)), 0.3, 3.0))
-        d = special.logit(p) * np.sqrt(1.0 + math.pi * common**2 / 8.0)
-        return np.concatenate([[common], d])
-    if model == "2pl":
-        d = special.logit(p) * np.sqrt(1.0 + math.pi * a**2 / 8.0)
-        return np.concatenate([a, d])
-    alpha, beta = c_prior
-    c0 = np.clip((alpha - 1.0) / (alpha + beta - 2.0), 0.01, 0.5) * np.ones_like(p)
-    p_star = np.clip((p - c0) / (1.0 - c0), 0.05, 0.95)
-    a = np.where(a > 0.2, a, 0.2)  # a 3PL item with a non-positive slope is not identified
-    d = special.logit(p_star) * np.sqrt(1.0 + math.pi * a**2 / 8.0)
-    return np.concatenate([a, d, special.logit(c0)])
-
-
 # --------------------------------------------------------------------------- observed information
 
 
@@ -657,17 +550,6 @@ def _information_general(data: _Data, nodes: Float, prior_w: Float, a: Float, d:
     return np.asarray((complete - ess).reshape(k * j, k * j) + opg, dtype=float)
 
 
-def invert_information(info: Float) -> tuple[Float, bool]:
-    """Covariance = inverse of an information matrix by Cholesky, and whether it was positive
-    definite (if not, a NaN matrix: the solution is not identified)."""
-    try:
-        chol = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        return np.full_like(info, np.nan), False
-    inv_chol = np.linalg.inv(chol)
-    return inv_chol.T @ inv_chol, True
-
-
 def _se_b(a: Float, d: Float, var_a: Float, var_d: Float, cov_ad: Float) -> Float:
     """Delta method for ``b = −d / a``: gradient ``(d / a², −1 / a)`` in ``(a, d)``."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a == 0 exactly: b has no SE (inf)
@@ -676,140 +558,263 @@ def _se_b(a: Float, d: Float, var_a: Float, var_d: Float, cov_ad: Float) -> Floa
         return np.sqrt(np.maximum(ga**2 * var_a + gd**2 * var_d + 2.0 * ga * gd * cov_ad, 0.0))
 
 
-class EmProgress:
-    """Progress of an EM calibration as a non-decreasing estimated fraction done, throttled.
+# --------------------------------------------------------------------------- models
 
-    EM converges linearly: the log of the largest parameter change per cycle falls roughly in a
-    straight line from its first value toward ``log tol``. After cycle ``k`` with change ``δ_k``
-    the estimate is ``share · max(log(δ_1 / δ_k) / log(δ_1 / tol), k / max_cycles)``, clipped
-    below ``share`` and never decreasing (SQUAREM's extrapolations make single changes jump
-    about). ``share`` leaves the rest of the scale for the work after EM (standard errors);
-    :meth:`finish` reports exactly 1.
 
-    ``callback(fraction)`` is called at most once per ``interval`` seconds of wall time
-    (the first time ``interval`` after construction), so a fast EM does not flood a caller that
-    writes the progress to a database; ``interval=0`` reports every cycle. The observer reads
-    only the cycle count and the change, so results are the same with or without it.
+@dataclass(frozen=True)
+class _Estimates:
+    """Slopes and the standard errors of a fit as :class:`CalibrationResult` reports them."""
+
+    a: Float
+    se_a: Float
+    se_b: Float
+    se_d: Float
+    se_c: Float | None = None
+    latent_sd: float = 1.0
+    se_latent_sd: float | None = None
+
+
+class _DichotomousModel:
+    """What one model contributes to :func:`calibrate`; the EM loop itself is model-free.
+
+    A model says where its free parameters sit in the flat vector that EM and SQUAREM move
+    (:meth:`unpack`, :meth:`natural`, :meth:`parameter_names`), where EM starts (:meth:`start`),
+    its M-step (:meth:`mstep`) and objective (:meth:`objective`), its observed information
+    (:meth:`information`) and how the estimates and standard errors are read back
+    (:meth:`estimates`). One subclass per model family; :data:`_MODELS` maps the names.
     """
 
-    def __init__(self, callback: ProgressCallback, *, max_cycles: int, tol: float, share: float = 1.0,
-                 interval: float = PROGRESS_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
-        self._callback = callback
-        self._max_cycles = max_cycles
-        self._log_tol = math.log(tol)
-        self._share = share
-        self._interval = interval
-        self._clock = clock
-        self._last_call = clock()
-        self._first_log_change: float | None = None
-        self.fraction = 0.0
+    def __init__(self, name: str, n_items: int, c_prior: tuple[Float, Float]) -> None:
+        self.name = name
+        self.n_items = n_items
+        self.c_prior = c_prior
 
-    def cycle(self, n_cycles: int, change: float) -> None:
-        """``run_em``'s ``on_cycle`` hook."""
-        if math.isfinite(change) and change > 0:
-            log_change = math.log(change)
-            if self._first_log_change is None:
-                self._first_log_change = log_change
-            span = self._first_log_change - self._log_tol
-            by_change = (self._first_log_change - log_change) / span if span > 0 else 0.0
-        else:
-            by_change = 0.0 if change != 0 else 1.0
-        estimate = min(max(by_change, n_cycles / self._max_cycles), 1.0) * self._share
-        # Stay strictly below the share until EM has finished (finish() reports the end).
-        self.fraction = max(self.fraction, min(estimate, self._share * (1.0 - 1e-9)))
-        now = self._clock()
-        if now - self._last_call >= self._interval:
-            self._last_call = now
-            self._callback(self.fraction)
+    def unpack(self, x: Float) -> tuple[Float, Float, Float | None]:
+        """Flat vector → (a, d, c or None)."""
+        raise NotImplementedError
 
-    def finish(self) -> None:
-        """Report 1.0 (always, regardless of the interval)."""
-        self.fraction = 1.0
-        self._callback(1.0)
+    def natural(self, x: Float) -> Float:
+        """The parameters on the scale the convergence test uses."""
+        return x
+
+    def parameter_names(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def start(self, p: Float, a: Float) -> Float:
+        """Starting vector from the clipped proportions correct ``p`` and the slopes ``a`` implied
+        by the biserial item-rest correlations (:func:`_starting_moments`)."""
+        raise NotImplementedError
+
+    def mstep(self, r: Float, n: Float, nodes: Float, x: Float, a: Float, d: Float) -> Float:
+        """The M-step from the point ``x`` (unpacked: ``a``, ``d``) given the expected counts."""
+        raise NotImplementedError
+
+    def log_prior(self, c: Float | None) -> float:
+        """Log prior density of the parameters (only the 3PL has one)."""
+        return 0.0
+
+    def objective(self, loglik: float, c: Float | None) -> float:
+        """What EM maximises: the marginal log-likelihood (plus the log prior, 3PL)."""
+        return loglik
+
+    def result_prior(self) -> tuple[Float, Float] | None:
+        """The c prior as the result reports it (3PL only)."""
+        return None
+
+    def information(self, data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float, c: Float | None) -> Float:
+        """Observed information of the free parameters, in the order of :meth:`parameter_names`."""
+        raise NotImplementedError
+
+    def estimates(self, a: Float, d: Float, cov: Float) -> _Estimates:
+        """Slopes and standard errors from the covariance of the free parameters."""
+        raise NotImplementedError
 
 
-# --------------------------------------------------------------------------- EM driver
+class _CommonSlope(_DichotomousModel):
+    """1PL: one slope shared by every item, ``θ ~ N(0, 1)``. Vector: ``[α, d_1 … d_J]``."""
+
+    def unpack(self, x: Float) -> tuple[Float, Float, Float | None]:
+        return np.full(self.n_items, x[0]), x[1:], None
+
+    def parameter_names(self) -> tuple[str, ...]:
+        return ("a", *_names("d", self.n_items))
+
+    def start(self, p: Float, a: Float) -> Float:
+        common = float(np.clip(np.mean(np.abs(a)), 0.3, 3.0))
+        d = special.logit(p) * np.sqrt(1.0 + math.pi * common**2 / 8.0)
+        return np.concatenate([[common], d])
+
+    def mstep(self, r: Float, n: Float, nodes: Float, x: Float, a: Float, d: Float) -> Float:
+        a_new, d_new = _mstep_logistic(r, n, nodes, a, d, common_slope=True)
+        return np.concatenate([[a_new[0]], d_new])
+
+    def information(self, data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float, c: Float | None) -> Float:
+        # a_j = α for every j: contract the 2PL information with that Jacobian.
+        j = self.n_items
+        info = _information_logistic(data, nodes, prior_w, a, d)
+        jac = np.zeros((2 * j, j + 1))
+        jac[:j, 0] = 1.0
+        jac[j:, 1:] = np.eye(j)
+        return np.asarray(jac.T @ info @ jac, dtype=float)
+
+    def estimates(self, a: Float, d: Float, cov: Float) -> _Estimates:
+        var = np.diag(cov)
+        j = self.n_items
+        se_b = _se_b(a, d, np.full(j, var[0]), var[1:], cov[0, 1:])
+        return _Estimates(a=a, se_a=np.full(j, np.sqrt(var[0])), se_b=se_b, se_d=np.sqrt(var[1:]))
 
 
-def run_em(
-    step: Callable[[Float], tuple[Float, float, float]],
-    natural: Callable[[Float], Float],
-    x0: Float,
-    *,
-    max_cycles: int,
-    tol: float,
-    accelerate: bool,
-    on_cycle: Callable[[int, float], None] | None = None,
-) -> tuple[Float, int, bool, ConvergenceHistory]:
-    """Iterate the EM map ``F`` (``step``), optionally with SQUAREM (Varadhan & Roland 2008,
-    scheme S3, with their step-length safeguard and monotone back-tracking).
+class _Rasch(_CommonSlope):
+    """Rasch: the 1PL's likelihood re-read. ``θ' = α θ`` has SD α (reported as ``latent_sd``),
+    and every slope becomes 1."""
 
-    Each SQUAREM round takes two EM cycles ``x1 = F(x0)``, ``x2 = F(x1)``, sets
-    ``r = x1 − x0``, ``v = x2 − 2 x1 + x0``, ``α = −‖r‖ / ‖v‖`` clamped to ``[−step_max, −1]``
-    and jumps to ``x' = x0 − 2 α r + α² v``, then applies one more cycle from ``x'``. ``α = −1``
-    gives ``x' = x2``, i.e. plain EM; ``step_max`` starts at 1 and grows fourfold whenever the
-    clamp binds, so the extrapolation earns its length. If the objective at ``x'`` is below
-    that at ``x0`` (or not finite), α moves halfway back to −1. Convergence:
-    ``max |F(x) − x| < tol`` after any cycle.
+    def parameter_names(self) -> tuple[str, ...]:
+        return ("latent_sd", *_names("d", self.n_items))
 
-    ``on_cycle(n_cycles, change)``, if given, is called after every cycle with the cycles used
-    so far and that cycle's ``max |F(x) − x|`` (an observer: it cannot change the iteration).
+    def estimates(self, a: Float, d: Float, cov: Float) -> _Estimates:
+        var = np.diag(cov)
+        se_d = np.sqrt(var[1:])
+        return _Estimates(
+            a=np.ones(self.n_items),
+            se_a=np.zeros(self.n_items),
+            se_b=se_d.copy(),
+            se_d=se_d,
+            latent_sd=float(a[0]),
+            se_latent_sd=float(np.sqrt(var[0])),
+        )
+
+
+class _TwoPL(_DichotomousModel):
+    """2PL: free ``a``, ``d``. Vector: ``[a_1 … a_J, d_1 … d_J]``."""
+
+    def unpack(self, x: Float) -> tuple[Float, Float, Float | None]:
+        j = self.n_items
+        return x[:j], x[j:], None
+
+    def parameter_names(self) -> tuple[str, ...]:
+        return (*_names("a", self.n_items), *_names("d", self.n_items))
+
+    def start(self, p: Float, a: Float) -> Float:
+        d = special.logit(p) * np.sqrt(1.0 + math.pi * a**2 / 8.0)
+        return np.concatenate([a, d])
+
+    def mstep(self, r: Float, n: Float, nodes: Float, x: Float, a: Float, d: Float) -> Float:
+        a_new, d_new = _mstep_logistic(r, n, nodes, a, d, common_slope=False)
+        return np.concatenate([a_new, d_new])
+
+    def information(self, data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float, c: Float | None) -> Float:
+        return _information_logistic(data, nodes, prior_w, a, d)
+
+    def estimates(self, a: Float, d: Float, cov: Float) -> _Estimates:
+        var = np.diag(cov)
+        j = self.n_items
+        idx = np.arange(j)
+        se_b = _se_b(a, d, var[:j], var[j : 2 * j], cov[idx, idx + j])
+        return _Estimates(a=a, se_a=np.sqrt(var[:j]), se_b=se_b, se_d=np.sqrt(var[j : 2 * j]))
+
+
+class _ThreePL(_TwoPL):
+    """3PL: free ``a``, ``d`` and ``c`` with a Beta prior on ``c`` (MAP for c). Vector:
+    ``[a_1 … a_J, d_1 … d_J, γ_1 … γ_J]`` with ``γ = logit c``."""
+
+    def __init__(self, name: str, n_items: int, c_prior: tuple[Float, Float]) -> None:
+        if np.any(c_prior[0] < 1.0) or np.any(c_prior[1] < 1.0):
+            raise ValueError("c_prior (alpha, beta) must both be ≥ 1 so the prior has a finite mode")
+        super().__init__(name, n_items, c_prior)
+
+    def unpack(self, x: Float) -> tuple[Float, Float, Float | None]:
+        j = self.n_items
+        return x[:j], x[j : 2 * j], special.expit(np.clip(x[2 * j :], -_LOGIT_C_BOUND, _LOGIT_C_BOUND))
+
+    def natural(self, x: Float) -> Float:
+        """c itself, not its logit."""
+        j = self.n_items
+        return np.concatenate([x[: 2 * j], special.expit(np.clip(x[2 * j :], -_LOGIT_C_BOUND, _LOGIT_C_BOUND))])
+
+    def parameter_names(self) -> tuple[str, ...]:
+        return (*super().parameter_names(), *_names("c", self.n_items))
+
+    def start(self, p: Float, a: Float) -> Float:
+        alpha, beta = self.c_prior
+        c0 = np.clip((alpha - 1.0) / (alpha + beta - 2.0), 0.01, 0.5) * np.ones_like(p)
+        p_star = np.clip((p - c0) / (1.0 - c0), 0.05, 0.95)
+        a = np.where(a > 0.2, a, 0.2)  # a 3PL item with a non-positive slope is not identified
+        d = special.logit(p_star) * np.sqrt(1.0 + math.pi * a**2 / 8.0)
+        return np.concatenate([a, d, special.logit(c0)])
+
+    def mstep(self, r: Float, n: Float, nodes: Float, x: Float, a: Float, d: Float) -> Float:
+        g = x[2 * self.n_items :]
+        a_new, d_new, g_new = _mstep_3pl(r, n, nodes, a, d, g, self.c_prior)
+        return np.concatenate([a_new, d_new, g_new])
+
+    def log_prior(self, c: Float | None) -> float:
+        assert c is not None
+        return _beta_log_density(c, self.c_prior)
+
+    def objective(self, loglik: float, c: Float | None) -> float:
+        return loglik + self.log_prior(c)
+
+    def result_prior(self) -> tuple[Float, Float] | None:
+        return self.c_prior
+
+    def information(self, data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float, c: Float | None) -> Float:
+        # Posterior information: the prior's curvature on c is added to the likelihood's.
+        assert c is not None
+        j = self.n_items
+        info = _information_general(data, nodes, prior_w, a, d, c)
+        alpha, beta = self.c_prior
+        idx = np.arange(2 * j, 3 * j)
+        info[idx, idx] += (alpha - 1.0) / c**2 + (beta - 1.0) / (1.0 - c) ** 2
+        return info
+
+    def estimates(self, a: Float, d: Float, cov: Float) -> _Estimates:
+        two = super().estimates(a, d, cov)
+        se_c = np.sqrt(np.diag(cov)[2 * self.n_items :])
+        return _Estimates(a=two.a, se_a=two.se_a, se_b=two.se_b, se_d=two.se_d, se_c=se_c)
+
+
+_MODELS: dict[str, type[_DichotomousModel]] = {"rasch": _Rasch, "1pl": _CommonSlope, "2pl": _TwoPL, "3pl": _ThreePL}
+
+
+def _names(letter: str, n_items: int) -> list[str]:
+    return [f"{letter}[{j}]" for j in range(n_items)]
+
+
+def _starting_moments(data: _Data) -> tuple[Float, Float]:
+    """Proportions correct (clipped to [0.01, 0.99]) and slopes from the biserial item-rest
+    correlation, the material of every model's starting values.
+
+    ``a ≈ 1.702 ρ / √(1 − ρ²)`` (normal-ogive loading to logistic slope); the models then take
+    ``d ≈ logit(p) √(1 + π a² / 8)`` (the logistic–normal convolution), so EM starts near the
+    answer and a miskeyed item already starts with a negative slope.
     """
-    changes: list[float] = []
-    logliks: list[float] = []
-    objectives: list[float] = []
-
-    def cycle(x: Float) -> tuple[Float, float, float]:
-        x_new, loglik, objective = step(x)
-        change = float(np.max(np.abs(natural(x_new) - natural(x))))
-        if not np.isfinite(change):
-            change = math.inf
-        changes.append(change)
-        logliks.append(loglik)
-        objectives.append(objective)
-        if on_cycle is not None:
-            on_cycle(len(changes), change)
-        return x_new, objective, change
-
-    def history() -> ConvergenceHistory:
-        return ConvergenceHistory(np.array(changes), np.array(logliks), np.array(objectives))
-
-    step_max = 1.0
-    x = x0
-    while len(changes) < max_cycles:
-        x1, obj0, change = cycle(x)
-        if change < tol:
-            return x1, len(changes), True, history()
-        if not accelerate or len(changes) >= max_cycles:
-            x = x1
-            continue
-        x2, _, change = cycle(x1)
-        if change < tol:
-            return x2, len(changes), True, history()
-        r = x1 - x
-        v = x2 - x1 - r
-        vv = float(v @ v)
-        if vv == 0.0 or len(changes) >= max_cycles:
-            x = x2
-            continue
-        alpha = max(min(-math.sqrt(float(r @ r) / vv), -1.0), -step_max)
-        if alpha == -step_max:
-            step_max *= 4.0
-        while True:
-            x_jump = x2 if alpha == -1.0 else x - 2.0 * alpha * r + alpha**2 * v
-            x3, obj_jump, change = cycle(x_jump)
-            if alpha == -1.0 or obj_jump >= obj0 - 1e-10 or len(changes) >= max_cycles:
-                break
-            alpha = (alpha - 1.0) / 2.0
-            if alpha > -1.01:
-                alpha = -1.0
-        if not np.all(np.isfinite(x3)):
-            x = x2
-            continue
-        if change < tol:
-            return x3, len(changes), True, history()
-        x = x3
-    return x, len(changes), False, history()
+    x, w = data.x, data.w
+    # Weighted moments over the rows where the item was presented, all as matrix-vector
+    # products with the summed score S (no N × J temporaries).
+    score = x.sum(axis=1)
+    if data.mask is None or data.wm is None:
+        n_obs = np.full(x.shape[1], w.sum())
+        s1 = np.full(x.shape[1], w @ score)
+        s2 = np.full(x.shape[1], w @ score**2)
+    else:
+        n_obs = w @ data.mask
+        s1 = data.wm.T @ score
+        s2 = data.wm.T @ score**2
+    n_right = w @ x
+    xs = data.wx.T @ score
+    p = np.clip(n_right / n_obs, 0.01, 0.99)
+    var_x = p * (1.0 - p)
+    cov_xs = xs / n_obs - p * s1 / n_obs
+    var_s = s2 / n_obs - (s1 / n_obs) ** 2
+    # Item-rest correlation: the rest score is S − x.
+    cov_xr = cov_xs - var_x
+    var_r = np.maximum(var_s - 2.0 * cov_xs + var_x, 0.0)
+    denom = np.sqrt(var_x * var_r)
+    r_pb = np.divide(cov_xr, denom, out=np.zeros_like(cov_xr), where=denom > 0)
+    z = special.ndtri(p)
+    r_bis = np.clip(r_pb * np.sqrt(p * (1.0 - p)) / np.exp(-0.5 * z**2) * math.sqrt(2.0 * math.pi), -0.9, 0.9)
+    a = np.clip(1.702 * r_bis / np.sqrt(1.0 - r_bis**2), -2.0, 3.0)
+    return p, a
 
 
 # --------------------------------------------------------------------------- public API
@@ -915,7 +920,70 @@ def calibrate(
     Varadhan, R., & Roland, C. (2008). Simple and globally convergent methods for accelerating
     the convergence of any EM algorithm. Scandinavian Journal of Statistics, 35, 335–353.
     """
-    if model not in MODELS:
+    lo, hi = _check_options(model, n_nodes, theta_range, max_cycles, tol, allow_few_nodes)
+    data = _prepare(responses, weights)
+    _check_items(data)
+    spec = _MODELS[model](model, data.shape[1], _per_item_prior(c_prior, data.shape[1]))
+    nodes, prior_w = standard_normal_quadrature(n_nodes, (lo, hi))
+    meter = None
+    if progress is not None:
+        meter = EmProgress(progress, max_cycles=max_cycles, tol=tol, share=0.9 if standard_errors else 1.0,
+                           interval=progress_interval)
+    x, n_cycles, converged, history = _fit_em(
+        spec, data, nodes, prior_w, max_cycles=max_cycles, tol=tol, accelerate=accelerate, meter=meter
+    )
+    if not converged:
+        warnings.warn(
+            f"EM stopped after {n_cycles} cycles with max parameter change {history.max_change[-1]:.3g} ≥ tol={tol}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    a, d, c = spec.unpack(x)
+    _, loglik = _estep(data, nodes, prior_w, a, d, c)
+    names = spec.parameter_names()
+    if standard_errors:
+        cov, se_method = _covariance(spec.information(data, nodes, prior_w, a, d, c))
+    else:
+        cov, se_method = np.full((len(names), len(names)), np.nan), "not computed"
+    est = spec.estimates(a, d, cov)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # A slope of exactly 0 (only in degenerate, perfectly symmetric data) leaves b undefined.
+        b = -d / est.a
+    if meter is not None:
+        meter.finish()
+    return CalibrationResult(
+        model=model,
+        a=np.array(est.a, dtype=float),
+        b=b,
+        c=np.zeros(spec.n_items) if c is None else np.array(c),
+        d=np.array(d, dtype=float),
+        se_a=est.se_a,
+        se_b=est.se_b,
+        se_d=est.se_d,
+        se_c=est.se_c,
+        latent_sd=est.latent_sd,
+        se_latent_sd=est.se_latent_sd,
+        loglik=loglik,
+        log_prior=spec.log_prior(c),
+        n_cycles=n_cycles,
+        converged=converged,
+        history=history,
+        covariance=cov,
+        parameter_names=names,
+        n_examinees=data.shape[0],
+        sample_size=float(data.w.sum()),
+        n_nodes=n_nodes,
+        theta_range=(lo, hi),
+        c_prior=spec.result_prior(),
+        se_method=se_method,
+    )
+
+
+def _check_options(
+    model: str, n_nodes: int, theta_range: tuple[float, float], max_cycles: int, tol: float, allow_few_nodes: bool
+) -> tuple[float, float]:
+    """Refuse bad options before any work; returns the θ range as floats."""
+    if model not in _MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     if n_nodes < MIN_NODES and not allow_few_nodes:
         raise ValueError(f"n_nodes={n_nodes} < {MIN_NODES} biases long tests; pass allow_few_nodes=True to insist")
@@ -926,145 +994,50 @@ def calibrate(
         raise ValueError(f"theta_range must be increasing, got {theta_range}")
     if max_cycles < 1 or not tol > 0:
         raise ValueError("max_cycles must be ≥ 1 and tol > 0")
+    return lo, hi
 
-    data = _prepare(responses, weights)
-    _check_items(data)
-    n_items = data.shape[1]
-    nodes, prior_w = normal_quadrature(n_nodes, (lo, hi))
-    prior_c = (
+
+def _per_item_prior(c_prior: tuple[float, float] | tuple[ArrayLike, ArrayLike], n_items: int) -> tuple[Float, Float]:
+    """The Beta prior's (α, β) broadcast to one value per item."""
+    return (
         np.broadcast_to(np.asarray(c_prior[0], dtype=float), (n_items,)).copy(),
         np.broadcast_to(np.asarray(c_prior[1], dtype=float), (n_items,)).copy(),
     )
-    if model == "3pl" and (np.any(prior_c[0] < 1.0) or np.any(prior_c[1] < 1.0)):
-        raise ValueError("c_prior (alpha, beta) must both be ≥ 1 so the prior has a finite mode")
 
-    layout = _Layout(model, n_items)
+
+def _fit_em(
+    spec: _DichotomousModel,
+    data: _Data,
+    nodes: Float,
+    prior_w: Float,
+    *,
+    max_cycles: int,
+    tol: float,
+    accelerate: bool,
+    meter: EmProgress | None,
+) -> tuple[Float, int, bool, ConvergenceHistory]:
+    """The EM iteration of one model: E-step and expected counts here, M-step by the model."""
 
     def step(x: Float) -> tuple[Float, float, float]:
-        a, d, c = layout.unpack(x)
+        a, d, c = spec.unpack(x)
         post, loglik = _estep(data, nodes, prior_w, a, d, c)
         r, n = _expected_counts(data, post)
-        if model in ("rasch", "1pl"):
-            a_new, d_new = _mstep_logistic(r, n, nodes, a, d, common_slope=True)
-            return np.concatenate([[a_new[0]], d_new]), loglik, loglik
-        if model == "2pl":
-            a_new, d_new = _mstep_logistic(r, n, nodes, a, d, common_slope=False)
-            return np.concatenate([a_new, d_new]), loglik, loglik
-        assert c is not None
-        g = x[2 * n_items :]
-        a_new, d_new, g_new = _mstep_3pl(r, n, nodes, a, d, g, prior_c)
-        return np.concatenate([a_new, d_new, g_new]), loglik, loglik + _beta_log_density(c, prior_c)
+        return spec.mstep(r, n, nodes, x, a, d), loglik, spec.objective(loglik, c)
 
-    x0 = _starting_values(data, model, prior_c)
-    meter = None
-    if progress is not None:
-        meter = EmProgress(progress, max_cycles=max_cycles, tol=tol, share=0.9 if standard_errors else 1.0,
-                           interval=progress_interval)
-    x, n_cycles, converged, history = run_em(
-        step, layout.natural, x0, max_cycles=max_cycles, tol=tol, accelerate=accelerate,
+    x0 = spec.start(*_starting_moments(data))
+    return run_em(
+        step, spec.natural, x0, max_cycles=max_cycles, tol=tol, accelerate=accelerate,
         on_cycle=None if meter is None else meter.cycle,
     )
-    if not converged:
-        warnings.warn(
-            f"EM stopped after {n_cycles} cycles with max parameter change {history.max_change[-1]:.3g} ≥ tol={tol}",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    a, d, c = layout.unpack(x)
-    _, loglik = _estep(data, nodes, prior_w, a, d, c)
-    log_prior = _beta_log_density(c, prior_c) if c is not None else 0.0
-
-    names = _parameter_names(model, n_items)
-    if standard_errors:
-        if model == "3pl":
-            info = _information_general(data, nodes, prior_w, a, d, c)
-            alpha, beta = prior_c
-            assert c is not None
-            idx = np.arange(2 * n_items, 3 * n_items)
-            info[idx, idx] += (alpha - 1.0) / c**2 + (beta - 1.0) / (1.0 - c) ** 2
-        else:
-            info = _information_logistic(data, nodes, prior_w, a, d)
-            if model in ("rasch", "1pl"):
-                # a_j = α for every j: contract the 2PL information with that Jacobian.
-                jac = np.zeros((2 * n_items, n_items + 1))
-                jac[:n_items, 0] = 1.0
-                jac[n_items:, 1:] = np.eye(n_items)
-                info = jac.T @ info @ jac
-        cov, positive_definite = invert_information(info)
-        se_method = "observed information (Louis 1982), exact for the quadrature likelihood"
-        if not positive_definite:
-            se_method += "; not positive definite (solution not identified): SEs are NaN"
-    else:
-        cov = np.full((len(names), len(names)), np.nan)
-        se_method = "not computed"
-    var = np.diag(cov)
-
-    se_c: Float | None = None
-    latent_sd = 1.0
-    se_latent_sd: float | None = None
-    if model in ("rasch", "1pl"):
-        se_d = np.sqrt(var[1:])
-        if model == "rasch":
-            # Same likelihood re-read: θ' = α θ has SD α, and every slope becomes 1.
-            latent_sd = float(a[0])
-            se_latent_sd = float(np.sqrt(var[0]))
-            se_a = np.zeros(n_items)
-            se_b = se_d.copy()
-            a = np.ones(n_items)
-        else:
-            se_a = np.full(n_items, np.sqrt(var[0]))
-            se_b = _se_b(a, d, np.full(n_items, var[0]), var[1:], cov[0, 1:])
-    else:
-        idx = np.arange(n_items)
-        se_a = np.sqrt(var[:n_items])
-        se_d = np.sqrt(var[n_items : 2 * n_items])
-        se_b = _se_b(a, d, var[:n_items], var[n_items : 2 * n_items], cov[idx, idx + n_items])
-        if model == "3pl":
-            se_c = np.sqrt(var[2 * n_items :])
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # A slope of exactly 0 (only in degenerate, perfectly symmetric data) leaves b undefined.
-        b = -d / a
-    if meter is not None:
-        meter.finish()
-    return CalibrationResult(
-        model=model,
-        a=np.array(a, dtype=float),
-        b=b,
-        c=np.zeros(n_items) if c is None else np.array(c),
-        d=np.array(d, dtype=float),
-        se_a=se_a,
-        se_b=se_b,
-        se_d=se_d,
-        se_c=se_c,
-        latent_sd=latent_sd,
-        se_latent_sd=se_latent_sd,
-        loglik=loglik,
-        log_prior=log_prior,
-        n_cycles=n_cycles,
-        converged=converged,
-        history=history,
-        covariance=cov,
-        parameter_names=names,
-        n_examinees=data.shape[0],
-        sample_size=float(data.w.sum()),
-        n_nodes=n_nodes,
-        theta_range=(lo, hi),
-        c_prior=prior_c if model == "3pl" else None,
-        se_method=se_method,
-    )
 
 
-def _parameter_names(model: str, n_items: int) -> tuple[str, ...]:
-    d = [f"d[{j}]" for j in range(n_items)]
-    if model == "rasch":
-        return ("latent_sd", *d)
-    if model == "1pl":
-        return ("a", *d)
-    a = [f"a[{j}]" for j in range(n_items)]
-    if model == "2pl":
-        return (*a, *d)
-    return (*a, *d, *(f"c[{j}]" for j in range(n_items)))
+def _covariance(info: Float) -> tuple[Float, str]:
+    """Covariance of the free parameters from their observed information, and how it was got."""
+    cov, positive_definite = invert_information(info)
+    se_method = "observed information (Louis 1982), exact for the quadrature likelihood"
+    if not positive_definite:
+        se_method += "; not positive definite (solution not identified): SEs are NaN"
+    return cov, se_method
 
 
 def marginal_loglik(
@@ -1085,7 +1058,7 @@ def marginal_loglik(
     with the same rectangular quadrature as :func:`calibrate`; ``σ = latent_sd`` (Rasch).
     """
     data = _prepare(responses, weights)
-    nodes, prior_w = normal_quadrature(n_nodes, theta_range)
+    nodes, prior_w = standard_normal_quadrature(n_nodes, theta_range)
     a_ = np.asarray(a, dtype=float) * float(latent_sd)
     c_ = None if c is None else np.asarray(c, dtype=float)
     if c_ is not None and not np.any(c_ > 0):

@@ -1,11 +1,12 @@
 """Analysis reports (题目分析报告): the item report, the paper report and the DIF report.
 
-Two layers:
+Two layers, two modules:
 
-* **pure builders** take arrays and parameters and return frozen dataclasses (observed
-  proportions by ability group, the distractor table, a form's reliability and score
-  distribution, the Mantel–Haenszel table of one grouping);
-* **loaders** (:func:`item_report`, :func:`paper_report`, :func:`dif_report`) read the rows
+* **pure statistics** (:mod:`grading.report_stats`, no database) take arrays and parameters
+  and return frozen dataclasses (observed proportions by ability group, the distractor table,
+  a form's reliability and score distribution, the Mantel–Haenszel table of one grouping);
+  this module re-exports them for the pages and workbooks;
+* **loaders** (this module) (:func:`item_report`, :func:`paper_report`, :func:`dif_report`) read the rows
   (items, papers, calibration runs, response sets, item parameters), call the builders and
   return one report object that the pages, the JSON chart endpoints and the Excel workbooks
   (:mod:`grading.report_excel`) all render. They only read; nothing is written or audited.
@@ -50,13 +51,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -64,11 +65,34 @@ from foundation.accounts import User, require_role
 from foundation.db import as_utc
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.settings import get_rule
-from grading import ctt, dif
+from grading import ctt
 from grading.calibration import readable_run
 from grading.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.report_stats import (
+    THETA_GRID,
+    DifComparison,
+    DifRow,
+    FormReliability,
+    ItemCurves,
+    ObservedIcc,
+    OptionRow,
+    ScoreGroup,
+    binary_columns,
+    column_max,
+    dif_table,
+    distractor_rows,
+    form_reliability,
+    form_summary,
+    group_values,
+    item_curves,
+    latent_posterior,
+    observed_icc,
+    rest_theta_icc,
+    score_distribution,
+    theta_strata,
+)
 from grading.responses import ANALYSTS
-from itembank import access, irtmodel
+from itembank import access
 from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, TRUE_MARK
 from itembank.models import Item, Paper, PaperForm, PaperItem
 from itembank.papers import information_curves
@@ -104,12 +128,6 @@ __all__ = [
     "score_distribution",
 ]
 
-THETA_GRID: Float = np.round(np.linspace(-4.0, 4.0, 81), 3)
-N_GROUPS = 10
-MIN_GROUP_SIZE = 20  # fewer groups when the item was presented to few examinees
-BLANK_LABEL = "未作答/未记录"
-MISSING = ""  # a missing group label in ResponseSet groups
-_EPS = 1e-12
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 def _num(value: Any) -> float | None:
@@ -123,389 +141,6 @@ def _num(value: Any) -> float | None:
 def _r(value: Any, digits: int = 4) -> float | None:
     v = _num(value)
     return None if v is None else round(v, digits)
-
-
-# =========================================================================== pure builders
-
-
-@dataclass(frozen=True)
-class ItemCurves:
-    """Model curves of one item over ``theta``: probability correct and item information."""
-
-    theta: Float
-    probability: Float
-    information: Float
-
-
-def item_curves(a: float, b: float, c: float | None = None, theta: ArrayLike | None = None) -> ItemCurves:
-    """``P(θ) = c + (1 − c) / (1 + exp(−a (θ − b)))`` and its information over ``theta``."""
-    grid = THETA_GRID if theta is None else np.asarray(theta, dtype=float)
-    cc = 0.0 if c is None else float(c)
-    p = irtmodel.prob(grid, np.array([a]), np.array([b]), np.array([cc]))[:, 0]
-    info = irtmodel.information(grid, np.array([a]), np.array([b]), np.array([cc]))[:, 0]
-    return ItemCurves(theta=grid, probability=p, information=info)
-
-
-def _binary_columns(scores: Float) -> NDArray[np.bool_]:
-    """Columns whose presented scores are all 0 or 1."""
-    presented = ~np.isnan(scores)
-    bad = presented & (scores != 0.0) & (scores != 1.0)
-    return np.asarray(~bad.any(axis=0))
-
-
-def latent_posterior(
-    scores: ArrayLike,
-    a: ArrayLike,
-    b: ArrayLike,
-    c: ArrayLike | None = None,
-    *,
-    n_nodes: int = 81,
-    theta_range: tuple[float, float] = (-7.0, 7.0),
-    max_iter: int = 50,
-    tol: float = 1e-4,
-) -> tuple[Float, Float, float, float]:
-    """Posterior over a θ grid for every examinee, items fixed, latent N(μ, σ²) estimated.
-
-    ``scores`` is 0/1/NaN ``(n_examinees, n_items)`` for the items whose (bank-scale)
-    parameters are given. μ and σ start at 0 and 1 and are updated by EM (the mean and the
-    variance of the posteriors) until they move less than ``tol``.
-
-    Returns
-    -------
-    nodes : ndarray (Q,)
-    posterior : ndarray (n_examinees, Q)
-        Rows sum to 1; an examinee with no item presented gets the prior.
-    mean, sd : float
-        The latent distribution used.
-    """
-    x = np.asarray(scores, dtype=float)
-    a_ = np.atleast_1d(np.asarray(a, dtype=float))
-    b_ = np.atleast_1d(np.asarray(b, dtype=float))
-    c_ = np.zeros_like(a_) if c is None else np.nan_to_num(np.atleast_1d(np.asarray(c, dtype=float)))
-    nodes = np.linspace(theta_range[0], theta_range[1], n_nodes)
-    presented = ~np.isnan(x)
-    xs = np.where(presented, x, 0.0)
-    m = presented.astype(float)
-    if a_.size:
-        p = np.clip(irtmodel.prob(nodes, a_, b_, c_), _EPS, 1.0 - _EPS)
-        log_p, log_q = np.log(p), np.log1p(-p)
-        ll = xs @ (log_p - log_q).T + m @ log_q.T  # (N, Q)
-    else:
-        ll = np.zeros((x.shape[0], n_nodes))
-    mean, sd = 0.0, 1.0
-    post = np.empty_like(ll)
-    for _ in range(max_iter):
-        log_prior = -0.5 * ((nodes - mean) / sd) ** 2
-        post = ll + log_prior[None, :]
-        post -= post.max(axis=1, keepdims=True)
-        np.exp(post, out=post)
-        post /= post.sum(axis=1, keepdims=True)
-        if x.shape[0] == 0:
-            break
-        eap = post @ nodes
-        var = post @ nodes**2 - eap**2
-        new_mean = float(eap.mean())
-        new_sd = float(np.sqrt(max(float(np.mean(np.maximum(var, 0.0)) + np.var(eap)), 1e-4)))
-        new_sd = min(max(new_sd, 0.2), 5.0)
-        moved = max(abs(new_mean - mean), abs(new_sd - sd))
-        mean, sd = new_mean, new_sd
-        if moved < tol:
-            log_prior = -0.5 * ((nodes - mean) / sd) ** 2
-            post = ll + log_prior[None, :]
-            post -= post.max(axis=1, keepdims=True)
-            np.exp(post, out=post)
-            post /= post.sum(axis=1, keepdims=True)
-            break
-    return nodes, post, mean, sd
-
-
-@dataclass(frozen=True)
-class ScoreGroup:
-    """One ability group of the observed ICC."""
-
-    index: int  # 1 = lowest θ
-    n: int
-    theta_mean: float
-    theta_min: float
-    theta_max: float
-    observed: float  # proportion correct (mean item score)
-    expected: float  # model prediction for these examinees (mean posterior-predicted P)
-    model_at_mean: float  # the ICC at theta_mean
-
-    @property
-    def se(self) -> float:
-        """Binomial standard error of the observed proportion under the model."""
-        return math.sqrt(max(self.expected * (1.0 - self.expected), 0.0) / self.n) if self.n else math.nan
-
-
-@dataclass(frozen=True)
-class ObservedIcc:
-    """Observed proportions correct by ability group, with the model's expectations.
-
-    ``rmsd`` is the n-weighted root mean square of observed − expected; ``chi_square`` the
-    Pearson statistic ``Σ n (O − E)² / (E (1 − E))`` over the groups (a descriptive index,
-    not a test: S-X2 is the item-fit test).
-    """
-
-    groups: tuple[ScoreGroup, ...]
-    n: int
-    rmsd: float
-    chi_square: float
-    latent_mean: float
-    latent_sd: float
-    n_matching_items: int
-
-
-def observed_icc(
-    item_scores: ArrayLike,
-    theta: ArrayLike,
-    expected: ArrayLike,
-    a: float,
-    b: float,
-    c: float | None = None,
-    *,
-    n_groups: int = N_GROUPS,
-    min_group_size: int = MIN_GROUP_SIZE,
-    latent: tuple[float, float] = (0.0, 1.0),
-    n_matching_items: int = 0,
-) -> ObservedIcc:
-    """Group the examinees presented the item into quantile groups of ``theta``.
-
-    Parameters
-    ----------
-    item_scores : (N,) 0/1 or NaN (not presented)
-    theta : (N,) ability used for grouping (the rest EAP θ)
-    expected : (N,) model-predicted probability correct per examinee
-    a, b, c : the item's parameters (for ``model_at_mean``)
-    n_groups : at most this many groups; fewer so that each has ``min_group_size`` examinees.
-    """
-    y = np.asarray(item_scores, dtype=float)
-    t = np.asarray(theta, dtype=float)
-    e = np.asarray(expected, dtype=float)
-    ok = ~np.isnan(y) & ~np.isnan(t)
-    n = int(ok.sum())
-    k = max(1, min(n_groups, n // max(min_group_size, 1)))
-    groups: list[ScoreGroup] = []
-    if n:
-        order = np.argsort(t[ok], kind="stable")
-        ys, ts, es = y[ok][order], t[ok][order], e[ok][order]
-        for g, idx in enumerate(np.array_split(np.arange(n), k), start=1):
-            if idx.size == 0:
-                continue
-            tm = float(ts[idx].mean())
-            p_at = float(item_curves(a, b, c, np.array([tm])).probability[0])
-            groups.append(ScoreGroup(
-                index=g, n=int(idx.size), theta_mean=tm, theta_min=float(ts[idx].min()),
-                theta_max=float(ts[idx].max()), observed=float(ys[idx].mean()), expected=float(es[idx].mean()),
-                model_at_mean=p_at,
-            ))
-    if groups:
-        w = np.array([g.n for g in groups], dtype=float)
-        o = np.array([g.observed for g in groups])
-        ex = np.array([g.expected for g in groups])
-        rmsd = float(np.sqrt(np.sum(w * (o - ex) ** 2) / w.sum()))
-        den = np.clip(ex * (1.0 - ex), 1e-9, None)
-        chi = float(np.sum(w * (o - ex) ** 2 / den))
-    else:
-        rmsd = chi = math.nan
-    return ObservedIcc(groups=tuple(groups), n=n, rmsd=rmsd, chi_square=chi, latent_mean=latent[0],
-                       latent_sd=latent[1], n_matching_items=n_matching_items)
-
-
-@dataclass(frozen=True)
-class OptionRow:
-    """One row of the distractor table (选项分析)."""
-
-    label: str
-    n: int
-    share: float
-    rest_correlation: float  # NaN when undefined (nobody or everybody chose it)
-    is_key: bool
-
-    @property
-    def warning(self) -> bool:
-        """A distractor chosen more by stronger examinees: check the key and the option."""
-        return (not self.is_key) and self.label != BLANK_LABEL and self.rest_correlation > 0
-
-
-def _column_max(scores: Float) -> Float:
-    """Maximum score per column: 1 for 0/1 items, else the highest observed score."""
-    if scores.shape[0] == 0:
-        return np.ones(scores.shape[1])
-    top = np.where(np.isnan(scores), -np.inf, scores).max(axis=0)
-    return np.where(np.isfinite(top) & (top > 1.0), top, 1.0)
-
-
-def _rest_score(scores: Float, j: int) -> tuple[Float, NDArray[np.bool_]]:
-    """Mean proportion-of-maximum over the other presented items (as in :mod:`grading.ctt`)."""
-    presented = ~np.isnan(scores)
-    scaled = np.where(presented, scores / _column_max(scores), 0.0)
-    others = np.ones(scores.shape[1], dtype=bool)
-    others[j] = False
-    count = presented[:, others].sum(axis=1).astype(float)
-    total = scaled[:, others].sum(axis=1)
-    rest = np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
-    return rest, presented[:, j] & (count > 0)
-
-
-def _corr(x: Float, y: Float) -> float:
-    if x.size < 2:
-        return math.nan
-    dx, dy = x - x.mean(), y - y.mean()
-    sxx, syy = float(dx @ dx), float(dy @ dy)
-    tiny = 1e-12 * x.size
-    if sxx <= tiny or syy <= tiny:
-        return math.nan
-    return float(np.clip((dx @ dy) / math.sqrt(sxx * syy), -1.0, 1.0))
-
-
-def distractor_rows(
-    scores: ArrayLike,
-    choices: ArrayLike,
-    j: int,
-    labels: Sequence[str] | Mapping[int, str],
-    key: str | Sequence[str],
-) -> tuple[OptionRow, ...]:
-    """The distractor table of column ``j``: share and option–rest correlation per option.
-
-    ``choices[:, j]`` holds choice codes: with a sequence of ``labels`` the code is the index
-    of the option (单选题 A = 0 …, 判断题 √ = 0, × = 1); with a mapping, the codes it lists
-    (多选题 bit masks → "AC"). −1 or an unknown code is 「未作答」. Only examinees presented
-    the item (``scores`` not NaN) count, so the shares sum to 1. The rest score is the mean
-    proportion-of-maximum over the other presented items, so the key's correlation equals the
-    item's corrected point-biserial (:func:`grading.ctt.corrected_point_biserial`) when the
-    score is 1 exactly for the key.
-    """
-    x = np.asarray(scores, dtype=float)
-    ch = np.asarray(choices)
-    keys = {key} if isinstance(key, str) else set(key)
-    by_code = dict(labels) if isinstance(labels, Mapping) else dict(enumerate(labels))
-    presented = ~np.isnan(x[:, j])
-    rest, valid = _rest_score(x, j)
-    codes = ch[:, j].astype(np.int64)
-    n_presented = int(presented.sum())
-    option_codes: list[tuple[str, NDArray[np.bool_]]] = [(label, codes == k) for k, label in by_code.items()]
-    blank = ~np.isin(codes, list(by_code))
-    if (blank & presented).any():
-        option_codes.append((BLANK_LABEL, blank))
-    rows = []
-    for label, chosen in option_codes:
-        chosen = chosen & presented
-        n = int(chosen.sum())
-        r = _corr(chosen[valid].astype(float), rest[valid])
-        rows.append(OptionRow(label=label, n=n, share=n / n_presented if n_presented else math.nan,
-                              rest_correlation=r, is_key=label in keys))
-    return tuple(rows)
-
-
-@dataclass(frozen=True)
-class FormReliability:
-    """Observed statistics of one form among the examinees who took all its items."""
-
-    n_examinees: int
-    n_items: int
-    method: str  # "KR-20" (0/1 items) or "α"
-    alpha: float
-    alpha_if_deleted: Float
-    difficulty: Float
-    point_biserial: Float
-    scores: Float  # summed score per examinee
-    mean: float
-    sd: float
-    sem: float  # classical SEM = SD √(1 − α)
-
-
-def form_reliability(scores: ArrayLike) -> FormReliability:
-    """KR-20 (or Cronbach's α for polytomous scores) with α-if-deleted, p, corrected
-    point-biserial and the summed scores of a complete ``(n_examinees, n_items)`` matrix."""
-    x = np.asarray(scores, dtype=float)
-    binary = bool(_binary_columns(x).all())
-    rel = ctt.kr20(x) if binary else ctt.cronbach_alpha(x)
-    stats = ctt.item_statistics(x, max_scores=None if binary else _column_max(x))
-    total = x.sum(axis=1)
-    sd = float(total.std(ddof=1)) if total.size > 1 else math.nan
-    alpha = float(rel.alpha)
-    sem = sd * math.sqrt(1.0 - alpha) if math.isfinite(alpha) and alpha <= 1 and math.isfinite(sd) else math.nan
-    return FormReliability(
-        n_examinees=x.shape[0], n_items=x.shape[1], method="KR-20" if binary else "α", alpha=alpha,
-        alpha_if_deleted=rel.alpha_if_deleted, difficulty=stats.difficulty, point_biserial=stats.point_biserial,
-        scores=total, mean=float(total.mean()) if total.size else math.nan, sd=sd, sem=sem,
-    )
-
-
-def score_distribution(total: ArrayLike, max_score: float) -> tuple[list[int], list[int]]:
-    """Histogram of summed scores: every integer score 0 … max_score and its count
-    (non-integer totals are rounded down into their bin)."""
-    t = np.asarray(total, dtype=float)
-    top = max(int(math.ceil(max_score)), int(t.max()) if t.size else 0)
-    counts = np.bincount(np.floor(t).astype(np.int64), minlength=top + 1) if t.size else np.zeros(top + 1, int)
-    return list(range(top + 1)), [int(v) for v in counts]
-
-
-@dataclass(frozen=True)
-class DifRow:
-    """One item of one reference/focal comparison."""
-
-    item_id: int
-    code: str
-    alpha_mh: float
-    d_dif: float
-    se: float
-    chi_square: float
-    p_value: float
-    ets_class: str | None
-    n_reference: int
-    n_focal: int
-
-    @property
-    def favours(self) -> str:
-        """Whom the item favours at equal ability (ETS sign: D < 0 favours the reference)."""
-        if not math.isfinite(self.d_dif) or self.ets_class in (None, "A"):
-            return ""
-        return "参照组" if self.d_dif < 0 else "目标组"
-
-
-@dataclass(frozen=True)
-class DifComparison:
-    focal: str
-    n_focal: int
-    rows: tuple[DifRow, ...]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        out = {"A": 0, "B": 0, "C": 0, "—": 0}
-        for row in self.rows:
-            out[row.ets_class or "—"] += 1
-        return out
-
-
-def dif_table(
-    scores: ArrayLike,
-    labels: ArrayLike,
-    reference: str,
-    item_ids: Sequence[int],
-    codes: Sequence[str],
-    *,
-    matching_score: ArrayLike | None = None,
-    alpha: float = 0.05,
-) -> tuple[DifComparison, ...]:
-    """Mantel–Haenszel DIF of every (0/1) column against ``reference``, one comparison per
-    other label (:func:`grading.dif.mantel_haenszel_by_group`). Empty labels are missing."""
-    g = np.asarray(labels, dtype=object)
-    g = np.where(g == MISSING, None, g)
-    results = dif.mantel_haenszel_by_group(scores, g, reference, matching_score=matching_score, alpha=alpha)
-    out = []
-    for focal in sorted(results, key=str):
-        res = results[focal]
-        rows = tuple(
-            DifRow(item_id=int(item_ids[k]), code=codes[k], alpha_mh=float(res.alpha_mh[k]),
-                   d_dif=float(res.d_dif[k]), se=float(res.se_d_dif[k]), chi_square=float(res.chi_square[k]),
-                   p_value=float(res.p_value[k]), ets_class=res.ets_class[k], n_reference=int(res.n_reference[k]),
-                   n_focal=int(res.n_focal[k]))
-            for k in range(len(item_ids))
-        )
-        out.append(DifComparison(focal=str(focal), n_focal=int(np.count_nonzero(g == focal)), rows=rows))
-    return tuple(out)
 
 
 # =========================================================================== loaders
@@ -597,7 +232,7 @@ def _matching_posterior(
     scores: Float, item_ids: Sequence[int], params: dict[int, ItemParameter], exclude: int | None = None
 ) -> tuple[Float, Float, float, float, int] | None:
     """Posterior from the run's calibrated 0/1 columns (``exclude`` left out)."""
-    binary = _binary_columns(scores)
+    binary = binary_columns(scores)
     cols = [k for k, iid in enumerate(item_ids) if iid in params and binary[k] and k != exclude]
     if not cols:
         return None
@@ -760,15 +395,14 @@ def item_report(session: Session, actor: User, item_id: int, run_id: int | None 
     j = ids.index(item_id)
     scores, choices, _ = _response_arrays(rs)
 
-    column_max = _column_max(scores)
-    stats = ctt.item_statistics(scores, max_scores=column_max)
+    stats = ctt.item_statistics(scores, max_scores=column_max(scores))
     base["ctt_n"] = int(stats.n_presented[j])
     base["ctt_p"] = _num(stats.difficulty[j])
     base["ctt_pbis"] = _num(stats.point_biserial[j])
     base["ctt_d"] = _num(stats.discrimination_index[j])
 
     # Observed proportions by rest-θ group.
-    if not _binary_columns(scores[:, [j]])[0]:
+    if not binary_columns(scores[:, [j]])[0]:
         base["observed_note"] = "这道试题不是 0/1 计分，不绘制实测通过率。"
     else:
         posterior = _matching_posterior(scores, ids, _run_parameters(run), exclude=j)
@@ -776,10 +410,8 @@ def item_report(session: Session, actor: User, item_id: int, run_id: int | None 
             base["observed_note"] = "该次标定中没有其他可用于估计能力的试题。"
         else:
             nodes, post, mean, sd, n_items = posterior
-            theta = post @ nodes
-            p_nodes = item_curves(parameter.a, parameter.b, parameter.c, nodes).probability
-            base["observed"] = observed_icc(scores[:, j], theta, post @ p_nodes, parameter.a, parameter.b,
-                                            parameter.c, latent=(mean, sd), n_matching_items=n_items)
+            base["observed"] = rest_theta_icc(scores[:, j], nodes, post, parameter.a, parameter.b, parameter.c,
+                                              latent=(mean, sd), n_matching_items=n_items)
 
     # Distractor table.
     presented = ~np.isnan(scores[:, j])
@@ -887,9 +519,7 @@ def _observed_form(
         return rows, f"作答数据（标定 #{run.id}）中完整作答本卷全部试题的考生不足 2 人。", None, None
     if len(cols) < 2:
         return rows, "本卷试题不足 2 道，无法计算信度。", None, None
-    rel = form_reliability(sub[takers])
-    max_score = float(_column_max(sub[takers]).sum())
-    hist = score_distribution(rel.scores, max_score)
+    rel, hist = form_summary(sub[takers])
     alpha = rel.alpha
     new_rows = []
     for k, row in enumerate(rows):
@@ -899,7 +529,7 @@ def _observed_form(
             c=row.c, p=_num(rel.difficulty[k]), pbis=_num(rel.point_biserial[k]), alpha_if_deleted=aid,
             raises_alpha=aid is not None and math.isfinite(alpha) and aid > alpha,
         ))
-    return new_rows, "", rel, (tuple(hist[0]), tuple(hist[1]))
+    return new_rows, "", rel, hist
 
 
 def paper_report(session: Session, actor: User, paper_id: int, run_id: int | None = None) -> PaperReport:
@@ -1003,12 +633,6 @@ class DifChoices:
     values: dict[str, tuple[tuple[str, int], ...]]
 
 
-def _group_values(column: NDArray[np.str_]) -> tuple[tuple[str, int], ...]:
-    labels, counts = np.unique(column[column != MISSING], return_counts=True)
-    pairs = sorted(zip(labels.tolist(), counts.tolist(), strict=True), key=lambda t: (-t[1], t[0]))
-    return tuple((str(v), int(n)) for v, n in pairs)
-
-
 def dif_choices(session: Session, actor: User, run_id: int) -> DifChoices:
     require_role(actor, *ANALYSTS)
     run = _get_run(session, actor, run_id)
@@ -1018,7 +642,7 @@ def dif_choices(session: Session, actor: User, run_id: int) -> DifChoices:
     values: dict[str, tuple[tuple[str, int], ...]] = {}
     if groups is not None:
         for k, name in enumerate(names[: groups.shape[1]]):
-            values[name] = _group_values(groups[:, k])
+            values[name] = group_values(groups[:, k])
     return DifChoices(run=run, group_names=tuple(n for n in names if n in values), values=values)
 
 
@@ -1027,11 +651,7 @@ def _theta_strata(scores: Float, ids: list[int], params: dict[int, ItemParameter
     if posterior is None:
         return None
     nodes, post, *_ = posterior
-    theta = post @ nodes
-    n = theta.size
-    k = min(20, max(2, n // 50))
-    edges = np.quantile(theta, np.linspace(0, 1, k + 1)[1:-1])
-    return np.searchsorted(edges, theta, side="right").astype(float)
+    return theta_strata(post @ nodes)
 
 
 def dif_report(
@@ -1064,7 +684,7 @@ def dif_report(
     assert groups is not None  # dif_choices found the column
     ids = rs.item_ids
     codes = _codes(session, ids)
-    binary = _binary_columns(scores)
+    binary = binary_columns(scores)
     keep = [k for k in range(len(ids)) if binary[k]]
     excluded = tuple(codes.get(ids[k], f"#{ids[k]}") for k in range(len(ids)) if not binary[k])
     sub = scores[:, keep]

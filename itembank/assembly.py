@@ -831,6 +831,45 @@ class _Model:
     y_col: int
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where the variables of one group's MILP sit: ``x[i, f]`` form-major (binary: item ``i``
+    of the candidates on form ``f``), then ``z_i`` (integer count of item ``i`` on the later
+    groups' forms, only when there are later forms: the shadow test), then ``y`` (the TIF floor
+    the objective raises), then ``lo_k`` and ``hi_k`` (the band the forms' TIFs lie in at each
+    θ point, only with a TIF tolerance)."""
+
+    n_cand: int
+    n_forms: int
+    n_later: int
+    n_points: int
+    use_band: bool
+
+    @property
+    def x_cols(self) -> int:
+        return self.n_forms * self.n_cand
+
+    @property
+    def z0(self) -> int:
+        return self.x_cols
+
+    @property
+    def y_col(self) -> int:
+        return self.z0 + (self.n_cand if self.n_later > 0 else 0)
+
+    @property
+    def lo0(self) -> int:
+        return self.y_col + 1
+
+    @property
+    def hi0(self) -> int:
+        return self.lo0 + self.n_points
+
+    @property
+    def n_cols(self) -> int:
+        return self.hi0 + self.n_points if self.use_band else self.y_col + 1
+
+
 def _build_group(
     pool: ItemPool,
     spec: AssemblySpec,
@@ -841,27 +880,41 @@ def _build_group(
     n_later: int,
     prior_tif: Float,
 ) -> _Model:
-    """One group's MILP over the candidate items ``cand`` (pool indices)."""
-    n_k, n, n_f, n_r, length = info.shape[0], cand.size, n_forms, n_later, spec.form_length
-    w = spec.weights
-    info_c = info[:, cand]
-    use_band = spec.tif_tolerance is not None and (n_f >= 2 or prior_tif.shape[0] > 0)
-    x_cols = n_f * n
-    z0 = x_cols
-    y_col = z0 + (n if n_r > 0 else 0)
-    lo0 = y_col + 1
-    hi0 = lo0 + n_k
-    n_cols = hi0 + n_k if use_band else y_col + 1
+    """One group's MILP over the candidate items ``cand`` (pool indices): maximise the TIF floor
+    ``y`` subject to, in this row order, the floor, the form length, the blueprint and type
+    bounds, the enemy sets, overlap / exposure, the shadow test for later groups and the
+    parallel-forms band."""
+    use_band = spec.tif_tolerance is not None and (n_forms >= 2 or prior_tif.shape[0] > 0)
+    cols = _Columns(cand.size, n_forms, n_later, info.shape[0], use_band)
+    dense_info = sparse.coo_array(info[:, cand])
+    counts = _count_blocks(pool, spec, cand)
+    enemy = _enemy_block(pool, cand)
+    z_ub = np.minimum(cap_left[cand], n_later).astype(float)
 
     rows = _Rows()
-    dense_info = sparse.coo_array(info_c)
-    # TIF ≥ w_k y for each form and θ point.
-    first = rows.n
-    rows.per_form(dense_info, n_f, n, np.zeros(n_k), np.full(n_k, np.inf))
-    rows.add_to(first + np.arange(n_f * n_k), np.full(n_f * n_k, y_col), -np.tile(w, n_f))
-    rows.per_form(sparse.coo_array(np.ones((1, n))), n_f, n, [length], [length])
+    _add_tif_floor(rows, cols, dense_info, spec.weights)
+    rows.per_form(sparse.coo_array(np.ones((1, cols.n_cand))), n_forms, cols.n_cand, [spec.form_length],
+                  [spec.form_length])
+    for m, lo, hi in counts:
+        rows.per_form(m, n_forms, cols.n_cand, lo, hi)
+    if enemy is not None:
+        n_sets = enemy.shape[0]
+        rows.per_form(enemy, n_forms, cols.n_cand, np.zeros(n_sets), np.ones(n_sets))
+    _add_overlap(rows, cols, cap_left[cand], z_ub)
+    if n_later > 0:
+        _add_shadow_test(rows, cols, spec, dense_info, counts, enemy)
+    if use_band:
+        _add_parallel_band(rows, cols, spec, dense_info)
 
-    # Blueprint and type bounds (skipping the ones every choice satisfies).
+    a, row_lb, row_ub = rows.matrix(cols.n_cols)
+    c, integrality, lb, ub = _column_bounds(cols, z_ub, prior_tif)
+    return _Model(c, integrality, lb, ub, a, row_lb, row_ub, cand, n_forms, cols.y_col)
+
+
+def _count_blocks(pool: ItemPool, spec: AssemblySpec, cand: Int) -> list[tuple[sparse.coo_array, Float, Float]]:
+    """Blueprint and type bounds as (rows × candidates, lower, upper) blocks, without the rows
+    every choice satisfies and without empty blocks."""
+    n = cand.size
     groups: list[tuple[sparse.coo_array, Float, Float]] = []
     if spec.node_counts:
         nodes = np.asarray(sorted(spec.node_counts), np.int64)
@@ -884,11 +937,12 @@ def _build_group(
                 np.asarray([spec.type_counts[t][1] for t in types], float),
             )
         )
-    for m, lo, hi in groups:
-        if m.shape[0]:
-            rows.per_form(m, n_f, n, lo, hi)
+    return [(m, lo, hi) for m, lo, hi in groups if m.shape[0]]
 
-    # Enemy sets: at most one per form.
+
+def _enemy_block(pool: ItemPool, cand: Int) -> sparse.coo_array | None:
+    """One row per enemy set with at least two candidates (at most one of them per form)."""
+    n = cand.size
     pos = np.full(pool.n_items, -1, np.int64)
     pos[cand] = np.arange(n)
     e_r, e_c = [], []
@@ -898,79 +952,108 @@ def _build_group(
         if j.size >= 2:
             e_r.append(np.full(j.size, len(e_r), np.int64))
             e_c.append(j)
-    enemy = None
-    if e_r:
-        er, ec = np.concatenate(e_r), np.concatenate(e_c)
-        enemy = sparse.coo_array((np.ones(er.size), (er, ec)), shape=(len(e_r), n))
-        rows.per_form(enemy, n_f, n, np.zeros(len(e_r)), np.ones(len(e_r)))
+    if not e_r:
+        return None
+    er, ec = np.concatenate(e_r), np.concatenate(e_c)
+    return sparse.coo_array((np.ones(er.size), (er, ec)), shape=(len(e_r), n))
 
-    # Overlap / exposure: Σ_f x[i, f] (+ z_i) ≤ capacity left.
-    z_ub = np.minimum(cap_left[cand], n_r).astype(float)
-    need = (n_f + z_ub) > cap_left[cand]
-    j = np.flatnonzero(need)
-    if j.size:
-        m = j.size
-        local = np.arange(m, dtype=np.int64)
-        r_ = np.concatenate([np.tile(local, n_f)] + ([local] if n_r > 0 else []))
-        c_ = np.concatenate([(j[None, :] + n * np.arange(n_f)[:, None]).ravel()] + ([z0 + j] if n_r > 0 else []))
-        rows.add(r_, c_, np.ones(r_.size), -np.inf, cap_left[cand][j].astype(float), m)
 
-    # Shadow test for the n_r forms of later groups.
-    if n_r > 0:
+def _add_tif_floor(rows: _Rows, cols: _Columns, dense_info: sparse.coo_array, w: Float) -> None:
+    """``TIF_f(θ_k) − w_k y ≥ 0`` for each form and θ point."""
+    n_f, n_k = cols.n_forms, cols.n_points
+    first = rows.n
+    rows.per_form(dense_info, n_f, cols.n_cand, np.zeros(n_k), np.full(n_k, np.inf))
+    rows.add_to(first + np.arange(n_f * n_k), np.full(n_f * n_k, cols.y_col), -np.tile(w, n_f))
 
-        def shadow(block: sparse.coo_array, lb: ArrayLike, ub: ArrayLike) -> None:
-            rows.add(block.row, block.col.astype(np.int64) + z0, block.data, lb, ub, block.shape[0])
 
-        shadow(sparse.coo_array(np.ones((1, n))), n_r * length, n_r * length)
-        for m, lo, hi in groups:
-            if m.shape[0]:
-                shadow(m, n_r * lo, n_r * hi)
-        if enemy is not None:
-            shadow(enemy, 0, n_r)
-        s = rows.n
-        shadow(dense_info, 0, np.inf)
-        rows.add_to(s + np.arange(n_k), np.full(n_k, y_col), -n_r * w)
-        if use_band:
-            # n_r·lo_k ≤ shadow TIF ≤ n_r·hi_k: the later forms must fit in the band on average.
-            for col0, lb, ub in ((lo0, 0.0, np.inf), (hi0, -np.inf, 0.0)):
-                s = rows.n
-                shadow(dense_info, lb, ub)
-                rows.add_to(s + np.arange(n_k), col0 + np.arange(n_k), -float(n_r))
+def _add_overlap(rows: _Rows, cols: _Columns, cap_left: Int, z_ub: Float) -> None:
+    """Overlap / exposure: ``Σ_f x[i, f] (+ z_i) ≤`` the capacity left, only for the items whose
+    column bounds do not already imply it (``cap_left`` and ``z_ub`` per candidate)."""
+    n, n_f = cols.n_cand, cols.n_forms
+    later = cols.n_later > 0
+    j = np.flatnonzero((n_f + z_ub) > cap_left)
+    if not j.size:
+        return
+    m = j.size
+    local = np.arange(m, dtype=np.int64)
+    r_ = np.concatenate([np.tile(local, n_f)] + ([local] if later else []))
+    c_ = np.concatenate([(j[None, :] + n * np.arange(n_f)[:, None]).ravel()] + ([cols.z0 + j] if later else []))
+    rows.add(r_, c_, np.ones(r_.size), -np.inf, cap_left[j].astype(float), m)
 
-    # Parallel forms: lo_k ≤ TIF_f(θ_k) ≤ hi_k, and the band is at most δ wide.
-    if use_band:
-        assert spec.tif_tolerance is not None
-        fk = np.arange(n_f * n_k)
-        k_of = np.tile(np.arange(n_k), n_f)
-        for bound_col, lb, ub in ((lo0, 0.0, np.inf), (hi0, -np.inf, 0.0)):
+
+def _add_shadow_rows(rows: _Rows, cols: _Columns, block: sparse.coo_array, lb: ArrayLike, ub: ArrayLike) -> None:
+    """A (m × candidates) block over the ``z`` columns."""
+    rows.add(block.row, block.col.astype(np.int64) + cols.z0, block.data, lb, ub, block.shape[0])
+
+
+def _add_shadow_test(
+    rows: _Rows,
+    cols: _Columns,
+    spec: AssemblySpec,
+    dense_info: sparse.coo_array,
+    counts: list[tuple[sparse.coo_array, Float, Float]],
+    enemy: sparse.coo_array | None,
+) -> None:
+    """The shadow test for the ``n_later`` forms of later groups: their items ``z`` must meet the
+    length, count and enemy rules summed over those forms, and their TIF the floor ``y`` (and
+    the band, on average) — so this group does not take what the later ones need."""
+    n_r, n_k, y_col = cols.n_later, cols.n_points, cols.y_col
+    length = spec.form_length
+    _add_shadow_rows(rows, cols, sparse.coo_array(np.ones((1, cols.n_cand))), n_r * length, n_r * length)
+    for m, lo, hi in counts:
+        _add_shadow_rows(rows, cols, m, n_r * lo, n_r * hi)
+    if enemy is not None:
+        _add_shadow_rows(rows, cols, enemy, 0, n_r)
+    s = rows.n
+    _add_shadow_rows(rows, cols, dense_info, 0, np.inf)
+    rows.add_to(s + np.arange(n_k), np.full(n_k, y_col), -n_r * spec.weights)
+    if cols.use_band:
+        # n_r·lo_k ≤ shadow TIF ≤ n_r·hi_k: the later forms must fit in the band on average.
+        for col0, lb, ub in ((cols.lo0, 0.0, np.inf), (cols.hi0, -np.inf, 0.0)):
             s = rows.n
-            rows.per_form(dense_info, n_f, n, np.full(n_k, lb), np.full(n_k, ub))
-            rows.add_to(s + fk, bound_col + k_of, -1.0)
-        d = spec.tif_tolerance
-        local = np.repeat(np.arange(n_k), 2)
-        cols = np.ravel(np.column_stack([hi0 + np.arange(n_k), lo0 + np.arange(n_k)]))
-        if spec.tif_tolerance_kind == "absolute":
-            vals = np.tile([1.0, -1.0], n_k)
-            rows.add(local, cols, vals, -np.inf, d, n_k)
-        else:
-            vals = np.tile([1.0, -(1.0 + d)], n_k)
-            rows.add(local, cols, vals, -np.inf, 0.0, n_k)
+            _add_shadow_rows(rows, cols, dense_info, lb, ub)
+            rows.add_to(s + np.arange(n_k), col0 + np.arange(n_k), -float(n_r))
 
-    a, row_lb, row_ub = rows.matrix(n_cols)
+
+def _add_parallel_band(rows: _Rows, cols: _Columns, spec: AssemblySpec, dense_info: sparse.coo_array) -> None:
+    """Parallel forms: ``lo_k ≤ TIF_f(θ_k) ≤ hi_k``, and the band is at most δ wide (absolute)
+    or ``hi_k ≤ (1 + δ) lo_k`` (relative)."""
+    assert spec.tif_tolerance is not None
+    n_f, n_k, lo0, hi0 = cols.n_forms, cols.n_points, cols.lo0, cols.hi0
+    fk = np.arange(n_f * n_k)
+    k_of = np.tile(np.arange(n_k), n_f)
+    for bound_col, lb, ub in ((lo0, 0.0, np.inf), (hi0, -np.inf, 0.0)):
+        s = rows.n
+        rows.per_form(dense_info, n_f, cols.n_cand, np.full(n_k, lb), np.full(n_k, ub))
+        rows.add_to(s + fk, bound_col + k_of, -1.0)
+    d = spec.tif_tolerance
+    local = np.repeat(np.arange(n_k), 2)
+    band_cols = np.ravel(np.column_stack([hi0 + np.arange(n_k), lo0 + np.arange(n_k)]))
+    if spec.tif_tolerance_kind == "absolute":
+        vals = np.tile([1.0, -1.0], n_k)
+        rows.add(local, band_cols, vals, -np.inf, d, n_k)
+    else:
+        vals = np.tile([1.0, -(1.0 + d)], n_k)
+        rows.add(local, band_cols, vals, -np.inf, 0.0, n_k)
+
+
+def _column_bounds(cols: _Columns, z_ub: Float, prior_tif: Float) -> tuple[Float, NDArray[np.uint8], Float, Float]:
+    """Objective (maximise ``y``), integrality (the ``x``) and bounds of every column; with
+    forms from earlier groups the band must also contain their TIFs."""
+    n_cols, x_cols = cols.n_cols, cols.x_cols
     c = np.zeros(n_cols)
-    c[y_col] = -1.0
+    c[cols.y_col] = -1.0
     integrality = np.zeros(n_cols, np.uint8)
     integrality[:x_cols] = 1
     lb = np.zeros(n_cols)
     ub = np.full(n_cols, np.inf)
     ub[:x_cols] = 1.0
-    if n_r > 0:
-        ub[z0:y_col] = z_ub
-    if use_band:
-        if prior_tif.shape[0]:
-            ub[lo0:hi0] = prior_tif.min(axis=0)
-            lb[hi0:n_cols] = prior_tif.max(axis=0)
-    return _Model(c, integrality, lb, ub, a, row_lb, row_ub, cand, n_f, y_col)
+    if cols.n_later > 0:
+        ub[cols.z0 : cols.y_col] = z_ub
+    if cols.use_band and prior_tif.shape[0]:
+        ub[cols.lo0 : cols.hi0] = prior_tif.min(axis=0)
+        lb[cols.hi0 : n_cols] = prior_tif.max(axis=0)
+    return c, integrality, lb, ub
 
 
 def _candidates(pool: ItemPool, spec: AssemblySpec, info: Float, cap_left: Int, n_total: int) -> Int:

@@ -198,6 +198,20 @@ def test_a_planted_foundation_cycle_is_caught(tmp_path, monkeypatch):
     assert any("foundation.levels" in cycle for cycle in foundation_cycles())
 
 
+@pytest.mark.parametrize("module", ["grading.em", "grading.irt", "grading.grm", "grading.report_stats"])
+def test_numeric_modules_need_no_database(module):
+    """The psychometrics and the reports' statistics run on arrays alone: importing them loads
+    neither SQLAlchemy nor Flask (their loaders live elsewhere, e.g. grading.reports)."""
+    code = (
+        "import importlib, sys\n"
+        f"importlib.import_module({module!r})\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('sqlalchemy', 'flask'))\n"
+        "assert not bad, bad[:5]\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
 def test_models_share_one_base_with_flask_sqlalchemy(app):
     from foundation.db import Base
     from web.extensions import db

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from grading import grm
-from grading.irt import ConvergenceWarning
+from grading.em import ConvergenceWarning
 from itembank import irtmodel
 
 

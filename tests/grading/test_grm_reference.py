@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from grading import grm, irt
-from grading.fit import normal_quadrature
+from grading.em import normal_quadrature
 
 SCIENCE_CSV = Path(grm.__file__).with_name("data") / "science.csv"
 ITEMS = ("Comfort", "Work", "Future", "Benefit")

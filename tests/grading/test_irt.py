@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from grading import irt
+from grading import em, irt
 from grading.irt import CalibrationResult, ConvergenceWarning, calibrate, load_pattern_table, marginal_loglik
 
 # --------------------------------------------------------------------------- references
@@ -313,7 +313,7 @@ def test_observed_information_is_the_hessian_of_the_marginal_loglik():
     x[rng.random(x.shape) < 0.1] = np.nan
     w = rng.integers(1, 3, 800).astype(float)
     data = irt._prepare(x, w)
-    nodes, prior_w = irt.normal_quadrature()
+    nodes, prior_w = em.standard_normal_quadrature()
     for lower in (None, c):
         theta0 = np.concatenate([a, d] + ([] if lower is None else [lower]))
         k = theta0.shape[0]
@@ -347,7 +347,7 @@ def test_2pl_information_shortcut_equals_the_general_formula(missing_share):
     x[rng.random(x.shape) < missing_share] = np.nan
     w = rng.integers(1, 4, 600).astype(float)
     data = irt._prepare(x, w)
-    nodes, prior_w = irt.normal_quadrature()
+    nodes, prior_w = em.standard_normal_quadrature()
     a, d = rng.uniform(0.6, 1.8, 9), rng.uniform(-1.0, 1.0, 9)
     general = irt._information_general(data, nodes, prior_w, a, d, None)
     fast = irt._information_logistic(data, nodes, prior_w, a, d)
@@ -430,6 +430,24 @@ def test_bad_input_is_refused(responses, kwargs, message):
         calibrate(responses, **kwargs)
 
 
+@pytest.mark.parametrize("model", irt.MODELS)
+def test_every_model_has_one_consistent_strategy(lsat7, model):
+    """Each public model name has its strategy, whose parameter vector, names and information
+    matrix agree in size (calibrate relies on that order for the covariance)."""
+    assert tuple(irt._MODELS) == irt.MODELS
+    patterns, counts = lsat7
+    data = irt._prepare(patterns, counts)
+    n_items = patterns.shape[1]
+    spec = irt._MODELS[model](model, n_items, irt._per_item_prior((6.0, 16.0), n_items))
+    x0 = spec.start(*irt._starting_moments(data))
+    a, d, c = spec.unpack(x0)
+    nodes, prior_w = em.standard_normal_quadrature()
+    info = spec.information(data, nodes, prior_w, a, d, c)
+    assert x0.shape == (len(spec.parameter_names()),) == spec.natural(x0).shape
+    assert info.shape == (x0.size, x0.size)
+    assert (c is not None) == (model == "3pl")
+
+
 def test_few_nodes_only_on_request(lsat7):
     patterns, counts = lsat7
     res = calibrate(patterns, "2pl", counts, n_nodes=21, allow_few_nodes=True)
@@ -485,7 +503,7 @@ def test_progress_without_standard_errors_uses_the_whole_scale(lsat7):
 def test_em_progress_is_throttled_by_its_clock():
     now = [0.0]
     seen: list[float] = []
-    meter = irt.EmProgress(seen.append, max_cycles=500, tol=1e-4, interval=0.2, clock=lambda: now[0])
+    meter = em.EmProgress(seen.append, max_cycles=500, tol=1e-4, interval=0.2, clock=lambda: now[0])
     for cycle, change in enumerate([1.0, 0.1, 0.01, 1e-3, 2e-3, 1e-5], start=1):
         now[0] += 0.15  # cycles 0.15 s apart: a callback on every second cycle at most
         meter.cycle(cycle, change)

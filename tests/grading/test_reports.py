@@ -1,6 +1,7 @@
-"""Analysis report builders (grading.reports) on simulated data: the observed ICC follows the
-model for a fitting item, the distractor table, reliability against grading.ctt, planted DIF,
-and the loaders on rows built directly with grading.models (no calibration code needed).
+"""Analysis reports on simulated data: the pure statistics (grading.report_stats) — the observed
+ICC follows the model for a fitting item, the distractor table, reliability against
+grading.ctt, planted DIF — and the loaders (grading.reports) on rows built directly with
+grading.models (no calibration code needed).
 
 ``AnalysisWorld`` is shared with tests/web/test_analysis_reports.py.
 """
@@ -16,7 +17,7 @@ import pytest
 
 from foundation.errors import NotFound, ValidationError
 from foundation.roles import Role
-from grading import ctt, reports
+from grading import ctt, report_stats, reports
 from grading.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
 from itembank import items as item_svc
 from itembank.irtmodel import prob
@@ -184,18 +185,18 @@ def sim():
 
 
 def test_item_curves_match_irtmodel():
-    curves = reports.item_curves(1.5, 0.2, 0.1)
+    curves = report_stats.item_curves(1.5, 0.2, 0.1)
     assert curves.theta.shape == (81,)
     assert curves.theta[40] == 0.0
     assert curves.probability[40] == pytest.approx(0.1 + 0.9 / (1 + math.exp(1.5 * 0.2)))
     k = int(np.argmin(np.abs(curves.theta - 0.2)))
     assert curves.probability[k] == pytest.approx(0.55)
-    two_pl = reports.item_curves(1.5, 0.2)
+    two_pl = report_stats.item_curves(1.5, 0.2)
     assert two_pl.information.max() == pytest.approx(1.5**2 / 4, rel=1e-3)
 
 
 def test_latent_posterior_recovers_the_population(sim):
-    nodes, post, mean, sd = reports.latent_posterior(sim["x"], sim["a"], sim["b"])
+    nodes, post, mean, sd = report_stats.latent_posterior(sim["x"], sim["a"], sim["b"])
     assert post.shape == (3000, nodes.size)
     assert np.allclose(post.sum(axis=1), 1.0)
     assert mean == pytest.approx(0.4, abs=0.08)
@@ -207,9 +208,8 @@ def test_latent_posterior_recovers_the_population(sim):
 def _observed(sim, j: int, a: float, b: float) -> reports.ObservedIcc:
     x = sim["x"]
     rest = np.delete(np.arange(x.shape[1]), j)
-    nodes, post, mean, sd = reports.latent_posterior(x[:, rest], sim["a"][rest], sim["b"][rest])
-    expected = post @ reports.item_curves(a, b, None, nodes).probability
-    return reports.observed_icc(x[:, j], post @ nodes, expected, a, b, latent=(mean, sd), n_matching_items=rest.size)
+    nodes, post, mean, sd = report_stats.latent_posterior(x[:, rest], sim["a"][rest], sim["b"][rest])
+    return report_stats.rest_theta_icc(x[:, j], nodes, post, a, b, None, latent=(mean, sd), n_matching_items=rest.size)
 
 
 def test_observed_proportions_follow_the_model_for_a_fitting_item(sim):
@@ -238,10 +238,10 @@ def test_observed_proportions_expose_wrong_parameters(sim):
 def test_observed_groups_shrink_for_few_examinees():
     rng = np.random.default_rng(1)
     y = (rng.random(50) < 0.5).astype(float)
-    obs = reports.observed_icc(y, rng.normal(size=50), np.full(50, 0.5), 1.0, 0.0)
+    obs = report_stats.observed_icc(y, rng.normal(size=50), np.full(50, 0.5), 1.0, 0.0)
     assert len(obs.groups) == 2  # 50 // 20
     y[:10] = np.nan  # not presented
-    assert reports.observed_icc(y, rng.normal(size=50), np.full(50, 0.5), 1.0, 0.0).n == 40
+    assert report_stats.observed_icc(y, rng.normal(size=50), np.full(50, 0.5), 1.0, 0.0).n == 40
 
 
 def test_distractor_table_sums_to_one_marks_the_key_and_matches_ctt(sim):
@@ -250,8 +250,8 @@ def test_distractor_table_sums_to_one_marks_the_key_and_matches_ctt(sim):
     choices = np.stack([choose_options(rng, x[:, k], 1) for k in range(x.shape[1])], axis=1)
     choices[:25, 0] = -1  # presented, left blank (scored 0)
     x[:25, 0] = 0.0
-    rows = reports.distractor_rows(x, choices, 0, list(LABELS), ["B"])
-    assert [r.label for r in rows] == ["A", "B", "C", "D", reports.BLANK_LABEL]
+    rows = report_stats.distractor_rows(x, choices, 0, list(LABELS), ["B"])
+    assert [r.label for r in rows] == ["A", "B", "C", "D", report_stats.BLANK_LABEL]
     assert sum(r.share for r in rows) == pytest.approx(1.0)
     assert sum(r.n for r in rows) == 3000
     assert [r.is_key for r in rows] == [False, True, False, False, False]
@@ -264,10 +264,10 @@ def test_distractor_table_sums_to_one_marks_the_key_and_matches_ctt(sim):
     labelled[choices < 0] = ""
     tables = ctt.distractor_analysis(labelled[:, :3], ["B", "B", "B"])
     x3 = np.where(labelled[:, :3] == "B", 1.0, 0.0)
-    rows3 = reports.distractor_rows(x3, choices[:, :3], 0, list(LABELS), "B")
+    rows3 = report_stats.distractor_rows(x3, choices[:, :3], 0, list(LABELS), "B")
     by_label = {r.label: r for r in rows3}
     for option, r in zip(tables[0].options, tables[0].rest_correlation, strict=True):
-        label = option or reports.BLANK_LABEL
+        label = option or report_stats.BLANK_LABEL
         assert by_label[label].rest_correlation == pytest.approx(r)
 
 
@@ -282,7 +282,7 @@ def test_positive_distractor_is_flagged():
     choices[wrong & (theta > 0), 0] = 2  # strong examinees who miss it pick C, the others B or D
     weak = wrong & (theta <= 0)
     choices[weak, 0] = rng.choice(np.array([1, 3]), size=int(weak.sum()))
-    rows = reports.distractor_rows(x, choices, 0, list(LABELS), "A")
+    rows = report_stats.distractor_rows(x, choices, 0, list(LABELS), "A")
     flagged = [r.label for r in rows if r.warning]
     assert flagged == ["C"]
     assert rows[0].is_key and not rows[0].warning
@@ -291,7 +291,7 @@ def test_positive_distractor_is_flagged():
 def test_distractor_rows_ignore_examinees_not_presented():
     x = np.array([[1, 1, 0], [0, 0, 1], [np.nan, 1, 1], [1, 0, 0]], dtype=float)
     choices = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.int8)
-    rows = reports.distractor_rows(x, choices, 0, ["√", "×"], "√")
+    rows = report_stats.distractor_rows(x, choices, 0, ["√", "×"], "√")
     assert [(r.label, r.n) for r in rows] == [("√", 2), ("×", 1)]
     assert sum(r.share for r in rows) == pytest.approx(1.0)
 
@@ -299,13 +299,13 @@ def test_distractor_rows_ignore_examinees_not_presented():
 def test_multiple_choice_patterns_as_options():
     x = np.array([[1, 1], [0, 0], [0, 1], [1, 0]], dtype=float)
     choices = np.array([[5, 0], [1, 0], [7, 0], [5, 0]], dtype=np.int8)
-    rows = reports.distractor_rows(x, choices, 0, {5: "AC", 1: "A", 7: "ABC"}, "AC")
+    rows = report_stats.distractor_rows(x, choices, 0, {5: "AC", 1: "A", 7: "ABC"}, "AC")
     assert [(r.label, r.n, r.is_key) for r in rows] == [("AC", 2, True), ("A", 1, False), ("ABC", 1, False)]
 
 
 def test_form_reliability_matches_ctt(sim):
     x = sim["x"][:, :15]
-    rel = reports.form_reliability(x)
+    rel = report_stats.form_reliability(x)
     expected = ctt.kr20(x)
     assert rel.method == "KR-20"
     assert rel.alpha == pytest.approx(expected.alpha)
@@ -315,12 +315,12 @@ def test_form_reliability_matches_ctt(sim):
     assert rel.sem == pytest.approx(rel.sd * math.sqrt(1 - rel.alpha))
     poly = x.copy()
     poly[:, 0] *= 2
-    assert reports.form_reliability(poly).method == "α"
-    assert reports.form_reliability(poly).alpha == pytest.approx(ctt.cronbach_alpha(poly).alpha)
+    assert report_stats.form_reliability(poly).method == "α"
+    assert report_stats.form_reliability(poly).alpha == pytest.approx(ctt.cronbach_alpha(poly).alpha)
 
 
 def test_score_distribution_counts_every_score():
-    scores, counts = reports.score_distribution(np.array([0, 2, 2, 5, 3.5]), 6)
+    scores, counts = report_stats.score_distribution(np.array([0, 2, 2, 5, 3.5]), 6)
     assert scores == [0, 1, 2, 3, 4, 5, 6]
     assert counts == [1, 0, 2, 1, 0, 1, 0]
     assert sum(counts) == 5
@@ -336,7 +336,7 @@ def test_dif_table_classes_a_planted_item_c():
     bb = np.broadcast_to(b, (n, j)).copy()
     bb[g == "女", 7] += 1.2
     x = (rng.random((n, j)) < 1 / (1 + np.exp(-a * (theta[:, None] - bb)))).astype(float)
-    comps = reports.dif_table(x, g, "男", list(range(100, 100 + j)), [f"Q{k}" for k in range(j)])
+    comps = report_stats.dif_table(x, g, "男", list(range(100, 100 + j)), [f"Q{k}" for k in range(j)])
     assert [c.focal for c in comps] == ["女"]  # the missing label "" is not a group
     rows = comps[0].rows
     assert rows[7].ets_class == "C" and rows[7].d_dif < -1.5
@@ -399,7 +399,7 @@ def test_item_report_flags_the_miskeyed_distractor_and_true_false(session, world
     assert [o.label for o in tf.options] == ["√", "×"]
     assert [o.is_key for o in tf.options] == [True, False]
     blank = reports.item_report(session, world.centre, world.items[0].id)
-    assert blank.options[-1].label == reports.BLANK_LABEL
+    assert blank.options[-1].label == report_stats.BLANK_LABEL
     assert sum(o.share for o in blank.options) == pytest.approx(1.0)
 
 
