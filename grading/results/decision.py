@@ -686,11 +686,11 @@ def _open_state(component: Component, track: _Track, case: Case, today: date, tr
     if last_fail is not None and failing and track.cycle_start is not None:
         window = last_valid_day(track.cycle_start, months)
         if last_fail.absent:
-            what = "缺考"
+            what = "：缺考"
         elif last_fail.score is None or _void_reason(case, last_fail) is not None:
-            what = "成绩取消"
+            what = "：成绩取消"
         else:
-            what = f"{_fmt(last_fail.score)} 分，未达到合格线 {_fmt(mark)} 分"
+            what = f"：{_fmt(last_fail.score)} 分，未达到合格线 {_fmt(mark)} 分"
         if today <= window and track.used <= rules.resits:
             left = rules.resits - track.used + 1
             text = (f"「{component.label}」{_cn(last_fail.sat_on)}{what}；"
