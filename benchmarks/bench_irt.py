@@ -1,4 +1,4 @@
-"""2PL calibration: grading.irt.calibrate against girth's twopl_mml, same data, same process.
+"""2PL calibration: grading.psychometrics.irt.calibrate against girth's twopl_mml, same data, same process.
 
 Run from the repository root::
 
@@ -43,7 +43,7 @@ from typing import TypeVar
 import numpy as np
 import scipy
 
-from grading.irt import calibrate
+from grading.psychometrics.irt import calibrate
 
 T = TypeVar("T")
 
@@ -169,7 +169,7 @@ def markdown(runs: list[tuple[str, list[Row]]], command: str, repeats: int, girt
     import girth
 
     lines = [
-        "# IRT calibration benchmark: `grading.irt.calibrate` vs girth `twopl_mml`",
+        "# IRT calibration benchmark: `grading.psychometrics.irt.calibrate` vs girth `twopl_mml`",
         "",
         f"- Command: `{command}` (from the repository root)",
         f"- Date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",

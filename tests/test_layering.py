@@ -165,7 +165,7 @@ def test_foundation_has_no_import_cycle():
 
 @pytest.mark.parametrize(("package", "planted", "caught"), [
     ("itembank", "from examroom.models import Attempt\n", True),
-    ("examroom", "import grading.irt\n", True),
+    ("examroom", "import grading.psychometrics.irt\n", True),
     ("foundation", "from itembank import items\n", True),
     ("grading", "from web.extensions import db\n", True),
     ("foundation", "if TYPE_CHECKING:\n    from examroom.models import Room\n", True),
@@ -198,10 +198,10 @@ def test_a_planted_foundation_cycle_is_caught(tmp_path, monkeypatch):
     assert any("foundation.levels" in cycle for cycle in foundation_cycles())
 
 
-@pytest.mark.parametrize("module", ["grading.em", "grading.irt", "grading.grm", "grading.report_stats"])
+@pytest.mark.parametrize("module", [f"grading.psychometrics.{m}" for m in ("em", "irt", "grm", "report_stats")])
 def test_numeric_modules_need_no_database(module):
     """The psychometrics and the reports' statistics run on arrays alone: importing them loads
-    neither SQLAlchemy nor Flask (their loaders live elsewhere, e.g. grading.reports)."""
+    neither SQLAlchemy nor Flask (their loaders live elsewhere, e.g. grading.psychometrics.reports)."""
     code = (
         "import importlib, sys\n"
         f"importlib.import_module({module!r})\n"

@@ -21,8 +21,8 @@ from foundation.errors import RowErrors, ValidationError
 from foundation.occupation_excel import import_occupations
 from foundation.occupations import Occupation
 from foundation.roles import Role
-from grading import responses
-from grading.models import ResponseSet
+from grading.psychometrics import responses
+from grading.psychometrics.models import ResponseSet
 from itembank import blueprint_excel, item_excel
 from itembank.models import BlueprintNode, Item
 from tests import xlsx_bombs

@@ -23,8 +23,8 @@ from examroom.candidate_import import import_template_bytes as candidate_templat
 from foundation.occupation_excel import export_occupations_bytes
 from foundation.occupation_excel import import_template_bytes as occupation_template_bytes
 from foundation.xlsx import append_row, new_workbook, set_cell, workbook_bytes, write_header
-from grading import report_excel
-from grading.reports import DifComparison, DifReport, DifRow, ItemReport, PaperReport
+from grading.psychometrics import report_excel
+from grading.psychometrics.reports import DifComparison, DifReport, DifRow, ItemReport, PaperReport
 from itembank.blueprint_excel import blueprint_template_bytes, export_blueprint_bytes
 from itembank.item_excel import EXPORT_COLUMNS, export_items_bytes, item_template_bytes
 

@@ -3,7 +3,7 @@ from the command line.
 
 ``flask --app web grading run RUN_ID`` is also what the analysis pages launch, as a detached
 process, for a queued run. Commits happen here, never in the services: each progress
-checkpoint of :func:`grading.calibration.execute_run` commits the session so the status page
+checkpoint of :func:`grading.psychometrics.calibration.execute_run` commits the session so the status page
 sees the run advance (see that module's docstring).
 """
 
@@ -47,7 +47,7 @@ def _checkpoint(percent: int, stage: str) -> None:
 
 def _execute(run_id: int) -> None:
     from foundation.errors import DomainError
-    from grading.calibration import execute_run, fail_run_after
+    from grading.psychometrics.calibration import execute_run, fail_run_after
 
     try:
         run = execute_run(db.session, run_id, progress=_checkpoint)
@@ -100,7 +100,7 @@ def run_cmd(run_id: int) -> None:
 def calibrate_cmd(response_set_id: int, model: str, linking: str, username: str | None) -> None:
     """Create a calibration run for a response set and execute it, printing progress."""
     from foundation.errors import DomainError
-    from grading.calibration import start_run
+    from grading.psychometrics.calibration import start_run
 
     actor = _user(username)
     try:
@@ -127,7 +127,7 @@ def simulate_cmd(blueprint_id: int, examinees: int, seed: int, missing: str, abi
                  name: str | None, username: str | None) -> None:
     """Simulate 2PL responses for a blueprint's active items."""
     from foundation.errors import DomainError
-    from grading.responses import simulate_response_set
+    from grading.psychometrics.responses import simulate_response_set
 
     actor = _user(username)
     try:
@@ -153,7 +153,7 @@ def from_exams_cmd(batch_id: int | None, date_from: str | None, date_to: str | N
     """Build a response set from the closed theory attempts of a batch (--batch) or of the
     sittings in a date range (--from, --to, --blueprint); terminated attempts are excluded."""
     from foundation.errors import DomainError
-    from grading.exam_responses import build_exam_response_set
+    from grading.psychometrics.exam_responses import build_exam_response_set
 
     if batch_id is None and date_from is None and date_to is None:
         raise click.UsageError("请用 --batch 指定认定批次，或用 --from、--to 和 --blueprint 指定日期范围。")

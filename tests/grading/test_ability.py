@@ -1,4 +1,4 @@
-"""Ability scoring (grading.ability): recovery of simulated abilities, standard errors against
+"""Ability scoring (grading.psychometrics.ability): recovery of simulated abilities, standard errors against
 test information, published R mirt scores on LSAT7, NaN (not presented) and extreme patterns."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grading.ability import eap, map_theta, mle_theta, sem_curve, test_information
-from grading.irt import calibrate, load_pattern_table
+from grading.psychometrics.ability import eap, map_theta, mle_theta, sem_curve, test_information
+from grading.psychometrics.irt import calibrate, load_pattern_table
 from itembank import irtmodel
 
 # R mirt on LSAT7 (philchalmers/mirt, tests/testthat/test-01-mirtOne.R), first six response

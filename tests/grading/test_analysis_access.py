@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from foundation.errors import NotFound, PermissionDenied, RowErrors
 from foundation.roles import Role
-from grading import calibration as cal
-from grading import exam_responses as er
-from grading import reports
-from grading import responses as rsp
-from grading.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.psychometrics import calibration as cal
+from grading.psychometrics import exam_responses as er
+from grading.psychometrics import reports
+from grading.psychometrics import responses as rsp
+from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
 from itembank.models import Item, Paper, PaperForm, PaperItem
 from tests.factories import assign, make_blueprint, make_institution, make_user
 from tests.grading.test_calibration_service import as_imported, flip_column, make_items, run_now, xlsx_bytes

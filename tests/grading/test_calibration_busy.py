@@ -20,9 +20,9 @@ from flask import Flask
 from sqlalchemy import event, func, select
 
 from foundation.db import Base
-from grading import calibration as cal
-from grading import responses as rsp
-from grading.models import CalibrationRun, ItemParameter
+from grading.psychometrics import calibration as cal
+from grading.psychometrics import responses as rsp
+from grading.psychometrics.models import CalibrationRun, ItemParameter
 from itembank.models import Item
 from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_blueprint

@@ -19,9 +19,9 @@ from foundation.accounts import User
 from foundation.audit import AuditEntry
 from foundation.errors import PermissionDenied, RowErrors, ValidationError
 from foundation.roles import Role
-from grading import calibration as cal
-from grading import responses as rsp
-from grading.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
+from grading.psychometrics import calibration as cal
+from grading.psychometrics import responses as rsp
+from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
 from itembank.irtmodel import difficulty_to_b
 from itembank.models import Item, ItemEvent, ItemStatus, ItemVersion
 from tests.factories import assign, make_blueprint, make_user

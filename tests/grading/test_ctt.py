@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from grading import ctt
+from grading.psychometrics import ctt
 
 # Eight examinees, five 0/1 items; small enough to check by hand.
 SMALL = np.array(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from grading import dif
+from grading.psychometrics import dif
 from itembank.irtmodel import prob
 
 

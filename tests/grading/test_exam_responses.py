@@ -1,4 +1,4 @@
-"""Response sets built from seated exams (grading.exam_responses): answers recorded through
+"""Response sets built from seated exams (grading.psychometrics.exam_responses): answers recorded through
 examroom.attempts, the matrix over two parallel forms, choices, groups, exclusions, refusals,
 the page, the CLI and a calibration of a realistic batch."""
 
@@ -19,9 +19,9 @@ from examroom.models import Attempt, BatchStaff, Response
 from foundation.audit import AuditEntry
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
-from grading import calibration as cal
-from grading import exam_responses as er
-from grading.models import CalibrationRun, ResponseSet
+from grading.psychometrics import calibration as cal
+from grading.psychometrics import exam_responses as er
+from grading.psychometrics.models import CalibrationRun, ResponseSet
 from itembank.itemtypes import get_type
 from itembank.models import BankAssignment, Item, ItemVersion, PaperItem
 from tests.examroom.test_batches import World, at

@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import optimize, stats
 
-from grading import fit
+from grading.psychometrics import fit
 from itembank.irtmodel import prob
 
 # LSAT7 (Bock & Lieberman 1970): 1,000 examinees, 5 items, as response-pattern counts.
@@ -83,7 +83,7 @@ def test_lord_wingersky_polytomous_matches_enumeration():
     got = fit.lord_wingersky(cats)
     assert_allclose(got, expected, rtol=1e-12)
     assert_allclose(got.sum(axis=1), 1.0)
-    # The padded (nodes, items, categories) layout of grading.grm gives the same distribution.
+    # The padded (nodes, items, categories) layout of grading.psychometrics.grm gives the same distribution.
     padded = np.zeros((4, 3, 4))
     for j, c in enumerate(cats):
         padded[:, j, : c.shape[1]] = c

@@ -8,8 +8,8 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from grading import grm
-from grading.em import ConvergenceWarning
+from grading.psychometrics import grm
+from grading.psychometrics.em import ConvergenceWarning
 from itembank import irtmodel
 
 

@@ -1,7 +1,7 @@
 """Graded response model against a published reference: R mirt's ``mirt(Science, 1)``.
 
 The Science data (392 respondents × 4 four-category items, Euro-Barometer 38.1, borrowed by mirt
-from R ltm) are in ``grading/data/science.csv`` as the pattern table that mirt's own documentation
+from R ltm) are in ``grading/psychometrics/data/science.csv`` as the pattern table that mirt's own documentation
 prints; the source is named in the file's header and the margins are checked below against the
 tables mirt prints for the same data.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grading import grm, irt
-from grading.em import normal_quadrature
+from grading.psychometrics import grm, irt
+from grading.psychometrics.em import normal_quadrature
 
 SCIENCE_CSV = Path(grm.__file__).with_name("data") / "science.csv"
 ITEMS = ("Comfort", "Work", "Future", "Benefit")

@@ -1,4 +1,4 @@
-"""Calibration core (grading.irt): published references, recovery of known parameters,
+"""Calibration core (grading.psychometrics.irt): published references, recovery of known parameters,
 missing-by-design data, weights, acceleration, standard errors, and a cross-check with girth."""
 
 from __future__ import annotations
@@ -8,8 +8,14 @@ import warnings
 import numpy as np
 import pytest
 
-from grading import em, irt
-from grading.irt import CalibrationResult, ConvergenceWarning, calibrate, load_pattern_table, marginal_loglik
+from grading.psychometrics import em, irt
+from grading.psychometrics.irt import (
+    CalibrationResult,
+    ConvergenceWarning,
+    calibrate,
+    load_pattern_table,
+    marginal_loglik,
+)
 
 # --------------------------------------------------------------------------- references
 # R mirt 1.45.7, `mirt(expand.table(LSAT7), 1)` (2PL, 61 rectangular nodes on [-6, 6], TOL 1e-4,

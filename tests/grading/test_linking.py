@@ -7,9 +7,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import optimize
 
-from grading import linking
-from grading.drift import parameter_drift
-from grading.linking import LinkingConstants
+from grading.psychometrics import linking
+from grading.psychometrics.drift import parameter_drift
+from grading.psychometrics.linking import LinkingConstants
 from itembank.irtmodel import prob
 
 TRUE = LinkingConstants(A=1.25, B=-0.40, method="true")

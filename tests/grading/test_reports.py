@@ -1,7 +1,7 @@
-"""Analysis reports on simulated data: the pure statistics (grading.report_stats) — the observed
+"""Analysis reports on simulated data: the pure statistics (grading.psychometrics.report_stats) — the observed
 ICC follows the model for a fitting item, the distractor table, reliability against
-grading.ctt, planted DIF — and the loaders (grading.reports) on rows built directly with
-grading.models (no calibration code needed).
+grading.psychometrics.ctt, planted DIF — and the loaders (grading.psychometrics.reports) on rows built directly with
+grading.psychometrics.models (no calibration code needed).
 
 ``AnalysisWorld`` is shared with tests/web/test_analysis_reports.py.
 """
@@ -17,8 +17,8 @@ import pytest
 
 from foundation.errors import NotFound, ValidationError
 from foundation.roles import Role
-from grading import ctt, report_stats, reports
-from grading.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
+from grading.psychometrics import ctt, report_stats, reports
+from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
 from itembank import items as item_svc
 from itembank.irtmodel import prob
 from itembank.items import ItemContent
@@ -259,7 +259,7 @@ def test_distractor_table_sums_to_one_marks_the_key_and_matches_ctt(sim):
     assert key.rest_correlation == pytest.approx(ctt.corrected_point_biserial(x)[0])
     assert all(r.rest_correlation < 0 for r in rows[:4] if not r.is_key)
     assert not any(r.warning for r in rows)
-    # Same numbers as grading.ctt's own distractor analysis (which takes labels and keys).
+    # Same numbers as grading.psychometrics.ctt's own distractor analysis (which takes labels and keys).
     labelled = np.array(list(LABELS), dtype=object)[np.where(choices >= 0, choices, 0)]
     labelled[choices < 0] = ""
     tables = ctt.distractor_analysis(labelled[:, :3], ["B", "B", "B"])

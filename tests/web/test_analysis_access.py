@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from grading.models import CalibrationRun, ResponseSet
+from grading.psychometrics.models import CalibrationRun, ResponseSet
 from itembank.models import Item
 from tests.grading.test_analysis_access import TwoOccupations
 from tests.grading.test_calibration_service import flip_column, run_now

@@ -1,5 +1,5 @@
 """The analysis report pages (题目分析报告): item, paper and DIF reports, their chart JSON
-endpoints and Excel downloads, roles and 404s. Data are built directly with grading.models
+endpoints and Excel downloads, roles and 404s. Data are built directly with grading.psychometrics.models
 (tests.grading.test_reports.AnalysisWorld)."""
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def test_item_report_excel(session, client, login, world):
 
 @pytest.mark.parametrize("role", ANALYSTS)
 def test_paper_report_page_and_chart_data(session, client, login, world, role):
-    from grading import ctt
+    from grading.psychometrics import ctt
 
     login(world.analyst(session, role))
     resp = client.get(f"/analysis/papers/{world.paper.id}")

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from foundation.roles import Role
-from grading import calibration as cal
-from grading import responses as rsp
-from grading.models import CalibrationRun, ResponseSet
+from grading.psychometrics import calibration as cal
+from grading.psychometrics import responses as rsp
+from grading.psychometrics.models import CalibrationRun, ResponseSet
 from tests.factories import assign, make_blueprint, make_user
 from tests.grading.test_calibration_service import flip_column, make_items, xlsx_bytes
 
@@ -211,7 +211,7 @@ def test_failed_run_shows_its_message(session, client, login, world, inline):
     rs = rsp.simulate_response_set(session, world["reviewer"], world["bp"].id, 50, 2)
     arrays = rs.arrays()
     arrays["scores"][10:] = np.nan
-    from grading.models import pack_arrays
+    from grading.psychometrics.models import pack_arrays
 
     rs.data = pack_arrays(**arrays)
     session.flush()

@@ -3,10 +3,10 @@ endpoint for its charts (drawn by ``static/js/analysis_charts.js``) and an Excel
 
 Staff only: the centre admin and item reviewers (the analysts). The item report shows the
 answer key in its distractor table, which is why no other role reaches any of these routes.
-Reviewers read only inside their assignments: the loaders in :mod:`grading.reports` refuse
+Reviewers read only inside their assignments: the loaders in :mod:`grading.psychometrics.reports` refuse
 runs, items and papers outside them and omit the rows of items the reviewer may not read.
-The reports only read; the builders live in :mod:`grading.reports` and
-:mod:`grading.report_excel`.
+The reports only read; the builders live in :mod:`grading.psychometrics.reports` and
+:mod:`grading.psychometrics.report_excel`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from foundation.errors import ValidationError
 from foundation.roles import Role
-from grading import report_excel, reports
+from grading.psychometrics import report_excel, reports
 from itembank.itemtypes import ITEM_TYPES
 from itembank.models import ITEM_STATUS_LABELS
 from web.access import actor, roles_required

@@ -1,5 +1,5 @@
 """题目分析 · 参数标定 pages: response sets (upload, simulate, or built from the closed theory
-attempts of a batch or a date range — :mod:`grading.exam_responses`), calibration runs with a live
+attempts of a batch or a date range — :mod:`grading.psychometrics.exam_responses`), calibration runs with a live
 progress bar, and a run's results (parameters on the bank scale, statistics, review flags).
 
 Starting a run queues it and launches ``python -m flask --app web grading run ID`` as a
@@ -10,9 +10,9 @@ web server; the detail page polls ``status.json`` every second. The launcher is 
 
 Roles: centre admins and item reviewers (who act on the flags the runs raise). A reviewer
 works only on the blueprints of their assigned occupations; the services enforce it
-(:func:`grading.responses.get_blueprint`, :func:`grading.calibration.readable_run`, the list
+(:func:`grading.psychometrics.responses.get_blueprint`, :func:`grading.psychometrics.calibration.readable_run`, the list
 clauses), and the pages only narrow their lists and pickers to the same rule. A run's item
-table and report lists omit the items the reviewer may not read (:func:`grading.reports.run_report`).
+table and report lists omit the items the reviewer may not read (:func:`grading.psychometrics.reports.run_report`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from wtforms.validators import Length, Optional
 from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind
 from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors
 from foundation.roles import Role
-from grading.calibration import (
+from grading.psychometrics.calibration import (
     LINKING_METHODS,
     MODELS,
     SANDBOX_NOTE,
@@ -50,10 +50,10 @@ from grading.calibration import (
     run_clause,
     start_run,
 )
-from grading.exam_responses import build_exam_response_set
-from grading.models import CalibrationRun, ItemParameter, ResponseSet
-from grading.reports import run_report
-from grading.responses import (
+from grading.psychometrics.exam_responses import build_exam_response_set
+from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.psychometrics.reports import run_report
+from grading.psychometrics.responses import (
     ID_COLUMNS,
     MAX_EXAMINEES,
     MIN_SIMULATED,

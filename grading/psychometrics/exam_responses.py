@@ -1,5 +1,5 @@
 """Response sets from exams (从认定批次生成作答数据): the theory answers of seated exams as a
-:class:`~grading.models.ResponseSet` (source ``batch``) for calibration and DIF.
+:class:`~grading.psychometrics.models.ResponseSet` (source ``batch``) for calibration and DIF.
 
 :func:`build_exam_response_set` takes either **one batch** (认定批次) or **a date range** of
 theory sittings (Beijing calendar days, inclusive), and one blueprint (细目表):
@@ -19,7 +19,7 @@ theory sittings (Beijing calendar days, inclusive), and one blueprint (细目表
   items an expired attempt never reached) is 0. The stored ``Response.score`` (written by
   :func:`examroom.attempts.score_attempt`) is used when present, otherwise the response is
   scored now with the item type and the version the form pinned (nothing is written back);
-* **choices** as the import records them (:func:`grading.responses.encode_choice`): the
+* **choices** as the import records them (:func:`grading.psychometrics.responses.encode_choice`): the
   option labels the candidate chose. Options are shuffled per candidate only in display order
   (:func:`examroom.attempts._render_item` keeps each option's label), so the stored value
   already names the original option;
@@ -55,8 +55,8 @@ from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, ValidationError
 from foundation.idcard import id_number_problem
-from grading.models import ResponseSet
-from grading.responses import (
+from grading.psychometrics.models import ResponseSet
+from grading.psychometrics.responses import (
     ANALYSTS,
     CHOICE_TYPES,
     MAX_EXAMINEES,

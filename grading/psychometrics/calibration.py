@@ -1,18 +1,18 @@
 """Calibration runs (参数标定): fit a response set, link it to the bank scale, flag items.
 
-:func:`start_run` queues a :class:`~grading.models.CalibrationRun`; :func:`execute_run` does
+:func:`start_run` queues a :class:`~grading.psychometrics.models.CalibrationRun`; :func:`execute_run` does
 the work (the CLI ``flask grading run ID`` calls it, launched by the analysis pages as a
 detached process so the numeric work never blocks the web server):
 
 1. load the response matrix; drop items nobody answered or everybody answered alike
    (reported), and examinees left without responses;
-2. calibrate (:func:`grading.irt.calibrate`, Bock–Aitkin EM); its progress callback moves
+2. calibrate (:func:`grading.psychometrics.irt.calibrate`, Bock–Aitkin EM); its progress callback moves
    the run's percent through the estimation phase (10 → 54 %, at most one checkpoint per
    :data:`ESTIMATION_PROGRESS_INTERVAL` seconds);
 3. link to the bank scale: the **anchors** are the items that already have current
    parameters (``Item.irt_a``/``irt_b`` set, i.e. a current :class:`ItemParameter`), are not
    pretest items and have a positive slope. With at least :data:`MIN_ANCHORS` of them,
-   :func:`grading.linking.link_to_bank` (the run's method; anchors whose linked ``b`` moves
+   :func:`grading.psychometrics.linking.link_to_bank` (the run's method; anchors whose linked ``b`` moves
    more than the rule's ``drift_b_max`` are dropped from the linking one at a time) gives
    ``θ* = Aθ + B``; anchors keep their bank values, every other item is transformed. With
    fewer, this run defines the scale (A = 1, B = 0) and the report says so;
@@ -21,7 +21,7 @@ detached process so the numeric work never blocks the web server):
    :data:`SX2_MIN_FORM` of them and 3 items — summed over forms for an item on several
    (independent examinees: statistics add, df = Σ groups − parameters), Benjamini–Hochberg
    across items; drift of ``b`` against the item's previous parameters
-   (:func:`grading.drift.parameter_drift` with the run's linking constants);
+   (:func:`grading.psychometrics.drift.parameter_drift` with the run's linking constants);
 5. review flags (psychometrics.md) with the thresholds of rule ``item_flags``, stored as
    Chinese sentences in ``ItemParameter.flags_json``;
 6. write: previous current :class:`ItemParameter` rows lose ``is_current``, new rows are
@@ -97,13 +97,13 @@ from foundation.accounts import User, require_role
 from foundation.db import DatabaseBusy, as_utc, immediate_transactions, is_busy_error, retry_when_busy, utcnow
 from foundation.errors import DomainError, NotFound, ValidationError
 from foundation.settings import DEFAULT_RULES, get_rule
-from grading import ctt
-from grading.drift import parameter_drift
-from grading.fit import benjamini_hochberg, normal_quadrature, s_x2
-from grading.irt import CalibrationResult, calibrate
-from grading.linking import LinkingConstants, link_to_bank, transform_parameters
-from grading.models import CalibrationRun, ItemParameter, ResponseSet
-from grading.responses import ANALYSTS, readable_response_set, response_set_clause
+from grading.psychometrics import ctt
+from grading.psychometrics.drift import parameter_drift
+from grading.psychometrics.fit import benjamini_hochberg, normal_quadrature, s_x2
+from grading.psychometrics.irt import CalibrationResult, calibrate
+from grading.psychometrics.linking import LinkingConstants, link_to_bank, transform_parameters
+from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.psychometrics.responses import ANALYSTS, readable_response_set, response_set_clause
 from itembank import access
 from itembank.models import Item, ItemEvent, ItemStatus
 
@@ -151,7 +151,7 @@ MIN_EXAMINEES = 30
 MIN_ITEMS = 3
 SX2_MIN_FORM = 100
 #: Progress of the estimation phase: the run's percent moves from _ESTIMATION_START to
-#: _ESTIMATION_END with :func:`grading.irt.calibrate`'s progress, at most once per this many
+#: _ESTIMATION_END with :func:`grading.psychometrics.irt.calibrate`'s progress, at most once per this many
 #: seconds (each update is a checkpoint the caller commits).
 ESTIMATION_PROGRESS_INTERVAL = 0.2
 _ESTIMATION_START, _ESTIMATION_END = 10, 55
@@ -190,7 +190,7 @@ def get_run(session: Session, run_id: int) -> CalibrationRun:
 
 def run_clause(actor: User) -> ColumnElement[bool] | None:
     """A WHERE clause on :class:`CalibrationRun` for the runs ``actor`` may see; None: all
-    (the rule of :func:`grading.responses.response_set_clause`: the response set's blueprint)."""
+    (the rule of :func:`grading.psychometrics.responses.response_set_clause`: the response set's blueprint)."""
     clause = response_set_clause(actor)
     if clause is None:
         return None

@@ -1,7 +1,7 @@
 """Item parameter drift (参数漂移) between two calibrations of the same items.
 
 The later calibration is first put on the earlier (bank) scale with linking constants from
-:mod:`grading.linking`; drift is then the per-item difference of the linked parameters.
+:mod:`grading.psychometrics.linking`; drift is then the per-item difference of the linked parameters.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from grading.linking import LinkingConstants, transform_parameters
+from grading.psychometrics.linking import LinkingConstants, transform_parameters
 
 Float = NDArray[np.float64]
 Bool = NDArray[np.bool_]
@@ -68,7 +68,7 @@ def parameter_drift(
         The same items' new estimates on the new calibration's scale.
     constants : LinkingConstants, optional
         New → bank scale; default identity (new estimates already on the bank scale, e.g. from
-        a fixed-anchor calibration or :func:`grading.linking.link_to_bank`).
+        a fixed-anchor calibration or :func:`grading.psychometrics.linking.link_to_bank`).
     threshold_b : float, default 0.5
         Flag when ``|Δb|`` exceeds it (logits).
     threshold_a : float, optional

@@ -1,5 +1,5 @@
 """Pure statistics of the analysis reports (题目分析报告): arrays and item parameters in, frozen
-dataclasses out. No database, no Flask; :mod:`grading.reports` loads the rows (runs, response
+dataclasses out. No database, no Flask; :mod:`grading.psychometrics.reports` loads the rows (runs, response
 sets, parameters, papers), checks who may read what and calls these.
 
 * model curves of one item (:func:`item_curves`);
@@ -12,7 +12,7 @@ sets, parameters, papers), checks who may read what and calls these.
   (:func:`theta_strata`, :func:`group_values`).
 
 The conventions of the response arrays and the rest-θ grouping are described in
-:mod:`grading.reports`.
+:mod:`grading.psychometrics.reports`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from grading import ctt, dif
+from grading.psychometrics import ctt, dif
 from itembank import irtmodel
 
 Float = NDArray[np.float64]
@@ -272,7 +272,7 @@ def column_max(scores: Float) -> Float:
 
 
 def _rest_score(scores: Float, j: int) -> tuple[Float, NDArray[np.bool_]]:
-    """Mean proportion-of-maximum over the other presented items (as in :mod:`grading.ctt`)."""
+    """Mean proportion-of-maximum over the other presented items (as in :mod:`grading.psychometrics.ctt`)."""
     presented = ~np.isnan(scores)
     scaled = np.where(presented, scores / column_max(scores), 0.0)
     others = np.ones(scores.shape[1], dtype=bool)
@@ -308,7 +308,7 @@ def distractor_rows(
     (多选题 bit masks → "AC"). −1 or an unknown code is 「未作答」. Only examinees presented
     the item (``scores`` not NaN) count, so the shares sum to 1. The rest score is the mean
     proportion-of-maximum over the other presented items, so the key's correlation equals the
-    item's corrected point-biserial (:func:`grading.ctt.corrected_point_biserial`) when the
+    item's corrected point-biserial (:func:`grading.psychometrics.ctt.corrected_point_biserial`) when the
     score is 1 exactly for the key.
     """
     x = np.asarray(scores, dtype=float)
@@ -425,7 +425,7 @@ def dif_table(
     alpha: float = 0.05,
 ) -> tuple[DifComparison, ...]:
     """Mantel–Haenszel DIF of every (0/1) column against ``reference``, one comparison per
-    other label (:func:`grading.dif.mantel_haenszel_by_group`). Empty labels are missing."""
+    other label (:func:`grading.psychometrics.dif.mantel_haenszel_by_group`). Empty labels are missing."""
     g = np.asarray(labels, dtype=object)
     g = np.where(g == MISSING, None, g)
     results = dif.mantel_haenszel_by_group(scores, g, reference, matching_score=matching_score, alpha=alpha)

@@ -1,5 +1,5 @@
 """Excel downloads of the analysis reports (题目分析报告): one workbook per report, built from
-the same report objects the pages render (:mod:`grading.reports`), so the numbers agree.
+the same report objects the pages render (:mod:`grading.psychometrics.reports`), so the numbers agree.
 
 Each workbook starts with a 概况 sheet (what, when, from which calibration), then one sheet
 per table. Missing values (NaN, not computed) are empty cells; numbers stay numbers.
@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from foundation.db import as_utc
 from foundation.xlsx import BOLD, set_cell, workbook_bytes
-from grading.reports import THETA_GRID, DifReport, ItemReport, PaperReport
+from grading.psychometrics.reports import THETA_GRID, DifReport, ItemReport, PaperReport
 
 __all__ = ["dif_report_xlsx", "item_report_xlsx", "paper_report_xlsx"]
 

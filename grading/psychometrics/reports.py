@@ -2,14 +2,14 @@
 
 Two layers, two modules:
 
-* **pure statistics** (:mod:`grading.report_stats`, no database) take arrays and parameters
+* **pure statistics** (:mod:`grading.psychometrics.report_stats`, no database) take arrays and parameters
   and return frozen dataclasses (observed proportions by ability group, the distractor table,
   a form's reliability and score distribution, the Mantel–Haenszel table of one grouping);
   this module re-exports them for the pages and workbooks;
 * **loaders** (this module) (:func:`item_report`, :func:`paper_report`, :func:`dif_report`) read the rows
   (items, papers, calibration runs, response sets, item parameters), call the builders and
   return one report object that the pages, the JSON chart endpoints and the Excel workbooks
-  (:mod:`grading.report_excel`) all render. They only read; nothing is written or audited.
+  (:mod:`grading.psychometrics.report_excel`) all render. They only read; nothing is written or audited.
 
 Who reads what
 --------------
@@ -24,7 +24,7 @@ rows of items the reviewer may not read and say how many were omitted; the aggre
 or form, as the centre sees them — they reveal no item. One rule: an item the reader may not
 read never appears by code, stem or key; everything else is shown.
 
-Conventions of the stored response sets (:class:`grading.models.ResponseSet`)
+Conventions of the stored response sets (:class:`grading.psychometrics.models.ResponseSet`)
 -------------------------------------------------------------------------------
 ``scores`` is ``(n_examinees, n_items)`` with NaN for an item not presented, in the column
 order of ``item_ids``. ``choices`` (optional, int8) is the 0-based index of the chosen option
@@ -65,10 +65,10 @@ from foundation.accounts import User, require_role
 from foundation.db import as_utc
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.settings import get_rule
-from grading import ctt
-from grading.calibration import readable_run
-from grading.models import CalibrationRun, ItemParameter, ResponseSet
-from grading.report_stats import (
+from grading.psychometrics import ctt
+from grading.psychometrics.calibration import readable_run
+from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
+from grading.psychometrics.report_stats import (
     THETA_GRID,
     DifComparison,
     DifRow,
@@ -91,7 +91,7 @@ from grading.report_stats import (
     score_distribution,
     theta_strata,
 )
-from grading.responses import ANALYSTS
+from grading.psychometrics.responses import ANALYSTS
 from itembank import access
 from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, TRUE_MARK
 from itembank.models import Item, Paper, PaperForm, PaperItem
@@ -278,7 +278,7 @@ class ItemReport:
     ctt_pbis: float | None
     ctt_d: float | None
     history: tuple[HistoryRow, ...]
-    flags: tuple[str, ...]  # review flags of the run, Chinese sentences (grading.calibration)
+    flags: tuple[str, ...]  # review flags of the run, Chinese sentences (grading.psychometrics.calibration)
     thresholds: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -313,7 +313,7 @@ class ItemReport:
 
 def _option_labels(item: Item, codes: NDArray[np.int64]) -> tuple[Sequence[str] | dict[int, str], list[str]] | None:
     """Choice-code labels and the key of a choice item's current version (see
-    :mod:`grading.responses`: option index, 判断题 √ = 0 / × = 1, 多选题 bit mask)."""
+    :mod:`grading.psychometrics.responses`: option index, 判断题 √ = 0 / × = 1, 多选题 bit mask)."""
     version = item.current_version
     if version is None:
         return None

@@ -1,6 +1,6 @@
 """Response sets (作答数据): import from Excel / CSV and simulation, for calibration and DIF.
 
-A :class:`~grading.models.ResponseSet` is a matrix for one blueprint (细目表), examinees ×
+A :class:`~grading.psychometrics.models.ResponseSet` is a matrix for one blueprint (细目表), examinees ×
 items, stored whole as compressed arrays:
 
 ``scores``  float32, 1 = correct, 0 = wrong, NaN = the item was not presented;
@@ -69,7 +69,7 @@ from foundation.accounts import User, require_role
 from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.roles import Role
 from foundation.xlsx import BLANK_ROW_ALLOWANCE, read_sheet
-from grading.models import ResponseSet, pack_arrays
+from grading.psychometrics.models import ResponseSet, pack_arrays
 from itembank import access
 from itembank.irtmodel import difficulty_to_b, prob
 from itembank.itemtypes import LABELS, get_type
@@ -110,7 +110,7 @@ MISSING_DESIGNS: dict[str, str] = {"none": "全部试题（无缺失）", "two_f
 
 SOURCE_LABELS: dict[str, str] = {"import": "导入", "batch": "考试批次", "simulation": "模拟"}
 
-#: Item types whose responses are stored as choice codes (also used by :mod:`grading.exam_responses`).
+#: Item types whose responses are stored as choice codes (also used by :mod:`grading.psychometrics.exam_responses`).
 CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
 _TF_MARKS = ("√", "×")
 _SIM_GROUPS: dict[str, tuple[str, ...]] = {
@@ -225,7 +225,7 @@ def store_response_set(session: Session, actor: User, *, name: str, source: str,
                        groups: np.ndarray, details: dict[str, Any]) -> ResponseSet:
     """Write a validated response set (the arrays packed) and audit ``response_set.<source>``.
 
-    Callers (import, simulation, :mod:`grading.exam_responses`) have checked everything; this
+    Callers (import, simulation, :mod:`grading.psychometrics.exam_responses`) have checked everything; this
     only writes and flushes.
     """
     n_examinees, n_items = scores.shape

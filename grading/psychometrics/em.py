@@ -1,5 +1,5 @@
-"""Shared machinery of the EM calibrations (:mod:`grading.irt` for dichotomous items,
-:mod:`grading.grm` for graded criteria) and the item-fit statistics (:mod:`grading.fit`):
+"""Shared machinery of the EM calibrations (:mod:`grading.psychometrics.irt` for dichotomous items,
+:mod:`grading.psychometrics.grm` for graded criteria) and the item-fit statistics (:mod:`grading.psychometrics.fit`):
 
 * quadrature: equally spaced nodes with normal weights (:func:`normal_quadrature`,
   :func:`standard_normal_quadrature`);
@@ -57,8 +57,8 @@ def normal_quadrature(
     """Equally spaced nodes with normalised normal-density weights (mirt's default rule):
     ``π_q = φ((θ_q − mean) / sd) / Σ_r φ((θ_r − mean) / sd)``.
 
-    The rule of the GRM (:mod:`grading.grm`), item fit (:mod:`grading.fit`) and the S-X2 step of
-    the calibration service.
+    The rule of the GRM (:mod:`grading.psychometrics.grm`), item fit
+    (:mod:`grading.psychometrics.fit`) and the S-X2 step of the calibration service.
 
     Returns
     -------
@@ -78,8 +78,9 @@ def standard_normal_quadrature(
     """Equally spaced nodes with normalised N(0, 1) weights (mirt's rule for one factor),
     computed in log space: ``π_q = exp(−θ_q² / 2 − logsumexp_r(−θ_r² / 2))``.
 
-    The rule of the dichotomous calibration (:func:`grading.irt.calibrate`,
-    :func:`grading.irt.marginal_loglik`) and of :mod:`grading.ability`. It is the same rule as
+    The rule of the dichotomous calibration (:func:`grading.psychometrics.irt.calibrate`,
+    :func:`grading.psychometrics.irt.marginal_loglik`) and of :mod:`grading.psychometrics.ability`.
+    It is the same rule as
     :func:`normal_quadrature` with mean 0 and SD 1, but the weights differ from that function's
     in the last bits (up to 2e-16); both are kept so that no estimate moves.
     """

@@ -21,7 +21,7 @@ distribution, two estimators:
   ``mirt(Science, 1)`` (graded model) — slopes, intercepts and log-likelihood — see
   ``tests/grading/test_grm_reference.py``. Standard errors of slopes, intercepts and
   thresholds come from the observed information by Louis' (1982) identity (as for the
-  dichotomous models in :mod:`grading.irt`) and reproduce mirt's ``SE.type = 'Louis'`` values.
+  dichotomous models in :mod:`grading.psychometrics.irt`) and reproduce mirt's ``SE.type = 'Louis'`` values.
 * ``"girth"``: wraps ``girth.grm_mml``. girth does not maximise the likelihood over all item
   parameters: for each trial slope it solves the thresholds so that the model reproduces the
   item's observed marginal category proportions under N(0, 1), and only the slope is searched
@@ -44,8 +44,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse, special
 
-from grading.ctt import corrected_point_biserial
-from grading.em import (
+from grading.psychometrics.ctt import corrected_point_biserial
+from grading.psychometrics.em import (
     PROGRESS_INTERVAL,
     ConvergenceWarning,
     EmProgress,
@@ -403,9 +403,9 @@ def calibrate(
     M-step: Newton on each item's :math:`(a_j, d_{j1} > \dots > d_{j,K_j-1})`, all items at once
     (batched exact Hessians; Fisher scoring where the Hessian is not negative definite; step
     halving keeps the thresholds ordered and the item's expected log-likelihood from falling).
-    SQUAREM acceleration (:func:`grading.em.run_em`). Convergence: every ``a`` and ``d``
+    SQUAREM acceleration (:func:`grading.psychometrics.em.run_em`). Convergence: every ``a`` and ``d``
     changes by less than ``tol`` in one cycle (mirt's ``TOL``); else a
-    :class:`grading.em.ConvergenceWarning`. Slopes are not bounded.
+    :class:`grading.psychometrics.em.ConvergenceWarning`. Slopes are not bounded.
 
     ``estimator="girth"``: ``girth.grm_mml`` — per item, a bounded search for :math:`a_j` in
     [0.2, 5] with thresholds solved to reproduce the observed category proportions under
@@ -434,7 +434,7 @@ def calibrate(
         EM: standard errors from the observed information at the estimate (Louis 1982, exact
         for the quadrature likelihood; :func:`standard_errors`). Not computed for girth.
     progress : callable, optional
-        ``progress(fraction)`` as in :func:`grading.irt.calibrate`: a non-decreasing estimate
+        ``progress(fraction)`` as in :func:`grading.psychometrics.irt.calibrate`: a non-decreasing estimate
         in [0, 1] from the EM's convergence (the first 90 % when standard errors follow),
         at most once per ``progress_interval`` seconds, then 1.0 once at the end. girth
         reports only the end. Estimates are identical with or without it.
@@ -771,7 +771,7 @@ def _information_em(x: Float, a: Float, d: Float, active: Bool, nodes: Float, pr
     ``s_i(θ) = Σ_j m_ij ∇ log P_{j x_ij}(θ)``. The first term is block diagonal (the M-step's
     Hessian at the expected counts); the other two couple items: one ``(N, J·K)`` score matrix
     per node, cost ``Q · N · (J K)²``. The same identity as the dichotomous
-    :func:`grading.irt.calibrate` uses.
+    :func:`grading.psychometrics.irt.calibrate` uses.
     """
     n_items, width = a.size, d.shape[1] + 1
     codes, presented = _one_hot_codes(x)

@@ -3,9 +3,9 @@ dichotomous items, in the logistic metric (no D = 1.7).
 
 Owns :func:`calibrate` (Rasch, 1PL, 2PL, 3PL with a Beta prior on the lower asymptote),
 :func:`marginal_loglik`, the frozen :class:`CalibrationResult`, and the LSAT6 / LSAT7 reference
-pattern tables (:func:`load_pattern_table`). Ability scoring lives in :mod:`grading.ability`;
+pattern tables (:func:`load_pattern_table`). Ability scoring lives in :mod:`grading.psychometrics.ability`;
 the model-free EM machinery (quadrature, the SQUAREM loop, progress, inverting the information)
-in :mod:`grading.em`. What each model adds — where its parameters sit in the vector EM moves,
+in :mod:`grading.psychometrics.em`. What each model adds — where its parameters sit in the vector EM moves,
 its starting values, M-step, observed information and read-out — is one class per model,
 looked up by name in ``_MODELS``.
 
@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from grading.em import (
+from grading.psychometrics.em import (
     PROGRESS_INTERVAL,
     ConvergenceHistory,
     ConvergenceWarning,
@@ -1068,7 +1068,7 @@ def marginal_loglik(
 
 
 def load_pattern_table(name: Literal["LSAT6", "LSAT7"]) -> tuple[Float, Float]:
-    """A classic pattern table shipped in ``grading/data``: ``(patterns, counts)`` with
+    """A classic pattern table shipped in ``grading/psychometrics/data``: ``(patterns, counts)`` with
     ``patterns`` of shape (32, 5) and ``counts`` (32,), for ``calibrate(patterns, weights=counts)``.
 
     LSAT6 (Thissen 1982; Bock & Lieberman 1970, section 6) and LSAT7 (Bock & Lieberman 1970,

@@ -3,7 +3,7 @@ test information and standard-error curves.
 
 All functions are vectorised over examinees; responses are shaped ``(n_examinees, n_items)``
 with NaN for items not presented (a form that did not contain them), which simply drop out of
-that examinee's likelihood. Item parameters come from :func:`grading.irt.calibrate` or as a
+that examinee's likelihood. Item parameters come from :func:`grading.psychometrics.irt.calibrate` or as a
 tuple ``(a, b)`` / ``(a, b, c)`` in the logistic metric; response and information functions are
 the shared ones in :mod:`itembank.irtmodel`::
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from grading.em import standard_normal_quadrature
-from grading.irt import CalibrationResult
+from grading.psychometrics.em import standard_normal_quadrature
+from grading.psychometrics.irt import CalibrationResult
 from itembank import irtmodel
 
 __all__ = ["ItemParameters", "eap", "map_theta", "mle_theta", "sem_curve", "test_information"]

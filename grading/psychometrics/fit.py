@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from grading.em import normal_quadrature
+from grading.psychometrics.em import normal_quadrature
 from itembank.irtmodel import prob
 
 Float = NDArray[np.float64]
@@ -106,7 +106,7 @@ def lord_wingersky(category_probs: ArrayLike | Sequence[ArrayLike]) -> Float:
         * a 2-D array ``(n_nodes, n_items)`` of probabilities of a correct response
           (dichotomous items);
         * a 3-D array ``(n_nodes, n_items, n_categories)`` of category probabilities, as
-          returned by :func:`grading.grm.category_probabilities` (padded categories have
+          returned by :func:`grading.psychometrics.grm.category_probabilities` (padded categories have
           probability 0 and only add impossible scores with likelihood 0);
         * a sequence with one ``(n_nodes, n_categories_j)`` array per item.
 
