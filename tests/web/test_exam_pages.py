@@ -157,6 +157,8 @@ def test_the_state_carries_the_sitting_the_seat_and_the_rules(session, exam):
     assert (view["late_entry_minutes"], view["earliest_submit_minutes"]) == (15, 30)
     assert view["opened"] is False and view["opened_at"] is None and view["late_entry_until"] is None
     assert view["started_at"] is None and view["earliest_submit_at"] is None
+    # The default rule: a late opening would move the room's start, so it is not known yet.
+    assert view["from_late_opening"] is True and view["begins_at"] is None and view["ends_at"] is None
 
     svc.arrive_attempt(session, me, attempt.id, T0 - 2 * MIN)
     svc.open_room(session, exam.proctor1, exam.room1.id, T0)
@@ -164,12 +166,18 @@ def test_the_state_carries_the_sitting_the_seat_and_the_rules(session, exam):
     assert waiting["status"] == "waiting" and waiting["opened"] is True and waiting["items"] == []
     assert waiting["opened_at"] == T0.astimezone(dt.UTC).isoformat()
     assert waiting["late_entry_until"] == (T0 + 15 * MIN).astimezone(dt.UTC).isoformat()
+    assert waiting["begins_at"] == T0.astimezone(dt.UTC).isoformat()
+    assert waiting["ends_at"] == (T0 + 90 * MIN).astimezone(dt.UTC).isoformat()
+    assert waiting["earliest_submit_at"] == (T0 + 30 * MIN).astimezone(dt.UTC).isoformat()
 
     svc.start_attempt(session, me, attempt.id, T0 + 2 * MIN)
     svc.extend_attempt(session, exam.proctor1, attempt.id, 10, "停电", T0 + 3 * MIN)
     answering = svc.candidate_view(session, me, attempt.id, T0 + 4 * MIN)
     assert answering["started_at"] == (T0 + 2 * MIN).astimezone(dt.UTC).isoformat()
-    assert answering["earliest_submit_at"] == (T0 + 32 * MIN).astimezone(dt.UTC).isoformat()
+    # From the room's start, not this candidate's own (T0+2); the room's end ignores the extension.
+    assert answering["earliest_submit_at"] == (T0 + 30 * MIN).astimezone(dt.UTC).isoformat()
+    assert answering["ends_at"] == (T0 + 90 * MIN).astimezone(dt.UTC).isoformat()
+    assert answering["remaining_seconds"] == (100 - 4) * 60
     assert answering["allowed_minutes"] == 100 and answering["duration_minutes"] == 90
 
 
