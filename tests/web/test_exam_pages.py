@@ -202,3 +202,35 @@ def test_no_state_ever_leaks_a_key_or_the_full_id_number(session, exam):
             assert secret not in blob, secret
         for other in others:
             assert f"\"{other.name}\"" not in blob and f"\"{other.ticket_no}\"" not in blob
+
+
+# ---------------------------------------------------------------- the clock rule in words (issue 11 point 3)
+
+
+@pytest.mark.parametrize(("from_late_opening", "anchor_words"), [
+    (True, "监考员开考晚于计划开考时间的，以实际开考时刻为准"),
+    (False, "监考员开考早晚均以此为准"),
+])
+def test_the_ticket_and_the_exam_page_state_the_room_clock_rule(session, client, login, exam, from_late_opening,
+                                                               anchor_words):
+    from examroom import tickets
+    from foundation.settings import DEFAULT_RULES, set_rule
+
+    set_rule(session, exam.world.centre, "room_rules",
+             {**DEFAULT_RULES["room_rules"], "late_entry_minutes": 10, "earliest_submit_minutes": 25,
+              "from_late_opening": from_late_opening})
+    me = exam.candidates[0]
+    attempt = exam.attempt(0)
+    ticket = tickets.own_ticket(session, me, exam.sitting.id)
+    lines = tickets.clock_rules(session)
+    assert set(lines) <= set(ticket.rules)
+    said = "".join(lines)
+    assert anchor_words in said and "考试时间从开考时刻起统一计算，全场同时结束，迟到考生不补时" in said
+    assert "开考 10 分钟后不得入场；开考 25 分钟内不得交卷离场" in said
+    login(me)
+    html = client.get(f"/exam/{attempt.id}").get_data(as_text=True)
+    _assert_csp_clean(html)
+    for line in lines:
+        assert line in html
+    assert "开始作答" not in "".join(re.findall(r"<li[^>]*>(.*?)</li>", html, re.S))  # no per-candidate clock
+    assert 'id="dlg-submit-gate"' in html

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from examroom import attempts as svc
+from examroom import tickets
 from examroom.models import Attempt, Batch, BatchModule, BatchStatus, ExamSession, Room, Seat
 from foundation.errors import DomainError, NotFound
 from foundation.roles import Role
@@ -90,4 +91,4 @@ def page(attempt_id: int) -> str:
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.candidate_id != actor().id:
         abort(404)  # another candidate's attempt is not even acknowledged to exist
-    return render_template("exam/page.html", attempt=attempt)
+    return render_template("exam/page.html", attempt=attempt, clock_rules=tickets.clock_rules(db.session))
