@@ -620,6 +620,9 @@
     ui.submitting = false;
     renderSubmitGate();
     openDialog("dlg-submit");
+    // While gated, ask for the authoritative state: the gate then follows the server's
+    // current instants (the clock ticks re-render it while the dialog is open).
+    if (submitGate()) client.refresh();
   });
   $("dlg-submit-cancel").addEventListener("click", () => $("dlg-submit").close());
   $("dlg-submit-ok").addEventListener("click", async () => {
