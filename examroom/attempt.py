@@ -23,7 +23,7 @@ timezone-aware; they are normalised to UTC.
 Lifecycle::
 
     not_started ──arrive──▶ waiting
-    not_started / waiting ──start (session opened, within late-entry window)──▶ in_progress
+    not_started / waiting ──start (room opened, from its start, within late entry)──▶ in_progress
     in_progress ──pause──▶ paused ──resume──▶ in_progress
     in_progress ──submit──▶ submitted        in_progress ──expire (deadline passed)──▶ expired
     any non-final ──terminate──▶ terminated

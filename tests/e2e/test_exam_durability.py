@@ -253,7 +253,8 @@ with app.app_context():
     exam.sitting.duration_minutes = 1
     exam.sitting.starts_at = now - dt.timedelta(minutes=2)
     s.flush()
-    svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=55))
+    # Opened 40 s ago (after the scheduled start): the room's minute runs until 20 s from now.
+    svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=40))
     attempt = exam.attempt(0)
     svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(seconds=40))
     s.commit()
