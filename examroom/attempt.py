@@ -4,8 +4,16 @@ This module owns the life of one candidate's attempt (作答) in an online theor
 entering the waiting room, the proctor opening the session, starting (late-entry rule),
 pauses and resumes, time extensions, submission (earliest-submit rule), expiry at time-up
 and termination for a violation. It also owns the derived clock: the deadline and the
-remaining time are computed from what is stored (start, allowed minutes, pauses,
+remaining time are computed from what is stored (the room's start, allowed minutes, pauses,
 extensions), never stored themselves.
+
+One clock for the room: the rules belong to the sitting, not to each candidate's own start.
+The room's start (开考时刻, :func:`exam_start`) is the sitting's scheduled start or, when the
+proctor opens the room later and ``AttemptRules.from_late_opening`` says so (the default), the
+opening. Late entry is refused after the room's start plus ``late_entry_minutes``; submission
+is refused before the room's start plus ``earliest_submit_minutes``; the deadline is the
+room's start plus the duration, plus the candidate's own extensions and paused time. A
+candidate who starts late ends with the room; nobody starts before the room's start.
 
 Nothing here reads the real clock, touches a database or imports Flask: every transition
 takes ``now`` explicitly and returns a new :class:`AttemptState` or raises an
@@ -15,7 +23,7 @@ timezone-aware; they are normalised to UTC.
 Lifecycle::
 
     not_started ──arrive──▶ waiting
-    not_started / waiting ──start (session opened, within late-entry window)──▶ in_progress
+    not_started / waiting ──start (room opened, from its start, within late entry)──▶ in_progress
     in_progress ──pause──▶ paused ──resume──▶ in_progress
     in_progress ──submit──▶ submitted        in_progress ──expire (deadline passed)──▶ expired
     any non-final ──terminate──▶ terminated
@@ -25,6 +33,7 @@ Lifecycle::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -40,6 +49,7 @@ __all__ = [
     "AttemptError",
     "AttemptRules",
     "AttemptState",
+    "BeforeStart",
     "EarlySubmitRefused",
     "Extension",
     "IllegalTransition",
@@ -54,10 +64,13 @@ __all__ = [
     "apply_to_room",
     "arrive",
     "deadline",
+    "earliest_submit_at",
+    "exam_start",
     "expire",
     "extend",
     "extend_room",
     "is_overdue",
+    "late_entry_until",
     "open_room",
     "open_session",
     "pause",
@@ -125,6 +138,12 @@ class EarlySubmitRefused(AttemptError):
     code = "early_submit"
 
 
+class BeforeStart(AttemptError):
+    """The room is open but its start (the scheduled start) has not come yet."""
+
+    code = "before_start"
+
+
 class NotYetDue(AttemptError):
     code = "not_yet_due"
 
@@ -147,16 +166,21 @@ class NaiveDatetime(InvalidArgument):
 
 @dataclass(frozen=True, slots=True)
 class AttemptRules:
-    """Room rules for one exam (defaults from the domain spec, configurable per occupation).
+    """Room rules for one sitting (defaults from the domain spec, configurable by the centre).
 
     ``grace_seconds`` is how long after the deadline (or a submission) an answer journalled
     in the browser before it may still be delivered after a reconnect and count.
+    ``starts_at`` is the sitting's scheduled start (normalised to UTC); ``from_late_opening``:
+    when the room is opened after it, the room's clock starts at the opening instead (so a room
+    opened late still gets its full time). Without ``starts_at`` the opening is the start.
     """
 
     duration_minutes: int
     late_entry_minutes: int = 15
     earliest_submit_minutes: int = 30
     grace_seconds: int = 120
+    starts_at: datetime | None = None
+    from_late_opening: bool = True
 
     def __post_init__(self) -> None:
         for name in ("duration_minutes", "late_entry_minutes", "earliest_submit_minutes", "grace_seconds"):
@@ -165,6 +189,10 @@ class AttemptRules:
                 raise InvalidArgument(f"考试规则 {name} 必须是非负整数。", field=name)
         if self.duration_minutes < 1:
             raise InvalidArgument("考试时长至少 1 分钟。", field="duration_minutes")
+        if not isinstance(self.from_late_opening, bool):
+            raise InvalidArgument("考试规则 from_late_opening 必须是是或否。", field="from_late_opening")
+        if self.starts_at is not None:
+            object.__setattr__(self, "starts_at", require_aware(self.starts_at, "starts_at"))
 
     @property
     def duration(self) -> timedelta:
@@ -295,24 +323,58 @@ def paused_seconds(state: AttemptState, now: datetime | None = None) -> float:
     return sum(p.seconds(now) for p in state.pauses)
 
 
-def deadline(state: AttemptState, rules: AttemptRules, now: datetime | None = None) -> datetime | None:
-    """``started_at + duration + extensions + paused time``; None before the start.
+def exam_start(state: AttemptState, rules: AttemptRules) -> datetime | None:
+    """The room's start (开考时刻), from which every candidate's clock counts: the scheduled
+    start, or the room's opening when that is later and ``rules.from_late_opening``; without
+    a scheduled start, the opening. None while it is not known yet (the room not opened and
+    the opening could still move it)."""
+    opened = state.session_opened_at
+    if rules.starts_at is None:
+        return opened
+    if not rules.from_late_opening:
+        return rules.starts_at
+    return None if opened is None else max(rules.starts_at, opened)
 
-    An open pause extends the deadline while it lasts, so for a paused attempt ``now`` is
-    required (the deadline then moves with the clock and the remaining time stays frozen).
+
+def late_entry_until(state: AttemptState, rules: AttemptRules) -> datetime | None:
+    """The last instant ``start`` is accepted: the room's start plus the late-entry minutes."""
+    begin = exam_start(state, rules)
+    return None if begin is None else begin + rules.late_entry
+
+
+def earliest_submit_at(state: AttemptState, rules: AttemptRules) -> datetime | None:
+    """The first instant ``submit`` is accepted: the room's start plus the earliest-submit minutes."""
+    begin = exam_start(state, rules)
+    return None if begin is None else begin + rules.earliest_submit
+
+
+def _allowed(state: AttemptState, rules: AttemptRules) -> timedelta:
+    return rules.duration + timedelta(minutes=state.extension_minutes)
+
+
+def deadline(state: AttemptState, rules: AttemptRules, now: datetime | None = None) -> datetime | None:
+    """``room's start + duration + own extensions + own paused time``; None before the start.
+
+    The same instant for the whole room, moved only by the candidate's own extensions and
+    pauses: a candidate who started late ends with the others. An open pause extends the
+    deadline while it lasts, so for a paused attempt ``now`` is required (the deadline then
+    moves with the clock and the remaining time stays frozen).
     """
     if state.started_at is None:
         return None
-    allowed = rules.duration + timedelta(minutes=state.extension_minutes)
-    return state.started_at + allowed + timedelta(seconds=paused_seconds(state, now))
+    begin = exam_start(state, rules) or state.started_at  # a state built without an opening
+    return begin + _allowed(state, rules) + timedelta(seconds=paused_seconds(state, now))
 
 
 def remaining_seconds(state: AttemptState, rules: AttemptRules, now: datetime) -> float:
-    """Seconds left to answer: the full allowance before the start, frozen while paused,
-    zero once the attempt is closed, never negative."""
+    """Seconds left to answer: before the start, what starting now would leave (the full
+    allowance until the room's start, less the time since); frozen while paused; zero once
+    the attempt is closed; never negative."""
     now = require_aware(now)
     if state.status in _BEFORE_START:
-        return (rules.duration + timedelta(minutes=state.extension_minutes)).total_seconds()
+        begin = exam_start(state, rules)
+        late = timedelta(0) if begin is None or now <= begin else now - begin
+        return max(0.0, (_allowed(state, rules) - late).total_seconds())
     if state.is_final:
         return 0.0
     due = deadline(state, rules, now)
@@ -351,15 +413,23 @@ def open_session(state: AttemptState, now: datetime) -> AttemptState:
 
 
 def start(state: AttemptState, rules: AttemptRules, now: datetime) -> AttemptState:
-    """The candidate starts answering; refused before the session opens and after the
-    late-entry window (the window's last instant is still allowed)."""
+    """The candidate starts answering; refused before the session opens, before the room's
+    start (a room opened ahead of the scheduled start waits for it), after the late-entry
+    window (its last instant is still allowed) and once the room's time is up."""
     now = _clock(state, now)
     if state.status not in _BEFORE_START:
         raise _refuse(state, "开始作答")
     if state.session_opened_at is None:
         raise IllegalTransition("监考员尚未开考，请等待。")
-    if now > state.session_opened_at + rules.late_entry:
+    begin = exam_start(state, rules)
+    assert begin is not None  # the room is open
+    if now < begin:
+        minutes = math.ceil((begin - now).total_seconds() / 60)
+        raise BeforeStart(f"考试尚未开始（距开考还有 {minutes} 分钟），请等待。")
+    if now > begin + rules.late_entry:
         raise LateEntryRefused(f"开考 {rules.late_entry_minutes} 分钟后不得入场。")
+    if now >= begin + _allowed(state, rules):
+        raise TimeUp("考试时间已到，不能开始作答。")
     return replace(state, status=Status.IN_PROGRESS, started_at=now, last_event_at=now)
 
 
@@ -410,12 +480,13 @@ def extend(
 
 def submit(state: AttemptState, rules: AttemptRules, now: datetime) -> AttemptState:
     """The candidate submits (交卷). Refused in the first ``earliest_submit_minutes`` after
-    their start (wall-clock, the exact boundary is allowed) unless time is already up."""
+    the room's start (wall-clock, the exact boundary is allowed) unless time is already up."""
     now = _clock(state, now)
     if state.status is not Status.IN_PROGRESS:
         raise _refuse(state, "交卷")
     assert state.started_at is not None
-    if now < state.started_at + rules.earliest_submit and not is_overdue(state, rules, now):
+    earliest = earliest_submit_at(state, rules) or state.started_at + rules.earliest_submit
+    if now < earliest and not is_overdue(state, rules, now):
         raise EarlySubmitRefused(f"开考 {rules.earliest_submit_minutes} 分钟内不得交卷。")
     return replace(state, status=Status.SUBMITTED, submitted_at=now, last_event_at=now)
 

@@ -162,17 +162,20 @@ ROOM_RULES_MAX_AGE = 5.0
 
 
 def attempt_rules(session: Session, exam_session: ExamSession) -> AttemptRules:
-    """The sitting's duration with the configured room rules (late entry, earliest submit)."""
-    return _rules(session, exam_session.duration_minutes)
+    """The sitting's clock: its scheduled start and duration with the configured room rules
+    (late entry, earliest submit, whether a late opening moves the room's start)."""
+    return _rules(session, exam_session.duration_minutes, exam_session.starts_at)
 
 
-def _rules(session: Session, duration_minutes: int) -> AttemptRules:
+def _rules(session: Session, duration_minutes: int, starts_at: dt.datetime | None) -> AttemptRules:
     room_rules = get_rule(session, "room_rules", max_age=ROOM_RULES_MAX_AGE)
     return AttemptRules(
         duration_minutes=duration_minutes,
         late_entry_minutes=int(room_rules.get("late_entry_minutes", 15)),
         earliest_submit_minutes=int(room_rules.get("earliest_submit_minutes", 30)),
         grace_seconds=int(room_rules.get("grace_seconds", 120)),
+        starts_at=None if starts_at is None else as_utc(starts_at),
+        from_late_opening=bool(room_rules.get("from_late_opening", True)),
     )
 
 
@@ -189,7 +192,7 @@ _ATTEMPT_LOCKED = _ATTEMPT.with_for_update(of=Attempt)
 #: What an answer needs of its attempt, as one narrow row (no ORM objects on the hottest path).
 _ANSWER_ROW = (
     select(Attempt.id, Attempt.candidate_id, Attempt.paper_form_id, Attempt.status, Attempt.state_json,
-           Attempt.device_id, ExamSession.duration_minutes)
+           Attempt.device_id, ExamSession.duration_minutes, ExamSession.starts_at)
     .join(ExamSession, ExamSession.id == Attempt.exam_session_id)
     .where(Attempt.id == bindparam("attempt_id"))
     .with_for_update(of=Attempt)
@@ -478,7 +481,8 @@ def record_response(
         entry.seq) else None
     decision = accept(
         existing, entry, state=state_from_dict(json.loads(row.state_json or "{}")),
-        rules=_rules(session, row.duration_minutes), now=now, received_at=received_at, item_count=len(items),
+        rules=_rules(session, row.duration_minutes, row.starts_at), now=now, received_at=received_at,
+        item_count=len(items),
         validate_value=_validator(items), from_bound_device=bound, written_before=_client_time(written_before),
     )
     if not decision.changes:
@@ -554,13 +558,16 @@ def _iso(value: dt.datetime | None) -> str | None:
 def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules: AttemptRules,
                   candidate: User) -> dict[str, Any]:
     """What the exam page shows around the items: the sitting, the seat, the candidate's own
-    identity (ID number masked) and the room rules with their instants (ISO 8601, UTC).
+    identity (ID number masked) and the room rules with their instants (ISO 8601, UTC): the
+    room's start and common end, the late-entry limit and the earliest submission, the same
+    for every candidate of the room (:func:`examroom.attempt.exam_start`).
     The sitting's names come in one narrow query (every state, start and submit sends them)."""
     sitting = attempt.exam_session
     batch_name, kind, batch_place, room_name, room_cols, seat_row, seat_col = session.execute(
         _SITTING_VIEW, {"room_id": attempt.room_id, "seat_id": attempt.seat_id, "module_id": sitting.module_id}
     ).one()
     opened = state.session_opened_at
+    begins = core.exam_start(state, rules)
     return {
         "title": f"{batch_name} · {ModuleKind(kind).label}",
         "starts_at": _iso(sitting.starts_at),
@@ -578,11 +585,14 @@ def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules
         "allowed_minutes": rules.duration_minutes + state.extension_minutes,
         "late_entry_minutes": rules.late_entry_minutes,
         "earliest_submit_minutes": rules.earliest_submit_minutes,
+        "from_late_opening": rules.from_late_opening,
         "opened": opened is not None,
         "opened_at": _iso(opened),
-        "late_entry_until": _iso(None if opened is None else opened + rules.late_entry),
+        "begins_at": _iso(begins),
+        "ends_at": _iso(None if begins is None else begins + rules.duration),
+        "late_entry_until": _iso(core.late_entry_until(state, rules)),
         "started_at": _iso(state.started_at),
-        "earliest_submit_at": _iso(None if state.started_at is None else state.started_at + rules.earliest_submit),
+        "earliest_submit_at": _iso(core.earliest_submit_at(state, rules)),
     }
 
 
@@ -590,8 +600,9 @@ def candidate_view(session: Session, candidate: User, attempt_id: int, now: dt.d
     """The authoritative state sent on every (re)connect: status, remaining seconds, the items
     in the candidate's shuffled order (only while answering or paused), the stored answers
     with their seq, and the sitting around them (title, place, room, seat, the candidate's
-    masked identity, allowed minutes, whether the room is open, the late-entry deadline and
-    the earliest-submit time). Never contains keys, analyses, scores or other candidates' data."""
+    masked identity, allowed minutes, whether the room is open, the room's start and end, the
+    late-entry deadline and the earliest-submit time). Never contains keys, analyses, scores
+    or other candidates' data."""
     attempt = _own(session, candidate, attempt_id)
     state = load_state(attempt)
     rules = attempt_rules(session, attempt.exam_session)
@@ -753,19 +764,27 @@ class _RulesBySitting(dict[int, AttemptRules]):
 def overdue_ids(session: Session, now: dt.datetime) -> list[int]:
     """The answering attempts whose deadline has passed, from one narrow unlocked scan (the
     job runs every few seconds over every answering attempt: at 3,000 candidates a locked
-    load per attempt cost a quarter of a core). Extensions and pauses only move a deadline
-    later, so an attempt started less than the sitting's duration ago is skipped without
-    parsing its state. Nothing is locked: :func:`expire_attempts` re-checks under the lock."""
+    load per attempt cost a quarter of a core). The room's start is never before the
+    scheduled start and extensions and pauses only move a deadline later, so while the
+    scheduled start plus the duration has not passed the sitting's attempts are skipped
+    without parsing their state. Nothing is locked: :func:`expire_attempts` re-checks under
+    the lock."""
     now = core.require_aware(now)
     rules = _RulesBySitting(session)
     rows = session.execute(
-        select(Attempt.id, Attempt.started_at, Attempt.state_json, ExamSession)
+        select(Attempt.id, Attempt.state_json, ExamSession)
         .join(ExamSession, ExamSession.id == Attempt.exam_session_id)
         .where(Attempt.status == Status.IN_PROGRESS.value).order_by(Attempt.id)
     ).all()
-    return [aid for aid, started, state_json, sitting in rows
-            if (started is None or as_utc(started) + rules.of(sitting).duration < now)
+    return [aid for aid, state_json, sitting in rows
+            if _may_be_due(rules.of(sitting), now)
             and core.is_overdue(state_from_dict(json.loads(state_json or "{}")), rules.of(sitting), now)]
+
+
+def _may_be_due(rules: AttemptRules, now: dt.datetime) -> bool:
+    """False when no attempt of the sitting can be overdue yet (the room's start is never
+    before the scheduled start; without one, every attempt is checked)."""
+    return rules.starts_at is None or rules.starts_at + rules.duration < now
 
 
 def expire_attempts(session: Session, attempt_ids: list[int], now: dt.datetime) -> list[int]:

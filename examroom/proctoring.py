@@ -480,8 +480,8 @@ def _open_attempts(session: Session, room: Room, attempts: list[Attempt], now: d
         if a.status in _OPEN:
             n += 1
         elif a.status in (Status.NOT_STARTED.value, Status.WAITING.value):
-            opened = svc.load_state(a).session_opened_at
-            if opened is None or now <= opened + rules.late_entry:
+            until = core.late_entry_until(svc.load_state(a), rules)
+            if until is None or now <= until:
                 n += 1
     return n
 

@@ -63,14 +63,27 @@ class Ticket:
 WEEKDAYS = "一二三四五六日"
 
 
-def exam_rules(session: Session) -> tuple[str, ...]:
-    """The rules printed on every ticket (考场规则), with the configured minutes."""
+def clock_rules(session: Session) -> tuple[str, ...]:
+    """The room's clock in words, with the configured minutes: what the ticket prints and the
+    exam page shows (both from here, so they say what examroom.attempt enforces)."""
     room_rules = get_rule(session, "room_rules")
     late = int(room_rules.get("late_entry_minutes", 15))
     earliest = int(room_rules.get("earliest_submit_minutes", 30))
+    if room_rules.get("from_late_opening", True):
+        anchor = "开考时刻为计划开考时间；监考员开考晚于计划开考时间的，以实际开考时刻为准。"
+    else:
+        anchor = "开考时刻为计划开考时间，监考员开考早晚均以此为准。"
+    return (
+        f"{anchor}考试时间从开考时刻起统一计算，全场同时结束，迟到考生不补时。",
+        f"开考 {late} 分钟后不得入场；开考 {earliest} 分钟内不得交卷离场。",
+    )
+
+
+def exam_rules(session: Session) -> tuple[str, ...]:
+    """The rules printed on every ticket (考场规则), with the configured minutes."""
     return (
         "考生须携带本准考证和本人有效居民身份证，提前 30 分钟到达考点，凭证入场，对号入座。",
-        f"开考 {late} 分钟后不得入场；开考 {earliest} 分钟内不得交卷离场。",
+        *clock_rules(session),
         "登录考试系统使用准考证号和身份证号码；不得代考，不得将账号交他人使用。",
         "除规定用品外，手机等电子设备须关机并交监考员统一保管，不得带至座位。",
         "考试期间不得切换窗口、复制粘贴或使用其他软件，系统将记录异常行为。",

@@ -73,12 +73,15 @@ def _item_flags_check(values: dict[str, Any]) -> str | None:
 SECTIONS: tuple[RuleSection, ...] = (
     RuleSection(
         "room", "考场规则",
-        "开考后禁止入场与最早交卷的分钟数，准考证和考试页面按此说明；"
+        "开考后禁止入场与最早交卷的分钟数，均从开考时刻起算，全场统一结束时间，迟到考生不补时；"
+        "准考证和考试页面按此说明；"
         "每个考场的座位数上限（通知要求约 30 人一个标准考场）。",
         (
             RuleField("room_rules", "late_entry_minutes", "开考后禁止入场（分钟）", "int", 0, 120, "分钟"),
             RuleField("room_rules", "earliest_submit_minutes", "开考后最早交卷（分钟）", "int", 0, 600, "分钟"),
             RuleField("room_rules", "grace_seconds", "考试时间到后接收断网期间作答的宽限（秒）", "int", 0, 600, "秒"),
+            RuleField("room_rules", "from_late_opening",
+                      "监考员开考晚于计划开考时间的，考试时间从实际开考时刻起算（否则一律从计划开考时间起算）", "bool"),
             RuleField("room_open_window", "before_minutes", "最早可在计划开考时间前几分钟开考", "int", 0, 240, "分钟"),
             RuleField("room_open_window", "after_minutes", "最迟可在计划开考时间后几分钟开考", "int", 0, 480, "分钟"),
             RuleField("room_max_seats", None, "每个考场的座位数上限", "int", 1, 60, "个"),

@@ -63,9 +63,13 @@ DEFAULT_RULES: dict[str, Any] = {
                        "candidates_per_examiner": 5, "min_examiners": 3, "examiners_odd": True,
                        "min_review_panel": 3, "review_panel_odd": True, "min_supervisors": 1,
                        "by_occupation": {}},
-    # Exam-room rules (考场规则): latest entry and earliest submission, minutes after the start;
-    # answers journalled offline are still taken this many seconds after the time is up.
-    "room_rules": {"late_entry_minutes": 15, "earliest_submit_minutes": 30, "grace_seconds": 120},
+    # Exam-room rules (考场规则): latest entry and earliest submission, minutes after the room's
+    # start (开考: the scheduled start, or the room's opening when that is later and
+    # from_late_opening is on); the deadline is the room's start plus the duration for everyone
+    # (plus their own extensions and pauses). Answers journalled offline are still taken this
+    # many seconds after the time is up.
+    "room_rules": {"late_entry_minutes": 15, "earliest_submit_minutes": 30, "grace_seconds": 120,
+                   "from_late_opening": True},
     # A room may be opened (开考) from this many minutes before the scheduled start until this
     # many after it, on the sitting's day only.
     "room_open_window": {"before_minutes": 30, "after_minutes": 60},
@@ -84,7 +88,7 @@ RULE_LABELS: dict[str, str] = {
     "batch_filing_lead_working_days": "认定计划须在首场考试前至少几个工作日报备",
     "batch_filing_counts_exam_day": "报备时限是否计入考试当天",
     "batch_staffing": "考务人员配备（监考员、考评员、评审组、督导员的比例与人数，可按职业设置）",
-    "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限）",
+    "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限、晚开考时从何时起算）",
     "room_max_seats": "每个考场的座位数上限",
     "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
 }

@@ -366,6 +366,10 @@ class SimCandidate:
             self.log(done)
             return True
         code = ack.get("code") if ack else None
+        if code == "before_start":  # the room was opened ahead of its start: wait for it, as the page does
+            self._need_sync = True
+            self._sleep(self.wait_poll * (0.5 + self.rng.random()))
+            return True
         if code is not None and code != "illegal_transition" and code not in TEMPORARY:
             self.error = f"{event} refused: {code}"
             self.log(f"{refused}：{ack.get('error')}")  # type: ignore[union-attr]

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 __all__ = ["BACKDATE", "READ", "answer_current", "candidate_login_and_enter", "journal"]
 
-# Move the candidate's start back 31 minutes, past the earliest-submit rule (30 minutes).
+# Move the room's clock back 31 minutes (the sitting's start, the room's opening and the
+# candidate's start), past the earliest-submit rule (30 minutes from the room's start).
 BACKDATE = r"""
 import datetime as dt, json, sys
 from examroom.models import Attempt
@@ -21,11 +22,13 @@ app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 with app.app_context():
     s = db.session
     attempt = s.get(Attempt, int(sys.argv[1]))
+    back = dt.timedelta(minutes=31)
     state = json.loads(attempt.state_json)
-    start = dt.datetime.fromisoformat(state["started_at"]) - dt.timedelta(minutes=31)
-    state["started_at"] = start.isoformat()
+    for key in ("session_opened_at", "started_at"):
+        state[key] = (dt.datetime.fromisoformat(state[key]) - back).isoformat()
     attempt.state_json = json.dumps(state, sort_keys=True)
-    attempt.started_at = start
+    attempt.started_at = dt.datetime.fromisoformat(state["started_at"])
+    attempt.exam_session.starts_at = attempt.exam_session.starts_at - back
     s.commit()
 """
 

@@ -210,10 +210,14 @@ def test_acked_answers_and_the_clock_survive_kill_9_and_a_restart(server):
             assert db_answers == c.ledger.acked, f"attempt {c.seat.attempt_id}: stored != acked"
             assert not c.ledger.refused, c.ledger.refused
 
-        # The clock after the restart: remaining = start + allowed minutes - server time.
+        # The clock after the restart: remaining = the room's start (the later of the sitting's
+        # start and the room's opening) + allowed minutes - server time.
         with engine.connect() as conn:
-            started = {a: _aware(s) for a, s in conn.execute(text("SELECT id, started_at FROM attempt")).all()
-                       if s is not None}
+            started = {a: max(_aware(begins), _aware(json.loads(state_json)["session_opened_at"]))
+                       for a, begins, state_json in conn.execute(text(
+                           "SELECT attempt.id, exam_session.starts_at, attempt.state_json FROM attempt"
+                           " JOIN exam_session ON exam_session.id = attempt.exam_session_id"
+                           " WHERE attempt.started_at IS NOT NULL")).all()}
         engine.dispose()
         for c in cands:
             ack = c.client.call("state", {"attempt_id": c.seat.attempt_id}, namespace="/exam", timeout=10)
@@ -249,7 +253,8 @@ with app.app_context():
     exam.sitting.duration_minutes = 1
     exam.sitting.starts_at = now - dt.timedelta(minutes=2)
     s.flush()
-    svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=55))
+    # Opened 40 s ago (after the scheduled start): the room's minute runs until 20 s from now.
+    svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=40))
     attempt = exam.attempt(0)
     svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(seconds=40))
     s.commit()

@@ -11,6 +11,7 @@ from examroom.attempt import (
     AttemptError,
     AttemptRules,
     AttemptState,
+    BeforeStart,
     EarlySubmitRefused,
     IllegalTransition,
     InvalidArgument,
@@ -21,10 +22,13 @@ from examroom.attempt import (
     TimeUp,
     arrive,
     deadline,
+    earliest_submit_at,
+    exam_start,
     expire,
     extend,
     extend_room,
     is_overdue,
+    late_entry_until,
     open_room,
     open_session,
     pause,
@@ -206,11 +210,11 @@ def test_submit_allowed_at_exactly_thirty_minutes():
     assert state.status is Status.SUBMITTED and state.submitted_at == at(30)
 
 
-def test_earliest_submit_counts_from_the_candidates_own_start():
+def test_earliest_submit_counts_from_the_room_start_not_the_candidates_own():
     late = started(minute=10)
     with pytest.raises(EarlySubmitRefused):
-        submit(late, RULES, at(39, 59))
-    submit(late, RULES, at(40))
+        submit(late, RULES, at(29, 59))
+    submit(late, RULES, at(30))
 
 
 def test_submit_allowed_at_any_time_once_time_is_up():
@@ -236,11 +240,13 @@ def test_deadline_and_remaining_without_pauses():
     assert remaining_seconds(state, RULES, at(60)) == 30 * 60
 
 
-def test_remaining_before_the_start_is_the_full_allowance():
+def test_remaining_before_the_start_is_what_starting_now_would_leave():
     assert deadline(opened(), RULES) is None
-    assert remaining_seconds(opened(), RULES, at(3)) == 90 * 60
+    assert remaining_seconds(waiting(), RULES, at(-5)) == 90 * 60  # the room not open yet
+    assert remaining_seconds(opened(), RULES, at(0)) == 90 * 60
+    assert remaining_seconds(opened(), RULES, at(3)) == 87 * 60  # the room's clock runs
     extended = extend(opened(), 10, "视力障碍考生", "proctor", at(1), rules=RULES)
-    assert remaining_seconds(extended, RULES, at(3)) == 100 * 60
+    assert remaining_seconds(extended, RULES, at(3)) == 97 * 60
 
 
 def test_remaining_is_frozen_during_an_open_pause():
@@ -319,6 +325,149 @@ def test_no_pause_or_extension_once_time_is_up():
         pause(state, at(91), "p", rules=RULES)
     with pytest.raises(TimeUp, match="考试时间已到，不能延长时间。"):
         extend(state, 5, "迟到", "p", at(91), rules=RULES)
+
+
+# --------------------------------------------------------------------------- one clock for the room
+# The sitting is scheduled for T0. ``scheduled(...)`` counts from T0 whenever the room opens;
+# ``later_of(...)`` (the default rule) from the opening when the room is opened after T0.
+
+
+def scheduled(**kw) -> AttemptRules:
+    return AttemptRules(duration_minutes=90, starts_at=T0, from_late_opening=False, **kw)
+
+
+def later_of(**kw) -> AttemptRules:
+    return AttemptRules(duration_minutes=90, starts_at=T0, **kw)
+
+
+def opened_at(minute: float) -> AttemptState:
+    return open_session(arrive(AttemptState(), at(minute - 20)), at(minute))
+
+
+def test_the_default_rule_counts_from_the_later_of_schedule_and_opening():
+    assert AttemptRules(duration_minutes=90, starts_at=T0).from_late_opening is True
+
+
+@pytest.mark.parametrize("rules", [scheduled(), later_of()], ids=["scheduled", "later"])
+@pytest.mark.parametrize("minute", [0, 0.5, 1, 7, 14, 15])
+def test_a_late_starter_ends_with_the_room(rules, minute):
+    state = start(opened_at(0), rules, at(minute))
+    assert state.started_at == at(minute)
+    assert deadline(state, rules) == at(90)
+    assert remaining_seconds(state, rules, at(minute)) == (90 - minute) * 60
+    assert not is_overdue(state, rules, at(90))
+    assert is_overdue(state, rules, at(90, 1))
+    assert expire(state, rules, at(90, 1)).status is Status.EXPIRED
+    with pytest.raises(NotYetDue):
+        expire(state, rules, at(90))
+
+
+# (rule, room opened at minute, the room's start, the last minute a candidate may start)
+ANCHORS = [
+    (scheduled(), 0, 0, 15),
+    (later_of(), 0, 0, 15),
+    (scheduled(), 5, 0, 15),  # opened late: the schedule still rules
+    (later_of(), 5, 5, 20),  # opened late: the room gets its full time from the opening
+    (scheduled(), -10, 0, 15),  # opened early: the room waits for the schedule
+    (later_of(), -10, 0, 15),
+    (scheduled(), 14, 0, 15),
+    (later_of(), 14, 14, 29),
+]
+
+
+@pytest.mark.parametrize(("rules", "opened_min", "begin", "last"), ANCHORS)
+def test_the_room_start_and_the_windows_follow_the_rule(rules, opened_min, begin, last):
+    room = opened_at(opened_min)
+    assert exam_start(room, rules) == at(begin)
+    assert late_entry_until(room, rules) == at(last)
+    assert earliest_submit_at(room, rules) == at(begin + 30)
+    # late entry: the window's last instant is allowed, one second later is not
+    assert start(room, rules, at(last)).started_at == at(last)
+    with pytest.raises(LateEntryRefused, match="开考 15 分钟后不得入场"):
+        start(room, rules, at(last, 1))
+    # the deadline is the room's start + duration for everyone who started
+    for minute in {max(begin, opened_min), last}:
+        assert deadline(start(room, rules, at(minute)), rules) == at(begin + 90)
+    # earliest submit from the room's start, whoever started when
+    for minute in {max(begin, opened_min), last}:
+        state = start(room, rules, at(minute))
+        with pytest.raises(EarlySubmitRefused, match="开考 30 分钟内不得交卷"):
+            submit(state, rules, at(begin + 30, -1))
+        assert submit(state, rules, at(begin + 30)).submitted_at == at(begin + 30)
+
+
+@pytest.mark.parametrize("rules", [scheduled(), later_of()], ids=["scheduled", "later"])
+def test_nobody_starts_before_the_room_start(rules):
+    room = opened_at(-10)
+    for when in (at(-10), at(-5), at(0, -1)):
+        with pytest.raises(BeforeStart) as info:
+            start(room, rules, when)
+        assert info.value.code == "before_start"
+    with pytest.raises(BeforeStart, match="距开考还有 5 分钟"):
+        start(room, rules, at(-5))
+    assert start(room, rules, at(0)).started_at == at(0)
+
+
+def test_the_room_start_is_unknown_before_opening_only_when_an_opening_could_move_it():
+    assert exam_start(waiting(), later_of()) is None
+    assert late_entry_until(waiting(), later_of()) is None
+    assert exam_start(waiting(), scheduled()) == T0
+    assert earliest_submit_at(waiting(), scheduled()) == at(30)
+    assert exam_start(waiting(), RULES) is None  # no scheduled start: the opening is the start
+    assert exam_start(opened_at(3), RULES) == at(3)
+
+
+@pytest.mark.parametrize("rules", [scheduled(), later_of()], ids=["scheduled", "later"])
+def test_pauses_and_extensions_stay_individual(rules):
+    room = opened_at(0)
+    on_time = start(room, rules, at(0))
+    late = start(room, rules, at(12))
+    extended = extend(late, 10, "视力障碍考生", "proctor", at(20), rules=rules)
+    paused_ = resume(pause(on_time, at(30), "proctor", rules=rules), at(37), "proctor")
+    assert deadline(on_time, rules) == at(90)
+    assert deadline(late, rules) == at(90)
+    assert deadline(extended, rules) == at(100)
+    assert deadline(paused_, rules) == at(97)
+    assert remaining_seconds(extended, rules, at(60)) == 40 * 60
+    assert remaining_seconds(paused_, rules, at(60)) == 37 * 60
+    assert is_overdue(paused_, rules, at(97, 1)) and not is_overdue(paused_, rules, at(97))
+    # an extension before the start counts for a late starter too
+    early_ext = start(extend(room, 5, "迟到补时经批准", "proctor", at(3), rules=rules), rules, at(8))
+    assert deadline(early_ext, rules) == at(95)
+
+
+@pytest.mark.parametrize("rules", [scheduled(), later_of()], ids=["scheduled", "later"])
+def test_remaining_before_the_start_counts_down_with_the_room(rules):
+    room = opened_at(0)
+    assert remaining_seconds(room, rules, at(0)) == 90 * 60
+    assert remaining_seconds(room, rules, at(14)) == 76 * 60
+    assert remaining_seconds(opened_at(-10), rules, at(-5)) == 90 * 60
+
+
+def test_starting_is_refused_once_the_room_time_is_up():
+    rules = AttemptRules(duration_minutes=10, late_entry_minutes=15, starts_at=T0)
+    room = opened_at(0)
+    assert start(room, rules, at(9, 59)).status is Status.IN_PROGRESS
+    with pytest.raises(TimeUp):
+        start(room, rules, at(10))
+
+
+def test_grace_is_still_only_after_time_up_for_a_late_starter():
+    rules = later_of()
+    state = start(opened_at(0), rules, at(14))
+    with pytest.raises(EarlySubmitRefused):
+        submit(state, rules, at(29))
+    assert submit(state, rules, at(30)).status is Status.SUBMITTED
+
+
+def test_scheduled_start_must_be_aware_and_is_kept_in_utc():
+    with pytest.raises(NaiveDatetime):
+        AttemptRules(duration_minutes=90, starts_at=datetime(2026, 6, 1, 9, 0))
+    beijing = timezone(timedelta(hours=8))
+    rules = AttemptRules(duration_minutes=90, starts_at=datetime(2026, 6, 1, 17, 0, tzinfo=beijing))
+    assert rules.starts_at == T0 and rules.starts_at.tzinfo is UTC
+    with pytest.raises(InvalidArgument):
+        AttemptRules(duration_minutes=90, from_late_opening="yes")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- arguments
@@ -420,12 +569,12 @@ def test_pause_and_resume_room():
     assert paused_room.refused[3].message == "当前状态为「已交卷」，不能暂停。"
     assert paused_room.states[3] == room()[3]
     assert remaining_seconds(paused_room.states[1], RULES, at(55)) == 50 * 60
-    assert remaining_seconds(paused_room.states[2], RULES, at(55)) == 52 * 60
+    assert remaining_seconds(paused_room.states[2], RULES, at(55)) == 50 * 60  # started late, ends with the room
 
     resumed = resume_room(paused_room.states, at(50), "监考员甲")
     assert resumed.changed == (1, 2)
     assert deadline(resumed.states[1], RULES) == at(100)
-    assert deadline(resumed.states[2], RULES) == at(102)
+    assert deadline(resumed.states[2], RULES) == at(100)
 
 
 def test_extend_room():
@@ -433,8 +582,8 @@ def test_extend_room():
     assert result.changed == (1, 2, 4)
     assert set(result.refused) == {3}
     assert deadline(result.states[1], RULES) == at(100)
-    assert deadline(result.states[2], RULES) == at(102)
-    assert remaining_seconds(result.states[4], RULES, at(40)) == 100 * 60
+    assert deadline(result.states[2], RULES) == at(100)
+    assert remaining_seconds(result.states[4], RULES, at(40)) == 60 * 60  # 100 minutes from the room's start
 
 
 def test_extend_room_refuses_bad_arguments_once():

@@ -180,8 +180,8 @@ def test_duplicate_and_stale_seqs_change_nothing_and_are_acked(session, exam):
 
 
 def test_answers_until_the_deadline_with_grace_count_and_later_ones_do_not(session, exam):
-    attempt = exam.started()
-    due = T0 + MIN + 90 * MIN
+    attempt = exam.started()  # at T0+1: the deadline is still the room's, T0+90
+    due = T0 + 90 * MIN
     received_at_deadline = exam.answer(attempt, 1, 1, "B", due - dt.timedelta(seconds=20), due)
     assert received_at_deadline.changes  # the deadline itself
     assert svc.expire_overdue(session, due + dt.timedelta(seconds=1)) == [attempt.id]
@@ -209,7 +209,7 @@ def test_candidate_view_never_contains_a_key_and_keeps_the_order(session, exam):
                    "答出隔离", '"score"'):
         assert secret not in blob
     assert view["status"] == "in_progress"
-    assert view["remaining_seconds"] == 87 * 60
+    assert view["remaining_seconds"] == 86 * 60  # until the room's end, T0+90
     assert view["answers"] == {"3": {"seq": 1, "value": "√"}}
     assert view["last_seq"] == 1
     positions = [i["position"] for i in view["items"]]
@@ -231,22 +231,22 @@ def test_candidate_view_never_contains_a_key_and_keeps_the_order(session, exam):
 
 
 def test_pause_and_extend_move_the_remaining_time(session, exam):
-    attempt = exam.started()  # started at T0+1: 90 minutes until T0+91
+    attempt = exam.started()  # started at T0+1: the room's 90 minutes run until T0+90
     p = exam.proctor1
 
     def left(t):
         return svc.candidate_view(session, exam.candidates[0], attempt.id, t)["remaining_seconds"]
 
-    assert left(T0 + 11 * MIN) == 80 * 60
+    assert left(T0 + 11 * MIN) == 79 * 60
     svc.pause_attempt(session, p, attempt.id, T0 + 11 * MIN)
-    assert left(T0 + 31 * MIN) == 80 * 60  # frozen while paused
+    assert left(T0 + 31 * MIN) == 79 * 60  # frozen while paused
     refused = exam.answer(attempt, 1, 1, "B", T0 + 20 * MIN)
     assert not refused.acked and refused.code == "paused"
     svc.resume_attempt(session, p, attempt.id, T0 + 31 * MIN)
-    assert left(T0 + 41 * MIN) == 70 * 60
+    assert left(T0 + 41 * MIN) == 69 * 60
     svc.extend_attempt(session, p, attempt.id, 5, "停电十分钟", T0 + 41 * MIN)
-    assert left(T0 + 41 * MIN) == 75 * 60
-    # The expiry job respects the moved deadline: 91 + 20 paused + 5 extended = T0+116.
+    assert left(T0 + 41 * MIN) == 74 * 60
+    # The expiry job respects the moved deadline: 90 + 20 paused + 5 extended = T0+115.
     assert svc.expire_overdue(session, T0 + 115 * MIN) == []
     assert svc.expire_overdue(session, T0 + 117 * MIN) == [attempt.id]
     kinds = [e.kind for e in session.scalars(select(AttemptEvent).where(AttemptEvent.attempt_id == attempt.id)
@@ -274,6 +274,7 @@ def test_the_stored_state_round_trips_and_holds_no_deadline(session, exam):
 def test_expire_overdue_submits_with_no_browser(session, exam):
     attempt = exam.started()
     other = exam.started(1, at_=T0 + 10 * MIN)
+    svc.extend_attempt(session, exam.proctor1, other.id, 5, "身体不适", T0 + 20 * MIN)
     assert svc.expire_overdue(session, T0 + 90 * MIN) == []
     assert svc.expire_overdue(session, T0 + 92 * MIN) == [attempt.id]
     session.expire_all()
@@ -358,3 +359,78 @@ def test_late_entry_is_refused(session, exam):
     with pytest.raises(AttemptError, match="不得入场"):
         svc.start_attempt(session, exam.candidates[2], attempt.id, T0 + 16 * MIN)
     assert attempt.status == "not_started"
+
+
+# ---------------------------------------------------------------- one clock for the room (issue 11 point 3)
+
+
+def _room_rule(session, exam, from_late_opening):
+    from foundation.settings import DEFAULT_RULES, set_rule
+
+    set_rule(session, exam.world.centre, "room_rules",
+             {**DEFAULT_RULES["room_rules"], "from_late_opening": from_late_opening})
+
+
+@pytest.mark.parametrize("started_min", [1, 7, 14])
+def test_a_late_starter_is_closed_with_the_room(session, exam, started_min):
+    on_time = exam.started(0, at_=T0)
+    late = exam.started(1, at_=T0 + started_min * MIN)
+    assert svc.expire_overdue(session, T0 + 90 * MIN) == []
+    assert sorted(svc.expire_overdue(session, T0 + 90 * MIN + dt.timedelta(seconds=1))) == sorted([on_time.id, late.id])
+
+
+@pytest.mark.parametrize(("from_late_opening", "begin_min"), [(True, 5), (False, 0)])
+def test_a_room_opened_late_follows_the_anchor_rule(session, exam, from_late_opening, begin_min):
+    _room_rule(session, exam, from_late_opening)
+    svc.open_room(session, exam.proctor1, exam.room1.id, T0 + 5 * MIN)
+    first, last = exam.attempt(0), exam.attempt(1)
+    svc.start_attempt(session, exam.candidates[0], first.id, T0 + 5 * MIN)
+    # late entry from the room's start: its last instant is allowed, a second later is not
+    with pytest.raises(AttemptError, match="开考 15 分钟后不得入场") as info:
+        svc.start_attempt(session, exam.candidates[2], exam.attempt(2).id,
+                          T0 + (begin_min + 15) * MIN + dt.timedelta(seconds=1))
+    assert info.value.code == "late_entry"
+    svc.start_attempt(session, exam.candidates[1], last.id, T0 + (begin_min + 15) * MIN)
+    # earliest submit from the room's start, for both
+    for k, a in ((0, first), (1, last)):
+        with pytest.raises(AttemptError, match="开考 30 分钟内不得交卷") as info:
+            svc.submit_attempt(session, exam.candidates[k], a.id, T0 + (begin_min + 30) * MIN - dt.timedelta(seconds=1))
+        assert info.value.code == "early_submit"
+    svc.submit_attempt(session, exam.candidates[1], last.id, T0 + (begin_min + 30) * MIN)
+    # the same deadline for both
+    view = svc.candidate_view(session, exam.candidates[0], first.id, T0 + 40 * MIN)
+    assert view["begins_at"] == (T0 + begin_min * MIN).astimezone(dt.UTC).isoformat()
+    assert view["remaining_seconds"] == (begin_min + 90 - 40) * 60
+    assert svc.expire_overdue(session, T0 + (begin_min + 90) * MIN) == []
+    assert svc.expire_overdue(session, T0 + (begin_min + 90) * MIN + dt.timedelta(seconds=1)) == [first.id]
+
+
+def test_a_room_opened_early_waits_for_the_scheduled_start(session, exam):
+    svc.open_room(session, exam.proctor1, exam.room1.id, T0 - 10 * MIN)
+    attempt = exam.attempt(0)
+    with pytest.raises(AttemptError, match="考试尚未开始") as info:
+        svc.start_attempt(session, exam.candidates[0], attempt.id, T0 - MIN)
+    assert info.value.code == "before_start"
+    assert attempt.status == "not_started"
+    svc.start_attempt(session, exam.candidates[0], attempt.id, T0)
+    assert svc.remaining(session, attempt, T0) == 90 * 60
+
+
+def test_answers_follow_the_room_deadline_for_a_late_starter(session, exam):
+    late = exam.started(1, at_=T0 + 10 * MIN)
+    due = T0 + 90 * MIN
+    assert exam.answer(late, 1, 1, "B", due, due, k=1).changes  # the deadline itself
+    after = exam.answer(late, 2, 2, "D", due + dt.timedelta(seconds=1), due + dt.timedelta(seconds=1), k=1)
+    assert not after.acked and after.code == "time_up"
+
+
+def test_the_room_record_counts_waiting_candidates_by_the_room_start(session, exam):
+    from examroom import proctoring as pr
+
+    _room_rule(session, exam, False)
+    svc.open_room(session, exam.proctor1, exam.room1.id, T0 + 5 * MIN)
+    room = exam.room1
+    attempts = list(session.scalars(select(Attempt).where(Attempt.room_id == room.id)))
+    # nobody started: every waiting candidate may still enter until T0+15, none after
+    assert pr._open_attempts(session, room, attempts, T0 + 15 * MIN) == len(attempts)
+    assert pr._open_attempts(session, room, attempts, T0 + 16 * MIN) == 0

@@ -109,9 +109,9 @@ def test_room_wide_pause_resume_and_extend_touch_every_open_attempt(session, exa
     out = pr.resume_room(session, exam.proctor1, exam.room1.id, t + 6 * MIN)
     assert sorted(out.changed) == sorted(a.id for a in answering)
     assert all(a.status == "in_progress" for a in answering)
-    # Remaining time: 90 + 10 extension, 6 minutes paused do not count.
+    # Remaining time: 90 + 10 extension from the room's start T0, 6 minutes paused do not count.
     remaining = svc.remaining(session, answering[0], t + 6 * MIN)
-    assert remaining == pytest.approx((90 + 10) * 60 - (t - (T0 + MIN)).total_seconds())
+    assert remaining == pytest.approx((90 + 10) * 60 - (t - T0).total_seconds())
     with pytest.raises(ValidationError, match="延长原因"):
         pr.extend_room(session, exam.proctor1, exam.room1.id, 10, "  ", t + 7 * MIN)
     with pytest.raises(AttemptError):

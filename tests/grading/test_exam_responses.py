@@ -171,7 +171,7 @@ def sit_the_exam(session, exam):
     second = exam.answer_all(1, {"C1": "A", "A1": ["A"], "C2": "×", "A2": ["欧姆定律", ""], "B1": "D"})
     att.submit_attempt(session, exam.candidates[1], second.id, T0 + 45 * MIN)
     third = exam.answer_all(2, {"C1": "B"})
-    due = T0 + MIN + 90 * MIN
+    due = T0 + 90 * MIN  # the room's end
     fourth = exam.answer_all(3, {"C1": "B", "C2": "√"})
     att.terminate_attempt(session, exam.proctor, fourth.id, "夹带资料", 3, T0 + 20 * MIN)
     assert att.expire_overdue(session, due + dt.timedelta(seconds=1)) == [third.id]

@@ -202,6 +202,8 @@ def test_the_state_carries_the_sitting_the_seat_and_the_rules(session, exam):
     assert (view["late_entry_minutes"], view["earliest_submit_minutes"]) == (15, 30)
     assert view["opened"] is False and view["opened_at"] is None and view["late_entry_until"] is None
     assert view["started_at"] is None and view["earliest_submit_at"] is None
+    # The default rule: a late opening would move the room's start, so it is not known yet.
+    assert view["from_late_opening"] is True and view["begins_at"] is None and view["ends_at"] is None
 
     svc.arrive_attempt(session, me, attempt.id, T0 - 2 * MIN)
     svc.open_room(session, exam.proctor1, exam.room1.id, T0)
@@ -209,12 +211,18 @@ def test_the_state_carries_the_sitting_the_seat_and_the_rules(session, exam):
     assert waiting["status"] == "waiting" and waiting["opened"] is True and waiting["items"] == []
     assert waiting["opened_at"] == T0.astimezone(dt.UTC).isoformat()
     assert waiting["late_entry_until"] == (T0 + 15 * MIN).astimezone(dt.UTC).isoformat()
+    assert waiting["begins_at"] == T0.astimezone(dt.UTC).isoformat()
+    assert waiting["ends_at"] == (T0 + 90 * MIN).astimezone(dt.UTC).isoformat()
+    assert waiting["earliest_submit_at"] == (T0 + 30 * MIN).astimezone(dt.UTC).isoformat()
 
     svc.start_attempt(session, me, attempt.id, T0 + 2 * MIN)
     svc.extend_attempt(session, exam.proctor1, attempt.id, 10, "停电", T0 + 3 * MIN)
     answering = svc.candidate_view(session, me, attempt.id, T0 + 4 * MIN)
     assert answering["started_at"] == (T0 + 2 * MIN).astimezone(dt.UTC).isoformat()
-    assert answering["earliest_submit_at"] == (T0 + 32 * MIN).astimezone(dt.UTC).isoformat()
+    # From the room's start, not this candidate's own (T0+2); the room's end ignores the extension.
+    assert answering["earliest_submit_at"] == (T0 + 30 * MIN).astimezone(dt.UTC).isoformat()
+    assert answering["ends_at"] == (T0 + 90 * MIN).astimezone(dt.UTC).isoformat()
+    assert answering["remaining_seconds"] == (100 - 4) * 60
     assert answering["allowed_minutes"] == 100 and answering["duration_minutes"] == 90
 
 
@@ -273,3 +281,35 @@ def test_the_exam_page_of_a_closed_paper_has_the_site_navigation_again(session, 
     login(exam.candidates[0])
     html = client.get(f"/exam/{attempt.id}").get_data(as_text=True)
     assert "主导航" in html and "退出" in html
+
+
+# ---------------------------------------------------------------- the clock rule in words (issue 11 point 3)
+
+
+@pytest.mark.parametrize(("from_late_opening", "anchor_words"), [
+    (True, "监考员开考晚于计划开考时间的，以实际开考时刻为准"),
+    (False, "监考员开考早晚均以此为准"),
+])
+def test_the_ticket_and_the_exam_page_state_the_room_clock_rule(session, client, login, exam, from_late_opening,
+                                                               anchor_words):
+    from examroom import tickets
+    from foundation.settings import DEFAULT_RULES, set_rule
+
+    set_rule(session, exam.world.centre, "room_rules",
+             {**DEFAULT_RULES["room_rules"], "late_entry_minutes": 10, "earliest_submit_minutes": 25,
+              "from_late_opening": from_late_opening})
+    me = exam.candidates[0]
+    attempt = exam.attempt(0)
+    ticket = tickets.own_ticket(session, me, exam.sitting.id)
+    lines = tickets.clock_rules(session)
+    assert set(lines) <= set(ticket.rules)
+    said = "".join(lines)
+    assert anchor_words in said and "考试时间从开考时刻起统一计算，全场同时结束，迟到考生不补时" in said
+    assert "开考 10 分钟后不得入场；开考 25 分钟内不得交卷离场" in said
+    login(me)
+    html = client.get(f"/exam/{attempt.id}").get_data(as_text=True)
+    _assert_csp_clean(html)
+    for line in lines:
+        assert line in html
+    assert "开始作答" not in "".join(re.findall(r"<li[^>]*>(.*?)</li>", html, re.S))  # no per-candidate clock
+    assert 'id="dlg-submit-gate"' in html

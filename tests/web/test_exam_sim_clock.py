@@ -84,3 +84,14 @@ def test_a_refused_arrive_that_cannot_pass_stops_the_candidate():
                                                                   "error": "无权"}])
     cand._run()
     assert cand.error == "arrive refused: forbidden" and cand.sent == ["state", "arrive"]
+
+
+def test_a_room_opened_ahead_of_its_start_is_waited_for_not_given_up():
+    """`start` before the room's start is refused `before_start` (one clock for the room): the
+    simulated candidate reads the state and tries again later instead of stopping."""
+    before = {"ok": False, "code": "before_start", "error": "考试尚未开始（距开考还有 3 分钟），请等待。"}
+    cand = _Scripted([lambda e: _state("waiting", opened=True), lambda e: before,
+                      lambda e: _state("waiting", opened=True), lambda e: _state("in_progress")])
+    cand._run()
+    assert cand.error is None
+    assert cand.sent[:4] == ["state", "start", "state", "start"]

@@ -452,7 +452,7 @@ def test_the_grace_window_after_time_up_is_for_the_bound_computer_only(app, sess
     from web.sockets import timeup
 
     sock, attempt = candidate_socket
-    due = T0 + MIN + 90 * MIN
+    due = T0 + 90 * MIN  # the room's end: its start T0 plus 90 minutes, whenever this candidate started
     timeup_at = due + dt.timedelta(seconds=3)
     clock["now"] = timeup_at
     with mock.patch.object(timeup, "utcnow", lambda: timeup_at):

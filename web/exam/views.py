@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from examroom import attempts as svc
+from examroom import tickets
 from examroom.models import Attempt, Batch, BatchModule, BatchStatus, ExamSession, Room, Seat
 from foundation.db import as_utc
 from foundation.errors import DomainError, NotFound
@@ -110,4 +111,5 @@ def page(attempt_id: int) -> str:
     if attempt is None or attempt.candidate_id != actor().id:
         abort(404)  # another candidate's attempt is not even acknowledged to exist
     # Until the paper is closed the page offers no site navigation (no link out of the exam).
-    return render_template("exam/page.html", attempt=attempt, in_exam=attempt.status not in FINAL)
+    return render_template("exam/page.html", attempt=attempt, in_exam=attempt.status not in FINAL,
+                           clock_rules=tickets.clock_rules(db.session))

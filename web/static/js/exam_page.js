@@ -33,6 +33,8 @@
     blocked: null,
     debounce: null, // {position, timer, read}
     lastFocusNotice: 0,
+    submitting: false, // the confirmed submission is on its way
+    startGated: false, // 开始作答 waits for the room's start
   };
 
   // ------------------------------------------------------------------ helpers
@@ -133,8 +135,7 @@
     text("id-room", state.room);
     text("id-seat", seat);
     text("rule-minutes", state.allowed_minutes);
-    text("rule-late", state.late_entry_minutes);
-    text("rule-early", state.earliest_submit_minutes);
+    renderRuleTimes(state);
     syncClock(state);
     show("exam-pause", state.status === "paused");
     switch (state.status) {
@@ -153,16 +154,60 @@
     }
   }
 
+  // The room's clock (docs/protocol.md, State): one start and one end for the whole room.
+  function renderRuleTimes(state) {
+    const parts = [];
+    if (state.begins_at) {
+      parts.push(`本场开考时刻 ${hhmm(state.begins_at)}，全场 ${hhmm(state.ends_at)} 结束`);
+      parts.push(`${hhmm(state.late_entry_until)} 后不得入场`);
+      parts.push(`${hhmm(state.earliest_submit_at)} 起可交卷`);
+    } else if (state.starts_at) {
+      parts.push(`计划开考时间 ${hhmm(state.starts_at)}`);
+    }
+    text("rule-times", parts.length ? parts.join("；") + "。" : "");
+    show("rule-times", parts.length > 0);
+  }
+
+  // Epoch ms on the server's clock as estimated from the acks (exam_client.js), else local.
+  function serverNowMs() {
+    const now = client.serverNow();
+    return now === null ? Date.now() : now;
+  }
+
+  function beforeMs(iso) { return Boolean(iso) && serverNowMs() < Date.parse(iso); }
+
   function renderWaiting(state) {
     showView("view-waiting");
-    if (state.opened) {
-      const until = state.late_entry_until ? `，请在 ${hhmm(state.late_entry_until)} 前开始` : "";
-      text("waiting-text", `监考员已开考${until}。点击“开始作答”后开始计时。`);
+    ui.startGated = false;
+    if (state.opened && beforeMs(state.begins_at)) {
+      ui.startGated = true;
+      text("waiting-text", `监考员已开考，考试将于 ${hhmm(state.begins_at)} 开始，届时可点击“开始作答”。`);
       show("btn-start", true);
+      $("btn-start").disabled = true;
+    } else if (state.opened) {
+      const until = state.late_entry_until ? `，请在 ${hhmm(state.late_entry_until)} 前开始` : "";
+      text("waiting-text", `监考员已开考${until}。考试时间从开考时刻起计算，全场同时结束。`);
+      show("btn-start", true);
+      $("btn-start").disabled = false;
     } else {
       text("waiting-text", "身份已确认。请等待监考员开考，开考后本页会自动提示。");
       show("btn-start", false);
     }
+  }
+
+  // 确认交卷 is disabled until the earliest-submit instant, with the rule's own words; the
+  // server decides with its own clock (a refusal there says the same).
+  function submitGate() {
+    const state = ui.state;
+    if (!state || !beforeMs(state.earliest_submit_at) || remaining() <= 0) return null;
+    return `开考 ${state.earliest_submit_minutes} 分钟内不得交卷，${hhmm(state.earliest_submit_at)} 起方可交卷。`;
+  }
+
+  function renderSubmitGate() {
+    const gate = submitGate();
+    text("dlg-submit-gate", gate || "");
+    show("dlg-submit-gate", Boolean(gate));
+    if (!ui.submitting) $("dlg-submit-ok").disabled = Boolean(gate);
   }
 
   function renderEnd(state) {
@@ -500,6 +545,8 @@
   let lastRefreshAtZero = 0;
   function tick() {
     if (!ui.clock || !ui.state) return;
+    if ($("dlg-submit").open) renderSubmitGate();
+    if (ui.startGated && ui.state.status === "waiting" && !beforeMs(ui.state.begins_at)) renderWaiting(ui.state);
     const left = Math.ceil(remaining());
     const h = Math.floor(left / 3600);
     const m = Math.floor((left % 3600) / 60);
@@ -567,15 +614,15 @@
   $("btn-submit").addEventListener("click", () => {
     flushDebounce();
     const c = counts();
-    let summary = `本卷共 ${c.total} 题：已答 ${c.answered} 题，未答 ${c.unanswered} 题，标记待查 ${c.flagged} 题。交卷后不能再修改答案。`;
-    const early = ui.state && ui.state.earliest_submit_at;
-    if (early && new Date(early).getTime() > Date.now()) {
-      summary += `（开始作答 ${ui.state.earliest_submit_minutes} 分钟内不得交卷，${hhmm(early)} 后可交卷。）`;
-    }
+    const summary = `本卷共 ${c.total} 题：已答 ${c.answered} 题，未答 ${c.unanswered} 题，标记待查 ${c.flagged} 题。交卷后不能再修改答案。`;
     text("dlg-submit-summary", summary);
     show("dlg-submit-error", false);
-    $("dlg-submit-ok").disabled = false;
+    ui.submitting = false;
+    renderSubmitGate();
     openDialog("dlg-submit");
+    // While gated, ask for the authoritative state: the gate then follows the server's
+    // current instants (the clock ticks re-render it while the dialog is open).
+    if (submitGate()) client.refresh();
   });
   $("dlg-submit-cancel").addEventListener("click", () => $("dlg-submit").close());
   $("dlg-submit-ok").addEventListener("click", async () => {
@@ -583,13 +630,16 @@
     const fail = (message) => {
       text("dlg-submit-error", message);
       show("dlg-submit-error", true);
-      ok.disabled = false;
+      ui.submitting = false;
+      renderSubmitGate();
     };
+    if (submitGate()) { renderSubmitGate(); return; }
     if (!ui.online) {
       fail("网络未连接，暂不能交卷。答案已保存在本机，请等待网络恢复后再交卷。");
       return;
     }
     ok.disabled = true;
+    ui.submitting = true;
     text("dlg-submit-error", "正在提交尚未同步的答案…");
     show("dlg-submit-error", true);
     try {
@@ -611,6 +661,7 @@
       fail((ack && ack.error) || "交卷未完成，请重试。");
       return;
     }
+    ui.submitting = false;
     $("dlg-submit").close();
   });
 
