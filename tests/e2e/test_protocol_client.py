@@ -40,8 +40,11 @@ from web.extensions import db
 app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 with app.app_context():
     centre = make_user(db.session, Role.CENTRE_ADMIN)
+    # The room's clock counts from the scheduled start (not a later opening), so a sitting
+    # scheduled 40 s ago lets the earliest-submit time come 20 s after the test starts.
     set_rule(db.session, centre, "room_rules",
-             {"late_entry_minutes": 15, "earliest_submit_minutes": 1, "grace_seconds": 120})
+             {"late_entry_minutes": 15, "earliest_submit_minutes": 1, "grace_seconds": 120,
+              "from_late_opening": False})
     db.session.commit()
 """
 
@@ -147,7 +150,7 @@ def _refused(ack: dict[str, Any], code: str) -> None:
 
 
 def test_a_client_from_the_document_completes_an_exam_and_gets_every_documented_refusal(server):
-    seat = run_script(server, SITTING, 10, 0)  # scheduled 10 s from now, the room not open yet
+    seat = run_script(server, SITTING, -40, 0)  # scheduled 40 s ago, the room not open yet
     me = CandidateClient(server.url, seat["ticket_no"], seat["id_number"], "protocol-computer-A")
 
     # §1 step 2: no attempt until the candidate enters (or the room opens); then its id.
@@ -169,6 +172,11 @@ def test_a_client_from_the_document_completes_an_exam_and_gets_every_documented_
         assert opened["ok"] is True and attempt_id in opened["changed"], opened
         me.wait_push("opened")
         started = me.call("start", me.ref())
+        if not started["ok"]:  # §5: before the room's start, wait for `begins_at` and start again
+            _refused(started, "before_start")
+            begins = dt.datetime.fromisoformat(me.state()["begins_at"])
+            time.sleep(max(0.0, (begins - me.server_now()).total_seconds()) + 1)
+            started = me.call("start", me.ref())
         assert started["ok"] is True, started
         state = started["state"]
         assert state["status"] == "in_progress" and state["item_count"] == 7 == len(state["items"])
