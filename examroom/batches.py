@@ -16,7 +16,8 @@ the first rule broken:
 * staffing (``batch_staffing``, overridable per occupation code): every theory sitting has
   rooms seating every candidate, at least 1 proctor per 15 candidates and at least 2 per
   room; a skill module at least 1 examiner per 5 candidates, at least 3 and an odd number;
-  a comprehensive review a panel of at least 3, odd; at least 1 supervisor.
+  a comprehensive review a panel of at least 3, odd; at least 1 of the institution's own
+  supervisors (those the centre dispatches do not count: they are the centre's spot checks).
 """
 
 from __future__ import annotations
@@ -384,8 +385,9 @@ def add_candidates(session: Session, actor: User, batch_id: int, candidate_ids: 
 def assign_staff(
     session: Session, actor: User, batch_id: int, *, user_id: int, role: str, room_id: int | None = None
 ) -> BatchStaff:
-    """Assign a proctor (optionally to a room of the batch), an examiner (both of the batch's
-    institution) or a supervisor (a centre account)."""
+    """Assign a proctor (optionally to a room of the batch), an examiner or an internal
+    supervisor, all of the batch's institution. The centre's supervisors are dispatched by the
+    centre (:func:`examroom.supervision.dispatch_supervisor`), never chosen by the institution."""
     batch = _editable_batch(session, actor, batch_id)
     if role not in {r.value for r in StaffRole}:
         raise ValidationError("考务角色无效。", field="role")
@@ -393,10 +395,10 @@ def assign_staff(
     user = session.get(User, user_id)
     if user is None or user.role != role or not user.active:
         raise ValidationError(f"所选账号不是有效的{label}。", field="user_id")
-    if role == StaffRole.SUPERVISOR:
-        if user.institution_id is not None:
-            raise ValidationError("质量督导员须由省职业技能鉴定中心选派。", field="user_id")
-    elif user.institution_id != batch.institution_id:
+    if role == StaffRole.SUPERVISOR and user.institution_id is None:
+        raise ValidationError(f"「{user.name}」是省职业技能鉴定中心的质量督导员，由中心选派，"
+                              "评价机构不能自行安排；请安排本机构的质量督导员。", field="user_id")
+    if user.institution_id != batch.institution_id:
         raise ValidationError(f"{label}「{user.name}」不属于本机构。", field="user_id")
     room: Room | None = None
     if room_id is not None:
@@ -421,6 +423,21 @@ def assign_staff(
     audit.record(session, actor, "batch.assign_staff", "batch", batch.id,
                  after={"user_id": user_id, "role": role, "room_id": room_id})
     return row
+
+
+def remove_staff(session: Session, actor: User, batch_id: int, staff_id: int) -> None:
+    """Take a proctor, examiner or internal supervisor off the plan (while it is editable).
+    A supervisor dispatched by the centre is the centre's to withdraw."""
+    batch = _editable_batch(session, actor, batch_id)
+    row = next((s for s in batch.staff if s.id == staff_id), None)
+    if row is None:
+        raise NotFound("该考务人员安排不存在。")
+    if row.dispatched:
+        raise PermissionDenied(f"质量督导员「{row.user.name}」由省职业技能鉴定中心选派，评价机构不能移除。")
+    before = {"staff_id": row.id, "user_id": row.user_id, "role": row.role, "room_id": row.room_id}
+    batch.staff.remove(row)
+    session.flush()
+    audit.record(session, actor, "batch.remove_staff", "batch", batch.id, before=before)
 
 
 # ---------------------------------------------------------------- seating
@@ -562,10 +579,11 @@ def staffing_problems(session: Session, batch: Batch) -> list[str]:
             problems.append(
                 f"综合评审专家组不少于 {panel} 人{'且为奇数' if odd else ''}（当前 {examiners} 人）。"
             )
-    supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR})
+    # The plan names the institution's own supervisors; the centre's dispatched ones do not count.
+    supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR and not s.dispatched})
     min_supervisors = int(rules["min_supervisors"])
     if supervisors < min_supervisors:
-        problems.append(f"每个认定批次至少须有 {min_supervisors} 名质量督导员（当前 {supervisors} 名）。")
+        problems.append(f"每个认定批次至少须安排 {min_supervisors} 名本机构的质量督导员（当前 {supervisors} 名）。")
     return problems
 
 

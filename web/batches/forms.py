@@ -46,6 +46,14 @@ class StaffForm(FlaskForm):
     room_id = SelectField("考场（仅监考员）", validate_choice=False)
 
 
+class DispatchForm(FlaskForm):
+    supervisor_id = SelectField("质量督导员", validate_choice=False)
+
+
+class ConfirmForm(FlaskForm):
+    """A button's form: the CSRF token only."""
+
+
 class CandidateForm(FlaskForm):
     name = StringField("姓名", validators=[DataRequired("请填写姓名。"), Length(max=64)])
     id_number = StringField("身份证号", validators=[DataRequired("请填写身份证号。"), Length(max=18)])
