@@ -428,10 +428,12 @@ def assign_staff(
 def remove_staff(session: Session, actor: User, batch_id: int, staff_id: int) -> None:
     """Take a proctor, examiner or internal supervisor off the plan (while it is editable).
     A supervisor dispatched by the centre is the centre's to withdraw."""
-    batch = _editable_batch(session, actor, batch_id)
+    batch = get_batch(session, batch_id)
+    _require_institution_admin(actor, batch.institution_id)
     row = next((s for s in batch.staff if s.id == staff_id), None)
-    if row is None:
+    if row is None:  # before the status: another batch's row is not found, whatever this batch's state
         raise NotFound("该考务人员安排不存在。")
+    _editable_batch(session, actor, batch_id)
     if row.dispatched:
         raise PermissionDenied(f"质量督导员「{row.user.name}」由省职业技能鉴定中心选派，评价机构不能移除。")
     before = {"staff_id": row.id, "user_id": row.user_id, "role": row.role, "room_id": row.room_id}
