@@ -20,7 +20,8 @@ the first rule broken:
   room; every skill sitting an examiner group (考评组) of at least 1 examiner per 5 of its
   candidates, at least 3 and an odd number; every candidate in one skill sitting; the
   综合评审 panel (its own list, not the examiners) at least 3, odd, with one chair; at least
-  1 supervisor.
+  1 of the institution's own supervisors (those the centre dispatches do not count: they are
+  the centre's spot checks).
 
 The candidates of a skill sitting are the ones listed for it (:func:`assign_sitting_candidates`);
 a batch whose skill module has a single sitting needs no list: that sitting takes every
@@ -404,8 +405,9 @@ def add_candidates(session: Session, actor: User, batch_id: int, candidate_ids: 
 def assign_staff(
     session: Session, actor: User, batch_id: int, *, user_id: int, role: str, room_id: int | None = None
 ) -> BatchStaff:
-    """Assign a proctor (optionally to a room of the batch), an examiner (both of the batch's
-    institution) or a supervisor (a centre account)."""
+    """Assign a proctor (optionally to a room of the batch), an examiner or an internal
+    supervisor, all of the batch's institution. The centre's supervisors are dispatched by the
+    centre (:func:`examroom.supervision.dispatch_supervisor`), never chosen by the institution."""
     batch = _editable_batch(session, actor, batch_id)
     if role not in {r.value for r in StaffRole}:
         raise ValidationError("考务角色无效。", field="role")
@@ -413,10 +415,10 @@ def assign_staff(
     user = session.get(User, user_id)
     if user is None or user.role != role or not user.active:
         raise ValidationError(f"所选账号不是有效的{label}。", field="user_id")
-    if role == StaffRole.SUPERVISOR:
-        if user.institution_id is not None:
-            raise ValidationError("质量督导员须由省职业技能鉴定中心选派。", field="user_id")
-    elif user.institution_id != batch.institution_id:
+    if role == StaffRole.SUPERVISOR and user.institution_id is None:
+        raise ValidationError(f"「{user.name}」是省职业技能鉴定中心的质量督导员，由中心选派，"
+                              "评价机构不能自行安排；请安排本机构的质量督导员。", field="user_id")
+    if user.institution_id != batch.institution_id:
         raise ValidationError(f"{label}「{user.name}」不属于本机构。", field="user_id")
     room: Room | None = None
     if room_id is not None:
@@ -610,6 +612,21 @@ def remove_panel_member(session: Session, actor: User, batch_id: int, *, user_id
     session.flush()
     audit.record(session, actor, "batch.remove_panel_member", "batch", batch.id,
                  before={"user_id": user_id, "chair": row.is_chair})
+def remove_staff(session: Session, actor: User, batch_id: int, staff_id: int) -> None:
+    """Take a proctor, examiner or internal supervisor off the plan (while it is editable).
+    A supervisor dispatched by the centre is the centre's to withdraw."""
+    batch = get_batch(session, batch_id)
+    _require_institution_admin(actor, batch.institution_id)
+    row = next((s for s in batch.staff if s.id == staff_id), None)
+    if row is None:  # before the status: another batch's row is not found, whatever this batch's state
+        raise NotFound("该考务人员安排不存在。")
+    _editable_batch(session, actor, batch_id)
+    if row.dispatched:
+        raise PermissionDenied(f"质量督导员「{row.user.name}」由省职业技能鉴定中心选派，评价机构不能移除。")
+    before = {"staff_id": row.id, "user_id": row.user_id, "role": row.role, "room_id": row.room_id}
+    batch.staff.remove(row)
+    session.flush()
+    audit.record(session, actor, "batch.remove_staff", "batch", batch.id, before=before)
 
 
 # ---------------------------------------------------------------- seating
@@ -775,10 +792,11 @@ def staffing_problems(session: Session, batch: Batch) -> list[str]:
         chairs = sum(1 for m in batch.panel if m.is_chair)
         if chairs != 1:
             problems.append(f"综合评审专家组须指定 1 名组长（当前 {chairs} 名）。")
-    supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR})
+    # The plan names the institution's own supervisors; the centre's dispatched ones do not count.
+    supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR and not s.dispatched})
     min_supervisors = int(rules["min_supervisors"])
     if supervisors < min_supervisors:
-        problems.append(f"每个认定批次至少须有 {min_supervisors} 名质量督导员（当前 {supervisors} 名）。")
+        problems.append(f"每个认定批次至少须安排 {min_supervisors} 名本机构的质量督导员（当前 {supervisors} 名）。")
     return problems
 
 

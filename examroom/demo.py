@@ -1,7 +1,8 @@
 """Demonstration exam room (演示考场): an acknowledged batch of the technician college for
 电工 四级 with the locked demo paper (itembank demo), one theory sitting, one room
 「第1考场」 of 5 × 6 = 30 seats holding the college's 30 demo candidates, two proctors in the
-room and the centre's supervisor on the batch.
+room, the college's own supervisor ``supervisor2`` in the plan and the centre's supervisor
+``supervisor`` dispatched by the centre once the plan is acknowledged.
 
 Why the technician college (吉林省汽车工业技师学院): the demo paper (电工四级理论知识 演示卷)
 is that college's, and the batch rules only let a batch use its own institution's paper, list
@@ -28,6 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from examroom import batches as svc
+from examroom import supervision
 from examroom.models import Attempt, Batch, ExamSession, Room, Seat
 from foundation import audit
 from foundation.accounts import User
@@ -55,7 +57,8 @@ DEMO_BATCH_NAME = "2026年电工四级理论知识认定（在线考试演示）
 DEMO_ROOM_NAME = "第1考场"
 DEMO_ROWS, DEMO_COLS = 5, 6
 DEMO_PROCTORS = ("proctor3", "proctor4")
-DEMO_SUPERVISOR = "supervisor"
+DEMO_SUPERVISOR = "supervisor2"  # the college's own
+DEMO_DISPATCHED = "supervisor"  # the centre's, dispatched
 #: The candidate a visitor logs in as; the simulated candidates leave this seat alone.
 DEMO_HUMAN_TICKET = "2026020001"
 DEMO_SEATING_SEED = 20261016
@@ -98,7 +101,7 @@ def seed_exam_demo(session: Session, today: dt.date | None = None) -> list[str]:
     return [
         f"在线考试演示：批次「{found.batch.name}」（{found.batch.status_label}），{found.room.name}"
         f"（编号 {found.room.id}，{found.room.rows}×{found.room.cols}，已安排 {seated} 名考生），"
-        f"监考员 {proctors}，督导员 {DEMO_SUPERVISOR}。",
+        f"监考员 {proctors}，本机构督导员 {DEMO_SUPERVISOR}，中心选派督导员 {DEMO_DISPATCHED}。",
         f"演示考场的考生 {DEMO_HUMAN_TICKET} 留给访客；`flask exam demo-reset` 把场次移到现在，"
         f"`flask exam simulate --room demo` 让其余考生入场作答。",
     ]
@@ -119,6 +122,7 @@ def _create(session: Session, day: dt.date) -> DemoRoom:
     centre = _one(session, User, username="centre")
     proctors = [_one(session, User, username=u) for u in DEMO_PROCTORS]
     supervisor = _one(session, User, username=DEMO_SUPERVISOR)
+    dispatched = _one(session, User, username=DEMO_DISPATCHED)
     candidates = list(session.scalars(
         select(User).where(User.role == "candidate", User.institution_id == school.id,
                            User.ticket_no.is_not(None)).order_by(User.ticket_no).limit(DEMO_ROWS * DEMO_COLS)
@@ -146,6 +150,7 @@ def _create(session: Session, day: dt.date) -> DemoRoom:
     filed_on = svc.latest_filing_day(session, day)
     svc.file_plan(session, admin, batch.id, today=filed_on)
     svc.acknowledge_plan(session, centre, batch.id, "演示批次，同意备案。")
+    supervision.dispatch_supervisor(session, centre, batch.id, dispatched.id)
     session.flush()
     return DemoRoom(batch, sitting, room)
 

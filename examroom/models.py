@@ -12,7 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from examroom.attempt import Status as AttemptStatus
@@ -266,12 +277,17 @@ class BatchCandidate(Base):
 
 
 class BatchStaff(Base):
-    """A proctor, examiner or supervisor of the batch; proctors may be tied to one room."""
+    """A proctor, examiner or supervisor of the batch; proctors may be tied to one room.
+
+    Supervisors are of two kinds: the institution's own (internal, named in its plan by its
+    admin) and the centre's, ``dispatched`` to the batch by the centre admin at any time for
+    spot checks (examroom.supervision); the institution neither adds nor removes those."""
 
     __tablename__ = "batch_staff"
     __table_args__ = (
         CheckConstraint(f"role IN ({_values(StaffRole)})", name="role_known"),
         CheckConstraint("room_id IS NULL OR role = 'proctor'", name="room_only_for_proctors"),
+        CheckConstraint("NOT dispatched OR role = 'supervisor'", name="dispatched_only_supervisors"),
         UniqueConstraint("batch_id", "user_id", "role", "room_id", name="uq_batch_staff_assignment"),
     )
 
@@ -280,6 +296,8 @@ class BatchStaff(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("room.id", ondelete="CASCADE"), index=True)
+    #: A centre supervisor dispatched by the centre (选派), not chosen by the institution.
+    dispatched: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     batch: Mapped[Batch] = relationship(back_populates="staff")
     user: Mapped[User] = relationship(lazy="joined")
@@ -507,16 +525,19 @@ class RoomRecordSignature(Base):
 
 
 class SupervisionReport(Base):
-    """A supervisor's report (督考报告) on a batch: findings and a rating, submitted once."""
+    """A supervisor's report (督考报告) on one sitting (场次) of a batch: findings and a rating,
+    submitted once per sitting and supervisor. ``batch_id`` is the sitting's batch (kept for
+    the lists)."""
 
     __tablename__ = "supervision_report"
     __table_args__ = (
-        UniqueConstraint("batch_id", "supervisor_id", name="uq_supervision_report_once"),
+        UniqueConstraint("exam_session_id", "supervisor_id", name="uq_supervision_report_sitting_once"),
         CheckConstraint("rating IN ('excellent', 'good', 'adequate', 'poor')", name="rating_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     findings: Mapped[str] = mapped_column(Text)
     rating: Mapped[str] = mapped_column(String(16))
@@ -524,6 +545,7 @@ class SupervisionReport(Base):
 
     supervisor: Mapped[User] = relationship(lazy="joined")
     batch: Mapped[Batch] = relationship()
+    exam_session: Mapped[ExamSession] = relationship()
 
     @property
     def rating_label(self) -> str:

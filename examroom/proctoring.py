@@ -6,8 +6,10 @@ Authorisation, checked on every call from the database:
 
 * a proctor acts (and watches) only in rooms they are assigned to (:class:`BatchStaff` with
   role ``proctor`` and that ``room_id``);
-* a supervisor watches any room of the batches they are assigned to (role ``supervisor``) and
-  never acts; they file one supervision report per batch.
+* a supervisor watches any room of the batches they are on (role ``supervisor``: the
+  institution's own, or dispatched by the centre, :mod:`examroom.supervision`) and never
+  acts; they file one supervision report per sitting (场次);
+* the centre admin reads every room record and every supervision report (read-only).
 
 Like every service: validate first, then write, flush, audit; never commit. The per-attempt
 lifecycle changes go through :mod:`examroom.attempts` (event log + audit per attempt); room-wide
@@ -81,9 +83,13 @@ __all__ = [
     "room_opened_at",
     "room_record",
     "room_snapshot",
+    "require_record_reader",
     "sign_room_record",
     "submit_supervision_report",
+    "read_report",
+    "report_view",
     "supervised_batches",
+    "supervised_sittings",
     "supervision_report",
     "supervisor_rooms",
     "terminate",
@@ -152,6 +158,18 @@ def can_act(session: Session, user: User | None, room_id: int) -> bool:
 def can_watch(session: Session, user: User | None, room: Room) -> bool:
     """May ``user`` watch the room: its proctors, and the supervisors of its batch."""
     return _is_proctor(session, user, room.id) or _is_supervisor(session, user, _batch_of(room).id)
+
+
+def _is_centre(user: User | None) -> bool:
+    return user is not None and user.active and user.role == "centre_admin"
+
+
+def require_record_reader(session: Session, user: User | None, room_id: int) -> Room:
+    """The room, if ``user`` may read its record: those who watch it, and the centre."""
+    room = _room(session, room_id)
+    if not (_is_centre(user) or can_watch(session, user, room)):
+        raise PermissionDenied("您没有查看该考场记录表的权限。")
+    return room
 
 
 def require_watch(session: Session, user: User | None, room_id: int) -> Room:
@@ -572,9 +590,10 @@ def room_record(session: Session, viewer: User, room_id: int, now: dt.datetime) 
     the proctors, the counts of expected, present, absent, submitted and terminated candidates,
     the absentees, every candidate's line, and the chronological list of openings, pauses,
     extensions, warnings, incidents, terminations, moves and time-up closings with their
-    times and actors; plus the signatures (each marked stale if the record changed since)."""
+    times and actors; plus the signatures (each marked stale if the record changed since).
+    Read by the room's proctors, the batch's supervisors and the centre."""
     now = core.require_aware(now)
-    room = require_watch(session, viewer, room_id)
+    room = require_record_reader(session, viewer, room_id)
     content = _record_content(session, room, now)
     digest = _digest(content)
     signatures = session.scalars(select(RoomRecordSignature).where(RoomRecordSignature.room_id == room.id)
@@ -587,7 +606,7 @@ def room_record(session: Session, viewer: User, room_id: int, now: dt.datetime) 
     ]
     signed = {s["proctor_id"] for s in content["signatures"]}
     content["unsigned"] = [p for p in content["proctors"] if p["id"] not in signed]
-    content["can_sign"] = _is_proctor(session, viewer, room.id) and viewer.id not in signed
+    content["can_sign"] = _is_proctor(session, viewer, room.id) and viewer is not None and viewer.id not in signed
     return content
 
 
@@ -617,54 +636,93 @@ def sign_room_record(session: Session, proctor: User, room_id: int, now: dt.date
 # --------------------------------------------------------------------------- supervision report
 
 
-def _supervised(session: Session, supervisor: User, batch_id: int) -> Batch:
-    if isinstance(batch_id, bool) or not isinstance(batch_id, int):
-        raise NotFound("批次不存在。")
-    batch = session.get(Batch, batch_id)
-    if batch is None:
-        raise NotFound("批次不存在。")
-    if not _is_supervisor(session, supervisor, batch.id):
+def supervised_sittings(session: Session, supervisor: User) -> list[ExamSession]:
+    """Every sitting of every batch the supervisor is on, earliest first."""
+    ids = [b.id for b in supervised_batches(session, supervisor)]
+    if not ids:
+        return []
+    return list(session.scalars(select(ExamSession).join(BatchModule, ExamSession.module_id == BatchModule.id)
+                                .where(BatchModule.batch_id.in_(ids))
+                                .order_by(ExamSession.starts_at, ExamSession.id)))
+
+
+def _supervised(session: Session, supervisor: User, exam_session_id: int) -> ExamSession:
+    if isinstance(exam_session_id, bool) or not isinstance(exam_session_id, int):
+        raise NotFound("考试场次不存在。")
+    sitting = session.get(ExamSession, exam_session_id)
+    if sitting is None:
+        raise NotFound("考试场次不存在。")
+    if not _is_supervisor(session, supervisor, sitting.module.batch_id):
         raise PermissionDenied("您不是该批次的督考员。")
-    return batch
+    return sitting
 
 
-def supervision_report(session: Session, supervisor: User, batch_id: int, now: dt.datetime) -> dict[str, Any]:
-    """What the supervisor's report page shows: the batch, each room's record counts and the
-    report once submitted (None before)."""
-    now = core.require_aware(now)
-    batch = _supervised(session, supervisor, batch_id)
+def _own_report(session: Session, supervisor: User, sitting: ExamSession) -> SupervisionReport | None:
+    return session.scalar(select(SupervisionReport).where(
+        SupervisionReport.exam_session_id == sitting.id, SupervisionReport.supervisor_id == supervisor.id))
+
+
+def _sitting_rooms(session: Session, sitting: ExamSession, now: dt.datetime) -> list[dict[str, Any]]:
     rooms = []
-    for sitting in batch.sessions:
-        for room in sitting.rooms:
-            content = _record_content(session, room, now)
-            rooms.append({"room": content["room"], "counts": content["counts"],
-                          "incidents": sum(1 for e in content["entries"] if e["kind"] in ("incident", "terminate")),
-                          "warnings": sum(1 for e in content["entries"] if e["kind"] == "warn")})
-    report = session.scalar(select(SupervisionReport).where(
-        SupervisionReport.batch_id == batch.id, SupervisionReport.supervisor_id == supervisor.id))
-    first = min((as_utc(s.starts_at) for s in batch.sessions), default=None)
-    return {"batch": batch, "rooms": rooms, "report": report,
-            "can_submit": report is None and first is not None and now >= first}
+    for room in sitting.rooms:
+        content = _record_content(session, room, now)
+        rooms.append({"room": content["room"], "counts": content["counts"],
+                      "incidents": sum(1 for e in content["entries"] if e["kind"] in ("incident", "terminate")),
+                      "warnings": sum(1 for e in content["entries"] if e["kind"] == "warn")})
+    return rooms
 
 
-def submit_supervision_report(session: Session, supervisor: User, batch_id: int, findings: str, rating: str,
-                              now: dt.datetime) -> SupervisionReport:
-    """File the supervisor's report on a batch (once, after its first sitting has started)."""
+def supervision_report(session: Session, supervisor: User, exam_session_id: int,
+                       now: dt.datetime) -> dict[str, Any]:
+    """What the supervisor's report page on one sitting shows: the batch and sitting, each room's
+    record counts and the report once submitted (None before)."""
     now = core.require_aware(now)
-    batch = _supervised(session, supervisor, batch_id)
+    sitting = _supervised(session, supervisor, exam_session_id)
+    report = _own_report(session, supervisor, sitting)
+    return {"batch": sitting.module.batch, "sitting": sitting, "rooms": _sitting_rooms(session, sitting, now),
+            "report": report, "can_submit": report is None and now >= as_utc(sitting.starts_at)}
+
+
+def submit_supervision_report(session: Session, supervisor: User, exam_session_id: int, findings: str,
+                              rating: str, now: dt.datetime) -> SupervisionReport:
+    """File the supervisor's report on a sitting (once per sitting, after it has started)."""
+    now = core.require_aware(now)
+    sitting = _supervised(session, supervisor, exam_session_id)
     findings = _text(findings, "督考情况", "findings", required=True, limit=MAX_FINDINGS)
     if rating not in RATINGS:
         raise ValidationError("请选择对评价机构组织实施情况的评价。", field="rating")
-    first = min((as_utc(s.starts_at) for s in batch.sessions), default=None)
-    if first is None or now < first:
-        raise ValidationError("考试开始后才能提交督考报告。")
-    if session.scalar(select(SupervisionReport.id).where(
-            SupervisionReport.batch_id == batch.id, SupervisionReport.supervisor_id == supervisor.id)) is not None:
-        raise ValidationError("您已提交本批次的督考报告，不能重复提交。")
-    report = SupervisionReport(batch_id=batch.id, supervisor_id=supervisor.id, findings=findings, rating=rating,
-                               submitted_at=now)
+    if now < as_utc(sitting.starts_at):
+        raise ValidationError("本场考试开始后才能提交督考报告。")
+    if _own_report(session, supervisor, sitting) is not None:
+        raise ValidationError("您已提交本场次的督考报告，不能重复提交。")
+    batch_id = sitting.module.batch_id
+    report = SupervisionReport(batch_id=batch_id, exam_session_id=sitting.id, supervisor_id=supervisor.id,
+                               findings=findings, rating=rating, submitted_at=now)
     session.add(report)
     session.flush()
     audit.record(session, supervisor, "supervision_report.submit", "supervision_report", report.id,
-                 after={"batch_id": batch.id, "rating": rating, "findings": findings}, at=now)
+                 after={"batch_id": batch_id, "exam_session_id": sitting.id, "rating": rating,
+                        "findings": findings}, at=now)
     return report
+
+
+def read_report(session: Session, viewer: User, report_id: int) -> SupervisionReport:
+    """A submitted report, for the centre (every report) or the supervisor who wrote it."""
+    if isinstance(report_id, bool) or not isinstance(report_id, int):
+        raise NotFound("督考报告不存在。")
+    report = session.get(SupervisionReport, report_id)
+    if report is None:
+        raise NotFound("督考报告不存在。")
+    if not (_is_centre(viewer) or (viewer is not None and viewer.active and viewer.id == report.supervisor_id)):
+        raise PermissionDenied("您没有查看该督考报告的权限。")
+    return report
+
+
+def report_view(session: Session, viewer: User, report_id: int, now: dt.datetime) -> dict[str, Any]:
+    """The report page's content for a reader of :func:`read_report` (the same shape as
+    :func:`supervision_report`, which the PDF takes)."""
+    now = core.require_aware(now)
+    report = read_report(session, viewer, report_id)
+    sitting = report.exam_session
+    return {"batch": report.batch, "sitting": sitting, "rooms": _sitting_rooms(session, sitting, now),
+            "report": report, "can_submit": False}

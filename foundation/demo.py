@@ -82,7 +82,9 @@ PENDING = {
 }
 
 STAFF: list[tuple[str, Role, str, str | None]] = [
-    ("supervisor", Role.SUPERVISOR, "郑督导", None),
+    ("supervisor", Role.SUPERVISOR, "郑督导", None),  # the centre's, dispatched to batches
+    ("supervisor2", Role.SUPERVISOR, "钱督导", "qc"),  # the institutions' own 质量督导员
+    ("supervisor3", Role.SUPERVISOR, "孙督导", "jx"),
     ("writer1", Role.QUESTION_WRITER, "韩命题", "jx"),
     ("writer2", Role.QUESTION_WRITER, "唐命题", "qc"),
     ("reviewer1", Role.ITEM_REVIEWER, "冯审题", None),

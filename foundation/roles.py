@@ -50,7 +50,9 @@ class InstitutionRule(enum.Enum):
 
 
 # Institution staff and candidates belong to one institution; centre staff belong to none.
-# Writers, reviewers and supervisors are either centre experts or an institution's own.
+# Writers, reviewers and supervisors are either centre experts or an institution's own: an
+# institution must have its own 质量督导员 (internal supervisors, named in its batch plans), and
+# the centre dispatches its own supervisors to batches for spot checks (examroom.supervision).
 INSTITUTION_RULE: dict[Role, InstitutionRule] = {
     Role.CENTRE_ADMIN: InstitutionRule.FORBIDDEN,
     Role.INSTITUTION_ADMIN: InstitutionRule.REQUIRED,
@@ -58,14 +60,15 @@ INSTITUTION_RULE: dict[Role, InstitutionRule] = {
     Role.ITEM_REVIEWER: InstitutionRule.OPTIONAL,
     Role.PROCTOR: InstitutionRule.REQUIRED,
     Role.EXAMINER: InstitutionRule.REQUIRED,
-    Role.SUPERVISOR: InstitutionRule.FORBIDDEN,
+    Role.SUPERVISOR: InstitutionRule.OPTIONAL,
     Role.CANDIDATE: InstitutionRule.REQUIRED,
 }
 
-# Roles an institution admin creates inside its own institution. Item reviewers are not
-# among them: they are the centre's expert pool, created and assigned by the centre only.
+# Roles an institution admin creates inside its own institution (its internal supervisors
+# among them). Item reviewers are not: they are the centre's expert pool, created and assigned
+# by the centre only.
 INSTITUTION_MANAGED_ROLES = frozenset(
-    {Role.QUESTION_WRITER, Role.PROCTOR, Role.EXAMINER, Role.CANDIDATE}
+    {Role.QUESTION_WRITER, Role.PROCTOR, Role.EXAMINER, Role.SUPERVISOR, Role.CANDIDATE}
 )
 CENTRE_ONLY_MESSAGE = "审题员由省职业技能鉴定中心统一创建和管理（审题专家库），评价机构管理员不能创建或修改审题员账号。"
 # Roles the centre admin creates (institution admins for any institution, and centre staff).

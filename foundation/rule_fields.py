@@ -106,7 +106,7 @@ SECTIONS: tuple[RuleSection, ...] = (
             RuleField("batch_staffing", "examiners_odd", "每场次考评员人数须为奇数", "bool"),
             RuleField("batch_staffing", "min_review_panel", "综合评审专家组至少人数", "int", 1, 30, "人"),
             RuleField("batch_staffing", "review_panel_odd", "综合评审专家组人数须为奇数", "bool"),
-            RuleField("batch_staffing", "min_supervisors", "每个批次至少督导员数", "int", 0, 30, "人"),
+            RuleField("batch_staffing", "min_supervisors", "每个批次至少本机构督导员数", "int", 0, 30, "人"),
         ),
     ),
     RuleSection(

@@ -138,6 +138,9 @@ EXPECTED: dict[str, set[str] | str] = {
     "batches.add_session": {IA},
     "batches.add_room": {IA},
     "batches.add_staff": {IA},
+    "batches.remove_staff": {IA},  # never a dispatched supervisor (tests/web/test_supervision_pages.py)
+    "batches.dispatch_supervisor": {C},
+    "batches.withdraw_supervisor": {C},
     "batches.add_candidate": {IA},
     "batches.add_sitting_examiner": {IA},
     "batches.remove_sitting_examiner": {IA},
@@ -161,13 +164,18 @@ EXPECTED: dict[str, set[str] | str] = {
     # Proctor console (监考) and supervision (督考).
     "proctor.index": {P},
     "proctor.console": {P},
-    "proctor.record": {P, S},
-    "proctor.record_download": {P, S},
+    "proctor.record": {P, S, C},  # the centre reads every room record
+    "proctor.record_download": {P, S, C},
     "proctor.sign": {P},
     "supervise.index": {S},
     "supervise.console": {S},
     "supervise.report": {S},
     "supervise.report_download": {S},
+    # The centre's oversight: every room record and supervision report, read-only.
+    "oversight.rooms": {C},
+    "oversight.reports": {C},
+    "oversight.report": {C},
+    "oversight.report_download": {C},
 }
 
 
@@ -240,6 +248,8 @@ def _path(rule, world, role: str | None) -> str:
         "candidate_id": 999_999,
         "attempt_id": 999_999,  # exam page: none, so the candidate gets 404
         "room_id": 999_999,  # proctor console: none, so an allowed role gets 404
+        "staff_id": 999_999,
+        "report_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
@@ -292,7 +302,7 @@ def test_anonymous_against_every_route(app, session, client, world):
 # URL arguments that name an institution's object; a route with none of them is not
 # institution-scoped (occupations, blueprints, enemy sets and runs are national).
 SCOPED_ARGS = {"user_id", "institution_id", "batch_id", "sitting_id", "room_id", "candidate_id", "attempt_id",
-               "paper_id"}
+               "paper_id", "staff_id", "report_id"}
 
 
 class TwoInstitutions:
@@ -330,7 +340,8 @@ class TwoInstitutions:
             "candidate_id": exam.candidates[0].id, "attempt_id": exam.attempt(0).id, "paper_id": exam.world.paper.id,
             "item_id": self.items[key].id, "blueprint_id": exam.world.bp.id, "occupation_id": exam.world.occupation.id,
             "number": 1, "image_id": 999_999, "ext": "png", "set_id": 999_999, "run_id": 999_999,
-            "entry_id": 999_999, "day": "2031-10-01",
+            "entry_id": 999_999, "day": "2031-10-01", "report_id": 999_999,
+            "staff_id": next(s.id for s in exam.batch.staff if s.role == "proctor"),
         }
 
 

@@ -37,7 +37,8 @@ def test_centre_creates_institution_admin_and_institution_admin_creates_staff(se
         (Role.INSTITUTION_ADMIN, Role.CANDIDATE, True, True),
         (Role.INSTITUTION_ADMIN, Role.PROCTOR, False, False),  # another institution
         (Role.INSTITUTION_ADMIN, Role.INSTITUTION_ADMIN, True, False),
-        (Role.INSTITUTION_ADMIN, Role.SUPERVISOR, True, False),
+        (Role.INSTITUTION_ADMIN, Role.SUPERVISOR, True, True),  # its own 质量督导员 (issue 11 point 5)
+        (Role.INSTITUTION_ADMIN, Role.SUPERVISOR, False, False),
         (Role.INSTITUTION_ADMIN, Role.CENTRE_ADMIN, True, False),
         (Role.PROCTOR, Role.CANDIDATE, True, False),
         (Role.QUESTION_WRITER, Role.QUESTION_WRITER, True, False),

@@ -14,7 +14,7 @@ from web.institutions import bp as institutions_bp
 from web.main import bp as main_bp
 from web.occupations import bp as occupations_bp
 from web.proctor import bp as proctor_bp
-from web.proctor import supervise_bp
+from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
 from web.rules import bp as rules_bp
 from web.users import bp as users_bp
@@ -36,4 +36,5 @@ BLUEPRINTS = (
     exam_bp,
     proctor_bp,
     supervise_bp,
+    oversight_bp,
 )

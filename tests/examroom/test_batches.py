@@ -81,8 +81,7 @@ class World:
         return paper
 
     def people(self, role, k, **fields):
-        if role != Role.SUPERVISOR:
-            fields.setdefault("institution", self.inst)
+        fields.setdefault("institution", self.inst)  # supervisors too: the plan names the institution's own
         return [make_user(self.session, role, **fields) for _ in range(k)]
 
     def batch(self, **kw):
@@ -386,7 +385,7 @@ def test_staffing_overrides_per_occupation_and_supervisor_minimum(session, world
     batch = world.plan(n_candidates=20, proctors_per_room=2)
     assert svc.staffing_problems(session, batch)[0].startswith("理论知识考试每个考场至少配备 3 名监考员")
     lone = world.plan(n_candidates=20, proctors_per_room=3, supervisors=0)
-    assert svc.staffing_problems(session, lone) == ["每个认定批次至少须有 1 名质量督导员（当前 0 名）。"]
+    assert svc.staffing_problems(session, lone) == ["每个认定批次至少须安排 1 名本机构的质量督导员（当前 0 名）。"]
 
 
 # ---------------------------------------------------------------- the centre's decision

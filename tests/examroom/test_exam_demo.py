@@ -53,7 +53,10 @@ def test_the_demo_room_is_an_acknowledged_batch_with_30_seated_candidates(sessio
     assert {s.form_label for s in seated} == {"A", "B"}
     proctors = {s.user.username for s in batch.staff if s.role == "proctor" and s.room_id == room.id}
     assert proctors == set(DEMO_PROCTORS)
-    assert any(s.role == "supervisor" and s.user.username == "supervisor" for s in batch.staff)
+    # The college's own supervisor in the plan, the centre's dispatched after acknowledging it.
+    supervisors = {(s.user.username, s.user.institution_id, s.dispatched)
+                   for s in batch.staff if s.role == "supervisor"}
+    assert supervisors == {("supervisor2", batch.institution_id, False), ("supervisor", None, True)}
 
 
 def test_the_demo_can_be_seeded_on_a_weekend_or_holiday(session):

@@ -291,22 +291,24 @@ def test_signatures_need_closed_attempts_or_confirmation_and_go_stale(session, e
 
 def test_supervision_report_once_by_an_assigned_supervisor_after_the_start(session, exam):
     sup = supervisor_of(session, exam)
-    batch_id = exam.sitting.module.batch_id
+    sitting_id = exam.sitting.id
     with pytest.raises(ValidationError, match="考试开始后"):
-        pr.submit_supervision_report(session, sup, batch_id, "考场秩序良好", "good", T0 - MIN)
+        pr.submit_supervision_report(session, sup, sitting_id, "考场秩序良好", "good", T0 - MIN)
     with pytest.raises(PermissionDenied):
-        pr.submit_supervision_report(session, make_user(session, Role.SUPERVISOR), batch_id, "好", "good", T0)
+        pr.submit_supervision_report(session, make_user(session, Role.SUPERVISOR), sitting_id, "好", "good", T0)
     with pytest.raises(PermissionDenied):
-        pr.submit_supervision_report(session, exam.proctor1, batch_id, "好", "good", T0)
+        pr.submit_supervision_report(session, exam.proctor1, sitting_id, "好", "good", T0)
+    with pytest.raises(NotFound):
+        pr.submit_supervision_report(session, sup, 999_999, "好", "good", T0)
     with pytest.raises(ValidationError, match="评价"):
-        pr.submit_supervision_report(session, sup, batch_id, "考场秩序良好", "perfect", T0 + MIN)
+        pr.submit_supervision_report(session, sup, sitting_id, "考场秩序良好", "perfect", T0 + MIN)
     with pytest.raises(ValidationError, match="督考情况"):
-        pr.submit_supervision_report(session, sup, batch_id, "  ", "good", T0 + MIN)
-    report = pr.submit_supervision_report(session, sup, batch_id, "考场秩序良好，监考到位。", "good", T0 + 90 * MIN)
-    assert report.rating_label == "良好"
+        pr.submit_supervision_report(session, sup, sitting_id, "  ", "good", T0 + MIN)
+    report = pr.submit_supervision_report(session, sup, sitting_id, "考场秩序良好，监考到位。", "good", T0 + 90 * MIN)
+    assert report.rating_label == "良好" and report.exam_session_id == sitting_id
     with pytest.raises(ValidationError, match="不能重复"):
-        pr.submit_supervision_report(session, sup, batch_id, "补充", "poor", T0 + 91 * MIN)
-    view = pr.supervision_report(session, sup, batch_id, T0 + 92 * MIN)
+        pr.submit_supervision_report(session, sup, sitting_id, "补充", "poor", T0 + 91 * MIN)
+    view = pr.supervision_report(session, sup, sitting_id, T0 + 92 * MIN)
     assert view["report"].id == report.id and view["can_submit"] is False
     assert [r["room"]["id"] for r in view["rooms"]] == [exam.room1.id, exam.room2.id]
     assert len(audits(session, "supervision_report.submit")) == 1

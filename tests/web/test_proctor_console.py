@@ -383,7 +383,7 @@ def test_supervision_report_form_and_pdf(client, session, exam, monkeypatch):
     monkeypatch.setattr(views, "now", lambda: T0 + 100 * MIN)
     sup = supervisor_of(session, exam)
     login_as(client, sup)
-    url = f"/supervise/batches/{exam.sitting.module.batch_id}/report"
+    url = f"/supervise/sittings/{exam.sitting.id}/report"
     html = client.get(url).get_data(as_text=True)
     assert "督考报告" in html and exam.room1.name in html
     resp = client.post(url, data={"findings": "", "rating": "good"})

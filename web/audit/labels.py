@@ -30,6 +30,7 @@ OBJECTS: dict[str, str] = {
     "room": "考场",
     "room_record": "考场记录表",
     "setting": "规则配置",
+    "supervision": "质量督导",
     "supervision_report": "督考报告",
     "user": "账号",
 }
@@ -57,6 +58,7 @@ VERBS: dict[str, str] = {
     "delete": "删除",
     "demo_reset": "重置演示考场",
     "disconnect": "断开连接",
+    "dispatch": "选派督导员",
     "done": "完成",
     "edit": "编辑",
     "expire": "到时收卷",
@@ -83,6 +85,7 @@ VERBS: dict[str, str] = {
     "remove_panel_member": "移出综合评审专家组",
     "remove_scope_entry": "移除评价范围",
     "remove_sitting_examiner": "移出场次考评组",
+    "remove_staff": "移除考务人员",
     "replace_nodes": "修改鉴定要素",
     "resume": "恢复",
     "retire": "停用",
@@ -104,6 +107,7 @@ VERBS: dict[str, str] = {
     "update_plan": "修改认定计划",
     "upload": "上传",
     "warn": "警告",
+    "withdraw": "撤回督导员",
 }
 
 #: Detail keys worth a Chinese name; others show as they are.

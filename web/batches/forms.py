@@ -57,6 +57,8 @@ class PanelForm(FlaskForm):
 
 class PostForm(FlaskForm):
     """A bare form for buttons and checkbox lists: only the CSRF token is checked here."""
+class DispatchForm(FlaskForm):
+    supervisor_id = SelectField("质量督导员", validate_choice=False)
 
 
 class CandidateForm(FlaskForm):

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from examroom import batches as svc
-from examroom import candidate_import, tickets
+from examroom import candidate_import, supervision, tickets
 from examroom.models import (
     BATCH_STATUS_LABELS,
     EDITABLE_STATUSES,
@@ -46,6 +46,7 @@ from web.batches.forms import (
     BatchForm,
     CandidateForm,
     DecisionForm,
+    DispatchForm,
     ImportForm,
     PanelForm,
     PlanForm,
@@ -235,12 +236,12 @@ def _papers_for(batch: Batch) -> list[Paper]:
 
 
 def _staff_candidates(batch: Batch) -> list[User]:
-    """Accounts that may be assigned: the institution's proctors and examiners, the centre's
-    supervisors (all active)."""
-    return list(db.session.scalars(select(User).where(User.active.is_(True), or_(
-        (User.role.in_([Role.PROCTOR.value, Role.EXAMINER.value])) & (User.institution_id == batch.institution_id),
-        (User.role == Role.SUPERVISOR.value) & User.institution_id.is_(None),
-    )).order_by(User.role, User.name, User.id)))
+    """Accounts the institution may assign: its own active proctors, examiners and supervisors
+    (the centre's supervisors are dispatched by the centre)."""
+    return list(db.session.scalars(select(User).where(
+        User.active.is_(True), User.institution_id == batch.institution_id,
+        User.role.in_([Role.PROCTOR.value, Role.EXAMINER.value, Role.SUPERVISOR.value]),
+    ).order_by(User.role, User.name, User.id)))
 
 
 def _sitting_label(sitting: ExamSession) -> str:
@@ -267,7 +268,12 @@ def _forms(batch: Batch) -> dict[str, Any]:
     on_panel = {m.user_id for m in batch.panel}
     panel_form.user_id.choices = [SelectChoice("", "请选择")] + [
         SelectChoice(str(u.id), f"{u.name}（{u.username}）") for u in pool if u.id not in on_panel]
+    dispatch_form = DispatchForm(formdata=None)
+    dispatch_form.supervisor_id.choices = [SelectChoice("", "请选择")] + [
+        SelectChoice(str(u.id), f"{u.name}（{u.username}）")
+        for u in supervision.dispatchable_supervisors(db.session, batch)]
     return {"session_form": session_form, "room_form": room_form, "staff_form": staff_form,
+            "dispatch_form": dispatch_form, "can_dispatch": supervision.can_dispatch(batch),
             "candidate_form": CandidateForm(formdata=None), "seat_form": SeatForm(formdata=None),
             "decision_form": DecisionForm(formdata=None), "theory_sittings": theory, "panel_form": panel_form,
             "batch_examiners": pool}
@@ -543,6 +549,66 @@ def remove_panel_member(batch_id: int, user_id: int) -> Response:
     db.session.commit()
     flash("已将该人员移出综合评审专家组。", "success")
     return _to_detail(batch, "panel")
+@bp.post("/<int:batch_id>/staff/<int:staff_id>/remove")
+@roles_required(IA)
+def remove_staff(batch_id: int, staff_id: int) -> Response:
+    batch = _get(batch_id)
+    if not PostForm().validate_on_submit():
+        flash("表单无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, "staff")
+    try:
+        svc.remove_staff(db.session, actor(), batch.id, staff_id)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "staff")
+    db.session.commit()
+    flash("已从认定计划中移除该考务人员。", "success")
+    return _to_detail(batch, "staff")
+
+
+@bp.post("/<int:batch_id>/supervisors")
+@roles_required(C)
+def dispatch_supervisor(batch_id: int) -> Response:
+    batch = _get(batch_id)
+    form = DispatchForm()
+    supervisor_id = _int(form.supervisor_id.data) if form.validate_on_submit() else None
+    if supervisor_id is None:
+        flash("请选择质量督导员。", "danger")
+        return _to_detail(batch, "dispatch")
+    try:
+        row = supervision.dispatch_supervisor(db.session, actor(), batch.id, supervisor_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "dispatch")
+    db.session.commit()
+    flash(f"已选派质量督导员「{row.user.name}」到本批次。", "success")
+    return _to_detail(batch, "staff")
+
+
+@bp.post("/<int:batch_id>/supervisors/<int:staff_id>/withdraw")
+@roles_required(C)
+def withdraw_supervisor(batch_id: int, staff_id: int) -> Response:
+    batch = _get(batch_id)
+    if not PostForm().validate_on_submit():
+        flash("表单无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, "staff")
+    try:
+        supervision.withdraw_supervisor(db.session, actor(), batch.id, staff_id)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "staff")
+    db.session.commit()
+    flash("已撤回选派的质量督导员。", "success")
+    return _to_detail(batch, "staff")
 
 
 @bp.post("/<int:batch_id>/candidates")

@@ -69,11 +69,14 @@ def record_pdf(rec: dict[str, Any]) -> bytes:
 def report_pdf(view: dict[str, Any]) -> bytes:
     batch = view["batch"]
     report = view["report"]
+    sitting = view["sitting"]
     flow: list[Any] = [para("督考报告", "title"), para(f"{batch.institution.name} · {batch.name}", "subtitle")]
     occupation = batch.occupation.name + (f"（{batch.work_type.name}）" if batch.work_type else "")
+    kind = "中心选派" if report.supervisor.institution_id is None else "机构内部"
     flow.append(table([
         ["职业（工种）", occupation, "等级", LEVEL_NAMES.get(batch.level, str(batch.level))],
-        ["督考员", report.supervisor.name, "提交时间", beijing(report.submitted_at)],
+        ["场次", sitting.module.label, "开考时间", beijing(sitting.starts_at)],
+        ["督考员", f"{report.supervisor.name}（{kind}）", "提交时间", beijing(report.submitted_at)],
         ["总体评价", report.rating_label, "认定地点", batch.place or "--"],
     ], [26 * mm, 61 * mm, 26 * mm, 61 * mm], header=False))
     flow.append(para("各考场情况", "heading"))

@@ -1,0 +1,64 @@
+"""The supervision migration (issue 11 point 5) on a database with data: the centre's supervisors
+already on batches become dispatched ones, the institutions' other staff stay as they were,
+and a batch's report attaches to its first sitting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import flask_migrate
+from sqlalchemy import text
+
+from examroom.models import Batch, BatchModule, ExamSession
+from foundation.roles import Role
+from tests.conftest import TEST_CONFIG
+from tests.dbutil import fresh_database
+from tests.factories import make_institution, make_occupation, make_user
+from web import create_app
+from web.extensions import db
+
+BEFORE = "f3a9d6c1e8b4"
+T = dt.datetime(2026, 10, 16, 1, 0, tzinfo=dt.UTC)
+
+
+def test_existing_supervisors_and_reports_are_carried_over(tmp_path):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("supervision_data", tmp_path)})
+    with app.app_context():
+        flask_migrate.upgrade(revision=BEFORE)
+        s = db.session
+        inst = make_institution(s)
+        occupation = make_occupation(s)
+        centre_sup = make_user(s, Role.SUPERVISOR)
+        proctor = make_user(s, Role.PROCTOR, institution=inst)
+        batch = Batch(institution_id=inst.id, occupation_id=occupation.id, level=4, name="旧批次", status="draft")
+        later = ExamSession(starts_at=T + dt.timedelta(days=1), duration_minutes=90, place="甲")
+        first = ExamSession(starts_at=T, duration_minutes=90, place="乙")
+        batch.modules.append(BatchModule(kind="theory", sessions=[later, first]))
+        s.add(batch)
+        s.flush()
+        ids = {"b": batch.id, "sup": centre_sup.id, "p": proctor.id, "i": inst.id}
+        s.execute(text("INSERT INTO batch_staff (batch_id, user_id, role) VALUES (:b, :sup, 'supervisor'), "
+                       "(:b, :p, 'proctor')"), ids)
+        s.execute(text("INSERT INTO supervision_report (batch_id, supervisor_id, findings, rating, submitted_at) "
+                       "VALUES (:b, :sup, '旧报告', 'good', :at)"), {**ids, "at": T + dt.timedelta(hours=2)})
+        first_id = first.id
+        s.commit()
+        s.remove()
+
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            staff = sorted(conn.execute(text("SELECT user_id, role, dispatched FROM batch_staff")).all())
+            report = conn.execute(text("SELECT batch_id, exam_session_id FROM supervision_report")).one()
+            # An institution may now have its own supervisor.
+            conn.execute(text("INSERT INTO user_account (username, password_hash, name, role, institution_id, "
+                              "active, created_at, login_count) VALUES ('own_sup', 'x', '机构督导', 'supervisor', "
+                              ":i, :t, :at, 0)"), {"i": ids["i"], "t": True, "at": T})
+            if conn.dialect.name == "sqlite":  # the table copies kept every reference
+                assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+            conn.commit()
+        assert staff == sorted([(ids["sup"], "supervisor", True), (ids["p"], "proctor", False)])
+        assert tuple(report) == (ids["b"], first_id)
+        with db.engine.begin() as conn:  # the downgrade refuses institutions' own supervisors
+            conn.execute(text("DELETE FROM user_account WHERE username = 'own_sup'"))
+        flask_migrate.downgrade(revision="base")
+        db.engine.dispose()
