@@ -28,7 +28,7 @@ from foundation import occupation_excel
 from foundation.errors import RowErrors, ValidationError
 from foundation.names import REFUSED_CATEGORIES, clean_name, name_columns, name_problem
 from foundation.occupations import create_occupation
-from grading import models as grading_models  # noqa: F401  (ResponseSet.name is guarded too)
+from grading.psychometrics import models as grading_models  # noqa: F401  (ResponseSet.name is guarded too)
 from itembank import blueprints as blueprint_svc
 from itembank import enemies
 from tests.examroom.test_attempts import MIN, T0, Exam
