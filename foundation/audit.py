@@ -334,8 +334,8 @@ def verification_steps(
 def _check_latest_checkpoint(session: Session, latest: AuditCheckpoint, tip_seq: int) -> ChainReport | None:
     """The incremental start: the latest checkpoint is intact, linked to its predecessor, and
     the entry it names still has the hash it recorded (and that hash is still its content's)."""
-    def broken(reason: str, **kwargs: Any) -> ChainReport:
-        return ChainReport(False, 0, reason=reason, broken_checkpoint=latest.number, **kwargs)
+    def broken(reason: str, number: int = latest.number, **kwargs: Any) -> ChainReport:
+        return ChainReport(False, 0, reason=reason, broken_checkpoint=number, **kwargs)
 
     if _checkpoint_digest(latest) != latest.hash:
         return broken("检查点内容哈希不符：该检查点被修改")
@@ -344,7 +344,7 @@ def _check_latest_checkpoint(session: Session, latest: AuditCheckpoint, tip_seq:
     else:
         previous = session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.number == latest.number - 1))
         if previous is None:
-            return broken(f"缺少第 {latest.number - 1} 号检查点（已被删除）")
+            return broken(f"缺少第 {latest.number - 1} 号检查点（已被删除）", latest.number - 1)
         expected_prev = previous.hash
     if latest.prev_hash != expected_prev:
         return broken("检查点前序哈希不符：之前的检查点被修改、删除或重排")
@@ -372,7 +372,8 @@ def _checkpoint_steps(session: Session, tip_seq: int, chunk: int) -> Generator[P
         if not cps:
             break
         seqs = {cp.upto_seq for cp in cps}
-        hashes = dict(session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(seqs))).tuples())
+        hashes = {seq: h for seq, h in session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(seqs)))}
         for cp in cps:
             reason = None
             if cp.number != expected:
