@@ -278,7 +278,7 @@ def _entry_chunks(session: Session, after: int, upto: int, size: int) -> Generat
 
 
 def verification_steps(
-    session: Session, *, full: bool = True, chunk: int = CHUNK
+    session: Session, *, full: bool = True, chunk: int | None = None
 ) -> Generator[Progress, None, ChainReport]:
     """Verify the log, yielding :class:`Progress` after each chunk; returns the report.
 
@@ -286,6 +286,7 @@ def verification_steps(
     while this runs (after the tip read at the start) are left for the next verification.
     ``full=False`` starts from the latest checkpoint (from the first entry if there is none)."""
     kind = FULL if full else INCREMENTAL
+    chunk = chunk or CHUNK
     head = session.get(AuditHead, 1)
     tip_seq, tip_hash = (head.last_seq, head.last_hash) if head is not None else (0, GENESIS)
     if head is None and session.scalar(select(func.count()).select_from(AuditEntry)):
@@ -400,7 +401,7 @@ def _checkpoint_steps(session: Session, tip_seq: int, chunk: int) -> Generator[P
 
 
 def verify(
-    session: Session, *, full: bool = True, progress: Callable[[Progress], None] | None = None, chunk: int = CHUNK
+    session: Session, *, full: bool = True, progress: Callable[[Progress], None] | None = None, chunk: int | None = None
 ) -> ChainReport:
     """Run :func:`verification_steps` to the end, passing each step to ``progress``. Reads only."""
     steps = verification_steps(session, full=full, chunk=chunk)

@@ -389,3 +389,16 @@ def test_centre_page_runs_both_verifications_with_progress(session, client, logi
     assert 'id="chain-ok"' in client.post("/audit/verify", data={}).get_data(as_text=True)  # incremental
     broken = client.post("/audit/verify", data={"mode": "full"}).get_data(as_text=True)
     assert 'id="chain-broken"' in broken and f"第 {entries[1].seq} 条记录" in broken
+
+
+def test_full_verification_page_streams_progress_before_the_result(session, client, login, monkeypatch):
+    monkeypatch.setattr(audit, "CHUNK", 2)
+    admin, _ = _three_entries(session)
+    _more(session, admin, 4)  # four chunks of 2
+    login(admin)
+    resp = client.post("/audit/verify", data={"mode": "full"}, buffered=False)
+    pieces = [chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in resp.response]
+    resp.close()
+    steps = [i for i, piece in enumerate(pieces) if 'class="av-step"' in piece]
+    result = next(i for i, piece in enumerate(pieces) if 'id="chain-ok"' in piece)
+    assert len(steps) >= 3 and max(steps) < result  # sent piece by piece, progress first
