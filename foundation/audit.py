@@ -301,8 +301,9 @@ def verification_steps(
                 return dataclasses.replace(broken, kind=kind, from_checkpoint=latest.number)
             from_seq, prev, from_checkpoint = latest.upto_seq, latest.entry_hash, latest.number
 
-    def report(ok: bool, checked: int, *args: Any, **kwargs: Any) -> ChainReport:
-        return ChainReport(ok, checked, *args, kind=kind, from_seq=from_seq,
+    def report(ok: bool, checked: int, seq: int | None = None, entry_id: int | None = None,
+               reason: str | None = None, **kwargs: Any) -> ChainReport:
+        return ChainReport(ok, checked, seq, entry_id, reason, kind=kind, from_seq=from_seq,
                            from_checkpoint=from_checkpoint, **kwargs)
 
     expected_seq = from_seq + 1
