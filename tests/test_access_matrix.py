@@ -64,6 +64,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "rules.index": {C},
     "audit.index": {C},
     "audit.verify": {C},
+    "audit.verify_run": {C},
     "public.institutions": PUBLIC,
     "public.institution_detail": PUBLIC,
     "bank.blueprints": {C, QW, IR},

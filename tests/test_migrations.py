@@ -30,6 +30,14 @@ def test_upgrade_matches_models_and_installs_audit_guard(tmp_path):
             ))
         with pytest.raises(DatabaseError), db.engine.begin() as conn:
             conn.execute(text("UPDATE audit_entry SET action = 'b'"))
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO audit_checkpoint (number, upto_seq, entry_hash, kind, checked, verified_at, "
+                "actor_name, prev_hash, hash) VALUES (1, 1, 'h', 'full', 1, CURRENT_TIMESTAMP, 'x', 'p', 'c')"
+            ))
+        for statement in ("UPDATE audit_checkpoint SET upto_seq = 2", "DELETE FROM audit_checkpoint"):
+            with pytest.raises(DatabaseError), db.engine.begin() as conn:
+                conn.execute(text(statement))
         flask_migrate.downgrade(revision="base")
         with db.engine.connect() as conn:
             names = db.inspect(conn).get_table_names()

@@ -17,19 +17,35 @@ seed_cli = AppGroup("seed", help="基础数据与演示数据")
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Verify the hash chain; exit 1 and name the first broken entry if it is broken."""
-    from foundation.audit import verify_chain
+@click.option("--full", is_flag=True,
+              help="从第一条记录起完整校验并复核全部校验检查点（默认只校验最新检查点之后的记录）")
+def audit_verify(full: bool) -> None:
+    """Verify the hash chain (from the latest checkpoint, or everything with --full) and
+    append a checkpoint; exit 1 and name what is broken if it is broken."""
+    from foundation.audit import Progress, run_verification
+    from web.audit.labels import describe_break
 
-    report = verify_chain(db.session)
+    shown = {"entries": -1, "checkpoints": -1}
+
+    def progress(step: Progress) -> None:
+        tenth = step.done * 10 // step.total if step.total else 10
+        if tenth != shown[step.phase]:
+            shown[step.phase] = tenth
+            what = "记录" if step.phase == "entries" else "检查点"
+            click.echo(f"  已校验{what} {step.done}/{step.total}", err=True)
+
+    report, checkpoint = run_verification(db.session, None, full=full, progress=progress)
+    db.session.commit()
     if report.ok:
-        click.echo(f"操作日志完整：共校验 {report.checked} 条记录。")
+        scope = "完整校验" if full else (
+            f"增量校验（自第 {report.from_checkpoint} 号检查点，第 {report.from_seq} 条记录之后）"
+            if report.from_checkpoint else "增量校验（尚无检查点，自第一条记录起）")
+        tail = f"，复核检查点 {report.checkpoints_checked} 个" if full else ""
+        saved = f"已记为第 {checkpoint.number} 号检查点。" if checkpoint else "无新记录，未新增检查点。"
+        click.echo(f"操作日志完整：{scope}，本次校验 {report.checked} 条记录{tail}，"
+                   f"至第 {report.upto_seq} 条。{saved}")
         return
-    click.echo(
-        f"操作日志被篡改：第 {report.first_broken_seq} 条记录（id={report.first_broken_id}）{report.reason}。"
-        f"此前 {report.checked} 条完好。",
-        err=True,
-    )
+    click.echo(f"操作日志被篡改：{describe_break(report)}", err=True)
     sys.exit(1)
 
 

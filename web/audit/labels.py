@@ -9,7 +9,10 @@ has one.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from foundation.audit import ChainReport
 
 OBJECTS: dict[str, str] = {
     "attempt": "考生作答",
@@ -156,3 +159,17 @@ def detail_rows(raw_json: str | None) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return [("", _value_text(data))]
     return [(KEYS.get(str(k), str(k)), _value_text(v)) for k, v in data.items()]
+
+
+def describe_break(report: ChainReport) -> str:
+    """One Chinese sentence naming what a failed verification of the log found."""
+    parts = []
+    if report.broken_checkpoint is not None:
+        parts.append(f"第 {report.broken_checkpoint} 号校验检查点")
+    if report.first_broken_seq is not None:
+        ident = f"（id {report.first_broken_id}）" if report.first_broken_id else ""
+        parts.append(f"第 {report.first_broken_seq} 条记录{ident}")
+    sentence = f"{'、'.join(parts)}：{report.reason}。"
+    if report.broken_checkpoint is None and report.checked:
+        sentence += f"本次校验中此前 {report.checked} 条记录完好。"
+    return sentence

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+import dataclasses
+import time
+from collections.abc import Iterator
+
+from flask import Response, current_app, render_template, request, stream_template
+from flask_login import current_user
 from sqlalchemy import or_, select
 
-from foundation.audit import AuditEntry, verify_chain
+from foundation import audit
+from foundation.audit import AuditCheckpoint, AuditEntry, AuditHead, ChainReport
 from foundation.roles import Role
 from web.access import roles_required
 from web.audit import bp
-from web.audit.labels import action_label, detail_rows
+from web.audit.labels import action_label, describe_break, detail_rows
 from web.extensions import db
 
 
@@ -33,7 +39,47 @@ def index() -> str:
 
 @bp.get("/verify")
 @roles_required(Role.CENTRE_ADMIN)
-def verify() -> tuple[str, int]:
-    report = verify_chain(db.session)
-    broken = db.session.get(AuditEntry, report.first_broken_id) if report.first_broken_id else None
-    return render_template("audit/verify.html", report=report, broken=broken), (200 if report.ok else 409)
+def verify() -> str:
+    """The chain's state: its length and the latest checkpoints, with the two verifications."""
+    head = db.session.get(AuditHead, 1)
+    checkpoints = db.session.scalars(
+        select(AuditCheckpoint).order_by(AuditCheckpoint.number.desc()).limit(10)).all()
+    return render_template("audit/verify.html", head=head, checkpoints=checkpoints)
+
+
+@dataclasses.dataclass
+class _Outcome:
+    report: ChainReport | None = None
+    checkpoint: AuditCheckpoint | None = None
+    broken: AuditEntry | None = None
+    message: str = ""
+
+
+@bp.post("/verify")
+@roles_required(Role.CENTRE_ADMIN)
+def verify_run() -> Response:
+    """Run a verification (``mode`` "incremental", the default, or "full") and stream the page:
+    a progress bar after each chunk of the log, then the result. The status is always 200
+    (it is sent before the result is known); the result is in the page."""
+    full = request.form.get("mode") == "full"
+    outcome = _Outcome()
+
+    def steps() -> Iterator[audit.Progress]:
+        run = audit.verification_steps(db.session, full=full)
+        while True:
+            try:
+                step = next(run)
+            except StopIteration as done:
+                outcome.report = done.value
+                break
+            yield step
+            time.sleep(0)  # under gevent: let the exam sockets run between chunks
+        outcome.checkpoint = audit.append_checkpoint(db.session, current_user, outcome.report)
+        db.session.commit()
+        if not outcome.report.ok:
+            outcome.message = describe_break(outcome.report)
+            if outcome.report.first_broken_id:
+                outcome.broken = db.session.get(AuditEntry, outcome.report.first_broken_id)
+
+    return Response(stream_template("audit/verify_run.html", full=full, steps=steps(), outcome=outcome),
+                    mimetype="text/html")
