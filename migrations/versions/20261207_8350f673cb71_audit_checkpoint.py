@@ -1,7 +1,7 @@
 """audit checkpoint
 
 Revision ID: 8350f673cb71
-Revises: 41615edfeb24
+Revises: 7443fc5bd5d9
 Create Date: 2026-12-07 12:00:00.000000
 
 Checkpoints of the audit log's verification (audit_checkpoint): each successful verification
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8350f673cb71'
-down_revision = '41615edfeb24'
+down_revision = '7443fc5bd5d9'
 branch_labels = None
 depends_on = None
 
