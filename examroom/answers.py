@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from examroom.attempt import AttemptRules, AttemptState, Status, deadline, require_aware
+from examroom.lifecycle import AttemptRules, AttemptState, Status, deadline, require_aware
 
 __all__ = [
     "DEFAULT_MAX_VALUE_BYTES",

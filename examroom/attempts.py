@@ -1,4 +1,4 @@
-"""Attempt services (作答): the persistence around the pure cores :mod:`examroom.attempt`
+"""Attempt services (作答): the persistence around the pure cores :mod:`examroom.lifecycle`
 (the lifecycle and the derived clock) and :mod:`examroom.answers` (durable answers).
 
 Every function takes the SQLAlchemy session, the acting user (or none for the server's own
@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from examroom import attempt as core
+from examroom import lifecycle as core
 from examroom.answers import Decision, JournalEntry, Outcome, accept, latest_before
-from examroom.attempt import AttemptRules, AttemptState, Extension, Pause, Status
 from examroom.batches import BEIJING, session_date
 from examroom.events import ERRORS
 from examroom.formcache import FormItem, form_items
+from examroom.lifecycle import AttemptRules, AttemptState, Extension, Pause, Status
 from examroom.models import (
     Attempt,
     AttemptEvent,
@@ -68,22 +68,22 @@ __all__ = [
     "candidate_view",
     "expire_attempts",
     "expire_overdue",
-    "extend_attempt",
+    "insert_event",
+    "is_room_proctor",
     "load_state",
     "log_event",
     "open_room",
     "overdue_ids",
-    "record_signal",
-    "pause_attempt",
+    "own_row",
     "record_response",
+    "record_signal",
     "remaining",
-    "resume_attempt",
     "score_attempt",
     "start_attempt",
     "state_from_dict",
     "state_to_dict",
+    "store_columns",
     "submit_attempt",
-    "terminate_attempt",
 ]
 
 #: Event kinds a client or the socket layer may log through :func:`log_event`; lifecycle
@@ -245,7 +245,7 @@ def _own(session: Session, candidate: User, attempt_id: int, *, lock: bool = Fal
     return attempt
 
 
-def _own_row(session: Session, candidate: User, stmt: Any, attempt_id: int) -> Any:
+def own_row(session: Session, candidate: User, stmt: Any, attempt_id: int) -> Any:
     """:func:`_own` for a narrow row: ``stmt`` selects ``candidate_id`` among its columns."""
     row = session.execute(stmt, {"attempt_id": _valid_id(attempt_id)}).one_or_none()
     if row is None:
@@ -255,20 +255,13 @@ def _own_row(session: Session, candidate: User, stmt: Any, attempt_id: int) -> A
     return row
 
 
-def _is_room_proctor(session: Session, proctor: User, room_id: int) -> bool:
-    row = session.scalar(
-        select(BatchStaff.id).where(
-            BatchStaff.user_id == proctor.id, BatchStaff.role == StaffRole.PROCTOR.value, BatchStaff.room_id == room_id
-        )
-    )
-    return row is not None
-
-
-def _proctored(session: Session, proctor: User, attempt_id: int) -> Attempt:
-    attempt = _get(session, attempt_id, lock=True)
-    if proctor is None or not _is_room_proctor(session, proctor, attempt.room_id):
-        raise PermissionDenied("您不是该考场的监考员。")
-    return attempt
+def is_room_proctor(session: Session, user: User | None, room_id: int) -> bool:
+    """Is ``user`` a proctor assigned to the room (the one check for every proctor action)?"""
+    if user is None or user.role != StaffRole.PROCTOR.value:
+        return False
+    return session.scalar(select(BatchStaff.id).where(
+        BatchStaff.user_id == user.id, BatchStaff.role == StaffRole.PROCTOR.value, BatchStaff.room_id == room_id,
+    ).limit(1)) is not None
 
 
 # --------------------------------------------------------------------------- writing
@@ -290,7 +283,7 @@ def _write_event(
     return event
 
 
-def _store_columns(session: Session, attempt_id: int, **values: Any) -> None:
+def store_columns(session: Session, attempt_id: int, **values: Any) -> None:
     """Write columns of the attempt row with a plain UPDATE; an ORM object of the attempt in
     the session is told the values are stored, so it shows them and does not write them again."""
     if session.execute(_UPDATE_ATTEMPT, {"a_id": attempt_id, **values}).rowcount != 1:
@@ -301,7 +294,7 @@ def _store_columns(session: Session, attempt_id: int, **values: Any) -> None:
             set_committed_value(loaded, key, value)
 
 
-def _insert_event(session: Session, attempt_id: int, kind: AttemptEventKind, actor: User | None,
+def insert_event(session: Session, attempt_id: int, kind: AttemptEventKind, actor: User | None,
                   data: dict[str, Any], now: dt.datetime) -> None:
     """Log an event with a plain INSERT (the hot paths: transitions, connections)."""
     session.execute(_INSERT_EVENT, {"attempt_id": attempt_id, "kind": kind.value,
@@ -337,10 +330,10 @@ def apply_transition(
         session.flush()
     # Plain statements (a unit-of-work flush of the two rows cost more than the rest of a
     # candidate's start).
-    _store_columns(session, attempt.id, state_json=json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True),
+    store_columns(session, attempt.id, state_json=json.dumps(state_to_dict(after), ensure_ascii=False, sort_keys=True),
                    status=after.status.value, started_at=after.started_at, submitted_at=after.closed_at)
     data = dict(data or {})
-    _insert_event(session, attempt.id, kind, actor, data, now)
+    insert_event(session, attempt.id, kind, actor, data, now)
     if audited and (actor is None or actor.id != attempt.candidate_id):
         audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
                      before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
@@ -468,7 +461,7 @@ def record_response(
     The hottest path of the exam room: it reads narrow rows and writes with plain statements,
     no ORM objects (measured: docs/benchmarks.md). ORM objects of the attempt's answers that
     this session had loaded are expired, so they show the change."""
-    row = _own_row(session, candidate, _ANSWER_ROW, attempt_id)
+    row = own_row(session, candidate, _ANSWER_ROW, attempt_id)
     bound = device_id is None or row.device_id in (None, device_id)
     if not bound and row.status not in _FINAL:
         return Decision(Outcome.REFUSED, "superseded", ERRORS["superseded"])
@@ -560,7 +553,7 @@ def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules
     """What the exam page shows around the items: the sitting, the seat, the candidate's own
     identity (ID number masked) and the room rules with their instants (ISO 8601, UTC): the
     room's start and common end, the late-entry limit and the earliest submission, the same
-    for every candidate of the room (:func:`examroom.attempt.exam_start`).
+    for every candidate of the room (:func:`examroom.lifecycle.exam_start`).
     The sitting's names come in one narrow query (every state, start and submit sends them)."""
     sitting = attempt.exam_session
     batch_name, kind, batch_place, room_name, room_cols, seat_row, seat_col = session.execute(
@@ -645,8 +638,8 @@ def record_signal(
     """:func:`log_event` for the candidate's own page (focus loss, blocked paste, disconnect):
     one narrow read and one plain INSERT, no ORM objects (thousands of pages send these)."""
     event_kind = _signal_kind(kind)
-    row = _own_row(session, candidate, _OWNER, attempt_id)
-    _insert_event(session, row.id, event_kind, candidate, dict(data or {}), core.require_aware(now))
+    row = own_row(session, candidate, _OWNER, attempt_id)
+    insert_event(session, row.id, event_kind, candidate, dict(data or {}), core.require_aware(now))
 
 
 def _signal_kind(kind: str) -> AttemptEventKind:
@@ -667,7 +660,7 @@ def log_event(
     attempts of their rooms. Lifecycle kinds are refused: only transitions write those."""
     event_kind = _signal_kind(kind)
     attempt = _get(session, attempt_id)
-    if attempt.candidate_id != actor.id and not _is_room_proctor(session, actor, attempt.room_id):
+    if attempt.candidate_id != actor.id and not is_room_proctor(session, actor, attempt.room_id):
         raise PermissionDenied("无权为该试卷记录事件。")
     event = _write_event(session, attempt, event_kind, actor, dict(data or {}), core.require_aware(now))
     session.flush()
@@ -685,7 +678,7 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
     room = session.get(Room, room_id)
     if room is None:
         raise NotFound("考场不存在。")
-    if not _is_room_proctor(session, proctor, room.id):
+    if not is_room_proctor(session, proctor, room.id):
         raise PermissionDenied("您不是该考场的监考员。")
     now = core.require_aware(now)
     _require_filed(room.exam_session)
@@ -711,39 +704,6 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
     if opened:
         audit.record(session, proctor, "room.open", "room", room.id, after={"opened": opened}, at=now)
     return opened
-
-
-def pause_attempt(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:
-    attempt = _proctored(session, proctor, attempt_id)
-    rules = attempt_rules(session, attempt.exam_session)
-    apply_transition(session, attempt, lambda s: core.pause(s, now, proctor.id, rules=rules), AttemptEventKind.PAUSE,
-           proctor, now)
-    return attempt
-
-
-def resume_attempt(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:
-    attempt = _proctored(session, proctor, attempt_id)
-    apply_transition(session, attempt, lambda s: core.resume(s, now, proctor.id), AttemptEventKind.RESUME, proctor, now)
-    return attempt
-
-
-def extend_attempt(
-    session: Session, proctor: User, attempt_id: int, minutes: int, reason: str, now: dt.datetime
-) -> Attempt:
-    attempt = _proctored(session, proctor, attempt_id)
-    rules = attempt_rules(session, attempt.exam_session)
-    apply_transition(session, attempt, lambda s: core.extend(s, minutes, reason, proctor.id, now, rules=rules),
-           AttemptEventKind.EXTEND, proctor, now, {"minutes": minutes, "reason": reason})
-    return attempt
-
-
-def terminate_attempt(
-    session: Session, proctor: User, attempt_id: int, reason: str, tier: int, now: dt.datetime
-) -> Attempt:
-    attempt = _proctored(session, proctor, attempt_id)
-    apply_transition(session, attempt, lambda s: core.terminate(s, reason, tier, proctor.id, now),
-           AttemptEventKind.TERMINATE, proctor, now, {"reason": reason, "tier": tier})
-    return attempt
 
 
 # --------------------------------------------------------------------------- server jobs

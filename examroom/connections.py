@@ -34,8 +34,8 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from examroom import attempt as core
-from examroom.attempts import _insert_event, _own_row, _store_columns
+from examroom import lifecycle as core
+from examroom.attempts import insert_event, own_row, store_columns
 from examroom.models import Attempt, AttemptEvent, AttemptEventKind, ExamConnection, ServerInstance
 from foundation.accounts import User
 
@@ -79,19 +79,19 @@ def bind_device(
     the caller commits it. Ownership is checked first (PermissionDenied / NotFound).
     ``instance_id``: the serving process that holds the connection (its liveness row)."""
     now = core.require_aware(now)
-    row = _own_row(session, candidate, _BIND_ROW, attempt_id)
+    row = own_row(session, candidate, _BIND_ROW, attempt_id)
     closed = row.status in {s.value for s in core.FINAL_STATUSES}
     if closed or row.device_id is None or row.device_id == device_id:
         if not closed and row.device_id != device_id:  # a closed paper may be looked at from anywhere
-            _store_columns(session, attempt_id, device_id=device_id)
-        _insert_event(session, attempt_id, AttemptEventKind.CONNECT, candidate, {"sid": sid, "device": device_id[:8]},
+            store_columns(session, attempt_id, device_id=device_id)
+        insert_event(session, attempt_id, AttemptEventKind.CONNECT, candidate, {"sid": sid, "device": device_id[:8]},
                       now)
         if instance_id is not None:
             session.execute(_INSERT_CONNECTION, {"sid": sid, "attempt_id": attempt_id, "instance_id": instance_id,
                                                  "connected_at": now})
         return True
     if pending_move(session, attempt_id) != device_id:
-        _insert_event(session, attempt_id, AttemptEventKind.MOVE_REQUESTED, candidate,
+        insert_event(session, attempt_id, AttemptEventKind.MOVE_REQUESTED, candidate,
                       {"device_id": device_id, "from": row.device_id[:8]}, now)
     return False
 
@@ -148,7 +148,7 @@ def restore(session: Session, instance_id: str, live: Iterable[tuple[str, int, U
     for sid, attempt_id, candidate in live:
         session.execute(_INSERT_CONNECTION, {"sid": sid, "attempt_id": attempt_id, "instance_id": instance_id,
                                              "connected_at": now})
-        _insert_event(session, attempt_id, AttemptEventKind.CONNECT, candidate, {"sid": sid, "restored": True}, now)
+        insert_event(session, attempt_id, AttemptEventKind.CONNECT, candidate, {"sid": sid, "restored": True}, now)
         attempts.append(attempt_id)
     return sorted(set(attempts))
 
@@ -173,6 +173,6 @@ def reap_lost(session: Session, now: dt.datetime, stale_after: dt.timedelta) -> 
     rows = session.execute(delete(ExamConnection).where(lost).returning(ExamConnection.sid, ExamConnection.attempt_id)
                            .execution_options(synchronize_session=False)).all()
     for sid, attempt_id in sorted(rows, key=lambda r: (r.attempt_id, r.sid)):
-        _insert_event(session, attempt_id, AttemptEventKind.DISCONNECT, None, {"sid": sid, "reason": LOST_REASON},
+        insert_event(session, attempt_id, AttemptEventKind.DISCONNECT, None, {"sid": sid, "reason": LOST_REASON},
                       now)
     return sorted({attempt_id for _, attempt_id in rows})

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from examroom.attempt import Status as AttemptStatus
+from examroom.lifecycle import Status as AttemptStatus
 from foundation.accounts import User
 from foundation.db import Base, utcnow
 from foundation.institutions import Institution
@@ -380,7 +380,7 @@ class BatchStep(Base):
 class Attempt(Base):
     """One candidate's attempt (作答) at a theory sitting, on the form of their seat.
 
-    ``state_json`` is the stored :class:`examroom.attempt.AttemptState` (start, pauses,
+    ``state_json`` is the stored :class:`examroom.lifecycle.AttemptState` (start, pauses,
     extensions, closing times); the deadline and the remaining time are derived from it and
     never stored. ``status`` mirrors the state's status for queries (the expiry job, the
     proctor console)."""

@@ -14,7 +14,7 @@ Authorisation, checked on every call from the database:
 Like every service: validate first, then write, flush, audit; never commit. The per-attempt
 lifecycle changes go through :mod:`examroom.attempts` (event log + audit per attempt); room-wide
 actions (open, pause, resume, extend the room) run the pure room helpers of
-:mod:`examroom.attempt` over every open attempt of the room, log the event on each attempt and
+:mod:`examroom.lifecycle` over every open attempt of the room, log the event on each attempt and
 add one room-level audit entry naming what changed and what was refused (one entry, not one per
 attempt: the audit chain has a single head row, and 100 rooms open in the same minute).
 
@@ -33,11 +33,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from examroom import attempt as core
 from examroom import attempts as svc
 from examroom import connections
-from examroom.attempt import FINAL_STATUSES, AttemptState, RoomResult, Status
+from examroom import lifecycle as core
 from examroom.console import EVENT_LABELS, STATUS_LABELS, event_detail, room_seats
+from examroom.lifecycle import FINAL_STATUSES, AttemptState, RoomResult, Status
 from examroom.models import (
     RATINGS,
     Attempt,
@@ -134,14 +134,6 @@ def _batch_of(room: Room) -> Batch:
     return room.exam_session.module.batch
 
 
-def _is_proctor(session: Session, user: User | None, room_id: int) -> bool:
-    if user is None or user.role != "proctor":
-        return False
-    return session.scalar(select(BatchStaff.id).where(
-        BatchStaff.user_id == user.id, BatchStaff.role == StaffRole.PROCTOR.value, BatchStaff.room_id == room_id,
-    ).limit(1)) is not None
-
-
 def _is_supervisor(session: Session, user: User | None, batch_id: int) -> bool:
     if user is None or user.role != "supervisor":
         return False
@@ -152,12 +144,12 @@ def _is_supervisor(session: Session, user: User | None, batch_id: int) -> bool:
 
 def can_act(session: Session, user: User | None, room_id: int) -> bool:
     """May ``user`` run the room's actions (a proctor assigned to it)?"""
-    return _is_proctor(session, user, room_id)
+    return svc.is_room_proctor(session, user, room_id)
 
 
 def can_watch(session: Session, user: User | None, room: Room) -> bool:
     """May ``user`` watch the room: its proctors, and the supervisors of its batch."""
-    return _is_proctor(session, user, room.id) or _is_supervisor(session, user, _batch_of(room).id)
+    return svc.is_room_proctor(session, user, room.id) or _is_supervisor(session, user, _batch_of(room).id)
 
 
 def _is_centre(user: User | None) -> bool:
@@ -181,7 +173,7 @@ def require_watch(session: Session, user: User | None, room_id: int) -> Room:
 
 def require_proctor(session: Session, user: User | None, room_id: int) -> Room:
     room = _room(session, room_id)
-    if not _is_proctor(session, user, room.id):
+    if not svc.is_room_proctor(session, user, room.id):
         if user is not None and user.role == "supervisor":
             raise ReadOnly("督考员只能查看考场，不能操作。")
         raise PermissionDenied("您不是该考场的监考员。")
@@ -606,7 +598,8 @@ def room_record(session: Session, viewer: User, room_id: int, now: dt.datetime) 
     ]
     signed = {s["proctor_id"] for s in content["signatures"]}
     content["unsigned"] = [p for p in content["proctors"] if p["id"] not in signed]
-    content["can_sign"] = _is_proctor(session, viewer, room.id) and viewer is not None and viewer.id not in signed
+    content["can_sign"] = (svc.is_room_proctor(session, viewer, room.id) and viewer is not None
+                           and viewer.id not in signed)
     return content
 
 

@@ -65,7 +65,7 @@ WEEKDAYS = "一二三四五六日"
 
 def clock_rules(session: Session) -> tuple[str, ...]:
     """The room's clock in words, with the configured minutes: what the ticket prints and the
-    exam page shows (both from here, so they say what examroom.attempt enforces)."""
+    exam page shows (both from here, so they say what examroom.lifecycle enforces)."""
     room_rules = get_rule(session, "room_rules")
     late = int(room_rules.get("late_entry_minutes", 15))
     earliest = int(room_rules.get("earliest_submit_minutes", 30))

@@ -49,8 +49,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from examroom.attempt import Status
 from examroom.batches import BEIJING, session_date
+from examroom.lifecycle import Status
 from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind, Response
 from foundation.accounts import User, require_role
 from foundation.errors import NotFound, ValidationError

@@ -16,7 +16,7 @@ from examroom.answers import (
     latest_before,
     value_size,
 )
-from examroom.attempt import (
+from examroom.lifecycle import (
     AttemptRules,
     AttemptState,
     NaiveDatetime,

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from examroom import attempts as svc
-from examroom import batches
+from examroom import batches, proctoring
 from examroom.answers import JournalEntry
-from examroom.attempt import AttemptError
+from examroom.lifecycle import AttemptError
 from examroom.models import Attempt, AttemptEvent, BatchStaff, Response, ResponseLog
 from examroom.seating import shuffled_order
 from foundation.audit import AuditEntry
@@ -238,13 +238,13 @@ def test_pause_and_extend_move_the_remaining_time(session, exam):
         return svc.candidate_view(session, exam.candidates[0], attempt.id, t)["remaining_seconds"]
 
     assert left(T0 + 11 * MIN) == 79 * 60
-    svc.pause_attempt(session, p, attempt.id, T0 + 11 * MIN)
+    proctoring.pause(session, p, attempt.id, T0 + 11 * MIN)
     assert left(T0 + 31 * MIN) == 79 * 60  # frozen while paused
     refused = exam.answer(attempt, 1, 1, "B", T0 + 20 * MIN)
     assert not refused.acked and refused.code == "paused"
-    svc.resume_attempt(session, p, attempt.id, T0 + 31 * MIN)
+    proctoring.resume(session, p, attempt.id, T0 + 31 * MIN)
     assert left(T0 + 41 * MIN) == 69 * 60
-    svc.extend_attempt(session, p, attempt.id, 5, "停电十分钟", T0 + 41 * MIN)
+    proctoring.extend(session, p, attempt.id, 5, "停电十分钟", T0 + 41 * MIN)
     assert left(T0 + 41 * MIN) == 74 * 60
     # The expiry job respects the moved deadline: 90 + 20 paused + 5 extended = T0+115.
     assert svc.expire_overdue(session, T0 + 115 * MIN) == []
@@ -261,9 +261,9 @@ def test_pause_and_extend_move_the_remaining_time(session, exam):
 
 def test_the_stored_state_round_trips_and_holds_no_deadline(session, exam):
     attempt = exam.started()
-    svc.pause_attempt(session, exam.proctor1, attempt.id, T0 + 5 * MIN)
-    svc.resume_attempt(session, exam.proctor1, attempt.id, T0 + 6 * MIN)
-    svc.extend_attempt(session, exam.proctor1, attempt.id, 3, "设备故障", T0 + 7 * MIN)
+    proctoring.pause(session, exam.proctor1, attempt.id, T0 + 5 * MIN)
+    proctoring.resume(session, exam.proctor1, attempt.id, T0 + 6 * MIN)
+    proctoring.extend(session, exam.proctor1, attempt.id, 3, "设备故障", T0 + 7 * MIN)
     session.expire_all()
     state = svc.load_state(session.get(Attempt, attempt.id))
     assert svc.state_from_dict(svc.state_to_dict(state)) == state
@@ -274,7 +274,7 @@ def test_the_stored_state_round_trips_and_holds_no_deadline(session, exam):
 def test_expire_overdue_submits_with_no_browser(session, exam):
     attempt = exam.started()
     other = exam.started(1, at_=T0 + 10 * MIN)
-    svc.extend_attempt(session, exam.proctor1, other.id, 5, "身体不适", T0 + 20 * MIN)
+    proctoring.extend(session, exam.proctor1, other.id, 5, "身体不适", T0 + 20 * MIN)
     assert svc.expire_overdue(session, T0 + 90 * MIN) == []
     assert svc.expire_overdue(session, T0 + 92 * MIN) == [attempt.id]
     session.expire_all()
@@ -331,26 +331,26 @@ def test_a_proctor_of_another_room_is_refused(session, exam):
     attempt = exam.started()
     stranger = exam.proctor2
     with pytest.raises(PermissionDenied):
-        svc.pause_attempt(session, stranger, attempt.id, T0 + 5 * MIN)
+        proctoring.pause(session, stranger, attempt.id, T0 + 5 * MIN)
     with pytest.raises(PermissionDenied):
-        svc.extend_attempt(session, stranger, attempt.id, 5, "理由", T0 + 5 * MIN)
+        proctoring.extend(session, stranger, attempt.id, 5, "理由", T0 + 5 * MIN)
     with pytest.raises(PermissionDenied):
-        svc.terminate_attempt(session, stranger, attempt.id, "作弊", 2, T0 + 5 * MIN)
+        proctoring.terminate(session, stranger, attempt.id, "作弊", 2, T0 + 5 * MIN)
     with pytest.raises(PermissionDenied):
         svc.open_room(session, stranger, exam.room1.id, T0)
     with pytest.raises(PermissionDenied):
         svc.log_event(session, stranger, attempt.id, "warn", {"text": "注意"}, T0 + 5 * MIN)
     with pytest.raises(PermissionDenied):  # a candidate is no proctor either
-        svc.pause_attempt(session, exam.candidates[0], attempt.id, T0 + 5 * MIN)
+        proctoring.pause(session, exam.candidates[0], attempt.id, T0 + 5 * MIN)
     assert attempt.status == "in_progress"
     svc.log_event(session, exam.proctor1, attempt.id, "warn", {"text": "请勿交头接耳"}, T0 + 5 * MIN)
     svc.log_event(session, exam.candidates[0], attempt.id, "focus_loss", {}, T0 + 6 * MIN)
-    svc.terminate_attempt(session, exam.proctor1, attempt.id, "携带手机作答", 3, T0 + 7 * MIN)
+    proctoring.terminate(session, exam.proctor1, attempt.id, "携带手机作答", 3, T0 + 7 * MIN)
     assert attempt.status == "terminated"
     refused = exam.answer(attempt, 1, 1, "B", T0 + 8 * MIN)
     assert not refused.acked and refused.code == "terminated"
     with pytest.raises(AttemptError):  # a terminated attempt cannot be paused
-        svc.pause_attempt(session, exam.proctor1, attempt.id, T0 + 9 * MIN)
+        proctoring.pause(session, exam.proctor1, attempt.id, T0 + 9 * MIN)
 
 
 def test_late_entry_is_refused(session, exam):
@@ -425,7 +425,7 @@ def test_answers_follow_the_room_deadline_for_a_late_starter(session, exam):
 
 
 def test_the_room_record_counts_waiting_candidates_by_the_room_start(session, exam):
-    from examroom import proctoring as pr
+    pr = proctoring
 
     _room_rule(session, exam, False)
     svc.open_room(session, exam.proctor1, exam.room1.id, T0 + 5 * MIN)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from examroom import attempts as svc
 from examroom import console
 from examroom import proctoring as pr
-from examroom.attempt import AttemptError
+from examroom.lifecycle import AttemptError
 from examroom.models import AttemptEvent, BatchStaff
 from foundation.audit import AuditEntry
 from foundation.errors import NotFound, PermissionDenied, ValidationError

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from examroom import attempts as att
-from examroom import batches
+from examroom import batches, proctoring
 from examroom.answers import JournalEntry
 from examroom.models import Attempt, BatchStaff, Response
 from foundation.audit import AuditEntry
@@ -173,7 +173,7 @@ def sit_the_exam(session, exam):
     third = exam.answer_all(2, {"C1": "B"})
     due = T0 + 90 * MIN  # the room's end
     fourth = exam.answer_all(3, {"C1": "B", "C2": "√"})
-    att.terminate_attempt(session, exam.proctor, fourth.id, "夹带资料", 3, T0 + 20 * MIN)
+    proctoring.terminate(session, exam.proctor, fourth.id, "夹带资料", 3, T0 + 20 * MIN)
     assert att.expire_overdue(session, due + dt.timedelta(seconds=1)) == [third.id]
     return [first, second, third]
 
@@ -279,7 +279,7 @@ def test_an_exam_without_closed_attempts_is_refused_and_nothing_written(session,
     assert "未收卷 5 人未计入" in info.value.message
     # Only a terminated attempt: still nothing, and the message says why.
     attempt = exam.answer_all(3, {"C1": "B"})
-    att.terminate_attempt(session, exam.proctor, attempt.id, "替考", 3, T0 + 10 * MIN)
+    proctoring.terminate(session, exam.proctor, attempt.id, "替考", 3, T0 + 10 * MIN)
     before = counts(session)
     with pytest.raises(ValidationError, match="已排除终止考试 1 人"):
         er.build_exam_response_set(session, reviewer, batch_id=exam.batch.id)

@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from examroom import attempts as svc
+from examroom import proctoring
 from examroom.models import Attempt
 from foundation.db import as_utc
 from foundation.roles import Role
@@ -216,7 +217,7 @@ def test_the_state_carries_the_sitting_the_seat_and_the_rules(session, exam):
     assert waiting["earliest_submit_at"] == (T0 + 30 * MIN).astimezone(dt.UTC).isoformat()
 
     svc.start_attempt(session, me, attempt.id, T0 + 2 * MIN)
-    svc.extend_attempt(session, exam.proctor1, attempt.id, 10, "停电", T0 + 3 * MIN)
+    proctoring.extend(session, exam.proctor1, attempt.id, 10, "停电", T0 + 3 * MIN)
     answering = svc.candidate_view(session, me, attempt.id, T0 + 4 * MIN)
     assert answering["started_at"] == (T0 + 2 * MIN).astimezone(dt.UTC).isoformat()
     # From the room's start, not this candidate's own (T0+2); the room's end ignores the extension.
@@ -236,7 +237,7 @@ def test_no_state_ever_leaks_a_key_or_the_full_id_number(session, exam):
     svc.start_attempt(session, me, attempt.id, T0 + MIN)
     exam.answer(attempt, 3, 1, "√", T0 + 2 * MIN)
     views.append(svc.candidate_view(session, me, attempt.id, T0 + 3 * MIN))
-    svc.pause_attempt(session, exam.proctor1, attempt.id, T0 + 4 * MIN)
+    proctoring.pause(session, exam.proctor1, attempt.id, T0 + 4 * MIN)
     views.append(svc.candidate_view(session, me, attempt.id, T0 + 5 * MIN))
     assert views[-1]["items"], "items are shown while paused"
     others = [c for c in exam.candidates if c.id != me.id]

@@ -10,6 +10,7 @@ import unittest.mock as mock
 import pytest
 from sqlalchemy import func, select
 
+from examroom import proctoring
 from examroom.models import AttemptEvent, Response, ResponseLog
 from foundation.roles import Role
 from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
@@ -293,9 +294,7 @@ def test_a_closed_paper_can_be_looked_at_from_another_computer(app, session, cli
     attempt = exam.started(0)
     attempt.device_id = "computer-A"
     session.flush()
-    from examroom import attempts as svc
-
-    svc.terminate_attempt(session, exam.proctor1, attempt.id, "替考", 4, T0 + 3 * MIN)
+    proctoring.terminate(session, exam.proctor1, attempt.id, "替考", 4, T0 + 3 * MIN)
     session.flush()
     sock = connect(app, client, login, exam.candidates[0], attempt.id, device="computer-C")
     assert sock.is_connected(NS)

@@ -25,7 +25,7 @@ from flask_socketio import Namespace, join_room
 from examroom import attempts as svc
 from examroom import connections
 from examroom import events as ev
-from examroom.attempt import AttemptError
+from examroom.lifecycle import AttemptError
 from examroom.models import AttemptEventKind
 from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied

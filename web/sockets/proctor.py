@@ -23,7 +23,7 @@ from flask_socketio import Namespace, join_room, leave_room
 
 from examroom import proctoring as pr
 from examroom.answers import is_text
-from examroom.attempt import AttemptError
+from examroom.lifecycle import AttemptError
 from foundation.db import MAX_ID, utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
 from web.extensions import db

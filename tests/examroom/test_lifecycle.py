@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from examroom.attempt import (
+from examroom.lifecycle import (
     AttemptError,
     AttemptRules,
     AttemptState,
