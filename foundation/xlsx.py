@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
@@ -210,15 +210,26 @@ def new_cell(sheet: Any, value: Any, *, font: Font | None = None, fill: PatternF
 
 def append_row(sheet: Any, values: Sequence[Any], *, wrap_multiline: bool = False) -> None:
     """Append one row; values that are already cells (:func:`new_cell`) keep their style.
-    ``wrap_multiline``: text with a line break is wrapped and top-aligned."""
-    cells = []
+    ``wrap_multiline``: text with a line break is wrapped and top-aligned.
+
+    Only values that need it become a :class:`Cell` here (text openpyxl would read as a formula
+    or an error, text that gets the quote prefix or wraps): other text, numbers, dates and None
+    are handed to openpyxl as they are, which stores them exactly as :func:`set_cell` would and,
+    on a write-only sheet, without building a cell object per value."""
+    row: list[Any] = []
     for value in values:
-        if isinstance(value, Cell):
-            cells.append(value)
-            continue
-        multiline = wrap_multiline and isinstance(value, str) and ("\n" in value or "\r" in value)
-        cells.append(new_cell(sheet, value, alignment=WRAP if multiline else None))
-    sheet.append(cells)
+        if isinstance(value, str):
+            text = cell_text(value)
+            multiline = wrap_multiline and "\n" in text
+            if multiline or text[:1] in _FORMULA_START or text in ERROR_CODES:
+                row.append(new_cell(sheet, text, alignment=WRAP if multiline else None))
+            else:
+                row.append(text)
+        elif value is None or isinstance(value, Cell | int | float | dt.date | dt.time | dt.timedelta):
+            row.append(value)
+        else:
+            row.append(new_cell(sheet, value))
+    sheet.append(row)
 
 
 def write_header(sheet: Any, columns: Sequence[str], widths: Mapping[str, float] | Sequence[float] = (), *,

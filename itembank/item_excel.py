@@ -184,6 +184,8 @@ def cell_to_html(text: str) -> str:
 def html_to_cell(stored: str) -> str:
     """What a cell shows for stored item HTML: plain text when that imports back to exactly
     the same HTML, the HTML itself otherwise (tables, images, emphasis...)."""
+    if not stored:
+        return ""  # an empty explanation or answer: nothing to parse
     text = sanitize.plain_text(stored)
     if not _HTML_TAG_RE.search(text) and sanitize.clean_html(cell_to_html(text)) == stored:
         return text
