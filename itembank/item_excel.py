@@ -840,7 +840,7 @@ EXPORT_BATCH = 500  # items an export loads from the database at a time
 AUDIT_CODES = 50  # item codes an export's audit entry names
 
 
-def stream_items(session: Session, stmt: Select[tuple[Item]]) -> Iterator[Item]:
+def stream_items(session: Session, stmt: Select[Item]) -> Iterator[Item]:
     """The items of ``stmt`` (e.g. :func:`itembank.items.item_query`) loaded :data:`EXPORT_BATCH`
     at a time, with the point and blueprint each export row names: an export holds one batch of
     items, however many it writes."""
