@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit demo-exam
+.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit bench-export demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -60,6 +60,10 @@ bench-assembly: setup
 # Full vs incremental audit verification on a 200,000-entry log (BENCH_ARGS="--entries 50000").
 bench-audit: setup
 	$(BIN)/python -m benchmarks.bench_audit $(BENCH_ARGS)
+
+# Item Excel export, 2,000 and 20,000 rows: the streamed writer against the old in-memory one.
+bench-export: setup
+	$(BIN)/python -m benchmarks.bench_export
 
 # Rooms of 30 simulated candidates against one server process (BENCH_ARGS="--count 300 --minutes 2").
 bench-exam: setup

@@ -16,7 +16,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,9 +29,11 @@ from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.names import name_problem
 from foundation.roles import Role
 from foundation.xlsx import (
+    add_list_validation,
     add_notes,
     append_row,
     header_and_rows,
+    new_cell,
     new_workbook,
     workbook_bytes,
     write_header,
@@ -319,18 +320,14 @@ def import_template_bytes() -> bytes:
     drop-downs for 性别 and 考生类别, and a 说明 sheet."""
     workbook, sheet = new_workbook(SHEET_NAME)
     write_header(sheet, IMPORT_COLUMNS, _WIDTHS)
-    append_row(sheet, ["张三", "220102199001010017", "男", "13800000000", "长春市某某机械有限公司",
-                       CANDIDATE_CATEGORY_LABELS[CandidateCategory.OWN_STAFF]])
-    for row in range(2, MAX_IMPORT_ROWS + 2):
-        for col in (2, 4):  # 身份证号, 手机号: text, so Excel keeps all 18 digits
-            sheet.cell(row=row, column=col).number_format = "@"
-    genders = DataValidation(type="list", formula1='"男,女"', allow_blank=True)
-    categories = DataValidation(type="list", formula1='"' + ",".join(CANDIDATE_CATEGORY_LABELS.values()) + '"',
-                                allow_blank=True)
-    sheet.add_data_validation(genders)
-    sheet.add_data_validation(categories)
-    genders.add(f"C2:C{MAX_IMPORT_ROWS + 1}")
-    categories.add(f"F2:F{MAX_IMPORT_ROWS + 1}")
+    example = ["张三", "220102199001010017", "男", "13800000000", "长春市某某机械有限公司",
+               CANDIDATE_CATEGORY_LABELS[CandidateCategory.OWN_STAFF]]
+    for row in range(MAX_IMPORT_ROWS):  # 身份证号, 手机号 (B, D): text, so Excel keeps all 18 digits
+        values = example if row == 0 else [None] * len(example)
+        append_row(sheet, [new_cell(sheet, v, number_format="@") if col in (1, 3) else v
+                           for col, v in enumerate(values)])
+    add_list_validation(sheet, ("男", "女"), f"C2:C{MAX_IMPORT_ROWS + 1}")
+    add_list_validation(sheet, list(CANDIDATE_CATEGORY_LABELS.values()), f"F2:F{MAX_IMPORT_ROWS + 1}")
 
     add_notes(workbook, (
         ("列名", "填写说明"),

@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from foundation import audit
@@ -35,6 +34,7 @@ from foundation.occupations import (
 )
 from foundation.roles import Role, require_role
 from foundation.xlsx import (
+    add_list_validation,
     add_notes,
     append_row,
     header_and_rows,
@@ -297,13 +297,8 @@ def import_template_bytes() -> bytes:
     write_header(sheet, IMPORT_COLUMNS, _WIDTHS)
     append_row(sheet, ["6-18-01-01", "车工", "普通车工", LEVEL_NAMES[5], LEVEL_NAMES[1], "否", ""])
     append_row(sheet, ["6-18-01-01", "车工", "数控车工", LEVEL_NAMES[5], LEVEL_NAMES[1], "否", ""])
-    levels = DataValidation(type="list", formula1='"' + ",".join(LEVEL_NAMES[lv] for lv in ALL_LEVELS) + '"',
-                            allow_blank=True)
-    flag = DataValidation(type="list", formula1='"是,否"', allow_blank=True)
-    sheet.add_data_validation(levels)
-    sheet.add_data_validation(flag)
-    levels.add(f"D2:E{MAX_IMPORT_ROWS + 1}")
-    flag.add(f"F2:F{MAX_IMPORT_ROWS + 1}")
+    add_list_validation(sheet, [LEVEL_NAMES[lv] for lv in ALL_LEVELS], f"D2:E{MAX_IMPORT_ROWS + 1}")
+    add_list_validation(sheet, ("是", "否"), f"F2:F{MAX_IMPORT_ROWS + 1}")
 
     add_notes(workbook, (
         ("列名", "填写说明"),

@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from foundation.errors import ValidationError
 from foundation.xlsx_guard import NOT_XLSX, check_archive
@@ -145,11 +146,18 @@ def header_and_rows(
 # ---------------------------------------------------------------- writing
 #
 # Every export and template goes through these functions, so every workbook the platform hands
-# out follows one rule: a str is stored as a text cell, never a formula (「=HYPERLINK(…)」,
-# 「=cmd|…」 in a name stays text), never an error value (「#N/A」) and never a character XML
-# cannot carry. Cells are built before they are appended, so the same calls work on write-only
-# worksheets and each row costs the same however long the sheet already is.
-
+# out follows two rules.
+#
+# Text stays text: a str is stored as a text cell, never a formula (「=HYPERLINK(…)」, 「=cmd|…」
+# in a name stays text), never an error value (「#N/A」) and never a character XML cannot carry.
+#
+# Rows are streamed: :func:`new_workbook` makes a write-only workbook (openpyxl's
+# ``Workbook(write_only=True)``), whose sheets write each appended row out and keep no cells, so
+# an export's time and memory grow linearly with its rows (an in-memory sheet asked for its
+# ``max_row`` per row scans every cell: quadratic). A write-only sheet has no random access:
+# cells are built (:func:`new_cell`, styled there) and appended in order, column widths and
+# frozen panes are set before the first row (:func:`write_header`), data validations may be
+# added any time before saving (:func:`add_list_validation`), and a sheet is written once.
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="A61B29")
 BOLD = Font(bold=True)
@@ -185,8 +193,9 @@ def set_cell(cell: Cell, value: Any) -> Cell:
 
 
 def new_cell(sheet: Any, value: Any, *, font: Font | None = None, fill: PatternFill | None = None,
-             alignment: Alignment | None = None) -> Cell:
-    """A cell for :func:`append_row` (normal and write-only worksheets alike)."""
+             alignment: Alignment | None = None, number_format: str | None = None) -> Cell:
+    """A cell for :func:`append_row` (normal and write-only worksheets alike). A styled cell
+    whose value is None is still written (an empty cell with a fill or a text format)."""
     cell = set_cell(Cell(sheet, row=1, column=1), value)  # placed by append, as WriteOnlyCell
     if font is not None:
         cell.font = font
@@ -194,20 +203,33 @@ def new_cell(sheet: Any, value: Any, *, font: Font | None = None, fill: PatternF
         cell.fill = fill
     if alignment is not None:
         cell.alignment = alignment
+    if number_format is not None:
+        cell.number_format = number_format
     return cell
 
 
 def append_row(sheet: Any, values: Sequence[Any], *, wrap_multiline: bool = False) -> None:
     """Append one row; values that are already cells (:func:`new_cell`) keep their style.
-    ``wrap_multiline``: text with a line break is wrapped and top-aligned."""
-    cells = []
+    ``wrap_multiline``: text with a line break is wrapped and top-aligned.
+
+    Only values that need it become a :class:`Cell` here (text openpyxl would read as a formula
+    or an error, text that gets the quote prefix or wraps): other text, numbers, dates and None
+    are handed to openpyxl as they are, which stores them exactly as :func:`set_cell` would and,
+    on a write-only sheet, without building a cell object per value."""
+    row: list[Any] = []
     for value in values:
-        if isinstance(value, Cell):
-            cells.append(value)
-            continue
-        multiline = wrap_multiline and isinstance(value, str) and ("\n" in value or "\r" in value)
-        cells.append(new_cell(sheet, value, alignment=WRAP if multiline else None))
-    sheet.append(cells)
+        if isinstance(value, str):
+            text = cell_text(value)
+            multiline = wrap_multiline and "\n" in text
+            if multiline or text[:1] in _FORMULA_START or text in ERROR_CODES:
+                row.append(new_cell(sheet, text, alignment=WRAP if multiline else None))
+            else:
+                row.append(text)
+        elif value is None or isinstance(value, Cell | int | float | dt.date | dt.time | dt.timedelta):
+            row.append(value)
+        else:
+            row.append(new_cell(sheet, value))
+    sheet.append(row)
 
 
 def write_header(sheet: Any, columns: Sequence[str], widths: Mapping[str, float] | Sequence[float] = (), *,
@@ -244,11 +266,20 @@ def add_notes(workbook: Workbook, lines: Iterable[Sequence[str]], *, title: str 
 
 
 def new_workbook(sheet_title: str) -> tuple[Workbook, Any]:
-    """A workbook whose first sheet is called ``sheet_title``."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title
+    """A streaming (write-only) workbook whose first sheet is called ``sheet_title``; further
+    sheets come from ``workbook.create_sheet(title)`` and are streamed too (see "writing")."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title)
     return workbook, sheet
+
+
+def add_list_validation(sheet: Any, choices: Sequence[str], ref: str) -> DataValidation:
+    """A drop-down of ``choices`` on the cells ``ref`` (e.g. ``"C2:C5001"``), blanks allowed.
+    Works on write-only sheets (validations are written after the rows)."""
+    validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
+    validation.add(ref)
+    sheet.data_validations.append(validation)
+    return validation
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:

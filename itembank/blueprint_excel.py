@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from foundation.errors import RowErrors, ValidationError
 from foundation.xlsx import (
+    add_list_validation,
     add_notes,
     append_row,
     cell_text,
@@ -232,9 +232,7 @@ _WIDTHS = (16, 40, 10, 14)
 def _new_workbook(title: str = "") -> tuple[Workbook, Any]:
     workbook, sheet = new_workbook(SHEET_NAME)
     write_header(sheet, COLUMNS, _WIDTHS)
-    importance = DataValidation(type="list", formula1='"X,Y,Z"', allow_blank=True)
-    sheet.add_data_validation(importance)
-    importance.add(f"C2:C{MAX_ROWS + 1}")
+    add_list_validation(sheet, ("X", "Y", "Z"), f"C2:C{MAX_ROWS + 1}")
     if title:
         workbook.properties.title = cell_text(title)
     return workbook, sheet

@@ -56,20 +56,19 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from foundation import audit
 from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
 from foundation.roles import Role
 from foundation.xlsx import (
+    add_list_validation,
     add_notes,
     append_row,
     header_and_rows,
@@ -83,6 +82,8 @@ from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus, ItemVersion
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
+
     from foundation.accounts import User
     from itembank.items import Cleaned
 
@@ -183,6 +184,8 @@ def cell_to_html(text: str) -> str:
 def html_to_cell(stored: str) -> str:
     """What a cell shows for stored item HTML: plain text when that imports back to exactly
     the same HTML, the HTML itself otherwise (tables, images, emphasis...)."""
+    if not stored:
+        return ""  # an empty explanation or answer: nothing to parse
     text = sanitize.plain_text(stored)
     if not _HTML_TAG_RE.search(text) and sanitize.clean_html(cell_to_html(text)) == stored:
         return text
@@ -783,11 +786,8 @@ def item_template_bytes() -> bytes:
     """The import template: an empty 试题 sheet with drop-downs, a 说明 sheet and a 示例 sheet."""
     workbook, sheet = new_workbook(SHEET_NAME)
     _write_header(sheet, IMPORT_COLUMNS)
-    types = DataValidation(type="list", formula1='"' + ",".join(k.label for k in ITEM_TYPES.values()) + '"',
-                           allow_blank=True)
-    sheet.add_data_validation(types)
     type_col = get_column_letter(IMPORT_COLUMNS.index(COL_TYPE) + 1)
-    types.add(f"{type_col}2:{type_col}{MAX_IMPORT_ROWS + 1}")
+    add_list_validation(sheet, [k.label for k in ITEM_TYPES.values()], f"{type_col}2:{type_col}{MAX_IMPORT_ROWS + 1}")
 
     add_notes(workbook, _NOTES, widths=(16, 100), wrap=True)
 
@@ -826,9 +826,9 @@ def item_row(item: Item) -> list[Any]:
 
 def export_items_bytes(items: Iterable[Item]) -> bytes:
     """The items' current versions as .xlsx in the import layout; re-importing it changes nothing.
-    Written row by row to a write-only sheet: memory and time grow linearly with the items."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_NAME)
+    Written row by row to a write-only sheet (:func:`foundation.xlsx.new_workbook`): memory and
+    time grow linearly with the items, and ``items`` may be a stream (one row at a time)."""
+    workbook, sheet = new_workbook(SHEET_NAME)
     _write_header(sheet, EXPORT_COLUMNS)
     for item in items:
         if item.current_version is not None:
@@ -836,11 +836,40 @@ def export_items_bytes(items: Iterable[Item]) -> bytes:
     return workbook_bytes(workbook)
 
 
-def record_export(session: Session, actor: User, fmt: str, items: Sequence[Item],
+EXPORT_BATCH = 500  # items an export loads from the database at a time
+AUDIT_CODES = 50  # item codes an export's audit entry names
+
+
+def stream_items(session: Session, stmt: Select[Item]) -> Iterator[Item]:
+    """The items of ``stmt`` (e.g. :func:`itembank.items.item_query`) loaded :data:`EXPORT_BATCH`
+    at a time, with the point and blueprint each export row names: an export holds one batch of
+    items, however many it writes."""
+    stmt = stmt.options(joinedload(Item.point).joinedload(BlueprintNode.blueprint))
+    yield from session.scalars(stmt.execution_options(yield_per=EXPORT_BATCH))
+
+
+@dataclasses.dataclass
+class ExportTally:
+    """The items an export streams, passed through: counts them and keeps the first
+    :data:`AUDIT_CODES` codes for :func:`record_export`."""
+
+    items: Iterable[Item]
+    count: int = 0
+    codes: list[str] = dataclasses.field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Item]:
+        for item in self.items:
+            self.count += 1
+            if len(self.codes) < AUDIT_CODES:
+                self.codes.append(item.code)
+            yield item
+
+
+def record_export(session: Session, actor: User, fmt: str, count: int, codes: Sequence[str],
                   filters: Mapping[str, str] | None = None) -> None:
-    """Audit an export of items (with their answer keys) by the bank's staff."""
+    """Audit an export of ``count`` items (with their answer keys) by the bank's staff;
+    ``codes``: the first of them (at most :data:`AUDIT_CODES` are kept)."""
     require_role(actor, Role.CENTRE_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER)
     audit.record(session, actor, "item.export", "item", "-", after={
-        "format": fmt, "count": len(items), "filters": dict(filters or {}),
-        "codes": [i.code for i in items[:50]],
+        "format": fmt, "count": count, "filters": dict(filters or {}), "codes": list(codes[:AUDIT_CODES]),
     })
