@@ -88,7 +88,7 @@ def read_item(session: Session, actor: User, item_id: int) -> Item:
 
 
 def _version_summary(v: ItemVersion) -> dict[str, Any]:
-    return {"version": v.number, "stem": sanitize.plain_text(v.stem_html)[:80], "difficulty": v.difficulty}
+    return {"version": v.number, "stem": sanitize.excerpt(v.stem_html), "difficulty": v.difficulty}
 
 
 def _event(session: Session, item: Item, actor: User, action: str, before: str | None, comment: str = "") -> None:
