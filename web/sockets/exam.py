@@ -79,17 +79,17 @@ ACCOUNT_RECHECK_SECONDS = 30.0
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     """The logged-in candidate as the events need it (services read ``id`` and ``name``; the
-    exam page's state shows ``name``, the masked ``id_number`` and ``ticket_no``)."""
+    exam page's state shows ``name`` and the masked ``id_number``; the ticket number is the
+    attempt's batch registration's)."""
 
     id: int
     name: str
     id_number: str | None
-    ticket_no: str | None
     role: str = "candidate"
 
     @classmethod
     def of(cls, user: Any) -> _Candidate:
-        return cls(user.id, user.name, user.id_number, user.ticket_no)
+        return cls(user.id, user.name, user.id_number)
 
 
 class _Refused(Exception):
