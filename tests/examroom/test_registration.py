@@ -138,3 +138,24 @@ def test_logging_in_with_a_batch_number_reaches_that_batch_exam(session, client,
                                                       Attempt.exam_session_id == other.id))
         if others is not None:  # made by the earlier login: not this number's exam
             assert client.get(f"/exam/{others.id}").status_code == 404
+
+
+def test_the_exam_socket_refuses_another_batch_attempt(app, session, client, login, monkeypatch):
+    from tests.examroom.test_attempts import MIN, T0
+    from web.extensions import socketio
+    from web.sockets import exam as exam_ns
+
+    monkeypatch.setattr(exam_ns, "now", lambda: T0 + 2 * MIN)  # inside the first batch's sitting
+    exam = Exam(session)
+    person = exam.candidates[0]
+    batch2, _ = _second_batch(session, exam, person)
+    attempt = exam.started(0)  # the first batch's
+    session.flush()
+    ticket1 = next(c.ticket_no for c in exam.batch.candidates if c.candidate_id == person.id)
+    for ticket, connects in ((ticket1, True), (batch2.candidates[0].ticket_no, False)):
+        login(person, ticket)
+        sock = socketio.test_client(app, namespace="/exam", auth={"attempt_id": attempt.id, "device_id": "device-one"},
+                                    flask_test_client=client)
+        assert sock.is_connected("/exam") is connects, ticket
+        if connects:
+            sock.disconnect(namespace="/exam")
