@@ -224,9 +224,9 @@ def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int =
         ids = []
         for n in range(count):
             user = create_user(s, admin, role=Role.CANDIDATE, name=f"考生{n:05d}", id_number=demo_id_number(100 + n),
-                               ticket_no=f"BENCH-{n:06d}", candidate_category=CandidateCategory.OWN_STAFF.value)
+                               candidate_category=CandidateCategory.OWN_STAFF.value)
             ids.append(user.id)
-        svc.add_candidates(s, admin, batch.id, ids)
+        tickets = {e.candidate_id: e.ticket_no for e in svc.add_candidates(s, admin, batch.id, ids)}
         for k, room in enumerate(rooms):
             for j in range(2):
                 with published_demo_password():  # the benchmark logs in with the published demo password
@@ -241,7 +241,7 @@ def role_seed(count: int, room_size: int, minutes: int, out: str, n_items: int =
             for seat in room.seats:
                 c = seat.candidate
                 attempt = att.attempt_for_candidate(s, c, sitting.id)
-                seats.append([c.ticket_no, c.id_number, attempt.id, room.id])
+                seats.append([tickets[c.id], c.id_number, attempt.id, room.id])
         s.commit()
         Path(out).write_text(json.dumps(seats))
         Path(out).with_name("proctors.json").write_text(json.dumps(

@@ -39,6 +39,7 @@ from examroom.models import (
     AttemptEvent,
     AttemptEventKind,
     Batch,
+    BatchCandidate,
     BatchModule,
     BatchStaff,
     BatchStatus,
@@ -212,10 +213,13 @@ _INSERT_LOG = insert(ResponseLog.__table__)
 _UPDATE_ATTEMPT = update(Attempt.__table__).where(Attempt.__table__.c.id == bindparam("a_id"))
 _INSERT_EVENT = insert(AttemptEvent.__table__)
 _SITTING_VIEW = (
-    select(Batch.name, BatchModule.kind, Batch.place, Room.name, Room.cols, Seat.row, Seat.col)
+    select(Batch.name, BatchModule.kind, Batch.place, Room.name, Room.cols, Seat.row, Seat.col,
+           BatchCandidate.ticket_no)
     .select_from(BatchModule).join(Batch, Batch.id == BatchModule.batch_id)
     .join(Room, Room.id == bindparam("room_id"))
     .outerjoin(Seat, Seat.id == bindparam("seat_id"))
+    .outerjoin(BatchCandidate, (BatchCandidate.batch_id == Batch.id)
+               & (BatchCandidate.candidate_id == bindparam("candidate_id")))
     .where(BatchModule.id == bindparam("module_id"))
 )
 
@@ -556,8 +560,9 @@ def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules
     for every candidate of the room (:func:`examroom.lifecycle.exam_start`).
     The sitting's names come in one narrow query (every state, start and submit sends them)."""
     sitting = attempt.exam_session
-    batch_name, kind, batch_place, room_name, room_cols, seat_row, seat_col = session.execute(
-        _SITTING_VIEW, {"room_id": attempt.room_id, "seat_id": attempt.seat_id, "module_id": sitting.module_id}
+    batch_name, kind, batch_place, room_name, room_cols, seat_row, seat_col, ticket_no = session.execute(
+        _SITTING_VIEW, {"room_id": attempt.room_id, "seat_id": attempt.seat_id, "module_id": sitting.module_id,
+                        "candidate_id": attempt.candidate_id}
     ).one()
     opened = state.session_opened_at
     begins = core.exam_start(state, rules)
@@ -572,7 +577,7 @@ def _sitting_view(session: Session, attempt: Attempt, state: AttemptState, rules
         "candidate": {
             "name": candidate.name,
             "id_number": mask_id_number(candidate.id_number or ""),
-            "ticket_no": candidate.ticket_no or "",
+            "ticket_no": ticket_no or "",  # the number of this batch's registration
         },
         "duration_minutes": rules.duration_minutes,
         "allowed_minutes": rules.duration_minutes + state.extension_minutes,

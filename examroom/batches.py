@@ -59,6 +59,7 @@ from examroom.models import (
     SittingExaminer,
     StaffRole,
 )
+from examroom.registration import next_ticket_numbers, ticket_prefix
 from examroom.seating import assign_seats, derive_seed, shuffled_order
 from foundation import audit
 from foundation.accounts import User, require_role
@@ -370,8 +371,12 @@ def add_room(session: Session, actor: User, exam_session_id: int, *, name: str, 
     return room
 
 
-def add_candidates(session: Session, actor: User, batch_id: int, candidate_ids: Iterable[int]) -> list[BatchCandidate]:
-    """Put candidate accounts of the batch's institution on its list; all or nothing.
+def add_candidates(
+    session: Session, actor: User, batch_id: int, candidate_ids: Iterable[int], *, ticket_year: int | None = None,
+) -> list[BatchCandidate]:
+    """Put candidate accounts of the batch's institution on its list, issuing each a new
+    admission ticket number (:mod:`examroom.registration`; the year is this year in Beijing
+    unless ``ticket_year`` says otherwise); all or nothing.
 
     Refused: an id listed twice, an account that is not an active candidate of the
     institution, a candidate already on the list."""
@@ -385,7 +390,7 @@ def add_candidates(session: Session, actor: User, batch_id: int, candidate_ids: 
             raise ValidationError(f"考生（账号 {cid}）重复列出。", field="candidate_ids")
         seen.add(cid)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
-    listed = {c.candidate_id for c in batch.candidates}
+    listed = {c.candidate_id: c.ticket_no for c in batch.candidates}
     for cid in ids:
         user = users.get(cid)
         if user is None or user.role != Role.CANDIDATE or user.institution_id != batch.institution_id:
@@ -393,12 +398,16 @@ def add_candidates(session: Session, actor: User, batch_id: int, candidate_ids: 
         if not user.active:
             raise ValidationError(f"考生「{user.name}」的账号已停用。", field="candidate_ids")
         if cid in listed:
-            raise ValidationError(f"考生「{user.name}」（准考证号 {user.ticket_no}）已在本批次名册中。",
+            raise ValidationError(f"考生「{user.name}」（准考证号 {listed[cid]}）已在本批次名册中。",
                                   field="candidate_ids")
-    rows = [BatchCandidate(candidate_id=cid, category=users[cid].candidate_category or "other") for cid in ids]
+    year = ticket_year if ticket_year is not None else utcnow().astimezone(BEIJING).year
+    tickets = next_ticket_numbers(session, ticket_prefix(batch, year), len(ids))
+    rows = [BatchCandidate(candidate_id=cid, category=users[cid].candidate_category or "other", ticket_no=ticket)
+            for cid, ticket in zip(ids, tickets, strict=True)]
     batch.candidates.extend(rows)
     session.flush()
-    audit.record(session, actor, "batch.add_candidates", "batch", batch.id, after={"candidate_ids": ids})
+    audit.record(session, actor, "batch.add_candidates", "batch", batch.id,
+                 after={"candidate_ids": ids, "tickets": tickets})
     return rows
 
 
@@ -557,15 +566,15 @@ def assign_sitting_candidates(
         raise ValidationError("请选择该场次的考生。", field="candidate_ids")
     if len(set(ids)) != len(ids):
         raise ValidationError("考生重复列出。", field="candidate_ids")
-    on_list = {c.candidate_id: c.candidate for c in batch.candidates}
+    on_list = {c.candidate_id: c for c in batch.candidates}
     elsewhere = {row.candidate_id: other for other in skill_sittings(batch) if other is not sitting
                  for row in other.listed_candidates}
     for cid in ids:
         if cid not in on_list:
             raise ValidationError(f"账号 {cid} 不在本批次考生名册中。", field="candidate_ids")
         if cid in elsewhere:
-            user = on_list[cid]
-            raise ValidationError(f"考生「{user.name}」（准考证号 {user.ticket_no}）已安排在 "
+            entry = on_list[cid]
+            raise ValidationError(f"考生「{entry.candidate.name}」（准考证号 {entry.ticket_no}）已安排在 "
                                   f"{sitting_when(elsewhere[cid])} 的操作技能考核场次。", field="candidate_ids")
     before = [row.candidate_id for row in sitting.listed_candidates]
     sitting.listed_candidates.clear()

@@ -5,8 +5,9 @@ is checked before anything is written: the ID number's checksum (GB 11643), 性�
 ID number, the phone number, duplicates within the file and against the batch's list, and an
 existing account of the same ID number in the institution (reused when its name matches and it
 is active). If any row is wrong, :class:`~foundation.errors.RowErrors` lists every problem and
-nothing is written. Otherwise new candidate accounts are created with fresh admission ticket
-numbers (candidates log in with ticket number plus ID number) and everyone is put on the list.
+nothing is written. Otherwise new candidate accounts are created and everyone is put on the
+list, each with a fresh admission ticket number for this batch (candidates log in with ticket
+number plus ID number; :mod:`examroom.registration`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from examroom.batches import BEIJING, _editable_batch, add_candidates
+from examroom.batches import _editable_batch, add_candidates
 from examroom.models import Batch
 from foundation import audit
 from foundation.accounts import CANDIDATE_CATEGORY_LABELS, CandidateCategory, User, create_user
-from foundation.db import utcnow
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.names import name_problem
@@ -182,7 +182,7 @@ def _existing_accounts(session: Session, institution_id: int, id_numbers: Sequen
 
 
 def _listed(batch: Batch) -> dict[int, str]:
-    return {c.candidate_id: c.candidate.ticket_no or "" for c in batch.candidates}
+    return {c.candidate_id: c.ticket_no for c in batch.candidates}
 
 
 def check_rows(
@@ -211,45 +211,19 @@ def check_rows(
     return good, errors
 
 
-# ---------------------------------------------------------------- ticket numbers
-
-
-def ticket_prefix(batch: Batch, year: int) -> str:
-    """准考证号 prefix: the year and the institution's 6-digit serial (or zero-padded id)."""
-    serial = batch.institution.serial or f"{batch.institution_id:06d}"
-    return f"{year}{serial}"
-
-
-def next_ticket_numbers(session: Session, prefix: str, count: int) -> list[str]:
-    """``count`` unused ticket numbers ``prefix`` + 5-digit sequence, after the highest in use."""
-    width = len(prefix) + 5
-    used = session.scalars(select(User.ticket_no).where(
-        User.ticket_no.like(prefix + "%"), func.length(User.ticket_no) == width,
-    )).all()
-    top = max((int(t[len(prefix):]) for t in used if t and t[len(prefix):].isdigit()), default=0)
-    if top + count > 99_999:
-        raise ValidationError("本年度该机构的准考证号已用尽，请联系省中心。")
-    return [f"{prefix}{n:05d}" for n in range(top + 1, top + count + 1)]
-
-
 # ---------------------------------------------------------------- writing
 
 
 def _write(session: Session, actor: User, batch: Batch, rows: Sequence[CandidateRow], *, source: str) -> ImportResult:
-    year = utcnow().astimezone(BEIJING).year
     new_rows = [r for r in rows if r.existing is None]
-    tickets = iter(next_ticket_numbers(session, ticket_prefix(batch, year), len(new_rows)))
     accounts: list[User] = []
-    issued: list[str] = []
     for r in rows:
         user = r.existing
         if user is None:
-            ticket = next(tickets)
             user = create_user(
                 session, actor, role=Role.CANDIDATE, name=r.name, institution_id=batch.institution_id,
-                id_number=r.id_number, ticket_no=ticket, candidate_category=r.category, phone=r.phone,
+                id_number=r.id_number, candidate_category=r.category, phone=r.phone,
             )
-            issued.append(ticket)
         accounts.append(user)
     listed = add_candidates(session, actor, batch.id, [u.id for u in accounts])
     for entry, r in zip(listed, rows, strict=True):
@@ -258,7 +232,7 @@ def _write(session: Session, actor: User, batch: Batch, rows: Sequence[Candidate
             entry.category = r.category
     session.flush()
     result = ImportResult(rows=len(rows), created=len(new_rows), reused=len(rows) - len(new_rows),
-                          tickets=tuple(issued))
+                          tickets=tuple(entry.ticket_no for entry in listed))
     audit.record(session, actor, "batch.import_candidates", "batch", batch.id, after={
         "source": source, "rows": result.rows, "created": result.created, "reused": result.reused,
     })

@@ -40,6 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from examroom.models import Attempt, AttemptEvent, AttemptEventKind, Response, Room, Seat
+from examroom.registration import tickets_for_rooms
 from foundation.accounts import User
 from foundation.db import as_utc
 from foundation.idcard import mask_id_number
@@ -241,7 +242,7 @@ def _event(event: AttemptEvent, candidate_id: int) -> dict[str, Any]:
     }
 
 
-def _person(seat: Seat | None, candidate: User | None) -> dict[str, Any]:
+def _person(seat: Seat | None, candidate: User | None, ticket_no: str) -> dict[str, Any]:
     return {
         "row": seat.row if seat else None,
         "col": seat.col if seat else None,
@@ -249,7 +250,7 @@ def _person(seat: Seat | None, candidate: User | None) -> dict[str, Any]:
         "candidate_id": candidate.id if candidate else None,
         "name": candidate.name if candidate else "",
         "id_masked": mask_id_number(candidate.id_number or "") if candidate else "",
-        "ticket_no": (candidate.ticket_no or "") if candidate else "",
+        "ticket_no": ticket_no if candidate else "",  # of the registration in the room's batch
     }
 
 
@@ -260,7 +261,8 @@ def seat_summary_for(session: Session, attempt_id: int) -> dict[str, Any] | None
     if attempt is None:
         return None
     summary = summaries(session, [attempt])[attempt.id]
-    summary.update(_person(attempt.seat, attempt.candidate))
+    tickets = tickets_for_rooms(session, [attempt.room_id])
+    summary.update(_person(attempt.seat, attempt.candidate, tickets.get((attempt.room_id, attempt.candidate_id), "")))
     summary["status_label"] = STATUS_LABELS[summary["status"]]
     return summary
 
@@ -275,10 +277,12 @@ def seat_summaries(session: Session, attempt_ids: Iterable[int]) -> list[dict[st
         select(Attempt).where(Attempt.id.in_(ids)).options(selectinload(Attempt.seat), selectinload(Attempt.candidate))
     ))
     live = summaries(session, attempts)
+    tickets = tickets_for_rooms(session, {a.room_id for a in attempts})
     out = []
     for attempt in attempts:
         summary = live[attempt.id]
-        summary.update(_person(attempt.seat, attempt.candidate))
+        summary.update(_person(attempt.seat, attempt.candidate,
+                               tickets.get((attempt.room_id, attempt.candidate_id), "")))
         summary["status_label"] = STATUS_LABELS[summary["status"]]
         out.append(summary)
     return out
@@ -291,6 +295,7 @@ def room_seats(session: Session, room: Room, attempts: Iterable[Attempt] | None 
         attempts = session.scalars(select(Attempt).where(Attempt.room_id == room.id))
     by_seat = {a.seat_id: a for a in attempts}
     live = summaries(session, list(by_seat.values()))
+    tickets = tickets_for_rooms(session, [room.id])
     seats: list[dict[str, Any]] = []
     for seat in room.seats:
         attempt = by_seat.get(seat.id)
@@ -303,7 +308,7 @@ def room_seats(session: Session, room: Room, attempts: Iterable[Attempt] | None 
                 "item_count": 0, "last_saved_at": None, "focus_losses": 0, "paste_blocked": 0, "warnings": 0,
                 "incidents": 0, "pending_move": None, "opened": False, "last_event": None,
             }
-        summary.update(_person(seat, seat.candidate))
+        summary.update(_person(seat, seat.candidate, tickets.get((room.id, seat.candidate_id or 0), "")))
         summary["status_label"] = STATUS_LABELS[summary["status"]]
         seats.append(summary)
     return seats

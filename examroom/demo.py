@@ -7,7 +7,8 @@ room, the college's own supervisor ``supervisor2`` in the plan and the centre's 
 Why the technician college (吉林省汽车工业技师学院): the demo paper (电工四级理论知识 演示卷)
 is that college's, and the batch rules only let a batch use its own institution's paper, list
 its own candidates and assign its own proctors. So the room holds the college's candidates
-(tickets 2026020001 … 2026020030) and is proctored by ``proctor3`` and ``proctor4``.
+(tickets 2026020001 … 2026020030, issued when they join the batch) and is proctored by
+``proctor3`` and ``proctor4``.
 
 Everything goes through :mod:`examroom.batches`, so the plan is valid by construction and in
 the audit trail. The one liberty: the plan must be filed at least ``lead`` working days before
@@ -60,7 +61,8 @@ DEMO_PROCTORS = ("proctor3", "proctor4")
 DEMO_SUPERVISOR = "supervisor2"  # the college's own
 DEMO_DISPATCHED = "supervisor"  # the centre's, dispatched
 #: The candidate a visitor logs in as; the simulated candidates leave this seat alone.
-DEMO_HUMAN_TICKET = "2026020001"
+DEMO_TICKET_YEAR = 2026
+DEMO_HUMAN_TICKET = "2026020001"  # the first ticket the demo batch issues (serial 000002, 2026)
 DEMO_SEATING_SEED = 20261016
 DEMO_DURATION_MINUTES = 60
 
@@ -124,11 +126,11 @@ def _create(session: Session, day: dt.date) -> DemoRoom:
     supervisor = _one(session, User, username=DEMO_SUPERVISOR)
     dispatched = _one(session, User, username=DEMO_DISPATCHED)
     candidates = list(session.scalars(
-        select(User).where(User.role == "candidate", User.institution_id == school.id,
-                           User.ticket_no.is_not(None)).order_by(User.ticket_no).limit(DEMO_ROWS * DEMO_COLS)
+        select(User).where(User.role == "candidate", User.institution_id == school.id)
+        .order_by(User.id).limit(DEMO_ROWS * DEMO_COLS)
     ))
-    if not any(c.ticket_no == DEMO_HUMAN_TICKET for c in candidates):
-        raise RuntimeError(f"demo candidate {DEMO_HUMAN_TICKET} missing: run `flask --app web seed demo` first")
+    if len(candidates) < DEMO_ROWS * DEMO_COLS:
+        raise RuntimeError("demo candidates missing: run `flask --app web seed demo` first")
 
     batch = svc.create_batch(
         session, admin, institution_id=school.id, occupation_id=occupation.id, work_type_id=None,
@@ -138,7 +140,10 @@ def _create(session: Session, day: dt.date) -> DemoRoom:
     sitting = svc.add_session(session, admin, batch.id, module="theory", starts_at=_beijing_nine(day),
                               duration_minutes=DEMO_DURATION_MINUTES, paper_id=paper.id)
     room = svc.add_room(session, admin, sitting.id, name=DEMO_ROOM_NAME, rows=DEMO_ROWS, cols=DEMO_COLS)
-    svc.add_candidates(session, admin, batch.id, [c.id for c in candidates])
+    # Tickets of the batch's year (its name says 2026), issued in the platform's format.
+    listed = svc.add_candidates(session, admin, batch.id, [c.id for c in candidates], ticket_year=DEMO_TICKET_YEAR)
+    if listed[0].ticket_no != DEMO_HUMAN_TICKET:
+        raise RuntimeError(f"demo ticket {DEMO_HUMAN_TICKET} was not the first issued ({listed[0].ticket_no})")
     for proctor in proctors:
         svc.assign_staff(session, admin, batch.id, user_id=proctor.id, role="proctor", room_id=room.id)
     svc.assign_staff(session, admin, batch.id, user_id=supervisor.id, role="supervisor")

@@ -261,14 +261,20 @@ class Seat(Base):
 
 
 class BatchCandidate(Base):
-    """A candidate on the batch's list (考生名册)."""
+    """A candidate on the batch's list (考生名册), with the admission ticket number (准考证号)
+    issued when they joined it: one per registration, never reused, and unique across all
+    batches because the candidate logs in with it (see :mod:`examroom.registration`)."""
 
     __tablename__ = "batch_candidate"
-    __table_args__ = (UniqueConstraint("batch_id", "candidate_id", name="uq_batch_candidate_once"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "candidate_id", name="uq_batch_candidate_once"),
+        UniqueConstraint("ticket_no", name="uq_batch_candidate_ticket_no"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    ticket_no: Mapped[str] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(32))
     work_unit: Mapped[str | None] = mapped_column(String(128), info=name_info("工作单位"))  # as listed for this batch
 

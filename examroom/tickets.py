@@ -97,9 +97,11 @@ def _when(sitting: ExamSession) -> tuple[str, str]:
     return f"{start:%Y-%m-%d}（星期{WEEKDAYS[start.weekday()]}）", f"{start:%H:%M}–{end:%H:%M}"
 
 
-def build_ticket(batch: Batch, sitting: ExamSession, candidate: User, seat: Seat | None,
+def build_ticket(batch: Batch, sitting: ExamSession, entry: BatchCandidate, seat: Seat | None,
                  rules: tuple[str, ...]) -> Ticket:
-    """The ticket of ``candidate`` for ``sitting``; pure (reads the given rows only)."""
+    """The ticket of the registration ``entry`` for ``sitting``, with the number issued when
+    the candidate joined the batch; pure (reads the given rows only)."""
+    candidate = entry.candidate
     occupation = batch.occupation.name + (f"（{batch.work_type.name}）" if batch.work_type is not None else "")
     date, time = _when(sitting)
     return Ticket(
@@ -111,7 +113,7 @@ def build_ticket(batch: Batch, sitting: ExamSession, candidate: User, seat: Seat
         module=sitting.module.label,
         candidate_name=candidate.name,
         id_number_masked=mask_id_number(candidate.id_number or ""),
-        ticket_no=candidate.ticket_no or "",
+        ticket_no=entry.ticket_no,
         date=date,
         time=time,
         place=sitting.place,
@@ -141,7 +143,7 @@ def ticket_for(session: Session, batch_id: int, exam_session_id: int, candidate_
     entry = next((c for c in batch.candidates if c.candidate_id == candidate_id), None)
     if entry is None:
         raise NotFound("该考生不在本批次名册中。")
-    return build_ticket(batch, sitting, entry.candidate, _seats(session, sitting).get(candidate_id),
+    return build_ticket(batch, sitting, entry, _seats(session, sitting).get(candidate_id),
                         exam_rules(session))
 
 
@@ -157,10 +159,10 @@ def tickets_for_session(session: Session, batch_id: int, exam_session_id: int) -
     def key(entry: BatchCandidate) -> tuple[int, int, int, str]:
         seat = seats.get(entry.candidate_id)
         if seat is None:
-            return (len(room_order), 0, 0, entry.candidate.ticket_no or "")
+            return (len(room_order), 0, 0, entry.ticket_no)
         return (room_order.get(seat.room_id, 0), seat.row, seat.col, "")
 
-    return [build_ticket(batch, sitting, c.candidate, seats.get(c.candidate_id), rules)
+    return [build_ticket(batch, sitting, c, seats.get(c.candidate_id), rules)
             for c in sorted(batch.candidates, key=key)]
 
 

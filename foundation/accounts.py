@@ -1,5 +1,6 @@
-"""Accounts (账号): staff log in with username and password, candidates with admission
-ticket number (准考证号) plus resident ID number.
+"""Accounts (账号): staff log in with username and password, candidates with the admission
+ticket number (准考证号) of a batch registration plus resident ID number (the ticket lives
+on the registration: :mod:`examroom.registration`).
 
 Services here take the session and the acting user, validate everything before they
 write, flush but never commit, and append to the audit trail.
@@ -70,7 +71,8 @@ _FORBIDDEN = ", ".join(f"'{r.value}'" for r, rule in INSTITUTION_RULE.items() if
 
 
 class User(Base):
-    """An account of any role (用户). Candidates carry their identity and ticket number."""
+    """An account of any role (用户). Candidates carry their identity; their ticket numbers
+    belong to their batch registrations (``examroom.models.BatchCandidate``)."""
 
     __tablename__ = "user_account"
     __table_args__ = (
@@ -78,7 +80,7 @@ class User(Base):
         CheckConstraint(f"role NOT IN ({_REQUIRED}) OR institution_id IS NOT NULL", name="institution_required"),
         CheckConstraint(f"role NOT IN ({_FORBIDDEN}) OR institution_id IS NULL", name="institution_forbidden"),
         CheckConstraint(
-            "role <> 'candidate' OR (id_number IS NOT NULL AND ticket_no IS NOT NULL)",
+            "role <> 'candidate' OR id_number IS NOT NULL",
             name="candidate_identity",
         ),
         CheckConstraint("role = 'candidate' OR (username IS NOT NULL AND password_hash IS NOT NULL)",
@@ -92,7 +94,6 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18), index=True)
-    ticket_no: Mapped[str | None] = mapped_column(String(32), unique=True)
     candidate_category: Mapped[str | None] = mapped_column(String(32))
     phone: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -132,7 +133,7 @@ class User(Base):
         return hashlib.sha256((secret or "").encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:
-        return f"<User {self.id} {self.role} {self.username or self.ticket_no}>"
+        return f"<User {self.id} {self.role} {self.username or self.name}>"
 
 
 # ---------------------------------------------------------------- passwords
@@ -207,23 +208,11 @@ def authenticate_staff(session: Session, username: str, password: str) -> User |
         return None
     if not check_password(user.password_hash, password) or not user.active:
         return None
-    _note_login(user)
+    note_login(user)
     return user
 
 
-def authenticate_candidate(session: Session, ticket_no: str, id_number: str) -> User | None:
-    user = session.scalar(
-        select(User).where(User.ticket_no == ticket_no.strip(), User.role == Role.CANDIDATE.value)
-    )
-    if user is None or not user.active or not hmac.compare_digest(
-        (user.id_number or "").encode(), normalise_id_number(id_number).encode()
-    ):
-        return None
-    _note_login(user)
-    return user
-
-
-def _note_login(user: User) -> None:
+def note_login(user: User) -> None:
     user.last_login_at = utcnow()
     user.login_count = (user.login_count or 0) + 1
 
@@ -240,7 +229,6 @@ def _summary(user: User) -> dict[str, Any]:
         "name": user.name,
         "role": user.role,
         "institution_id": user.institution_id,
-        "ticket_no": user.ticket_no,
         "id_number": user.id_number[:6] + "…" if user.id_number else None,
         "candidate_category": user.candidate_category,
         "active": user.active,
@@ -256,7 +244,6 @@ def _validate_fields(
     username: str | None,
     password: str | None,
     id_number: str | None,
-    ticket_no: str | None,
     candidate_category: str | None,
     existing: User | None,
 ) -> None:
@@ -278,11 +265,6 @@ def _validate_fields(
         problem = id_number_problem(id_number)
         if problem:
             raise ValidationError(problem, field="id_number")
-        if not ticket_no or not re.fullmatch(r"[A-Za-z0-9-]{6,32}", ticket_no):
-            raise ValidationError("准考证号应为 6–32 位字母、数字或连字符。", field="ticket_no")
-        clash = session.scalar(select(User).where(User.ticket_no == ticket_no))
-        if clash is not None and clash is not existing:
-            raise ValidationError(f"准考证号 {ticket_no} 已被使用。", field="ticket_no")
         same_id = session.scalar(
             select(User).where(
                 User.role == Role.CANDIDATE.value,
@@ -316,7 +298,6 @@ def create_user(
     username: str | None = None,
     password: str | None = None,
     id_number: str | None = None,
-    ticket_no: str | None = None,
     candidate_category: str | None = None,
     phone: str | None = None,
 ) -> User:
@@ -329,7 +310,7 @@ def create_user(
         raise PermissionDenied("您无权在该机构创建此类账号。")
     _validate_fields(
         session, role, name=name, institution_id=institution_id, username=username, password=password,
-        id_number=id_number, ticket_no=ticket_no, candidate_category=candidate_category, existing=None,
+        id_number=id_number, candidate_category=candidate_category, existing=None,
     )
     user = User(
         role=role.value,
@@ -340,7 +321,6 @@ def create_user(
     )
     if role == Role.CANDIDATE:
         user.id_number = normalise_id_number(id_number or "")
-        user.ticket_no = ticket_no
         user.candidate_category = candidate_category or CandidateCategory.OTHER.value
     else:
         user.username = username
@@ -375,7 +355,7 @@ def update_user(
     new_name = name if name is not None else user.name
     _validate_fields(
         session, Role(user.role), name=new_name, institution_id=user.institution_id, username=user.username,
-        password=password, id_number=user.id_number, ticket_no=user.ticket_no,
+        password=password, id_number=user.id_number,
         candidate_category=candidate_category or user.candidate_category, existing=user,
     )
     before = _summary(user)

@@ -207,10 +207,12 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
     categories = list(CandidateCategory)
     for n in range(60):
         key = "jx" if n < 30 else "qc"
-        ticket = f"2026{1 if key == 'jx' else 2:02d}{n % 30 + 1:04d}"
-        if session.scalar(select(User).where(User.ticket_no == ticket)) is None:
+        # Accounts only: a candidate's ticket number is issued when they join a batch (the demo
+        # exam room, examroom.demo, lists the 30 of the technician college).
+        if session.scalar(select(User).where(User.role == Role.CANDIDATE.value, User.institution_id == insts[key].id,
+                                             User.id_number == demo_id_number(n))) is None:
             create_user(session, admins[key], role=Role.CANDIDATE, name=demo_name(n), id_number=demo_id_number(n),
-                        ticket_no=ticket, candidate_category=categories[n % len(categories)].value)
+                        candidate_category=categories[n % len(categories)].value)
     session.flush()
 
     logins = [
@@ -220,9 +222,8 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
     ]
     for username, role, _name, key in STAFF:
         logins.append((role.label, username, insts[key].name if key else "省中心"))
-    for n in (0, 30):
-        ticket = f"2026{1 if n < 30 else 2:02d}{n % 30 + 1:04d}"
-        where = "已安排在线考试演示考场" if n == 30 else "暂无考试安排"
-        logins.append((Role.CANDIDATE.label, f"{ticket} / {demo_id_number(n)}",
-                       f"准考证号 / 身份证号码登录，无密码；{where}"))
+    # The first candidate the demo exam room (examroom.demo) lists gets ticket 2026020001 there;
+    # the other institution's 30 candidates are on no batch yet, so they hold no ticket.
+    logins.append((Role.CANDIDATE.label, f"2026020001 / {demo_id_number(30)}",
+                   "准考证号 / 身份证号码登录，无密码；已安排在线考试演示考场（准考证号随批次报名签发）"))
     return logins

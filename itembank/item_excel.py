@@ -6,7 +6,7 @@ Columns (the first row is the header; column order does not matter, 「*题干�
 ========== ======== ===============================================================
 列          必填      内容
 ========== ======== ===============================================================
-试题编码     否       the idempotency key; empty on a first import (a code is generated)
+试题编码     否       the idempotency key; empty on a first import (generated in the bank's scheme, DG4-001)
 题型        是       单选题/多选题/判断题/填空题/简答题/计算题/论述题 or a registry code
 鉴定点编码   是       a point (鉴定点) of the chosen blueprint, e.g. ``A-B-C-001``
 题干        是       plain text (line breaks kept) or item HTML
@@ -77,7 +77,7 @@ from foundation.xlsx import (
     write_header,
 )
 from itembank import access, duplicates, sanitize
-from itembank.items import EDITABLE, ItemContent, clean_content, create_item, revise_item
+from itembank.items import EDITABLE, ItemContent, clean_content, create_item, new_item_code, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus, ItemVersion
 
@@ -691,12 +691,14 @@ def import_items(session: Session, actor: User, blueprint: Blueprint, data: byte
     warnings_found = _duplicate_warnings(session, parsed)
     created = updated = unchanged = 0
     current: _Row | None = None
+    named = {r.code for r in parsed if r.code}  # a generated code never takes one a later row names
     try:
         with session.begin_nested():  # belt and braces: a refusal mid-way undoes the earlier rows
             for current in parsed:
                 if current.action == "create":
+                    code = current.code or new_item_code(session, current.point, named)
                     create_item(session, actor, point_id=current.point.id, item_type=current.item_type,
-                                content=current.content, code=current.code)
+                                content=current.content, code=code)
                     created += 1
                 elif current.action == "update":
                     assert current.existing is not None

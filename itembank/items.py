@@ -15,8 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Select, exists, or_, select
@@ -88,7 +87,7 @@ def read_item(session: Session, actor: User, item_id: int) -> Item:
 
 
 def _version_summary(v: ItemVersion) -> dict[str, Any]:
-    return {"version": v.number, "stem": sanitize.plain_text(v.stem_html)[:80], "difficulty": v.difficulty}
+    return {"version": v.number, "stem": sanitize.excerpt(v.stem_html), "difficulty": v.difficulty}
 
 
 def _event(session: Session, item: Item, actor: User, action: str, before: str | None, comment: str = "") -> None:
@@ -100,8 +99,32 @@ def _event(session: Session, item: Item, actor: User, action: str, before: str |
                  before={"status": before}, after={"status": item.status, "comment": comment or None})
 
 
-def new_item_code() -> str:
-    return "IT" + secrets.token_hex(5).upper()
+#: At most this many initials name the occupation (or 工种) in a generated item code.
+CODE_PREFIX_LETTERS = 6
+
+
+def code_prefix(point: BlueprintNode) -> str:
+    """The bank's code prefix of an item on ``point``: the initials of its blueprint's 工种 (or,
+    without one, occupation) in pinyin, then the level, e.g. ``DG4-`` for 电工 四级 (the demo
+    bank's ``DG4-001``). Other characters count with their first letter or digit."""
+    from pypinyin import Style, lazy_pinyin
+
+    blueprint = point.blueprint
+    name = blueprint.work_type.name if blueprint.work_type is not None else blueprint.occupation.name
+    initials = "".join(next((c for c in part if c.isascii() and c.isalnum()), "")
+                       for part in lazy_pinyin(name, style=Style.FIRST_LETTER))
+    return f"{initials.upper()[:CODE_PREFIX_LETTERS] or 'IT'}{blueprint.level}-"
+
+
+def new_item_code(session: Session, point: BlueprintNode, reserved: Collection[str] = ()) -> str:
+    """The next free code in the bank's scheme: :func:`code_prefix` plus a serial of at
+    least three digits, one past the highest serial with that prefix in the bank or in
+    ``reserved`` (codes an import is about to use): ``DG4-001``, ``DG4-002``, ..."""
+    prefix = code_prefix(point)
+    stored = session.scalars(select(Item.code).where(Item.code.startswith(prefix, autoescape=True)))
+    codes = [*stored, *(c for c in reserved if c.startswith(prefix))]
+    serials = [int(c[len(prefix):]) for c in codes if c[len(prefix):].isascii() and c[len(prefix):].isdigit()]
+    return f"{prefix}{max(serials, default=0) + 1:03d}"
 
 
 def create_item(
@@ -113,7 +136,7 @@ def create_item(
     if point is None or not point.is_point:
         raise ValidationError("请选择一个鉴定点。", field="point_id")
     cleaned = clean_content(item_type, content)
-    code = (code or new_item_code()).strip()
+    code = (code or new_item_code(session, point)).strip()
     if session.scalar(select(Item.id).where(Item.code == code)) is not None:
         raise ValidationError(f"试题编码 {code} 已存在。", field="code")
     item = Item(code=code, point_id=point.id, level=point.blueprint.level, item_type=item_type,

@@ -239,6 +239,44 @@ def plain_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def excerpt(html: str, limit: int = 80) -> str:
+    """A one-line excerpt of item HTML for list pages, at most ``limit`` characters of text.
+
+    The text is :func:`plain_text` on one line. A cut never falls inside a formula: a
+    formula that starts before ``limit`` and ends after it is kept whole (so the result is
+    at most ``limit`` characters plus the rest of that one formula plus "…"), and a stray or
+    unclosed delimiter before the cut moves the cut in front of it, so the excerpt never
+    holds an unbalanced ``\\(`` ``\\)`` ``\\[`` ``\\]`` and the list page can typeset it.
+    """
+    text = " ".join(plain_text(html).split())
+    if len(text) <= limit:
+        return text
+    cut = limit
+    closer: str | None = None
+    start = 0
+    for m in _tex_tokens(text):
+        token = m.group()
+        if closer is None:
+            if m.start() >= cut:
+                break
+            if token not in _OPENERS:  # a stray closer: stop in front of it
+                cut = m.start()
+                break
+            closer, start = _OPENERS[token], m.start()
+        elif token == closer:
+            closer = None
+            cut = max(cut, m.end())  # a formula the cut fell inside is kept whole
+        else:  # an opener inside a formula, or the wrong closer: stop in front of the formula
+            cut = min(cut, start)
+            closer = None
+            break
+    if closer is not None:  # a formula that never closes: stop in front of it
+        cut = min(cut, start)
+    if cut >= len(text):
+        return text
+    return text[:cut].rstrip() + "…"
+
+
 def _check_braces(body: str) -> None:
     depth = 0
     i = 0

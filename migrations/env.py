@@ -93,6 +93,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite's batch mode rebuilds a table (copy, drop, rename); with foreign keys on, the
+        # drop of a table other rows point at fails. Off for the migration (it only takes effect
+        # outside a transaction), then every foreign key is checked before it goes back on.
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.dbapi_connection  # outside SQLAlchemy's BEGIN (web/__init__.py)
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys = OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -101,6 +108,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            raw.execute("PRAGMA foreign_keys = ON")
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:10]}")
 
 
 if context.is_offline_mode():

@@ -85,13 +85,15 @@ def runner(app: Flask, session: Session) -> Any:
 
 @pytest.fixture
 def login(client: FlaskClient) -> Any:
-    """``login(user)`` logs the test client in as ``user`` (staff or candidate)."""
-    from tests.factories import PASSWORD
+    """``login(user)`` logs the test client in as ``user`` (staff or candidate; a candidate
+    with the ticket of their latest batch registration, or ``ticket`` if given)."""
+    from tests.factories import PASSWORD, ticket_no
 
-    def _login(user: Any) -> FlaskClient:
+    def _login(user: Any, ticket: str | None = None) -> FlaskClient:
         client.post("/logout")
         if user.role == "candidate":
-            resp = client.post("/login/candidate", data={"ticket_no": user.ticket_no, "id_number": user.id_number})
+            resp = client.post("/login/candidate", data={"ticket_no": ticket or ticket_no(user),
+                                                         "id_number": user.id_number})
         else:
             resp = client.post("/login", data={"username": user.username, "password": PASSWORD})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]

@@ -48,7 +48,6 @@ def make_user(session: Session, role: Role | str = Role.CENTRE_ADMIN, **fields: 
         values["institution"] = make_institution(session)
     if role == Role.CANDIDATE:
         values["id_number"] = valid_id_number(n)
-        values["ticket_no"] = f"T{n:08d}"
     else:
         if _HASH is None:
             _HASH = hash_password(PASSWORD)
@@ -126,3 +125,29 @@ def assign(session: Session, user: User, occupation_id: int, *institution_ids: i
         session.add(BankAssignment(user_id=user.id, occupation_id=occupation_id, institution_id=institution_id,
                                    granted_by_id=user.id))
     session.flush()
+
+
+def ticket_no(candidate: User) -> str:
+    """The ticket number of the candidate's latest batch registration (what they log in
+    with); a candidate on no batch is first put on a draft batch of their institution with
+    a ticket ``T`` + 8 digits (a row made directly: tests of the issuing go through
+    ``examroom.batches.add_candidates``)."""
+    from sqlalchemy import select
+
+    from examroom.models import Batch, BatchCandidate
+
+    session = Session.object_session(candidate)
+    assert session is not None
+    found = session.scalar(select(BatchCandidate.ticket_no).where(BatchCandidate.candidate_id == candidate.id)
+                           .order_by(BatchCandidate.id.desc()).limit(1))
+    if found is not None:
+        return found
+    n = next(_counter)
+    batch = Batch(institution_id=candidate.institution_id, occupation_id=make_occupation(session).id, level=4,
+                  name=f"测试批次{n}")
+    session.add(batch)
+    session.flush()
+    session.add(BatchCandidate(batch_id=batch.id, candidate_id=candidate.id, category="other",
+                               ticket_no=f"T{n:08d}"))
+    session.flush()
+    return f"T{n:08d}"

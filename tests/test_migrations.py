@@ -43,3 +43,44 @@ def test_upgrade_matches_models_and_installs_audit_guard(tmp_path):
             names = db.inspect(conn).get_table_names()
         assert set(names) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_ticket_numbers_move_from_accounts_to_batch_registrations(tmp_path):
+    """20261207 ticket_per_batch: each account's number goes to its earliest registration (so
+    its login keeps working), later registrations get numbers of their own, and the account
+    column goes; downgrade puts the earliest registration's number back."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("ticket_move", tmp_path)})
+    with app.app_context():
+        flask_migrate.upgrade(revision="f3a9d6c1e8b4")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO institution (id, name, kind, tier, has_self_evaluation, ministry_code, status, created_at)"
+                " VALUES (1, '机构', 'association', 'city', false, '0000', 'applied', CURRENT_TIMESTAMP)"))
+            conn.execute(text(
+                "INSERT INTO occupation (id, code, name, lowest_level, highest_level, is_access_type, active)"
+                " VALUES (1, '6-31-01-03', '电工', 5, 1, false, true)"))
+            for uid, ticket, id_number in ((1, "202600000100001", "220102199001010018"),
+                                           (2, "202600000100002", "220102199001010026")):
+                conn.execute(text(
+                    "INSERT INTO user_account (id, name, role, institution_id, id_number, ticket_no, active, "
+                    "created_at, login_count) VALUES (:i, '考生', 'candidate', 1, :n, :t, true, CURRENT_TIMESTAMP, 0)"),
+                    {"i": uid, "t": ticket, "n": id_number})
+            for bid in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO batch (id, institution_id, occupation_id, level, name, status, overview, place, "
+                    "created_at) VALUES (:i, 1, 1, 4, :n, 'draft', '', '', CURRENT_TIMESTAMP)"),
+                    {"i": bid, "n": f"批次{bid}"})
+            for rid, bid, uid in ((1, 1, 1), (2, 1, 2), (3, 2, 1)):  # account 1 in both batches
+                conn.execute(text("INSERT INTO batch_candidate (id, batch_id, candidate_id, category) "
+                                  "VALUES (:r, :b, :u, 'other')"), {"r": rid, "b": bid, "u": uid})
+        flask_migrate.upgrade(revision="8c3f1a6e2d97")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, ticket_no FROM batch_candidate ORDER BY id")).all()
+            columns = {c["name"] for c in db.inspect(conn).get_columns("user_account")}
+        assert rows == [(1, "202600000100001"), (2, "202600000100002"), (3, "R0000000003")]
+        assert "ticket_no" not in columns
+        flask_migrate.downgrade(revision="f3a9d6c1e8b4")
+        with db.engine.connect() as conn:
+            back = conn.execute(text("SELECT id, ticket_no FROM user_account ORDER BY id")).all()
+        assert back == [(1, "202600000100001"), (2, "202600000100002")]
+        db.engine.dispose()

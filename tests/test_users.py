@@ -22,8 +22,7 @@ def test_centre_creates_institution_admin_and_institution_admin_creates_staff(se
                      password="Qilin-Gate-73", institution_id=inst.id)
     proctor = create_user(session, ia, role=Role.PROCTOR, name="监考甲", username="proctor_x", password="Qilin-Gate-73")
     assert proctor.institution_id == inst.id
-    cand = create_user(session, ia, role=Role.CANDIDATE, name="考生甲", id_number=valid_id_number(7),
-                       ticket_no="2026000007")
+    cand = create_user(session, ia, role=Role.CANDIDATE, name="考生甲", id_number=valid_id_number(7))
     assert cand.password_hash is None and cand.institution_id == inst.id
 
 
@@ -66,9 +65,8 @@ def test_institution_admin_cannot_touch_another_institutions_accounts(session):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"role": Role.CANDIDATE, "id_number": "220102199003074510", "ticket_no": "2026000001"}, "校验位"),
-        ({"role": Role.CANDIDATE, "id_number": None, "ticket_no": "2026000001"}, "身份证"),
-        ({"role": Role.CANDIDATE, "id_number": valid_id_number(3), "ticket_no": "x"}, "准考证号"),
+        ({"role": Role.CANDIDATE, "id_number": "220102199003074510"}, "校验位"),
+        ({"role": Role.CANDIDATE, "id_number": None}, "身份证"),
         ({"role": Role.PROCTOR, "username": "ab", "password": "Qilin-Gate-73"}, "用户名"),
         ({"role": Role.PROCTOR, "username": "good_name", "password": "short1"}, "至少 8 位"),
         ({"role": Role.PROCTOR, "username": "good_name", "password": "onlyletters"}, "字母和数字"),
@@ -88,11 +86,9 @@ def test_duplicates_refused(session):
     with pytest.raises(ValidationError, match="已被使用"):
         create_user(session, ia, role=Role.PROCTOR, name="x", username="SAME_name", password="Qilin-Gate-73")
     id_no = valid_id_number(11)
-    create_user(session, ia, role=Role.CANDIDATE, name="甲", id_number=id_no, ticket_no="2026001111")
-    with pytest.raises(ValidationError, match="准考证号"):
-        create_user(session, ia, role=Role.CANDIDATE, name="乙", id_number=valid_id_number(12), ticket_no="2026001111")
+    create_user(session, ia, role=Role.CANDIDATE, name="甲", id_number=id_no)
     with pytest.raises(ValidationError, match="相同身份证"):
-        create_user(session, ia, role=Role.CANDIDATE, name="丙", id_number=id_no, ticket_no="2026001112")
+        create_user(session, ia, role=Role.CANDIDATE, name="丙", id_number=id_no)
 
 
 def test_role_institution_rules_hold_in_the_database(session):
@@ -127,10 +123,9 @@ def test_pages_create_search_paginate_and_deactivate(session, client, login):
     ia = make_user(session, Role.INSTITUTION_ADMIN)
     login(ia)
     resp = client.post("/users/new", data={"role": "candidate", "name": "王小明", "id_number": valid_id_number(21),
-                                           "ticket_no": "2026990021", "candidate_category": "dispatched"})
+                                           "candidate_category": "dispatched"})
     assert resp.status_code == 302
-    bad = client.post("/users/new", data={"role": "candidate", "name": "坏号", "id_number": "220102199003074510",
-                                          "ticket_no": "2026990022"})
+    bad = client.post("/users/new", data={"role": "candidate", "name": "坏号", "id_number": "220102199003074510"})
     assert bad.status_code == 400 and "校验位" in bad.get_data(as_text=True)
     for n in range(25):
         make_user(session, Role.CANDIDATE, institution=ia.institution, name=f"批量考生{n:02d}")
@@ -138,7 +133,7 @@ def test_pages_create_search_paginate_and_deactivate(session, client, login):
     assert "共 26 条" in page1 and "下一页" in page1
     found = client.get("/users/?q=王小明").get_data(as_text=True)
     assert "王小明" in found and "批量考生" not in found
-    target = session.scalar(select(User).where(User.ticket_no == "2026990021"))
+    target = session.scalar(select(User).where(User.id_number == valid_id_number(21)))
     assert client.post(f"/users/{target.id}/active", data={}).status_code == 302
     session.refresh(target)
     assert target.active  # not confirmed: unchanged

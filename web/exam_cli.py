@@ -54,6 +54,7 @@ def room_seats(room_arg: str, count: int | None) -> tuple[str, list]:
     from examroom import attempts as svc
     from examroom.demo import DEMO_HUMAN_TICKET, demo_room
     from examroom.models import Room, Seat
+    from examroom.registration import tickets_for_rooms
     from web.exam_sim import SimSeat
 
     if room_arg == "demo":
@@ -70,13 +71,15 @@ def room_seats(room_arg: str, count: int | None) -> tuple[str, list]:
             raise click.ClickException(f"考场 {room_arg} 不存在。")
     seats = db.session.scalars(select(Seat).where(Seat.room_id == room.id, Seat.candidate_id.is_not(None))
                                .order_by(Seat.row, Seat.col)).all()
+    tickets = tickets_for_rooms(db.session, [room.id])
     sim: list[SimSeat] = []
     for seat in seats:
         candidate = seat.candidate
-        if candidate is None or candidate.ticket_no == DEMO_HUMAN_TICKET:
+        ticket = tickets.get((room.id, seat.candidate_id or 0), "")
+        if candidate is None or not ticket or ticket == DEMO_HUMAN_TICKET:
             continue
         attempt = svc.attempt_for_candidate(db.session, candidate, room.exam_session_id)
-        sim.append(SimSeat(candidate.ticket_no, candidate.id_number, attempt.id,
+        sim.append(SimSeat(ticket, candidate.id_number, attempt.id,
                            label=f"{seat.row}-{seat.col} {candidate.name}"))
         if count is not None and len(sim) >= count:
             break

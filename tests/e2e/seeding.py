@@ -56,7 +56,7 @@ with app.app_context():
     svc.start_attempt(s, exam.candidates[0], attempt.id, now)
     s.commit()
     c = exam.candidates[0]
-    print(json.dumps({"attempt_id": attempt.id, "room_id": exam.room1.id, "ticket_no": c.ticket_no,
+    print(json.dumps({"attempt_id": attempt.id, "room_id": exam.room1.id, "ticket_no": _factories.ticket_no(c),
                       "id_number": c.id_number, "proctor": exam.proctor1.username}))
 """
 

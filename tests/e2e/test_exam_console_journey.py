@@ -41,7 +41,7 @@ with app.app_context():
     s.commit()
     seat = exam.room1.seats[0]
     c = seat.candidate
-    print(json.dumps({"ticket_no": c.ticket_no, "id_number": c.id_number, "name": c.name,
+    print(json.dumps({"ticket_no": _factories.ticket_no(c), "id_number": c.id_number, "name": c.name,
                       "sitting_id": exam.sitting.id, "room_id": exam.room1.id, "seat_id": seat.id,
                       "seat_label": f"{seat.row}排{seat.col}座", "proctor": exam.proctor1.username}))
 """

@@ -135,11 +135,12 @@ with app.app_context():
     proctor = s.scalar(select(User).where(User.username == DEMO_PROCTORS[0]))
     svc.open_room(s, proctor, found.room.id, dt.datetime.now(dt.UTC))
     seats = []
+    tickets = {e.candidate_id: e.ticket_no for e in found.batch.candidates}
     for seat in found.room.seats:
         c = seat.candidate
-        if c is not None and c.ticket_no != DEMO_HUMAN_TICKET:
+        if c is not None and tickets[c.id] != DEMO_HUMAN_TICKET:
             a = svc.attempt_for_candidate(s, c, found.sitting.id)
-            seats.append([c.ticket_no, c.id_number, a.id])
+            seats.append([tickets[c.id], c.id_number, a.id])
     s.commit()
     print(json.dumps({"seats": seats}))
 """
@@ -242,6 +243,7 @@ SHORT_SITTING = r"""
 import datetime as dt, json
 from examroom import attempts as svc
 from tests.examroom.test_attempts import Exam
+from tests.factories import ticket_no
 from web import create_app
 from web.extensions import db
 
@@ -259,7 +261,7 @@ with app.app_context():
     svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(seconds=40))
     s.commit()
     c = exam.candidates[0]
-    print(json.dumps({"attempt_id": attempt.id, "ticket_no": c.ticket_no, "id_number": c.id_number}))
+    print(json.dumps({"attempt_id": attempt.id, "ticket_no": ticket_no(c), "id_number": c.id_number}))
 """
 
 

@@ -39,7 +39,7 @@ with app.app_context():
         svc.open_room(s, exam.proctor1, exam.room1.id, now)
     s.commit()
     c = exam.candidates[0]
-    print(json.dumps({"ticket_no": c.ticket_no, "id_number": c.id_number, "sitting_id": exam.sitting.id,
+    print(json.dumps({"ticket_no": _factories.ticket_no(c), "id_number": c.id_number, "sitting_id": exam.sitting.id,
                       "room_id": exam.room1.id, "proctor_id": exam.proctor1.id}))
 """
 

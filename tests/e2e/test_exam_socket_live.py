@@ -102,7 +102,7 @@ with app.app_context():
     svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(minutes=40))
     s.commit()
     c = exam.candidates[0]
-    print(json.dumps({"attempt_id": attempt.id, "ticket_no": c.ticket_no, "id_number": c.id_number,
+    print(json.dumps({"attempt_id": attempt.id, "ticket_no": _factories.ticket_no(c), "id_number": c.id_number,
                       "started_at": (now - dt.timedelta(minutes=40)).isoformat()}))
 """
 

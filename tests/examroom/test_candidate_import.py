@@ -4,6 +4,7 @@ existing accounts, fresh ticket numbers, and that any row error writes nothing."
 from __future__ import annotations
 
 import io
+import re
 
 import openpyxl
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy import func, select
 
 from examroom import candidate_import as imp
 from examroom.models import BatchCandidate
-from foundation.accounts import User, authenticate_candidate
+from examroom.registration import authenticate_candidate, ticket_prefix
+from foundation.accounts import User
 from foundation.audit import AuditEntry
 from foundation.errors import PermissionDenied, RowErrors, ValidationError
 from foundation.roles import Role
@@ -66,19 +68,22 @@ def test_good_file_creates_accounts_with_tickets_and_lists_them(session, world):
     listed = {c.candidate.name: c for c in batch.candidates}
     assert set(listed) == {"王小明", "李红", "赵刚"}
     assert listed["李红"].work_unit == "吉林石化"
-    tickets = sorted(c.candidate.ticket_no for c in batch.candidates)
-    prefix = imp.ticket_prefix(batch, int(tickets[0][:4]))
-    assert tickets == [f"{prefix}00001", f"{prefix}00002", f"{prefix}00003"]
+    tickets = sorted(c.ticket_no for c in batch.candidates)
+    prefix = ticket_prefix(batch, int(tickets[0][:4]))
+    assert re.fullmatch(r"20\d\d\d\d", prefix)  # the demo's format: year, 2 digits, 4-digit sequence
+    assert tickets == [f"{prefix}0001", f"{prefix}0002", f"{prefix}0003"]
+    assert result.tickets == tuple(c.ticket_no for c in batch.candidates)
     user = listed["王小明"].candidate
     assert user.role == Role.CANDIDATE and user.institution_id == world.inst.id and user.phone == "13800000001"
     # They log in with ticket number plus ID number.
-    assert authenticate_candidate(session, user.ticket_no, user.id_number) is user
+    found = authenticate_candidate(session, listed["王小明"].ticket_no, user.id_number)
+    assert found is not None and found.user is user and found.batch_id == batch.id
     assert session.scalars(select(AuditEntry).where(AuditEntry.action == "batch.import_candidates")).one()
 
     # A second import continues the numbering.
     other = world.batch()
     imp.import_candidates(session, world.admin, other.id, xlsx([row("孙丽", 504)]))
-    assert other.candidates[0].candidate.ticket_no == f"{prefix}00004"
+    assert other.candidates[0].ticket_no == f"{prefix}0004"
 
 
 def test_bad_checksum_row_is_reported_and_nothing_written(session, world):
@@ -111,7 +116,7 @@ def test_duplicate_within_the_file(session, world):
 def test_duplicate_with_the_batch_list(session, world):
     batch = world.batch()
     imp.import_candidates(session, world.admin, batch.id, xlsx([row("王小明", 701)]))
-    ticket = batch.candidates[0].candidate.ticket_no
+    ticket = batch.candidates[0].ticket_no
     before = counts(session)
     with pytest.raises(RowErrors) as info:
         imp.import_candidates(session, world.admin, batch.id, xlsx([row("周五", 702), row("王小明", 701)]))
@@ -141,8 +146,10 @@ def test_all_or_nothing_collects_every_row_error(session, world):
 
 def test_existing_account_is_reused(session, world):
     n = ident(901)
-    existing = make_user(session, Role.CANDIDATE, institution=world.inst, name="钱多", id_number=n,
-                         ticket_no="OLD0000901")
+    existing = make_user(session, Role.CANDIDATE, institution=world.inst, name="钱多", id_number=n)
+    earlier = world.batch()
+    imp.import_candidates(session, world.admin, earlier.id, xlsx([["钱多", n, gender(n), "13700000000", ""]]))
+    old_ticket = earlier.candidates[0].ticket_no
     stranger = make_user(session, Role.CANDIDATE, name="钱多", id_number=ident(902))  # another institution
     batch = world.batch()
     result = imp.import_candidates(session, world.admin, batch.id, xlsx([
@@ -151,7 +158,11 @@ def test_existing_account_is_reused(session, world):
     assert (result.created, result.reused) == (1, 1)
     ids = {c.candidate_id for c in batch.candidates}
     assert existing.id in ids and stranger.id not in ids
-    assert existing.ticket_no == "OLD0000901"  # unchanged: they keep logging in with it
+    # A new number for the new batch; the earlier batch's number stays that batch's.
+    entry = next(c for c in batch.candidates if c.candidate_id == existing.id)
+    assert entry.ticket_no != old_ticket and earlier.candidates[0].ticket_no == old_ticket
+    assert authenticate_candidate(session, old_ticket, n).batch_id == earlier.id
+    assert authenticate_candidate(session, entry.ticket_no, n).batch_id == batch.id
 
 
 def test_existing_account_with_another_name_or_inactive_is_an_error(session, world):

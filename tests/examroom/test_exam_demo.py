@@ -48,7 +48,9 @@ def test_the_demo_room_is_an_acknowledged_batch_with_30_seated_candidates(sessio
     assert (room.rows, room.cols) == (5, 6)
     seated = [s for s in room.seats if s.candidate_id is not None]
     assert len(seated) == 30 and len({s.candidate_id for s in seated}) == 30
-    assert DEMO_HUMAN_TICKET in {s.candidate.ticket_no for s in seated}
+    tickets = {c.candidate_id: c.ticket_no for c in batch.candidates}
+    assert DEMO_HUMAN_TICKET in {tickets[s.candidate_id] for s in seated}
+    assert sorted(tickets.values()) == [f"202602{n:04d}" for n in range(1, 31)]  # issued on joining the batch
     assert all(id_number_problem(s.candidate.id_number) is None for s in seated)
     assert {s.form_label for s in seated} == {"A", "B"}
     proctors = {s.user.username for s in batch.staff if s.role == "proctor" and s.room_id == room.id}
@@ -86,7 +88,8 @@ def test_demo_reset_moves_the_sitting_to_now_and_clears_its_attempts(session):
     proctor = _user(session, DEMO_PROCTORS[0])
     opened_at = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
     svc.open_room(session, proctor, found.room.id, opened_at)
-    seat = next(s for s in found.room.seats if s.candidate and s.candidate.ticket_no != DEMO_HUMAN_TICKET)
+    human = next(c.candidate_id for c in found.batch.candidates if c.ticket_no == DEMO_HUMAN_TICKET)
+    seat = next(s for s in found.room.seats if s.candidate and s.candidate_id != human)
     attempt = svc.attempt_for_candidate(session, seat.candidate, found.sitting.id)
     svc.start_attempt(session, seat.candidate, attempt.id, opened_at + dt.timedelta(minutes=1))
     svc.record_response(session, seat.candidate, attempt.id,
@@ -113,5 +116,6 @@ def test_simulated_seats_leave_the_visitor_alone_and_know_their_attempts(app, se
     assert "第1考场" in label
     assert len(seats) == 29
     assert DEMO_HUMAN_TICKET not in {s.ticket_no for s in seats}
-    owners = {a.id: a.candidate.ticket_no for a in session.scalars(select(Attempt))}
+    tickets = {c.candidate_id: c.ticket_no for c in demo_room(session).batch.candidates}
+    owners = {a.id: tickets[a.candidate_id] for a in session.scalars(select(Attempt))}
     assert all(owners[s.attempt_id] == s.ticket_no for s in seats)

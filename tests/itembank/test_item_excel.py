@@ -99,7 +99,7 @@ def test_import_creates_drafts_of_every_type(session, writer, blueprint):
     assert len(items) == 8 and all(i.status == "draft" and i.level == 4 for i in items.values())
     assert all(i.author_id == writer.id and len(i.versions) == 1 for i in items.values())
     generated = [c for c in items if not c.startswith("Q-")]
-    assert len(generated) == 1 and generated[0].startswith("IT")
+    assert len(generated) == 1 and generated[0] == svc.code_prefix(blueprint.points[0]) + "001"
 
     q1 = items["Q-001"].current_version
     assert q1.spec["key"] == ["C"] and q1.difficulty == 0.55 and q1.source == "国家职业技能标准"

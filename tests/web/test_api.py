@@ -15,6 +15,7 @@ from foundation.audit import AuditEntry
 from foundation.roles import Role
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
+from itembank.items import code_prefix
 from itembank.models import Blueprint, BlueprintNode, EnemySet, Item, ItemEvent, Paper, PaperForm, PaperItem
 from tests.factories import assign, make_blueprint, make_occupation, make_user, single_choice
 
@@ -287,6 +288,7 @@ def test_created_item_html_is_sanitised(client, login, people, blueprint):
     body["stem_html"] = '<p onclick="x()">题干<script>alert(1)</script></p>'
     resp = client.post("/api/v1/items", json=body)
     assert resp.status_code == 201
+    assert resp.get_json()["code"] == code_prefix(blueprint.points[0]) + "001"  # no code given: the scheme
     assert resp.get_json()["current_version"]["stem_html"] == "<p>题干</p>"
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from foundation.roles import Role
 from itembank import images
 from itembank import items as svc
-from itembank.items import ItemContent
+from itembank.items import ItemContent, code_prefix
 from itembank.models import Item, ItemImage, ItemStatus
 from tests.factories import assign, make_blueprint, make_user, single_choice
 
@@ -203,6 +203,7 @@ def test_writer_creates_an_item_with_an_uploaded_image(client, session, login, p
     item = session.query(Item).filter_by(author_id=people["writer"].id).one()
     assert resp.headers["Location"].endswith(f"/itembank/items/{item.id}")
     assert item.status == ItemStatus.DRAFT and item.item_type == "single_choice" and item.point_id == point.id
+    assert item.code == code_prefix(point) + "001"  # the bank's scheme, as the demo's DG4-001
     assert body["url"] in item.current_version.stem_html
     assert item.current_version.spec["key"] == ["C"]
     page = html(client.get(f"/itembank/items/{item.id}"))

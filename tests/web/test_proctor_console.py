@@ -15,7 +15,7 @@ from examroom.models import AttemptEvent, BatchStaff
 from foundation.audit import AuditEntry
 from foundation.roles import Role
 from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, ticket_no
 from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns
 
@@ -44,7 +44,7 @@ def supervisor_of(session, exam):
 def http_as(app, user):
     http = app.test_client()
     if user.role == "candidate":
-        resp = http.post("/login/candidate", data={"ticket_no": user.ticket_no, "id_number": user.id_number})
+        resp = http.post("/login/candidate", data={"ticket_no": ticket_no(user), "id_number": user.id_number})
     else:
         resp = http.post("/login", data={"username": user.username, "password": PASSWORD})
     assert resp.status_code == 302

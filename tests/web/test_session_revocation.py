@@ -11,7 +11,7 @@ from foundation.accounts import update_user
 from foundation.login_sessions import LoginSession
 from foundation.roles import Role
 from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, ticket_no
 from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns
 
@@ -33,7 +33,7 @@ def staff_browser(app, user, password=PASSWORD):
 
 def candidate_browser(app, user):
     browser = app.test_client()
-    resp = browser.post("/login/candidate", data={"ticket_no": user.ticket_no, "id_number": user.id_number})
+    resp = browser.post("/login/candidate", data={"ticket_no": ticket_no(user), "id_number": user.id_number})
     assert resp.status_code == 302
     return browser
 

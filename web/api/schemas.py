@@ -344,7 +344,7 @@ def node_specs_from_json(body: object) -> list[NodeSpec]:
 
 
 def _stem_text(version: ItemVersion | None) -> str:
-    return "" if version is None else sanitize.plain_text(version.stem_html)[:STEM_EXCERPT]
+    return "" if version is None else sanitize.excerpt(version.stem_html, STEM_EXCERPT)
 
 
 def item_summary(item: Item) -> Json:

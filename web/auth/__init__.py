@@ -14,6 +14,12 @@ bp = Blueprint("auth", __name__)
 #: The session-cookie key holding this browser's login-session token (foundation.login_sessions).
 LOGIN_TOKEN_KEY = "login_token"  # noqa: S105  (a key name, not a secret)
 
+#: Where a candidate's session keeps the batch and ticket number they logged in with (a
+#: ticket number is one batch registration's): the home page shows that number and the exam
+#: pages only that batch's sittings.
+CANDIDATE_BATCH_KEY = "candidate_batch_id"
+CANDIDATE_TICKET_KEY = "candidate_ticket_no"  # noqa: S105  (a key name, not a secret)
+
 
 def init_login(app: Flask) -> None:
     from foundation.accounts import User

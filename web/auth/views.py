@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
@@ -8,12 +9,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from examroom.registration import authenticate_candidate
 from foundation import audit
-from foundation.accounts import User, authenticate_candidate, authenticate_staff, change_own_password
+from foundation.accounts import User, authenticate_staff, change_own_password
 from foundation.errors import DomainError
 from foundation.login_sessions import end_login_session, open_login_session
 from web.access import STAFF_ROLES, actor, public, roles_required
-from web.auth import LOGIN_TOKEN_KEY, bp, throttle
+from web.auth import CANDIDATE_BATCH_KEY, CANDIDATE_TICKET_KEY, LOGIN_TOKEN_KEY, bp, throttle
 from web.auth.forms import CandidateLoginForm, ChangePasswordForm, StaffLoginForm
 from web.extensions import db, limiter
 
@@ -47,8 +49,9 @@ def _sign_in(user: User) -> None:
     session.permanent = True
 
 
-def _start_session(user: User, kind: str) -> Response:
+def _start_session(user: User, kind: str, **remember: Any) -> Response:
     _sign_in(user)
+    session.update(remember)
     audit.record(db.session, user, f"auth.login.{kind}", "user", user.id)
     db.session.commit()
     return redirect(_safe_next(request.args.get("next")))
@@ -103,10 +106,11 @@ def login_candidate() -> str | Response | tuple[str, int]:
         refused = throttle.refusal("candidate", account, address)
         if refused is not None:
             return _throttled(refused, page)
-        user = authenticate_candidate(db.session, account, form.id_number.data or "")
-        if user is not None:
+        found = authenticate_candidate(db.session, account, form.id_number.data or "")
+        if found is not None:
             throttle.note_success("candidate", account, address)
-            return _start_session(user, "candidate")
+            return _start_session(found.user, "candidate",
+                                  **{CANDIDATE_BATCH_KEY: found.batch_id, CANDIDATE_TICKET_KEY: found.ticket_no})
         db.session.rollback()
         throttle.note_failure("candidate", account, address)
         flash("准考证号或身份证号码错误。", "danger")

@@ -204,7 +204,7 @@ def items() -> str:
     return render_template(
         "bank/items/index.html", page=page, f=f, blueprints=_theory_blueprints(), occupations=occupations,
         item_types=ITEM_TYPES, statuses=ITEM_STATUS_LABELS, levels=(5, 4, 3, 2, 1),
-        excerpt=lambda item: sanitize.plain_text(item.current_version.stem_html)[:80] if item.current_version else "",
+        excerpt=lambda item: sanitize.excerpt(item.current_version.stem_html) if item.current_version else "",
         can_create=me.role == QW,
     )
 
@@ -442,7 +442,7 @@ def review_queue() -> str:
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template(
         "bank/items/review.html", page=page, stage=stage, counts=counts, q=q, item_types=ITEM_TYPES,
-        excerpt=lambda item: sanitize.plain_text(item.current_version.stem_html)[:80] if item.current_version else "",
+        excerpt=lambda item: sanitize.excerpt(item.current_version.stem_html) if item.current_version else "",
     )
 
 

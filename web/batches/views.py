@@ -328,10 +328,10 @@ def detail(batch_id: int) -> str:
         BatchCandidate.batch_id == batch.id)
     if q:
         like = _escape_like(q)
-        stmt = stmt.where(or_(User.name.ilike(like, escape="\\"), User.ticket_no.ilike(like, escape="\\"),
+        stmt = stmt.where(or_(User.name.ilike(like, escape="\\"), BatchCandidate.ticket_no.ilike(like, escape="\\"),
                               User.id_number.ilike(like, escape="\\"),
                               BatchCandidate.work_unit.ilike(like, escape="\\")))
-    candidates = db.paginate(stmt.order_by(User.ticket_no, BatchCandidate.id),
+    candidates = db.paginate(stmt.order_by(BatchCandidate.ticket_no, BatchCandidate.id),
                              per_page=current_app.config["PAGE_SIZE"], error_out=False)
     editable = svc.can_edit_batch(me, batch)
     # What filing today would break: shown while the plan may still be filed.
@@ -343,6 +343,7 @@ def detail(batch_id: int) -> str:
         staff_labels={r.value: r.label for r in StaffRole}, status_labels=STATUS_LABELS,
         category_labels=CATEGORY_LABELS, is_centre=me.role == C, is_admin=me.role == IA and
         me.institution_id == batch.institution_id, seat_grid=_seat_grid, level_name=level_name,
+        tickets={c.candidate_id: c.ticket_no for c in batch.candidates},
         lead_days=svc.lead_working_days(db.session), counts_exam_day=svc.counts_exam_day(db.session),
         room_max_seats=svc.room_max_seats(db.session), today=_today(), skill_blocks=_skill_blocks(batch),
         staffing_rules=svc.staffing_rules(db.session, batch.occupation),
@@ -633,7 +634,7 @@ def add_candidate(batch_id: int) -> Response:
     if result.created:
         flash(f"已新建考生账号并加入名册，准考证号 {result.tickets[0]}。", "success")
     else:
-        flash("已将本机构已有的考生账号加入名册。", "success")
+        flash(f"已将本机构已有的考生账号加入名册，本批次准考证号 {result.tickets[0]}。", "success")
     return _to_detail(batch, "candidates")
 
 

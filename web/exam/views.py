@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,7 @@ from foundation.db import as_utc
 from foundation.errors import DomainError, NotFound
 from foundation.roles import Role
 from web.access import actor, roles_required
+from web.auth import CANDIDATE_BATCH_KEY
 from web.exam import bp
 from web.extensions import db
 
@@ -30,6 +31,12 @@ STATUS_LABELS = {
 FINAL = {"submitted", "expired", "terminated"}
 
 
+def _login_batch() -> int | None:
+    """The batch whose ticket number the candidate logged in with (web.auth.views)."""
+    value = session.get(CANDIDATE_BATCH_KEY)
+    return value if isinstance(value, int) else None
+
+
 def _sittings(candidate_id: int) -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(Seat, Room, ExamSession)
@@ -38,7 +45,9 @@ def _sittings(candidate_id: int) -> list[dict[str, Any]]:
         .join(BatchModule, ExamSession.module_id == BatchModule.id)
         .join(Batch, BatchModule.batch_id == Batch.id)
         # Only sittings of plans the centre acknowledged are held (and shown).
-        .where(Seat.candidate_id == candidate_id, Batch.status == BatchStatus.ACKNOWLEDGED.value)
+        .where(Seat.candidate_id == candidate_id, Batch.status == BatchStatus.ACKNOWLEDGED.value,
+               # A ticket number is one batch's: only that batch's sittings are reached with it.
+               Batch.id == _login_batch())
         .order_by(ExamSession.starts_at, ExamSession.id)
     ).all()
     attempts = {
@@ -73,6 +82,9 @@ def index() -> str:
 @bp.post("/sittings/<int:sitting_id>/enter")
 @roles_required(Role.CANDIDATE)
 def enter(sitting_id: int) -> Response:
+    sitting = db.session.get(ExamSession, sitting_id)
+    if sitting is None or sitting.module.batch_id != _login_batch():
+        abort(404)
     try:
         attempt = svc.attempt_for_candidate(db.session, actor(), sitting_id)
     except NotFound:
@@ -108,8 +120,9 @@ def api_attempts() -> list[dict[str, Any]]:
 @roles_required(Role.CANDIDATE)
 def page(attempt_id: int) -> str:
     attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.candidate_id != actor().id:
-        abort(404)  # another candidate's attempt is not even acknowledged to exist
+    if (attempt is None or attempt.candidate_id != actor().id
+            or attempt.exam_session.module.batch_id != _login_batch()):
+        abort(404)  # another candidate's (or another batch's) attempt is not even acknowledged to exist
     # Until the paper is closed the page offers no site navigation (no link out of the exam).
     return render_template("exam/page.html", attempt=attempt, in_exam=attempt.status not in FINAL,
                            clock_rules=tickets.clock_rules(db.session))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError as ConnectRefused  # not the builtin: it carries the message
 from flask_socketio import Namespace, join_room
@@ -26,9 +26,10 @@ from examroom import attempts as svc
 from examroom import connections
 from examroom import events as ev
 from examroom.lifecycle import AttemptError
-from examroom.models import AttemptEventKind
+from examroom.models import Attempt, AttemptEventKind
 from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
+from web.auth import CANDIDATE_BATCH_KEY
 from web.extensions import db
 from web.sockets import liveness, push
 
@@ -79,17 +80,17 @@ ACCOUNT_RECHECK_SECONDS = 30.0
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     """The logged-in candidate as the events need it (services read ``id`` and ``name``; the
-    exam page's state shows ``name``, the masked ``id_number`` and ``ticket_no``)."""
+    exam page's state shows ``name`` and the masked ``id_number``; the ticket number is the
+    attempt's batch registration's)."""
 
     id: int
     name: str
     id_number: str | None
-    ticket_no: str | None
     role: str = "candidate"
 
     @classmethod
     def of(cls, user: Any) -> _Candidate:
-        return cls(user.id, user.name, user.id_number, user.ticket_no)
+        return cls(user.id, user.name, user.id_number)
 
 
 class _Refused(Exception):
@@ -136,6 +137,11 @@ class ExamNamespace(Namespace):
         except ev.PayloadError:
             raise ConnectRefused("连接缺少试卷编号或设备标识。") from None
         sid = request.sid  # type: ignore[attr-defined]
+        attempt = db.session.get(Attempt, connect.attempt_id)
+        if (attempt is not None and attempt.candidate_id == candidate.id
+                and attempt.exam_session.module.batch_id != session.get(CANDIDATE_BATCH_KEY)):
+            # A ticket number is one batch's (web.exam.views): another batch's exam needs its number.
+            raise ConnectRefused("本场考试不属于您登录所用的准考证号，请使用本批次的准考证号重新登录。")
         try:
             # bind_device refuses an attempt that is not the candidate's own (ownership check).
             bound = connections.bind_device(db.session, candidate, connect.attempt_id, connect.device_id, sid, now(),

@@ -12,7 +12,6 @@ class NewUserForm(FlaskForm):
     username = StringField("用户名", validators=[Optional(), Length(max=64)])
     password = PasswordField("初始密码", validators=[Optional(), Length(max=128)])
     id_number = StringField("身份证号码", validators=[Optional(), Length(max=18)])
-    ticket_no = StringField("准考证号", validators=[Optional(), Length(max=32)])
     candidate_category = SelectField("考生类别", validators=[Optional()])
     phone = StringField("联系电话", validators=[Optional(), Length(max=32)])
 

@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import case, or_, select
 from werkzeug.wrappers import Response
 
+from examroom.models import Batch, BatchCandidate
 from foundation.accounts import (
     CANDIDATE_CATEGORY_LABELS,
     User,
@@ -55,7 +56,8 @@ def index() -> str:
     inst = request.args.get("institution", "")
     if q:
         like = f"%{q}%"
-        stmt = stmt.where(or_(User.name.ilike(like), User.username.ilike(like), User.ticket_no.ilike(like)))
+        by_ticket = select(BatchCandidate.candidate_id).where(BatchCandidate.ticket_no.ilike(like))
+        stmt = stmt.where(or_(User.name.ilike(like), User.username.ilike(like), User.id.in_(by_ticket)))
     if role in {r.value for r in Role}:
         stmt = stmt.where(User.role == role)
     if (inst_id := form_int(inst)) is not None and me.role == Role.CENTRE_ADMIN:
@@ -93,7 +95,7 @@ def new() -> str | Response:
                 db.session, me, role=Role(form.role.data), name=form.name.data or "",
                 institution_id=inst_id if me.role == Role.CENTRE_ADMIN else me.institution_id,
                 username=form.username.data or None, password=form.password.data or None,
-                id_number=form.id_number.data or None, ticket_no=form.ticket_no.data or None,
+                id_number=form.id_number.data or None,
                 candidate_category=form.candidate_category.data or None, phone=form.phone.data or None,
             )
         except DomainError as exc:
@@ -134,6 +136,11 @@ def edit(user_id: int) -> str | Response | tuple[str, int]:
 def _render_edit(user: User, form: EditUserForm, assignment_form: AssignmentForm | None = None,
                  status: int = 200) -> tuple[str, int]:
     context: dict[str, object] = {"form": form, "user": user, "toggle": ToggleActiveForm()}
+    if user.role == Role.CANDIDATE:  # one ticket number per batch registration
+        context["registrations"] = db.session.execute(
+            select(Batch.name, BatchCandidate.ticket_no).join(Batch, Batch.id == BatchCandidate.batch_id)
+            .where(BatchCandidate.candidate_id == user.id).order_by(BatchCandidate.id)
+        ).all()
     if user.role in {r.value for r in bank_access.ASSIGNABLE}:
         rows = bank_access.assignments_of(db.session, user.id)
         names = {i.id: i.name for i in db.session.scalars(select(Institution))}
