@@ -20,10 +20,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from examroom.batches import BEIJING, _editable_batch, add_candidates
+from examroom.batches import _editable_batch, add_candidates
 from examroom.models import Batch
 from foundation import audit
 from foundation.accounts import CANDIDATE_CATEGORY_LABELS, CandidateCategory, User, create_user
+from foundation.calendar import BEIJING
 from foundation.db import utcnow
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
