@@ -21,6 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import String, bindparam, insert, select, type_coerce, update
@@ -30,7 +31,7 @@ from sqlalchemy.orm.util import identity_key
 
 from examroom import lifecycle as core
 from examroom.answers import Decision, JournalEntry, Outcome, accept, latest_before
-from examroom.batches import BEIJING, session_date
+from examroom.batches import session_date
 from examroom.events import ERRORS
 from examroom.formcache import FormItem, form_items
 from examroom.lifecycle import AttemptRules, AttemptState, Extension, Pause, Status
@@ -54,7 +55,8 @@ from examroom.models import (
 from examroom.seating import shuffled_options, shuffled_order
 from foundation import audit
 from foundation.accounts import User
-from foundation.db import as_utc
+from foundation.calendar import BEIJING
+from foundation.db import as_utc, rowcount, table_of
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.idcard import mask_id_number
 from foundation.settings import get_rule
@@ -206,12 +208,12 @@ _STORED = select(Response.position, Response.seq, Response.value_json,
                  type_coerce(Response.client_time, String)).where(Response.attempt_id == bindparam("attempt_id"))
 _LOGGED = select(ResponseLog.position, ResponseLog.value_json).where(
     ResponseLog.attempt_id == bindparam("attempt_id"), ResponseLog.seq == bindparam("seq"))
-_INSERT_RESPONSE = insert(Response.__table__)
-_UPDATE_RESPONSE = update(Response.__table__).where(
-    Response.__table__.c.attempt_id == bindparam("a_id"), Response.__table__.c.position == bindparam("pos"))
-_INSERT_LOG = insert(ResponseLog.__table__)
-_UPDATE_ATTEMPT = update(Attempt.__table__).where(Attempt.__table__.c.id == bindparam("a_id"))
-_INSERT_EVENT = insert(AttemptEvent.__table__)
+_INSERT_RESPONSE = insert(table_of(Response))
+_UPDATE_RESPONSE = update(table_of(Response)).where(
+    table_of(Response).c.attempt_id == bindparam("a_id"), table_of(Response).c.position == bindparam("pos"))
+_INSERT_LOG = insert(table_of(ResponseLog))
+_UPDATE_ATTEMPT = update(table_of(Attempt)).where(table_of(Attempt).c.id == bindparam("a_id"))
+_INSERT_EVENT = insert(table_of(AttemptEvent))
 _SITTING_VIEW = (
     select(Batch.name, BatchModule.kind, Batch.place, Room.name, Room.cols, Seat.row, Seat.col,
            BatchCandidate.ticket_no)
@@ -235,7 +237,8 @@ def _get(session: Session, attempt_id: int, *, lock: bool = False) -> Attempt:
     if not lock:  # already loaded in this transaction (the event's work usually has): no query
         loaded = session.identity_map.get(identity_key(Attempt, attempt_id))
         if loaded is not None and "exam_session" in loaded.__dict__:
-            return loaded  # type: ignore[no-any-return]
+            assert isinstance(loaded, Attempt)
+            return loaded
     attempt = session.scalar(_ATTEMPT_LOCKED if lock else _ATTEMPT, {"attempt_id": attempt_id})
     if attempt is None:
         raise NotFound("作答记录不存在。")
@@ -290,7 +293,7 @@ def _write_event(
 def store_columns(session: Session, attempt_id: int, **values: Any) -> None:
     """Write columns of the attempt row with a plain UPDATE; an ORM object of the attempt in
     the session is told the values are stored, so it shows them and does not write them again."""
-    if session.execute(_UPDATE_ATTEMPT, {"a_id": attempt_id, **values}).rowcount != 1:
+    if rowcount(session.execute(_UPDATE_ATTEMPT, {"a_id": attempt_id, **values})) != 1:
         raise NotFound("作答记录不存在。")
     loaded = session.identity_map.get(identity_key(Attempt, attempt_id))
     if loaded is not None:
@@ -699,6 +702,7 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
     )}
     opened: list[int] = []
     for seat in seats:
+        assert seat.candidate_id is not None and seat.candidate is not None  # seated ones only, above
         attempt = existing.get(seat.candidate_id) or attempt_for_candidate(session, seat.candidate,
                                                                            room.exam_session_id)
         state = load_state(attempt)
@@ -752,6 +756,10 @@ def _may_be_due(rules: AttemptRules, now: dt.datetime) -> bool:
     return rules.starts_at is None or rules.starts_at + rules.duration < now
 
 
+def _expire(state: AttemptState, *, rules: AttemptRules, now: dt.datetime) -> AttemptState:
+    return core.expire(state, rules, now)
+
+
 def expire_attempts(session: Session, attempt_ids: list[int], now: dt.datetime) -> list[int]:
     """Close those of ``attempt_ids`` that are still answering and overdue, each re-read under
     its row lock (a candidate's submit may have won the race). Returns the ids closed."""
@@ -764,7 +772,7 @@ def expire_attempts(session: Session, attempt_ids: list[int], now: dt.datetime) 
             continue
         sitting_rules = rules.of(attempt.exam_session)
         if core.is_overdue(load_state(attempt), sitting_rules, now):
-            apply_transition(session, attempt, lambda s, r=sitting_rules: core.expire(s, r, now),
+            apply_transition(session, attempt, partial(_expire, rules=sitting_rules, now=now),
                              AttemptEventKind.EXPIRE, None, now)
             closed.append(attempt.id)
     return closed

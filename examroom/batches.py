@@ -36,7 +36,6 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,20 +61,19 @@ from examroom.models import (
 from examroom.registration import next_ticket_numbers, ticket_prefix
 from examroom.seating import assign_seats, derive_seed, shuffled_order
 from foundation import audit
-from foundation.accounts import User, require_role
-from foundation.calendar import add_working_days, is_working_day, working_days_between
-from foundation.db import utcnow
+from foundation.accounts import User
+from foundation.calendar import BEIJING, add_working_days, beijing_date, is_working_day, working_days_between
+from foundation.db import as_utc, utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
 from foundation.levels import LEVEL_NAMES, level_name
 from foundation.names import clean_name
 from foundation.occupations import Occupation
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.settings import get_rule
 from itembank.models import Paper, PaperStatus
 
 #: Sittings are planned in Beijing time; the working-day rule compares calendar days there.
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 #: The levels whose plan has (and must have) a 综合评审 module: 二级/技师 and 一级/高级技师.
 REVIEW_LEVELS = (2, 1)
@@ -143,8 +141,7 @@ def get_batch(session: Session, batch_id: int) -> Batch:
 
 def session_date(starts_at: dt.datetime) -> dt.date:
     """The calendar day (Beijing time) of a sitting."""
-    aware = starts_at if starts_at.tzinfo else starts_at.replace(tzinfo=dt.UTC)
-    return aware.astimezone(BEIJING).date()
+    return beijing_date(starts_at)
 
 
 def first_session(batch: Batch) -> ExamSession | None:
@@ -459,8 +456,7 @@ def assign_staff(
 
 def sitting_when(sitting: ExamSession) -> str:
     """A sitting's start in Beijing time, as messages name it (``2026-10-16 14:00``)."""
-    aware = sitting.starts_at if sitting.starts_at.tzinfo else sitting.starts_at.replace(tzinfo=dt.UTC)
-    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return as_utc(sitting.starts_at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
 def skill_sittings(batch: Batch) -> list[ExamSession]:

@@ -38,6 +38,7 @@ from examroom import lifecycle as core
 from examroom.attempts import insert_event, own_row, store_columns
 from examroom.models import Attempt, AttemptEvent, AttemptEventKind, ExamConnection, ServerInstance
 from foundation.accounts import User
+from foundation.db import rowcount, table_of
 
 __all__ = ["LOST_REASON", "MOVE_PENDING_MESSAGE", "bind_device", "heartbeat", "holds", "pending_move", "reap_lost",
            "register_instance", "release", "restore"]
@@ -46,8 +47,8 @@ _BIND_ROW = select(Attempt.candidate_id, Attempt.status, Attempt.device_id).wher
     Attempt.id == bindparam("attempt_id")).with_for_update(of=Attempt)
 _BINDING = select(Attempt.device_id, Attempt.status).where(Attempt.id == bindparam("attempt_id"))
 
-_INSERT_CONNECTION = insert(ExamConnection.__table__)
-_DELETE_CONNECTION = delete(ExamConnection.__table__).where(ExamConnection.sid == bindparam("conn_sid"))
+_INSERT_CONNECTION = insert(table_of(ExamConnection))
+_DELETE_CONNECTION = delete(table_of(ExamConnection)).where(ExamConnection.sid == bindparam("conn_sid"))
 
 #: The reason written on the ``disconnect`` events of a lost process's connections.
 LOST_REASON = "服务进程中断，连接已失效"
@@ -66,7 +67,8 @@ def pending_move(session: Session, attempt_id: int) -> str | None:
     )
     if event is None or event.kind != AttemptEventKind.MOVE_REQUESTED.value:
         return None
-    return json.loads(event.data_json).get("device_id")
+    device = json.loads(event.data_json).get("device_id")
+    return str(device) if device is not None else None
 
 
 def bind_device(
@@ -134,7 +136,7 @@ def heartbeat(session: Session, instance_id: str, now: dt.datetime) -> bool:
     now = core.require_aware(now)
     result = session.execute(update(ServerInstance).where(ServerInstance.id == instance_id)
                              .values(heartbeat_at=now).execution_options(synchronize_session=False))
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def restore(session: Session, instance_id: str, live: Iterable[tuple[str, int, User]], now: dt.datetime) -> list[int]:
@@ -166,7 +168,7 @@ def reap_lost(session: Session, now: dt.datetime, stale_after: dt.timedelta) -> 
         result = session.execute(delete(ServerInstance).where(ServerInstance.id == instance_id,
                                                               ServerInstance.heartbeat_at < cutoff)
                                  .execution_options(synchronize_session=False))
-        if result.rowcount:
+        if rowcount(result):
             claimed.append(instance_id)
     lost = or_(ExamConnection.instance_id.in_(claimed),
                and_(ExamConnection.instance_id.not_in(select(ServerInstance.id)), ExamConnection.connected_at < cutoff))

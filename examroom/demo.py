@@ -34,6 +34,7 @@ from examroom import supervision
 from examroom.models import Attempt, Batch, ExamSession, Room, Seat
 from foundation import audit
 from foundation.accounts import User
+from foundation.calendar import BEIJING
 from foundation.db import Base, utcnow
 from foundation.institutions import Institution
 from foundation.occupations import Occupation
@@ -75,7 +76,7 @@ class DemoRoom:
 
 
 def _beijing_nine(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=svc.BEIJING)
+    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=BEIJING)
 
 
 def demo_room(session: Session) -> DemoRoom | None:
@@ -97,7 +98,7 @@ def seed_exam_demo(session: Session, today: dt.date | None = None) -> list[str]:
     """Create (or find) the demo batch and room; return lines to print."""
     found = demo_room(session)
     if found is None:
-        found = _create(session, today or utcnow().astimezone(svc.BEIJING).date())
+        found = _create(session, today or utcnow().astimezone(BEIJING).date())
     seated = sum(1 for s in found.room.seats if s.candidate_id is not None)
     proctors = "、".join(DEMO_PROCTORS)
     return [
@@ -194,7 +195,7 @@ def reset_demo_session(session: Session, now: dt.datetime) -> list[str]:
                  before={"starts_at": before.isoformat() if before else None, "attempts": removed},
                  after={"starts_at": sitting.starts_at.isoformat(), "attempts": 0})
     seats = session.scalars(select(Seat).where(Seat.room_id == found.room.id, Seat.candidate_id.is_not(None))).all()
-    start_local = sitting.starts_at.replace(tzinfo=sitting.starts_at.tzinfo or dt.UTC).astimezone(svc.BEIJING)
+    start_local = sitting.starts_at.replace(tzinfo=sitting.starts_at.tzinfo or dt.UTC).astimezone(BEIJING)
     return [
         f"演示场次（编号 {sitting.id}）开考时间已改为 {start_local:%Y-%m-%d %H:%M}（北京时间）。",
         f"已删除 {removed} 份作答记录及其答案、事件；{found.room.name}（编号 {found.room.id}）"

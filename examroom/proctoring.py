@@ -54,6 +54,7 @@ from examroom.models import (
 )
 from foundation import audit
 from foundation.accounts import User
+from foundation.calendar import BEIJING, beijing_date
 from foundation.db import as_utc
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 
@@ -203,7 +204,7 @@ def _today_first(rooms: list[Room], today: dt.date) -> list[Room]:
     """Today's rooms first, then the coming ones (soonest first), then past ones (latest first)."""
     def key(room: Room) -> tuple[int, float]:
         starts = as_utc(room.exam_session.starts_at)
-        day = (starts + dt.timedelta(hours=8)).date()  # Beijing date
+        day = beijing_date(starts)
         if day == today:
             return (0, starts.timestamp())
         if day > today:
@@ -214,7 +215,7 @@ def _today_first(rooms: list[Room], today: dt.date) -> list[Room]:
 
 
 def _beijing_today(now: dt.datetime) -> dt.date:
-    return (core.require_aware(now) + dt.timedelta(hours=8)).date()
+    return beijing_date(core.require_aware(now))
 
 
 def proctor_rooms(session: Session, proctor: User, now: dt.datetime) -> list[Room]:
@@ -248,12 +249,12 @@ def _text(value: Any, label: str, field_name: str, *, required: bool, limit: int
         value = ""
     if not isinstance(value, str):
         raise ValidationError(f"{label}格式无效。", field=field_name)
-    value = value.strip()
-    if required and not value:
+    text: str = value.strip()
+    if required and not text:
         raise ValidationError(f"请填写{label}。", field=field_name)
-    if len(value) > limit:
+    if len(text) > limit:
         raise ValidationError(f"{label}不能超过 {limit} 个字。", field=field_name)
-    return value
+    return text
 
 
 def _tier(value: Any) -> int:
@@ -400,7 +401,7 @@ def open_room(session: Session, proctor: User, room_id: int, now: dt.datetime) -
     if not opened:
         first = room_opened_at(session, room.id)
         if first is not None:
-            raise ValidationError(f"本考场已于 {(first + dt.timedelta(hours=8)):%H:%M} 开考，不能重复开考。")
+            raise ValidationError(f"本考场已于 {as_utc(first).astimezone(BEIJING):%H:%M} 开考，不能重复开考。")
         raise ValidationError("本考场没有可开考的考生。")
     return RoomOutcome(room.id, opened, {})
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from examroom.models import Batch, BatchStaff, BatchStatus, StaffRole, SupervisionReport
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.errors import NotFound, ValidationError
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 
 __all__ = ["can_dispatch", "dispatch_supervisor", "dispatchable_supervisors", "withdraw_supervisor"]
 

@@ -14,9 +14,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from examroom.batches import BEIJING
 from examroom.models import Batch, BatchCandidate, BatchStatus, ExamSession, ModuleKind, Room, Seat
 from foundation.accounts import User
+from foundation.calendar import BEIJING
 from foundation.db import as_utc
 from foundation.errors import NotFound
 from foundation.idcard import mask_id_number

@@ -35,7 +35,6 @@ from foundation.roles import (
     InstitutionRule,
     Role,
 )
-from foundation.roles import require_role as require_role  # re-export until every caller imports it from roles
 
 if TYPE_CHECKING:
     from foundation.institutions import Institution

@@ -27,6 +27,7 @@ import json
 from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CheckConstraint, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -39,6 +40,17 @@ from foundation.roles import Role, require_role
 
 if TYPE_CHECKING:
     from foundation.accounts import User
+
+#: The one time zone of the platform's dates and clock times: every date a person sees or a
+#: rule counts (exam days, working days, filing deadlines) is a Beijing date.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_date(instant: dt.datetime) -> dt.date:
+    """The Beijing date of an aware instant (a naive one is taken as UTC, as the database stores it)."""
+    aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=dt.UTC)
+    return aware.astimezone(BEIJING).date()
+
 
 HOLIDAY = "holiday"
 WORKDAY = "workday"

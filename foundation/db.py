@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import CursorResult, DateTime, MetaData, Result, Table
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -111,3 +111,17 @@ def retry_when_busy(session: Any, work: Callable[[], T], *, delays: Sequence[flo
                 raise DatabaseBusy(str(exc)) from exc
             sleep(delays[attempt])
     raise AssertionError("unreachable")
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as a :class:`Table` (``Model.__table__`` is typed as any
+    FromClause), for the plain INSERT / UPDATE statements of the hot paths."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows matched by an UPDATE or DELETE run through ``Session.execute``. The session returns
+    the driver's :class:`CursorResult` for such a statement, but its signature promises only a
+    :class:`Result`, which has no ``rowcount``."""
+    assert isinstance(result, CursorResult), type(result)
+    return int(result.rowcount)

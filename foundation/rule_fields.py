@@ -219,7 +219,7 @@ def update_rule_section(session: Session, actor: User, key: str, form: Mapping[s
             # Keeps keys the page does not edit (per-occupation staffing overrides).
             after = {**DEFAULT_RULES[rule], **before}
             for f in fields:
-                after[f.part] = values[f.name]  # type: ignore[index]
+                after[f.part] = values[f.name]
         if after != before:
             set_rule(session, actor, rule, after)
             changed.append(rule)

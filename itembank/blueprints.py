@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.errors import NotFound, RowErrors, ValidationError
 from foundation.levels import check_level_range
 from foundation.names import name_problem
 from foundation.occupations import Occupation, WorkType, require_evaluable
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.settings import get_rule
 from itembank import access
 from itembank.models import Blueprint, BlueprintMode, BlueprintNode, Item, ItemStatus

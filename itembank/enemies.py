@@ -25,10 +25,10 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.errors import NotFound, ValidationError
 from foundation.names import clean_name
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from itembank import access
 from itembank.items import find_duplicates
 from itembank.models import BlueprintNode, EnemyMember, EnemySet, Item

@@ -29,9 +29,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.errors import NotFound, ValidationError
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from itembank import access
 from itembank.models import Item, ItemImage, ItemVersion
 

@@ -64,9 +64,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from foundation import audit
-from foundation.accounts import require_role
 from foundation.errors import DomainError, RowErrors, ValidationError
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.xlsx import (
     add_list_validation,
     add_notes,

@@ -22,10 +22,10 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.db import MAX_ID
 from foundation.errors import NotFound, PermissionDenied, ValidationError
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from itembank import access, duplicates, sanitize
 from itembank.itemtypes import ITEM_TYPES, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemEvent, ItemStatus, ItemVersion

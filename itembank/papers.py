@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.db import utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.institutions import Institution, check_in_scope
 from foundation.names import clean_name
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.settings import get_rule
 from itembank import access, assembly, irtmodel
 from itembank.itemtypes import ITEM_TYPES

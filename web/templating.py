@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 from flask_login import current_user
 
+from foundation.calendar import BEIJING
 from foundation.db import as_utc
 from foundation.idcard import mask_id_number
 from foundation.levels import LEVEL_NAMES, level_range_name
 from foundation.roles import ROLE_LABELS, Role
-
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def beijing(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

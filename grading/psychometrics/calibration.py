@@ -93,9 +93,10 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from foundation import audit
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.db import DatabaseBusy, as_utc, immediate_transactions, is_busy_error, retry_when_busy, utcnow
 from foundation.errors import DomainError, NotFound, ValidationError
+from foundation.roles import require_role
 from foundation.settings import DEFAULT_RULES, get_rule
 from grading.psychometrics import ctt
 from grading.psychometrics.drift import parameter_drift

@@ -49,12 +49,14 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from examroom.batches import BEIJING, session_date
+from examroom.batches import session_date
 from examroom.lifecycle import Status
 from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind, Response
-from foundation.accounts import User, require_role
+from foundation.accounts import User
+from foundation.calendar import BEIJING
 from foundation.errors import NotFound, ValidationError
 from foundation.idcard import id_number_problem
+from foundation.roles import require_role
 from grading.psychometrics.models import ResponseSet
 from grading.psychometrics.responses import (
     ANALYSTS,

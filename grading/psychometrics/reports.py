@@ -54,16 +54,17 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from foundation.accounts import User, require_role
+from foundation.accounts import User
+from foundation.calendar import BEIJING
 from foundation.db import as_utc
 from foundation.errors import NotFound, PermissionDenied, ValidationError
+from foundation.roles import require_role
 from foundation.settings import get_rule
 from grading.psychometrics import ctt
 from grading.psychometrics.calibration import readable_run
@@ -128,7 +129,6 @@ __all__ = [
     "score_distribution",
 ]
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 
 def _num(value: Any) -> float | None:
     """A JSON/Excel-safe float: None for missing, NaN or infinite values."""

@@ -65,9 +65,9 @@ from sqlalchemy import ColumnElement, false, select
 from sqlalchemy.orm import Session
 
 from foundation import audit, names
-from foundation.accounts import User, require_role
+from foundation.accounts import User
 from foundation.errors import NotFound, RowErrors, ValidationError
-from foundation.roles import Role
+from foundation.roles import Role, require_role
 from foundation.xlsx import BLANK_ROW_ALLOWANCE, read_sheet
 from grading.psychometrics.models import ResponseSet, pack_arrays
 from itembank import access

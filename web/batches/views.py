@@ -34,6 +34,7 @@ from examroom.models import (
     StaffRole,
 )
 from foundation.accounts import CANDIDATE_CATEGORY_LABELS, User
+from foundation.calendar import BEIJING
 from foundation.errors import DomainError, NotFound, RowErrors
 from foundation.institutions import FilingStatus, Institution, ScopeBasis, check_in_scope
 from foundation.levels import level_name
@@ -61,7 +62,7 @@ from web.batches.ticket_pdf import tickets_pdf
 from web.downloads import PDF, XLSX, download
 from web.extensions import db
 from web.params import form_int
-from web.templating import BEIJING, beijing
+from web.templating import beijing
 
 C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
 STATUS_LABELS = {s.value: label for s, label in BATCH_STATUS_LABELS.items()}

@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from foundation.calendar import (
+    BEIJING,
     HOLIDAY,
     KIND_LABELS,
     MAX_YEAR,
@@ -34,7 +35,6 @@ from web.calendar import bp
 from web.calendar.forms import AddDaysForm, BetweenForm, DayForm, DeleteDayForm
 from web.extensions import db
 from web.params import form_int
-from web.templating import BEIJING
 
 VIEWERS = (Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN)
 MONTH_NAMES = [f"{m} 月" for m in range(1, 13)]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from foundation.calendar import BEIJING
 from foundation.errors import DomainError
 from foundation.institutions import (
     BASIS_LABELS,
@@ -44,7 +45,6 @@ from web.extensions import db
 from web.institutions import bp
 from web.institutions.forms import AdvanceForm, ApplicationForm, DetailsForm, RemoveScopeForm, ScopeForm
 from web.params import form_int
-from web.templating import BEIJING
 
 CENTRE = Role.CENTRE_ADMIN
 

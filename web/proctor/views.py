@@ -18,6 +18,7 @@ from wtforms import SelectChoice, SelectField, TextAreaField
 from examroom import proctoring as pr
 from examroom.models import Batch, BatchModule, BatchStaff, ExamSession, Room
 from foundation.accounts import User
+from foundation.calendar import beijing_date
 from foundation.db import utcnow
 from foundation.errors import DomainError, NotFound, PermissionDenied
 from foundation.institutions import Institution
@@ -47,13 +48,13 @@ def _or_abort(call: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _room_rows(rooms: list[Any], current: dt.datetime) -> list[dict[str, Any]]:
-    today = (current + dt.timedelta(hours=8)).date()
+    today = beijing_date(current)
     rows = []
     for room in rooms:
         sitting = room.exam_session
         starts = sitting.starts_at if sitting.starts_at.tzinfo else sitting.starts_at.replace(tzinfo=dt.UTC)
         rows.append({"room": room, "sitting": sitting, "batch": sitting.module.batch, "starts_at": starts,
-                     "today": (starts + dt.timedelta(hours=8)).date() == today,
+                     "today": beijing_date(starts) == today,
                      "seated": sum(1 for s in room.seats if s.candidate_id)})
     return rows
 
