@@ -44,3 +44,14 @@ def test_occupation_search_takes_wildcards_literally(session, q):
     make_occupation(session, code="6-18-01-01", name="车工")
     assert list(session.scalars(occupation_query(q=q))) == []
     assert [o.name for o in session.scalars(occupation_query(q="车"))] == ["车工"]
+
+
+@pytest.mark.parametrize("q", ["_", "%"])
+def test_account_search_takes_wildcards_literally(session, client, login, q):
+    admin = make_user(session, Role.CENTRE_ADMIN)
+    make_user(session, Role.QUESTION_WRITER, username=f"odd{q}writer")
+    make_user(session, Role.QUESTION_WRITER, username="plainwriter")
+    login(admin)
+    html = client.get("/users/", query_string={"q": q}).get_data(as_text=True)
+    assert f"odd{q}writer" in html
+    assert "plainwriter" not in html

@@ -100,13 +100,11 @@ def _list_query(q: str, level: str, mode: str) -> Any:
     if (visible := blueprint_clause(actor())) is not None:
         stmt = stmt.where(visible)
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{escaped}%"
         stmt = stmt.where(or_(
-            Occupation.name.ilike(like, escape="\\"),
-            Occupation.code.ilike(f"%{normalise_code(escaped)}%", escape="\\"),
-            WorkType.name.ilike(like, escape="\\"),
-            Blueprint.name.ilike(like, escape="\\"),
+            Occupation.name.icontains(q, autoescape=True),
+            Occupation.code.icontains(normalise_code(q), autoescape=True),
+            WorkType.name.icontains(q, autoescape=True),
+            Blueprint.name.icontains(q, autoescape=True),
         ))
     if (level_no := form_int(level)) in LEVEL_NAMES:
         stmt = stmt.where(Blueprint.level == level_no)

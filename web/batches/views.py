@@ -74,10 +74,6 @@ def _today() -> dt.date:
     return dt.datetime.now(BEIJING).date()
 
 
-def _escape_like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _get(batch_id: int) -> Batch:
     batch = db.session.get(Batch, batch_id)
     if batch is None:
@@ -119,11 +115,9 @@ def index() -> str:
     awaiting = request.args.get("awaiting") == "1" and me.role == C
     stmt = svc.visible_batches(me)
     if q:
-        like = _escape_like(q)
         stmt = stmt.join(Institution, Institution.id == Batch.institution_id).join(
             Occupation, Occupation.id == Batch.occupation_id
-        ).where(or_(Batch.name.ilike(like, escape="\\"), Institution.name.ilike(like, escape="\\"),
-                    Occupation.name.ilike(like, escape="\\")))
+        ).where(or_(*(c.icontains(q, autoescape=True) for c in (Batch.name, Institution.name, Occupation.name))))
     if status in STATUS_LABELS:
         stmt = stmt.where(Batch.status == status)
     if awaiting:
@@ -328,10 +322,8 @@ def detail(batch_id: int) -> str:
     stmt = select(BatchCandidate).join(User, User.id == BatchCandidate.candidate_id).where(
         BatchCandidate.batch_id == batch.id)
     if q:
-        like = _escape_like(q)
-        stmt = stmt.where(or_(User.name.ilike(like, escape="\\"), BatchCandidate.ticket_no.ilike(like, escape="\\"),
-                              User.id_number.ilike(like, escape="\\"),
-                              BatchCandidate.work_unit.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(*(c.icontains(q, autoescape=True) for c in (
+            User.name, BatchCandidate.ticket_no, User.id_number, BatchCandidate.work_unit))))
     candidates = db.paginate(stmt.order_by(BatchCandidate.ticket_no, BatchCandidate.id),
                              per_page=current_app.config["PAGE_SIZE"], error_out=False)
     editable = svc.can_edit_batch(me, batch)

@@ -197,10 +197,6 @@ def _report_pdf(view: dict[str, Any]) -> Response:
 # ---------------------------------------------------------------------------- the centre's oversight
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 @oversight_bp.get("/rooms", endpoint="rooms")
 @roles_required(C)
 def oversight_rooms() -> str:
@@ -211,9 +207,7 @@ def oversight_rooms() -> str:
             .join(Batch, BatchModule.batch_id == Batch.id)
             .join(Institution, Batch.institution_id == Institution.id))
     if q:
-        like = _like(q)
-        stmt = stmt.where(or_(Batch.name.ilike(like, escape="\\"), Institution.name.ilike(like, escape="\\"),
-                              Room.name.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(*(c.icontains(q, autoescape=True) for c in (Batch.name, Institution.name, Room.name))))
     stmt = stmt.options(selectinload(Room.seats)).order_by(ExamSession.starts_at.desc(), Room.id)
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("proctor/oversight_rooms.html", page=page, q=q,
@@ -229,9 +223,7 @@ def oversight_reports() -> str:
             .join(Institution, Batch.institution_id == Institution.id)
             .join(User, pr.SupervisionReport.supervisor_id == User.id))
     if q:
-        like = _like(q)
-        stmt = stmt.where(or_(Batch.name.ilike(like, escape="\\"), Institution.name.ilike(like, escape="\\"),
-                              User.name.ilike(like, escape="\\")))
+        stmt = stmt.where(or_(*(c.icontains(q, autoescape=True) for c in (Batch.name, Institution.name, User.name))))
     stmt = stmt.order_by(pr.SupervisionReport.submitted_at.desc(), pr.SupervisionReport.id.desc())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render_template("proctor/oversight_reports.html", page=page, q=q)

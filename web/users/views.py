@@ -55,9 +55,9 @@ def index() -> str:
     role = request.args.get("role", "")
     inst = request.args.get("institution", "")
     if q:
-        like = f"%{q}%"
-        by_ticket = select(BatchCandidate.candidate_id).where(BatchCandidate.ticket_no.ilike(like))
-        stmt = stmt.where(or_(User.name.ilike(like), User.username.ilike(like), User.id.in_(by_ticket)))
+        by_ticket = select(BatchCandidate.candidate_id).where(BatchCandidate.ticket_no.icontains(q, autoescape=True))
+        stmt = stmt.where(or_(User.name.icontains(q, autoescape=True), User.username.icontains(q, autoescape=True),
+                              User.id.in_(by_ticket)))
     if role in {r.value for r in Role}:
         stmt = stmt.where(User.role == role)
     if (inst_id := form_int(inst)) is not None and me.role == Role.CENTRE_ADMIN:
