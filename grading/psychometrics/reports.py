@@ -359,6 +359,7 @@ def item_report(session: Session, actor: User, item_id: int, run_id: int | None 
     parameters (the page says so)."""
     require_role(actor, *ANALYSTS)
     item = access.readable_item(session, actor, item_id)
+    run: CalibrationRun | None
     if run_id is not None:
         run = _get_run(session, actor, run_id)
         parameter = session.scalar(
