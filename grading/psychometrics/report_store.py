@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grading.psychometrics import ctt
-from grading.psychometrics.models import ItemReportStats
+from grading.psychometrics.models import CalibrationRun, ItemReportStats, ResponseSet
 from grading.psychometrics.report_stats import (
     ObservedIcc,
     OptionRow,
@@ -291,3 +291,39 @@ def store_entries(session: Session, run_id: int, entries: Mapping[int, Mapping[s
         row.options_basis = str(entry["basis"])
         row.payload = _encode(entry)
     session.flush()
+
+
+def stale_items(session: Session, run: CalibrationRun) -> list[int]:
+    """Items of ``run`` (with parameters, in its response set) whose entry is missing or stale."""
+    ids = set(json.loads(session.scalar(
+        select(ResponseSet.item_ids_json).where(ResponseSet.id == run.response_set_id)) or "[]"))
+    params = {p.item_id: p for p in run.parameters if p.item_id in ids}
+    if not params:
+        return []
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(list(params))))}
+    stored = {row.item_id: row for row in session.execute(
+        select(ItemReportStats.item_id, ItemReportStats.format_version, ItemReportStats.options_basis)
+        .where(ItemReportStats.run_id == run.id))}
+    out = []
+    for item_id in sorted(params):
+        row = stored.get(item_id)
+        if item_id in items and (row is None or row.format_version != FORMAT_VERSION
+                                 or row.options_basis != option_inputs(items[item_id]).basis):
+            out.append(item_id)
+    return out
+
+
+def backfill_run(session: Session, run: CalibrationRun) -> int:
+    """Compute and store the missing or stale entries of a finished run (one decompression of
+    its matrix); returns how many were written. For ``flask grading reports --backfill``."""
+    todo = stale_items(session, run)
+    if not todo:
+        return 0
+    items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(todo)))}
+    rs = run.response_set
+    scores, choices, _ = response_matrices(rs.arrays(), rs.n_examinees)
+    params = {p.item_id: p for p in run.parameters}
+    entries = item_entries(scores, choices, rs.item_ids, params,
+                           {item_id: option_inputs(item) for item_id, item in items.items()}, only=set(todo))
+    store_entries(session, run.id, entries)
+    return len(entries)
