@@ -63,6 +63,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from foundation.accounts import User, require_role
@@ -345,7 +346,11 @@ def item_report(session: Session, actor: User, item_id: int, run_id: int | None 
         scores, choices, _ = _response_arrays(run.response_set)
         entries = report_store.item_entries(scores, choices, ids, _run_parameters(run), {item_id: inputs},
                                             only={item_id})
-        report_store.store_entries(session, run.id, entries)
+        try:
+            with session.begin_nested():
+                report_store.store_entries(session, run.id, entries)
+        except (IntegrityError, OperationalError):
+            pass  # a concurrent first view stored the same figures (or holds the lock): serve ours
         stored = report_store.decode(entries[item_id])
     base.update({f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)})
     return ItemReport(**base)

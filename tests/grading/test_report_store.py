@@ -15,7 +15,7 @@ import json
 import numpy as np
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from foundation.errors import NotFound
 from grading.psychometrics import ctt, models, report_excel, report_store, reports
@@ -204,3 +204,22 @@ def test_cli_backfills_finished_runs_once(session, runner, world):
     again = runner.invoke(args=["grading", "reports", "--backfill", "--run", str(world.run.id)])
     assert again.exit_code == 0 and "共补算 0 道" in again.output
     assert runner.invoke(args=["grading", "reports"]).exit_code != 0  # nothing but --backfill is offered
+
+
+def test_a_first_view_that_loses_the_insert_race_still_serves_its_report(session, world, monkeypatch):
+    """Two first views of one (run, item) insert the same row; the one whose insert breaks the
+    unique (run, item) serves the figures it computed, and its session goes on working."""
+    item = world.items[4]
+    expected = _figures(reports.item_report(session, world.centre, world.items[4].id, world.old_run.id))
+    session.execute(delete(ItemReportStats))
+
+    def racing_store(sess, run_id, entries):  # the other view's row and ours, same (run, item)
+        for basis in ("other view", "this view"):
+            sess.add(ItemReportStats(run_id=run_id, item_id=item.id, format_version=report_store.FORMAT_VERSION,
+                                     options_basis=basis, payload="{}"))
+        sess.flush()
+
+    monkeypatch.setattr(report_store, "store_entries", racing_store)
+    assert _figures(reports.item_report(session, world.centre, item.id, world.old_run.id)) == expected
+    assert session.scalar(select(func.count()).select_from(ItemReportStats)) == 0  # only our savepoint undone
+    assert reports.item_report(session, world.centre, world.items[5].id).run.id == world.run.id
