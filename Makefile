@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit bench-export demo-exam
+.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit bench-export bench-reports demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -64,6 +64,10 @@ bench-audit: setup
 # Item Excel export, 2,000 and 20,000 rows: the streamed writer against the old in-memory one.
 bench-export: setup
 	$(BIN)/python -m benchmarks.bench_export
+
+# Item reports: computing the matrix figures vs serving them from the store (10k and 50k × 100).
+bench-reports: setup
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks.bench_reports
 
 # Rooms of 30 simulated candidates against one server process (BENCH_ARGS="--count 300 --minutes 2").
 bench-exam: setup

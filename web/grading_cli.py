@@ -1,5 +1,6 @@
-"""``flask grading …``: simulate response sets, build them from exams, and run calibrations
-from the command line.
+"""``flask grading …``: simulate response sets, build them from exams, run calibrations and
+backfill the item reports' stored figures (``flask grading reports --backfill``) from the
+command line.
 
 ``flask --app web grading run RUN_ID`` is also what the analysis pages launch, as a detached
 process, for a queued run. Commits happen here, never in the services: each progress
@@ -89,6 +90,31 @@ def _execute(run_id: int) -> None:
 def run_cmd(run_id: int) -> None:
     """Execute a queued calibration run (what the analysis page launches)."""
     _execute(run_id)
+
+
+@grading_cli.command("reports")
+@click.option("--backfill", is_flag=True, help="为已完成的标定补算并保存题目分析报告的统计结果")
+@click.option("--run", "run_ids", type=int, multiple=True, help="只处理这些标定任务（可重复）；默认全部已完成的任务")
+def reports_cmd(backfill: bool, run_ids: tuple[int, ...]) -> None:
+    """Store the item reports' matrix figures of finished runs that lack them (runs made before
+    the store, or after a change of its format); one commit per run. Safe to repeat."""
+    from grading.psychometrics.models import CalibrationRun
+    from grading.psychometrics.report_store import backfill_run
+
+    if not backfill:
+        raise click.UsageError("请指定 --backfill（为已完成的标定补算题目分析报告的统计结果）。")
+    stmt = select(CalibrationRun.id).where(CalibrationRun.status == "done").order_by(CalibrationRun.id)
+    if run_ids:
+        stmt = stmt.where(CalibrationRun.id.in_(run_ids))
+    total = 0
+    for run_id in db.session.scalars(stmt).all():
+        run = db.session.get(CalibrationRun, run_id)
+        assert run is not None
+        written = backfill_run(db.session, run)
+        db.session.commit()
+        total += written
+        click.echo(f"标定任务 #{run_id}：补算 {written} 道试题的报告统计。")
+    click.echo(f"完成：共补算 {total} 道试题的报告统计。")
 
 
 @grading_cli.command("calibrate")

@@ -23,9 +23,13 @@ detached process so the numeric work never blocks the web server):
    across items; drift of ``b`` against the item's previous parameters
    (:func:`grading.psychometrics.drift.parameter_drift` with the run's linking constants);
 5. review flags (psychometrics.md) with the thresholds of rule ``item_flags``, stored as
-   Chinese sentences in ``ItemParameter.flags_json``;
+   Chinese sentences in ``ItemParameter.flags_json``; the item reports' figures read off the
+   whole response matrix (CTT statistics, observed ICC, distractor table) of every calibrated
+   item (:mod:`grading.psychometrics.report_store`), so the report pages never reopen the
+   matrix;
 6. write: previous current :class:`ItemParameter` rows lose ``is_current``, new rows are
-   added, a/b/c are copied to ``Item.irt_*``; every **active** item with a flag goes back to
+   added (with the item reports' stored figures), a/b/c are copied to ``Item.irt_*``; every
+   **active** item with a flag goes back to
    review (status 待审题, an :class:`~itembank.models.ItemEvent` ``flag`` by the run's creator
    whose comment lists the flags, and an audit entry); a pretest item calibrated without a
    flag in a converged run becomes operational (``is_pretest`` False, audited).
@@ -98,7 +102,7 @@ from foundation.db import DatabaseBusy, as_utc, immediate_transactions, is_busy_
 from foundation.errors import DomainError, NotFound, ValidationError
 from foundation.roles import require_role
 from foundation.settings import DEFAULT_RULES, get_rule
-from grading.psychometrics import ctt
+from grading.psychometrics import ctt, report_store
 from grading.psychometrics.drift import parameter_drift
 from grading.psychometrics.fit import benjamini_hochberg, normal_quadrature, s_x2
 from grading.psychometrics.irt import CalibrationResult, calibrate
@@ -265,6 +269,7 @@ class _Outcome:
     estimate: CalibrationResult
     constants: LinkingConstants
     report: dict[str, Any] = field(default_factory=dict)
+    item_reports: dict[int, dict[str, Any]] = field(default_factory=dict)  # report_store entries by item id
 
 
 def _rule(session: Session) -> dict[str, Any]:
@@ -391,6 +396,7 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
     prev_b = np.array([i.irt_b if i.irt_b is not None else np.nan for i in items], dtype=float)
     prev_c = np.array([i.irt_c if i.irt_c is not None else 0.0 for i in items], dtype=float)
     pretest = np.array([bool(i.is_pretest) for i in items])
+    option_inputs = {i.id: report_store.option_inputs(i) for i in items}  # for the stored item reports
     model, linking_method = run.model, run.linking_method
     rule = _rule(session)  # read now: after the next checkpoint only the checkpoints touch the database
     if len(items) < MIN_ITEMS:
@@ -487,6 +493,17 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
                    drift_b=float(drift_b[k]), rule=rule)
         for k in range(n_items)
     ]
+    step(78, "题目分析报告（实测 ICC、选项分析）")
+    run_parameters = {
+        item.id: report_store.RunParameters(a=float(a_out[k]), b=float(b_out[k]),
+                                            c=_num(c_out[k]) if model == "3pl" else None)
+        for k, item in enumerate(items)
+    }
+    full_scores, choices, _ = report_store.response_matrices(arrays, scores.shape[0])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        item_reports = report_store.item_entries(full_scores, choices, item_ids, run_parameters, option_inputs)
+
     report = {
         "n_examinees": int(x.shape[0]),
         "n_examinees_in_set": int(scores.shape[0]),
@@ -508,7 +525,7 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
         a=np.asarray(a_out, dtype=float), b=np.asarray(b_out, dtype=float),
         c=np.asarray(c_out, dtype=float) if model == "3pl" else None,
         se_a=se_a, se_b=se_b, p=p, pbis=pbis, sx2=sx2, sx2_df=sx2_df, sx2_p_adj=sx2_p_adj,
-        drift_b=drift_b, flags=flags, estimate=est, constants=constants, report=report,
+        drift_b=drift_b, flags=flags, estimate=est, constants=constants, report=report, item_reports=item_reports,
     )
 
 
@@ -684,6 +701,7 @@ def _finish(session: Session, run_id: int, outcome: _Outcome, progress: Progress
     try:
         with session.begin_nested():
             written = _write(session, run, outcome, actor)
+            report_store.store_entries(session, run.id, outcome.item_reports)
     except DomainError as exc:
         return _fail_and_report(session, run_id, exc.message, progress)
 

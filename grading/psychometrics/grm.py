@@ -115,7 +115,8 @@ class GradedItems:
     @property
     def n_categories(self) -> Int:
         """Categories per item (``k + 1`` for a criterion scored ``0 … k``)."""
-        return (~np.isnan(self.thresholds)).sum(axis=1).astype(np.int64) + 1
+        counts: Int = (~np.isnan(self.thresholds)).sum(axis=1).astype(np.int64)
+        return counts + 1
 
 
 @dataclass(frozen=True)
@@ -275,12 +276,14 @@ def item_information(theta: ArrayLike, discrimination: ArrayLike, thresholds: Ar
     # A category whose probability underflowed to 0 contributes 0 (its P'² vanishes faster).
     ratio = np.zeros_like(p)
     np.divide(dp**2, p, out=ratio, where=p > 0)
-    return ratio.sum(axis=-1)
+    information: Float = ratio.sum(axis=-1)
+    return information
 
 
 def test_information(theta: ArrayLike, discrimination: ArrayLike, thresholds: ArrayLike) -> Float:
     """Test information: :func:`item_information` summed over items, shape ``theta.shape``."""
-    return item_information(theta, discrimination, thresholds).sum(axis=-1)
+    total: Float = item_information(theta, discrimination, thresholds).sum(axis=-1)
+    return total
 
 
 # Not a pytest test, despite the name.
@@ -934,4 +937,5 @@ def simulate_responses(
         raise ValueError("theta must be 1-D")
     cum, _ = _cumulative(t, a, b)
     u = rng.random((t.size, a.size, 1))
-    return (u < cum[..., 1:-1]).sum(axis=-1).astype(float)
+    categories: Float = (u < cum[..., 1:-1]).sum(axis=-1).astype(float)
+    return categories

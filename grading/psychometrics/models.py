@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.accounts import User
@@ -49,7 +49,9 @@ class ResponseSet(Base):
     n_items: Mapped[int] = mapped_column(Integer)
     item_ids_json: Mapped[str] = mapped_column(Text)  # column order of the matrix
     group_names_json: Mapped[str] = mapped_column(Text, default="[]")  # e.g. ["性别", "年龄段", "地区", "机构"]
-    data: Mapped[bytes] = mapped_column(LargeBinary)  # npz: scores (float32), choices (int8, -1 none), groups (str)
+    # npz: scores (float32), choices (int8, -1 none), groups (str). Deferred: loaded only when
+    # the arrays are read (a run's pages and stored reports never need the megabytes).
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -147,3 +149,22 @@ class ItemParameter(Base):
     @property
     def flags(self) -> list[str]:
         return json.loads(self.flags_json)  # type: ignore[no-any-return]
+
+
+class ItemReportStats(Base):
+    """The part of one item's report in one run that is read off the response matrix (CTT
+    statistics, observed ICC, distractor table), computed once and served from here
+    (:mod:`grading.psychometrics.report_store`). ``payload`` is JSON; ``format_version`` and
+    ``options_basis`` (the item's option labels and key it was computed with) say when it is
+    stale and must be recomputed."""
+
+    __tablename__ = "item_report_stats"
+    __table_args__ = (UniqueConstraint("run_id", "item_id", name="uq_item_report_stats_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("calibration_run.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), index=True)
+    format_version: Mapped[int] = mapped_column(Integer)
+    options_basis: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -426,8 +426,8 @@ def dif_table(
 ) -> tuple[DifComparison, ...]:
     """Mantel–Haenszel DIF of every (0/1) column against ``reference``, one comparison per
     other label (:func:`grading.psychometrics.dif.mantel_haenszel_by_group`). Empty labels are missing."""
-    g = np.asarray(labels, dtype=object)
-    g = np.where(g == MISSING, None, g)
+    g = np.array(labels, dtype=object)  # a copy: missing labels become None below
+    g[g == MISSING] = None
     results = dif.mantel_haenszel_by_group(scores, g, reference, matching_score=matching_score, alpha=alpha)
     out = []
     for focal in sorted(results, key=str):

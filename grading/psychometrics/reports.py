@@ -9,7 +9,10 @@ Two layers, two modules:
 * **loaders** (this module) (:func:`item_report`, :func:`paper_report`, :func:`dif_report`) read the rows
   (items, papers, calibration runs, response sets, item parameters), call the builders and
   return one report object that the pages, the JSON chart endpoints and the Excel workbooks
-  (:mod:`grading.psychometrics.report_excel`) all render. They only read; nothing is written or audited.
+  (:mod:`grading.psychometrics.report_excel`) all render. Nothing is audited and nothing is written,
+  except that :func:`item_report` stores the matrix figures of a (run, item) it had to
+  compute (:mod:`grading.psychometrics.report_store`: runs made before the store; otherwise
+  the run stored them when it finished and the matrix is never opened).
 
 Who reads what
 --------------
@@ -48,16 +51,18 @@ model's own prediction for those examinees, which is what the observed proportio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from foundation.accounts import User
@@ -66,7 +71,7 @@ from foundation.db import as_utc
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import require_role
 from foundation.settings import get_rule
-from grading.psychometrics import ctt
+from grading.psychometrics import report_store
 from grading.psychometrics.calibration import readable_run
 from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
 from grading.psychometrics.report_stats import (
@@ -79,7 +84,6 @@ from grading.psychometrics.report_stats import (
     OptionRow,
     ScoreGroup,
     binary_columns,
-    column_max,
     dif_table,
     distractor_rows,
     form_reliability,
@@ -88,13 +92,11 @@ from grading.psychometrics.report_stats import (
     item_curves,
     latent_posterior,
     observed_icc,
-    rest_theta_icc,
     score_distribution,
     theta_strata,
 )
 from grading.psychometrics.responses import ANALYSTS
 from itembank import access
-from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, TRUE_MARK
 from itembank.models import Item, Paper, PaperForm, PaperItem
 from itembank.papers import information_curves
 
@@ -147,23 +149,7 @@ def _r(value: Any, digits: int = 4) -> float | None:
 
 
 def _response_arrays(rs: ResponseSet) -> tuple[Float, NDArray[np.int64] | None, NDArray[np.str_] | None]:
-    data = rs.arrays()
-    scores = np.asarray(data["scores"], dtype=float)
-    if scores.ndim != 2:
-        scores = scores.reshape(rs.n_examinees, -1)
-    choices = data.get("choices")
-    if choices is not None:
-        choices = np.asarray(choices, dtype=np.int64)
-        if choices.shape != scores.shape:
-            choices = None
-    groups = data.get("groups")
-    if groups is not None:
-        groups = np.asarray(groups).astype(str)
-        if groups.ndim == 1:
-            groups = groups.reshape(-1, 1)
-        if groups.shape[0] != scores.shape[0]:
-            groups = None
-    return scores, choices, groups
+    return report_store.response_matrices(rs.arrays(), rs.n_examinees)
 
 
 def _codes(session: Session, item_ids: Iterable[int]) -> dict[int, str]:
@@ -228,19 +214,6 @@ def _run_parameters(run: CalibrationRun) -> dict[int, ItemParameter]:
     return {p.item_id: p for p in run.parameters}
 
 
-def _matching_posterior(
-    scores: Float, item_ids: Sequence[int], params: dict[int, ItemParameter], exclude: int | None = None
-) -> tuple[Float, Float, float, float, int] | None:
-    """Posterior from the run's calibrated 0/1 columns (``exclude`` left out)."""
-    binary = binary_columns(scores)
-    cols = [k for k, iid in enumerate(item_ids) if iid in params and binary[k] and k != exclude]
-    if not cols:
-        return None
-    a = np.array([params[item_ids[k]].a for k in cols])
-    b = np.array([params[item_ids[k]].b for k in cols])
-    c = np.array([params[item_ids[k]].c or 0.0 for k in cols])
-    nodes, post, mean, sd = latent_posterior(scores[:, cols], a, b, c)
-    return nodes, post, mean, sd, len(cols)
 
 
 # --------------------------------------------------------------------------- item report
@@ -311,32 +284,6 @@ class ItemReport:
         return out
 
 
-def _option_labels(item: Item, codes: NDArray[np.int64]) -> tuple[Sequence[str] | dict[int, str], list[str]] | None:
-    """Choice-code labels and the key of a choice item's current version (see
-    :mod:`grading.psychometrics.responses`: option index, 判断题 √ = 0 / × = 1, 多选题 bit mask)."""
-    version = item.current_version
-    if version is None:
-        return None
-    spec = version.spec
-    if item.item_type == "single_choice":
-        return [str(o.get("label", "")) for o in spec.get("options", [])], [str(k) for k in spec.get("key", [])]
-    if item.item_type == "true_false":
-        return [TRUE_MARK, FALSE_MARK], [str(spec.get("key", ""))]
-    if item.item_type == "multiple_choice":
-        letters = [str(o.get("label", "")) for o in spec.get("options", [])]
-        key = "".join(sorted(str(k) for k in spec.get("key", [])))
-
-        def pattern(code: int) -> str:
-            return "".join(letter for i, letter in enumerate(letters) if code & (1 << i))
-
-        key_code = sum(1 << letters.index(k) for k in key if k in letters)
-        seen = sorted({int(c) for c in codes if 0 < c < (1 << len(letters))} | {key_code})
-        # Response patterns as options: the key first, then by how many options, then A…
-        ordered = sorted(seen, key=lambda c: (c != key_code, bin(c).count("1"), pattern(c)))
-        return {c: pattern(c) for c in ordered}, [key]
-    return None
-
-
 def _history(session: Session, item_id: int) -> tuple[HistoryRow, ...]:
     rows = session.execute(
         select(ItemParameter, CalibrationRun).join(CalibrationRun, CalibrationRun.id == ItemParameter.run_id)
@@ -359,6 +306,7 @@ def item_report(session: Session, actor: User, item_id: int, run_id: int | None 
     parameters (the page says so)."""
     require_role(actor, *ANALYSTS)
     item = access.readable_item(session, actor, item_id)
+    run: CalibrationRun | None
     if run_id is not None:
         run = _get_run(session, actor, run_id)
         parameter = session.scalar(
@@ -387,44 +335,24 @@ def item_report(session: Session, actor: User, item_id: int, run_id: int | None 
     base["flags"] = tuple(parameter.flags)
     base["ctt_p"], base["ctt_pbis"] = parameter.p_value, parameter.point_biserial
 
-    rs = run.response_set
-    ids = rs.item_ids
+    ids: list[int] = json.loads(session.scalar(
+        select(ResponseSet.item_ids_json).where(ResponseSet.id == run.response_set_id)) or "[]")
     if item_id not in ids:
         base["observed_note"] = base["options_note"] = "该次标定的作答数据中没有这道试题的作答。"
         return ItemReport(**base)
-    j = ids.index(item_id)
-    scores, choices, _ = _response_arrays(rs)
-
-    stats = ctt.item_statistics(scores, max_scores=column_max(scores))
-    base["ctt_n"] = int(stats.n_presented[j])
-    base["ctt_p"] = _num(stats.difficulty[j])
-    base["ctt_pbis"] = _num(stats.point_biserial[j])
-    base["ctt_d"] = _num(stats.discrimination_index[j])
-
-    # Observed proportions by rest-θ group.
-    if not binary_columns(scores[:, [j]])[0]:
-        base["observed_note"] = "这道试题不是 0/1 计分，不绘制实测通过率。"
-    else:
-        posterior = _matching_posterior(scores, ids, _run_parameters(run), exclude=j)
-        if posterior is None:
-            base["observed_note"] = "该次标定中没有其他可用于估计能力的试题。"
-        else:
-            nodes, post, mean, sd, n_items = posterior
-            base["observed"] = rest_theta_icc(scores[:, j], nodes, post, parameter.a, parameter.b, parameter.c,
-                                              latent=(mean, sd), n_matching_items=n_items)
-
-    # Distractor table.
-    presented = ~np.isnan(scores[:, j])
-    recorded = choices[presented, j] if choices is not None else np.zeros(0, dtype=np.int64)
-    labelled = _option_labels(item, recorded)
-    if labelled is None:
-        type_label = ITEM_TYPES[item.item_type].label if item.item_type in ITEM_TYPES else item.item_type
-        base["options_note"] = f"{type_label}没有选项，不做选项分析。"
-    elif choices is None or not (recorded >= 0).any():
-        base["options_note"] = "该作答数据没有记录考生对这道试题所选的选项（只有得分）。"
-    else:
-        labels, key = labelled
-        base["options"] = distractor_rows(scores, choices, j, labels, key)
+    inputs = report_store.option_inputs(item)
+    stored = report_store.load_entry(session, run.id, item_id, inputs)
+    if stored is None:  # a run made before the store, an older format or changed options: compute once
+        scores, choices, _ = _response_arrays(run.response_set)
+        entries = report_store.item_entries(scores, choices, ids, _run_parameters(run), {item_id: inputs},
+                                            only={item_id})
+        try:
+            with session.begin_nested():
+                report_store.store_entries(session, run.id, entries)
+        except (IntegrityError, OperationalError):
+            pass  # a concurrent first view stored the same figures (or holds the lock): serve ours
+        stored = report_store.decode(entries[item_id])
+    base.update({f.name: getattr(stored, f.name) for f in dataclasses.fields(stored)})
     return ItemReport(**base)
 
 
@@ -647,7 +575,7 @@ def dif_choices(session: Session, actor: User, run_id: int) -> DifChoices:
 
 
 def _theta_strata(scores: Float, ids: list[int], params: dict[int, ItemParameter]) -> NDArray[np.float64] | None:
-    posterior = _matching_posterior(scores, ids, params)
+    posterior = report_store.matching_posterior(scores, ids, params)
     if posterior is None:
         return None
     nodes, post, *_ = posterior

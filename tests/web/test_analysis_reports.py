@@ -276,3 +276,37 @@ def test_routes_declare_the_analyst_roles(app):
              "paper_report_xlsx", "dif_report", "dif_report_data", "dif_report_xlsx"]
     for name in names:
         assert app.view_functions[f"analysis.{name}"].allowed_roles == expected, name
+
+
+# ---------------------------------------------------------------- stored item reports
+
+
+@pytest.mark.parametrize("route", ["item", "item_json", "item_xlsx"])
+def test_item_report_routes_store_once_then_never_open_the_matrix(session, client, login, world, route,
+                                                                  monkeypatch):
+    """The world's runs predate the store: the first request computes and commits the figures,
+    later requests (any of the three routes) are served from them without decompressing."""
+    from grading.psychometrics import models
+
+    login(world.centre)
+    url = _urls(world)[route]
+    first = client.get(url)
+    assert first.status_code == 200, first.get_data(as_text=True)[:300]
+
+    def refuse(blob):
+        raise AssertionError("the response matrix was decompressed to serve a stored report")
+
+    monkeypatch.setattr(models, "unpack_arrays", refuse)
+    for other in ("item", "item_json", "item_xlsx"):
+        assert client.get(_urls(world)[other]).status_code == 200, other
+    second = client.get(url)
+    assert second.status_code == 200
+    if route == "item_json":
+        assert second.get_json() == first.get_json()
+    elif route == "item_xlsx":
+        sheets = [[_values(ws) for ws in _workbook(resp).worksheets] for resp in (first, second)]
+        assert sheets[0] == sheets[1]
+    else:
+        def strip(html: str) -> str:  # per-response tokens
+            return re.sub(r'(nonce|value|content)="[^"]*"', "", html)
+        assert strip(second.get_data(as_text=True)) == strip(first.get_data(as_text=True))

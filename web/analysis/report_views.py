@@ -5,7 +5,10 @@ Staff only: the centre admin and item reviewers (the analysts). The item report 
 answer key in its distractor table, which is why no other role reaches any of these routes.
 Reviewers read only inside their assignments: the loaders in :mod:`grading.psychometrics.reports` refuse
 runs, items and papers outside them and omit the rows of items the reviewer may not read.
-The reports only read; the builders live in :mod:`grading.psychometrics.reports` and
+The item report's figures read off the response matrix are stored per run and item
+(:mod:`grading.psychometrics.report_store`); a run made before the store gets them computed
+and committed on the first view of each item. Otherwise the reports only read; the builders
+live in :mod:`grading.psychometrics.reports` and
 :mod:`grading.psychometrics.report_excel`.
 """
 
@@ -43,6 +46,14 @@ def _xlsx(data: bytes, name: str) -> Response:
     return download(data, name, XLSX)
 
 
+def _item_report(item_id: int) -> reports.ItemReport:
+    """The item report; commits the matrix figures it computed for a run that had none stored
+    (a run made before the store: computed once, served from the store afterwards)."""
+    report = reports.item_report(db.session, actor(), item_id, _run_arg())
+    db.session.commit()
+    return report
+
+
 def _safe_name(text: str) -> str:
     return "".join("_" if ch in '\\/:*?"<>|' else ch for ch in text)[:80]
 
@@ -53,7 +64,7 @@ def _safe_name(text: str) -> str:
 @bp.get("/items/<int:item_id>")
 @roles_required(*ANALYSTS)
 def item_report(item_id: int) -> str:
-    report = reports.item_report(db.session, actor(), item_id, _run_arg())
+    report = _item_report(item_id)
     return render_template("analysis/reports/item.html", report=report, item=report.item,
                            type_label=TYPE_LABELS.get(report.item.item_type, report.item.item_type),
                            status_label=ITEM_STATUS_LABELS.get(report.item.status, report.item.status))
@@ -62,13 +73,13 @@ def item_report(item_id: int) -> str:
 @bp.get("/items/<int:item_id>.json")
 @roles_required(*ANALYSTS)
 def item_report_data(item_id: int) -> Response:
-    return jsonify(reports.item_report(db.session, actor(), item_id, _run_arg()).chart_data())
+    return jsonify(_item_report(item_id).chart_data())
 
 
 @bp.get("/items/<int:item_id>.xlsx")
 @roles_required(*ANALYSTS)
 def item_report_xlsx(item_id: int) -> Response:
-    report = reports.item_report(db.session, actor(), item_id, _run_arg())
+    report = _item_report(item_id)
     suffix = f"-标定{report.run.id}" if report.run else ""
     return _xlsx(report_excel.item_report_xlsx(report), f"题目分析-{_safe_name(report.item.code)}{suffix}.xlsx")
 
