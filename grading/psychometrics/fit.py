@@ -42,6 +42,7 @@ Bool = NDArray[np.bool_]
 __all__ = [
     "DEFAULT_IMPUTATIONS",
     "DEFAULT_SEED",
+    "FormSplit",
     "SX2Imputed",
     "SX2Result",
     "SX2Table",
@@ -52,6 +53,7 @@ __all__ = [
     "normal_quadrature",
     "s_x2",
     "s_x2_imputed",
+    "split_forms",
 ]
 
 #: Completed data sets per S-X2 with omissions (mirt's documentation suggests 10–100 for final
@@ -551,7 +553,8 @@ def s_x2_imputed(
     n_mean, correct_mean = n_all.mean(axis=0), correct_all.mean(axis=0)
     groupings = _groupings(n_mean, correct_mean, e, min_expected)
     df = np.array([len(g) for g in groupings], dtype=np.int64) - m
-    per = np.stack([_group_statistic(n_all[r], correct_all[r], e, groupings) for r in range(n_imputations)])
+    labels = _group_labels(e.shape, groupings)
+    per = np.stack([_group_statistic(n_all[r], correct_all[r], e, labels) for r in range(n_imputations)])
     _, tables = _statistic(n_mean, correct_mean, e, groupings)
     per_p = _p_values(per, df)
     stat, p_value = per.mean(axis=0), per_p.mean(axis=0)
@@ -562,23 +565,107 @@ def s_x2_imputed(
                       n_omitted=n_omitted)
 
 
-def _group_statistic(n_k: Float, correct_k: Float, e: Float, groupings: list[list[Int]]) -> Float:
-    """:func:`_statistic` without the tables, vectorised over items (one completed data set)."""
-    n_items = e.shape[1]
-    label = np.full((e.shape[0], n_items), -1, dtype=np.int64)  # group of each (score, item) cell
+def _group_labels(shape: tuple[int, int], groupings: list[list[Int]]) -> tuple[Int, Int, Int]:
+    """For :func:`_group_statistic`: the (score, item) cells in some group, their group number,
+    and the item of every group."""
+    label = np.full(shape, -1, dtype=np.int64)
     offset = 0
     for i, groups in enumerate(groupings):
         for g in groups:
             label[g, i] = offset
             offset += 1
-    used = label >= 0
-    lab = label[used]
-    gn = np.bincount(lab, weights=np.broadcast_to(n_k[:, None], e.shape)[used], minlength=offset)
-    go = np.bincount(lab, weights=correct_k[used], minlength=offset)
-    ge = np.bincount(lab, weights=(n_k[:, None] * e)[used], minlength=offset)
+    used = np.flatnonzero(label.ravel() >= 0)
+    item_of_group = np.repeat(np.arange(shape[1]), [len(g) for g in groupings])
+    return used, label.ravel()[used], item_of_group
+
+
+def _group_statistic(n_k: Float, correct_k: Float, e: Float, labels: tuple[Int, Int, Int]) -> Float:
+    """:func:`_statistic` without the tables, vectorised over items (one completed data set)."""
+    used, lab, item_of_group = labels
+    n_groups = item_of_group.size
+    gn = np.bincount(lab, weights=np.broadcast_to(n_k[:, None], e.shape).ravel()[used], minlength=n_groups)
+    go = np.bincount(lab, weights=correct_k.ravel()[used], minlength=n_groups)
+    ge = np.bincount(lab, weights=(n_k[:, None] * e).ravel()[used], minlength=n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         cells = (go - ge) ** 2 / ge + (go - ge) ** 2 / (gn - ge)
     cells = np.where(np.isnan(cells), 0.0, cells)  # as np.nansum in _statistic
-    item_of_group = np.repeat(np.arange(n_items), [len(g) for g in groupings])
-    stat: Float = np.bincount(item_of_group, weights=cells, minlength=n_items)
+    stat: Float = np.bincount(item_of_group, weights=cells, minlength=e.shape[1])
     return stat
+
+
+@dataclass(frozen=True)
+class FormSplit:
+    """Which item set (form) each examinee's responses are analysed on (:func:`split_forms`).
+
+    Attributes
+    ----------
+    forms : tuple of ndarray of int
+        Item columns of each form, most examinees first.
+    row_form : ndarray of int, shape (n_examinees,)
+        Index into ``forms``; -1: left out (presented an item outside every form).
+    n_patterns : int
+        Distinct presentation patterns in the data.
+    pooled : bool
+        No pattern qualified as a form: all presented items are one form (every NaN an omission).
+    """
+
+    forms: tuple[Int, ...]
+    row_form: Int
+    n_patterns: int
+    pooled: bool
+
+
+def split_forms(observed: ArrayLike, *, min_examinees: int = 100, min_items: int = 3) -> FormSplit:
+    """Tell genuine forms (item sets presented by design) from omissions (NaN cells inside a form).
+
+    A presentation pattern (the set of items with a response) is a **form** when at least
+    ``min_examinees`` examinees have it, it has at least ``min_items`` items, and no pattern
+    with strictly more items that contains it is at least as frequent. Sporadic omissions make
+    the complete pattern of a form the most frequent pattern among its subsets (each extra
+    omission is rarer than none while the omission rate is below one half), so a pattern one
+    or two blanks short of a form is never a form, however many examinees it has; parallel
+    forms are not subsets of one another and stay apart.
+
+    Every examinee joins the form with the fewest items that contains all their presented
+    items (their missing cells on it are omissions); one whose presented items fit in no form
+    is left out (``row_form`` -1). When no pattern qualifies but there are ``min_examinees``
+    examinees and ``min_items`` presented items, all presented items are one form
+    (``pooled``): every NaN is then imputed, which is valid under the model when the NaN are
+    missing at random, as a form design is.
+    """
+    obs = np.asarray(observed, dtype=bool)
+    n_rows, n_items = obs.shape
+    if n_rows == 0:
+        return FormSplit(forms=(), row_form=np.zeros(0, dtype=np.int64), n_patterns=0, pooled=False)
+    packed = np.ascontiguousarray(np.packbits(obs, axis=1))
+    keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    patterns = obs[first]  # (P, J)
+    sizes = patterns.sum(axis=1)
+    cand = np.flatnonzero((counts >= min_examinees) & (sizes >= min_items))
+    forms: list[int] = []
+    if cand.size:
+        cp = patterns[cand].astype(np.float64)
+        inter = cp @ cp.T  # items in common
+        cs, cc = sizes[cand], counts[cand]
+        contains = (inter == cs[None, :]) & (cs[:, None] > cs[None, :])  # [d, c]: d strictly contains c
+        dominated = (contains & (cc[:, None] >= cc[None, :])).any(axis=0)
+        order = np.lexsort((-cs, -cc))  # most examinees first, then more items
+        forms = [int(cand[k]) for k in order if not dominated[k]]
+    pooled = False
+    if forms:
+        form_sets = patterns[forms]
+    else:
+        presented = obs.any(axis=0)
+        if n_rows < min_examinees or presented.sum() < min_items:
+            return FormSplit(forms=(), row_form=np.full(n_rows, -1, dtype=np.int64),
+                             n_patterns=int(counts.size), pooled=False)
+        form_sets, pooled = presented[None, :], True
+    outside = patterns.astype(np.float64) @ (~form_sets).astype(np.float64).T  # (P, F) presented items outside
+    form_size = form_sets.sum(axis=1)
+    score = np.where(outside == 0, form_size[None, :], n_items + 1)  # smallest containing form
+    best = np.argmin(score, axis=1)
+    pattern_form = np.where(score[np.arange(best.size), best] <= n_items, best, -1)
+    return FormSplit(forms=tuple(np.flatnonzero(f) for f in form_sets),
+                     row_form=pattern_form[inverse].astype(np.int64), n_patterns=int(counts.size), pooled=pooled)
