@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
+from scipy.sparse import csr_matrix
 
 from grading.psychometrics.em import normal_quadrature
 from itembank.irtmodel import prob
@@ -317,11 +318,12 @@ def _expected(p: Float, w: Float) -> Float:
 def _score_counts(x: Float) -> tuple[Float, Float]:
     """Examinees at each informative summed score ``1 … n − 1``, shape ``(n − 1,)``, and the
     number of them correct on each item, shape ``(n − 1, n)``, of complete 0/1 responses."""
-    n_items = x.shape[1]
+    n_rows, n_items = x.shape
     score = x.sum(axis=1).astype(np.int64)
     n_k = np.bincount(score, minlength=n_items + 1).astype(float)
-    cell = (score[:, None] * n_items + np.arange(n_items)).ravel()
-    correct = np.bincount(cell, weights=x.ravel(), minlength=(n_items + 1) * n_items).reshape(n_items + 1, n_items)
+    # Score indicator (sparse) times responses: sums of 0/1 values, exact in any order.
+    by_score = csr_matrix((np.ones(n_rows), (score, np.arange(n_rows))), shape=(n_items + 1, n_rows))
+    correct = np.asarray(by_score @ x)
     return n_k[1:n_items], correct[1:n_items]
 
 
