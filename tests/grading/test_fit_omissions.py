@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from scipy import optimize, stats
+from sqlalchemy import select
 
 from grading.psychometrics import calibration as cal
 from grading.psychometrics import fit
+from grading.psychometrics import responses as rsp
+from grading.psychometrics.models import CalibrationRun, ItemParameter, pack_arrays
 from itembank.irtmodel import prob
+from tests.factories import make_blueprint
+from tests.grading.test_calibration_service import analyst, make_items
 
 # ---------------------------------------------------------------------------- references
 
@@ -299,3 +304,29 @@ def test_calibration_fit_with_blanks_uses_every_examinee_and_agrees_with_complet
     assert info["forms"] == 1 and info["left_out_examinees"] == 0
     assert info["imputations"] == cal.SX2_IMPUTATIONS and info["omitted_cells"] > 0
     assert "多重插补" in info["note"]
+
+
+# ---------------------------------------------------------------------------- a run
+
+
+def test_a_run_on_a_set_with_blanks_imputes_them_and_tests_every_item(session):
+    bp = make_blueprint(session)
+    make_items(session, bp, 15, seed=21)
+    reviewer = analyst(session, bp)
+    rs = rsp.simulate_response_set(session, reviewer, bp.id, 1500, 21, "none")
+    arrays = rs.arrays()
+    scores = arrays["scores"].copy()
+    scores[np.random.default_rng(21).random(scores.shape) < 0.03] = np.nan
+    rs.data = pack_arrays(scores=scores, choices=arrays["choices"], groups=arrays["groups"])
+    session.flush()
+    run = cal.start_run(session, reviewer, rs.id)
+    cal.execute_run(session, run.id)
+    session.expire_all()
+    run = session.get(CalibrationRun, run.id)
+    assert run.status == "done", run.message
+    sx2 = run.report["sx2"]
+    assert sx2["forms"] == 1 and sx2["left_out_examinees"] == 0 and sx2["imputations"] == cal.SX2_IMPUTATIONS
+    assert sx2["omitted_cells"] == int(np.isnan(scores).sum())
+    assert any("多重插补" in note for note in run.report["notes"])
+    params = session.scalars(select(ItemParameter).where(ItemParameter.run_id == run.id)).all()
+    assert len(params) == 15 and all(p.sx2_p_adjusted is not None and p.sx2_df >= 1 for p in params)
