@@ -460,8 +460,9 @@ def _posterior_cdf(x: Float, observed: Bool, p: Float, w: Float) -> Float:
     log_post = right @ np.log(pc).T + wrong @ np.log1p(-pc).T + np.log(w)
     log_post -= log_post.max(axis=1, keepdims=True)
     post = np.exp(log_post)
-    cdf = np.cumsum(post, axis=1)
-    return cdf / cdf[:, -1:]
+    cdf: Float = np.cumsum(post, axis=1)
+    cdf /= cdf[:, -1:]
+    return cdf
 
 
 def _imputations(x: Float, p: Float, w: Float, n_imputations: int, rng: np.random.Generator) -> Iterator[Float]:
@@ -591,7 +592,7 @@ def _group_statistic(n_k: Float, correct_k: Float, e: Float, labels: tuple[Int, 
     with np.errstate(divide="ignore", invalid="ignore"):
         cells = (go - ge) ** 2 / ge + (go - ge) ** 2 / (gn - ge)
     cells = np.where(np.isnan(cells), 0.0, cells)  # as np.nansum in _statistic
-    stat: Float = np.bincount(item_of_group, weights=cells, minlength=e.shape[1])
+    stat: Float = np.bincount(item_of_group, weights=cells, minlength=e.shape[1]).astype(np.float64)
     return stat
 
 
@@ -659,7 +660,7 @@ def split_forms(observed: ArrayLike, *, min_examinees: int = 100, min_items: int
     if forms:
         form_sets = patterns[forms]
     else:
-        presented = obs.any(axis=0)
+        presented: Bool = np.asarray(obs.any(axis=0), dtype=bool)
         if n_rows < min_examinees or presented.sum() < min_items:
             return FormSplit(forms=(), row_form=np.full(n_rows, -1, dtype=np.int64),
                              n_patterns=int(counts.size), pooled=False)
