@@ -209,14 +209,16 @@ def test_imputed_p_values_of_fitting_items_match_the_complete_data_distribution(
     assert 0.005 <= (p_imp < 0.05).mean() <= 0.10
 
 
-def test_imputations_keep_observed_cells_and_follow_the_model():
+@pytest.mark.parametrize("three_pl", [False, True])
+def test_imputations_keep_observed_cells_and_follow_the_model(three_pl):
     rng = np.random.default_rng(9)
     a, b = rng.uniform(0.8, 2.0, 20), rng.normal(0, 1, 20)
-    x = simulate(rng, 3000, a, b)
+    c = rng.uniform(0.15, 0.35, 20) if three_pl else None
+    x = simulate(rng, 3000, a, b, c)
     xm = blank(rng, x, 0.10)
     missing = np.isnan(xm)
-    draws = [d.copy() for d in fit.impute_responses(xm, a, b, n_imputations=4, seed=1)]
-    again = [d.copy() for d in fit.impute_responses(xm, a, b, n_imputations=4, seed=1)]
+    draws = [d.copy() for d in fit.impute_responses(xm, a, b, c, n_imputations=4, seed=1)]
+    again = [d.copy() for d in fit.impute_responses(xm, a, b, c, n_imputations=4, seed=1)]
     for d, e in zip(draws, again, strict=True):
         assert np.array_equal(d, e)  # seeded
         assert np.array_equal(d[~missing], x[~missing]) and np.isin(d[missing], (0.0, 1.0)).all()
