@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit bench-export bench-reports demo-exam
+.PHONY: run test setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -53,6 +53,10 @@ demo: db
 # Benchmarks: results go to docs/benchmarks.md (see benchmarks/README.md). Not part of `make test`.
 bench-irt: setup
 	$(BIN)/python -m benchmarks.bench_irt
+
+# Item fit (S-X2) with 2 % blanks: per blank pattern (old, kept in the module) vs imputed omissions.
+bench-fit: setup
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m benchmarks.bench_fit
 
 bench-assembly: setup
 	$(BIN)/python -m benchmarks.bench_assembly

@@ -17,10 +17,14 @@ detached process so the numeric work never blocks the web server):
    ``θ* = Aθ + B``; anchors keep their bank values, every other item is transformed. With
    fewer, this run defines the scale (A = 1, B = 0) and the report says so;
 4. statistics: CTT difficulty ``p`` and corrected point-biserial on all presented
-   responses; S-X2 per form — the examinees sharing one pattern of presented items, at least
-   :data:`SX2_MIN_FORM` of them and 3 items — summed over forms for an item on several
-   (independent examinees: statistics add, df = Σ groups − parameters), Benjamini–Hochberg
-   across items; drift of ``b`` against the item's previous parameters
+   responses; S-X2 per form — a pattern of presented items that at least
+   :data:`SX2_MIN_FORM` examinees share, with 3 items or more and not a few blanks short of a
+   more frequent pattern (:func:`grading.psychometrics.fit.split_forms`); an examinee with
+   blanks inside a form is analysed on that form, the blanks (omissions) imputed from the
+   fitted model (:func:`grading.psychometrics.fit.s_x2_imputed`, :data:`SX2_IMPUTATIONS`
+   completed data sets, averaged; docs/psychometrics.md "Item fit with omissions") — summed
+   over forms for an item on several (independent examinees: statistics add, df = Σ groups −
+   parameters), Benjamini–Hochberg across items; drift of ``b`` against the item's previous parameters
    (:func:`grading.psychometrics.drift.parameter_drift` with the run's linking constants);
 5. review flags (psychometrics.md) with the thresholds of rule ``item_flags``, stored as
    Chinese sentences in ``ItemParameter.flags_json``; the item reports' figures read off the
@@ -104,7 +108,7 @@ from foundation.roles import require_role
 from foundation.settings import DEFAULT_RULES, get_rule
 from grading.psychometrics import ctt, report_store
 from grading.psychometrics.drift import parameter_drift
-from grading.psychometrics.fit import benjamini_hochberg, normal_quadrature, s_x2
+from grading.psychometrics.fit import benjamini_hochberg, normal_quadrature, s_x2_imputed, split_forms
 from grading.psychometrics.irt import CalibrationResult, calibrate
 from grading.psychometrics.linking import LinkingConstants, link_to_bank, transform_parameters
 from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
@@ -155,6 +159,10 @@ STALE_AFTER = dt.timedelta(hours=1)  # a queued or running run older than this n
 MIN_EXAMINEES = 30
 MIN_ITEMS = 3
 SX2_MIN_FORM = 100
+#: Completed data sets for S-X2 when a form has omissions, and the seed of the first form's
+#: imputations (form k uses SX2_SEED + k), so a run is reproducible.
+SX2_IMPUTATIONS = 10
+SX2_SEED = 20_001
 #: Progress of the estimation phase: the run's percent moves from _ESTIMATION_START to
 #: _ESTIMATION_END with :func:`grading.psychometrics.irt.calibrate`'s progress, at most once per this many
 #: seconds (each update is a checkpoint the caller commits).
@@ -312,46 +320,58 @@ def item_flags(*, p: float, pbis: float, a: float | None, sx2_p_adj: float, sx2:
 def _sx2_by_form(
     x: Float, est: CalibrationResult, model: str
 ) -> tuple[Float, NDArray[np.int64], Float, dict[str, Any]]:
-    """S-X2 per presentation pattern, summed over patterns; BH-adjusted p across items."""
+    """S-X2 per form (:func:`~grading.psychometrics.fit.split_forms`), omissions imputed
+    (:func:`~grading.psychometrics.fit.s_x2_imputed`), summed over forms; BH-adjusted p across items.
+
+    Forms hold different examinees, so for an item on several forms the statistics add and
+    df = Σ groups − parameters. With omissions the sum is taken per completed data set (the
+    same imputation index on every form) and the statistics and p-values are averaged over the
+    :data:`SX2_IMPUTATIONS` sets; without any, this is the plain statistic.
+    """
     n_items = x.shape[1]
     m = _N_PARAMETERS[model]
-    observed = ~np.isnan(x)
-    patterns, inverse = np.unique(observed, axis=0, return_inverse=True)
-    inverse = np.asarray(inverse).reshape(-1)
-    stat = np.zeros(n_items)
+    split = split_forms(~np.isnan(x), min_examinees=SX2_MIN_FORM)
+    nodes, weights = normal_quadrature(sd=float(est.latent_sd))
+    per_stat = np.zeros((1, n_items))  # one row per completed data set (one row: no omissions)
     groups = np.zeros(n_items, dtype=np.int64)
     tested = np.zeros(n_items, dtype=bool)
-    nodes, weights = normal_quadrature(sd=float(est.latent_sd))
-    forms, skipped = 0, 0
-    for k, pattern in enumerate(patterns):
-        rows = inverse == k
-        cols = np.flatnonzero(pattern)
-        if rows.sum() < SX2_MIN_FORM or cols.size < 3:
-            skipped += 1
-            continue
+    omitted = 0
+    for f, cols in enumerate(split.forms):
+        rows = split.row_form == f
         c = est.c[cols] if model == "3pl" else None
-        result = s_x2(x[np.ix_(rows, cols)], est.a[cols], est.b[cols], c, n_parameters=m, nodes=nodes,
-                      weights=weights)
+        result = s_x2_imputed(x[np.ix_(rows, cols)], est.a[cols], est.b[cols], c, n_parameters=m, nodes=nodes,
+                              weights=weights, n_imputations=SX2_IMPUTATIONS, seed=SX2_SEED + f)
         ok = np.isfinite(result.statistic)
-        stat[cols[ok]] += result.statistic[ok]
+        add = np.zeros((result.imputed_statistic.shape[0], n_items))
+        add[:, cols[ok]] = result.imputed_statistic[:, ok]
+        per_stat = per_stat + add
         groups[cols[ok]] += result.df[ok] + m
         tested[cols[ok]] = True
-        forms += 1
+        omitted += result.n_omitted
     df = np.where(tested, groups - m, 0)
-    p_value = np.full(n_items, np.nan)
     ok = tested & (df >= 1)
-    p_value[ok] = stats.chi2.sf(stat[ok], df[ok])
-    statistic = np.where(tested, stat, np.nan)
-    note = ""
-    if forms == 0:
-        note = (f"未计算 S-X2：没有人数不少于 {SX2_MIN_FORM}、试题不少于 3 道的作答模式（卷别）。"
-                if len(patterns) > 1 else f"未计算 S-X2：作答人数少于 {SX2_MIN_FORM}。")
-    elif skipped:
-        note = (f"S-X2 按 {forms} 种作答模式（卷别）分别计算后合并；"
-                f"另有 {skipped} 种作答模式人数不足 {SX2_MIN_FORM}，未纳入。")
-    elif forms > 1:
-        note = f"S-X2 按 {forms} 种作答模式（卷别）分别计算后合并。"
-    info = {"forms": forms, "skipped_patterns": skipped, "note": note}
+    per_p = np.full(per_stat.shape, np.nan)
+    per_p[:, ok] = stats.chi2.sf(per_stat[:, ok], df[ok])
+    p_value = per_p.mean(axis=0)
+    statistic = np.where(tested, per_stat.mean(axis=0), np.nan)
+    left_out = int((split.row_form < 0).sum()) if split.forms else 0
+    notes = []
+    if not split.forms:
+        notes.append(f"未计算 S-X2：作答人数少于 {SX2_MIN_FORM}。" if x.shape[0] < SX2_MIN_FORM else
+                     f"未计算 S-X2：没有人数不少于 {SX2_MIN_FORM}、试题不少于 3 道的卷别。")
+    elif split.pooled:
+        notes.append(f"没有人数不少于 {SX2_MIN_FORM} 的完整作答模式可识别为卷别，全部试题按一套卷计算 S-X2，"
+                     "所有空缺均按缺失作答插补。")
+    elif len(split.forms) > 1:
+        notes.append(f"S-X2 按 {len(split.forms)} 套卷别分别计算后合并。")
+    if omitted:
+        notes.append(f"卷别内有 {omitted} 处空缺（已呈现未作答），按缺失作答处理：依据拟合的模型多重插补 "
+                     f"{SX2_IMPUTATIONS} 次，分别计算 S-X2 后取平均（不按空缺模式拆分考生）。")
+    if left_out:
+        notes.append(f"另有 {left_out} 名考生的作答试题不属于任何一套人数足够的卷别，未纳入 S-X2。")
+    info = {"forms": len(split.forms), "patterns": split.n_patterns, "pooled": split.pooled,
+            "omitted_cells": omitted, "imputations": SX2_IMPUTATIONS if omitted else 0,
+            "left_out_examinees": left_out, "note": "".join(notes)}
     return statistic, df.astype(np.int64), benjamini_hochberg(p_value), info
 
 
