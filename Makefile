@@ -82,8 +82,10 @@ demo-exam: setup
 	$(FLASK) exam demo-reset
 	$(FLASK) exam simulate --room demo --url http://127.0.0.1:$(PORT) $(DEMO_ARGS)
 
+# ruff on everything; mypy (strict) on the four cores, as configured in pyproject.toml.
 lint: setup
-	$(BIN)/ruff check foundation itembank examroom grading web tests
+	$(BIN)/ruff check foundation itembank examroom grading web tests benchmarks
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)
