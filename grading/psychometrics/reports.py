@@ -94,7 +94,7 @@ from grading.psychometrics.report_stats import (
 )
 from grading.psychometrics.responses import ANALYSTS
 from itembank import access
-from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, TRUE_MARK
+from itembank.itemtypes import ITEM_TYPES
 from itembank.models import Item, Paper, PaperForm, PaperItem
 from itembank.papers import information_curves
 
@@ -318,23 +318,22 @@ def _option_labels(item: Item, codes: NDArray[np.int64]) -> tuple[Sequence[str] 
     if version is None:
         return None
     spec = version.spec
-    if item.item_type == "single_choice":
-        return [str(o.get("label", "")) for o in spec.get("options", [])], [str(k) for k in spec.get("key", [])]
-    if item.item_type == "true_false":
-        return [TRUE_MARK, FALSE_MARK], [str(spec.get("key", ""))]
-    if item.item_type == "multiple_choice":
-        letters = [str(o.get("label", "")) for o in spec.get("options", [])]
-        key = "".join(sorted(str(k) for k in spec.get("key", [])))
+    kind = ITEM_TYPES.get(item.item_type)
+    if kind is None or not kind.is_choice:
+        return None
+    if not kind.multi_select:
+        return kind.choice_labels(spec), kind.key_labels(spec)
+    letters = kind.choice_labels(spec)
+    key = "".join(sorted(kind.key_labels(spec)))
 
-        def pattern(code: int) -> str:
-            return "".join(letter for i, letter in enumerate(letters) if code & (1 << i))
+    def pattern(code: int) -> str:
+        return "".join(letter for i, letter in enumerate(letters) if code & (1 << i))
 
-        key_code = sum(1 << letters.index(k) for k in key if k in letters)
-        seen = sorted({int(c) for c in codes if 0 < c < (1 << len(letters))} | {key_code})
-        # Response patterns as options: the key first, then by how many options, then A…
-        ordered = sorted(seen, key=lambda c: (c != key_code, bin(c).count("1"), pattern(c)))
-        return {c: pattern(c) for c in ordered}, [key]
-    return None
+    key_code = sum(1 << letters.index(k) for k in key if k in letters)
+    seen = sorted({int(c) for c in codes if 0 < c < (1 << len(letters))} | {key_code})
+    # Response patterns as options: the key first, then by how many options, then A…
+    ordered = sorted(seen, key=lambda c: (c != key_code, bin(c).count("1"), pattern(c)))
+    return {c: pattern(c) for c in ordered}, [key]
 
 
 def _history(session: Session, item_id: int) -> tuple[HistoryRow, ...]:
