@@ -77,7 +77,7 @@ from foundation.xlsx import (
 )
 from itembank import access, duplicates, sanitize
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, new_item_code, revise_item
-from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, get_type
+from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, ItemType, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus, ItemVersion
 
 if TYPE_CHECKING:
@@ -142,15 +142,15 @@ _MAX_LENGTH_RE = re.compile(r"^字数上限[:：]?\s*(?P<value>\d+)\s*字?$")
 
 
 def _type_aliases() -> dict[str, str]:
+    """What the 题型 cell may say (case-folded) -> type code: each registered type's code, label,
+    label without 题, and its Excel format's extra aliases."""
     aliases: dict[str, str] = {}
     for code, kind in ITEM_TYPES.items():
-        for alias in (code, kind.label, kind.label.removesuffix("题")):
+        for alias in (code, kind.label, kind.label.removesuffix("题"), *excel_format(kind).aliases):
             aliases[alias.casefold()] = code
-    aliases.update({"单项选择题": "single_choice", "多项选择题": "multiple_choice"})
     return aliases
 
 
-TYPE_ALIASES = _type_aliases()
 
 
 # ---------------------------------------------------------------- cell conversions
@@ -252,12 +252,49 @@ def format_scoring_points(spec: Mapping[str, Any]) -> str:
     return "\n".join(f"{html_to_cell(p['html'])}（{_format_number(float(p['points']))}分）" for p in points)
 
 
-def parse_rule(item_type: str, text: str) -> dict[str, Any]:
-    """The 计分规则 cell as spec fields for ``item_type``."""
-    text = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
-    if not text:
-        return {}
-    if item_type == "multiple_choice":
+# ---------------------------------------------------------------- per-type formats
+
+
+class ExcelFormat:
+    """How one item type's 答案, 计分规则 and 评分要点 cells read and write (registered by type
+    code in :data:`EXCEL_FORMATS`). The base class is a type with no rules and no options."""
+
+    #: Extra spellings of the type in the 题型 cell (besides code, label and label without 题).
+    aliases: tuple[str, ...] = ()
+    #: What the 答案 cell holds, for the "请填写…" message.
+    answer_hint = "正确答案"
+    #: The type reads the 评分要点 column.
+    scoring_points = False
+
+    def parse_rule(self, kind: ItemType, text: str) -> dict[str, Any]:
+        """The (non-empty, NFKC, spaceless) 计分规则 cell as spec fields; ``ValidationError``."""
+        raise ValidationError(f"{kind.label}不需要填写计分规则。")
+
+    def format_rule(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return ""
+
+    def parse_answer(self, kind: ItemType, answer: str, *, options: list[str], rule: dict[str, Any],
+                     scoring: str) -> dict[str, Any]:
+        """The spec from the (non-empty) 答案 cell, the options and rule already read and the
+        评分要点 text; ``ValidationError`` whose ``field`` names the column (default 答案)."""
+        raise NotImplementedError
+
+    def format_answer(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        raise NotImplementedError
+
+    def format_scoring(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return ""
+
+
+class ChoiceExcel(ExcelFormat):
+    """单选题/多选题: the option letters (``B``, ``ABD``); 多选题 rules 全对/少选/按比例得分."""
+
+    def __init__(self, *aliases: str) -> None:
+        self.aliases = aliases
+
+    def parse_rule(self, kind: ItemType, text: str) -> dict[str, Any]:
+        if not kind.multi_select:
+            return super().parse_rule(kind, text)
         if text in ("全对得分", "全对才得分", "all_or_nothing"):
             return {"scoring": "all_or_nothing"}
         if text in ("按比例得分", "按比例", "proportional"):
@@ -274,33 +311,123 @@ def parse_rule(item_type: str, text: str) -> dict[str, Any]:
         raise ValidationError(
             "多选题的计分规则填写「全对得分」「少选得分」（可加比例，如「少选得分0.5」）或「按比例得分」。"
         )
-    if item_type == "fill_in":
+
+    def format_rule(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        if not kind.multi_select:
+            return ""
+        rule = spec.get("scoring", "all_or_nothing")
+        if rule == "subset":
+            return f"少选得分 {_format_number(float(spec.get('subset_credit', 0.5)))}"
+        return "按比例得分" if rule == "proportional" else ""
+
+    def parse_answer(self, kind: ItemType, answer: str, *, options: list[str], rule: dict[str, Any],
+                     scoring: str) -> dict[str, Any]:
+        labels = _labels(answer)
+        bad = [x for x in labels if x not in LABELS]
+        if bad or not labels:
+            example = "ABD" if kind.multi_select else "B"
+            raise ValidationError(f"答案「{answer}」格式不正确：{kind.label}的答案填选项字母，如 {example}。")
+        return {"options": options, "key": labels, **rule}
+
+    def format_answer(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return "".join(spec.get("key", ()))
+
+
+class TrueFalseExcel(ExcelFormat):
+    """判断题: √ or × (the type reads 对/错, T/F ... too)."""
+
+    def parse_answer(self, kind: ItemType, answer: str, *, options: list[str], rule: dict[str, Any],
+                     scoring: str) -> dict[str, Any]:
+        return {"key": answer}
+
+    def format_answer(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return str(spec.get("key", ""))
+
+
+class FillInExcel(ExcelFormat):
+    """填空题: ``欧姆定律；220｜220V``; rules 按顺序/不分顺序."""
+
+    def parse_rule(self, kind: ItemType, text: str) -> dict[str, Any]:
         if text in ("按顺序", "顺序"):
             return {"any_order": False}
         if text in ("不分顺序", "不按顺序", "答案可不按顺序", "any_order"):
             return {"any_order": True}
         raise ValidationError("填空题的计分规则填写「按顺序」或「不分顺序」。")
-    if isinstance(ITEM_TYPES.get(item_type), ExaminerScored):
+
+    def format_rule(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return "不分顺序" if spec.get("any_order") else ""
+
+    def parse_answer(self, kind: ItemType, answer: str, *, options: list[str], rule: dict[str, Any],
+                     scoring: str) -> dict[str, Any]:
+        return {"blanks": parse_fill_in_answer(answer), **rule}
+
+    def format_answer(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return format_fill_in_answer(spec)
+
+
+class ExaminerExcel(ExcelFormat):
+    """简答/计算/论述题: the reference answer, 评分要点 and the rule 字数上限 N."""
+
+    answer_hint = "参考答案"
+    scoring_points = True
+
+    def parse_rule(self, kind: ItemType, text: str) -> dict[str, Any]:
         m = _MAX_LENGTH_RE.match(text)
         if m:
             return {"max_length": int(m.group("value"))}
         raise ValidationError("简答、计算、论述题的计分规则填写「字数上限 N」，如「字数上限 3000」。")
-    raise ValidationError(f"{get_type(item_type).label}不需要填写计分规则。")
+
+    def format_rule(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        default = int(getattr(kind, "default_max_length", ExaminerScored.default_max_length))
+        max_length = int(spec.get("max_length", default))
+        return "" if max_length == default else f"字数上限 {max_length}"
+
+    def parse_answer(self, kind: ItemType, answer: str, *, options: list[str], rule: dict[str, Any],
+                     scoring: str) -> dict[str, Any]:
+        try:
+            scoring_points = parse_scoring_points(scoring)
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field=COL_SCORING) from None
+        return {"reference_answer": cell_to_html(answer), "scoring_points": scoring_points, **rule}
+
+    def format_answer(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return html_to_cell(spec.get("reference_answer", ""))
+
+    def format_scoring(self, kind: ItemType, spec: Mapping[str, Any]) -> str:
+        return format_scoring_points(spec)
+
+
+EXCEL_FORMATS: dict[str, ExcelFormat] = {
+    "single_choice": ChoiceExcel("单项选择题"),
+    "multiple_choice": ChoiceExcel("多项选择题"),
+    "true_false": TrueFalseExcel(),
+    "fill_in": FillInExcel(),
+    "short_answer": ExaminerExcel(),
+    "calculation": ExaminerExcel(),
+    "essay": ExaminerExcel(),
+}
+"""The Excel format of each item type by code; a new type registers its format here."""
+
+
+def excel_format(kind: ItemType) -> ExcelFormat:
+    try:
+        return EXCEL_FORMATS[kind.code]
+    except KeyError:
+        raise ValueError(f"no Excel format for item type {kind.code}") from None
+
+
+def parse_rule(item_type: str, text: str) -> dict[str, Any]:
+    """The 计分规则 cell as spec fields for ``item_type``."""
+    text = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
+    if not text:
+        return {}
+    kind = get_type(item_type)
+    return excel_format(kind).parse_rule(kind, text)
 
 
 def format_rule(item_type: str, spec: Mapping[str, Any]) -> str:
-    if item_type == "multiple_choice":
-        rule = spec.get("scoring", "all_or_nothing")
-        if rule == "subset":
-            return f"少选得分 {_format_number(float(spec.get('subset_credit', 0.5)))}"
-        return "按比例得分" if rule == "proportional" else ""
-    if item_type == "fill_in":
-        return "不分顺序" if spec.get("any_order") else ""
     kind = ITEM_TYPES.get(item_type)
-    if isinstance(kind, ExaminerScored):
-        max_length = int(spec.get("max_length", kind.default_max_length))
-        return "" if max_length == kind.default_max_length else f"字数上限 {max_length}"
-    return ""
+    return excel_format(kind).format_rule(kind, spec) if kind is not None else ""
 
 
 # ---------------------------------------------------------------- reading the file
@@ -432,6 +559,7 @@ def _parse_rows(
     existing_by_code = _existing_items(session, [c for c in codes_in_file if c])
     first_row_of_code: dict[str, int] = {}
     first_row_of_content: dict[str, int] = {}
+    type_aliases = _type_aliases()
 
     for number, values in rows:
         row_errors: list[tuple[int, str, str]] = []
@@ -450,7 +578,7 @@ def _parse_rows(
 
         # 题型
         type_text = unicodedata.normalize("NFKC", cell(values, COL_TYPE)).replace(" ", "")
-        item_type = TYPE_ALIASES.get(type_text.casefold()) if type_text else None
+        item_type = type_aliases.get(type_text.casefold()) if type_text else None
         if not type_text:
             fail(COL_TYPE, "请填写题型。")
         elif item_type is None:
@@ -590,37 +718,23 @@ def _build_spec(
         fail(COL_RULE, exc.message)
         ok = False
     kind = get_type(item_type)
-    is_choice = item_type in ("single_choice", "multiple_choice")
-    if not is_choice and options:
+    fmt = excel_format(kind)
+    if not kind.has_options and options:
         fail(OPTION_COLUMNS[0], f"{kind.label}不填写选项，请清空选项列（答案填写在「答案」列）。")
         ok = False
-    if scoring_text and not isinstance(kind, ExaminerScored):
+    if scoring_text and not fmt.scoring_points:
         fail(COL_SCORING, f"{kind.label}不需要填写评分要点。")
         ok = False
     if not answer:
-        hint = "参考答案" if isinstance(kind, ExaminerScored) else "正确答案"
-        fail(COL_ANSWER, f"请填写{hint}。{ANSWER_NOTATION}")
+        fail(COL_ANSWER, f"请填写{fmt.answer_hint}。{ANSWER_NOTATION}")
         return None
     if not ok:
         return None
-    if is_choice:
-        labels = _labels(answer)
-        bad = [x for x in labels if x not in LABELS]
-        if bad or not labels:
-            example = "B" if item_type == "single_choice" else "ABD"
-            fail(COL_ANSWER, f"答案「{answer}」格式不正确：{kind.label}的答案填选项字母，如 {example}。")
-            return None
-        return {"options": options, "key": labels, **rule}
-    if item_type == "true_false":
-        return {"key": answer}
-    if item_type == "fill_in":
-        return {"blanks": parse_fill_in_answer(answer), **rule}
     try:
-        scoring_points = parse_scoring_points(scoring_text)
+        return fmt.parse_answer(kind, answer, options=options, rule=rule, scoring=scoring_text)
     except ValidationError as exc:
-        fail(COL_SCORING, exc.message)
+        fail(exc.field or COL_ANSWER, exc.message)
         return None
-    return {"reference_answer": cell_to_html(answer), "scoring_points": scoring_points, **rule}
 
 
 def _same_content(current: ItemVersion | None, cleaned: Cleaned) -> bool:
@@ -808,19 +922,13 @@ def item_row(item: Item) -> list[Any]:
     kind = get_type(item.item_type)
     options = [html_to_cell(o["html"]) for o in spec.get("options", ())][: len(OPTION_COLUMNS)]
     options += [""] * (len(OPTION_COLUMNS) - len(options))
-    if item.item_type in ("single_choice", "multiple_choice"):
-        answer = "".join(spec.get("key", ()))
-    elif item.item_type == "true_false":
-        answer = str(spec.get("key", ""))
-    elif item.item_type == "fill_in":
-        answer = format_fill_in_answer(spec)
-    else:
-        answer = html_to_cell(spec.get("reference_answer", ""))
-    scoring = format_scoring_points(spec) if isinstance(kind, ExaminerScored) else ""
+    fmt = excel_format(kind)
+    answer = fmt.format_answer(kind, spec)
+    scoring = fmt.format_scoring(kind, spec)
     return [
         item.code, kind.label, item.point.code, html_to_cell(version.stem_html), *options, answer,
         version.difficulty if version.difficulty is not None else "", html_to_cell(version.explanation_html or ""),
-        version.source or "", format_rule(item.item_type, spec), scoring,
+        version.source or "", fmt.format_rule(kind, spec), scoring,
         ItemStatus(item.status).label, version.number, item.point.blueprint.name,
     ]
 

@@ -18,6 +18,16 @@ never see a request or the database:
 ``clean_response(spec, response) -> normalised response | None``
     Check a candidate's response before it is saved (``None`` = unanswered).
 
+A type also answers the format-neutral questions the importers, exporters and analyses
+ask (so none of them compares an item type's code): ``choice_alphabet`` (the labels a
+response picks from, empty for a type that is not a choice; response sets store choice
+codes over it), ``multi_select`` (several choices at once, coded as a bit mask),
+``has_options`` (authored options A, B, C ...), ``choice_labels(spec)``,
+``key_labels(spec)`` and ``response_labels(cleaned)``. Format adapters (Excel in
+:mod:`itembank.item_excel`, QTI in :mod:`itembank.qti`, the editor form in
+``web.bank.item_forms``) are registered beside each type by code; adding a type means
+writing its class, :func:`register_type`, and one adapter per format.
+
 The ``spec`` is the type-specific part of an item version; the stem lives beside it. Spec
 shapes are in each class docstring. Every spec may also carry ``"analysis"``: HTML of the
 answer analysis (解析), shown to reviewers, never to candidates.
@@ -125,6 +135,30 @@ class ItemType(ABC):
     label: ClassVar[str]
     auto_scored: ClassVar[bool]
 
+    #: Labels a response picks from, in choice-code order; empty: not a choice type.
+    choice_alphabet: ClassVar[tuple[str, ...]] = ()
+    #: A response may pick several choices (choice code = bit mask over the alphabet).
+    multi_select: ClassVar[bool] = False
+    #: The spec holds authored options (``{"label", "html"}``, labelled A, B, C ...).
+    has_options: ClassVar[bool] = False
+
+    @property
+    def is_choice(self) -> bool:
+        """Responses are choices (stored as choice codes in response sets)."""
+        return bool(self.choice_alphabet)
+
+    def choice_labels(self, spec: Mapping[str, Any]) -> list[str]:
+        """The labels a response to this spec may pick; ``[]`` for a type that is not a choice."""
+        return list(self.choice_alphabet)
+
+    def key_labels(self, spec: Mapping[str, Any]) -> list[str]:
+        """The answer key as choice labels; ``[]`` for a type that is not a choice."""
+        return []
+
+    def response_labels(self, cleaned: Any) -> list[str]:
+        """A response cleaned by :meth:`clean_response` as choice labels."""
+        return [str(x) for x in cleaned] if isinstance(cleaned, list | tuple) else [str(cleaned)]
+
     @abstractmethod
     def validate(self, spec: Mapping[str, Any]) -> Spec:
         """Normalised copy of ``spec``; raises ``ValidationError`` naming the problem."""
@@ -153,6 +187,8 @@ class _ChoiceType(ItemType):
     """Shared by single and multiple choice: options labelled A, B, C ... in order."""
 
     auto_scored = True
+    choice_alphabet = tuple(LABELS)
+    has_options = True
     _fields: ClassVar[set[str]] = {"options", "key", "analysis"}
 
     def __init__(self, *, min_options: int, max_options: int) -> None:
@@ -230,6 +266,12 @@ class _ChoiceType(ItemType):
         if not set(labels) <= valid:
             return None
         return sorted(set(labels))
+
+    def choice_labels(self, spec: Mapping[str, Any]) -> list[str]:
+        return [str(o.get("label", "")) for o in spec.get("options", ())]
+
+    def key_labels(self, spec: Mapping[str, Any]) -> list[str]:
+        return [str(k) for k in spec.get("key", ())]
 
     def public_view(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -317,6 +359,7 @@ class MultipleChoice(_ChoiceType):
 
     code = "multiple_choice"
     label = "多选题"
+    multi_select = True
     _fields: ClassVar[set[str]] = {"options", "key", "scoring", "subset_credit", "analysis"}
 
     def __init__(self, *, min_options: int = 4, max_options: int = 6) -> None:
@@ -371,6 +414,13 @@ class TrueFalse(ItemType):
     code = "true_false"
     label = "判断题"
     auto_scored = True
+    choice_alphabet = (TRUE_MARK, FALSE_MARK)
+
+    def key_labels(self, spec: Mapping[str, Any]) -> list[str]:
+        return [str(spec.get("key", TRUE_MARK))]
+
+    def response_labels(self, cleaned: Any) -> list[str]:
+        return [str(cleaned)]
 
     @staticmethod
     def _mark(value: object) -> str | None:
@@ -624,10 +674,19 @@ def _registry(types: Sequence[ItemType]) -> dict[str, ItemType]:
     return {t.code: t for t in types}
 
 
-ITEM_TYPES: Mapping[str, ItemType] = _registry(
+ITEM_TYPES: dict[str, ItemType] = _registry(
     [SingleChoice(), MultipleChoice(), TrueFalse(), FillIn(), ShortAnswer(), Calculation(), Essay()]
 )
-"""Item types by code, in the order papers list them."""
+"""Item types by code, in the order papers list them. Add one with :func:`register_type`."""
+
+
+def register_type(kind: ItemType) -> ItemType:
+    """Add ``kind`` to :data:`ITEM_TYPES` (after the built-in types); its code must be new and
+    fit the item table's ``item_type`` column (16 characters). Returns ``kind``."""
+    if not kind.code or len(kind.code) > 16 or kind.code in ITEM_TYPES:
+        raise ValueError(f"item type code {kind.code!r} is empty, too long or already registered")
+    ITEM_TYPES[kind.code] = kind
+    return kind
 
 
 def get_type(code: str) -> ItemType:

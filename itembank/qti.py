@@ -48,7 +48,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from itembank import sanitize
-from itembank.itemtypes import TRUE_MARK, ExaminerScored, get_type
+from itembank.itemtypes import TRUE_MARK, ExaminerScored, ItemType, get_type
 from itembank.models import Item, ItemImage, ItemVersion
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -225,103 +225,10 @@ def assessment_item(item: Item, version: ItemVersion | None = None, *,
         "time-dependent": "false",
     })
     html = _html_writer(image_src)
-    body_parts: list[Callable[[ET.Element], None]] = []
-
-    if item.item_type in ("single_choice", "multiple_choice", "true_false"):
-        single = item.item_type != "multiple_choice"
-        if item.item_type == "true_false":
-            choices = [(TRUE_ID, "√ 正确"), (FALSE_ID, "× 错误")]
-            correct = [TRUE_ID if spec["key"] == TRUE_MARK else FALSE_ID]
-        else:
-            choices = [(o["label"], o["html"]) for o in spec["options"]]
-            correct = list(spec["key"])
-        _response_declaration(root, RESPONSE, "single" if single else "multiple", "identifier", correct)
-        _outcome(root, "SCORE", 0)
-        _outcome(root, "MAXSCORE", 1)
-
-        def choice_body(body: ET.Element) -> None:
-            html(_sub(body, "div"), version.stem_html)
-            interaction = _sub(body, "qti-choice-interaction", {
-                "response-identifier": RESPONSE, "shuffle": "false",
-                "max-choices": "1" if single else "0", "min-choices": "0",
-            })
-            for ident, content in choices:
-                choice = _sub(interaction, "qti-simple-choice", {"identifier": ident})
-                if item.item_type == "true_false":
-                    choice.text = content
-                else:
-                    html(choice, content)
-
-        body_parts.append(choice_body)
-        processing: ET.Element | None = ET.Element(q("qti-response-processing"), {"template": MATCH_CORRECT})
-
-    elif item.item_type == "fill_in":
-        blanks = spec["blanks"]
-        ids = [RESPONSE] if len(blanks) == 1 else [f"{RESPONSE}_{i}" for i in range(1, len(blanks) + 1)]
-        for ident, blank in zip(ids, blanks, strict=True):
-            decl = _response_declaration(root, ident, "single", "string", [str(blank["answers"][0])])
-            mapping = _sub(decl, "qti-mapping", {"default-value": "0", "lower-bound": "0", "upper-bound": "1"})
-            for answer in blank["answers"]:
-                _sub(mapping, "qti-map-entry", {"map-key": str(answer), "mapped-value": "1", "case-sensitive": "false"})
-        _outcome(root, "SCORE", 0)
-        _outcome(root, "MAXSCORE", 1)
-
-        def fill_in_body(body: ET.Element) -> None:
-            pending = iter(ids)
-
-            def entry(parent: ET.Element) -> ET.Element:
-                return _sub(parent, "qti-text-entry-interaction",
-                            {"response-identifier": next(pending), "expected-length": "15"})
-
-            inline = len(_BLANK_SPAN_RE.findall(version.stem_html)) == len(ids)
-            html(_sub(body, "div"), version.stem_html, blank=entry if inline else None)
-            if not inline:
-                line = _sub(body, "p")
-                for n, _ in enumerate(ids, start=1):
-                    _append_text(line, f"（{n}）" if len(ids) > 1 else "")
-                    entry(line)
-
-        body_parts.append(fill_in_body)
-        if len(ids) == 1:
-            processing = ET.Element(q("qti-response-processing"), {"template": MAP_RESPONSE})
-        else:
-            processing = ET.Element(q("qti-response-processing"))
-            setter = _sub(processing, "qti-set-outcome-value", {"identifier": "SCORE"})
-            divide = _sub(setter, "qti-divide")
-            total = _sub(divide, "qti-sum")
-            for ident in ids:
-                _sub(total, "qti-map-response", {"identifier": ident})
-            _sub(divide, "qti-base-value", {"base-type": "float"}, text=_num(len(ids)))
-
-    elif isinstance(kind, ExaminerScored):
-        maximum = sum(float(p["points"]) for p in spec["scoring_points"])
-        _response_declaration(root, RESPONSE, "single", "string")
-        _outcome(root, "SCORE", None, {"external-scored": "human", "normal-maximum": _num(maximum)})
-        _outcome(root, "MAXSCORE", maximum)
-
-        def extended_body(body: ET.Element) -> None:
-            html(_sub(body, "div"), version.stem_html)
-            _sub(body, "qti-extended-text-interaction", {
-                "response-identifier": RESPONSE, "format": "plain",
-                "expected-length": str(int(spec.get("max_length", kind.default_max_length))),
-            })
-            content = _rubric(body)
-            _sub(content, "p", text="参考答案：")
-            html(_sub(content, "div"), spec["reference_answer"])
-            _sub(content, "p", text="评分要点：")
-            points = _sub(content, "ol")
-            for point in spec["scoring_points"]:
-                li = html(_sub(points, "li"), point["html"])
-                _append_text(li, f"（{_num(point['points'])}分）")
-
-        body_parts.append(extended_body)
-        processing = None
-    else:  # pragma: no cover - every registered type is handled above
-        raise ValueError(f"no QTI mapping for item type {item.item_type}")
+    body_part, processing = qti_writer(kind)(kind, version, root, html)
 
     body = _sub(root, "qti-item-body")
-    for part in body_parts:
-        part(body)
+    body_part(body)
     analysis = spec.get("analysis") or version.explanation_html
     if analysis and sanitize.plain_text(analysis).strip():
         block = body.find(q("qti-rubric-block"))
@@ -333,6 +240,142 @@ def assessment_item(item: Item, version: ItemVersion | None = None, *,
     if processing is not None:
         root.append(processing)
     return root
+
+
+# ---------------------------------------------------------------- per-type writers
+
+HtmlWriter = Callable[..., ET.Element]
+BodyPart = Callable[[ET.Element], None]
+QtiWriter = Callable[[ItemType, ItemVersion, ET.Element, HtmlWriter], tuple[BodyPart, ET.Element | None]]
+"""Writes one type's response and outcome declarations into the ``qti-assessment-item`` and
+returns the writer of its item body and its ``qti-response-processing`` (``None``: scored by
+a person). ``HtmlWriter(parent, item_html)`` puts item HTML into an element."""
+
+
+def _choices(version: ItemVersion, root: ET.Element, html: HtmlWriter, *, single: bool,
+             choices: Sequence[tuple[str, str]], correct: Sequence[str], as_html: bool,
+             ) -> tuple[BodyPart, ET.Element | None]:
+    _response_declaration(root, RESPONSE, "single" if single else "multiple", "identifier", correct)
+    _outcome(root, "SCORE", 0)
+    _outcome(root, "MAXSCORE", 1)
+
+    def choice_body(body: ET.Element) -> None:
+        html(_sub(body, "div"), version.stem_html)
+        interaction = _sub(body, "qti-choice-interaction", {
+            "response-identifier": RESPONSE, "shuffle": "false",
+            "max-choices": "1" if single else "0", "min-choices": "0",
+        })
+        for ident, content in choices:
+            choice = _sub(interaction, "qti-simple-choice", {"identifier": ident})
+            if as_html:
+                html(choice, content)
+            else:
+                choice.text = content
+
+    return choice_body, ET.Element(q("qti-response-processing"), {"template": MATCH_CORRECT})
+
+
+def choice_qti(kind: ItemType, version: ItemVersion, root: ET.Element, html: HtmlWriter,
+               ) -> tuple[BodyPart, ET.Element | None]:
+    """单选题/多选题: a ``qti-choice-interaction`` over the options."""
+    spec = version.spec
+    return _choices(version, root, html, single=not kind.multi_select, as_html=True,
+                    choices=[(o["label"], o["html"]) for o in spec["options"]], correct=list(spec["key"]))
+
+
+def true_false_qti(kind: ItemType, version: ItemVersion, root: ET.Element, html: HtmlWriter,
+                   ) -> tuple[BodyPart, ET.Element | None]:
+    """判断题: two simple choices ``TRUE`` √ / ``FALSE`` ×."""
+    correct = [TRUE_ID if version.spec["key"] == TRUE_MARK else FALSE_ID]
+    return _choices(version, root, html, single=True, as_html=False,
+                    choices=[(TRUE_ID, "√ 正确"), (FALSE_ID, "× 错误")], correct=correct)
+
+
+def fill_in_qti(kind: ItemType, version: ItemVersion, root: ET.Element, html: HtmlWriter,
+                ) -> tuple[BodyPart, ET.Element | None]:
+    """填空题: one ``qti-text-entry-interaction`` per blank."""
+    blanks = version.spec["blanks"]
+    ids = [RESPONSE] if len(blanks) == 1 else [f"{RESPONSE}_{i}" for i in range(1, len(blanks) + 1)]
+    for ident, blank in zip(ids, blanks, strict=True):
+        decl = _response_declaration(root, ident, "single", "string", [str(blank["answers"][0])])
+        mapping = _sub(decl, "qti-mapping", {"default-value": "0", "lower-bound": "0", "upper-bound": "1"})
+        for answer in blank["answers"]:
+            _sub(mapping, "qti-map-entry", {"map-key": str(answer), "mapped-value": "1", "case-sensitive": "false"})
+    _outcome(root, "SCORE", 0)
+    _outcome(root, "MAXSCORE", 1)
+
+    def fill_in_body(body: ET.Element) -> None:
+        pending = iter(ids)
+
+        def entry(parent: ET.Element) -> ET.Element:
+            return _sub(parent, "qti-text-entry-interaction",
+                        {"response-identifier": next(pending), "expected-length": "15"})
+
+        inline = len(_BLANK_SPAN_RE.findall(version.stem_html)) == len(ids)
+        html(_sub(body, "div"), version.stem_html, blank=entry if inline else None)
+        if not inline:
+            line = _sub(body, "p")
+            for n, _ in enumerate(ids, start=1):
+                _append_text(line, f"（{n}）" if len(ids) > 1 else "")
+                entry(line)
+
+    if len(ids) == 1:
+        return fill_in_body, ET.Element(q("qti-response-processing"), {"template": MAP_RESPONSE})
+    processing = ET.Element(q("qti-response-processing"))
+    setter = _sub(processing, "qti-set-outcome-value", {"identifier": "SCORE"})
+    divide = _sub(setter, "qti-divide")
+    total = _sub(divide, "qti-sum")
+    for ident in ids:
+        _sub(total, "qti-map-response", {"identifier": ident})
+    _sub(divide, "qti-base-value", {"base-type": "float"}, text=_num(len(ids)))
+    return fill_in_body, processing
+
+
+def extended_text_qti(kind: ItemType, version: ItemVersion, root: ET.Element, html: HtmlWriter,
+                      ) -> tuple[BodyPart, ET.Element | None]:
+    """简答/计算/论述题: a ``qti-extended-text-interaction``, scored by a person with the rubric."""
+    spec = version.spec
+    maximum = sum(float(p["points"]) for p in spec["scoring_points"])
+    default_length = int(getattr(kind, "default_max_length", ExaminerScored.default_max_length))
+    _response_declaration(root, RESPONSE, "single", "string")
+    _outcome(root, "SCORE", None, {"external-scored": "human", "normal-maximum": _num(maximum)})
+    _outcome(root, "MAXSCORE", maximum)
+
+    def extended_body(body: ET.Element) -> None:
+        html(_sub(body, "div"), version.stem_html)
+        _sub(body, "qti-extended-text-interaction", {
+            "response-identifier": RESPONSE, "format": "plain",
+            "expected-length": str(int(spec.get("max_length", default_length))),
+        })
+        content = _rubric(body)
+        _sub(content, "p", text="参考答案：")
+        html(_sub(content, "div"), spec["reference_answer"])
+        _sub(content, "p", text="评分要点：")
+        points = _sub(content, "ol")
+        for point in spec["scoring_points"]:
+            li = html(_sub(points, "li"), point["html"])
+            _append_text(li, f"（{_num(point['points'])}分）")
+
+    return extended_body, None
+
+
+QTI_WRITERS: dict[str, QtiWriter] = {
+    "single_choice": choice_qti,
+    "multiple_choice": choice_qti,
+    "true_false": true_false_qti,
+    "fill_in": fill_in_qti,
+    "short_answer": extended_text_qti,
+    "calculation": extended_text_qti,
+    "essay": extended_text_qti,
+}
+"""The QTI writer of each item type by code; a new type registers its writer here."""
+
+
+def qti_writer(kind: ItemType) -> QtiWriter:
+    try:
+        return QTI_WRITERS[kind.code]
+    except KeyError:
+        raise ValueError(f"no QTI mapping for item type {kind.code}") from None
 
 
 def _rubric(body: ET.Element) -> ET.Element:

@@ -212,7 +212,7 @@ def test_downloads_work_for_names_stored_before_the_rule(session, client, monkey
 
     monkeypatch.setattr(views, "now", lambda: T0 + 100 * MIN)
     login(client, supervisor_of(session, exam))
-    url = f"/supervise/batches/{batch_id}/report"
+    url = f"/supervise/sittings/{exam.sitting.id}/report"
     assert client.post(url, data={"findings": "考场秩序良好。", "rating": "good"}).status_code == 302
     resp = client.get(url + ".pdf")
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF")

@@ -60,7 +60,6 @@ from foundation.roles import require_role
 from grading.psychometrics.models import ResponseSet
 from grading.psychometrics.responses import (
     ANALYSTS,
-    CHOICE_TYPES,
     MAX_EXAMINEES,
     MAX_ITEMS,
     MAX_NAME,
@@ -265,13 +264,13 @@ def _score(cell: _Cell, row: Response | None) -> tuple[float, int]:
         marks = cell.item_type.score(cell.spec, value, 1.0)
         correct = marks is not None and marks >= 1.0 - 1e-9
     choice = -1
-    if cell.code in CHOICE_TYPES:
+    if cell.item_type.is_choice:
         try:
             cleaned = cell.item_type.clean_response(cell.spec, value)
         except ValidationError:
             cleaned = None
         if cleaned is not None:
-            labels = [str(cleaned)] if cell.code == "true_false" else list(cleaned)
+            labels = cell.item_type.response_labels(cleaned)
             choice = encode_choice(cell.code, labels)
     return (1.0 if correct else 0.0), choice
 

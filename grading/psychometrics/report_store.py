@@ -51,7 +51,7 @@ from grading.psychometrics.report_stats import (
     latent_posterior,
     rest_theta_icc,
 )
-from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, TRUE_MARK
+from itembank.itemtypes import ITEM_TYPES
 from itembank.models import Item
 
 Float = NDArray[np.float64]
@@ -97,17 +97,16 @@ class OptionInputs:
 
 
 def option_inputs(item: Item) -> OptionInputs:
+    """The item type decides (:mod:`itembank.itemtypes`): a choice type's labels and key."""
     version = item.current_version
-    if version is None or item.item_type not in ("single_choice", "true_false", "multiple_choice"):
+    kind = ITEM_TYPES.get(item.item_type)
+    if version is None or kind is None or not kind.is_choice:
         return OptionInputs(item.item_type, None, ())
     spec = version.spec
-    if item.item_type == "single_choice":
-        return OptionInputs(item.item_type, tuple(str(o.get("label", "")) for o in spec.get("options", [])),
-                            tuple(str(k) for k in spec.get("key", [])))
-    if item.item_type == "true_false":
-        return OptionInputs(item.item_type, (TRUE_MARK, FALSE_MARK), (str(spec.get("key", "")),))
-    letters = tuple(str(o.get("label", "")) for o in spec.get("options", []))
-    return OptionInputs(item.item_type, letters, ("".join(sorted(str(k) for k in spec.get("key", []))),))
+    key = tuple(kind.key_labels(spec))
+    if kind.multi_select:  # one pattern of letters, as a response is coded (bit mask)
+        key = ("".join(sorted(key)),)
+    return OptionInputs(item.item_type, tuple(kind.choice_labels(spec)), key)
 
 
 def option_labels(
@@ -117,7 +116,8 @@ def option_labels(
     index, 判断题 √ = 0 / × = 1, 多选题 bit mask); None for an item without options."""
     if inputs.options is None:
         return None
-    if inputs.item_type != "multiple_choice":
+    kind = ITEM_TYPES.get(inputs.item_type)
+    if kind is None or not kind.multi_select:
         return list(inputs.options), list(inputs.key)
     letters = list(inputs.options)
     key = inputs.key[0]

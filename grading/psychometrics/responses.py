@@ -31,7 +31,9 @@ Choice codes (:func:`encode_choice` / :func:`decode_choice`)
 ------------------------------------------------------------
 单选题: the option index (A = 0, B = 1 …); 判断题: 0 = √, 1 = ×; 多选题: a bit mask of the
 chosen options (A = 1, B = 2, C = 4 …; ``AC`` = 5); -1 = no choice recorded (a 0/1 score was
-given, or a type without options).
+given, or a type without options). The codes come from the item type
+(:attr:`~itembank.itemtypes.ItemType.choice_alphabet`, ``multi_select``): any type registered with
+a choice alphabet is coded the same way.
 
 Simulation (:func:`simulate_response_set`) draws 2PL responses for the blueprint's active items
 so that calibrations can be tried before real exams exist.
@@ -72,12 +74,11 @@ from foundation.xlsx import BLANK_ROW_ALLOWANCE, read_sheet
 from grading.psychometrics.models import ResponseSet, pack_arrays
 from itembank import access
 from itembank.irtmodel import difficulty_to_b, prob
-from itembank.itemtypes import LABELS, get_type
+from itembank.itemtypes import ITEM_TYPES, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus
 
 __all__ = [
     "ANALYSTS",
-    "CHOICE_TYPES",
     "ID_COLUMNS",
     "MAX_EXAMINEES",
     "MissingDesign",
@@ -87,6 +88,7 @@ __all__ = [
     "encode_choice",
     "get_blueprint",
     "import_response_set",
+    "is_choice",
     "readable_response_set",
     "response_set_clause",
     "simulate_response_set",
@@ -110,9 +112,6 @@ MISSING_DESIGNS: dict[str, str] = {"none": "全部试题（无缺失）", "two_f
 
 SOURCE_LABELS: dict[str, str] = {"import": "导入", "batch": "考试批次", "simulation": "模拟"}
 
-#: Item types whose responses are stored as choice codes (also used by :mod:`grading.psychometrics.exam_responses`).
-CHOICE_TYPES = ("single_choice", "multiple_choice", "true_false")
-_TF_MARKS = ("√", "×")
 _SIM_GROUPS: dict[str, tuple[str, ...]] = {
     "性别": ("男", "女"),
     "年龄段": ("18–30岁", "31–45岁", "46–60岁"),
@@ -124,32 +123,34 @@ _SIM_GROUPS: dict[str, tuple[str, ...]] = {
 # ---------------------------------------------------------------------------- choice codes
 
 
+def is_choice(item_type: str) -> bool:
+    """Whether responses to ``item_type`` are stored as choice codes."""
+    kind = ITEM_TYPES.get(item_type)
+    return kind is not None and kind.is_choice
+
+
 def encode_choice(item_type: str, labels: Sequence[str]) -> int:
     """Choice code of a cleaned response (see the module docstring); -1 if not representable."""
-    if not labels:
+    kind = ITEM_TYPES.get(item_type)
+    if not labels or kind is None or not kind.is_choice:
         return -1
-    if item_type == "single_choice":
-        return LABELS.index(labels[0])
-    if item_type == "true_false":
-        return _TF_MARKS.index(labels[0])
-    if item_type == "multiple_choice":
-        mask = sum(1 << LABELS.index(label) for label in labels)
+    alphabet = kind.choice_alphabet
+    if kind.multi_select:
+        mask = sum(1 << alphabet.index(label) for label in labels)
         return mask if mask <= 127 else -1  # int8: options A–G
-    return -1
+    return alphabet.index(labels[0])
 
 
 def decode_choice(item_type: str, code: int) -> str | None:
     """The response text of a choice code: ``"B"``, ``"AC"``, ``"√"``; None for -1."""
     code = int(code)
-    if code < 0:
+    kind = ITEM_TYPES.get(item_type)
+    if code < 0 or kind is None or not kind.is_choice:
         return None
-    if item_type == "single_choice":
-        return LABELS[code] if code < len(LABELS) else None
-    if item_type == "true_false":
-        return _TF_MARKS[code] if code < 2 else None
-    if item_type == "multiple_choice":
-        return "".join(label for i, label in enumerate(LABELS) if code & (1 << i)) or None
-    return None
+    alphabet = kind.choice_alphabet
+    if kind.multi_select:
+        return "".join(label for i, label in enumerate(alphabet) if code & (1 << i)) or None
+    return alphabet[code] if code < len(alphabet) else None
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -362,7 +363,7 @@ def _score_cell(item: Item, spec: dict[str, Any], value: Any) -> tuple[float, in
     if text in ("0", "1", "0.0", "1.0"):
         return float(text[0]), -1
     kind = get_type(item.item_type)
-    if item.item_type not in CHOICE_TYPES:
+    if not kind.is_choice:
         raise ValidationError(f"{kind.label}只能填写得分 0 或 1（现为「{text}」）。")
     try:
         cleaned = kind.clean_response(spec, text)
@@ -370,9 +371,7 @@ def _score_cell(item: Item, spec: dict[str, Any], value: Any) -> tuple[float, in
         raise ValidationError(f"无法识别的作答「{text}」：{exc.message}") from None
     if cleaned is None:
         raise ValidationError(f"无法识别的作答「{text}」。")
-    labels = list(cleaned) if isinstance(cleaned, list | tuple) else [cleaned]
-    if item.item_type == "true_false":
-        labels = [str(cleaned)]
+    labels = kind.response_labels(cleaned)
     marks = kind.score(spec, cleaned, 1.0)
     return (1.0 if marks is not None and marks >= 1.0 - 1e-9 else 0.0), encode_choice(item.item_type, labels)
 
@@ -520,19 +519,16 @@ def simulate_response_set(
 
     choices = np.full((n_examinees, j), -1, dtype=np.int8)
     for k, item in enumerate(items):
-        if item.item_type not in CHOICE_TYPES or item.current_version is None:
+        kind = ITEM_TYPES.get(item.item_type)
+        if kind is None or not kind.is_choice or item.current_version is None:
             continue
         spec = item.current_version.spec
-        if item.item_type == "true_false":
-            options = list(_TF_MARKS)
-            key = [spec.get("key", "√")]
-        else:
-            options = [o["label"] for o in spec.get("options", [])]
-            key = list(spec.get("key", []))
+        options = kind.choice_labels(spec)
+        key = kind.key_labels(spec)
         if not options or not key:
             continue
         key_code = encode_choice(item.item_type, key)
-        if item.item_type == "multiple_choice":
+        if kind.multi_select:
             wrong = [encode_choice(item.item_type, [o]) for o in options]  # one option chosen: wrong
             wrong = [w for w in wrong if w != key_code]
         else:

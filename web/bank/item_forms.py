@@ -29,8 +29,6 @@ from itembank.itemtypes import FALSE_MARK, ITEM_TYPES, SCORING_RULES, TRUE_MARK
 from itembank.models import ItemVersion
 
 OPTION_LABELS = "ABCDEF"
-CHOICE_TYPES = ("single_choice", "multiple_choice")
-EXAMINER_TYPES = tuple(code for code, t in ITEM_TYPES.items() if not t.auto_scored)
 SCORING_LABELS = {
     "all_or_nothing": "全部选对才得分",
     "subset": "少选得部分分（选错不得分）",
@@ -76,7 +74,7 @@ class ItemFields(FlaskForm):
 
 class NewItemForm(ItemFields):
     point_id = SelectField("鉴定点", validate_choice=False)
-    item_type = SelectField("题型", choices=type_choices(), validate_choice=False)
+    item_type = SelectField("题型", choices=type_choices, validate_choice=False)
     code = StringField("试题编码（留空自动生成）", validators=[Optional(), Length(max=64)])
 
 
@@ -131,40 +129,106 @@ def _scoring_points(text: str) -> list[dict[str, Any]]:
     return points
 
 
-def spec_from_form(form: ItemFields, item_type: str, *, public_only: bool = False) -> dict[str, Any]:
-    """The type's spec from the form. ``public_only`` leaves out keys and scoring (for the
-    lenient preview of an incomplete item), so nothing secret can reach a preview."""
-    if item_type in CHOICE_TYPES:
+class FormFields:
+    """The editor fields of one item type (registered by type code in :data:`FORM_FIELDS`):
+    which fieldsets of ``bank/items/form.html`` it shows and how its spec is read from them."""
+
+    #: Fieldsets of the editor shown for the type: options, options_ef (选项 E/F), multi (多选题
+    #: 计分规则), tf, blanks, examiner.
+    fieldsets: tuple[str, ...] = ()
+    #: A service error's field -> the form field showing it (e.g. ``key`` -> ``tf_key``).
+    error_fields: dict[str, str] = {}
+
+    def spec(self, form: ItemFields, *, public_only: bool) -> dict[str, Any]:
+        """The spec from the form; ``public_only`` leaves out keys and scoring."""
+        raise NotImplementedError
+
+
+class ChoiceFields(FormFields):
+    def __init__(self, *, multi: bool) -> None:
+        self.multi = multi
+        self.fieldsets = ("options", "options_ef", "multi") if multi else ("options",)
+
+    def spec(self, form: ItemFields, *, public_only: bool) -> dict[str, Any]:
         spec: dict[str, Any] = {"options": _options(form)}
         if public_only:
             return spec
         spec["key"] = list(form.key.data or [])
-        if item_type == "multiple_choice":
+        if self.multi:
             spec["scoring"] = form.scoring.data or "all_or_nothing"
             if spec["scoring"] == "subset":
                 credit = _number(form.subset_credit.data, "少选得分比例", "subset_credit")
                 if credit is not None:
                     spec["subset_credit"] = credit
         return spec
-    if item_type == "true_false":
+
+
+class TrueFalseFields(FormFields):
+    fieldsets = ("tf",)
+    error_fields = {"key": "tf_key"}
+
+    def spec(self, form: ItemFields, *, public_only: bool) -> dict[str, Any]:
         return {} if public_only else {"key": form.tf_key.data or ""}
-    if item_type == "fill_in":
+
+
+class FillInFields(FormFields):
+    fieldsets = ("blanks",)
+
+    def spec(self, form: ItemFields, *, public_only: bool) -> dict[str, Any]:
         blanks = _blanks(form.blanks.data or "")
         if public_only:
             return {"blanks": [{"answers": []} for _ in blanks]}
         return {"blanks": blanks, "any_order": bool(form.any_order.data)}
-    # examiner-scored types
-    spec = {}
-    max_length = _number(form.max_length.data, "作答字数上限", "max_length")
-    if max_length is not None:
-        if max_length != int(max_length):
-            raise ValidationError("作答字数上限必须是整数。", field="max_length")
-        spec["max_length"] = int(max_length)
-    if public_only:
+
+
+class ExaminerFields(FormFields):
+    fieldsets = ("examiner",)
+
+    def spec(self, form: ItemFields, *, public_only: bool) -> dict[str, Any]:
+        spec: dict[str, Any] = {}
+        max_length = _number(form.max_length.data, "作答字数上限", "max_length")
+        if max_length is not None:
+            if max_length != int(max_length):
+                raise ValidationError("作答字数上限必须是整数。", field="max_length")
+            spec["max_length"] = int(max_length)
+        if public_only:
+            return spec
+        spec["reference_answer"] = form.reference_answer.data or ""
+        spec["scoring_points"] = _scoring_points(form.scoring_points.data or "")
         return spec
-    spec["reference_answer"] = form.reference_answer.data or ""
-    spec["scoring_points"] = _scoring_points(form.scoring_points.data or "")
-    return spec
+
+
+FORM_FIELDS: dict[str, FormFields] = {
+    "single_choice": ChoiceFields(multi=False),
+    "multiple_choice": ChoiceFields(multi=True),
+    "true_false": TrueFalseFields(),
+    "fill_in": FillInFields(),
+    "short_answer": ExaminerFields(),
+    "calculation": ExaminerFields(),
+    "essay": ExaminerFields(),
+}
+"""The editor fields of each item type by code; a new type registers its fields here."""
+
+_UNKNOWN_TYPE_FIELDS = ExaminerFields()  # an unknown type's spec is read as before; the service rejects the type
+
+
+def form_fields(item_type: str) -> FormFields:
+    return FORM_FIELDS.get(item_type, _UNKNOWN_TYPE_FIELDS)
+
+
+def fieldset_types() -> dict[str, list[str]]:
+    """Fieldset -> the type codes showing it (for the editor template)."""
+    out: dict[str, list[str]] = {}
+    for code in ITEM_TYPES:
+        for name in form_fields(code).fieldsets:
+            out.setdefault(name, []).append(code)
+    return out
+
+
+def spec_from_form(form: ItemFields, item_type: str, *, public_only: bool = False) -> dict[str, Any]:
+    """The type's spec from the form. ``public_only`` leaves out keys and scoring (for the
+    lenient preview of an incomplete item), so nothing secret can reach a preview."""
+    return form_fields(item_type).spec(form, public_only=public_only)
 
 
 def content_from_form(form: ItemFields, item_type: str) -> ItemContent:
@@ -227,8 +291,8 @@ def attach_error(form: ItemFields, exc: ValidationError, item_type: str = "") ->
             name = "option_a"
     elif name == "options":
         name = "option_a"
-    elif name == "key" and item_type == "true_false":
-        name = "tf_key"
+    elif name in form_fields(item_type).error_fields:
+        name = form_fields(item_type).error_fields[name]
     elif name in ("analysis",):
         name = "explanation_html"
     elif name == "type":

@@ -41,14 +41,13 @@ from itembank.models import (
 from web.access import actor, roles_required
 from web.bank import bp
 from web.bank.item_forms import (
-    CHOICE_TYPES,
-    EXAMINER_TYPES,
     SCORING_LABELS,
     EditItemForm,
     ItemFields,
     NewItemForm,
     attach_error,
     content_from_form,
+    fieldset_types,
     fill_form,
     spec_from_form,
 )
@@ -181,8 +180,7 @@ def _editor_context(form: ItemFields, item_type: str) -> dict[str, Any]:
         "form": form,
         "item_type": item_type,
         "item_types": ITEM_TYPES,
-        "choice_types": CHOICE_TYPES,
-        "examiner_types": EXAMINER_TYPES,
+        "fieldsets": fieldset_types(),
         "scoring_labels": SCORING_LABELS,
     }
 
