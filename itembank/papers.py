@@ -155,7 +155,7 @@ def _recently_used(session: Session, blueprint: Blueprint) -> set[int]:
     return set(session.scalars(select(PaperItem.item_id).join(PaperForm).where(PaperForm.paper_id.in_(recent_ids))))
 
 
-def _overexposed(session: Session, item_ids: Select[tuple[int]]) -> set[int]:
+def _overexposed(session: Session, item_ids: Select[int]) -> set[int]:
     """Items (of the ``item_ids`` subquery) already in as many locked papers as the exposure cap allows."""
     cap = int(get_rule(session, "assembly_exposure_cap"))
     rows = session.execute(
