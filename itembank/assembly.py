@@ -53,7 +53,12 @@ range; too few item-uses for all forms; enemy sets; bounds that do not add up) a
 :func:`assemble` raises :class:`AssemblyInfeasible` with the first one in Chinese. Without a TIF
 tolerance, items dominated by enough interchangeable items are dropped from the model (a safe
 reduction, see ``_drop_dominated``): it shrinks a 200-of-5,000 model about tenfold and spares
-HiGHS' presolve seconds of work.
+HiGHS' presolve seconds of work. Dominance is not valid under a parallel band (a better item
+can push a form above the band); there only surplus exact copies are dropped
+(``_drop_duplicates``), and each group is first solved over the most informative items per
+signature and θ point, that solution being kept only when the full model's LP bound proves it
+within ``mip_rel_gap`` (``_solve_group``): 2 forms × 100 within 5 % from 16,000 items went from
+16 s to about 1 s.
 
 ``spec.time_limit`` is a total budget, shared equally by the groups still to solve. With a time
 limit reached, the incumbent is returned (status ``"time_limit"``, proven gap reported); such
