@@ -53,7 +53,12 @@ range; too few item-uses for all forms; enemy sets; bounds that do not add up) a
 :func:`assemble` raises :class:`AssemblyInfeasible` with the first one in Chinese. Without a TIF
 tolerance, items dominated by enough interchangeable items are dropped from the model (a safe
 reduction, see ``_drop_dominated``): it shrinks a 200-of-5,000 model about tenfold and spares
-HiGHS' presolve seconds of work.
+HiGHS' presolve seconds of work. Dominance is not valid under a parallel band (a better item
+can push a form above the band); there only surplus exact copies are dropped
+(``_drop_duplicates``), and each group is first solved over the most informative items per
+signature and θ point, that solution being kept only when the full model's LP bound proves it
+within ``mip_rel_gap`` (``_solve_group``): 2 forms × 100 within 5 % from 16,000 items went from
+16 s to about 1 s.
 
 ``spec.time_limit`` is a total budget, shared equally by the groups still to solve. With a time
 limit reached, the incumbent is returned (status ``"time_limit"``, proven gap reported); such
@@ -76,7 +81,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -90,6 +95,7 @@ Int = NDArray[np.int64]
 Mode = Literal["blueprint", "type_counts", "both"]
 ToleranceKind = Literal["absolute", "relative"]
 Bound = tuple[int, int]
+_K = TypeVar("_K", int, str)
 
 __all__ = [
     "TYPE_NAMES",
@@ -127,6 +133,12 @@ TYPE_NAMES: Mapping[str, str] = MappingProxyType(
 # band that is exactly tight may be exceeded by round-off.
 _TIF_TOL = 1e-6
 
+# With a TIF tolerance a group is first solved over a restricted candidate set (this many times
+# ``n_total · h`` best items per signature and θ point), when that is at most this share of the
+# candidates; see ``_solve_group``.
+_RESTRICT_FACTOR = 3
+_RESTRICT_SHARE = 0.5
+
 
 class AssemblyError(RuntimeError):
     """The solver could not produce a paper (e.g. no feasible solution within the time limit)."""
@@ -155,7 +167,7 @@ def _frozen_array(values: ArrayLike, dtype: Any = None) -> NDArray[Any]:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class ItemPool:
     """The items a paper may be assembled from; every array has length ``n_items``.
 
@@ -193,27 +205,43 @@ class ItemPool:
     point: Int
     a: Float
     b: Float
-    c: Float | None = None
-    node_parent: Int | None = None
-    eligible: NDArray[np.bool_] | None = None
-    enemy_sets: Sequence[Sequence[int]] = ()
-    max_uses: Int | None = None
+    c: Float
+    node_parent: Int
+    eligible: NDArray[np.bool_]
+    enemy_sets: tuple[tuple[int, ...], ...]
+    max_uses: Int | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        item_ids: ArrayLike,
+        item_types: ArrayLike,
+        point: ArrayLike,
+        a: ArrayLike,
+        b: ArrayLike,
+        c: ArrayLike | None = None,
+        node_parent: ArrayLike | None = None,
+        eligible: ArrayLike | None = None,
+        enemy_sets: Sequence[Sequence[int]] = (),
+        max_uses: ArrayLike | None = None,
+    ) -> None:
+        # Written out (not generated) so that the optional inputs become the typed, always
+        # present arrays the engine reads: ``c`` 0, ``node_parent`` flat, ``eligible`` all.
         set_ = object.__setattr__
-        ids = np.asarray(self.item_ids)
+        ids = np.asarray(item_ids)
         n = ids.shape[0] if ids.ndim == 1 else -1
         if n < 0:
             raise ValueError("item_ids 必须是一维数组。")
         set_(self, "item_ids", _frozen_array(ids))
-        set_(self, "item_types", _frozen_array(np.asarray(self.item_types).astype(str)))
-        set_(self, "point", _frozen_array(self.point, np.int64))
-        set_(self, "a", _frozen_array(self.a, np.float64))
-        set_(self, "b", _frozen_array(self.b, np.float64))
-        set_(self, "c", _frozen_array(np.zeros(n) if self.c is None else self.c, np.float64))
-        set_(self, "eligible", _frozen_array(np.ones(n, bool) if self.eligible is None else self.eligible, bool))
-        if self.max_uses is not None:
-            set_(self, "max_uses", _frozen_array(self.max_uses, np.int64))
+        set_(self, "item_types", _frozen_array(np.asarray(item_types).astype(str)))
+        points: Int = _frozen_array(point, np.int64)
+        set_(self, "point", points)
+        set_(self, "a", _frozen_array(a, np.float64))
+        set_(self, "b", _frozen_array(b, np.float64))
+        c_arr: Float = _frozen_array(np.zeros(n) if c is None else c, np.float64)
+        set_(self, "c", c_arr)
+        set_(self, "eligible", _frozen_array(np.ones(n, np.bool_) if eligible is None else eligible, np.bool_))
+        uses: Int | None = None if max_uses is None else _frozen_array(max_uses, np.int64)
+        set_(self, "max_uses", uses)
         for name in ("item_types", "point", "a", "b", "c", "eligible", "max_uses"):
             arr = getattr(self, name)
             if arr is not None and arr.shape != (n,):
@@ -223,26 +251,26 @@ class ItemPool:
         for name in ("a", "b", "c"):
             if not np.all(np.isfinite(getattr(self, name))):
                 raise ValueError(f"IRT 参数 {name} 含有非有限值。")
-        if np.any((self.c < 0) | (self.c >= 1)):
+        if np.any((c_arr < 0) | (c_arr >= 1)):
             raise ValueError("IRT 参数 c 必须在 [0, 1) 内。")
-        if self.max_uses is not None and np.any(self.max_uses < 0):
+        if uses is not None and np.any(uses < 0):
             raise ValueError("max_uses 不能为负数。")
 
-        if self.node_parent is None:
-            n_nodes = int(self.point.max(initial=-1)) + 1
+        if node_parent is None:
+            n_nodes = int(points.max(initial=-1)) + 1
             parent = np.full(n_nodes, -1, np.int64)
         else:
-            parent = np.asarray(self.node_parent, np.int64)
+            parent = np.asarray(node_parent, np.int64)
             n_nodes = parent.shape[0]
             if parent.ndim != 1 or np.any((parent < -1) | (parent >= n_nodes)):
                 raise ValueError("node_parent 中有越界的上级节点索引。")
             _check_acyclic(parent)
         set_(self, "node_parent", _frozen_array(parent, np.int64))
-        if np.any((self.point < -1) | (self.point >= n_nodes)):
+        if np.any((points < -1) | (points >= n_nodes)):
             raise ValueError("point 中有越界的鉴定点索引。")
 
         sets: list[tuple[int, ...]] = []
-        for members in self.enemy_sets:
+        for members in enemy_sets:
             uniq = tuple(sorted({int(i) for i in members}))
             if any(i < 0 or i >= n for i in uniq):
                 raise ValueError("互斥题组中有越界的试题索引。")
@@ -256,13 +284,11 @@ class ItemPool:
 
     @property
     def n_nodes(self) -> int:
-        assert self.node_parent is not None
         return int(self.node_parent.shape[0])
 
     @cached_property
     def is_point(self) -> NDArray[np.bool_]:
         """Nodes without children (assessment points), shape (n_nodes,)."""
-        assert self.node_parent is not None
         has_child = np.zeros(self.n_nodes, bool)
         has_child[self.node_parent[self.node_parent >= 0]] = True
         return ~has_child
@@ -270,7 +296,6 @@ class ItemPool:
     @cached_property
     def membership(self) -> sparse.csr_array:
         """``M[v, i] = 1`` when item ``i`` lies in the subtree of node ``v``; (n_nodes, n_items)."""
-        assert self.node_parent is not None
         items = np.flatnonzero(self.point >= 0)
         node = self.point[items]
         rows: list[Int] = []
@@ -300,7 +325,7 @@ class ItemPool:
     def information(self, theta: ArrayLike) -> Float:
         """Item information at the θ points, shape (n_theta, n_items)."""
         with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
-            info = information(np.atleast_1d(np.asarray(theta, float)), self.a, self.b, self.c)
+            info = information(np.atleast_1d(np.asarray(theta, np.float64)), self.a, self.b, self.c)
         # exp overflow far from b gives 0·inf = nan; the information there is 0.
         return np.nan_to_num(info, nan=0.0, posinf=0.0)
 
@@ -363,8 +388,8 @@ def parents_from_codes(codes: Sequence[str], sep: str = "-") -> Int:
     return out
 
 
-def _normalise_bounds(counts: Mapping[Any, int | tuple[int, int]], what: str) -> Mapping[Any, Bound]:
-    out: dict[Any, Bound] = {}
+def _normalise_bounds(counts: Mapping[_K, int | tuple[int, int]], what: str) -> dict[_K, Bound]:
+    out: dict[_K, Bound] = {}
     for key, value in counts.items():
         if isinstance(value, tuple | list):
             lo, hi = (int(v) for v in value)
@@ -433,6 +458,10 @@ class AssemblySpec:
     shadow: bool = True
     mip_rel_gap: float = 0.02
     time_limit: float | None = 60.0
+    #: ``node_counts`` as ``(lo, hi)`` bounds (what the engine reads); set from it.
+    node_bounds: Mapping[int, Bound] = field(init=False, repr=False)
+    #: ``type_counts`` as ``(lo, hi)`` bounds; set from it.
+    type_bounds: Mapping[str, Bound] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -440,8 +469,13 @@ class AssemblySpec:
             raise ValueError("试卷题量和套数都必须至少为 1。")
         if self.mode not in ("blueprint", "type_counts", "both"):
             raise ValueError(f"未知的组卷方式：{self.mode}。")
-        set_(self, "node_counts", _normalise_bounds(self.node_counts, "节点"))
-        set_(self, "type_counts", _normalise_bounds(self.type_counts, "题型"))
+        node_bounds = _normalise_bounds(self.node_counts, "节点")
+        type_bounds = _normalise_bounds(self.type_counts, "题型")
+        set_(self, "node_bounds", node_bounds)
+        set_(self, "type_bounds", type_bounds)
+        # The counts read back as bounds too, as they always have.
+        set_(self, "node_counts", dict(node_bounds))
+        set_(self, "type_counts", dict(type_bounds))
         uses_nodes = self.mode in ("blueprint", "both")
         uses_types = self.mode in ("type_counts", "both")
         if uses_nodes != bool(self.node_counts):
@@ -467,7 +501,7 @@ class AssemblySpec:
     @property
     def theta(self) -> Float:
         """Absolute θ points, ``cut_theta + theta_offsets``."""
-        return self.cut_theta + np.asarray(self.theta_offsets, float)
+        return self.cut_theta + np.asarray(self.theta_offsets, np.float64)
 
     @property
     def weights(self) -> Float:
@@ -497,7 +531,7 @@ def allocate_counts(weights: Sequence[float] | ArrayLike, total: int) -> Int:
     -------
     ndarray of int64
     """
-    w = np.asarray(weights, float)
+    w: Float = np.asarray(weights, np.float64)
     if w.ndim != 1 or np.any(~np.isfinite(w)) or np.any(w < 0):
         raise ValueError("鉴定比重必须是非负有限数。")
     if total < 0:
@@ -506,8 +540,8 @@ def allocate_counts(weights: Sequence[float] | ArrayLike, total: int) -> Int:
         if total == 0:
             return np.zeros(w.size, np.int64)
         raise ValueError("鉴定比重之和必须大于 0。")
-    quota = total * w / w.sum()
-    counts = np.floor(quota).astype(np.int64)
+    quota: Float = total * w / w.sum()
+    counts: Int = np.floor(quota).astype(np.int64)
     # Floating round-off can make a whole quota (e.g. 3.0) come out as 2.9999…: treat it as whole.
     near = np.isclose(quota, counts + 1, rtol=0, atol=1e-9)
     counts[near] += 1
@@ -624,12 +658,12 @@ class _Names:
 def _allowed_items(pool: ItemPool, spec: AssemblySpec) -> NDArray[np.bool_]:
     """Items that may be chosen at all: eligible, with capacity, not barred by a zero bound."""
     allowed = pool.eligible & (pool.capacity(spec.overlap_cap) > 0)
-    if spec.node_counts:
-        closed = [v for v, (_, hi) in spec.node_counts.items() if hi == 0]
+    if spec.node_bounds:
+        closed = [v for v, (_, hi) in spec.node_bounds.items() if hi == 0]
         if closed:
             allowed &= np.asarray(pool.membership[closed].sum(axis=0)).ravel() == 0
-    if spec.type_counts:
-        open_types = [t for t, (_, hi) in spec.type_counts.items() if hi > 0]
+    if spec.type_bounds:
+        open_types = [t for t, (_, hi) in spec.type_bounds.items() if hi > 0]
         allowed &= np.isin(pool.item_types, open_types)
     return allowed
 
@@ -683,7 +717,7 @@ def precheck(
         empty when none was found.
     """
     names = _Names(pool, node_codes, type_names)
-    bad = [v for v in spec.node_counts if not 0 <= v < pool.n_nodes]
+    bad = [v for v in spec.node_bounds if not 0 <= v < pool.n_nodes]
     if bad:
         raise ValueError(f"node_counts 中有越界的节点索引：{bad}。")
     n_forms, length = spec.n_forms, spec.form_length
@@ -708,25 +742,25 @@ def precheck(
             if indep < need:
                 out.append(f"{label}需要 {need} 题，但受互斥题组限制，每套最多只能选出 {indep} 题。")
 
-    allowed_row = sparse.csr_array(allowed.astype(float)[None, :])
+    allowed_row = sparse.csr_array(allowed.astype(np.float64)[None, :])
     check("每套试卷", length, allowed_row)
 
-    for t, (lo, _) in spec.type_counts.items():
+    for t, (lo, _) in spec.type_bounds.items():
         if lo > 0:
-            row = sparse.csr_array(((pool.item_types == t) & allowed).astype(float)[None, :])
+            row = sparse.csr_array(((pool.item_types == t) & allowed).astype(np.float64)[None, :])
             check(names.type(t), lo, row)
-    if spec.type_counts:
-        lo_sum = sum(lo for lo, _ in spec.type_counts.values())
-        hi_sum = sum(hi for _, hi in spec.type_counts.values())
+    if spec.type_bounds:
+        lo_sum = sum(lo for lo, _ in spec.type_bounds.values())
+        hi_sum = sum(hi for _, hi in spec.type_bounds.values())
         if lo_sum > length:
             out.append(f"各题型最低题量合计 {lo_sum} 题，超过每套试卷题量 {length} 题。")
         elif hi_sum < length:
             out.append(f"各题型题量上限合计只有 {hi_sum} 题，不足每套试卷题量 {length} 题。")
 
-    if spec.node_counts:
+    if spec.node_bounds:
         members = pool.membership.multiply(allowed[None, :]).tocsr()
-        for v in sorted(spec.node_counts):
-            lo, _ = spec.node_counts[v]
+        for v in sorted(spec.node_bounds):
+            lo, _ = spec.node_bounds[v]
             if lo > 0:
                 check(names.node(v) + " ", lo, members[[v]])
         out.extend(_bound_sums(pool, spec, members, allowed, names))
@@ -737,8 +771,7 @@ def _bound_sums(
     pool: ItemPool, spec: AssemblySpec, members: sparse.csr_array, allowed: NDArray[np.bool_], names: _Names
 ) -> list[str]:
     """Bounds of the nearest constrained descendants of a node must fit the node's own bounds."""
-    assert pool.node_parent is not None
-    bounds = spec.node_counts
+    bounds = spec.node_bounds
     kids: dict[int, list[int]] = {}
     for v in sorted(bounds):
         p = int(pool.node_parent[v])
@@ -787,17 +820,16 @@ class _Rows:
         start = self.n
         self.r.append(np.asarray(rows, np.int64) + start)
         self.c.append(np.asarray(cols, np.int64))
-        self.v.append(np.asarray(vals, float))
-        self.lb.append(np.broadcast_to(np.asarray(lb, float), (m,)))
-        self.ub.append(np.broadcast_to(np.asarray(ub, float), (m,)))
+        self.v.append(np.asarray(vals, np.float64))
+        self.lb.append(np.broadcast_to(np.asarray(lb, np.float64), (m,)))
+        self.ub.append(np.broadcast_to(np.asarray(ub, np.float64), (m,)))
         self.n += m
         return start
 
     def add_to(self, rows: Int, cols: Int, vals: ArrayLike) -> None:
         """Add entries to rows that already exist (``rows`` are global indices)."""
-        self.add(
-            np.asarray(rows, np.int64) - self.n, cols, np.broadcast_to(np.asarray(vals, float), np.shape(cols)), 0, 0, 0
-        )
+        values = np.broadcast_to(np.asarray(vals, np.float64), np.shape(cols))
+        self.add(np.asarray(rows, np.int64) - self.n, cols, values, 0, 0, 0)
 
     def per_form(self, block: sparse.coo_array, n_forms: int, n_cand: int, lb: ArrayLike, ub: ArrayLike) -> None:
         """The same (m × n_cand) block for every form's x columns: rows form-major."""
@@ -889,7 +921,7 @@ def _build_group(
     dense_info = sparse.coo_array(info[:, cand])
     counts = _count_blocks(pool, spec, cand)
     enemy = _enemy_block(pool, cand)
-    z_ub = np.minimum(cap_left[cand], n_later).astype(float)
+    z_ub = np.minimum(cap_left[cand], n_later).astype(np.float64)
 
     rows = _Rows()
     _add_tif_floor(rows, cols, dense_info, spec.weights)
@@ -916,16 +948,16 @@ def _count_blocks(pool: ItemPool, spec: AssemblySpec, cand: Int) -> list[tuple[s
     every choice satisfies and without empty blocks."""
     n = cand.size
     groups: list[tuple[sparse.coo_array, Float, Float]] = []
-    if spec.node_counts:
-        nodes = np.asarray(sorted(spec.node_counts), np.int64)
+    if spec.node_bounds:
+        nodes = np.asarray(sorted(spec.node_bounds), np.int64)
         m = pool.membership[nodes][:, cand].tocsr()
-        lo = np.asarray([spec.node_counts[v][0] for v in nodes], float)
-        hi = np.asarray([spec.node_counts[v][1] for v in nodes], float)
+        lo = np.asarray([spec.node_bounds[v][0] for v in nodes], np.float64)
+        hi = np.asarray([spec.node_bounds[v][1] for v in nodes], np.float64)
         size = np.asarray(m.sum(axis=1)).ravel()
         keep = (lo > 0) | (hi < size)
         groups.append((m[np.flatnonzero(keep)].tocoo(), lo[keep], hi[keep]))
-    if spec.type_counts:
-        types = sorted(spec.type_counts)
+    if spec.type_bounds:
+        types = sorted(spec.type_bounds)
         t_of = {t: j for j, t in enumerate(types)}
         col_t = np.asarray([t_of.get(t, -1) for t in pool.item_types[cand].tolist()], np.int64)
         ok = col_t >= 0  # the others were excluded from cand already
@@ -933,8 +965,8 @@ def _count_blocks(pool: ItemPool, spec: AssemblySpec, cand: Int) -> list[tuple[s
         groups.append(
             (
                 m,
-                np.asarray([spec.type_counts[t][0] for t in types], float),
-                np.asarray([spec.type_counts[t][1] for t in types], float),
+                np.asarray([spec.type_bounds[t][0] for t in types], np.float64),
+                np.asarray([spec.type_bounds[t][1] for t in types], np.float64),
             )
         )
     return [(m, lo, hi) for m, lo, hi in groups if m.shape[0]]
@@ -945,7 +977,8 @@ def _enemy_block(pool: ItemPool, cand: Int) -> sparse.coo_array | None:
     n = cand.size
     pos = np.full(pool.n_items, -1, np.int64)
     pos[cand] = np.arange(n)
-    e_r, e_c = [], []
+    e_r: list[Int] = []
+    e_c: list[Int] = []
     for members in pool.enemy_sets:
         j = pos[np.asarray(members, np.int64)]
         j = j[j >= 0]
@@ -978,7 +1011,7 @@ def _add_overlap(rows: _Rows, cols: _Columns, cap_left: Int, z_ub: Float) -> Non
     local = np.arange(m, dtype=np.int64)
     r_ = np.concatenate([np.tile(local, n_f)] + ([local] if later else []))
     c_ = np.concatenate([(j[None, :] + n * np.arange(n_f)[:, None]).ravel()] + ([cols.z0 + j] if later else []))
-    rows.add(r_, c_, np.ones(r_.size), -np.inf, cap_left[j].astype(float), m)
+    rows.add(r_, c_, np.ones(r_.size), -np.inf, cap_left[j].astype(np.float64), m)
 
 
 def _add_shadow_rows(rows: _Rows, cols: _Columns, block: sparse.coo_array, lb: ArrayLike, ub: ArrayLike) -> None:
@@ -1057,11 +1090,50 @@ def _column_bounds(cols: _Columns, z_ub: Float, prior_tif: Float) -> tuple[Float
 
 
 def _candidates(pool: ItemPool, spec: AssemblySpec, info: Float, cap_left: Int, n_total: int) -> Int:
-    """Items that may enter this group's model: allowed, capacity left, and not dominated."""
+    """Items that may enter this group's model: allowed, capacity left, and not dominated
+    (without a TIF tolerance) or not one of too many exact copies (with one)."""
     cand = np.flatnonzero(_allowed_items(pool, spec) & (cap_left > 0))
     if spec.tif_tolerance is None:
         cand = _drop_dominated(pool, spec, info, cand, n_total)
+    else:
+        cand = _drop_duplicates(pool, spec, info, cand, n_total)
     return cand
+
+
+def _signatures(pool: ItemPool, spec: AssemblySpec, cand: Int) -> tuple[Int, Int]:
+    """Per candidate: its *signature* (the constrained nodes and the constrained type it counts
+    for, as one integer) and ``h``, the most one form can take of that signature."""
+    length = spec.form_length
+    h = np.full(cand.size, length, np.int64)
+    sig_node = np.full(cand.size, -1, np.int64)
+    if spec.node_bounds:
+        nodes = np.asarray(sorted(spec.node_bounds), np.int64)
+        hi = np.asarray([spec.node_bounds[v][1] for v in nodes], np.int64)
+        coo = pool.membership[nodes][:, cand].tocoo()
+        np.minimum.at(h, coo.col, hi[coo.row])
+        # The constrained nodes containing an item lie on one path, so the deepest of them
+        # determines the whole set: it is the signature's node part.
+        depth = _depth(pool.node_parent)[nodes]
+        code = depth * nodes.size + np.arange(nodes.size)
+        best = np.full(cand.size, -1, np.int64)
+        np.maximum.at(best, coo.col, code[coo.row])
+        sig_node = np.where(best >= 0, best % nodes.size, -1)
+    sig_type = np.full(cand.size, -1, np.int64)
+    if spec.type_bounds:
+        types = sorted(spec.type_bounds)
+        t_of = {t: j for j, t in enumerate(types)}
+        sig_type = np.asarray([t_of.get(t, -1) for t in pool.item_types[cand].tolist()], np.int64)
+        t_hi = np.asarray([spec.type_bounds[t][1] for t in types] + [length], np.int64)
+        h = np.minimum(h, t_hi[sig_type])
+    key = (sig_node + 1) * (len(spec.type_bounds) + 1) + (sig_type + 1)
+    return key, h
+
+
+def _in_enemy_set(pool: ItemPool) -> NDArray[np.bool_]:
+    in_enemy = np.zeros(pool.n_items, np.bool_)
+    for members in pool.enemy_sets:
+        in_enemy[list(members)] = True
+    return in_enemy
 
 
 def _drop_dominated(pool: ItemPool, spec: AssemblySpec, info: Float, cand: Int, n_total: int) -> Int:
@@ -1082,32 +1154,8 @@ def _drop_dominated(pool: ItemPool, spec: AssemblySpec, info: Float, cand: Int, 
     """
     if cand.size == 0:
         return cand
-    length = spec.form_length
-    h = np.full(cand.size, length, np.int64)
-    sig_node = np.full(cand.size, -1, np.int64)
-    if spec.node_counts:
-        nodes = np.asarray(sorted(spec.node_counts), np.int64)
-        hi = np.asarray([spec.node_counts[v][1] for v in nodes], np.int64)
-        coo = pool.membership[nodes][:, cand].tocoo()
-        np.minimum.at(h, coo.col, hi[coo.row])
-        # The constrained nodes containing an item lie on one path, so the deepest of them
-        # determines the whole set: it is the signature's node part.
-        depth = _depth(pool.node_parent)[nodes]
-        code = depth * nodes.size + np.arange(nodes.size)
-        best = np.full(cand.size, -1, np.int64)
-        np.maximum.at(best, coo.col, code[coo.row])
-        sig_node = np.where(best >= 0, best % nodes.size, -1)
-    sig_type = np.full(cand.size, -1, np.int64)
-    if spec.type_counts:
-        types = sorted(spec.type_counts)
-        t_of = {t: j for j, t in enumerate(types)}
-        sig_type = np.asarray([t_of.get(t, -1) for t in pool.item_types[cand].tolist()], np.int64)
-        t_hi = np.asarray([spec.type_counts[t][1] for t in types] + [length], np.int64)
-        h = np.minimum(h, t_hi[sig_type])
-    in_enemy = np.zeros(pool.n_items, bool)
-    for members in pool.enemy_sets:
-        in_enemy[list(members)] = True
-    key = (sig_node + 1) * (len(spec.type_counts) + 1) + (sig_type + 1)
+    key, h = _signatures(pool, spec, cand)
+    in_enemy = _in_enemy_set(pool)
     keep = np.ones(cand.size, bool)
     for k in np.unique(key):
         group = np.flatnonzero(key == k)
@@ -1131,6 +1179,114 @@ def _drop_dominated(pool: ItemPool, spec: AssemblySpec, info: Float, cand: Int, 
             dom = ge & (gt | earlier)
             keep[group[part]] = dom.sum(axis=0) < thr
     return cand[keep]
+
+
+def _drop_duplicates(pool: ItemPool, spec: AssemblySpec, info: Float, cand: Int, n_total: int) -> Int:
+    """Keep at most ``n_total · h`` items of every class of exact copies: a reduction that stays
+    valid with a TIF tolerance.
+
+    Items are copies when they have the same signature (see :func:`_drop_dominated`), are in no
+    enemy set and have the same information at every θ point, as every uncalibrated item with
+    the same a-priori parameters on one point has. In any solution of the group's model using a
+    dropped copy ``i`` on form ``f``, the signature's uses over all forms of this group and the
+    shadow are at most ``n_total · h`` (its count bounds), ``i`` being one of them, so some kept
+    copy ``j`` is used nowhere and has capacity left (every candidate has some): putting ``j``
+    where ``i`` was (on ``f``, and likewise moving the shadow's ``z_i`` onto unused kept copies)
+    keeps the length, counts, enemy sets and overlap, and *every* TIF (forms and shadow) is
+    exactly what it was, so the floor, the objective and the parallel band hold unchanged.
+    Dominance (:func:`_drop_dominated`) is not valid with a band, as two items of 5 and one of
+    10 show: two 1-item forms with equal information need the two 5s, and dropping the
+    dominated second 5 leaves no such pair.
+    """
+    n = cand.size
+    if n == 0:
+        return cand
+    key, h = _signatures(pool, spec, cand)
+    free = ~_in_enemy_set(pool)[cand]
+    rows = np.column_stack([key.astype(np.float64), info[:, cand].T])
+    cls = np.unique(rows, axis=0, return_inverse=True)[1].ravel().astype(np.int64)
+    cls = np.where(free, cls, -1 - np.arange(n, dtype=np.int64))  # items in enemy sets stay
+    order = np.lexsort((np.arange(n), cls))  # by class, then pool index
+    ordered = cls[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    rank = np.arange(n) - np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    keep = np.empty(n, np.bool_)
+    keep[order] = rank < n_total * h[order]
+    return cand[keep]
+
+
+def _restricted(pool: ItemPool, spec: AssemblySpec, info: Float, cand: Int, n_total: int) -> Int:
+    """A smaller candidate set for a first try with a TIF tolerance (see :func:`_solve_group`):
+    per signature the ``_RESTRICT_FACTOR · n_total · h`` most informative items at every θ
+    point and in sum, and every item in an enemy set. Not a valid reduction by itself; its
+    solution is accepted only with the full model's LP bound as a certificate."""
+    if cand.size == 0:
+        return cand
+    key, h = _signatures(pool, spec, cand)
+    keep = _in_enemy_set(pool)[cand].copy()
+    for k in np.unique(key):
+        group = np.flatnonzero(key == k)
+        m = int(_RESTRICT_FACTOR * n_total * h[group[0]])
+        if group.size <= m:
+            keep[group] = True
+            continue
+        vals = info[:, cand[group]]
+        for row in [*vals, vals.sum(axis=0)]:
+            keep[group[np.argsort(-row, kind="stable")[:m]]] = True
+    return cand[keep]
+
+
+@dataclass
+class _Solved:
+    res: Any
+    model: _Model
+    candidates: str
+    lp_bound: float | None
+    build_seconds: float
+
+
+def _solve_group(
+    pool: ItemPool,
+    spec: AssemblySpec,
+    info: Float,
+    cand: Int,
+    cap_left: Int,
+    n_forms: int,
+    n_later: int,
+    prior_tif: Float,
+    time_limit: float | None,
+) -> _Solved:
+    """Solve one group's MILP; with a TIF tolerance, try a restricted candidate set first.
+
+    No reduction by information alone is valid under a parallel band (see
+    :func:`_drop_duplicates`), yet HiGHS on every candidate of a large pool is slow (2 forms ×
+    100 from 16,000 items: 16 s). So the group is solved over :func:`_restricted` candidates, and
+    that solution ``y_R`` is accepted only when the LP relaxation of the *full* model (every
+    candidate) bounds the full optimum ``y*`` closely enough: ``y_R ≤ y* ≤ U_LP`` and
+    ``(U_LP − y_R) / y_R ≤ mip_rel_gap``, the same guarantee HiGHS gives on the full model.
+    The restricted solution is feasible for the full model (its items are a subset), so the
+    forms are valid either way. Otherwise (restricted model infeasible, no solution in its time,
+    or the bound too loose) the full model is solved as before, in the time left.
+    """
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    full = _build_group(pool, spec, info, cand, cap_left, n_forms, n_later, prior_tif)
+    build = time.perf_counter() - t0
+    if spec.tif_tolerance is not None:
+        small = _restricted(pool, spec, info, cand, n_forms + n_later)
+        if small.size <= _RESTRICT_SHARE * cand.size:
+            t1 = time.perf_counter()
+            model = _build_group(pool, spec, info, small, cap_left, n_forms, n_later, prior_tif)
+            build += time.perf_counter() - t1
+            res = _solve(model, spec, None if time_limit is None else time_limit / 2)
+            if res.x is not None:
+                left = None if deadline is None else deadline - time.perf_counter()
+                lp = _solve(full, spec, left, relax=True)
+                y = -float(res.fun)
+                if lp.status == 0 and -float(lp.fun) - y <= spec.mip_rel_gap * abs(y) + 1e-9:
+                    return _Solved(res, model, "restricted", -float(lp.fun), build)
+    left = None if deadline is None else deadline - time.perf_counter()
+    return _Solved(_solve(full, spec, left), full, "all", None, build)
 
 
 def _solve(model: _Model, spec: AssemblySpec, time_limit: float | None, relax: bool = False) -> Any:
@@ -1177,6 +1333,9 @@ class GroupReport:
     ``objective`` is the group's ``y``; ``dual_bound`` HiGHS' proven upper bound on it;
     ``mip_gap`` = (bound − objective) / objective as HiGHS reports it; ``status`` is
     ``"optimal"`` (closed to ``mip_rel_gap``) or ``"time_limit"`` (incumbent returned).
+    ``candidates`` says which model gave the forms: ``"all"`` (every candidate left by the
+    valid reductions) or ``"restricted"`` (a restricted set, its solution certified within
+    ``mip_rel_gap`` by the full model's LP bound, which is then ``dual_bound``).
     """
 
     forms: tuple[int, ...]
@@ -1190,6 +1349,7 @@ class GroupReport:
     n_constraints: int
     build_seconds: float
     solve_seconds: float
+    candidates: str = "all"
 
 
 @dataclass(frozen=True, eq=False)
@@ -1271,10 +1431,11 @@ def assemble(
         size = min(group, n_forms - start)
         later = n_forms - start - size if spec.shadow else 0
         cand = _candidates(pool, spec, info, cap_left, size + later)
-        model = _build_group(pool, spec, info, cand, cap_left, size, later, prior_tif)
         t1 = time.perf_counter()
         limit = None if deadline is None else (deadline - t1) / (len(starts) - g)
-        res = _solve(model, spec, limit)
+        solved = _solve_group(pool, spec, info, cand, cap_left, size, later, prior_tif, limit)
+        res, model = solved.res, solved.model
+        cand = model.cand
         t2 = time.perf_counter()
         label = f"第 {start + 1}" + (f"–{start + size} 套试卷" if size > 1 else " 套试卷")
         if res.status == 2:
@@ -1290,19 +1451,24 @@ def assemble(
             cap_left[items] -= 1
             prior_tif = np.vstack([prior_tif, tif])
         gap = float(res.mip_gap) if res.mip_gap is not None else math.nan
+        dual = -float(res.mip_dual_bound) if res.mip_dual_bound is not None else math.nan
+        if solved.lp_bound is not None:  # a restricted model's solution, certified by the full LP
+            dual = solved.lp_bound
+            gap = (dual - (-float(res.fun))) / max(abs(float(res.fun)), 1e-12)
         reports.append(
             GroupReport(
                 forms=tuple(range(start, start + size)),
-                status="optimal" if res.status == 0 else "time_limit",
+                status="optimal" if res.status == 0 or solved.lp_bound is not None else "time_limit",
                 solver_message=str(res.message),
                 objective=-float(res.fun),
-                dual_bound=-float(res.mip_dual_bound) if res.mip_dual_bound is not None else math.nan,
+                dual_bound=dual,
                 mip_gap=gap,
                 n_candidates=int(cand.size),
                 n_variables=int(model.c.size),
                 n_constraints=int(model.a.shape[0]),
-                build_seconds=t1 - t0,
-                solve_seconds=t2 - t1,
+                build_seconds=t1 - t0 + solved.build_seconds,
+                solve_seconds=t2 - t1 - solved.build_seconds,
+                candidates=solved.candidates,
             )
         )
     w = spec.weights
@@ -1363,18 +1529,18 @@ def _form_violations(
         out.append(f"{prefix}{names.item(int(i))} 重复出现。")
     for i in uniq[~pool.eligible[uniq]]:
         out.append(f"{prefix}{names.item(int(i))} 当前不可用（未启用或受曝光/近期使用规则限制）。")
-    if spec is not None and spec.type_counts:
+    if spec is not None and spec.type_bounds:
         got = dict(zip(*np.unique(pool.item_types[items], return_counts=True), strict=True))
-        for t, (lo, hi) in sorted(spec.type_counts.items()):
+        for t, (lo, hi) in sorted(spec.type_bounds.items()):
             k = int(got.get(t, 0))
             if not lo <= k <= hi:
                 want = f"{lo}" if lo == hi else f"{lo}–{hi}"
                 out.append(f"{prefix}{names.type(t)} 有 {k} 题，应为 {want} 题。")
-        for t in sorted(set(got) - set(spec.type_counts)):
+        for t in sorted(set(got) - set(spec.type_bounds)):
             out.append(f"{prefix}{names.type(t)} 不在组卷题型中，却选入了 {int(got[t])} 题。")
-    if spec is not None and spec.node_counts:
+    if spec is not None and spec.node_bounds:
         per_node = np.asarray(pool.membership[:, items].sum(axis=1)).ravel()
-        for v, (lo, hi) in sorted(spec.node_counts.items()):
+        for v, (lo, hi) in sorted(spec.node_bounds.items()):
             k = int(per_node[v])
             if not lo <= k <= hi:
                 want = f"{lo}" if lo == hi else f"{lo}–{hi}"

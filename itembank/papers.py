@@ -37,6 +37,7 @@ from itembank.models import (
     EnemyMember,
     Item,
     ItemStatus,
+    ItemVersion,
     Paper,
     PaperForm,
     PaperItem,
@@ -93,29 +94,44 @@ class BankPool:
 
 
 def build_pool(session: Session, blueprint: Blueprint, *, types: set[str] | None = None) -> BankPool:
+    """The blueprint's active items (of ``types``, when given) as an assembly pool.
+
+    A constant number of statements whatever the pool's size: the items with their current
+    version's difficulty (one join, types filtered in SQL), recent papers' items, exposure
+    counts and enemy sets each in one statement over the same item subquery (no ``IN`` list
+    of ids, so no bind-parameter limit either)."""
     nodes = list(blueprint.nodes)
     index = {n.id: k for k, n in enumerate(nodes)}
     parents = np.array([index[n.parent_id] if n.parent_id in index else -1 for n in nodes], dtype=np.int64)
-    stmt = select(Item).join(BlueprintNode, BlueprintNode.id == Item.point_id).where(
+    in_pool = select(Item.id).join(BlueprintNode, BlueprintNode.id == Item.point_id).where(
         BlueprintNode.blueprint_id == blueprint.id, Item.status == ItemStatus.ACTIVE.value,
-    ).order_by(Item.id)
-    items = [i for i in session.scalars(stmt) if types is None or i.item_type in types]
+    )
+    if types is not None:
+        in_pool = in_pool.where(Item.item_type.in_(sorted(types)))
+    stmt = (select(Item, ItemVersion.difficulty)
+            .outerjoin(ItemVersion, ItemVersion.id == Item.current_version_id)
+            .where(Item.id.in_(in_pool.scalar_subquery()))
+            .order_by(Item.id))
+    rows = session.execute(stmt).all()
+    items: list[Item] = [row[0] for row in rows]
+    difficulty = [row[1] for row in rows]
     recent = _recently_used(session, blueprint)
-    overexposed = _overexposed(session, [i.id for i in items])
+    overexposed = _overexposed(session, in_pool) if items else set()
     eligible = np.array([(not i.is_pretest or i.irt_a is not None) and i.id not in recent and i.id not in overexposed
                          for i in items], dtype=bool)
     a = np.array([i.irt_a if i.irt_a is not None else 1.0 for i in items], dtype=np.float64)
     b = np.array([
-        i.irt_b if i.irt_b is not None
-        else float(irtmodel.difficulty_to_b(i.current_version.difficulty or DEFAULT_DIFFICULTY))  # type: ignore[union-attr]
-        for i in items
+        i.irt_b if i.irt_b is not None else float(irtmodel.difficulty_to_b(d or DEFAULT_DIFFICULTY))
+        for i, d in zip(items, difficulty, strict=True)
     ], dtype=np.float64)
     c = np.array([i.irt_c or 0.0 for i in items], dtype=np.float64)
     position = {item.id: k for k, item in enumerate(items)}
     groups: dict[int, list[int]] = {}
     if items:
-        for member in session.scalars(select(EnemyMember).where(EnemyMember.item_id.in_(list(position)))):
-            groups.setdefault(member.enemy_set_id, []).append(position[member.item_id])
+        members = session.execute(select(EnemyMember.enemy_set_id, EnemyMember.item_id).where(
+            EnemyMember.item_id.in_(in_pool.scalar_subquery())).order_by(EnemyMember.id))
+        for set_id, item_id in members:
+            groups.setdefault(set_id, []).append(position[item_id])
     pool = assembly.ItemPool(
         item_ids=np.array([i.id for i in items], dtype=np.int64),
         item_types=np.array([i.item_type for i in items], dtype=str),
@@ -127,26 +143,25 @@ def build_pool(session: Session, blueprint: Blueprint, *, types: set[str] | None
 
 
 def _recently_used(session: Session, blueprint: Blueprint) -> set[int]:
+    """Items of the blueprint's ``assembly_recent_papers`` most recently locked papers."""
     n = int(get_rule(session, "assembly_recent_papers"))
     if n <= 0:
         return set()
-    recent = session.scalars(select(Paper.id).where(
+    recent = select(Paper.id).where(
         Paper.blueprint_id == blueprint.id, Paper.status == PaperStatus.LOCKED.value,
-    ).order_by(Paper.locked_at.desc()).limit(n)).all()
-    if not recent:
-        return set()
-    return set(session.scalars(select(PaperItem.item_id).join(PaperForm).where(PaperForm.paper_id.in_(recent))))
+    ).order_by(Paper.locked_at.desc()).limit(n)
+    # The LIMIT is applied in a derived table: not every database takes one inside IN (...).
+    recent_ids = select(recent.subquery().c.id)
+    return set(session.scalars(select(PaperItem.item_id).join(PaperForm).where(PaperForm.paper_id.in_(recent_ids))))
 
 
-def _overexposed(session: Session, item_ids: list[int]) -> set[int]:
-    """Items already in as many locked papers as the exposure cap allows."""
-    if not item_ids:
-        return set()
+def _overexposed(session: Session, item_ids: Select[int]) -> set[int]:
+    """Items (of the ``item_ids`` subquery) already in as many locked papers as the exposure cap allows."""
     cap = int(get_rule(session, "assembly_exposure_cap"))
     rows = session.execute(
         select(PaperItem.item_id, func.count(func.distinct(PaperForm.paper_id)))
         .join(PaperForm, PaperForm.id == PaperItem.form_id).join(Paper, Paper.id == PaperForm.paper_id)
-        .where(Paper.status == PaperStatus.LOCKED.value, PaperItem.item_id.in_(item_ids))
+        .where(Paper.status == PaperStatus.LOCKED.value, PaperItem.item_id.in_(item_ids.scalar_subquery()))
         .group_by(PaperItem.item_id)
     ).all()
     return {item_id for item_id, used in rows if used >= cap}
