@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
@@ -440,6 +441,39 @@ def _skill_sitting(batch: Batch, sitting_id: int) -> ExamSession:
     return sitting
 
 
+T = TypeVar("T")
+
+
+def _posted(batch: Batch, anchor: str) -> Response | None:
+    """None when the posted button form's CSRF token is valid; else the page with the reason."""
+    if PostForm().validate_on_submit():
+        return None
+    flash("表单无效，请刷新页面后重试。", "danger")
+    return _to_detail(batch, anchor)
+
+
+def _apply(batch: Batch, anchor: str, work: Callable[[], T], done: Callable[[T], str], *,
+           done_anchor: str | None = None, missing_is_404: bool = False) -> Response:
+    """Run one service call of the batch page: on success commit, say ``done(result)`` and show
+    ``done_anchor`` (default ``anchor``); on a refusal roll back and show its Chinese message at
+    ``anchor`` (a NotFound is a 404 with ``missing_is_404``: the URL named a row that is not
+    this batch's)."""
+    try:
+        result = work()
+    except NotFound:
+        db.session.rollback()
+        if missing_is_404:
+            abort(404)
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, anchor)
+    db.session.commit()
+    flash(done(result), "success")
+    return _to_detail(batch, done_anchor or anchor)
+
+
 @bp.post("/<int:batch_id>/sessions/<int:sitting_id>/examiners")
 @roles_required(IA)
 def add_sitting_examiner(batch_id: int, sitting_id: int) -> Response:
@@ -450,15 +484,9 @@ def add_sitting_examiner(batch_id: int, sitting_id: int) -> Response:
     if user_id is None:
         flash("请选择考评员。", "danger")
         return _to_detail(batch, f"sitting-{sitting.id}")
-    try:
-        row = svc.assign_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
-    db.session.commit()
-    flash(f"已将考评员「{row.user.name}」编入 {svc.sitting_when(sitting)} 的操作技能考核考评组。", "success")
-    return _to_detail(batch, f"sitting-{sitting.id}")
+    return _apply(batch, f"sitting-{sitting.id}",
+                  lambda: svc.assign_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id),
+                  lambda row: f"已将考评员「{row.user.name}」编入 {svc.sitting_when(sitting)} 的操作技能考核考评组。")
 
 
 @bp.post("/<int:batch_id>/sessions/<int:sitting_id>/examiners/<int:user_id>/remove")
@@ -468,18 +496,10 @@ def remove_sitting_examiner(batch_id: int, sitting_id: int, user_id: int) -> Res
     sitting = _skill_sitting(batch, sitting_id)
     if not any(row.user_id == user_id for row in sitting.examiners):
         abort(404)  # no such member of this sitting's group
-    if not PostForm().validate_on_submit():
-        flash("表单无效，请刷新页面后重试。", "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
-    try:
-        svc.remove_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
-    db.session.commit()
-    flash("已将该考评员移出考评组。", "success")
-    return _to_detail(batch, f"sitting-{sitting.id}")
+    anchor = f"sitting-{sitting.id}"
+    return _posted(batch, anchor) or _apply(
+        batch, anchor, lambda: svc.remove_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id),
+        lambda _: "已将该考评员移出考评组。")
 
 
 @bp.post("/<int:batch_id>/sessions/<int:sitting_id>/candidates")
@@ -487,22 +507,16 @@ def remove_sitting_examiner(batch_id: int, sitting_id: int, user_id: int) -> Res
 def set_sitting_candidates(batch_id: int, sitting_id: int) -> Response:
     batch = _get(batch_id)
     sitting = _skill_sitting(batch, sitting_id)
-    if not PostForm().validate_on_submit():
-        flash("表单无效，请刷新页面后重试。", "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
+    anchor = f"sitting-{sitting.id}"
+    if (refused := _posted(batch, anchor)) is not None:
+        return refused
     ids = [_int(v) for v in request.form.getlist("candidate_id")]
     if any(i is None for i in ids):
         flash("考生选择无效，请刷新页面后重试。", "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
-    try:
-        rows = svc.assign_sitting_candidates(db.session, actor(), sitting.id, [i for i in ids if i is not None])
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
-    db.session.commit()
-    flash(f"已安排 {svc.sitting_when(sitting)} 的操作技能考核场次考生 {len(rows)} 名。", "success")
-    return _to_detail(batch, f"sitting-{sitting.id}")
+        return _to_detail(batch, anchor)
+    chosen = [i for i in ids if i is not None]
+    return _apply(batch, anchor, lambda: svc.assign_sitting_candidates(db.session, actor(), sitting.id, chosen),
+                  lambda rows: f"已安排 {svc.sitting_when(sitting)} 的操作技能考核场次考生 {len(rows)} 名。")
 
 
 @bp.post("/<int:batch_id>/panel")
@@ -514,15 +528,10 @@ def add_panel_member(batch_id: int) -> Response:
     if user_id is None:
         flash("请选择考评员。", "danger")
         return _to_detail(batch, "panel")
-    try:
-        row = svc.add_panel_member(db.session, actor(), batch.id, user_id=user_id, chair=bool(form.chair.data))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "panel")
-    db.session.commit()
-    flash(f"已将「{row.user.name}」加入综合评审专家组{'（组长）' if row.is_chair else ''}。", "success")
-    return _to_detail(batch, "panel")
+    return _apply(batch, "panel",
+                  lambda: svc.add_panel_member(db.session, actor(), batch.id, user_id=user_id,
+                                               chair=bool(form.chair.data)),
+                  lambda row: f"已将「{row.user.name}」加入综合评审专家组{'（组长）' if row.is_chair else ''}。")
 
 
 @bp.post("/<int:batch_id>/panel/<int:user_id>/remove")
@@ -531,37 +540,18 @@ def remove_panel_member(batch_id: int, user_id: int) -> Response:
     batch = _get(batch_id)
     if not any(m.user_id == user_id for m in batch.panel):
         abort(404)  # no such member of this batch's panel
-    if not PostForm().validate_on_submit():
-        flash("表单无效，请刷新页面后重试。", "danger")
-        return _to_detail(batch, "panel")
-    try:
-        svc.remove_panel_member(db.session, actor(), batch.id, user_id=user_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "panel")
-    db.session.commit()
-    flash("已将该人员移出综合评审专家组。", "success")
-    return _to_detail(batch, "panel")
+    return _posted(batch, "panel") or _apply(
+        batch, "panel", lambda: svc.remove_panel_member(db.session, actor(), batch.id, user_id=user_id),
+        lambda _: "已将该人员移出综合评审专家组。")
+
+
 @bp.post("/<int:batch_id>/staff/<int:staff_id>/remove")
 @roles_required(IA)
 def remove_staff(batch_id: int, staff_id: int) -> Response:
     batch = _get(batch_id)
-    if not PostForm().validate_on_submit():
-        flash("表单无效，请刷新页面后重试。", "danger")
-        return _to_detail(batch, "staff")
-    try:
-        svc.remove_staff(db.session, actor(), batch.id, staff_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "staff")
-    db.session.commit()
-    flash("已从认定计划中移除该考务人员。", "success")
-    return _to_detail(batch, "staff")
+    return _posted(batch, "staff") or _apply(
+        batch, "staff", lambda: svc.remove_staff(db.session, actor(), batch.id, staff_id),
+        lambda _: "已从认定计划中移除该考务人员。", missing_is_404=True)
 
 
 @bp.post("/<int:batch_id>/supervisors")
@@ -573,36 +563,18 @@ def dispatch_supervisor(batch_id: int) -> Response:
     if supervisor_id is None:
         flash("请选择质量督导员。", "danger")
         return _to_detail(batch, "dispatch")
-    try:
-        row = supervision.dispatch_supervisor(db.session, actor(), batch.id, supervisor_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "dispatch")
-    db.session.commit()
-    flash(f"已选派质量督导员「{row.user.name}」到本批次。", "success")
-    return _to_detail(batch, "staff")
+    return _apply(batch, "dispatch",
+                  lambda: supervision.dispatch_supervisor(db.session, actor(), batch.id, supervisor_id),
+                  lambda row: f"已选派质量督导员「{row.user.name}」到本批次。", done_anchor="staff")
 
 
 @bp.post("/<int:batch_id>/supervisors/<int:staff_id>/withdraw")
 @roles_required(C)
 def withdraw_supervisor(batch_id: int, staff_id: int) -> Response:
     batch = _get(batch_id)
-    if not PostForm().validate_on_submit():
-        flash("表单无效，请刷新页面后重试。", "danger")
-        return _to_detail(batch, "staff")
-    try:
-        supervision.withdraw_supervisor(db.session, actor(), batch.id, staff_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "staff")
-    db.session.commit()
-    flash("已撤回选派的质量督导员。", "success")
-    return _to_detail(batch, "staff")
+    return _posted(batch, "staff") or _apply(
+        batch, "staff", lambda: supervision.withdraw_supervisor(db.session, actor(), batch.id, staff_id),
+        lambda _: "已撤回选派的质量督导员。", missing_is_404=True)
 
 
 @bp.post("/<int:batch_id>/candidates")
