@@ -543,130 +543,205 @@ def _existing_items(session: Session, codes: Sequence[str]) -> dict[str, Item]:
     return found
 
 
+@dataclasses.dataclass
+class _FileChecks:
+    """What checking a row needs beyond the row: the file's columns, the blueprint's nodes, the
+    bank's items named in the file, and what earlier rows already claimed."""
+
+    actor: User
+    blueprint: Blueprint
+    index: dict[str, int]  # column name → position
+    nodes: dict[str, BlueprintNode]  # the blueprint's nodes by code
+    existing_by_code: dict[str, Item]
+    type_aliases: dict[str, str]
+    first_row_of_code: dict[str, int] = dataclasses.field(default_factory=dict)
+    first_row_of_content: dict[str, int] = dataclasses.field(default_factory=dict)  # by :func:`content_key`
+
+    def cell(self, values: tuple[Any, ...], column: str) -> str:
+        """A row's cell as text ("" for a column the file lacks or a short row)."""
+        i = self.index.get(column)
+        return _cell_text(values[i]) if i is not None and i < len(values) else ""
+
+
 def _parse_rows(
     session: Session, actor: User, blueprint: Blueprint, index: dict[str, int],
     rows: list[tuple[int, tuple[Any, ...]]],
 ) -> tuple[list[_Row], list[tuple[int, str, str]]]:
+    """Every row checked: the rows to import, and the problems (row, column, message) by row."""
+    checks = _file_checks(session, actor, blueprint, index, rows)
     errors: list[tuple[int, str, str]] = []
     parsed: list[_Row] = []
-    nodes = {node.code: node for node in blueprint.nodes}
-
-    def cell(values: tuple[Any, ...], column: str) -> str:
-        i = index.get(column)
-        return _cell_text(values[i]) if i is not None and i < len(values) else ""
-
-    codes_in_file = [unicodedata.normalize("NFKC", cell(v, COL_CODE)) for _, v in rows]
-    existing_by_code = _existing_items(session, [c for c in codes_in_file if c])
-    first_row_of_code: dict[str, int] = {}
-    first_row_of_content: dict[str, int] = {}
-    type_aliases = _type_aliases()
-
     for number, values in rows:
-        row_errors: list[tuple[int, str, str]] = []
-        fail = functools.partial(_add_error, row_errors, number)
-
-        # 试题编码
-        code = unicodedata.normalize("NFKC", cell(values, COL_CODE)) or None
-        if code is not None:
-            if len(code) > MAX_CODE_LENGTH or not CODE_RE.fullmatch(code):
-                fail(COL_CODE, f"试题编码只能由字母、数字、「-」「_」「.」组成，且不超过 {MAX_CODE_LENGTH} 个字符。")
-            elif code in first_row_of_code:
-                fail(COL_CODE, f"试题编码 {code} 与第 {first_row_of_code[code]} 行重复。")
-            else:
-                first_row_of_code[code] = number
-        existing = existing_by_code.get(code) if code else None
-
-        # 题型
-        type_text = unicodedata.normalize("NFKC", cell(values, COL_TYPE)).replace(" ", "")
-        item_type = type_aliases.get(type_text.casefold()) if type_text else None
-        if not type_text:
-            fail(COL_TYPE, "请填写题型。")
-        elif item_type is None:
-            names = "、".join(k.label for k in ITEM_TYPES.values())
-            fail(COL_TYPE, f"无法识别的题型「{type_text}」，请填写：{names}。")
-        elif existing is not None and existing.item_type != item_type:
-            fail(COL_TYPE, f"试题 {code} 原为{get_type(existing.item_type).label}，导入不能修改题型。")
-
-        # 鉴定点编码
-        point_code = _normalise_point_code(cell(values, COL_POINT))
-        point = nodes.get(point_code) if point_code else None
-        if not point_code:
-            fail(COL_POINT, "请填写鉴定点编码。")
-        elif point is None:
-            fail(COL_POINT, f"鉴定点 {point_code} 不在细目表「{blueprint.name}」中。")
-        elif not point.is_point:
-            fail(COL_POINT, f"{point_code} 是鉴定范围，不是鉴定点，请填写其下的鉴定点编码。")
-            point = None
-        if point is not None and existing is not None and existing.point_id != point.id:
-            if existing.point.blueprint_id != blueprint.id:
-                fail(COL_CODE, f"试题编码 {code} 已被其他细目表的试题使用。")
-            else:
-                fail(COL_POINT, f"试题 {code} 原属鉴定点 {existing.point.code}，导入不能修改鉴定点。")
-
-        # 题干, 解析
-        stem_text = cell(values, COL_STEM)
-        stem_html = cell_to_html(stem_text)
-        if not stem_text:
-            fail(COL_STEM, "请填写题干。")
-        else:
-            try:
-                sanitize.clean_item_html(stem_html)
-            except ValidationError as exc:
-                fail(COL_STEM, exc.message)
-        explanation_html = cell_to_html(cell(values, COL_EXPLANATION))
-        try:
-            sanitize.clean_item_html(explanation_html)
-        except ValidationError as exc:
-            fail(COL_EXPLANATION, exc.message)
-
-        # 难度, 来源
-        difficulty: float | None = None
-        try:
-            difficulty = parse_difficulty(cell(values, COL_DIFFICULTY))
-        except ValidationError as exc:
-            fail(COL_DIFFICULTY, exc.message)
-        source = cell(values, COL_SOURCE)
-        if len(source) > 255:
-            fail(COL_SOURCE, "来源不能超过 255 个字符。")
-
-        # 选项, 答案, 计分规则, 评分要点 → the type's spec
-        spec: dict[str, Any] | None = None
-        if item_type is not None:
-            spec = _build_spec(item_type, functools.partial(cell, values), fail)
-            if spec is not None and existing is not None and existing.current_version is not None:
-                analysis = existing.current_version.spec.get("analysis")
-                if analysis and existing.item_type == item_type:
-                    spec["analysis"] = analysis  # not in the sheet: keep what the editor stored
-
-        if row_errors or item_type is None or point is None or spec is None:
-            errors.extend(row_errors)
-            continue
-        content = ItemContent(stem_html=stem_html, spec=spec, explanation_html=explanation_html,
-                              source=source, difficulty=difficulty)
-        try:
-            cleaned = clean_content(item_type, content)
-        except ValidationError as exc:
-            errors.append((number, _column_of(exc.field), exc.message))
-            continue
-
-        same = content_key(item_type, cleaned)
-        if same in first_row_of_content:
-            errors.append((number, COL_STEM, f"第 {number} 行与第 {first_row_of_content[same]} 行是完全相同的试题"
-                                             "（题型、题干、选项和答案都相同），请删除其中一行。"))
-            continue
-        first_row_of_content[same] = number
-
-        action = "create"
-        if existing is not None:
-            action = "unchanged" if _same_content(existing.current_version, cleaned) else "update"
-            if action == "update":
-                problem = _revise_problem(existing, actor)
-                if problem:
-                    errors.append((number, COL_CODE, problem))
-                    continue
-        parsed.append(_Row(number, code, item_type, point, content, cleaned, existing, action))
+        row = _parse_row(checks, number, values, errors)
+        if row is not None:
+            parsed.append(row)
     errors.sort(key=lambda e: e[0])
     return parsed, errors
+
+
+def _file_checks(
+    session: Session, actor: User, blueprint: Blueprint, index: dict[str, int],
+    rows: list[tuple[int, tuple[Any, ...]]],
+) -> _FileChecks:
+    """The blueprint's nodes and, in one read, the bank's items whose codes the file names."""
+    nodes = {node.code: node for node in blueprint.nodes}
+    checks = _FileChecks(actor, blueprint, index, nodes, {}, {})
+    codes_in_file = [unicodedata.normalize("NFKC", checks.cell(v, COL_CODE)) for _, v in rows]
+    checks.existing_by_code = _existing_items(session, [c for c in codes_in_file if c])
+    checks.type_aliases = _type_aliases()
+    return checks
+
+
+def _parse_row(
+    checks: _FileChecks, number: int, values: tuple[Any, ...], errors: list[tuple[int, str, str]],
+) -> _Row | None:
+    """One row: each cell checked (every problem reported), then the item as a whole — its
+    content, not a repeat of an earlier row, and a change its importer may make. None after
+    adding the problems to ``errors``."""
+    row_errors: list[tuple[int, str, str]] = []
+    fail = functools.partial(_add_error, row_errors, number)
+    cell = functools.partial(checks.cell, values)
+    code = _row_code(checks, number, cell, fail)
+    existing = checks.existing_by_code.get(code) if code else None
+    item_type = _row_type(checks, cell, code, existing, fail)
+    point = _row_point(checks, cell, code, existing, fail)
+    stem_html, explanation_html = _row_texts(cell, fail)
+    difficulty, source = _row_metadata(cell, fail)
+    spec = _row_spec(item_type, cell, existing, fail)
+    if row_errors or item_type is None or point is None or spec is None:
+        errors.extend(row_errors)
+        return None
+    content = ItemContent(stem_html=stem_html, spec=spec, explanation_html=explanation_html,
+                          source=source, difficulty=difficulty)
+    try:
+        cleaned = clean_content(item_type, content)
+    except ValidationError as exc:
+        errors.append((number, _column_of(exc.field), exc.message))
+        return None
+    repeated = _repeated_item(checks, number, item_type, cleaned)
+    if repeated:
+        errors.append((number, COL_STEM, repeated))
+        return None
+    action, problem = _row_action(existing, cleaned, checks.actor)
+    if problem:
+        errors.append((number, COL_CODE, problem))
+        return None
+    return _Row(number, code, item_type, point, content, cleaned, existing, action)
+
+
+def _row_code(checks: _FileChecks, number: int, cell: Callable[[str], str],
+              fail: Callable[[str, str], None]) -> str | None:
+    """试题编码: None when empty; well-formed and not named by an earlier row."""
+    code = unicodedata.normalize("NFKC", cell(COL_CODE)) or None
+    if code is not None:
+        if len(code) > MAX_CODE_LENGTH or not CODE_RE.fullmatch(code):
+            fail(COL_CODE, f"试题编码只能由字母、数字、「-」「_」「.」组成，且不超过 {MAX_CODE_LENGTH} 个字符。")
+        elif code in checks.first_row_of_code:
+            fail(COL_CODE, f"试题编码 {code} 与第 {checks.first_row_of_code[code]} 行重复。")
+        else:
+            checks.first_row_of_code[code] = number
+    return code
+
+
+def _row_type(checks: _FileChecks, cell: Callable[[str], str], code: str | None, existing: Item | None,
+              fail: Callable[[str, str], None]) -> str | None:
+    """题型: a known type (label or code), the existing item's own type."""
+    type_text = unicodedata.normalize("NFKC", cell(COL_TYPE)).replace(" ", "")
+    item_type = checks.type_aliases.get(type_text.casefold()) if type_text else None
+    if not type_text:
+        fail(COL_TYPE, "请填写题型。")
+    elif item_type is None:
+        names = "、".join(k.label for k in ITEM_TYPES.values())
+        fail(COL_TYPE, f"无法识别的题型「{type_text}」，请填写：{names}。")
+    elif existing is not None and existing.item_type != item_type:
+        fail(COL_TYPE, f"试题 {code} 原为{get_type(existing.item_type).label}，导入不能修改题型。")
+    return item_type
+
+
+def _row_point(checks: _FileChecks, cell: Callable[[str], str], code: str | None, existing: Item | None,
+               fail: Callable[[str, str], None]) -> BlueprintNode | None:
+    """鉴定点编码: a point (not a range) of the blueprint, the existing item's own point."""
+    point_code = _normalise_point_code(cell(COL_POINT))
+    point = checks.nodes.get(point_code) if point_code else None
+    if not point_code:
+        fail(COL_POINT, "请填写鉴定点编码。")
+    elif point is None:
+        fail(COL_POINT, f"鉴定点 {point_code} 不在细目表「{checks.blueprint.name}」中。")
+    elif not point.is_point:
+        fail(COL_POINT, f"{point_code} 是鉴定范围，不是鉴定点，请填写其下的鉴定点编码。")
+        point = None
+    if point is not None and existing is not None and existing.point_id != point.id:
+        if existing.point.blueprint_id != checks.blueprint.id:
+            fail(COL_CODE, f"试题编码 {code} 已被其他细目表的试题使用。")
+        else:
+            fail(COL_POINT, f"试题 {code} 原属鉴定点 {existing.point.code}，导入不能修改鉴定点。")
+    return point
+
+
+def _row_texts(cell: Callable[[str], str], fail: Callable[[str, str], None]) -> tuple[str, str]:
+    """题干 (required) and 解析 as item HTML that the sanitiser accepts."""
+    stem_text = cell(COL_STEM)
+    stem_html = cell_to_html(stem_text)
+    if not stem_text:
+        fail(COL_STEM, "请填写题干。")
+    else:
+        try:
+            sanitize.clean_item_html(stem_html)
+        except ValidationError as exc:
+            fail(COL_STEM, exc.message)
+    explanation_html = cell_to_html(cell(COL_EXPLANATION))
+    try:
+        sanitize.clean_item_html(explanation_html)
+    except ValidationError as exc:
+        fail(COL_EXPLANATION, exc.message)
+    return stem_html, explanation_html
+
+
+def _row_metadata(cell: Callable[[str], str], fail: Callable[[str, str], None]) -> tuple[float | None, str]:
+    """难度 (:func:`parse_difficulty`) and 来源 (at most 255 characters)."""
+    difficulty: float | None = None
+    try:
+        difficulty = parse_difficulty(cell(COL_DIFFICULTY))
+    except ValidationError as exc:
+        fail(COL_DIFFICULTY, exc.message)
+    source = cell(COL_SOURCE)
+    if len(source) > 255:
+        fail(COL_SOURCE, "来源不能超过 255 个字符。")
+    return difficulty, source
+
+
+def _row_spec(item_type: str | None, cell: Callable[[str], str], existing: Item | None,
+              fail: Callable[[str, str], None]) -> dict[str, Any] | None:
+    """选项, 答案, 计分规则, 评分要点 → the type's spec (:func:`_build_spec`), keeping the analysis
+    the editor stored on the existing item (the sheet has no column for it)."""
+    if item_type is None:
+        return None
+    spec = _build_spec(item_type, cell, fail)
+    if spec is not None and existing is not None and existing.current_version is not None:
+        analysis = existing.current_version.spec.get("analysis")
+        if analysis and existing.item_type == item_type:
+            spec["analysis"] = analysis
+    return spec
+
+
+def _repeated_item(checks: _FileChecks, number: int, item_type: str, cleaned: Cleaned) -> str | None:
+    """Why the row repeats an earlier row's item (:func:`content_key`), or None (then the row
+    is the first with this content)."""
+    same = content_key(item_type, cleaned)
+    if same in checks.first_row_of_content:
+        return (f"第 {number} 行与第 {checks.first_row_of_content[same]} 行是完全相同的试题"
+                "（题型、题干、选项和答案都相同），请删除其中一行。")
+    checks.first_row_of_content[same] = number
+    return None
+
+
+def _row_action(existing: Item | None, cleaned: Cleaned, actor: User) -> tuple[str, str | None]:
+    """create, update or unchanged; with why ``actor`` may not make the update, if so."""
+    if existing is None:
+        return "create", None
+    if _same_content(existing.current_version, cleaned):
+        return "unchanged", None
+    return "update", _revise_problem(existing, actor)
 
 
 def _normalised(value: Any) -> Any:

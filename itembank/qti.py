@@ -208,13 +208,27 @@ def _outcome(parent: ET.Element, identifier: str, default: float | None,
 
 def assessment_item(item: Item, version: ItemVersion | None = None, *,
                     image_src: Callable[[str], str] = lambda s: s, identifier: str | None = None) -> ET.Element:
-    """The ``qti-assessment-item`` element of ``version`` (default: the current version)."""
+    """The ``qti-assessment-item`` element of ``version`` (default: the current version): the
+    type's declarations, item body and response processing (:func:`qti_writer`), and the
+    analysis in the body's rubric block."""
     version = version or item.current_version
     if version is None:
         raise ValueError(f"item {item.code} has no version")
-    spec = version.spec
     kind = get_type(item.item_type)
-    root = ET.Element(q("qti-assessment-item"), {
+    root = _item_root(item, version, identifier)
+    html = _html_writer(image_src)
+    body_part, processing = qti_writer(kind)(kind, version, root, html)
+    body = _sub(root, "qti-item-body")
+    body_part(body)
+    _append_analysis(body, version.spec.get("analysis") or version.explanation_html, html)
+    if processing is not None:
+        root.append(processing)
+    return root
+
+
+def _item_root(item: Item, version: ItemVersion, identifier: str | None) -> ET.Element:
+    """The empty ``qti-assessment-item`` with its namespace, identifier, title and language."""
+    return ET.Element(q("qti-assessment-item"), {
         "xmlns": QTI_NS,
         f"{{{XSI_NS}}}schemaLocation": f"{QTI_NS} {ITEM_SCHEMA}",
         "identifier": identifier or item_identifier(item.code),
@@ -224,22 +238,19 @@ def assessment_item(item: Item, version: ItemVersion | None = None, *,
         "adaptive": "false",
         "time-dependent": "false",
     })
-    html = _html_writer(image_src)
-    body_part, processing = qti_writer(kind)(kind, version, root, html)
 
-    body = _sub(root, "qti-item-body")
-    body_part(body)
-    analysis = spec.get("analysis") or version.explanation_html
-    if analysis and sanitize.plain_text(analysis).strip():
-        block = body.find(q("qti-rubric-block"))
-        content = block.find(q("qti-content-body")) if block is not None else None
-        if content is None:
-            content = _rubric(body)
-        _sub(content, "p", text="解析：")
-        html(_sub(content, "div"), analysis)
-    if processing is not None:
-        root.append(processing)
-    return root
+
+def _append_analysis(body: ET.Element, analysis: str | None, html: HtmlWriter) -> None:
+    """解析 (the spec's analysis, else the explanation) at the end of the body's rubric block
+    (the one a type wrote, or a new one); nothing when it has no text."""
+    if not (analysis and sanitize.plain_text(analysis).strip()):
+        return
+    block = body.find(q("qti-rubric-block"))
+    content = block.find(q("qti-content-body")) if block is not None else None
+    if content is None:
+        content = _rubric(body)
+    _sub(content, "p", text="解析：")
+    html(_sub(content, "div"), analysis)
 
 
 # ---------------------------------------------------------------- per-type writers

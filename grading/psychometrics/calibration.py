@@ -375,8 +375,78 @@ def _sx2_by_form(
     return statistic, df.astype(np.int64), benjamini_hochberg(p_value), info
 
 
+@dataclass
+class _Matrix:
+    """The response set ready to calibrate, with plain copies of what the later steps read
+    (the checkpoints commit, which expires the ORM objects)."""
+
+    arrays: dict[str, NDArray[Any]]  # the response set's unpacked arrays
+    scores: Float  # the whole matrix: every examinee and item of the set
+    item_ids: list[int]  # the set's items, matrix column order
+    x: Float  # calibrated items only, examinees with at least one response among them
+    items: list[Item]  # calibrated items, column order of ``x``
+    dropped: list[dict[str, Any]]  # items left out, with the reason
+    dropped_examinees: int
+    codes: list[str]
+    prev_a: Float  # NaN where the item has no current parameters
+    prev_b: Float
+    prev_c: Float  # 0 where the item has none
+    pretest: NDArray[np.bool_]
+    option_inputs: dict[int, report_store.OptionInputs]  # for the stored item reports
+    model: str
+    linking_method: str
+
+
+@dataclass
+class _Linked:
+    """The estimates on the bank scale and how they were put there."""
+
+    constants: LinkingConstants
+    a: Float
+    b: Float
+    c: Float
+    se_a: Float
+    se_b: Float
+    anchor_report: dict[str, Any]
+
+
 def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], None]) -> _Outcome:
+    """The run's numbers, computed without writing; ``step(percent, stage)`` marks each stage."""
     started = time.monotonic()
+    data = _load_matrix(session, run)
+    rule = _rule(session)  # read now: after the next checkpoint only the checkpoints touch the database
+    _require_enough_data(data)
+    notes: list[str] = []
+    est = _estimate(data.x, data.model, step, notes)
+    step(_ESTIMATION_END, "链接到题库量尺")
+    linked = _link(data, est, rule, notes)
+    drift_b = _drift(data, est, linked.constants, rule)
+    step(65, "经典测量指标（难度、校正点二列相关）")
+    p, pbis = _classical_statistics(data.x)
+    step(72, "项目拟合检验（S-X2，按卷别）")
+    sx2, sx2_df, sx2_p_adj, sx2_info = _item_fit(data.x, est, data.model, notes)
+    flags = [
+        item_flags(p=float(p[k]), pbis=float(pbis[k]), a=_own_slope(est, linked.constants, data.model, k),
+                   sx2_p_adj=float(sx2_p_adj[k]), sx2=float(sx2[k]), sx2_df=int(sx2_df[k]),
+                   drift_b=float(drift_b[k]), rule=rule)
+        for k in range(len(data.items))
+    ]
+    step(78, "题目分析报告（实测 ICC、选项分析）")
+    item_reports = _item_reports(data, linked)
+    report = _report(data, est, linked, sx2_info, notes, rule, started)
+    return _Outcome(
+        items=data.items, n_presented=(~np.isnan(data.x)).sum(axis=0).astype(np.int64),
+        a=np.asarray(linked.a, dtype=float), b=np.asarray(linked.b, dtype=float),
+        c=np.asarray(linked.c, dtype=float) if data.model == "3pl" else None,
+        se_a=linked.se_a, se_b=linked.se_b, p=p, pbis=pbis, sx2=sx2, sx2_df=sx2_df, sx2_p_adj=sx2_p_adj,
+        drift_b=drift_b, flags=flags, estimate=est, constants=linked.constants, report=report,
+        item_reports=item_reports,
+    )
+
+
+def _load_matrix(session: Session, run: CalibrationRun) -> _Matrix:
+    """Step 1: the run's response matrix without uninformative items and the examinees they
+    leave without responses, and what the later steps need of the items."""
     response_set = run.response_set
     arrays = response_set.arrays()
     scores = np.asarray(arrays["scores"], dtype=float)
@@ -384,9 +454,30 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
     if scores.ndim != 2 or scores.shape[1] != len(item_ids):
         raise _RunFailed("作答数据已损坏（矩阵与试题列表不一致）。")
     by_id = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    keep, dropped = _informative_columns(scores, item_ids, by_id)
+    x = scores[:, keep]
+    rows = (~np.isnan(x)).any(axis=1)
+    items = [by_id[item_ids[j]] for j in keep]
+    return _Matrix(
+        arrays=arrays, scores=scores, item_ids=item_ids, x=x[rows], items=items, dropped=dropped,
+        dropped_examinees=int((~rows).sum()),
+        codes=[i.code for i in items],
+        prev_a=np.array([i.irt_a if i.irt_a is not None else np.nan for i in items], dtype=float),
+        prev_b=np.array([i.irt_b if i.irt_b is not None else np.nan for i in items], dtype=float),
+        prev_c=np.array([i.irt_c if i.irt_c is not None else 0.0 for i in items], dtype=float),
+        pretest=np.array([bool(i.is_pretest) for i in items]),
+        option_inputs={i.id: report_store.option_inputs(i) for i in items},
+        model=run.model, linking_method=run.linking_method,
+    )
 
-    dropped: list[dict[str, Any]] = []
+
+def _informative_columns(
+    scores: Float, item_ids: list[int], by_id: dict[int, Item]
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """The columns to calibrate, and the items left out with the reason: gone from the bank,
+    answered by nobody, or answered alike by everybody (no information on discrimination)."""
     keep: list[int] = []
+    dropped: list[dict[str, Any]] = []
     presented = ~np.isnan(scores)
     n_obs = presented.sum(axis=0)
     n_right = np.where(presented, scores, 0.0).sum(axis=0)
@@ -405,25 +496,20 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
             keep.append(j)
         else:
             dropped.append({"item_id": item_id, "code": item.code if item else f"#{item_id}", "reason": reason})
-    x = scores[:, keep]
-    rows = (~np.isnan(x)).any(axis=1)
-    x = x[rows]
-    dropped_examinees = int((~rows).sum())
-    items = [by_id[item_ids[j]] for j in keep]
-    # Plain copies: the checkpoints below commit, which expires the ORM objects.
-    codes = [i.code for i in items]
-    prev_a = np.array([i.irt_a if i.irt_a is not None else np.nan for i in items], dtype=float)
-    prev_b = np.array([i.irt_b if i.irt_b is not None else np.nan for i in items], dtype=float)
-    prev_c = np.array([i.irt_c if i.irt_c is not None else 0.0 for i in items], dtype=float)
-    pretest = np.array([bool(i.is_pretest) for i in items])
-    option_inputs = {i.id: report_store.option_inputs(i) for i in items}  # for the stored item reports
-    model, linking_method = run.model, run.linking_method
-    rule = _rule(session)  # read now: after the next checkpoint only the checkpoints touch the database
-    if len(items) < MIN_ITEMS:
-        raise _RunFailed(f"可标定的试题只有 {len(items)} 道（至少需要 {MIN_ITEMS} 道）；被剔除的试题见报告。")
-    if x.shape[0] < MIN_EXAMINEES:
-        raise _RunFailed(f"有效作答人数只有 {x.shape[0]} 人，至少需要 {MIN_EXAMINEES} 人。")
+    return keep, dropped
 
+
+def _require_enough_data(data: _Matrix) -> None:
+    """Refuse a matrix with fewer than :data:`MIN_ITEMS` items or :data:`MIN_EXAMINEES` examinees."""
+    if len(data.items) < MIN_ITEMS:
+        raise _RunFailed(f"可标定的试题只有 {len(data.items)} 道（至少需要 {MIN_ITEMS} 道）；被剔除的试题见报告。")
+    if data.x.shape[0] < MIN_EXAMINEES:
+        raise _RunFailed(f"有效作答人数只有 {data.x.shape[0]} 人，至少需要 {MIN_EXAMINEES} 人。")
+
+
+def _estimate(x: Float, model: str, step: Callable[[int, str], None], notes: list[str]) -> CalibrationResult:
+    """Step 2: fit the model (EM), moving the run's percent through the estimation phase;
+    refuse non-finite estimates, note non-convergence."""
     estimation_stage = f"参数估计（{MODELS[model]}，EM 算法）"
     step(_ESTIMATION_START, estimation_stage)
     reached = _ESTIMATION_START
@@ -437,7 +523,6 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
             reached = percent
             step(percent, estimation_stage)
 
-    notes: list[str] = []
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")  # ConvergenceWarning and numeric noise: reported below instead
         est = calibrate(x, model=model, progress=estimation_progress,  # type: ignore[arg-type]
@@ -446,107 +531,126 @@ def _compute(session: Session, run: CalibrationRun, step: Callable[[int, str], N
         raise _RunFailed("参数估计出现非有限值（可能某些试题的作答模式无法估计），请检查作答数据。")
     if not est.converged:
         notes.append(f"EM 在 {est.n_cycles} 轮后仍未达到收敛标准，结果仅供参考。")
+    return est
 
-    step(_ESTIMATION_END, "链接到题库量尺")
-    n_items = len(items)
-    had = np.isfinite(prev_a) & np.isfinite(prev_b)
-    with np.errstate(invalid="ignore"):
-        anchor_idx = np.flatnonzero(had & ~pretest & (prev_a > 0))  # a non-positive slope anchors nothing
-    c_free = est.c if model == "3pl" else np.zeros(n_items)
-    anchor_report: dict[str, Any] = {"candidates": int(anchor_idx.size), "method": linking_method}
+
+def _had_parameters(data: _Matrix) -> NDArray[np.bool_]:
+    """The items that already have current parameters."""
+    return np.isfinite(data.prev_a) & np.isfinite(data.prev_b)
+
+
+def _link(data: _Matrix, est: CalibrationResult, rule: dict[str, Any], notes: list[str]) -> _Linked:
+    """Step 3: link to the bank scale through the anchors, or define the scale with fewer than
+    :data:`MIN_ANCHORS` of them; standard errors on the resulting scale."""
+    with np.errstate(invalid="ignore"):  # a non-positive slope anchors nothing
+        anchor_idx = np.flatnonzero(_had_parameters(data) & ~data.pretest & (data.prev_a > 0))
+    c_free = est.c if data.model == "3pl" else np.zeros(len(data.items))
+    anchor_report: dict[str, Any] = {"candidates": int(anchor_idx.size), "method": data.linking_method}
     if anchor_idx.size >= MIN_ANCHORS:
-        linked = link_to_bank(est.a, est.b, anchor_idx, prev_a[anchor_idx], prev_b[anchor_idx], new_c=c_free,
-                              bank_c=prev_c[anchor_idx], method=linking_method,  # type: ignore[arg-type]
+        linked = link_to_bank(est.a, est.b, anchor_idx, data.prev_a[anchor_idx], data.prev_b[anchor_idx],
+                              new_c=c_free, bank_c=data.prev_c[anchor_idx],
+                              method=data.linking_method,  # type: ignore[arg-type]
                               drift_threshold=float(rule["drift_b_max"]))
         constants = linked.constants
         if not (math.isfinite(constants.A) and math.isfinite(constants.B) and constants.A > 0):
             raise _RunFailed("链接失败：锚题的参数无法确定有效的量尺转换常数，请检查锚题。")
-        a_out, b_out, c_out = linked.parameters.a, linked.parameters.b, linked.parameters.c
+        moved = linked.parameters
         used = linked.anchors_used
         anchor_report.update({
             "linked": True,
-            "used": [codes[k] for k in np.flatnonzero(used)],
-            "dropped_for_drift": [codes[k] for k in anchor_idx if not used[k]],
+            "used": [data.codes[k] for k in np.flatnonzero(used)],
+            "dropped_for_drift": [data.codes[k] for k in anchor_idx if not used[k]],
             "optimiser_converged": bool(constants.converged),
             "note": f"以 {int(used.sum())} 道锚题（已有题库参数的试题）将本次标定链接到题库量尺，"
-                    f"方法：{LINKING_METHODS[linking_method]}。",
+                    f"方法：{LINKING_METHODS[data.linking_method]}。",
         })
         if not constants.converged:
             notes.append("链接常数的优化未完全收敛，请核对锚题。")
     else:
         constants = LinkingConstants.identity()
         moved = transform_parameters(constants, est.a, est.b, c_free)
-        a_out, b_out, c_out = moved.a, moved.b, moved.c
         anchor_report.update({
             "linked": False, "used": [], "dropped_for_drift": [],
             "note": f"已有题库参数的锚题只有 {int(anchor_idx.size)} 道（少于 {MIN_ANCHORS} 道），"
                     f"本次标定定义题库量尺（A = 1，B = 0）。",
         })
     scale = abs(constants.A)
-    se_a = np.asarray(est.se_a, dtype=float) / scale
-    se_b = np.asarray(est.se_b, dtype=float) * scale
+    return _Linked(constants=constants, a=moved.a, b=moved.b, c=moved.c,
+                   se_a=np.asarray(est.se_a, dtype=float) / scale, se_b=np.asarray(est.se_b, dtype=float) * scale,
+                   anchor_report=anchor_report)
 
-    # Drift against the previous parameters (anchors and any other item that had them).
-    drift_b = np.full(n_items, np.nan)
+
+def _drift(data: _Matrix, est: CalibrationResult, constants: LinkingConstants, rule: dict[str, Any]) -> Float:
+    """Step 4a: drift of ``b`` against the previous parameters (anchors and any other item that
+    had them); NaN for the others."""
+    had = _had_parameters(data)
+    drift_b = np.full(len(data.items), np.nan)
     if had.any():
-        drift = parameter_drift(prev_a[had], prev_b[had], est.a[had], est.b[had], constants=constants,
+        drift = parameter_drift(data.prev_a[had], data.prev_b[had], est.a[had], est.b[had], constants=constants,
                                 threshold_b=float(rule["drift_b_max"]))
         drift_b[had] = drift.delta_b
+    return drift_b
 
-    step(65, "经典测量指标（难度、校正点二列相关）")
+
+def _classical_statistics(x: Float) -> tuple[Float, Float]:
+    """Step 4b: CTT difficulty ``p`` and corrected point-biserial on all presented responses."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        p = ctt.difficulty(x)
-        pbis = ctt.corrected_point_biserial(x)
+        return ctt.difficulty(x), ctt.corrected_point_biserial(x)
 
-    step(72, "项目拟合检验（S-X2，按卷别）")
+
+def _item_fit(
+    x: Float, est: CalibrationResult, model: str, notes: list[str]
+) -> tuple[Float, NDArray[np.int64], Float, dict[str, Any]]:
+    """Step 4c: S-X2 per form (:func:`_sx2_by_form`); its note joins the run's notes."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sx2, sx2_df, sx2_p_adj, sx2_info = _sx2_by_form(x, est, model)
     if sx2_info["note"]:
         notes.append(sx2_info["note"])
+    return sx2, sx2_df, sx2_p_adj, sx2_info
 
-    a_check = est.a / constants.A  # this run's own slope on the bank scale (anchors included)
-    flags = [
-        item_flags(p=float(p[k]), pbis=float(pbis[k]), a=None if model == "rasch" else float(a_check[k]),
-                   sx2_p_adj=float(sx2_p_adj[k]), sx2=float(sx2[k]), sx2_df=int(sx2_df[k]),
-                   drift_b=float(drift_b[k]), rule=rule)
-        for k in range(n_items)
-    ]
-    step(78, "题目分析报告（实测 ICC、选项分析）")
+
+def _own_slope(est: CalibrationResult, constants: LinkingConstants, model: str, k: int) -> float | None:
+    """Item ``k``'s slope of this run on the bank scale (anchors included) for the flags;
+    None for Rasch, which fixes it."""
+    return None if model == "rasch" else float(est.a[k] / constants.A)
+
+
+def _item_reports(data: _Matrix, linked: _Linked) -> dict[int, dict[str, Any]]:
+    """Step 5: the item reports' figures (:mod:`grading.psychometrics.report_store`) off the whole
+    response matrix, with this run's parameters on the bank scale."""
     run_parameters = {
-        item.id: report_store.RunParameters(a=float(a_out[k]), b=float(b_out[k]),
-                                            c=_num(c_out[k]) if model == "3pl" else None)
-        for k, item in enumerate(items)
+        item.id: report_store.RunParameters(a=float(linked.a[k]), b=float(linked.b[k]),
+                                            c=_num(linked.c[k]) if data.model == "3pl" else None)
+        for k, item in enumerate(data.items)
     }
-    full_scores, choices, _ = report_store.response_matrices(arrays, scores.shape[0])
+    full_scores, choices, _ = report_store.response_matrices(data.arrays, data.scores.shape[0])
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        item_reports = report_store.item_entries(full_scores, choices, item_ids, run_parameters, option_inputs)
+        return report_store.item_entries(full_scores, choices, data.item_ids, run_parameters, data.option_inputs)
 
-    report = {
-        "n_examinees": int(x.shape[0]),
-        "n_examinees_in_set": int(scores.shape[0]),
-        "dropped_examinees": dropped_examinees,
-        "n_items_in_set": len(item_ids),
-        "n_items": n_items,
-        "dropped_items": dropped,
-        "anchors": anchor_report,
+
+def _report(data: _Matrix, est: CalibrationResult, linked: _Linked, sx2_info: dict[str, Any], notes: list[str],
+            rule: dict[str, Any], started: float) -> dict[str, Any]:
+    """The run's report (stored on the run, read by the run page)."""
+    constants = linked.constants
+    return {
+        "n_examinees": int(data.x.shape[0]),
+        "n_examinees_in_set": int(data.scores.shape[0]),
+        "dropped_examinees": data.dropped_examinees,
+        "n_items_in_set": len(data.item_ids),
+        "n_items": len(data.items),
+        "dropped_items": data.dropped,
+        "anchors": linked.anchor_report,
         "linking": {"A": float(constants.A), "B": float(constants.B), "method": constants.method},
         "sx2": sx2_info,
         "latent_sd": float(est.latent_sd),
-        "missing_by_design": bool(np.isnan(x).any()),
+        "missing_by_design": bool(np.isnan(data.x).any()),
         "notes": notes,
         "thresholds": rule,
         "seconds": round(time.monotonic() - started, 2),
     }
-    return _Outcome(
-        items=items, n_presented=(~np.isnan(x)).sum(axis=0).astype(np.int64),
-        a=np.asarray(a_out, dtype=float), b=np.asarray(b_out, dtype=float),
-        c=np.asarray(c_out, dtype=float) if model == "3pl" else None,
-        se_a=se_a, se_b=se_b, p=p, pbis=pbis, sx2=sx2, sx2_df=sx2_df, sx2_p_adj=sx2_p_adj,
-        drift_b=drift_b, flags=flags, estimate=est, constants=constants, report=report, item_reports=item_reports,
-    )
 
 
 # ---------------------------------------------------------------------------- writing
