@@ -20,8 +20,16 @@ The numbers are those the report computed on demand before — the same function
 :mod:`grading.psychometrics.report_stats` on the same arrays — so a stored entry decodes to
 exactly the objects the page, the chart JSON and the workbook were built from.
 
-Bump :data:`FORMAT_VERSION` whenever :func:`item_entries` or the encoding changes: stored
-entries of another version are recomputed on their next view.
+Bump :data:`FORMAT_VERSION` whenever what :func:`item_entries` stores or the encoding changes:
+stored entries of another version are recomputed on their next view. (Not bumped when the
+rest-θ posteriors moved to :class:`~grading.psychometrics.report_stats.LeaveOneOut`: the
+numbers are those of the per-item posterior to rounding.)
+
+:func:`item_entries` costs O(N·J·Q) for all items: one likelihood over the matching columns
+with each item divided out (:class:`~grading.psychometrics.report_stats.LeaveOneOut`) and the
+distractor tables' rest scores from one pass
+(:class:`~grading.psychometrics.report_stats.RestScores`); the per-item posterior it replaced
+rebuilt the likelihood from the other J − 1 items for every item (O(N·J²·Q)).
 
 No Flask; :func:`store_entries` writes rows but never commits.
 """
