@@ -336,7 +336,8 @@ def observed_icc(
     latent: tuple[float, float] = (0.0, 1.0),
     n_matching_items: int = 0,
 ) -> ObservedIcc:
-    """Group the examinees presented the item into quantile groups of ``theta``.
+    """Group the examinees presented the item into quantile groups of ``theta`` (values equal
+    to 1e-9 are tied and keep their order).
 
     Parameters
     ----------
