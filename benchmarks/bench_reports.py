@@ -16,6 +16,12 @@ helpers of ``tests.factories`` make the blueprint and users), then measures in t
 * **run end** — :func:`grading.psychometrics.report_store.backfill_run` for all 100 items:
   what a calibration run now adds at its end (the same computation over every item, one
   decompression);
+* **all items old / new** — the matrix figures of all 100 items from the decompressed matrix
+  (what the run end computes), by :func:`~grading.psychometrics.report_store.item_entries`
+  (one likelihood, each item divided out: O(N·J·Q)) and by the computation it replaced, one
+  rest-θ posterior rebuilt per item (O(N·J²·Q); kept as ``_reference_entries`` in
+  tests/grading/test_report_store.py), same run, same process; their ratio, and the largest
+  difference of any observed-ICC number between the two;
 * **served** — the page, the chart JSON and the Excel workbook of a stored item through the
   Flask test client, logged in as the centre admin (median of ``--views`` views per route).
 
@@ -35,6 +41,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +104,9 @@ def _measure(app, n: int, views: int) -> dict:  # type: ignore[no-untyped-def]
 
     from grading.psychometrics import models, report_store, reports
     from grading.psychometrics.models import ItemReportStats
+    from itembank.models import Item
     from tests.factories import PASSWORD
+    from tests.grading.test_report_store import _reference_entries
     from web.extensions import db
 
     with app.app_context():
@@ -123,6 +132,21 @@ def _measure(app, n: int, views: int) -> dict:  # type: ignore[no-untyped-def]
         run_end = time.perf_counter() - t
         assert written == N_ITEMS
 
+        # All items' figures, new and old computation, from the same decompressed matrix.
+        run = db.session.get(type(run), run_id)
+        rs = run.response_set
+        scores, choices, _ = report_store.response_matrices(rs.arrays(), rs.n_examinees)
+        params = {p.item_id: p for p in run.parameters}
+        inputs = {item_id: report_store.option_inputs(db.session.get(Item, item_id)) for item_id in item_ids}
+        with np.errstate(all="ignore"):
+            t = time.perf_counter()
+            new = report_store.item_entries(scores, choices, rs.item_ids, params, inputs)
+            all_new = time.perf_counter() - t
+            t = time.perf_counter()
+            old = _reference_entries(scores, choices, rs.item_ids, params, inputs)
+            all_old = time.perf_counter() - t
+        worst = _largest_difference(new, old)
+
     # Served from the store through the routes, with decompression refused.
     real = models.unpack_arrays
 
@@ -146,7 +170,26 @@ def _measure(app, n: int, views: int) -> dict:  # type: ignore[no-untyped-def]
     finally:
         models.unpack_arrays = real  # type: ignore[assignment]
     return {"n": n, "blob_mb": blob / 1e6, "before": statistics.median(before), "run_end": run_end,
-            "served": served}
+            "all_old": all_old, "all_new": all_new, "worst": worst, "served": served}
+
+
+def _largest_difference(new: dict[int, dict[str, Any]], old: dict[int, dict[str, Any]]) -> float:
+    """Largest |new − old| of any observed-ICC number; inf if anything else differs."""
+    worst = 0.0
+    for item_id, entry in new.items():
+        ref = old[item_id]
+        if {k: v for k, v in entry.items() if k != "observed"} != {k: v for k, v in ref.items() if k != "observed"}:
+            return float("inf")
+        a, b = entry["observed"], ref["observed"]
+        if (a is None) != (b is None) or (a and [g["n"] for g in a["groups"]] != [g["n"] for g in b["groups"]]):
+            return float("inf")
+        if a is None:
+            continue
+        pairs = [(a[f], b[f]) for f in ("rmsd", "chi_square", "latent_mean", "latent_sd")]
+        pairs += [(g[f], h[f]) for g, h in zip(a["groups"], b["groups"], strict=True)
+                  for f in ("theta_mean", "theta_min", "theta_max", "observed", "expected", "model_at_mean")]
+        worst = max([worst, *(abs(x - y) for x, y in pairs)])
+    return worst
 
 
 def main() -> None:
@@ -185,13 +228,17 @@ def main() -> None:
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}",
         f"- Data: 2PL, {N_ITEMS} single-choice items, complete, with choices; one finished run. "
         f"view before = median of 3 items computed on demand (the pre-store cost of every view); "
-        f"run end = all {N_ITEMS} items stored at once; served = median of {args.views} views per route "
-        "through the Flask test client with decompression refused.",
+        f"run end = all {N_ITEMS} items stored at once; all items old / new = the figures of all "
+        f"{N_ITEMS} items from the decompressed matrix by the per-item posterior (before) and by "
+        "`item_entries` (one likelihood, each item divided out), same run; |Δ| = largest difference "
+        "of any observed-ICC number between them; served = median of "
+        f"{args.views} views per route through the Flask test client with decompression refused.",
         f"- Target: the 50,000-examinee report served in ≤ {TARGET_MS:.0f} ms.",
         "",
-        "| examinees × items | matrix MB (npz) | view before s | run end s (all items) | served page ms "
-        "| served .json ms | served .xlsx ms | before ÷ served (page) | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| examinees × items | matrix MB (npz) | view before s | run end s (all items) | all items old s "
+        "| all items new s | old ÷ new | max \\|Δ\\| ICC | served page ms | served .json ms | served .xlsx ms "
+        "| before ÷ served (page) | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         s = r["served"]
@@ -200,6 +247,7 @@ def main() -> None:
                   if r["n"] >= 50_000 else "–")
         lines.append(
             f"| {r['n']:,} × {N_ITEMS} | {r['blob_mb']:.1f} | {r['before']:.2f} | {r['run_end']:.1f} | "
+            f"{r['all_old']:.1f} | {r['all_new']:.1f} | {r['all_old'] / r['all_new']:.1f}× | {r['worst']:.0e} | "
             f"{s['page'] * 1000:.1f} | {s['json'] * 1000:.1f} | {s['xlsx'] * 1000:.1f} | "
             f"{r['before'] / s['page']:.0f}× | {target} |")
     text = "\n".join(lines) + "\n"

@@ -3,8 +3,9 @@ dataclasses out. No database, no Flask; :mod:`grading.psychometrics.reports` loa
 sets, parameters, papers), checks who may read what and calls these.
 
 * model curves of one item (:func:`item_curves`);
-* the latent posterior with items fixed (:func:`latent_posterior`) and the observed ICC by
-  rest-θ group (:func:`observed_icc`, :func:`rest_theta_icc`);
+* the latent posterior with items fixed (:func:`latent_posterior`), the same for every item
+  left out in turn (:class:`LeaveOneOut`) and the observed ICC by rest-θ group
+  (:func:`observed_icc`, :func:`rest_theta_icc`);
 * the distractor table (:func:`distractor_rows`);
 * a form's reliability and summed-score distribution (:func:`form_reliability`,
   :func:`score_distribution`, :func:`form_summary`);
@@ -37,8 +38,11 @@ __all__ = [
     "DifRow",
     "FormReliability",
     "ItemCurves",
+    "LeaveOneOut",
     "ObservedIcc",
     "OptionRow",
+    "RestScores",
+    "RestTheta",
     "ScoreGroup",
     "binary_columns",
     "column_max",
@@ -138,10 +142,7 @@ def latent_posterior(
         if x.shape[0] == 0:
             break
         eap = post @ nodes
-        var = post @ nodes**2 - eap**2
-        new_mean = float(eap.mean())
-        new_sd = float(np.sqrt(max(float(np.mean(np.maximum(var, 0.0)) + np.var(eap)), 1e-4)))
-        new_sd = min(max(new_sd, 0.2), 5.0)
+        new_mean, new_sd = _latent_update(eap, post @ nodes**2 - eap**2)
         moved = max(abs(new_mean - mean), abs(new_sd - sd))
         mean, sd = new_mean, new_sd
         if moved < tol:
@@ -152,6 +153,137 @@ def latent_posterior(
             post /= post.sum(axis=1, keepdims=True)
             break
     return nodes, post, mean, sd
+
+
+def _latent_update(eap: Float, var: Float) -> tuple[float, float]:
+    """One EM step of the latent N(μ, σ²): the mean and variance of the posteriors."""
+    new_mean = float(eap.mean())
+    new_sd = float(np.sqrt(max(float(np.mean(np.maximum(var, 0.0)) + np.var(eap)), 1e-4)))
+    return new_mean, min(max(new_sd, 0.2), 5.0)
+
+
+@dataclass(frozen=True)
+class RestTheta:
+    """What the observed ICC of one item needs from its rest posterior (:class:`LeaveOneOut`)."""
+
+    theta: Float  # (N,) rest EAP θ
+    expected: Float  # (N,) ∫ P(θ) posterior(θ) dθ for the item's curve
+    mean: float  # the latent distribution used
+    sd: float
+
+
+class LeaveOneOut:
+    """:func:`latent_posterior` of every column left out in turn, in O(N·J·Q) instead of O(N·J²·Q).
+
+    The full log-likelihood ``ll`` (N, Q) of all columns is built once and kept as
+    ``L = exp(ll − max_q ll)`` per examinee. Leaving column ``k`` out subtracts its own term,
+    ``x·(log p − log q) + m·log q``: in ``L`` a division of the examinee's row by ``p_k(θ)``
+    (answered 1), by ``q_k(θ)`` (answered 0) or by nothing (not presented). The posterior under
+    the prior N(μ, σ²) is ``L_k · w / Σ L_k · w`` with ``w = exp(−½((θ − μ)/σ)²)``, so each EM
+    step is one (N, Q) × (Q, 3) product (weight, θ, θ²) instead of an ``exp`` of (N, Q).
+
+    The EM is that of :func:`latent_posterior` (start at μ = 0, σ = 1, same update, same
+    stopping rule and ``tol``), so the results agree with it to rounding (≈ 1e-12), not to the
+    EM tolerance. Rows whose weighted sum underflows (a likelihood peak far in the tail of a
+    narrow prior) are computed in the log domain exactly as :func:`latent_posterior` does.
+    """
+
+    _TINY = 1e-200
+    _BLOCK = 2048  # rows per block: (2048, 81) float64 is 1.3 MB, in cache
+
+    def __init__(
+        self,
+        scores: ArrayLike,
+        a: ArrayLike,
+        b: ArrayLike,
+        c: ArrayLike | None = None,
+        *,
+        n_nodes: int = 81,
+        theta_range: tuple[float, float] = (-7.0, 7.0),
+        max_iter: int = 50,
+        tol: float = 1e-4,
+    ) -> None:
+        x = np.asarray(scores, dtype=float)
+        a_ = np.atleast_1d(np.asarray(a, dtype=float))
+        b_ = np.atleast_1d(np.asarray(b, dtype=float))
+        c_ = np.zeros_like(a_) if c is None else np.nan_to_num(np.atleast_1d(np.asarray(c, dtype=float)))
+        self.nodes: Float = np.linspace(theta_range[0], theta_range[1], n_nodes)
+        self.max_iter, self.tol = max_iter, tol
+        self.n_items = a_.size
+        presented = ~np.isnan(x)
+        # Row code per column: 0 answered 0, 1 answered 1, 2 not presented.
+        self._code = np.where(presented, (x == 1.0).astype(np.int8), np.int8(2)).astype(np.intp)
+        if a_.size:
+            p = np.clip(irtmodel.prob(self.nodes, a_, b_, c_), _EPS, 1.0 - _EPS)  # (Q, J)
+            self._log_p, self._log_q = np.log(p), np.log1p(-p)
+            xs = np.where(presented, x, 0.0)
+            ll = xs @ (self._log_p - self._log_q).T + presented.astype(float) @ self._log_q.T
+        else:
+            self._log_p = self._log_q = np.zeros((n_nodes, 0))
+            ll = np.zeros((x.shape[0], n_nodes))
+        self._ll: Float = ll
+        self._lik: Float = np.exp(ll - ll.max(axis=1, keepdims=True)) if ll.size else ll.copy()
+
+    def _moments(self, k: int, log_prior: Float, columns: Float) -> Float:
+        """``posterior @ columns`` (N, C) of every examinee with column ``k`` left out, under the
+        prior ``exp(log_prior)``: one pass over the likelihood in cache-sized row blocks."""
+        w = np.exp(log_prior - log_prior.max())
+        weights = w[:, None] * np.column_stack([np.ones_like(w), columns])  # (Q, 1 + C)
+        n = self._lik.shape[0]
+        out = np.empty((n, columns.shape[1]))
+        leave_out = 0 <= k < self.n_items
+        if leave_out:
+            log_p, log_q = self._log_p[:, k], self._log_q[:, k]
+            inv = np.stack([np.exp(-log_q), np.exp(-log_p), np.ones_like(w)])  # by row code
+            contrib = np.stack([log_q, log_p, np.zeros_like(w)])
+            code = self._code[:, k]
+            buf = np.empty((min(self._BLOCK, n), w.size))
+        for start in range(0, n, self._BLOCK):
+            rows = slice(start, min(start + self._BLOCK, n))
+            if leave_out:
+                block = buf[: rows.stop - start]
+                np.take(inv, code[rows], axis=0, out=block)
+                block *= self._lik[rows]
+            else:
+                block = self._lik[rows]
+            s = block @ weights
+            sums = s[:, 0]
+            out[rows] = s[:, 1:] / np.where(sums > 0, sums, 1.0)[:, None]
+            bad = ~(sums > self._TINY)
+            if bad.any():  # in the log domain, as latent_posterior
+                ll = self._ll[rows][bad]
+                if leave_out:
+                    ll = ll - contrib[code[rows][bad]]
+                post = ll + log_prior[None, :]
+                post -= post.max(axis=1, keepdims=True)
+                np.exp(post, out=post)
+                post /= post.sum(axis=1, keepdims=True)
+                out[start + np.flatnonzero(bad)] = post @ columns
+        return out
+
+    def rest(self, k: int, item_probability: ArrayLike) -> RestTheta:
+        """Rest EAP θ and expected score of every examinee with column ``k`` left out (``k``
+        outside the columns given: nothing left out); ``item_probability`` is the item's
+        P(θ) over :attr:`nodes`."""
+        nodes = self.nodes
+        # The EM of latent_posterior; the posterior it returns is the one of the last prior used.
+        mean, sd = 0.0, 1.0
+        used = (mean, sd)
+        for _ in range(self.max_iter):
+            used = (mean, sd)
+            if self._lik.shape[0] == 0:
+                break
+            m = self._moments(k, -0.5 * ((nodes - mean) / sd) ** 2, np.column_stack([nodes, nodes**2]))
+            eap = m[:, 0]
+            new_mean, new_sd = _latent_update(eap, m[:, 1] - eap**2)
+            moved = max(abs(new_mean - mean), abs(new_sd - sd))
+            mean, sd = new_mean, new_sd
+            if moved < self.tol:
+                used = (mean, sd)
+                break
+        log_prior = -0.5 * ((nodes - used[0]) / used[1]) ** 2
+        final = self._moments(k, log_prior, np.column_stack([nodes, np.asarray(item_probability, dtype=float)]))
+        return RestTheta(theta=final[:, 0], expected=final[:, 1], mean=mean, sd=sd)
 
 
 @dataclass(frozen=True)
@@ -204,7 +336,8 @@ def observed_icc(
     latent: tuple[float, float] = (0.0, 1.0),
     n_matching_items: int = 0,
 ) -> ObservedIcc:
-    """Group the examinees presented the item into quantile groups of ``theta``.
+    """Group the examinees presented the item into quantile groups of ``theta`` (values equal
+    to 1e-9 are tied and keep their order).
 
     Parameters
     ----------
@@ -222,7 +355,11 @@ def observed_icc(
     k = max(1, min(n_groups, n // max(min_group_size, 1)))
     groups: list[ScoreGroup] = []
     if n:
-        order = np.argsort(t[ok], kind="stable")
+        # θ equal to 1e-9 is a tie, kept in examinee order: examinees with the same rest
+        # pattern have the same θ, which rounding may leave a few ulps apart depending on how
+        # it was computed (their own answer divided out, or never in), and which side of a
+        # group boundary each falls on must not hang on that.
+        order = np.argsort(np.round(t[ok], 9), kind="stable")
         ys, ts, es = y[ok][order], t[ok][order], e[ok][order]
         for g, idx in enumerate(np.array_split(np.arange(n), k), start=1):
             if idx.size == 0:
@@ -283,6 +420,34 @@ def _rest_score(scores: Float, j: int) -> tuple[Float, NDArray[np.bool_]]:
     return rest, presented[:, j] & (count > 0)
 
 
+class RestScores:
+    """:func:`_rest_score` of every column from one pass over the matrix.
+
+    The rest score of column ``j`` is ``(Σ scaled − scaled_j) / (Σ presented − presented_j)``.
+    When every scaled score is a whole number (0/1 items: the usual case) the sums are exact,
+    so this is bit for bit :func:`_rest_score`; otherwise (a polytomous column) the sums of
+    fractions could differ from the per-column sum in the last bit, and each column is
+    computed as :func:`_rest_score` does.
+    """
+
+    def __init__(self, scores: ArrayLike) -> None:
+        self.scores = np.asarray(scores, dtype=float)
+        self.presented = ~np.isnan(self.scores)
+        scaled = np.where(self.presented, self.scores / column_max(self.scores), 0.0)
+        self.exact = bool(np.all(scaled == np.round(scaled))) and self.scores.shape[1] < 2**52
+        self.scaled = scaled
+        self.total = scaled.sum(axis=1)
+        self.count = self.presented.sum(axis=1)
+
+    def of(self, j: int) -> tuple[Float, NDArray[np.bool_]]:
+        if not self.exact:
+            return _rest_score(self.scores, j)
+        count = (self.count - self.presented[:, j]).astype(float)
+        total = self.total - self.scaled[:, j]
+        rest = np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
+        return rest, self.presented[:, j] & (count > 0)
+
+
 def _corr(x: Float, y: Float) -> float:
     if x.size < 2:
         return math.nan
@@ -300,6 +465,8 @@ def distractor_rows(
     j: int,
     labels: Sequence[str] | Mapping[int, str],
     key: str | Sequence[str],
+    *,
+    rest_scores: RestScores | None = None,
 ) -> tuple[OptionRow, ...]:
     """The distractor table of column ``j``: share and option–rest correlation per option.
 
@@ -309,14 +476,15 @@ def distractor_rows(
     the item (``scores`` not NaN) count, so the shares sum to 1. The rest score is the mean
     proportion-of-maximum over the other presented items, so the key's correlation equals the
     item's corrected point-biserial (:func:`grading.psychometrics.ctt.corrected_point_biserial`) when the
-    score is 1 exactly for the key.
+    score is 1 exactly for the key. ``rest_scores`` (:class:`RestScores` of the same ``scores``)
+    saves recomputing the rest scores of the whole matrix for every column.
     """
     x = np.asarray(scores, dtype=float)
     ch = np.asarray(choices)
     keys = {key} if isinstance(key, str) else set(key)
     by_code = dict(labels) if isinstance(labels, Mapping) else dict(enumerate(labels))
     presented = ~np.isnan(x[:, j])
-    rest, valid = _rest_score(x, j)
+    rest, valid = _rest_score(x, j) if rest_scores is None else rest_scores.of(j)
     codes = ch[:, j].astype(np.int64)
     n_presented = int(presented.sum())
     option_codes: list[tuple[str, NDArray[np.bool_]]] = [(label, codes == k) for k, label in by_code.items()]

@@ -20,8 +20,16 @@ The numbers are those the report computed on demand before — the same function
 :mod:`grading.psychometrics.report_stats` on the same arrays — so a stored entry decodes to
 exactly the objects the page, the chart JSON and the workbook were built from.
 
-Bump :data:`FORMAT_VERSION` whenever :func:`item_entries` or the encoding changes: stored
-entries of another version are recomputed on their next view.
+Bump :data:`FORMAT_VERSION` whenever what :func:`item_entries` stores or the encoding changes:
+stored entries of another version are recomputed on their next view. (Not bumped when the
+rest-θ posteriors moved to :class:`~grading.psychometrics.report_stats.LeaveOneOut`: the
+numbers are those of the per-item posterior to rounding.)
+
+:func:`item_entries` costs O(N·J·Q) for all items: one likelihood over the matching columns
+with each item divided out (:class:`~grading.psychometrics.report_stats.LeaveOneOut`) and the
+distractor tables' rest scores from one pass
+(:class:`~grading.psychometrics.report_stats.RestScores`); the per-item posterior it replaced
+rebuilt the likelihood from the other J − 1 items for every item (O(N·J²·Q)).
 
 No Flask; :func:`store_entries` writes rows but never commits.
 """
@@ -42,14 +50,17 @@ from sqlalchemy.orm import Session
 from grading.psychometrics import ctt
 from grading.psychometrics.models import CalibrationRun, ItemReportStats, ResponseSet
 from grading.psychometrics.report_stats import (
+    LeaveOneOut,
     ObservedIcc,
     OptionRow,
+    RestScores,
     ScoreGroup,
     binary_columns,
     column_max,
     distractor_rows,
+    item_curves,
     latent_posterior,
-    rest_theta_icc,
+    observed_icc,
 )
 from itembank.itemtypes import ITEM_TYPES
 from itembank.models import Item
@@ -191,6 +202,14 @@ def item_entries(
     if not wanted:
         return {}
     stats = ctt.item_statistics(scores, max_scores=column_max(scores))
+    binary = binary_columns(scores)
+    # The rest-θ posteriors: one likelihood over the matching columns, each item divided out.
+    matching = [k for k, iid in enumerate(item_ids) if iid in params and binary[k]]
+    loo = LeaveOneOut(scores[:, matching], [params[item_ids[k]].a for k in matching],
+                      [params[item_ids[k]].b for k in matching],
+                      [params[item_ids[k]].c or 0.0 for k in matching]) if matching else None
+    position = {k: i for i, k in enumerate(matching)}
+    rest_scores = RestScores(scores) if choices is not None else None
     out: dict[int, dict[str, Any]] = {}
     for item_id in wanted:
         j = list(item_ids).index(item_id)
@@ -201,17 +220,17 @@ def item_entries(
             "observed": None, "observed_note": "", "options": None, "options_note": "",
         }
         # Observed proportions by rest-θ group.
-        if not binary_columns(scores[:, [j]])[0]:
+        if not binary[j]:
             entry["observed_note"] = "这道试题不是 0/1 计分，不绘制实测通过率。"
+        elif loo is None or len(matching) - (j in position) == 0:
+            entry["observed_note"] = "该次标定中没有其他可用于估计能力的试题。"
         else:
-            posterior = matching_posterior(scores, item_ids, params, exclude=j)
-            if posterior is None:
-                entry["observed_note"] = "该次标定中没有其他可用于估计能力的试题。"
-            else:
-                nodes, post, mean, sd, n_items = posterior
-                observed = rest_theta_icc(scores[:, j], nodes, post, parameter.a, parameter.b, parameter.c,
-                                          latent=(mean, sd), n_matching_items=n_items)
-                entry["observed"] = dataclasses.asdict(observed)
+            p_nodes = item_curves(parameter.a, parameter.b, parameter.c, loo.nodes).probability
+            rest = loo.rest(position.get(j, -1), p_nodes)
+            observed = observed_icc(scores[:, j], rest.theta, rest.expected, parameter.a, parameter.b,
+                                    parameter.c, latent=(rest.mean, rest.sd),
+                                    n_matching_items=len(matching) - (j in position))
+            entry["observed"] = dataclasses.asdict(observed)
         # Distractor table.
         item_inputs = inputs[item_id]
         presented = ~np.isnan(scores[:, j])
@@ -225,7 +244,8 @@ def item_entries(
             entry["options_note"] = "该作答数据没有记录考生对这道试题所选的选项（只有得分）。"
         else:
             labels, key = labelled
-            entry["options"] = [dataclasses.asdict(o) for o in distractor_rows(scores, choices, j, labels, key)]
+            entry["options"] = [dataclasses.asdict(o) for o in distractor_rows(scores, choices, j, labels, key,
+                                                                      rest_scores=rest_scores)]
         entry["basis"] = item_inputs.basis
         out[item_id] = entry
     return out
