@@ -105,7 +105,7 @@ def _second_batch(session, exam: Exam, person):
     for _ in range(2):
         proctor = make_user(session, Role.PROCTOR, institution=w.inst)
         batches.assign_staff(session, w.admin, batch.id, user_id=proctor.id, role="proctor", room_id=room.id)
-    supervisor = make_user(session, Role.SUPERVISOR)
+    supervisor = make_user(session, Role.SUPERVISOR, institution=w.inst)  # the institution's own
     batches.assign_staff(session, w.admin, batch.id, user_id=supervisor.id, role="supervisor")
     batches.add_candidates(session, w.admin, batch.id, [person.id], ticket_year=2027)
     batches.seat_session(session, w.admin, sitting.id, seed=7)
