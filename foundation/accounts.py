@@ -373,6 +373,8 @@ def update_user(
     )
     before = _summary(user)
     user.name = new_name.strip()
+    if user.person is not None:
+        user.person.name = user.name  # a corrected name is the person's (the same ID, one name)
     if password:
         user.password_hash = hash_password(password)
     if active is not None:

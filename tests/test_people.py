@@ -100,3 +100,29 @@ def test_accounts_of_one_id_in_two_institutions_link_to_one_person(session):
 def test_a_candidate_account_without_a_person_is_refused_by_the_database(session):
     with pytest.raises(IntegrityError), session.begin_nested():
         make_user(session, Role.CANDIDATE, person=None)
+
+
+def test_the_account_page_creates_a_candidate_of_any_id_type_linked_to_a_person(session, client, login):
+    admin = make_user(session, Role.INSTITUTION_ADMIN, institution=make_institution(session))
+    login(admin)
+    assert "护照" in client.get("/users/new?role=candidate").get_data(as_text=True)
+    for id_type, number, expected in (("passport", "ｅ１２３４５６７８", "E12345678"),
+                                      ("hmt_residence", HMT["820000"].lower(), HMT["820000"])):
+        response = client.post("/users/new", data={"role": "candidate", "name": "陈七", "id_type": id_type,
+                                                   "id_number": number, "candidate_category": "other"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        person = session.scalar(select(Person).where(Person.id_number == expected))
+        assert person is not None and person.id_type == id_type and person.name == "陈七"
+    refused = client.post("/users/new", data={"role": "candidate", "name": "陈八", "id_type": "hmt_residence",
+                                              "id_number": _bad_check(HMT["830000"]), "candidate_category": "other"})
+    assert refused.status_code != 302 and "校验位" in refused.get_data(as_text=True)
+
+
+def test_a_corrected_name_is_the_persons_name(session):
+    admin = make_user(session, Role.INSTITUTION_ADMIN, institution=make_institution(session))
+    user = create_user(session, admin, role=Role.CANDIDATE, name="赵久", id_number=valid_id_number(612))
+    update_user(session, admin, user.id, name="赵玖")
+    assert user.person.name == "赵玖"
+    other = make_user(session, Role.INSTITUTION_ADMIN, institution=make_institution(session))
+    again = create_user(session, other, role=Role.CANDIDATE, name="赵玖", id_number=valid_id_number(612))
+    assert again.person is user.person
