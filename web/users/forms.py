@@ -13,8 +13,8 @@ class NewUserForm(FlaskForm):
     institution_id = SelectField("所属机构", coerce=str, validators=[Optional()])
     username = StringField("用户名", validators=[Optional(), Length(max=64)])
     password = PasswordField("初始密码", validators=[Optional(), Length(max=128)])
-    id_type = SelectField("证件类型", choices=[SelectChoice(t.value, t.label) for t in IdType], default=IdType.RESIDENT_ID.value,
-                          validators=[Optional()])
+    id_type = SelectField("证件类型", choices=[SelectChoice(t.value, t.label) for t in IdType],
+                          default=IdType.RESIDENT_ID.value, validators=[Optional()])
     id_number = StringField("证件号码", validators=[Optional(), Length(max=40)])  # full-width digits count double
     candidate_category = SelectField("考生类别", validators=[Optional()])
     phone = StringField("联系电话", validators=[Optional(), Length(max=32)])
