@@ -389,7 +389,7 @@ def add_candidates(
         seen.add(cid)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
     listed = {c.candidate_id: c.ticket_no for c in batch.candidates}
-    listed_people = {c.person_id: c.ticket_no for c in batch.candidates}
+    listed_people: dict[int | None, str] = {c.person_id: c.ticket_no for c in batch.candidates}
     people: set[int | None] = set()
     for cid in ids:
         user = users.get(cid)
