@@ -376,7 +376,8 @@ def add_candidates(
     unless ``ticket_year`` says otherwise); all or nothing.
 
     Refused: an id listed twice, an account that is not an active candidate of the
-    institution, a candidate already on the list."""
+    institution, a candidate already on the list, a person already on the list (through
+    another account) or listed twice. Each registration records the account's person."""
     batch = _editable_batch(session, actor, batch_id)
     ids = list(candidate_ids)
     if not ids:
@@ -388,6 +389,8 @@ def add_candidates(
         seen.add(cid)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
     listed = {c.candidate_id: c.ticket_no for c in batch.candidates}
+    listed_people: dict[int | None, str] = {c.person_id: c.ticket_no for c in batch.candidates}
+    people: set[int | None] = set()
     for cid in ids:
         user = users.get(cid)
         if user is None or user.role != Role.CANDIDATE or user.institution_id != batch.institution_id:
@@ -397,9 +400,15 @@ def add_candidates(
         if cid in listed:
             raise ValidationError(f"考生「{user.name}」（准考证号 {listed[cid]}）已在本批次名册中。",
                                   field="candidate_ids")
+        if user.person_id in listed_people or user.person_id in people:
+            ticket = listed_people.get(user.person_id)
+            raise ValidationError(f"考生「{user.name}」已报名本批次" + (f"（准考证号 {ticket}）" if ticket else "")
+                                  + "，同一人在同一批次只能报名一次。", field="candidate_ids")
+        people.add(user.person_id)
     year = ticket_year if ticket_year is not None else utcnow().astimezone(BEIJING).year
     tickets = next_ticket_numbers(session, ticket_prefix(batch, year), len(ids))
-    rows = [BatchCandidate(candidate_id=cid, category=users[cid].candidate_category or "other", ticket_no=ticket)
+    rows = [BatchCandidate(candidate_id=cid, person_id=users[cid].person_id, category=users[cid].candidate_category
+                           or "other", ticket_no=ticket)
             for cid, ticket in zip(ids, tickets, strict=True)]
     batch.candidates.extend(rows)
     session.flush()

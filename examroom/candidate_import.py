@@ -4,7 +4,9 @@ One row per candidate: 姓名, 身份证号, 性别, 手机号, 工作单位 and
 is checked before anything is written: the ID number's checksum (GB 11643), 性别 against the
 ID number, the phone number, duplicates within the file and against the batch's list, and an
 existing account of the same ID number in the institution (reused when its name matches and it
-is active). If any row is wrong, :class:`~foundation.errors.RowErrors` lists every problem and
+is active) and the person of that ID number known from any institution (the names must match: a
+new account links to that person, :mod:`foundation.people`). If any row is wrong,
+:class:`~foundation.errors.RowErrors` lists every problem and
 nothing is written. Otherwise new candidate accounts are created and everyone is put on the
 list, each with a fresh admission ticket number for this batch (candidates log in with ticket
 number plus ID number; :mod:`examroom.registration`).
@@ -27,6 +29,7 @@ from foundation.accounts import CANDIDATE_CATEGORY_LABELS, CandidateCategory, Us
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.names import name_problem
+from foundation.people import IdType, Person
 from foundation.roles import Role
 from foundation.xlsx import (
     add_list_validation,
@@ -181,6 +184,15 @@ def _existing_accounts(session: Session, institution_id: int, id_numbers: Sequen
     return {u.id_number: u for u in users if u.id_number}
 
 
+def _people(session: Session, id_numbers: Sequence[str]) -> dict[str, Person]:
+    """The people already known by these resident ID numbers (from any institution)."""
+    if not id_numbers:
+        return {}
+    found = session.scalars(select(Person).where(
+        Person.id_type == IdType.RESIDENT_ID.value, Person.id_number.in_(id_numbers)))
+    return {p.id_number: p for p in found}
+
+
 def _listed(batch: Batch) -> dict[int, str]:
     return {c.candidate_id: c.ticket_no for c in batch.candidates}
 
@@ -192,6 +204,7 @@ def check_rows(
     every (row, column, message) problem."""
     ids = [normalise_id_number(_cell_text(values.get(COL_ID))) for _, values in rows]
     existing = _existing_accounts(session, batch.institution_id, [i for i in ids if i])
+    people = _people(session, [i for i in ids if i])
     listed = _listed(batch)
     errors: list[tuple[int, str, str]] = []
     good: list[CandidateRow] = []
@@ -200,6 +213,9 @@ def check_rows(
         id_number = normalise_id_number(_cell_text(values.get(COL_ID)))
         account = existing.get(id_number)
         problems, cleaned = check_row(values, existing=account, listed=listed)
+        person = people.get(id_number)
+        if account is None and person is not None and cleaned["name"] and person.name != cleaned["name"]:
+            problems.append((COL_NAME, f"该身份证号已登记为「{person.name}」，与姓名「{cleaned['name']}」不一致。"))
         if id_number and id_number in first_row:
             problems.append((COL_ID, f"与第 {first_row[id_number]} 行的身份证号重复。"))
         elif id_number:

@@ -22,9 +22,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from examroom.lifecycle import Status as AttemptStatus
 from foundation.accounts import User
@@ -260,26 +263,46 @@ class Seat(Base):
     candidate: Mapped[User | None] = relationship()
 
 
+# The evaluation methods of grading.results.decision.Method (this layer may not import grading;
+# tests/examroom/test_registrations.py checks the two agree).
+REGISTRATION_METHODS = ("assessment", "combined", "performance", "competition")
+
+
 class BatchCandidate(Base):
-    """A candidate on the batch's list (考生名册), with the admission ticket number (准考证号)
-    issued when they joined it: one per registration, never reused, and unique across all
-    batches because the candidate logs in with it (see :mod:`examroom.registration`)."""
+    """A registration (报名): one person on the batch's list (考生名册) for the batch's
+    occupation (工种) and level, with a category and an evaluation method, and the admission
+    ticket number (准考证号) issued when they joined it: one per registration, never reused,
+    and unique across all batches because the candidate logs in with it (see
+    :mod:`examroom.registration`). ``person_id`` is the account's person, so a person is on a
+    batch's list at most once whichever account registered them."""
 
     __tablename__ = "batch_candidate"
     __table_args__ = (
         UniqueConstraint("batch_id", "candidate_id", name="uq_batch_candidate_once"),
+        UniqueConstraint("batch_id", "person_id", name="uq_batch_candidate_person_once"),
         UniqueConstraint("ticket_no", name="uq_batch_candidate_ticket_no"),
+        CheckConstraint("method IN (" + ", ".join(f"'{m}'" for m in REGISTRATION_METHODS) + ")",
+                        name="method_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), index=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16), default="assessment")
     ticket_no: Mapped[str] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(32))
     work_unit: Mapped[str | None] = mapped_column(String(128), info=name_info("工作单位"))  # as listed for this batch
 
     batch: Mapped[Batch] = relationship(back_populates="candidates")
     candidate: Mapped[User] = relationship(lazy="joined")
+
+
+@event.listens_for(BatchCandidate, "before_insert")
+def _registration_person(_mapper: Mapper[BatchCandidate], connection: Connection, target: BatchCandidate) -> None:
+    """A registration is always of its account's person (filled in when the writer left it out)."""
+    if target.person_id is None:
+        target.person_id = connection.scalar(select(User.person_id).where(User.id == target.candidate_id))
 
 
 class BatchStaff(Base):

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from foundation import audit
 from foundation.db import Base, utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
-from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.institutions import Institution
 from foundation.login_sessions import end_user_sessions
 from foundation.names import clean_name, name_info
 from foundation.passwords import password_problem as problem
+from foundation.people import IdType, Person, id_problem, id_type_of, normalise_number, person_for
 from foundation.roles import (
     CENTRE_MANAGED_ROLES,
     CENTRE_ONLY_MESSAGE,
@@ -82,6 +82,7 @@ class User(Base):
             "role <> 'candidate' OR id_number IS NOT NULL",
             name="candidate_identity",
         ),
+        CheckConstraint("role <> 'candidate' OR person_id IS NOT NULL", name="candidate_person"),
         CheckConstraint("role = 'candidate' OR (username IS NOT NULL AND password_hash IS NOT NULL)",
                         name="staff_credentials"),
     )
@@ -92,7 +93,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(64), info=name_info("姓名"))
     role: Mapped[str] = mapped_column(String(32), index=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
-    id_number: Mapped[str | None] = mapped_column(String(18), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18), index=True)  # the login copy of the person's
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     candidate_category: Mapped[str | None] = mapped_column(String(32))
     phone: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -101,6 +103,7 @@ class User(Base):
     login_count: Mapped[int] = mapped_column(Integer, default=0)
 
     institution: Mapped[Institution | None] = relationship(lazy="joined")
+    person: Mapped[Person | None] = relationship()
 
     @property
     def role_enum(self) -> Role:
@@ -229,6 +232,7 @@ def _summary(user: User) -> dict[str, Any]:
         "role": user.role,
         "institution_id": user.institution_id,
         "id_number": user.id_number[:6] + "…" if user.id_number else None,
+        "person_id": user.person_id,
         "candidate_category": user.candidate_category,
         "active": user.active,
     }
@@ -245,6 +249,7 @@ def _validate_fields(
     id_number: str | None,
     candidate_category: str | None,
     existing: User | None,
+    id_type: IdType = IdType.RESIDENT_ID,
 ) -> None:
     if not name.strip():
         raise ValidationError("姓名不能为空。", field="name")
@@ -259,20 +264,21 @@ def _validate_fields(
     if institution_id is not None and session.get(Institution, institution_id) is None:
         raise ValidationError("所选评价机构不存在。", field="institution_id")
     if role == Role.CANDIDATE:
+        document = "身份证" if id_type is IdType.RESIDENT_ID else id_type.label
         if not id_number:
-            raise ValidationError("考生必须填写身份证号码。", field="id_number")
-        problem = id_number_problem(id_number)
+            raise ValidationError(f"考生必须填写{document}号码。", field="id_number")
+        problem = id_problem(id_type, id_number)
         if problem:
             raise ValidationError(problem, field="id_number")
         same_id = session.scalar(
             select(User).where(
                 User.role == Role.CANDIDATE.value,
                 User.institution_id == institution_id,
-                User.id_number == normalise_id_number(id_number),
+                User.id_number == normalise_number(id_number),
             )
         )
         if same_id is not None and same_id is not existing:
-            raise ValidationError("该机构已有相同身份证号码的考生。", field="id_number")
+            raise ValidationError(f"该机构已有相同{document}号码的考生。", field="id_number")
         if candidate_category and candidate_category not in {c.value for c in CandidateCategory}:
             raise ValidationError("考生类别无效。", field="candidate_category")
     else:
@@ -299,8 +305,13 @@ def create_user(
     id_number: str | None = None,
     candidate_category: str | None = None,
     phone: str | None = None,
+    id_type: str | None = None,
 ) -> User:
-    """Create an account; the actor must be allowed to manage that role in that institution."""
+    """Create an account; the actor must be allowed to manage that role in that institution.
+
+    A candidate account links to the person of its ID (:mod:`foundation.people`), created when
+    new: a second account with the same ID (another institution) links to the same person."""
+    kind = id_type_of(id_type)
     if actor.role == Role.INSTITUTION_ADMIN and institution_id is None:
         institution_id = actor.institution_id
     if role == Role.ITEM_REVIEWER and actor.role != Role.CENTRE_ADMIN:
@@ -309,8 +320,9 @@ def create_user(
         raise PermissionDenied("您无权在该机构创建此类账号。")
     _validate_fields(
         session, role, name=name, institution_id=institution_id, username=username, password=password,
-        id_number=id_number, candidate_category=candidate_category, existing=None,
+        id_number=id_number, candidate_category=candidate_category, existing=None, id_type=kind,
     )
+    person = person_for(session, actor, kind, id_number or "", name) if role == Role.CANDIDATE else None
     user = User(
         role=role.value,
         name=name.strip(),
@@ -319,7 +331,8 @@ def create_user(
         active=True,
     )
     if role == Role.CANDIDATE:
-        user.id_number = normalise_id_number(id_number or "")
+        user.id_number = normalise_number(id_number or "")
+        user.person = person
         user.candidate_category = candidate_category or CandidateCategory.OTHER.value
     else:
         user.username = username
@@ -356,9 +369,12 @@ def update_user(
         session, Role(user.role), name=new_name, institution_id=user.institution_id, username=user.username,
         password=password, id_number=user.id_number,
         candidate_category=candidate_category or user.candidate_category, existing=user,
+        id_type=id_type_of(user.person.id_type if user.person is not None else None),
     )
     before = _summary(user)
     user.name = new_name.strip()
+    if user.person is not None:
+        user.person.name = user.name  # a corrected name is the person's (the same ID, one name)
     if password:
         user.password_hash = hash_password(password)
     if active is not None:

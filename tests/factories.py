@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundation.accounts import User, hash_password
 from foundation.idcard import check_digit
 from foundation.institutions import Institution
 from foundation.occupations import Occupation, WorkType
+from foundation.people import Person
 from foundation.roles import Role
 
 PASSWORD = "Passw0rd!"
@@ -54,6 +56,11 @@ def make_user(session: Session, role: Role | str = Role.CENTRE_ADMIN, **fields: 
         values["username"] = f"user{n}"
         values["password_hash"] = _HASH
     values.update(fields)
+    if role == Role.CANDIDATE and "person" not in values and "person_id" not in values:
+        number = values["id_number"]
+        values["person"] = session.scalar(select(Person).where(
+            Person.id_type == "resident_id", Person.id_number == number)) or Person(
+            id_type="resident_id", id_number=number, name=values["name"])
     user = User(**values)
     session.add(user)
     session.flush()

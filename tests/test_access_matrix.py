@@ -62,6 +62,9 @@ EXPECTED: dict[str, set[str] | str] = {
     "calendar.save_day": {C},
     "calendar.delete_day": {C},
     "rules.index": {C},
+    "schemes.index": {C},
+    "schemes.edit": {C},
+    "schemes.delete": {C},
     "audit.index": {C},
     "audit.verify": {C},
     "audit.verify_run": {C},
@@ -251,6 +254,7 @@ def _path(rule, world, role: str | None) -> str:
         "room_id": 999_999,  # proctor console: none, so an allowed role gets 404
         "staff_id": 999_999,
         "report_id": 999_999,
+        "scheme_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

@@ -17,6 +17,7 @@ from web.proctor import bp as proctor_bp
 from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
 from web.rules import bp as rules_bp
+from web.schemes import bp as schemes_bp
 from web.users import bp as users_bp
 
 BLUEPRINTS = (
@@ -27,6 +28,7 @@ BLUEPRINTS = (
     occupations_bp,
     calendar_bp,
     rules_bp,
+    schemes_bp,
     audit_bp,
     public_bp,
     bank_bp,

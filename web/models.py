@@ -6,6 +6,7 @@ from __future__ import annotations
 import examroom.models  # noqa: F401
 import foundation.models  # noqa: F401
 import grading.psychometrics.models  # noqa: F401
+import grading.results.models  # noqa: F401
 import itembank.models  # noqa: F401
 from foundation.db import Base
 

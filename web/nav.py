@@ -61,6 +61,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("工作日历", "calendar.index", (C, IA), "节假日与调休安排，所有期限按工作日计算；省中心可编辑。"),
     NavEntry("规则配置", "rules.index", (C,),
              "全部可配置规则：评价范围上限、备案受理期、报备时限、考场规则与开考窗口、考务人员配备、预警阈值等。"),
+    NavEntry("评价方案", "schemes.index", (C,),
+             "各职业、等级与评价方式须考核的科目及各科合格线；默认方案与各职业单独设置。"),
     NavEntry("操作日志", "audit.index", (C,), "全部操作的防篡改记录，可校验哈希链。"),
     NavEntry("我的考试", "exam.index", (CA,), "查看已安排座位的考试场次，进入考场核对身份并在线作答。"),
     NavEntry("机构公示", "public.institutions", STAFF + (CA,), "向社会公开的已备案评价机构名单。", in_menu=False),

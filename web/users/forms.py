@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
+
+from foundation.people import IdType
 
 
 class NewUserForm(FlaskForm):
@@ -11,7 +13,9 @@ class NewUserForm(FlaskForm):
     institution_id = SelectField("所属机构", coerce=str, validators=[Optional()])
     username = StringField("用户名", validators=[Optional(), Length(max=64)])
     password = PasswordField("初始密码", validators=[Optional(), Length(max=128)])
-    id_number = StringField("身份证号码", validators=[Optional(), Length(max=18)])
+    id_type = SelectField("证件类型", choices=[SelectChoice(t.value, t.label) for t in IdType],
+                          default=IdType.RESIDENT_ID.value, validators=[Optional()])
+    id_number = StringField("证件号码", validators=[Optional(), Length(max=40)])  # full-width digits count double
     candidate_category = SelectField("考生类别", validators=[Optional()])
     phone = StringField("联系电话", validators=[Optional(), Length(max=32)])
 

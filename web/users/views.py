@@ -95,7 +95,7 @@ def new() -> str | Response:
                 db.session, me, role=Role(form.role.data), name=form.name.data or "",
                 institution_id=inst_id if me.role == Role.CENTRE_ADMIN else me.institution_id,
                 username=form.username.data or None, password=form.password.data or None,
-                id_number=form.id_number.data or None,
+                id_number=form.id_number.data or None, id_type=form.id_type.data or None,
                 candidate_category=form.candidate_category.data or None, phone=form.phone.data or None,
             )
         except DomainError as exc:
