@@ -1,7 +1,7 @@
 """people and registrations
 
 Revision ID: b2645f3e7438
-Revises: 8c3f1a6e2d97
+Revises: 4acd9a327285
 Create Date: 2026-12-07 05:00:00.000000
 
 People (person), keyed by ID type and number; every candidate account links to one
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b2645f3e7438'
-down_revision = '8c3f1a6e2d97'
+down_revision = '4acd9a327285'
 branch_labels = None
 depends_on = None
 
