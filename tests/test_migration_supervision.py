@@ -5,19 +5,19 @@ and a batch's report attaches to its first sitting."""
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import flask_migrate
 from sqlalchemy import text
 
 from examroom.models import Batch, BatchModule, ExamSession
-from foundation.roles import Role
 from tests.conftest import TEST_CONFIG
 from tests.dbutil import fresh_database
-from tests.factories import make_institution, make_occupation, make_user
+from tests.factories import make_institution, make_occupation
 from web import create_app
 from web.extensions import db
 
-BEFORE = "f3a9d6c1e8b4"
+BEFORE = "41615edfeb24"  # the revision just before the supervision migration
 T = dt.datetime(2026, 10, 16, 1, 0, tzinfo=dt.UTC)
 
 
@@ -28,8 +28,15 @@ def test_existing_supervisors_and_reports_are_carried_over(tmp_path):
         s = db.session
         inst = make_institution(s)
         occupation = make_occupation(s)
-        centre_sup = make_user(s, Role.SUPERVISOR)
-        proctor = make_user(s, Role.PROCTOR, institution=inst)
+        # Accounts as plain rows: the User model of today has columns this old schema lacks.
+        def account(username: str, role: str, institution_id: int | None) -> int:
+            return s.execute(text(
+                "INSERT INTO user_account (username, password_hash, name, role, institution_id, active, created_at, "
+                "login_count) VALUES (:u, 'x', :u, :r, :i, :t, :at, 0) RETURNING id"),
+                {"u": username, "r": role, "i": institution_id, "t": True, "at": T}).scalar_one()
+
+        centre_sup = SimpleNamespace(id=account("centre_sup", "supervisor", None))
+        proctor = SimpleNamespace(id=account("old_proctor", "proctor", inst.id))
         batch = Batch(institution_id=inst.id, occupation_id=occupation.id, level=4, name="旧批次", status="draft")
         later = ExamSession(starts_at=T + dt.timedelta(days=1), duration_minutes=90, place="甲")
         first = ExamSession(starts_at=T, duration_minutes=90, place="乙")
