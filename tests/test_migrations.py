@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -84,3 +86,15 @@ def test_ticket_numbers_move_from_accounts_to_batch_registrations(tmp_path):
             back = conn.execute(text("SELECT id, ticket_no FROM user_account ORDER BY id")).all()
         assert back == [(1, "202600000100001"), (2, "202600000100002")]
         db.engine.dispose()
+
+
+def test_running_the_migrations_leaves_the_apps_loggers_on(tmp_path):
+    """Alembic's env.py configures logging from alembic.ini; it must not switch off the loggers
+    that already exist (the app's, the socket layer's), or errors after an in-process upgrade
+    are never written (they were not, in the suite, after any migration test)."""
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("loggers", tmp_path)})
+    named = [app.logger, logging.getLogger("web.sockets.push"), logging.getLogger("web.sockets.timeup")]
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    assert [logger.disabled for logger in named] == [False, False, False]
