@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from foundation import accounts, audit, calendar, institutions, login_sessions, occupations, settings  # noqa: F401
+from foundation import accounts, audit, calendar, institutions, jobs, login_sessions, occupations, settings  # noqa: F401
 from foundation.db import Base
 
 __all__ = ["Base"]
