@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation.accounts import User
@@ -39,7 +39,7 @@ from foundation.errors import DomainError, NotFound, ValidationError
 
 __all__ = [
     "FAILED_INTERNAL", "Job", "JobKind", "JobStatus", "Outcome", "ProgressFn", "claim", "enqueue",
-    "fail", "finish", "kind_of", "progress", "register", "run_claimed", "run_next",
+    "fail", "finish", "kind_of", "progress", "recover_orphans", "register", "run_claimed", "run_next",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ STATUS_LABELS = {JobStatus.QUEUED: "排队中", JobStatus.RUNNING: "进行中",
 FINISHED = (JobStatus.DONE, JobStatus.FAILED)
 FAILED_INTERNAL = "任务执行时出现内部错误，请稍后重试或联系管理员。"
 STAGE_MAX = 200
+SQLITE_PROGRESS_WAIT_MS = 200
+SQLITE_BUSY_MS = 10000  # as web.configure_engine sets it
 
 
 class Job(Base):
@@ -162,22 +164,25 @@ def enqueue(session: Session, actor: User | None, kind: str, params: Mapping[str
     return job
 
 
-def claim(session: Session, pid: int | None = None) -> Job | None:
-    """Take the oldest queued job for this worker (status running) and commit; None if none."""
+def claim(session: Session, pid: int | None = None, *, job_id: int | None = None) -> int | None:
+    """Take the oldest queued job (or job ``job_id`` if still queued) for this worker: status
+    running, committed; its id (None when there is none). No transaction is left open."""
     stmt = select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(1)
+    if job_id is not None:
+        stmt = stmt.where(Job.id == job_id)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     job = session.scalar(stmt)
     if job is None:
         session.rollback()
         return None
-    taken = session.execute(update(Job).where(Job.id == job.id, Job.status == JobStatus.QUEUED).values(
+    claimed = job.id
+    taken = session.execute(update(Job).where(Job.id == claimed, Job.status == JobStatus.QUEUED).values(
         status=JobStatus.RUNNING, started_at=utcnow(), worker_pid=pid or os.getpid(), stage="正在执行"))
     session.commit()
     if not getattr(taken, "rowcount", 1):
         return None  # another worker took it between our read and our write (SQLite)
-    session.refresh(job)
-    return job
+    return claimed
 
 
 def progress(session: Session, job_id: int, pct: int, stage: str) -> None:
@@ -210,26 +215,34 @@ def get_job(session: Session, job_id: int) -> Job:
 
 
 def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: Path) -> None:
-    """Execute a claimed job: its function in a fresh session (committed on success), progress
-    through a second one; the outcome (or the failure) recorded. Never raises for the job's own
-    errors, so a worker survives any job."""
-    book = session_factory()
+    """Execute a claimed job: its function in a fresh session (committed on success, then the
+    outcome recorded in it; rolled back on failure, then the failure recorded), progress through
+    a second session. Never raises for the job's own errors, so a worker survives any job.
+
+    SQLite: while the job's transaction holds the write lock, a progress write would wait the
+    whole busy timeout; the progress session waits at most :data:`SQLITE_PROGRESS_WAIT_MS`
+    and skips that report instead (progress is best effort)."""
     work = session_factory()
+    book = session_factory()
+    sqlite = book.get_bind().dialect.name == "sqlite"
     try:
         job = work.get(Job, job_id)
         if job is None:
             return
         spec = _KINDS.get(job.kind)
         if spec is None:
-            fail(book, job_id, f"未知的任务类型：{job.kind}")
+            fail(work, job_id, f"未知的任务类型：{job.kind}")
             return
+        if sqlite:
+            book.execute(text(f"PRAGMA busy_timeout = {SQLITE_PROGRESS_WAIT_MS}"))
+            book.commit()
 
         def report(pct: int, stage: str) -> None:
             try:
                 progress(book, job_id, pct, stage)
-            except Exception:  # progress is best effort: a busy database must not fail the job
+            except Exception:  # a busy database must not fail the job
                 book.rollback()
-                log.warning("job %s: progress not recorded", job_id, exc_info=True)
+                log.info("job %s: progress %s%% not recorded (database busy)", job_id, pct)
 
         try:
             outcome = spec.run(work, job, dict(job.params or {}), report)
@@ -237,30 +250,45 @@ def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: 
         except DomainError as exc:
             work.rollback()
             rows = getattr(exc, "errors", None)  # RowErrors: the rows to correct, for the page
-            fail(book, job_id, exc.message, {"errors": [list(r) for r in rows]} if rows else None)
+            fail(work, job_id, exc.message, {"errors": [list(r) for r in rows]} if rows else None)
             return
         except Exception:
             work.rollback()
             log.exception("job %s (%s) failed", job_id, job.kind)
-            fail(book, job_id, FAILED_INTERNAL)
+            fail(work, job_id, FAILED_INTERNAL)
             return
         path = None
         if outcome.file is not None:
             files_dir.mkdir(parents=True, exist_ok=True)
             path = f"job-{job_id}-{secrets.token_hex(8)}"
             (files_dir / path).write_bytes(outcome.file)
-        finish(book, job_id, outcome.result, result_path=path, result_name=outcome.filename)
+        finish(work, job_id, outcome.result, result_path=path, result_name=outcome.filename)
     finally:
+        if sqlite:  # the connection goes back to the pool: restore the usual wait
+            book.rollback()
+            book.execute(text(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}"))
+            book.commit()
         work.close()
         book.close()
+
+
+def recover_orphans(session: Session, alive: Callable[[int], bool]) -> int:
+    """Fail running jobs whose worker process is gone (killed or crashed mid-job); the count.
+    ``alive(pid)``: whether that worker still runs (one host: the embedded worker's check)."""
+    orphans = [j for j in session.scalars(select(Job).where(Job.status == JobStatus.RUNNING))
+               if j.worker_pid is None or not alive(j.worker_pid)]
+    for job in orphans:
+        job.status, job.stage, job.finished_at = JobStatus.FAILED, "失败", utcnow()
+        job.error = "执行任务的进程已中断，请重新发起。"
+    session.commit()
+    return len(orphans)
 
 
 def run_next(session_factory: Callable[[], Session], files_dir: Path, pid: int | None = None) -> int | None:
     """Claim and run the oldest queued job; its id, or None when the queue was empty."""
     session = session_factory()
     try:
-        job = claim(session, pid)
-        job_id = job.id if job is not None else None
+        job_id = claim(session, pid)
     finally:
         session.close()
     if job_id is not None:

@@ -1,0 +1,14 @@
+"""Background job pages (后台任务): a job's progress page, its status as JSON (polled by the
+page) and its result file. A job is visible to its starter and to whom its kind allows
+(:func:`foundation.jobs.may_read`); anyone else gets 404, as if it did not exist.
+
+:func:`start` is what a view calls to run heavy work as a job: queue it, commit, and redirect
+to the progress page. With ``JOBS_INLINE`` (the tests) the job runs in the request instead."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+from web.jobs import views  # noqa: E402,F401
