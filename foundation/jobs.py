@@ -34,7 +34,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select, text, up
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation.accounts import User
-from foundation.db import Base, utcnow
+from foundation.db import SQLITE_BEGIN_IMMEDIATE, Base, utcnow
 from foundation.errors import DomainError, NotFound, ValidationError
 
 __all__ = [
@@ -106,26 +106,30 @@ class Outcome:
     filename: str | None = None
 
 
+RunFn = Callable[[Session, Job, dict[str, Any], ProgressFn], Outcome]
+
+
 @dataclasses.dataclass(frozen=True)
 class JobKind:
     kind: str
     label: str
-    run: Callable[[Session, Job, dict[str, Any], ProgressFn], Outcome]
+    run: RunFn
     #: Who may read a job's progress and result besides its starter: ``(session, user, job)``.
     readable_by: Callable[[Session, User, Job], bool] | None = None
+    #: SQLite: the job's transaction reads, then writes; it starts with BEGIN IMMEDIATE (holds
+    #: the write lock from the start), or another process's write in between would refuse it.
+    sqlite_immediate: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
 def register(kind: str, label: str, *, readable_by: Callable[[Session, User, Job], bool] | None = None,
-             ) -> Callable[[Callable[[Session, Job, dict[str, Any], ProgressFn], Outcome]],
-                           Callable[[Session, Job, dict[str, Any], ProgressFn], Outcome]]:
+             sqlite_immediate: bool = False) -> Callable[[RunFn], RunFn]:
     """Decorator: ``run`` executes jobs of ``kind`` (``label``: its Chinese name on the pages)."""
 
-    def decorate(run: Callable[[Session, Job, dict[str, Any], ProgressFn], Outcome],
-                 ) -> Callable[[Session, Job, dict[str, Any], ProgressFn], Outcome]:
-        _KINDS[kind] = JobKind(kind, label, run, readable_by)
+    def decorate(run: RunFn) -> RunFn:
+        _KINDS[kind] = JobKind(kind, label, run, readable_by, sqlite_immediate)
         return run
 
     return decorate
@@ -219,9 +223,12 @@ def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: 
     outcome recorded in it; rolled back on failure, then the failure recorded), progress through
     a second session. Never raises for the job's own errors, so a worker survives any job.
 
-    SQLite: while the job's transaction holds the write lock, a progress write would wait the
-    whole busy timeout; the progress session waits at most :data:`SQLITE_PROGRESS_WAIT_MS`
-    and skips that report instead (progress is best effort)."""
+    SQLite: a transaction that read before another connection wrote cannot write any more, so
+    the job's transaction begins after the job row is read, and a kind that reads then writes
+    asks for BEGIN IMMEDIATE (:attr:`JobKind.sqlite_immediate`). While the job holds the write
+    lock, a progress write would wait the whole busy timeout; the progress session waits at
+    most :data:`SQLITE_PROGRESS_WAIT_MS` and skips that report instead (progress is best
+    effort). PostgreSQL has none of this: progress shows throughout."""
     work = session_factory()
     book = session_factory()
     sqlite = book.get_bind().dialect.name == "sqlite"
@@ -233,9 +240,13 @@ def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: 
         if spec is None:
             fail(work, job_id, f"未知的任务类型：{job.kind}")
             return
+        params = dict(job.params or {})
+        work.commit()  # the job's own transaction starts below
         if sqlite:
             book.execute(text(f"PRAGMA busy_timeout = {SQLITE_PROGRESS_WAIT_MS}"))
             book.commit()
+            if spec.sqlite_immediate:
+                work.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
 
         def report(pct: int, stage: str) -> None:
             try:
@@ -245,7 +256,7 @@ def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: 
                 log.info("job %s: progress %s%% not recorded (database busy)", job_id, pct)
 
         try:
-            outcome = spec.run(work, job, dict(job.params or {}), report)
+            outcome = spec.run(work, job, params, report)
             work.commit()
         except DomainError as exc:
             work.rollback()

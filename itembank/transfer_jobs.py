@@ -62,13 +62,16 @@ def run_export(session: Session, job: Job, params: dict[str, Any], progress: Pro
     progress(5, f"正在导出 {total} 道试题")
     items = ExportTally(_counted(stream_items(session, stmt), total, progress))
     data = export_qti_bytes(session, items) if fmt == "qti" else export_items_bytes(items)
+    # End the long read before the audit write: on SQLite a read transaction that outlived
+    # another connection's write (a progress report, an exam answer) may not write.
+    session.commit()
     record_export(session, actor, fmt, items.count, items.codes, {k: v for k, v in filters.items() if v})
     name = FORMATS[fmt][0].format(stamp=dt.datetime.now(BEIJING).strftime("%Y%m%d-%H%M"))
     return Outcome({"count": items.count, "message": f"已导出 {items.count} 道试题（{FORMATS[fmt][1]}）。"},
                    data, name)
 
 
-@register(IMPORT, "导入试题")
+@register(IMPORT, "导入试题", sqlite_immediate=True)
 def run_import(session: Session, job: Job, params: dict[str, Any], progress: ProgressFn) -> Outcome:
     """params: ``blueprint_id`` and ``upload`` (the uploaded file's path, removed afterwards)."""
     upload = Path(str(params.get("upload", "")))

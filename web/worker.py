@@ -21,7 +21,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 
@@ -50,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from foundation import jobs
     from web import create_app
     from web.extensions import db
+    from web.jobs import jobs_dir
 
     app = create_app()
     stopping = False
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     poll = float(app.config.get("JOBS_POLL_SECONDS", 0.5))
     with app.app_context():
         factory = sessionmaker(bind=db.engine, expire_on_commit=False)
-        files = Path(app.instance_path) / "jobs"
+        files = jobs_dir(app.config, app.instance_path)
         if args.recover:
             with factory() as session:
                 count = jobs.recover_orphans(session, _alive)

@@ -14,13 +14,13 @@ from foundation.jobs import Job
 from web.access import STAFF_ROLES, actor, roles_required
 from web.downloads import XLSX, ZIP, download
 from web.extensions import db
-from web.jobs import bp
+from web.jobs import bp, jobs_dir
 
 MIMETYPES = {".xlsx": XLSX, ".zip": ZIP}
 
 
 def files_dir() -> Path:
-    return Path(current_app.instance_path) / "jobs"
+    return jobs_dir(current_app.config, current_app.instance_path)
 
 
 def save_upload(data: bytes, suffix: str) -> str:
