@@ -8,7 +8,8 @@ from typing import Any
 from flask import abort, current_app, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-import itembank.transfer_jobs  # noqa: F401  (registers the item bank's job kinds)
+import grading.psychometrics.calibration_job  # noqa: F401  (registers the job kinds)
+import itembank.transfer_jobs  # noqa: F401
 from foundation import jobs
 from foundation.jobs import Job
 from web.access import STAFF_ROLES, actor, roles_required
