@@ -15,7 +15,7 @@ Every process runs the time-up job; they race harmlessly (see :mod:`web.sockets.
 process also runs the liveness heartbeat (:mod:`web.sockets.liveness`): when one dies without
 closing its sockets, another (or its successor) closes them within about half a minute.
 
-Background jobs (imports, exports, calibration, audit verification) never run in a serving
+Background jobs (item imports and exports, calibration runs) never run in a serving
 process: ``web.serve`` starts one job worker subprocess (``python -m web.worker``, the embedded
 worker; see :mod:`web.worker`) beside the serving processes, unless ``JOBS_EMBEDDED=0`` says the
 workers run as a service of their own. The worker needs no Redis: the job table is its queue.
