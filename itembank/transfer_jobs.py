@@ -71,10 +71,13 @@ def run_export(session: Session, job: Job, params: dict[str, Any], progress: Pro
                    data, name)
 
 
-@register(IMPORT, "导入试题", sqlite_immediate=True)
+@register(IMPORT, "导入试题")
 def run_import(session: Session, job: Job, params: dict[str, Any], progress: ProgressFn) -> Outcome:
     """params: ``blueprint_id`` and ``upload`` (the uploaded file's path, removed afterwards)."""
     upload = Path(str(params.get("upload", "")))
+    # Reported before the job's transaction reads anything: on SQLite a transaction that read
+    # before another connection's write (this report) could not write afterwards.
+    progress(10, "正在校验并导入试题")
     try:
         actor = _starter(session, job)
         blueprint = session.get(Blueprint, int(params.get("blueprint_id") or 0))
@@ -84,7 +87,6 @@ def run_import(session: Session, job: Job, params: dict[str, Any], progress: Pro
             data = upload.read_bytes()
         except OSError as exc:
             raise ValidationError("上传的文件已不存在，请重新上传。") from exc
-        progress(10, "正在校验并导入试题")
         result = import_items(session, actor, blueprint, data)
     finally:
         upload.unlink(missing_ok=True)
