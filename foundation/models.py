@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from foundation import accounts, audit, calendar, institutions, login_sessions, occupations, people, settings  # noqa: F401
+from foundation import (  # noqa: F401
+    accounts,
+    audit,
+    calendar,
+    institutions,
+    jobs,
+    login_sessions,
+    occupations,
+    people,
+    settings,
+)
 from foundation.db import Base
 
 __all__ = ["Base"]

@@ -29,6 +29,7 @@ TEST_CONFIG: dict[str, Any] = {
     "RATELIMIT_ENABLED": False,
     "SOCKETIO_ASYNC_MODE": "threading",
     "EXAM_PUSH_INLINE": True,
+    "JOBS_INLINE": True,  # background jobs run in the request (the worker is tested on its own)
 }
 
 

@@ -68,6 +68,9 @@ EXPECTED: dict[str, set[str] | str] = {
     "audit.index": {C},
     "audit.verify": {C},
     "audit.verify_run": {C},
+    "jobs.show": STAFF,  # a job is readable by its starter (object level: tests/web/test_jobs_pages.py)
+    "jobs.status": STAFF,
+    "jobs.download_result": STAFF,
     "public.institutions": PUBLIC,
     "public.institution_detail": PUBLIC,
     "bank.blueprints": {C, QW, IR},
@@ -255,6 +258,7 @@ def _path(rule, world, role: str | None) -> str:
         "staff_id": 999_999,
         "report_id": 999_999,
         "scheme_id": 999_999,
+        "job_id": 999_999,  # none: an allowed role gets 404
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
@@ -344,7 +348,7 @@ class TwoInstitutions:
             "batch_id": exam.sitting.module.batch_id, "sitting_id": exam.sitting.id, "room_id": exam.room1.id,
             "candidate_id": exam.candidates[0].id, "attempt_id": exam.attempt(0).id, "paper_id": exam.world.paper.id,
             "item_id": self.items[key].id, "blueprint_id": exam.world.bp.id, "occupation_id": exam.world.occupation.id,
-            "number": 1, "image_id": 999_999, "ext": "png", "set_id": 999_999, "run_id": 999_999,
+            "number": 1, "image_id": 999_999, "ext": "png", "set_id": 999_999, "run_id": 999_999, "job_id": 999_999,
             "entry_id": 999_999, "day": "2031-10-01", "report_id": 999_999,
             "staff_id": next(s.id for s in exam.batch.staff if s.role == "proctor"),
         }

@@ -11,6 +11,7 @@ from web.batches import bp as batches_bp
 from web.calendar import bp as calendar_bp
 from web.exam import bp as exam_bp
 from web.institutions import bp as institutions_bp
+from web.jobs import bp as jobs_bp
 from web.main import bp as main_bp
 from web.occupations import bp as occupations_bp
 from web.proctor import bp as proctor_bp
@@ -31,6 +32,7 @@ BLUEPRINTS = (
     schemes_bp,
     audit_bp,
     public_bp,
+    jobs_bp,
     bank_bp,
     api_bp,
     analysis_bp,

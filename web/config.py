@@ -51,6 +51,12 @@ class DefaultConfig:
     # its candidates' connections are closed (离线 on the console). Clocks must agree (NTP).
     EXAM_HEARTBEAT_INTERVAL = 5.0
     EXAM_INSTANCE_STALE_SECONDS = 30.0
+    # Background jobs (foundation.jobs, web.worker): the worker polls the job table every this
+    # many seconds when idle; result files and uploads go to JOBS_DIR (default instance/jobs).
+    # JOBS_INLINE runs a job in the request that queued it (tests only).
+    JOBS_POLL_SECONDS = 0.5
+    JOBS_DIR: str | None = None
+    JOBS_INLINE = False
     PAGE_SIZE = 20
     CONTENT_SECURITY_POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "

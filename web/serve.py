@@ -15,6 +15,11 @@ Every process runs the time-up job; they race harmlessly (see :mod:`web.sockets.
 process also runs the liveness heartbeat (:mod:`web.sockets.liveness`): when one dies without
 closing its sockets, another (or its successor) closes them within about half a minute.
 
+Background jobs (item imports and exports, calibration runs) never run in a serving
+process: ``web.serve`` starts one job worker subprocess (``python -m web.worker``, the embedded
+worker; see :mod:`web.worker`) beside the serving processes, unless ``JOBS_EMBEDDED=0`` says the
+workers run as a service of their own. The worker needs no Redis: the job table is its queue.
+
 Production behind a proxy: see README (gunicorn -k gevent).
 """
 
@@ -78,6 +83,24 @@ def serve(host: str, port: int, *, reuse_port: bool, quiet: bool = False, access
     server.serve_forever()
 
 
+def start_job_worker() -> subprocess.Popen[bytes] | None:
+    """The embedded job worker (``JOBS_EMBEDDED=0``: none), a child that exits with this process."""
+    if os.environ.get("JOBS_EMBEDDED", "1") == "0":
+        return None
+    return subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
+        [sys.executable, "-m", "web.worker", "--parent", str(os.getpid()), "--recover"],
+        stdin=subprocess.DEVNULL)
+
+
+def stop_job_worker(worker: subprocess.Popen[bytes] | None) -> None:
+    if worker is not None and worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 def supervise(host: str, port: int, workers: int) -> int:
     """Start ``workers`` serving processes on one port and wait; a signal stops them all. If
     one exits, the others are stopped too (the caller restarts the service)."""
@@ -96,6 +119,7 @@ def supervise(host: str, port: int, workers: int) -> int:
         return 2
     cmd = [sys.executable, "-m", "web.serve", "--host", host, "--port", str(port), "--reuse-port"]
     children = [subprocess.Popen([*cmd, *(["--quiet"] if k else [])]) for k in range(workers)]  # noqa: S603
+    job_worker = start_job_worker()
 
     def stop(*_: Any) -> None:
         for child in children:
@@ -110,6 +134,7 @@ def supervise(host: str, port: int, workers: int) -> int:
             time.sleep(0.5)
     finally:
         stop()
+        stop_job_worker(job_worker)
         for child in children:
             child.wait()
     return next((c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM)), 0)
@@ -128,8 +153,12 @@ def main() -> None:
         parser.error("--workers 至少为 1")
     if args.workers > 1 and not args.reuse_port:
         sys.exit(supervise(args.host, args.port, args.workers))
-    serve(args.host, args.port, reuse_port=args.reuse_port, quiet=args.quiet,
-          access_log=os.environ.get("ACCESS_LOG", "1") != "0")
+    job_worker = None if args.reuse_port else start_job_worker()  # a --workers child: the supervisor's
+    try:
+        serve(args.host, args.port, reuse_port=args.reuse_port, quiet=args.quiet,
+              access_log=os.environ.get("ACCESS_LOG", "1") != "0")
+    finally:
+        stop_job_worker(job_worker)
 
 
 if __name__ == "__main__":

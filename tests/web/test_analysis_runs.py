@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -139,32 +137,37 @@ def test_queued_run_polls_until_the_worker_finishes(app, session, client, login,
     assert 'id="param-table"' in html and "Rasch" in html
 
 
-def test_launcher_starts_a_detached_flask_process(app, session, client, login, world, monkeypatch, tmp_path):
-    calls = []
-
-    class FakePopen:
-        def __init__(self, args, **kwargs):
-            calls.append((args, kwargs))
-
-        def wait(self):
-            return 0
+def test_a_started_run_is_queued_as_a_job_for_the_worker(app, session, client, login, world, monkeypatch):
+    from foundation.jobs import Job
+    from grading.psychometrics import calibration_job
 
     monkeypatch.delitem(app.config, "ANALYSIS_RUN_INLINE", raising=False)
     monkeypatch.delitem(app.config, "ANALYSIS_RUN_LAUNCHER", raising=False)
-    monkeypatch.setattr(subprocess, "Popen", FakePopen)
-    monkeypatch.setattr(app, "instance_path", str(tmp_path))
     login(world["reviewer"])
     rs = rsp.simulate_response_set(session, world["reviewer"], world["bp"].id, 200, 1)
     session.flush()
     resp = client.post("/analysis/runs", data={"response_set_id": str(rs.id)})
     assert resp.status_code == 302
     run = session.scalars(select(CalibrationRun).where(CalibrationRun.response_set_id == rs.id)).one()
-    (args, kwargs), = calls
-    assert args == [sys.executable, "-m", "flask", "--app", "web", "grading", "run", str(run.id)]
-    assert kwargs["start_new_session"] is True
-    assert kwargs["env"]["DATABASE_URL"] == app.config["SQLALCHEMY_DATABASE_URI"]
+    job = session.scalars(select(Job).where(Job.kind == calibration_job.RUN)).one()
+    assert job.params == {"run_id": run.id} and job.status == "queued" and job.user_id == world["reviewer"].id
     assert run.status == "queued"
-    assert (tmp_path / "analysis-runs" / f"run-{run.id}.log").exists()
+
+
+def test_the_job_worker_executes_a_queued_run(app, session, world, tmp_path):
+    from foundation import jobs
+    from foundation.jobs import Job
+    from grading.psychometrics import calibration_job
+    from web.extensions import db
+
+    rs = rsp.simulate_response_set(session, world["reviewer"], world["bp"].id, 200, 1)
+    run = cal.start_run(session, world["reviewer"], rs.id)
+    job = jobs.enqueue(session, world["reviewer"], calibration_job.RUN, {"run_id": run.id})
+    session.commit()
+    assert jobs.run_next(db.session.session_factory, tmp_path) == job.id
+    session.expire_all()
+    assert session.get(CalibrationRun, run.id).status == "done"
+    assert session.get(Job, job.id).status == "done" and session.get(Job, job.id).result["run_id"] == run.id
 
 
 def test_upload_with_a_bad_row_shows_errors_and_writes_nothing(session, client, login, world):

@@ -43,6 +43,27 @@ def upload(client, blueprint_id, data: bytes, filename: str = "试题.xlsx"):
                        content_type="multipart/form-data")
 
 
+def export(client, **form):
+    """POST the export form; the job runs (JOBS_INLINE) and the browser lands on its page."""
+    return client.post("/itembank/items/export", data={k: str(v) for k, v in form.items()})
+
+
+def job_page(client, resp):
+    """Follow a queued job's redirect to its page."""
+    assert resp.status_code == 302 and "/jobs/" in resp.headers["Location"], resp.get_data(as_text=True)[:500]
+    page = client.get(resp.headers["Location"])
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def exported(client, **form):
+    """The file of an export job, through its page's download link."""
+    resp = export(client, **form)
+    html = job_page(client, resp)
+    assert 'id="job-download"' in html, html[:2000]
+    return client.get(resp.headers["Location"] + "/download")
+
+
 def sheet_rows(data: bytes) -> list[tuple]:
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     try:
@@ -71,10 +92,8 @@ def test_import_errors_are_listed_and_nothing_is_saved(session, login, writer, b
     before = counts(session)
     rows = [single("P-1", stem="第一道题？"), single("P-2", stem="第二道不同的题？", 答案="X"),
             single("P-3", stem="第三道完全不同的题？")]
-    resp = upload(client, blueprint.id, xlsx(rows))
-    assert resp.status_code == 400
-    html = resp.get_data(as_text=True)
-    assert 'id="import-errors"' in html
+    html = job_page(client, upload(client, blueprint.id, xlsx(rows)))
+    assert "失败" in html and 'id="import-errors"' in html
     assert "<th>行号</th><th>列</th><th>错误</th>" in html
     assert "<td>第 3 行</td><td>答案</td>" in html
     assert "未导入任何数据" in html
@@ -88,11 +107,9 @@ def test_import_success_shows_counts_and_duplicate_warnings(session, login, writ
     rows = [single("OLD-1", stem=stem),
             single("NEW-1", stem="在潮湿环境中使用手持电动工具时，应当选用哪类工具?"),
             single("NEW-2", stem="车床主轴的转速如何调整？")]
-    resp = upload(client, blueprint.id, xlsx(rows))
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
-    html = resp.get_data(as_text=True)
+    html = job_page(client, upload(client, blueprint.id, xlsx(rows)))
     assert "导入完成：新增试题 2 道，修改 0 道，无变化 1 道。" in html
-    assert 'id="duplicate-warnings"' in html and "<code>OLD-1</code>" in html
+    assert 'id="duplicate-warnings"' in html and "题库中的试题 OLD-1" in html
     session.expire_all()
     new = session.scalar(select(Item).where(Item.code == "NEW-1"))
     assert new.status == "draft" and new.author_id == writer.id
@@ -129,17 +146,17 @@ def test_export_xlsx_and_qti_of_the_filtered_list(session, login, writer, bluepr
     assign(session, reviewer, other.occupation_id)
     client = login(reviewer)
 
-    resp = client.get(f"/itembank/items/export?format=xlsx&blueprint={blueprint.id}")
+    resp = exported(client, format="xlsx", blueprint=blueprint.id)
     assert resp.status_code == 200 and resp.mimetype == XLSX
     rows = sheet_rows(resp.data)
     assert [r[0] for r in rows[1:]] == ["SC-1", "TF-1"]
 
-    resp = client.get("/itembank/items/export?format=qti&type=true_false")
+    resp = exported(client, format="qti", type="true_false")
     assert resp.status_code == 200 and resp.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(resp.data)).namelist()
     assert sorted(names) == ["imsmanifest.xml", "items/ITEM-TF-1.xml"]
 
-    resp = client.get("/itembank/items/export?q=SC-9")  # xlsx by default
+    resp = exported(client, q="SC-9")  # xlsx by default
     assert resp.status_code == 200
     rows = sheet_rows(resp.data)
     assert [r[0] for r in rows[1:]] == ["SC-9"]
@@ -148,9 +165,9 @@ def test_export_xlsx_and_qti_of_the_filtered_list(session, login, writer, bluepr
     exports = session.scalars(select(AuditEntry).where(AuditEntry.action == "item.export")).all()
     assert [e.after["format"] for e in exports] == ["xlsx", "qti", "xlsx"] and exports[1].after["count"] == 1
 
-    assert client.get("/itembank/items/export?format=pdf").status_code == 400
-    resp = client.get("/itembank/items/export?q=没有这样的题")
-    assert resp.status_code == 302
+    assert export(client, format="pdf").status_code == 400
+    html = job_page(client, export(client, q="没有这样的题"))
+    assert "没有符合条件的试题可以导出。" in html and 'id="job-download"' not in html
 
 
 def test_reviewer_may_not_import(session, login, blueprint):
@@ -164,7 +181,7 @@ def test_reviewer_may_not_import(session, login, blueprint):
 def test_other_staff_are_refused(session, login, role, blueprint):
     client = login(make_user(session, role))
     assert client.get("/itembank/items/template").status_code == 403
-    assert client.get("/itembank/items/export?format=xlsx").status_code == 403
+    assert export(client, format="xlsx").status_code == 403
 
 
 def test_candidate_gets_403_everywhere(session, login, writer, blueprint):
@@ -174,11 +191,11 @@ def test_candidate_gets_403_everywhere(session, login, writer, blueprint):
     assert upload(client, blueprint.id, xlsx([single()])).status_code == 403
     assert client.get("/itembank/items/template").status_code == 403
     for fmt in ("xlsx", "qti"):
-        assert client.get(f"/itembank/items/export?format={fmt}").status_code == 403
+        assert export(client, format=fmt).status_code == 403
     assert counts(session) == (1, 1)
 
 
 def test_anonymous_is_sent_to_login(client):
-    for url in ("/itembank/items/import", "/itembank/items/template", "/itembank/items/export"):
+    for url in ("/itembank/items/import", "/itembank/items/template"):
         resp = client.get(url)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"]

@@ -2,9 +2,11 @@
 attempts of a batch or a date range — :mod:`grading.psychometrics.exam_responses`), calibration runs with a live
 progress bar, and a run's results (parameters on the bank scale, statistics, review flags).
 
-Starting a run queues it and launches ``python -m flask --app web grading run ID`` as a
-detached process with the same environment, so the numeric work never blocks the (gevent)
-web server; the detail page polls ``status.json`` every second. The launcher is configurable:
+Starting a run queues it and a ``calibration.run`` background job
+(:mod:`grading.psychometrics.calibration_job`), which the job worker executes (``web.worker``),
+so the numeric work never blocks the (gevent) web server; the detail page polls
+``status.json`` every second. ``flask grading run ID`` still executes a run by hand. The
+launcher is configurable:
 ``app.config["ANALYSIS_RUN_LAUNCHER"]`` (a callable taking the run id) replaces it, and
 ``app.config["ANALYSIS_RUN_INLINE"] = True`` executes the run inside the request (tests).
 
@@ -18,11 +20,6 @@ table and report lists omit the items the reviewer may not read (:func:`grading.
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import threading
-from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -37,14 +34,15 @@ from wtforms.validators import Length, Optional
 
 from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind
 from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors
+from foundation.jobs import enqueue
 from foundation.roles import Role
+from grading.psychometrics import calibration_job
 from grading.psychometrics.calibration import (
     LINKING_METHODS,
     MODELS,
     SANDBOX_NOTE,
     STATUS_LABELS,
     execute_run,
-    fail_run,
     fail_run_after,
     readable_run,
     run_clause,
@@ -191,30 +189,6 @@ def _run_inline(run_id: int) -> None:
     db.session.commit()
 
 
-def _spawn(run_id: int) -> None:
-    """``python -m flask --app web grading run ID``, detached, same environment and database."""
-    root = Path(current_app.root_path).parent
-    env = dict(os.environ)
-    env["DATABASE_URL"] = current_app.config["SQLALCHEMY_DATABASE_URI"]
-    log_dir = Path(current_app.instance_path) / "analysis-runs"
-    try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log: Any = open(log_dir / f"run-{run_id}.log", "ab")  # noqa: SIM115 (handed to the child)
-    except OSError:
-        log = subprocess.DEVNULL
-    try:
-        process = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
-            [sys.executable, "-m", "flask", "--app", "web", "grading", "run", str(run_id)],
-            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
-        )
-    finally:
-        if log is not subprocess.DEVNULL:
-            log.close()
-    # Reap the child when it ends (a green thread under gevent), so it never lingers as a zombie.
-    threading.Thread(target=process.wait, name=f"calibration-run-{run_id}", daemon=True).start()
-
-
 def launch_run(run_id: int) -> None:
     launcher = current_app.config.get("ANALYSIS_RUN_LAUNCHER")
     if callable(launcher):
@@ -222,13 +196,9 @@ def launch_run(run_id: int) -> None:
     elif current_app.config.get("ANALYSIS_RUN_INLINE"):
         _run_inline(run_id)
     else:
-        try:
-            _spawn(run_id)
-        except OSError:
-            current_app.logger.exception("could not start calibration run %s", run_id)
-            fail_run(db.session, run_id, "无法启动标定进程，请联系管理员。")
-            db.session.commit()
-            flash("无法启动标定进程，请联系管理员。", "danger")
+        enqueue(db.session, actor(), calibration_job.RUN, {"run_id": run_id},
+                object_type="calibration_run", object_id=run_id)
+        db.session.commit()
 
 
 # ---------------------------------------------------------------------------- pages
