@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests import xlsx_bombs
+from tests.foundation import xlsx_bombs
 from tests.e2e.test_proctor_socket_live import _login
 
 pytestmark = pytest.mark.e2e

@@ -27,7 +27,7 @@ def world(session):
 
 # ---------------------------------------------------------------- who creates reviewers
 
-STRONG = "kettle-Orbit-4419"  # passes the password policy (tests/test_passwords.py)
+STRONG = "kettle-Orbit-4419"  # passes the password policy (tests/foundation/test_passwords.py)
 
 
 def test_only_the_centre_creates_and_edits_reviewers(session, world):

@@ -38,7 +38,7 @@ from itembank.models import Item, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
 from tests.itembank.test_item_excel import ALL_TYPES, xlsx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("foundation", "itembank", "examroom", "grading", "web")
 NS = SimpleNamespace  # the fakes below carry only what the exporters read
 

@@ -25,7 +25,7 @@ from grading.psychometrics import responses
 from grading.psychometrics.models import ResponseSet
 from itembank import blueprint_excel, item_excel
 from itembank.models import BlueprintNode, Item
-from tests import xlsx_bombs
+from tests.foundation import xlsx_bombs
 from tests.examroom.test_batches import World
 from tests.factories import make_blueprint, make_user
 
