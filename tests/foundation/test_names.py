@@ -31,8 +31,7 @@ from foundation.occupations import create_occupation
 from grading.psychometrics import models as grading_models  # noqa: F401  (ResponseSet.name is guarded too)
 from itembank import blueprints as blueprint_svc
 from itembank import enemies
-from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.examroom.test_batches import World
+from tests.examroom.worlds import MIN, T0, Exam, World
 from tests.factories import PASSWORD
 from web.downloads import safe_filename
 
@@ -208,7 +207,7 @@ def test_downloads_work_for_names_stored_before_the_rule(session, client, monkey
             shown = unquote(header.split("filename*=UTF-8''", 1)[1])
             assert shown == safe_filename(shown)
     # The supervision report.
-    from tests.web.test_proctor_console import supervisor_of
+    from tests.web.socket_clients import supervisor_of
 
     monkeypatch.setattr(views, "now", lambda: T0 + 100 * MIN)
     login(client, supervisor_of(session, exam))

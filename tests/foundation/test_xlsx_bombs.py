@@ -25,9 +25,9 @@ from grading.psychometrics import responses
 from grading.psychometrics.models import ResponseSet
 from itembank import blueprint_excel, item_excel
 from itembank.models import BlueprintNode, Item
-from tests.foundation import xlsx_bombs
-from tests.examroom.test_batches import World
+from tests.examroom.worlds import World
 from tests.factories import make_blueprint, make_user
+from tests.foundation import xlsx_bombs
 
 # ---------------------------------------------------------------- every import entry point
 
@@ -272,8 +272,8 @@ def test_an_entry_count_that_understates_the_directory_is_refused(monkeypatch):
 def test_a_normal_import_is_parsed_in_a_child_process(session, monkeypatch):
     import subprocess
 
-    from tests.itembank.test_item_excel import ALL_TYPES
-    from tests.itembank.test_item_excel import xlsx as item_xlsx
+    from tests.itembank.worlds import ALL_TYPES
+    from tests.itembank.worlds import xlsx as item_xlsx
 
     spawned: list[list[str]] = []
     real = subprocess.Popen

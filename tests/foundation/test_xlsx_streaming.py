@@ -36,7 +36,7 @@ from itembank import blueprint_excel
 from itembank import item_excel as xl
 from itembank.models import Item, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
-from tests.itembank.test_item_excel import ALL_TYPES, xlsx
+from tests.itembank.worlds import ALL_TYPES, xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("foundation", "itembank", "examroom", "grading", "web")

@@ -24,7 +24,7 @@ from grading.psychometrics import exam_responses as er
 from grading.psychometrics.models import CalibrationRun, ResponseSet
 from itembank.itemtypes import get_type
 from itembank.models import BankAssignment, Item, ItemVersion, PaperItem
-from tests.examroom.test_batches import World, at
+from tests.examroom.worlds import World, at
 from tests.factories import assign, make_blueprint, make_user, valid_id_number
 
 T0 = at("2026-10-16")  # 09:00 Beijing

@@ -18,7 +18,7 @@ from grading.psychometrics import responses as rsp
 from grading.psychometrics.models import CalibrationRun, ItemParameter, pack_arrays
 from itembank.irtmodel import prob
 from tests.factories import make_blueprint
-from tests.grading.test_calibration_service import analyst, make_items
+from tests.grading.worlds import analyst, make_items
 
 # ---------------------------------------------------------------------------- references
 

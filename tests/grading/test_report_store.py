@@ -29,8 +29,7 @@ from grading.psychometrics.report_stats import (
 )
 from itembank.models import ItemVersion
 from tests.factories import make_blueprint, make_user
-from tests.grading.test_calibration_service import analyst, make_items, run_now
-from tests.grading.test_reports import AnalysisWorld
+from tests.grading.worlds import AnalysisWorld, analyst, make_items, run_now
 
 
 class Unpacks:

@@ -19,8 +19,8 @@ from werkzeug.exceptions import NotFound
 
 from foundation.db import MAX_ID
 from foundation.roles import Role
+from tests.access_table import ROLE_ORDER, _role_for
 from tests.factories import make_institution, make_user
-from tests.test_access_matrix import EXPECTED, PUBLIC
 from web.params import digits_at_most, form_int, parse_int, query_int
 
 # Every integer query parameter any view reads (grep request.args / int_arg / query_int).
@@ -41,16 +41,6 @@ values = st.one_of(
 SLOW = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SEGMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 OTHER_SEGMENTS = {"day": "2031-10-01", "ext": "png"}
-ROLE_ORDER = [Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER, Role.PROCTOR,
-              Role.EXAMINER, Role.SUPERVISOR, Role.CANDIDATE]
-
-
-def _role_for(endpoint: str) -> Role | None:
-    """One role allowed to use ``endpoint`` (None: public)."""
-    expected = EXPECTED[endpoint]
-    if expected == PUBLIC:
-        return None
-    return next(r for r in ROLE_ORDER if r.value in expected)
 
 
 def _rules_by_role(app, *, with_int_segment: bool) -> dict[Role | None, list[tuple[str, object]]]:
