@@ -98,6 +98,7 @@ def _request(client, method: str, path: str):
     return client.get(path) if method == "GET" else client.open(path, method=method, data={})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", sorted(EVERYONE))
 def test_role_against_every_route(app, session, client, login, world, role):
     login(world["users"][role])

@@ -131,6 +131,7 @@ def _parents(module: str) -> list[str]:
     return [".".join(parts[:k]) for k in range(1, len(parts))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", CORES)
 def test_core_does_not_import_flask(package):
     code = (
@@ -147,6 +148,7 @@ def test_core_does_not_import_flask(package):
     assert result.stdout.startswith("ok")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", CORES)
 def test_packages_import_downward_only(package):
     found = [p for path in _modules(package)
@@ -255,6 +257,7 @@ def test_a_planted_foundation_cycle_is_caught(tmp_path, monkeypatch):
     assert any("foundation.levels" in cycle for cycle in foundation_cycles())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", [f"grading.psychometrics.{m}" for m in ("em", "irt", "grm", "report_stats")])
 def test_numeric_modules_need_no_database(module):
     """The psychometrics and the reports' statistics run on arrays alone: importing them loads

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import flask_migrate
+import pytest
 from sqlalchemy import text
 
 from examroom.models import Batch, BatchModule, ExamSession
@@ -21,6 +22,7 @@ BEFORE = "f3a9d6c1e8b4"
 T = dt.datetime(2026, 10, 16, 1, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.slow
 def test_existing_supervisors_and_reports_are_carried_over(tmp_path):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("supervision_data", tmp_path)})
     with app.app_context():

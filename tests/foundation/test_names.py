@@ -130,6 +130,7 @@ def login(client, user):
     assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
 
 
+@pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL)
 def test_the_batch_form_refuses_control_characters(session, client, world, ch: str) -> None:
@@ -141,6 +142,7 @@ def test_the_batch_form_refuses_control_characters(session, client, world, ch: s
     assert session.scalar(select(Batch).where(Batch.name.like("第一%批"))) is None
 
 
+@pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL)
 def test_the_api_refuses_control_characters(session, client, world, ch: str) -> None:
@@ -162,6 +164,7 @@ def xlsx(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL.filter(lambda c: c not in "\t\n\r" and not re.match("[\x00-\x1f]", c)))
 def test_the_excel_imports_refuse_control_characters(session, world, ch: str) -> None:
@@ -183,6 +186,7 @@ def test_the_excel_imports_refuse_control_characters(session, world, ch: str) ->
 # ---------------------------------------------------------------- downloads of names stored before the rule
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["2026年\r\n第一批", "bad\r\nname", "a\x01b\u202e\u2028\"c\";x=1"])
 def test_downloads_work_for_names_stored_before_the_rule(session, client, monkeypatch, name: str) -> None:
     from web.proctor import views

@@ -169,6 +169,7 @@ def test_the_named_sheet_is_the_one_scanned():
         xlsx.read_sheet(data, sheet_name="试题", max_rows=10, too_many="")
 
 
+@pytest.mark.slow
 def test_the_shared_strings_cap_holds_at_the_reported_size():
     """The report's bomb: a gigabyte of shared strings. Refused from the ZIP directory alone."""
     data = xlsx_bombs.huge_shared_string(megabytes=1024)
@@ -220,6 +221,7 @@ def _many_strings(megabytes: int) -> bytes:
     return xlsx_bombs.rewrite(_workbook([["x"]]), {xlsx_bombs.STRINGS: strings}, level=1)
 
 
+@pytest.mark.slow
 def test_a_child_over_its_memory_limit_is_a_clear_error(monkeypatch):
     data = _many_strings(24)
     xlsx_guard.check_archive(data)  # nothing the directory shows is wrong

@@ -143,6 +143,7 @@ def _functions_calling(name: str) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_exporter_is_covered_and_only_the_writer_builds_workbooks() -> None:
     assert _functions_calling("workbook_bytes") == set(EXPORTERS)
     builders = _functions_calling("Workbook")
@@ -183,6 +184,7 @@ def _as_read(value: Any) -> Any:
     return value
 
 
+@pytest.mark.slow
 def test_export_of_20000_items_is_whole_and_reads_back_row_for_row(session, login, monkeypatch) -> None:
     writer = make_user(session, Role.QUESTION_WRITER)
     blueprint = make_blueprint(session)

@@ -157,6 +157,7 @@ def test_simulation_needs_active_items_and_an_analyst(session):
 # ---------------------------------------------------------------------------- calibration end to end
 
 
+@pytest.mark.slow
 def test_calibration_end_to_end_flags_history_and_pretest(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 20, pretest=(3,), seed=11)
@@ -216,6 +217,7 @@ def test_calibration_end_to_end_flags_history_and_pretest(session):
     assert session.scalars(select(ItemParameter.is_current).where(ItemParameter.item_id == miskeyed.id)).all() == [True]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", [Role.ITEM_REVIEWER, Role.CENTRE_ADMIN])
 def test_a_simulated_sets_run_changes_no_item_in_any_state(session, role):
     """Simulated responses are a sandbox: whatever state an item is in (every status, pretest
@@ -271,6 +273,7 @@ def test_a_simulated_sets_run_changes_no_item_in_any_state(session, role):
     assert entry.after["sandbox"] is True
 
 
+@pytest.mark.slow
 def test_linking_recovers_a_shift_of_the_ability_scale(session):
     bp = make_blueprint(session)
     old = make_items(session, bp, 20, seed=21)
@@ -368,6 +371,7 @@ def test_flag_rules_follow_the_thresholds():
     ]
 
 
+@pytest.mark.slow
 def test_sx2_per_form_with_missing_by_design(session):
     bp = make_blueprint(session)
     make_items(session, bp, 15, seed=3)
@@ -440,6 +444,7 @@ def test_cli_refuses_unknown_users_and_roles(session, runner):
     assert result.exit_code == 2 and "--as" in result.output
 
 
+@pytest.mark.slow
 def test_run_progress_moves_through_the_estimation_phase(session, monkeypatch):
     # Every EM cycle may report (the default waits 0.2 s between checkpoints; this run is faster).
     monkeypatch.setattr(cal, "ESTIMATION_PROGRESS_INTERVAL", 0.0)

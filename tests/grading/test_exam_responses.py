@@ -402,6 +402,7 @@ def test_cli_builds_from_a_batch_or_a_date_range(session, runner, exam, reviewer
 # ---------------------------------------------------------------------------- a realistic batch
 
 
+@pytest.mark.slow
 def test_a_calibration_of_a_batch_answered_by_a_2pl_model_completes(session, reviewer):
     """200 candidates in seven rooms answer two parallel forms (6 common + 3 unique items each)
     through the attempt services, with 2PL probabilities; the set calibrates and recovers b.

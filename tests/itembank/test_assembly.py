@@ -216,6 +216,7 @@ def test_overlap_cap_and_per_item_exposure_caps():
     assert used.max() <= 2
 
 
+@pytest.mark.slow
 def test_many_forms_in_groups_with_shadow_and_relative_tolerance():
     pool, codes = make_pool(6, per_point=20)
     spec = AssemblySpec(

@@ -52,6 +52,7 @@ def test_template_has_header_valid_examples_and_rules():
         assert fragment in notes
 
 
+@pytest.mark.slow
 def test_export_reimports_unchanged(session, editor, empty_blueprint):
     source = make_blueprint(session, ranges=4, points_per_range=4)
     data = export_blueprint_bytes(source)

@@ -147,6 +147,7 @@ def test_huge_page_is_a_clear_400(app, client, login, users):
     assert page.status_code == 400 and "参数 page" in page.get_data(as_text=True)
 
 
+@pytest.mark.slow
 @SLOW
 @given(value=values)
 @example(value=str(2**31)).via("32-bit integer + 1")
@@ -164,6 +165,7 @@ def test_every_int_path_segment_of_every_route(app, client, login, users, value)
     _check(client, login, users, grouped, make_request)
 
 
+@pytest.mark.slow
 @SLOW
 @given(params=st.dictionaries(st.sampled_from(INT_PARAMS), values, min_size=1, max_size=4))
 @example(params={"page": str(10**20)}).via("the issue's page")
