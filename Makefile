@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports demo-exam
+.PHONY: run test test-fast setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -17,6 +17,11 @@ run: setup db demo
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A developer aid, not a third setup command: the suite without the slow numeric/property tests
+# and the browser journeys. `make test` always runs everything.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed vendor instance/config.py
 

@@ -7,7 +7,7 @@ Run from the repository root::
 
 For each size (examinees × 100 items, 2PL, complete, with choices) the script builds, in a
 fresh SQLite database, a blueprint, 100 single-choice items, a response set, a finished run
-and its item parameters (rows made directly, as tests/grading/test_reports.py does; the
+and its item parameters (rows made directly, as AnalysisWorld of tests/grading/worlds.py does; the
 helpers of ``tests.factories`` make the blueprint and users), then measures in the same process:
 
 * **view before** — one item report as every view (page, ``.json``, ``.xlsx``) computed it

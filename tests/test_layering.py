@@ -1,6 +1,8 @@
 """The shape of the code: the cores never import Flask; packages import downward only
 (web → grading → examroom → itembank → foundation); inside foundation no module cycle; and the
-cores import at module top, so a dependency is visible where a reader looks for it.
+cores import at module top, so a dependency is visible where a reader looks for it. The tests
+mirror the packages and share their setup through fixtures modules (``tests/*/worlds.py`` and the
+like): no file under tests/ imports a test module, not even in a script it runs in a child process.
 
 The import rules read the source (``ast``), so a planted import fails the test without running
 anything; the Flask rule imports every core module in a fresh interpreter.
@@ -129,6 +131,7 @@ def _parents(module: str) -> list[str]:
     return [".".join(parts[:k]) for k in range(1, len(parts))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", CORES)
 def test_core_does_not_import_flask(package):
     code = (
@@ -145,6 +148,7 @@ def test_core_does_not_import_flask(package):
     assert result.stdout.startswith("ok")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("package", CORES)
 def test_packages_import_downward_only(package):
     found = [p for path in _modules(package)
@@ -157,6 +161,61 @@ def test_cores_import_at_module_top(package):
     found = [p for path in _modules(package)
              for p in function_imports(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
     assert found == []
+
+
+def _is_test_module(module: str) -> bool:
+    return module.split(".")[-1].startswith("test_")
+
+
+def test_module_imports(source: str, path: str = "<planted>") -> list[str]:
+    """Test modules imported by ``source`` (also by Python code in its string literals, such as
+    the scripts that tests/e2e runs in child processes)."""
+    found = []
+    for node in ast.walk(ast.parse(source, path)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if any(_is_test_module(p) for p in a.name.split("."))]
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            if any(_is_test_module(p) for p in module.split(".")):
+                found.append(module)
+            elif module.startswith("tests") or node.level:
+                found += [f"{module}.{a.name}" for a in node.names if _is_test_module(a.name)]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "import" in node.value:
+            try:
+                found += test_module_imports(node.value, path)
+            except SyntaxError:  # prose, not code
+                pass
+    return found
+
+
+test_module_imports.__test__ = False  # a helper, not a test
+
+
+def test_no_test_module_imports_another():
+    """Shared setup lives in fixtures modules; importing a test module would also collect its
+    tests twice under another name and tie one test file's helpers to another's."""
+    offenders = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name == "test_layering.py":  # its planted examples below
+            continue
+        found = test_module_imports(path.read_text(encoding="utf-8"), str(path))
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}
+
+
+@pytest.mark.parametrize(("planted", "caught"), [
+    ("from tests.examroom.test_attempts import Exam\n", True),
+    ("from tests.examroom import test_attempts as ta\n", True),
+    ("import tests.web.test_proctor_console\n", True),
+    ("from .test_papers import Bank\n", True),
+    ("def f():\n    from tests.test_access_matrix import EXPECTED\n", True),
+    ('SCRIPT = """\nfrom tests.examroom.test_batches import World\n"""\n', True),
+    ("from tests.examroom.worlds import Exam\nfrom tests import factories\n", False),
+    ('NOTE = "see tests.examroom.test_attempts; import nothing"\n', False),
+])
+def test_a_planted_test_module_import_is_caught(planted, caught):
+    assert bool(test_module_imports(planted)) is caught
 
 
 def test_foundation_has_no_import_cycle():
@@ -198,6 +257,7 @@ def test_a_planted_foundation_cycle_is_caught(tmp_path, monkeypatch):
     assert any("foundation.levels" in cycle for cycle in foundation_cycles())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", [f"grading.psychometrics.{m}" for m in ("em", "irt", "grm", "report_stats")])
 def test_numeric_modules_need_no_database(module):
     """The psychometrics and the reports' statistics run on arrays alone: importing them loads

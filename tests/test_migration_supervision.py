@@ -8,6 +8,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import flask_migrate
+import pytest
 from sqlalchemy import text
 
 from examroom.models import Batch, BatchModule, ExamSession
@@ -21,6 +22,7 @@ BEFORE = "41615edfeb24"  # the revision just before the supervision migration
 T = dt.datetime(2026, 10, 16, 1, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.slow
 def test_existing_supervisors_and_reports_are_carried_over(tmp_path):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("supervision_data", tmp_path)})
     with app.app_context():

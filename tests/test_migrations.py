@@ -18,6 +18,7 @@ from web import create_app
 from web.extensions import db
 
 
+@pytest.mark.slow
 def test_upgrade_matches_models_and_installs_audit_guard(tmp_path):
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("migrations", tmp_path)})
     with app.app_context():

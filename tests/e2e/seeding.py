@@ -24,11 +24,11 @@ _blocks = itertools.count(1)
 PRELUDE = r"""
 import itertools as _it, os as _os
 from tests import factories as _factories
-from tests.examroom import test_attempts as _ta, test_batches as _tb
+from tests.examroom import worlds as _worlds
 _offset = int(_os.environ["E2E_SEED_OFFSET"])
 _factories._counter = _it.count(_offset)
-_tb._serial = _it.count(_offset)
-_ta._codes = _it.count(_offset)
+_worlds._serial = _it.count(_offset)
+_worlds._codes = _it.count(_offset)
 _plain_id = _factories.valid_id_number
 _factories.valid_id_number = lambda serial, birth=None, region="220102": _plain_id(
     serial, birth or f"19{60 + (serial // 1000) % 40}0101", region)
@@ -40,7 +40,7 @@ _factories.valid_id_number = lambda serial, birth=None, region="220102": _plain_
 STARTED_SEAT = r"""
 import datetime as dt, json
 from examroom import attempts as svc
-from tests.examroom.test_attempts import Exam
+from tests.examroom.worlds import Exam
 from web import create_app
 from web.extensions import db
 

@@ -21,8 +21,8 @@ import socketio
 
 from tests.dbutil import fresh_database
 from tests.e2e.conftest import ROOT, LiveServer, _flask, _free_port, stop_server
+from tests.e2e.logins import http_login, wait_push
 from tests.e2e.seeding import started_seat
-from tests.e2e.test_proctor_socket_live import _login, _wait
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +66,7 @@ def test_a_killed_processs_candidate_turns_offline_on_the_restarted_servers_cons
     first = _start(env, port, log)
     seat = started_seat(LiveServer(url=url, env=env, demo_output=""))
     attempt_id, room_id = seat["attempt_id"], seat["room_id"]
-    candidate = socketio.Client(reconnection=False, http_session=_login(
+    candidate = socketio.Client(reconnection=False, http_session=http_login(
         url, "/login/candidate", {"ticket_no": seat["ticket_no"], "id_number": seat["id_number"]}))
     proctor = None
     second = None
@@ -79,7 +79,7 @@ def test_a_killed_processs_candidate_turns_offline_on_the_restarted_servers_cons
 
         second = _start(env, port, log)  # the restart: a new process with a new id
         seats: queue.Queue = queue.Queue()
-        proctor = socketio.Client(reconnection=False, http_session=_login(
+        proctor = socketio.Client(reconnection=False, http_session=http_login(
             url, "/login", {"username": seat["proctor"], "password": PASSWORD}))
         proctor.on("seat", seats.put, namespace="/proctor")
         proctor.on("seats", lambda batch: [seats.put(s) for s in batch["seats"]], namespace="/proctor")
@@ -89,7 +89,7 @@ def test_a_killed_processs_candidate_turns_offline_on_the_restarted_servers_cons
         watched = next(s for s in ack["snapshot"]["seats"] if s["attempt_id"] == attempt_id)
         if watched["status"] != "offline":  # not reaped yet: the live view is told when it is
             assert watched["status"] == "answering" and watched["online"] is True
-            pushed = _wait(seats, lambda s: s["attempt_id"] == attempt_id and s["status"] == "offline")
+            pushed = wait_push(seats, lambda s: s["attempt_id"] == attempt_id and s["status"] == "offline")
             assert pushed["online"] is False and pushed["last_event"]["label"] == "断线"
         again = proctor.call("watch", {"room_id": room_id}, namespace="/proctor", timeout=10)["snapshot"]
         final = next(s for s in again["seats"] if s["attempt_id"] == attempt_id)

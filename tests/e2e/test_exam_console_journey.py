@@ -24,18 +24,18 @@ EXTEND_REASON = "机房停电补时"
 # with the factories' password (child process against the live server's database).
 SETUP = r"""
 import datetime as dt, json
-from tests.examroom import test_attempts as ta
+from tests.examroom import worlds
 from web import create_app
 from web.extensions import db
 
-ta.ITEMS = [*ta.ITEMS,
+worlds.ITEMS = [*worlds.ITEMS,
     ("multiple_choice", "下列哪些属于安全用具？",
      {"options": ["绝缘手套", "验电器", "普通手套", "绝缘靴"], "key": ["A", "B", "D"]}, 2),
     ("true_false", "可以带电更换熔断器。", {"key": "×"}, 1)]
 app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 with app.app_context():
     s = db.session
-    exam = ta.Exam(s)
+    exam = worlds.Exam(s)
     exam.sitting.starts_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)  # the room's clock starts at 开考
     s.flush()
     s.commit()

@@ -242,7 +242,7 @@ def test_acked_answers_and_the_clock_survive_kill_9_and_a_restart(server):
 SHORT_SITTING = r"""
 import datetime as dt, json
 from examroom import attempts as svc
-from tests.examroom.test_attempts import Exam
+from tests.examroom.worlds import Exam
 from tests.factories import ticket_no
 from web import create_app
 from web.extensions import db

@@ -18,20 +18,20 @@ SETUP = r"""
 import datetime as dt, itertools, json, sys
 from examroom import attempts as svc
 from tests import factories
-from tests.examroom import test_attempts as ta, test_batches as tb
+from tests.examroom import worlds
 from web import create_app
 from web.extensions import db
 
 
 # Six items: the four of tests/examroom plus a multiple choice and a second true/false.
-ta.ITEMS = [*ta.ITEMS,
+worlds.ITEMS = [*worlds.ITEMS,
     ("multiple_choice", "下列哪些属于安全用具？",
      {"options": ["绝缘手套", "验电器", "普通手套", "绝缘靴"], "key": ["A", "B", "D"]}, 2),
     ("true_false", "可以带电更换熔断器。", {"key": "×"}, 1)]
 app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 with app.app_context():
     s = db.session
-    exam = ta.Exam(s)
+    exam = worlds.Exam(s)
     now = dt.datetime.now(dt.UTC)
     exam.sitting.starts_at = now - dt.timedelta(minutes=1)  # opened now: the room's clock starts then
     s.flush()

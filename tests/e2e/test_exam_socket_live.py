@@ -86,7 +86,7 @@ def test_a_second_computer_is_refused_with_the_move_pending_message(live_server)
 SUBMITTABLE_SEAT = r"""
 import datetime as dt, json
 from examroom import attempts as svc
-from tests.examroom.test_attempts import Exam
+from tests.examroom.worlds import Exam
 from web import create_app
 from web.extensions import db
 

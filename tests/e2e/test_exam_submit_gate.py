@@ -20,7 +20,7 @@ SETUP = r"""
 import datetime as dt, json
 from examroom import attempts as svc
 from foundation.settings import DEFAULT_RULES, set_rule
-from tests.examroom.test_attempts import Exam
+from tests.examroom.worlds import Exam
 from web import create_app
 from web.extensions import db
 

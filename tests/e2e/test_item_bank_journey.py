@@ -11,6 +11,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.logins import browser_login
 
 pytestmark = pytest.mark.e2e
 
@@ -18,13 +19,6 @@ STEM = "如图所示，测量电动机绕组绝缘电阻应使用哪种仪表？
 FIXED_STEM = "如图所示，测量三相电动机绕组对地绝缘电阻，应选用哪种仪表？"
 
 
-def _login(page, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(base + "/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("Demo1234")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/home")
 
 
 def _png(tmp_path) -> str:
@@ -46,7 +40,7 @@ def test_item_from_writing_to_an_assembled_paper(live_server, page, tmp_path):
     page.on("dialog", lambda dialog: dialog.accept())  # the confirmations before each action
 
     # The writer writes an item with an image, previewed as the candidate will see it.
-    _login(page, base, "writer1")
+    browser_login(page, base, "writer1")
     page.goto(base + "/itembank/items/new")
     picker = page.locator("#blueprint-picker select[name=blueprint]")
     picker.select_option(picker.locator("option", has_text="电工").first.get_attribute("value"))
@@ -75,7 +69,7 @@ def test_item_from_writing_to_an_assembled_paper(live_server, page, tmp_path):
     assert "待审题" in page.content()
 
     # The first reviewer returns it with a comment.
-    _login(page, base, "reviewer1")
+    browser_login(page, base, "reviewer1")
     page.goto(base + "/itembank/review")
     assert code in page.content()  # waiting in the reviewer's queue
     page.goto(item_url)
@@ -83,7 +77,7 @@ def test_item_from_writing_to_an_assembled_paper(live_server, page, tmp_path):
     assert "退回修改" in page.content()
 
     # The writer fixes it: a new version, with the diff visible to reviewers.
-    _login(page, base, "writer1")
+    browser_login(page, base, "writer1")
     page.goto(item_url)
     assert "题干应写明“对地”绝缘电阻。" in page.content()
     page.get_by_role("link", name="修改").first.click()
@@ -93,12 +87,12 @@ def test_item_from_writing_to_an_assembled_paper(live_server, page, tmp_path):
     _act(page, "提交审核")
 
     # Two different reviewers pass and approve it; the second also activates it.
-    _login(page, base, "reviewer1")
+    browser_login(page, base, "reviewer1")
     page.goto(item_url)
     assert "对地" in page.content()  # the version diff shows the fix
     _act(page, "审题通过")
     assert page.locator(".action-box").filter(has_text="终审通过").count() == 0  # not the same person twice
-    _login(page, base, "reviewer2")
+    browser_login(page, base, "reviewer2")
     page.goto(item_url)
     _act(page, "终审通过")
     page.goto(item_url)
@@ -108,7 +102,7 @@ def test_item_from_writing_to_an_assembled_paper(live_server, page, tmp_path):
     screenshot(page, "item_detail_active")
 
     # The technician college assembles a fixed paper with it.
-    _login(page, base, "qc_admin")
+    browser_login(page, base, "qc_admin")
     page.goto(base + "/itembank/papers/new")
     blueprint = page.get_by_label("细目表")
     blueprint.select_option(blueprint.locator("option", has_text="电工").first.get_attribute("value"))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_item_bank_journey import _login
+from tests.e2e.logins import browser_login
 
 pytestmark = pytest.mark.e2e
 
 
 def test_item_lists_render_formulas(live_server, page):
     base = live_server.url
-    _login(page, base, "reviewer1")
+    browser_login(page, base, "reviewer1")
     page.goto(base + "/itembank/items?q=串联")
     cell = page.locator("#item-list tbody tr").filter(has_text="串联").locator("td").nth(1)
     expect(cell.locator(".katex").first).to_be_visible()

@@ -9,6 +9,7 @@ import requests
 
 from foundation.roles import ROLE_LABELS
 from tests.e2e.conftest import screenshot
+from tests.e2e.logins import staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -27,19 +28,11 @@ def _demo_logins(output: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _staff_login(page, base: str, username: str, password: str = "Demo1234") -> None:
-    page.goto(base + "/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(base + "/home")
-
-
 def test_centre_admin_logs_in_sees_centre_areas_and_logs_out(live_server, page):
     base = live_server.url
     page.goto(base + "/")
     assert page.url == base + "/login"
-    _staff_login(page, base, "centre")
+    staff_login(page, base, "centre")
     assert page.locator(".role-badge").inner_text() == "省职业技能鉴定中心管理员"
     capabilities = page.locator("#capabilities h2").all_inner_texts()
     for area in ("机构备案", "账号管理", "职业目录", "工作日历", "操作日志"):
@@ -56,7 +49,7 @@ def test_centre_admin_logs_in_sees_centre_areas_and_logs_out(live_server, page):
 
 def test_institution_admin_manages_only_own_people(live_server, page):
     base = live_server.url
-    _staff_login(page, base, "jx_admin")
+    staff_login(page, base, "jx_admin")
     assert "评价机构管理员" in page.locator(".role-badge").inner_text()
     assert page.locator("#capabilities h2").filter(has_text="操作日志").count() == 0
     page.get_by_role("link", name="账号管理", exact=True).first.click()

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
-import re
 
 import pytest
-import requests
 import socketio
 
+from tests.e2e.logins import http_login, wait_push
 from tests.e2e.seeding import started_seat
 
 pytestmark = pytest.mark.e2e
@@ -19,31 +18,6 @@ pytestmark = pytest.mark.e2e
 
 def _setup(live_server) -> dict:
     return started_seat(live_server)
-
-
-def _login(base: str, path: str, data: dict) -> requests.Session:
-    http = requests.Session()
-    page = http.get(base + "/login", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    resp = http.post(base + path, data={**data, "csrf_token": token}, timeout=10)
-    assert resp.status_code == 200 and "/login" not in resp.url, resp.url
-    return http
-
-
-def _wait(q: queue.Queue, pred, timeout: float = 20.0):
-    """The first pushed payload satisfying ``pred`` (others are skipped)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, "push not received"
-        try:
-            item = q.get(timeout=left)
-        except queue.Empty:
-            continue
-        if pred(item):
-            return item
 
 
 def test_the_console_sees_an_answer_and_a_pause_reaches_the_candidate(live_server):
@@ -54,12 +28,12 @@ def test_the_console_sees_an_answer_and_a_pause_reaches_the_candidate(live_serve
     seats: queue.Queue = queue.Queue()
     statuses: queue.Queue = queue.Queue()
 
-    proctor = socketio.Client(reconnection=False, http_session=_login(
+    proctor = socketio.Client(reconnection=False, http_session=http_login(
         live_server.url, "/login", {"username": seat["proctor"], "password": PASSWORD}))
     proctor.on("seat", seats.put, namespace="/proctor")  # after a proctor's action
     # candidate events arrive coalesced, once a second per room
     proctor.on("seats", lambda batch: [seats.put(s) for s in batch["seats"]], namespace="/proctor")
-    candidate = socketio.Client(reconnection=False, http_session=_login(
+    candidate = socketio.Client(reconnection=False, http_session=http_login(
         live_server.url, "/login/candidate", {"ticket_no": seat["ticket_no"], "id_number": seat["id_number"]}))
     candidate.on("status", statuses.put, namespace="/exam")
     proctor.connect(live_server.url, namespaces=["/proctor"], wait_timeout=10)
@@ -70,18 +44,18 @@ def test_the_console_sees_an_answer_and_a_pause_reaches_the_candidate(live_serve
         assert mine["answered"] == 0
         candidate.connect(live_server.url, namespaces=["/exam"],
                           auth={"attempt_id": attempt_id, "device_id": "live-proctor-test"}, wait_timeout=10)
-        online = _wait(seats, lambda s: s["attempt_id"] == attempt_id and s["online"])
+        online = wait_push(seats, lambda s: s["attempt_id"] == attempt_id and s["online"])
         assert online["status"] == "answering"
         ack = candidate.call("answer", {"attempt_id": attempt_id, "position": 1, "seq": 1, "value": "B",
                                         "client_time": dt.datetime.now(dt.UTC).isoformat()},
                              namespace="/exam", timeout=10)
         assert ack["ok"] is True
-        answered = _wait(seats, lambda s: s["attempt_id"] == attempt_id and s["answered"] == 1)
+        answered = wait_push(seats, lambda s: s["attempt_id"] == attempt_id and s["answered"] == 1)
         assert answered["last_saved_at"] and answered["room_id"] == room_id
 
         paused = proctor.call("pause", {"attempt_id": attempt_id}, namespace="/proctor", timeout=10)
         assert paused["ok"] is True and paused["seat"]["status"] == "paused"
-        status = _wait(statuses, lambda p: p["attempt_id"] == attempt_id)
+        status = wait_push(statuses, lambda p: p["attempt_id"] == attempt_id)
         assert status["reason"] == "paused" and status["message"]
         refused = candidate.call("answer", {"attempt_id": attempt_id, "position": 2, "seq": 2, "value": "D",
                                             "client_time": dt.datetime.now(dt.UTC).isoformat()},

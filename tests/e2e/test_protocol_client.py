@@ -54,11 +54,11 @@ with app.app_context():
 SITTING = r"""
 import datetime as dt, json, sys
 from examroom import attempts as svc
-from tests.examroom import test_attempts as ta
+from tests.examroom import worlds
 from web import create_app
 from web.extensions import db
 
-ta.ITEMS = [
+worlds.ITEMS = [
     ("single_choice", "安全电压的上限是多少？", {"options": ["12 伏", "36 伏", "110 伏", "220 伏"], "key": "B"}, 10),
     ("multiple_choice", "下列属于绝缘材料的是？",
      {"options": ["橡胶", "铜", "陶瓷", "铝"], "key": ["A", "C"]}, 15),
@@ -76,7 +76,7 @@ ta.ITEMS = [
 app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 with app.app_context():
     s = db.session
-    exam = ta.Exam(s)
+    exam = worlds.Exam(s)
     now = dt.datetime.now(dt.UTC)
     exam.sitting.starts_at = now + dt.timedelta(seconds=int(sys.argv[1]))
     s.flush()

@@ -21,8 +21,8 @@ import socketio
 
 from tests.dbutil import fresh_database
 from tests.e2e.conftest import REDIS_URL, ROOT, LiveServer, _flask, _free_port, stop_server
+from tests.e2e.logins import http_login, wait_push
 from tests.e2e.seeding import started_seat
-from tests.e2e.test_proctor_socket_live import _login, _wait
 
 pytestmark = pytest.mark.e2e
 
@@ -118,11 +118,11 @@ def test_a_candidate_and_the_console_on_different_workers_see_each_other(two_wor
     attempt_id, room_id = seat["attempt_id"], seat["room_id"]
     seats: queue.Queue = queue.Queue()
     statuses: queue.Queue = queue.Queue()
-    proctor = socketio.Client(reconnection=False, http_session=_login(
+    proctor = socketio.Client(reconnection=False, http_session=http_login(
         live.url, "/login", {"username": seat["proctor"], "password": PASSWORD}))
     proctor.on("seat", seats.put, namespace="/proctor")
     proctor.on("seats", lambda batch: [seats.put(s) for s in batch["seats"]], namespace="/proctor")
-    http = _login(live.url, "/login/candidate", {"ticket_no": seat["ticket_no"], "id_number": seat["id_number"]})
+    http = http_login(live.url, "/login/candidate", {"ticket_no": seat["ticket_no"], "id_number": seat["id_number"]})
     candidate = None
     try:
         proctor.connect(live.url, namespaces=["/proctor"], transports=["websocket"], wait_timeout=10)
@@ -146,12 +146,12 @@ def test_a_candidate_and_the_console_on_different_workers_see_each_other(two_wor
                              namespace="/exam", timeout=10)
         assert ack["ok"] is True
         # The candidate's process marks the seat and publishes; the console's process delivers.
-        answered = _wait(seats, lambda s: s["attempt_id"] == attempt_id and s["answered"] == 1)
+        answered = wait_push(seats, lambda s: s["attempt_id"] == attempt_id and s["answered"] == 1)
         assert answered["online"] is True and answered["room_id"] == room_id
 
         paused = proctor.call("pause", {"attempt_id": attempt_id}, namespace="/proctor", timeout=10)
         assert paused["ok"] is True
-        status = _wait(statuses, lambda p: p["attempt_id"] == attempt_id)  # crossed back through Redis
+        status = wait_push(statuses, lambda p: p["attempt_id"] == attempt_id)  # crossed back through Redis
         assert status["reason"] == "paused"
         refused = candidate.call("answer", {"attempt_id": attempt_id, "position": 2, "seq": 2, "value": "D",
                                             "client_time": dt.datetime.now(dt.UTC).isoformat()},

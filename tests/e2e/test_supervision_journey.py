@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import screenshot
-from tests.e2e.test_login_journeys import _staff_login
+from tests.e2e.logins import staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def _logout(page) -> None:
 
 def test_centre_dispatched_and_internal_supervisors_on_the_demo(live_server, page):
     base = live_server.url
-    _staff_login(page, base, "centre")
+    staff_login(page, base, "centre")
     page.get_by_role("link", name="考场与督考").first.click()
     page.wait_for_url(base + "/oversight/rooms")
     row = page.locator("#oversight-rooms tbody tr", has_text="第1考场").first
@@ -36,7 +36,7 @@ def test_centre_dispatched_and_internal_supervisors_on_the_demo(live_server, pag
     assert "督考报告" in page.locator("h1").inner_text()
     _logout(page)
 
-    _staff_login(page, base, "supervisor")
+    staff_login(page, base, "supervisor")
     page.goto(base + "/supervise/")
     assert "中心选派" in page.locator("#sv-batches").inner_text()
     page.locator("#sv-rooms").get_by_role("link", name="查看考场").first.click()
@@ -44,7 +44,7 @@ def test_centre_dispatched_and_internal_supervisors_on_the_demo(live_server, pag
     screenshot(page, "supervise_dispatched_console")
     _logout(page)
 
-    _staff_login(page, base, "qc_admin")
+    staff_login(page, base, "qc_admin")
     page.goto(base + "/batches/")
     page.get_by_role("link", name="2026年电工四级理论知识认定（在线考试演示）").click()
     staff = page.locator('.bt-staff[data-role="supervisor"]')

@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from tests import xlsx_bombs
-from tests.e2e.test_proctor_socket_live import _login
+from tests.e2e.logins import http_login
+from tests.foundation import xlsx_bombs
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ def test_bombs_are_refused_while_healthz_answers_within_a_second(live_server):
         "huge_dimension": xlsx_bombs.huge_dimension(sheet_title="试题"),
         "many_entries": xlsx_bombs.many_entries(sheet_title="试题"),
     }
-    http = _login(base, "/login", {"username": "writer1", "password": "Demo1234"})
+    http = http_login(base, "/login", {"username": "writer1", "password": "Demo1234"})
     page = http.get(base + "/itembank/items/import", timeout=10).text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     blueprint = next(v for v in re.findall(r'<option[^>]*value="(\d+)"', page))
@@ -96,7 +96,7 @@ def test_the_import_page_uploads_with_progress_and_shows_the_answer(live_server,
     job and shows the refusal."""
     from playwright.sync_api import expect
 
-    from tests.e2e.test_item_bank_journey import _login as browser_login
+    from tests.e2e.logins import browser_login
 
     base = live_server.url
     bomb = tmp_path / "wide.xlsx"

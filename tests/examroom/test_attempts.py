@@ -3,106 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 
 import pytest
 from sqlalchemy import func, select
 
 from examroom import attempts as svc
-from examroom import batches, proctoring
+from examroom import proctoring
 from examroom.answers import JournalEntry
 from examroom.lifecycle import AttemptError
-from examroom.models import Attempt, AttemptEvent, BatchStaff, Response, ResponseLog
+from examroom.models import Attempt, AttemptEvent, Response, ResponseLog
 from examroom.seating import shuffled_order
 from foundation.audit import AuditEntry
 from foundation.errors import PermissionDenied
-from itembank.itemtypes import get_type
-from itembank.models import Item, ItemVersion, PaperItem
-from tests.examroom.test_batches import World, at
-
-_codes = itertools.count(1)
-
-T0 = at("2026-10-16")  # the sitting's start, Beijing time
-MIN = dt.timedelta(minutes=1)
-
-SECRET_KEY_TEXT = "绝缘隔离是参考答案"
-SECRET_ANALYSIS = "此处为解析内容"
-
-ITEMS = [  # (type, stem, spec, points)
-    ("single_choice", "安全电压的上限是多少？",
-     {"options": ["12 伏", "36 伏", "110 伏", "220 伏"], "key": "B", "analysis": f"<p>{SECRET_ANALYSIS}</p>"}, 2),
-    ("single_choice", "电气火灾首先应当怎样处置？",
-     {"options": ["用水扑灭", "打开窗户", "离开现场", "切断电源"], "key": "D"}, 2),
-    ("true_false", "验电前应先在有电设备上确认验电器良好。", {"key": "√"}, 1),
-    ("short_answer", "简述防止触电的基本措施。",
-     {"reference_answer": f"<p>{SECRET_KEY_TEXT}</p>", "scoring_points": [{"html": "<p>答出隔离</p>", "points": 2}]},
-     5),
-]
-
-
-class Exam:
-    """A seated theory sitting: four candidates in room 1 (2×2), an empty room 2, two
-    proctors each, and a two-form paper of the four items above."""
-
-    def __init__(self, session):
-        self.session = session
-        w = self.world = World(session)
-        point = w.bp.points[0]
-        pinned = []
-        for code, stem, spec, points in ITEMS:
-            item = Item(code=f"ATT-{next(_codes):05d}", point_id=point.id, level=4, item_type=code,
-                        status="active", author_id=w.centre.id)
-            session.add(item)
-            session.flush()
-            version = ItemVersion(item_id=item.id, number=1, stem_html=f"<p>{stem}</p>",
-                                  spec_json=json.dumps(get_type(code).validate(spec), ensure_ascii=False),
-                                  author_id=w.centre.id, frozen=True)
-            session.add(version)
-            session.flush()
-            item.current_version_id = version.id
-            pinned.append((item, version, points))
-        paper = w.make_paper(session, status="draft")  # a locked paper cannot be filled
-        for form in paper.forms:
-            for position, (item, version, points) in enumerate(pinned, start=1):
-                form.items.append(PaperItem(position=position, item_id=item.id, item_version_id=version.id,
-                                            points=points))
-        session.flush()
-        paper.status, paper.locked_at = "locked", dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
-        session.flush()
-        w.paper = paper
-        batch = w.plan(n_candidates=4, rooms=((2, 2), (2, 2)))
-        self.sitting = batch.sessions[0]
-        batches.seat_session(session, w.admin, self.sitting.id, seed=20261016)
-        # Only an acknowledged plan's sittings are held.
-        batches.file_plan(session, w.admin, batch.id, dt.date(2026, 9, 28))
-        batches.acknowledge_plan(session, w.centre, batch.id)
-        self.batch = batch
-        self.room1, self.room2 = self.sitting.rooms
-        self.candidates = [s.candidate for s in self.room1.seats]
-        assert len(self.candidates) == 4 and not self.room2.seats
-
-        def proctors(room):
-            return [s.user for s in session.scalars(select(BatchStaff).where(BatchStaff.room_id == room.id))]
-
-        self.proctor1 = proctors(self.room1)[0]
-        self.proctor2 = proctors(self.room2)[0]
-
-    def attempt(self, k=0):
-        return svc.attempt_for_candidate(self.session, self.candidates[k], self.sitting.id)
-
-    def started(self, k=0, *, at_=T0 + MIN):
-        """Open room 1 at T0 (once) and start candidate k."""
-        if svc.load_state(self.attempt(k)).session_opened_at is None:
-            svc.open_room(self.session, self.proctor1, self.room1.id, T0)
-        attempt = self.attempt(k)
-        svc.start_attempt(self.session, self.candidates[k], attempt.id, at_)
-        return attempt
-
-    def answer(self, attempt, position, seq, value, client_time, received_at=None, k=0):
-        entry = JournalEntry(attempt.id, position, seq, value, client_time)
-        return svc.record_response(self.session, self.candidates[k], attempt.id, entry, client_time,
-                                   received_at or client_time)
+from tests.examroom.worlds import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ decision, and that every refusal writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
 from sqlalchemy import func, select
@@ -13,107 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from examroom import batches as svc
 from examroom.models import (
     ROOM_SEATS_CEILING,
-    Batch,
-    BatchCandidate,
     BatchModule,
-    BatchStaff,
-    BatchStep,
     ExamSession,
-    ReviewPanelMember,
     Room,
     Seat,
-    SittingCandidate,
-    SittingExaminer,
 )
 from foundation.audit import AuditEntry
-from foundation.calendar import is_working_day, next_working_day, seed_calendar
+from foundation.calendar import is_working_day, next_working_day
 from foundation.errors import PermissionDenied, ValidationError
 from foundation.institutions import ScopeEntry
 from foundation.levels import level_name
 from foundation.roles import Role
 from foundation.settings import set_rule
-from itembank.models import Paper, PaperForm
-from tests.factories import make_blueprint, make_institution, make_occupation, make_user
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-_serial = itertools.count(1)
-
-
-def at(day: str, hour: int = 9, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), tzinfo=BEIJING)
-
-
-def counts(session) -> dict[str, int]:
-    models = (Batch, BatchModule, ExamSession, Room, Seat, BatchCandidate, BatchStaff, BatchStep, SittingExaminer,
-              SittingCandidate, ReviewPanelMember, AuditEntry)
-    return {m.__name__: session.scalar(select(func.count()).select_from(m)) for m in models}
-
-
-class World:
-    """A filed institution with scope 五级–三级 on one occupation, a level-4 theory blueprint of
-    it, a locked two-form paper, an institution admin, candidates, proctors, examiners and a
-    supervisor; the 2026 calendar seeded."""
-
-    def __init__(self, session):
-        seed_calendar(session)
-        self.centre = make_user(session, Role.CENTRE_ADMIN)
-        self.bp = make_blueprint(session, self.centre, level=4)
-        self.occupation = self.bp.occupation
-        n = next(_serial)
-        self.inst = make_institution(session, status="filed", code=f"S000022{880000 + n:06d}",
-                                     serial=f"{880000 + n:06d}")
-        session.add(ScopeEntry(institution_id=self.inst.id, occupation_id=self.occupation.id,
-                               lowest_level=5, highest_level=3))
-        session.flush()
-        session.refresh(self.inst)
-        self.admin = make_user(session, Role.INSTITUTION_ADMIN, institution=self.inst)
-        self.paper = self.make_paper(session)
-        self.session = session
-
-    def make_paper(self, session, *, status="locked", blueprint=None):
-        paper = Paper(name=f"理论试卷{next(_serial)}", institution_id=self.inst.id,
-                      blueprint_id=(blueprint or self.bp).id, mode="blueprint", layout_json="[]",
-                      duration_minutes=90, status=status, created_by_id=self.admin.id,
-                      locked_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC) if status == "locked" else None)
-        paper.forms = [PaperForm(label="A"), PaperForm(label="B")]
-        session.add(paper)
-        session.flush()
-        return paper
-
-    def people(self, role, k, **fields):
-        fields.setdefault("institution", self.inst)  # supervisors too: the plan names the institution's own
-        return [make_user(self.session, role, **fields) for _ in range(k)]
-
-    def batch(self, **kw):
-        args = {"institution_id": self.inst.id, "occupation_id": self.occupation.id, "work_type_id": None,
-                "level": 4, "name": f"2026年第{next(_serial)}批", "overview": "电工四级认定", "place": "长春市"}
-        args.update(kw)
-        return svc.create_batch(self.session, self.admin, **args)
-
-    def plan(self, *, n_candidates=30, starts="2026-10-16", rooms=((5, 6),), proctors_per_room=2,
-             skill=False, examiners=0, supervisors=1):
-        """A complete theory plan that files on 2026-09-28 unless told otherwise."""
-        s = self.session
-        batch = self.batch()
-        sitting = svc.add_session(s, self.admin, batch.id, module="theory", starts_at=at(starts),
-                                  duration_minutes=90, paper_id=self.paper.id)
-        for k, (r, c) in enumerate(rooms, 1):
-            room = svc.add_room(s, self.admin, sitting.id, name=f"第{k}考场", rows=r, cols=c)
-            for p in self.people(Role.PROCTOR, proctors_per_room):
-                svc.assign_staff(s, self.admin, batch.id, user_id=p.id, role="proctor", room_id=room.id)
-        skill_sitting = None
-        if skill:
-            skill_sitting = svc.add_session(s, self.admin, batch.id, module="skill", starts_at=at(starts, 14),
-                                            duration_minutes=120, place="实训楼")
-        if n_candidates:
-            svc.add_candidates(s, self.admin, batch.id, [c.id for c in self.people(Role.CANDIDATE, n_candidates)])
-        for e in self.people(Role.EXAMINER, examiners):
-            svc.assign_staff(s, self.admin, batch.id, user_id=e.id, role="examiner")
-            if skill_sitting is not None:  # the lone skill sitting's examiner group
-                svc.assign_sitting_examiner(s, self.admin, skill_sitting.id, user_id=e.id)
-        for v in self.people(Role.SUPERVISOR, supervisors):
-            svc.assign_staff(s, self.admin, batch.id, user_id=v.id, role="supervisor")
-        return batch
+from tests.examroom.worlds import World, _review_plan, _scope_to_level_one, _skill_world, at, counts
+from tests.factories import make_blueprint, make_occupation, make_user
 
 
 @pytest.fixture
@@ -440,42 +352,6 @@ def test_seat_session_spreads_candidates_without_adjacent_forms(session, world):
 # ---------------------------------------------------------------- examiners per skill sitting, the panel, 综合评审
 
 
-def _skill_world(world, *, candidates=(10, 4), examiners=(3, 3), shared=0, level=4):
-    """A batch of ``level`` with one skill sitting per entry of ``candidates`` (that many
-    candidates listed for it) and ``examiners`` examiners in each sitting's group; the first
-    ``shared`` examiners of the first sitting also serve every other sitting. No theory sitting."""
-    s = world.session
-    batch = world.batch(level=level)
-    sittings = [svc.add_session(s, world.admin, batch.id, module="skill", starts_at=at("2026-10-16", 8 + 4 * k),
-                                duration_minutes=120, place="实训楼") for k in range(len(candidates))]
-    people = world.people(Role.CANDIDATE, sum(candidates))
-    svc.add_candidates(s, world.admin, batch.id, [p.id for p in people])
-    start = 0
-    first_group: list = []
-    for k, (sitting, n, k_examiners) in enumerate(zip(sittings, candidates, examiners, strict=True)):
-        if len(sittings) > 1:
-            svc.assign_sitting_candidates(s, world.admin, sitting.id, [p.id for p in people[start:start + n]])
-        start += n
-        group = first_group[:shared] if k else []
-        group += world.people(Role.EXAMINER, k_examiners - len(group))
-        for e in group:
-            if not any(st.user_id == e.id and st.role == "examiner" for st in batch.staff):
-                svc.assign_staff(s, world.admin, batch.id, user_id=e.id, role="examiner")
-            svc.assign_sitting_examiner(s, world.admin, sitting.id, user_id=e.id)
-        if not k:
-            first_group = group
-    for v in world.people(Role.SUPERVISOR, 1):
-        svc.assign_staff(s, world.admin, batch.id, user_id=v.id, role="supervisor")
-    return batch, sittings
-
-
-def _scope_to_level_one(session, world):
-    session.add(ScopeEntry(institution_id=world.inst.id, occupation_id=world.occupation.id,
-                           lowest_level=2, highest_level=1))
-    session.flush()
-    session.refresh(world.inst)
-
-
 @pytest.mark.parametrize(("sizes", "groups", "ok"), [
     ((10, 4), (3, 3), True),    # 14 candidates: per sitting 3 and 3 (a batch-wide count saw 6, even)
     ((10, 4), (2, 3), False),   # under the minimum in one sitting
@@ -602,17 +478,6 @@ def test_review_module_is_refused_below_level_two(session, world, level):
     session.flush()
     assert f"本批次为{level_name(level)}，不设综合评审" in " ".join(svc.plan_problems(session, batch,
                                                                                dt.date(2026, 9, 28)))
-
-
-def _review_plan(world, *, panel=3, chair=True, review=True, level=2):
-    batch, sittings = _skill_world(world, candidates=(10, 4), examiners=(3, 3), level=level)
-    if review:
-        svc.add_session(world.session, world.admin, batch.id, module="review", starts_at=at("2026-10-20"),
-                        duration_minutes=240, place="答辩室")
-    pool = [st.user_id for st in batch.staff if st.role == "examiner"]
-    for k, user_id in enumerate(pool[:panel]):
-        svc.add_panel_member(world.session, world.admin, batch.id, user_id=user_id, chair=chair and k == 0)
-    return batch
 
 
 @pytest.mark.parametrize("level", [2, 1])

@@ -17,35 +17,13 @@ from foundation.accounts import User
 from foundation.audit import AuditEntry
 from foundation.errors import PermissionDenied, RowErrors, ValidationError
 from foundation.roles import Role
-from tests.examroom.test_batches import World
-from tests.factories import make_user, valid_id_number
-
-HEADER = ["姓名", "身份证号", "性别", "手机号", "工作单位"]
+from tests.examroom.worlds import World, gender, ident, xlsx
+from tests.factories import make_user
 
 
 @pytest.fixture
 def world(session):
     return World(session)
-
-
-def xlsx(rows, header=HEADER) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = imp.SHEET_NAME
-    ws.append(header)
-    for row in rows:
-        ws.append(list(row))
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def ident(serial: int, birth: str = "19850315") -> str:
-    return valid_id_number(serial, birth=birth)
-
-
-def gender(id_number: str) -> str:
-    return "男" if int(id_number[16]) % 2 else "女"
 
 
 def row(name: str, serial: int, unit: str = "长春机械厂"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from examroom import attempts as svc
@@ -37,6 +38,7 @@ def _user(session, username):
     return session.scalar(select(User).where(User.username == username))
 
 
+@pytest.mark.slow
 def test_the_demo_room_is_an_acknowledged_batch_with_30_seated_candidates(session):
     lines = _seed(session)
     found = demo_room(session)
@@ -61,6 +63,7 @@ def test_the_demo_room_is_an_acknowledged_batch_with_30_seated_candidates(sessio
     assert supervisors == {("supervisor2", batch.institution_id, False), ("supervisor", None, True)}
 
 
+@pytest.mark.slow
 def test_the_demo_can_be_seeded_on_a_weekend_or_holiday(session):
     """Seeding on Beijing's Saturday (from 16:00 UTC on Fridays) once failed: the plan was filed
     10 working days before a day that is not one, which the filing rule counts as 9."""
@@ -75,6 +78,7 @@ def test_the_demo_can_be_seeded_on_a_weekend_or_holiday(session):
         attempt.rollback()
 
 
+@pytest.mark.slow
 def test_seeding_twice_changes_nothing(session):
     _seed(session)
     counts = [session.scalar(select(func.count()).select_from(m)) for m in (BatchStaff, User)]
@@ -82,6 +86,7 @@ def test_seeding_twice_changes_nothing(session):
     assert [session.scalar(select(func.count()).select_from(m)) for m in (BatchStaff, User)] == counts
 
 
+@pytest.mark.slow
 def test_demo_reset_moves_the_sitting_to_now_and_clears_its_attempts(session):
     _seed(session)
     found = demo_room(session)
@@ -109,6 +114,7 @@ def test_demo_reset_moves_the_sitting_to_now_and_clears_its_attempts(session):
     assert len(svc.open_room(session, proctor, found.room.id, now)) == 30
 
 
+@pytest.mark.slow
 def test_simulated_seats_leave_the_visitor_alone_and_know_their_attempts(app, session):
     _seed(session)
     with app.app_context():

@@ -4,12 +4,8 @@ checked by the SQL they issue and by what the session's ORM objects show afterwa
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 from examroom import attempts as svc
 from examroom import formcache
@@ -17,27 +13,12 @@ from examroom.answers import JournalEntry
 from examroom.models import Attempt, AttemptEvent, Response
 from foundation.errors import PermissionDenied, ValidationError
 from itembank.models import Paper, PaperItem
-from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
+from tests.examroom.worlds import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam, statements
 
 
 @pytest.fixture
 def exam(session):
     return Exam(session)
-
-
-@contextlib.contextmanager
-def statements(session: Session) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = session.get_bind().engine
-
-    def listener(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_a_locked_form_is_read_once_and_then_served_from_memory(session, exam):

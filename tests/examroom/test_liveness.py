@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from examroom import connections, console
 from examroom.models import AttemptEvent, ExamConnection, ServerInstance
-from tests.examroom.test_attempts import MIN, T0, Exam
+from tests.examroom.worlds import MIN, T0, Exam
 
 STALE = dt.timedelta(seconds=30)
 SEC = dt.timedelta(seconds=1)

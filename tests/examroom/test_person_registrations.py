@@ -12,8 +12,7 @@ from examroom.models import REGISTRATION_METHODS, BatchCandidate
 from foundation.errors import ValidationError
 from foundation.roles import Role
 from grading.results.decision import Method
-from tests.examroom.test_batches import World
-from tests.examroom.test_candidate_import import gender, ident, xlsx
+from tests.examroom.worlds import World, gender, ident, xlsx
 from tests.factories import make_institution, make_user
 
 

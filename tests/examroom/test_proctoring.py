@@ -16,7 +16,7 @@ from examroom.models import AttemptEvent, BatchStaff
 from foundation.audit import AuditEntry
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
-from tests.examroom.test_attempts import MIN, T0, Exam
+from tests.examroom.worlds import MIN, T0, Exam
 from tests.factories import make_user
 
 

@@ -17,9 +17,7 @@ from examroom.models import Attempt, BatchCandidate
 from examroom.registration import authenticate_candidate, next_ticket_numbers, ticket_prefix
 from foundation.errors import ValidationError
 from foundation.roles import Role
-from tests.examroom.test_attempts import Exam
-from tests.examroom.test_batches import World, at
-from tests.examroom.test_candidate_import import gender, ident, xlsx
+from tests.examroom.worlds import Exam, World, at, gender, ident, xlsx
 from tests.factories import make_user
 
 #: The demo's format (DEMO_HUMAN_TICKET): year, two digits of the institution, 4-digit sequence.
@@ -141,7 +139,7 @@ def test_logging_in_with_a_batch_number_reaches_that_batch_exam(session, client,
 
 
 def test_the_exam_socket_refuses_another_batch_attempt(app, session, client, login, monkeypatch):
-    from tests.examroom.test_attempts import MIN, T0
+    from tests.examroom.worlds import MIN, T0
     from web.extensions import socketio
     from web.sockets import exam as exam_ns
 

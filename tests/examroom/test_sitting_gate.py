@@ -14,7 +14,7 @@ from examroom.models import Attempt, AttemptEvent
 from foundation.audit import AuditEntry
 from foundation.errors import ValidationError
 from foundation.settings import set_rule
-from tests.examroom.test_attempts import MIN, T0, Exam
+from tests.examroom.worlds import MIN, T0, Exam
 
 
 @pytest.fixture

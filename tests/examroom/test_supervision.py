@@ -16,8 +16,7 @@ from foundation.accounts import create_user
 from foundation.audit import AuditEntry
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
-from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.examroom.test_batches import World, counts
+from tests.examroom.worlds import MIN, T0, Exam, World, counts
 from tests.factories import make_institution, make_user
 
 FILED_ON = dt.date(2026, 9, 28)

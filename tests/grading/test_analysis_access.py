@@ -6,8 +6,6 @@ items of A and of B. Reviewer ``rx`` is assigned (X, A) only. The centre admin s
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -19,55 +17,9 @@ from grading.psychometrics import exam_responses as er
 from grading.psychometrics import reports
 from grading.psychometrics import responses as rsp
 from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet
-from itembank.models import Item, Paper, PaperForm, PaperItem
-from tests.factories import assign, make_blueprint, make_institution, make_user
-from tests.grading.test_calibration_service import as_imported, flip_column, make_items, run_now, xlsx_bytes
-
-
-class TwoOccupations:
-    def __init__(self, session):
-        self.centre = make_user(session, Role.CENTRE_ADMIN)
-        self.inst_a = make_institution(session)
-        self.inst_b = make_institution(session)
-        self.bp_x = make_blueprint(session, self.centre)
-        self.bp_y = make_blueprint(session, self.centre)
-        self.items_a = make_items(session, self.bp_x, 6, pretest=(5,), seed=1)
-        self.items_b = make_items(session, self.bp_x, 6, pretest=(5,), seed=2)
-        self.items_y = make_items(session, self.bp_y, 6, seed=3)
-        for item in self.items_a:
-            item.institution_id = self.inst_a.id
-        for item in self.items_b:
-            item.institution_id = self.inst_b.id
-        for item in self.items_y:
-            item.institution_id = self.inst_a.id
-        session.flush()
-        self.rx = make_user(session, Role.ITEM_REVIEWER)
-        assign(session, self.rx, self.bp_x.occupation_id, self.inst_a.id)
-        # The centre's data: a response set of each blueprint, every item in it.
-        self.set_x = as_imported(session, rsp.simulate_response_set(session, self.centre, self.bp_x.id, 1500, 5,
-                                                                    name="X 全部"))
-        self.set_y = as_imported(session, rsp.simulate_response_set(session, self.centre, self.bp_y.id, 300, 6,
-                                                                    name="Y 全部"))
-        self.run_y, _ = run_now(session, self.centre, self.set_y)
-        self.paper_b = self._paper(session, self.inst_b, self.items_b[:4])
-        self.paper_a = self._paper(session, self.inst_a, [*self.items_a[:3], self.items_b[0]])
-
-    def _paper(self, session, inst, items) -> Paper:
-        paper = Paper(name=f"{inst.name} 试卷", institution_id=inst.id, blueprint_id=self.bp_x.id,
-                      mode="type_counts",
-                      layout_json=json.dumps([{"type": "single_choice", "count": len(items), "points": 1.0}]),
-                      duration_minutes=90, cut_theta=0.5, status="draft", created_by_id=self.centre.id)
-        session.add(paper)
-        session.flush()
-        form = PaperForm(paper_id=paper.id, label="A")
-        session.add(form)
-        session.flush()
-        for pos, item in enumerate(items, start=1):
-            session.add(PaperItem(form_id=form.id, position=pos, item_id=item.id,
-                                  item_version_id=item.current_version_id, points=1.0))
-        session.flush()
-        session.refresh(paper)
-        return paper
+from itembank.models import Item
+from tests.factories import make_user
+from tests.grading.worlds import TwoOccupations, flip_column, run_now, xlsx_bytes
 
 
 @pytest.fixture

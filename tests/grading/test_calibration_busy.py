@@ -26,7 +26,7 @@ from grading.psychometrics.models import CalibrationRun, ItemParameter
 from itembank.models import Item
 from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_blueprint
-from tests.grading.test_calibration_service import analyst, as_imported, flip_column, make_items
+from tests.grading.worlds import analyst, as_imported, flip_column, make_items
 from web import create_app
 from web.extensions import db
 

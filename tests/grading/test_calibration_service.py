@@ -7,11 +7,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import itertools
-import json
 
 import numpy as np
-import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 
@@ -23,87 +20,11 @@ from grading.psychometrics import calibration as cal
 from grading.psychometrics import responses as rsp
 from grading.psychometrics.models import CalibrationRun, ItemParameter, ResponseSet, pack_arrays
 from itembank.irtmodel import difficulty_to_b
-from itembank.models import Item, ItemEvent, ItemStatus, ItemVersion
-from tests.factories import assign, make_blueprint, make_user
-
-_codes = itertools.count(1)
-
+from itembank.models import Item, ItemEvent, ItemStatus
+from tests.factories import make_blueprint, make_user
+from tests.grading.worlds import analyst, as_imported, flip_column, make_items, run_now, xlsx_bytes
 
 # ---------------------------------------------------------------------------- helpers (shared with the page tests)
-
-
-def make_items(session, blueprint, n, *, status="active", pretest=(), item_type="single_choice", seed=0,
-               difficulty=(0.35, 0.75)):
-    """``n`` items of ``blueprint`` made directly as rows (fast), single choice with key B."""
-    writer = make_user(session, Role.QUESTION_WRITER)
-    rng = np.random.default_rng(seed)
-    points = blueprint.points
-    items = []
-    for k in range(n):
-        item = Item(code=f"CAL{next(_codes):05d}", point_id=points[k % len(points)].id, level=blueprint.level,
-                    item_type=item_type, status=status, author_id=writer.id, is_pretest=k in pretest)
-        session.add(item)
-        session.flush()
-        if item_type == "true_false":
-            spec = {"key": "√"}
-        else:
-            spec = {"options": [{"label": x, "html": f"选项{x}"} for x in "ABCD"], "key": ["B"]}
-        version = ItemVersion(item_id=item.id, number=1, stem_html=f"<p>试题 {k}</p>",
-                              spec_json=json.dumps(spec, ensure_ascii=False),
-                              difficulty=float(rng.uniform(*difficulty)), author_id=writer.id, frozen=True)
-        session.add(version)
-        session.flush()
-        item.current_version_id = version.id
-        items.append(item)
-    session.flush()
-    return items
-
-
-def analyst(session, *blueprints, role=Role.ITEM_REVIEWER):
-    """An analyst; a reviewer is assigned, as the centre would, the occupations of
-    ``blueprints`` (the centre's items: ``make_items`` writes no institution)."""
-    user = make_user(session, role)
-    if role == Role.ITEM_REVIEWER:
-        for occupation_id in {b.occupation_id for b in blueprints}:
-            assign(session, user, occupation_id)
-    return user
-
-
-def flip_column(session, response_set, item_id):
-    """Plant a miskeyed item: every presented score of ``item_id`` is reversed."""
-    arrays = response_set.arrays()
-    j = response_set.item_ids.index(item_id)
-    scores = arrays["scores"]
-    col = scores[:, j]
-    scores[:, j] = np.where(np.isnan(col), np.nan, 1.0 - col)
-    response_set.data = pack_arrays(**{**arrays, "scores": scores})
-    session.flush()
-
-
-def as_imported(session, response_set):
-    """The same responses as real examinees' (an import): its calibration acts on the bank.
-    A simulated set's calibration is a sandbox that changes no item."""
-    response_set.source = "import"
-    session.flush()
-    return response_set
-
-
-def run_now(session, actor, response_set, **kwargs):
-    run = cal.start_run(session, actor, response_set.id, **kwargs)
-    stages = []
-    cal.execute_run(session, run.id, progress=lambda pct, stage: stages.append((pct, stage)))
-    session.expire_all()
-    return session.get(CalibrationRun, run.id), stages
-
-
-def xlsx_bytes(rows):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for row in rows:
-        ws.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -236,6 +157,7 @@ def test_simulation_needs_active_items_and_an_analyst(session):
 # ---------------------------------------------------------------------------- calibration end to end
 
 
+@pytest.mark.slow
 def test_calibration_end_to_end_flags_history_and_pretest(session):
     bp = make_blueprint(session)
     items = make_items(session, bp, 20, pretest=(3,), seed=11)
@@ -295,6 +217,7 @@ def test_calibration_end_to_end_flags_history_and_pretest(session):
     assert session.scalars(select(ItemParameter.is_current).where(ItemParameter.item_id == miskeyed.id)).all() == [True]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", [Role.ITEM_REVIEWER, Role.CENTRE_ADMIN])
 def test_a_simulated_sets_run_changes_no_item_in_any_state(session, role):
     """Simulated responses are a sandbox: whatever state an item is in (every status, pretest
@@ -350,6 +273,7 @@ def test_a_simulated_sets_run_changes_no_item_in_any_state(session, role):
     assert entry.after["sandbox"] is True
 
 
+@pytest.mark.slow
 def test_linking_recovers_a_shift_of_the_ability_scale(session):
     bp = make_blueprint(session)
     old = make_items(session, bp, 20, seed=21)
@@ -447,6 +371,7 @@ def test_flag_rules_follow_the_thresholds():
     ]
 
 
+@pytest.mark.slow
 def test_sx2_per_form_with_missing_by_design(session):
     bp = make_blueprint(session)
     make_items(session, bp, 15, seed=3)
@@ -519,6 +444,7 @@ def test_cli_refuses_unknown_users_and_roles(session, runner):
     assert result.exit_code == 2 and "--as" in result.output
 
 
+@pytest.mark.slow
 def test_run_progress_moves_through_the_estimation_phase(session, monkeypatch):
     # Every EM cycle may report (the default waits 0.2 s between checkpoints; this run is faster).
     monkeypatch.setattr(cal, "ESTIMATION_PROGRESS_INTERVAL", 0.0)

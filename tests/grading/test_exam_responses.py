@@ -24,7 +24,7 @@ from grading.psychometrics import exam_responses as er
 from grading.psychometrics.models import CalibrationRun, ResponseSet
 from itembank.itemtypes import get_type
 from itembank.models import BankAssignment, Item, ItemVersion, PaperItem
-from tests.examroom.test_batches import World, at
+from tests.examroom.worlds import World, at
 from tests.factories import assign, make_blueprint, make_user, valid_id_number
 
 T0 = at("2026-10-16")  # 09:00 Beijing
@@ -402,6 +402,7 @@ def test_cli_builds_from_a_batch_or_a_date_range(session, runner, exam, reviewer
 # ---------------------------------------------------------------------------- a realistic batch
 
 
+@pytest.mark.slow
 def test_a_calibration_of_a_batch_answered_by_a_2pl_model_completes(session, reviewer):
     """200 candidates in seven rooms answer two parallel forms (6 common + 3 unique items each)
     through the attempt services, with 2PL probabilities; the set calibrates and recovers b.

@@ -18,7 +18,7 @@ from grading.psychometrics import responses as rsp
 from grading.psychometrics.models import CalibrationRun, ItemParameter, pack_arrays
 from itembank.irtmodel import prob
 from tests.factories import make_blueprint
-from tests.grading.test_calibration_service import analyst, make_items
+from tests.grading.worlds import analyst, make_items
 
 # ---------------------------------------------------------------------------- references
 
@@ -289,6 +289,7 @@ def test_without_a_frequent_pattern_all_items_are_one_form():
     assert small.forms == () and (small.row_form == -1).all()
 
 
+@pytest.mark.slow
 def test_calibration_fit_with_blanks_uses_every_examinee_and_agrees_with_complete_data():
     """The defect: with 2 % blanks on 100 items the old code computed fit on the 13 % of
     examinees without a blank (or on slivers of them). Now the statistic keeps the size it has
@@ -311,6 +312,7 @@ def test_calibration_fit_with_blanks_uses_every_examinee_and_agrees_with_complet
 # ---------------------------------------------------------------------------- a run
 
 
+@pytest.mark.slow
 def test_a_run_on_a_set_with_blanks_imputes_them_and_tests_every_item(session):
     bp = make_blueprint(session)
     make_items(session, bp, 15, seed=21)

@@ -99,6 +99,7 @@ def test_calibration_recovers_known_parameters():
     assert fit.log_likelihood >= grm.marginal_log_likelihood(x, a, b)
 
 
+@pytest.mark.slow
 def test_calibration_with_missing_by_design_and_binary_criteria():
     rng = np.random.default_rng(77)
     a, b = make_items(rng, 12, categories=(2, 3, 4))
@@ -177,6 +178,7 @@ def test_eap_tracks_true_ability_and_its_sd_is_calibrated():
 # cover recovery, missing data, its agreement with girth and its own optimality.
 
 
+@pytest.mark.slow
 def test_em_recovers_known_parameters_and_fits_better_than_girth():
     rng = np.random.default_rng(2025)  # the data of test_calibration_recovers_known_parameters
     a, b = make_items(rng, 10)
@@ -197,6 +199,7 @@ def test_em_recovers_known_parameters_and_fits_better_than_girth():
     assert_allclose(est.discrimination, girth_fit.items.discrimination, atol=0.1)
 
 
+@pytest.mark.slow
 def test_both_estimators_with_missing_by_design_and_binary_criteria():
     rng = np.random.default_rng(77)  # the data of test_calibration_with_missing_by_design_...
     a, b = make_items(rng, 12, categories=(2, 3, 4))
@@ -315,6 +318,7 @@ def test_observed_information_is_the_negative_hessian_with_missing_data():
     assert_allclose(info, -numeric_hessian(loglik, par), atol=1e-5 * np.abs(info).max())
 
 
+@pytest.mark.slow
 def test_threshold_standard_errors_match_the_threshold_parameterisation():
     # se(b) by the delta method equals the SE from the information in (a, b) itself at the MLE.
     rng = np.random.default_rng(8)
@@ -337,6 +341,7 @@ def test_threshold_standard_errors_match_the_threshold_parameterisation():
     assert np.isnan(fit.se_thresholds[~active]).all() and np.isnan(fit.se_intercepts[~active]).all()
 
 
+@pytest.mark.slow
 def test_standard_errors_match_the_spread_of_estimates_over_replications():
     # Seeded simulation: over 60 samples of 600 examinees the SD of each estimate and the mean
     # reported SE agree. Measured ratios SD / mean SE 0.83–1.19 over the 16 parameters, mean 1.03;
@@ -357,6 +362,7 @@ def test_standard_errors_match_the_spread_of_estimates_over_replications():
     assert 0.9 < ratio.mean() < 1.1, ratio.mean()
 
 
+@pytest.mark.slow
 def test_em_progress_is_monotone_and_changes_nothing():
     rng = np.random.default_rng(12)
     a, b = make_items(rng, 6)

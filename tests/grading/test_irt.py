@@ -207,6 +207,7 @@ def test_rasch_and_1pl_recover_known_parameters():
     assert rmse(one.b, b) < 0.07  # measured .030–.042
 
 
+@pytest.mark.slow
 def test_3pl_recovers_known_parameters_with_the_beta_prior():
     rng = np.random.default_rng(20242)
     a = rng.uniform(0.8, 2.0, 30)
@@ -229,6 +230,7 @@ def test_3pl_recovers_known_parameters_with_the_beta_prior():
     assert res.log_prior == pytest.approx(res.history.objective[-1] - res.history.loglik[-1], abs=0.05)
 
 
+@pytest.mark.slow
 def test_missing_by_design_forms_are_calibrated_on_one_scale():
     """Two forms of 25 items sharing 10 anchors, randomly assigned: NaN = not presented."""
     rng = np.random.default_rng(11)
@@ -278,6 +280,7 @@ def test_frequency_weights_with_missing_data_equal_expanded_data():
     np.testing.assert_allclose(weighted.se_b, expanded.se_b, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_acceleration_reaches_the_same_estimates_in_fewer_cycles(sim2pl):
     accelerated = calibrate(sim2pl["x"], tol=1e-6, standard_errors=False)
     plain = calibrate(sim2pl["x"], tol=1e-6, accelerate=False, standard_errors=False)
@@ -289,6 +292,7 @@ def test_acceleration_reaches_the_same_estimates_in_fewer_cycles(sim2pl):
     assert accelerated.loglik == pytest.approx(plain.loglik, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_plain_em_never_decreases_the_likelihood(sim2pl):
     res = calibrate(sim2pl["x"], accelerate=False, standard_errors=False)
     assert np.all(np.diff(res.history.loglik) > -1e-8)
@@ -296,6 +300,7 @@ def test_plain_em_never_decreases_the_likelihood(sim2pl):
     assert len(res.history.loglik) == res.n_cycles
 
 
+@pytest.mark.slow
 def test_miskeyed_item_comes_back_with_a_negative_slope(sim2pl):
     x = sim2pl["x"].copy()
     x[:, 4] = 1.0 - x[:, 4]  # the key of item 4 is wrong: high ability now answers "wrong"
@@ -368,6 +373,7 @@ def test_standard_errors_can_be_skipped(sim2pl):
 # --------------------------------------------------------------------------- cross-check with girth
 
 
+@pytest.mark.slow
 def test_girth_twopl_mml_recovers_comparably(sim2pl, fit2pl):
     girth = pytest.importorskip("girth")
     with warnings.catch_warnings():
@@ -479,6 +485,7 @@ def test_input_array_is_not_modified(lsat7):
 # --------------------------------------------------------------------------- progress
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["2pl", "3pl"])
 def test_progress_is_monotone_ends_at_one_and_changes_nothing(sim2pl, model):
     x = sim2pl["x"][:2000]

@@ -32,8 +32,7 @@ from grading.psychometrics.report_stats import (
 from itembank.itemtypes import ITEM_TYPES
 from itembank.models import ItemVersion
 from tests.factories import make_blueprint, make_user
-from tests.grading.test_calibration_service import analyst, make_items, run_now
-from tests.grading.test_reports import AnalysisWorld
+from tests.grading.worlds import AnalysisWorld, analyst, make_items, run_now
 
 
 class Unpacks:
@@ -114,6 +113,7 @@ def _workbook_values(report: reports.ItemReport) -> list:
     return [[list(row) for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets]
 
 
+@pytest.mark.slow
 def test_stored_reports_equal_the_direct_computation_and_skip_the_matrix(session, world, unpacks):
     runs = {world.run.id: (world.a, world.b), world.old_run.id: (world.a * 0.95, world.b - 0.1)}
     first = {}
@@ -221,6 +221,7 @@ def test_a_finished_run_stores_every_calibrated_item(session, unpacks):
     assert report_store.backfill_run(session, run) == 0
 
 
+@pytest.mark.slow
 def test_cli_backfills_finished_runs_once(session, runner, world):
     result = runner.invoke(args=["grading", "reports", "--backfill"])
     assert result.exit_code == 0, result.output

@@ -10,7 +10,7 @@ import pytest
 
 from itembank import assembly
 from itembank.assembly import AssemblySpec, ItemPool, assemble, verify
-from tests.itembank.test_assembly import make_pool, point_counts
+from tests.itembank.assembly_pools import make_pool, point_counts
 
 
 def optimum(pool: ItemPool, spec: AssemblySpec, cand: np.ndarray) -> float | None:

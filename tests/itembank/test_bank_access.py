@@ -17,17 +17,17 @@ from itembank import access, blueprints, enemies, images, papers
 from itembank import items as item_svc
 from itembank.models import BankAssignment, Item, ItemStatus
 from tests.factories import make_occupation, make_user, single_choice
-from tests.itembank.bank_world import World
+from tests.itembank.worlds import AccessWorld
 
 
 @pytest.fixture
 def world(session):
-    return World(session)
+    return AccessWorld(session)
 
 
 # ---------------------------------------------------------------- who creates reviewers
 
-STRONG = "kettle-Orbit-4419"  # passes the password policy (tests/test_passwords.py)
+STRONG = "kettle-Orbit-4419"  # passes the password policy (tests/foundation/test_passwords.py)
 
 
 def test_only_the_centre_creates_and_edits_reviewers(session, world):
@@ -248,6 +248,6 @@ def test_images_follow_item_access(session, world):
 
 
 def _tiny_png() -> bytes:
-    from tests.itembank.bank_world import png
+    from tests.itembank.worlds import png
 
     return png()

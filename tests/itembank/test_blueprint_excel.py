@@ -10,7 +10,6 @@ import pytest
 from foundation.errors import RowErrors
 from foundation.roles import Role
 from itembank.blueprint_excel import (
-    COLUMNS,
     blueprint_template_bytes,
     export_blueprint_bytes,
     import_blueprint,
@@ -19,22 +18,7 @@ from itembank.blueprint_excel import (
 )
 from itembank.blueprints import NodeSpec, create_blueprint, node_specs, structure_errors
 from tests.factories import assign, blueprint_specs, make_blueprint, make_occupation, make_user
-
-
-def xlsx(rows: list[list[object]], header: list[str] | None = None, *, sheet_title: str = "细目表") -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title
-    sheet.append(list(COLUMNS) if header is None else header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def spec_rows(nodes: list[NodeSpec]) -> list[list[object]]:
-    return [[n.code, n.name, n.importance or "", n.weight] for n in nodes]
+from tests.itembank.blueprint_sheets import spec_rows, xlsx
 
 
 def errors_of(excinfo: pytest.ExceptionInfo[RowErrors]) -> list[tuple[int, str, str]]:
@@ -68,6 +52,7 @@ def test_template_has_header_valid_examples_and_rules():
         assert fragment in notes
 
 
+@pytest.mark.slow
 def test_export_reimports_unchanged(session, editor, empty_blueprint):
     source = make_blueprint(session, ranges=4, points_per_range=4)
     data = export_blueprint_bytes(source)

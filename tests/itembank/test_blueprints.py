@@ -69,7 +69,7 @@ def test_writers_cannot_edit_and_access_type_refused(session):
 
 
 def test_coverage_flags_points_short_of_items(session):
-    from tests.itembank.test_workflow import approved_item
+    from tests.itembank.worlds import approved_item
 
     bp = make_blueprint(session, points_per_range=2)
     point = bp.points[0]

@@ -15,7 +15,7 @@ from itembank import papers as paper_svc
 from itembank.models import EnemyMember, EnemySet
 from itembank.papers import Section
 from tests.factories import assign, make_blueprint, make_user, single_choice
-from tests.itembank.test_papers import Bank
+from tests.itembank.worlds import Bank
 
 STEM = "三相异步电动机的同步转速与电源频率和磁极对数有关，下列说法哪项正确？"
 NEAR = "三相异步电动机的同步转速与电源频率有关，下列哪项说法正确？"  # Jaccard ≈ 0.63 with STEM

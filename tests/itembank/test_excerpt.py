@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ def _formulas(text: str) -> list[str]:
     return [text[start - 2:end + 2] for start, end in spans]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(_STEM, st.integers(min_value=0, max_value=120))
 def test_an_excerpt_never_cuts_inside_a_formula(stem, limit):

@@ -15,7 +15,7 @@ from itembank.blueprints import create_blueprint, replace_nodes
 from itembank.items import ItemContent, code_prefix
 from itembank.models import Item
 from tests.factories import blueprint_specs, make_occupation, make_user, single_choice
-from tests.itembank.test_item_excel import ALL_TYPES, single, xlsx
+from tests.itembank.worlds import ALL_TYPES, single, xlsx
 
 
 def _blueprint(session, name: str, level: int = 4, work_type: str | None = None):

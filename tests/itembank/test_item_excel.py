@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import openpyxl
 import pytest
@@ -16,52 +15,12 @@ from itembank import item_excel as xl
 from itembank import items as svc
 from itembank.models import Item, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
-
-COLUMNS = xl.IMPORT_COLUMNS
-
-
-def single(code: str = "", stem: str = "安全用电的基本原则是什么？", point: str = "A-A-001", **extra: Any) -> dict:
-    return {"试题编码": code, "题型": "单选题", "鉴定点编码": point, "题干": stem, "选项A": "不接触低压带电体",
-            "选项B": "不靠近高压带电体", "选项C": "以上都对", "选项D": "以上都不对", "答案": "C", **extra}
-
-
-def xlsx(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS, sheet: str = xl.SHEET_NAME) -> bytes:
-    workbook = openpyxl.Workbook()
-    ws = workbook.active
-    ws.title = sheet
-    ws.append(list(columns))
-    for values in rows:
-        ws.append([values.get(c, "") for c in columns])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # typed as text, as a user would with a leading apostrophe
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+from tests.itembank.worlds import ALL_TYPES, COLUMNS, single, xlsx
 
 
 def counts(session) -> tuple[int, int, int]:
     return (session.scalar(select(func.count(Item.id))), session.scalar(select(func.count(ItemVersion.id))),
             session.scalar(select(func.count(AuditEntry.id))))
-
-
-ALL_TYPES = [
-    single("Q-001", 难度="中", 解析="依据安全规程。", 来源="国家职业技能标准"),
-    {"试题编码": "Q-002", "题型": "多选题", "鉴定点编码": "A-A-001", "题干": "下列属于安全电压等级的有（  ）。",
-     "选项A": "42 V", "选项B": "36 V", "选项C": "24 V", "选项D": "220 V", "选项E": "380 V", "答案": "A、B、C",
-     "难度": 0.6, "计分规则": "少选得分 0.5"},
-    {"试题编码": "Q-003", "题型": "判断", "鉴定点编码": "A-A-002", "题干": "测量电阻前必须断开被测电路的电源。",
-     "答案": "√", "难度": "易"},
-    {"试题编码": "Q-004", "题型": "fill_in", "鉴定点编码": "A-A-002",
-     "题干": "欧姆定律的表达式是______，民用交流电电压是______伏。", "答案": "I=U/R｜I = U/R；220|220V",
-     "计分规则": "不分顺序"},
-    {"试题编码": "Q-005", "题型": "简答题", "鉴定点编码": "A-A-003", "题干": "简述触电急救的基本步骤。\n（不少于三点）",
-     "答案": "脱离电源；判断意识；心肺复苏。", "评分要点": "脱离电源（2分）\n判断伤员状况（1分）；心肺复苏（2分）"},
-    {"试题编码": "Q-006", "题型": "计算题", "鉴定点编码": "A-A-003",
-     "题干": "电阻两端电压 220 V，电流 2 A，求阻值 \\(R\\)。", "答案": "\\(R = U/I = 110\\,\\Omega\\)"},
-    {"试题编码": "Q-007", "题型": "论述题", "鉴定点编码": "B-A-001", "题干": "<p>论述接地与接零保护的区别。</p>",
-     "答案": "<p>接地保护……</p><p>接零保护……</p>", "计分规则": "字数上限 3000", "难度": "难"},
-]
 
 
 @pytest.fixture

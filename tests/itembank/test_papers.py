@@ -6,52 +6,13 @@ import pytest
 from sqlalchemy import func, select
 
 from foundation.errors import PermissionDenied, ValidationError
-from foundation.institutions import ScopeEntry
 from foundation.roles import Role
 from itembank import items as item_svc
 from itembank import papers as svc
-from itembank.items import ItemContent
 from itembank.models import EnemyMember, EnemySet, Paper, PaperItem
 from itembank.papers import Section
-from tests.factories import assign, make_blueprint, make_institution, make_user, single_choice
-
-
-def true_false(stem: str) -> ItemContent:
-    return ItemContent(stem_html=f"<p>{stem}</p>", spec={"key": "√"}, difficulty=0.7)
-
-
-class Bank:
-    def __init__(self, session, *, per_point: int = 4):
-        self.centre = make_user(session, Role.CENTRE_ADMIN)
-        self.bp = make_blueprint(session, self.centre, points_per_range=3)  # 6 points, ranges A and B at 50 %
-        occupation_id = self.bp.occupation_id
-        self.inst = make_institution(session, status="filed", code="S000022" + "990001", serial="990001")
-        session.add(ScopeEntry(institution_id=self.inst.id, occupation_id=occupation_id, lowest_level=5,
-                               highest_level=3))
-        self.admin = make_user(session, Role.INSTITUTION_ADMIN, institution=self.inst)
-        self.writer = make_user(session, Role.QUESTION_WRITER)
-        self.r1, self.r2 = make_user(session, Role.ITEM_REVIEWER), make_user(session, Role.ITEM_REVIEWER)
-        for reviewer in (self.r1, self.r2):  # the centre's items and the institution's papers
-            assign(session, reviewer, occupation_id, None, self.inst.id)
-        self.items = []
-        for p, point in enumerate(self.bp.points):
-            for k in range(per_point):
-                content = (single_choice(f"第{p}点单选{k}：关于设备{p * 10 + k}的说法哪项正确？")
-                           if k % 2 == 0 else true_false(f"第{p}点判断{k}：设备{p * 10 + k}可以带电检修。"))
-                kind = "single_choice" if k % 2 == 0 else "true_false"
-                item = item_svc.create_item(session, self.writer, point_id=point.id, item_type=kind, content=content)
-                item_svc.submit_item(session, self.writer, item.id)
-                item_svc.review_item(session, self.r1, item.id)
-                item_svc.approve_item(session, self.r2, item.id)
-                item_svc.activate_item(session, self.centre, item.id)
-                self.items.append(item)
-
-    def assemble(self, session, actor=None, **kw):
-        args = {"institution_id": self.inst.id, "blueprint_id": self.bp.id, "name": "电工四级理论A卷",
-                "mode": "blueprint", "sections": [Section("single_choice", 6, 1.0), Section("true_false", 6, 1.0)],
-                "scale_to_100": True}  # 12 points: scores scaled to 100, as a real paper must declare
-        args.update(kw)
-        return svc.assemble_paper(session, actor or self.admin, **args)
+from tests.factories import make_institution, make_user, single_choice
+from tests.itembank.worlds import Bank
 
 
 @pytest.fixture

@@ -9,21 +9,9 @@ from foundation.errors import PermissionDenied, ValidationError
 from foundation.roles import Role
 from itembank import items as svc
 from itembank.items import ItemContent
-from itembank.models import BlueprintNode, ItemStatus
+from itembank.models import ItemStatus
 from tests.factories import assign, make_blueprint, make_user, single_choice
-
-
-def approved_item(session, point_id, *, stem="三相交流电的相序是什么？"):
-    writer = make_user(session, Role.QUESTION_WRITER)
-    first, second = make_user(session, Role.ITEM_REVIEWER), make_user(session, Role.ITEM_REVIEWER)
-    occupation_id = session.get(BlueprintNode, point_id).blueprint.occupation_id
-    assign(session, first, occupation_id)
-    assign(session, second, occupation_id)
-    item = svc.create_item(session, writer, point_id=point_id, item_type="single_choice", content=single_choice(stem))
-    svc.submit_item(session, writer, item.id)
-    svc.review_item(session, first, item.id)
-    svc.approve_item(session, second, item.id)
-    return item
+from tests.itembank.worlds import approved_item
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from grading.psychometrics.models import CalibrationRun, ResponseSet
 from itembank.models import Item
-from tests.grading.test_analysis_access import TwoOccupations
-from tests.grading.test_calibration_service import flip_column, run_now
+from tests.grading.worlds import TwoOccupations, flip_column, run_now
 
 NEW = "/analysis/response-sets/new"
 

@@ -1,6 +1,6 @@
 """The analysis report pages (题目分析报告): item, paper and DIF reports, their chart JSON
 endpoints and Excel downloads, roles and 404s. Data are built directly with grading.psychometrics.models
-(tests.grading.test_reports.AnalysisWorld)."""
+(tests.grading.worlds.AnalysisWorld)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from foundation.roles import Role
-from tests.grading.test_reports import AnalysisWorld
+from tests.grading.worlds import AnalysisWorld
 
 ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
 REFUSED = (Role.QUESTION_WRITER, Role.INSTITUTION_ADMIN, Role.CANDIDATE, Role.PROCTOR, Role.EXAMINER,

@@ -15,7 +15,7 @@ from grading.psychometrics import calibration as cal
 from grading.psychometrics import responses as rsp
 from grading.psychometrics.models import CalibrationRun, ResponseSet
 from tests.factories import assign, make_blueprint, make_user
-from tests.grading.test_calibration_service import flip_column, make_items, xlsx_bytes
+from tests.grading.worlds import flip_column, make_items, xlsx_bytes
 
 NEW = "/analysis/response-sets/new"
 

@@ -551,6 +551,7 @@ def test_duplicates(session, client, login, people, blueprint):
 # ---------------------------------------------------------------- enemy sets (互斥题组)
 
 
+@pytest.mark.slow
 def test_enemy_sets_create_list_and_delete(session, client, login, people, blueprint):
     first = draft_item(session, people["writer"], blueprint.points[0].id, stem="电动机的同步转速由什么决定？")
     second = draft_item(session, people["writer"], blueprint.points[1].id, stem="同步转速公式中 p 表示什么？")

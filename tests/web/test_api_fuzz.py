@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.exceptions import HTTPException
 
 from foundation.roles import Role
+from tests.access_table import ROLE_ORDER, _role_for
 from tests.factories import make_blueprint, make_institution, make_user, single_choice
-from tests.web.test_int_bounds import ROLE_ORDER, _role_for
 
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(OPENAPI)

@@ -17,7 +17,7 @@ from itembank import papers as paper_svc
 from itembank.models import Paper, PaperForm, PaperItem
 from itembank.papers import Section
 from tests.factories import assign, make_institution, make_user
-from tests.itembank.test_papers import Bank
+from tests.itembank.worlds import Bank
 
 C, IA, QW, IR = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER
 ITEM_FIELDS = {"position", "item_id", "code", "type", "type_label", "point_code", "points", "version"}

@@ -13,12 +13,12 @@ from itembank import access
 from itembank.images import image_url
 from itembank.models import BankAssignment, ItemStatus
 from tests.factories import PASSWORD, make_user
-from tests.itembank.bank_world import World
+from tests.itembank.worlds import AccessWorld
 
 
 @pytest.fixture
 def world(session):
-    return World(session)
+    return AccessWorld(session)
 
 
 def _status(session, item) -> str:

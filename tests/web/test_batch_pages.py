@@ -15,7 +15,7 @@ from examroom import batches as svc
 from examroom import tickets
 from examroom.models import Batch, BatchCandidate, BatchStaff, ExamSession, Room, Seat
 from foundation.roles import Role
-from tests.examroom.test_batches import World
+from tests.examroom.worlds import World
 from tests.factories import make_user, valid_id_number
 
 FILING_DAY = dt.date(2026, 9, 28)  # World.plan() files on this day (first sitting 2026-10-16)
@@ -386,7 +386,7 @@ def test_rows_per_role_nothing_written_on_refusal(session, client, post, login, 
 
 
 def test_skill_sittings_show_and_take_their_examiner_groups(app, session, client, post, login, world, monkeypatch):
-    from tests.examroom.test_batches import _skill_world
+    from tests.examroom.worlds import _skill_world
 
     batch, (first, second) = _skill_world(world, candidates=(10, 4), examiners=(3, 2))
     session.flush()
@@ -443,7 +443,7 @@ def test_skill_sittings_show_and_take_their_examiner_groups(app, session, client
 
 
 def test_review_panel_page_and_review_module_by_level(session, client, post, login, world):
-    from tests.examroom.test_batches import _review_plan, _scope_to_level_one
+    from tests.examroom.worlds import _review_plan, _scope_to_level_one
 
     level4 = world.batch()
     login(world.admin)

@@ -16,8 +16,8 @@ from itembank.blueprint_excel import export_blueprint_bytes, read_blueprint_xlsx
 from itembank.blueprints import NodeSpec, create_blueprint, node_specs
 from itembank.models import Blueprint
 from tests.factories import assign, blueprint_specs, make_blueprint, make_occupation, make_user
-from tests.itembank.test_blueprint_excel import spec_rows, xlsx
-from tests.itembank.test_workflow import approved_item
+from tests.itembank.blueprint_sheets import spec_rows, xlsx
+from tests.itembank.worlds import approved_item
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -18,8 +18,8 @@ from examroom.models import Attempt, BatchCandidate
 from foundation.db import as_utc
 from foundation.roles import Role
 from itembank.images import image_url, store_image
-from tests.examroom import test_attempts as ta
-from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
+from tests.examroom import worlds
+from tests.examroom.worlds import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
 from tests.factories import make_user, ticket_no
 
 
@@ -160,10 +160,10 @@ def pictured_exam(session, monkeypatch):
     writer = make_user(session, Role.QUESTION_WRITER)
     used = store_image(session, writer, _png(), "circuit.png")
     unrelated = store_image(session, writer, _png((10, 200, 10)), "other.png")
-    first = ta.ITEMS[0]
+    first = worlds.ITEMS[0]
     items = [(first[0], f'看图作答：<img src="{image_url(used)}" alt="电路图"> {first[1]}', *first[2:]),
-             *ta.ITEMS[1:]]
-    monkeypatch.setattr(ta, "ITEMS", items)
+             *worlds.ITEMS[1:]]
+    monkeypatch.setattr(worlds, "ITEMS", items)
     exam = Exam(session)
     return exam, writer, image_url(used), image_url(unrelated)
 

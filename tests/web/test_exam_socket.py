@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from examroom import proctoring
 from examroom.models import AttemptEvent, Response, ResponseLog
 from foundation.roles import Role
-from tests.examroom.test_attempts import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
+from tests.examroom.worlds import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
 from tests.factories import make_user
 from web.sockets import exam as exam_ns
 

@@ -19,8 +19,8 @@ from werkzeug.exceptions import NotFound
 
 from foundation.db import MAX_ID
 from foundation.roles import Role
+from tests.access_table import ROLE_ORDER, _role_for
 from tests.factories import make_institution, make_user
-from tests.test_access_matrix import EXPECTED, PUBLIC
 from web.params import digits_at_most, form_int, parse_int, query_int
 
 # Every integer query parameter any view reads (grep request.args / int_arg / query_int).
@@ -41,16 +41,6 @@ values = st.one_of(
 SLOW = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SEGMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 OTHER_SEGMENTS = {"day": "2031-10-01", "ext": "png"}
-ROLE_ORDER = [Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.QUESTION_WRITER, Role.ITEM_REVIEWER, Role.PROCTOR,
-              Role.EXAMINER, Role.SUPERVISOR, Role.CANDIDATE]
-
-
-def _role_for(endpoint: str) -> Role | None:
-    """One role allowed to use ``endpoint`` (None: public)."""
-    expected = EXPECTED[endpoint]
-    if expected == PUBLIC:
-        return None
-    return next(r for r in ROLE_ORDER if r.value in expected)
 
 
 def _rules_by_role(app, *, with_int_segment: bool) -> dict[Role | None, list[tuple[str, object]]]:
@@ -157,6 +147,7 @@ def test_huge_page_is_a_clear_400(app, client, login, users):
     assert page.status_code == 400 and "参数 page" in page.get_data(as_text=True)
 
 
+@pytest.mark.slow
 @SLOW
 @given(value=values)
 @example(value=str(2**31)).via("32-bit integer + 1")
@@ -174,6 +165,7 @@ def test_every_int_path_segment_of_every_route(app, client, login, users, value)
     _check(client, login, users, grouped, make_request)
 
 
+@pytest.mark.slow
 @SLOW
 @given(params=st.dictionaries(st.sampled_from(INT_PARAMS), values, min_size=1, max_size=4))
 @example(params={"page": str(10**20)}).via("the issue's page")

@@ -24,7 +24,7 @@ from itembank import transfer_jobs
 from tests.conftest import TEST_CONFIG
 from tests.dbutil import fresh_database
 from tests.factories import make_blueprint, make_user
-from tests.itembank.test_item_excel import single, xlsx
+from tests.itembank.worlds import single, xlsx
 from web import create_app
 from web.extensions import db
 

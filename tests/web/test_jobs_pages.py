@@ -10,7 +10,7 @@ from foundation.roles import Role
 from itembank import item_excel as xl
 from itembank import transfer_jobs
 from tests.factories import make_blueprint, make_user
-from tests.itembank.test_item_excel import single, xlsx
+from tests.itembank.worlds import single, xlsx
 
 STAFF = [r for r in Role if r is not Role.CANDIDATE]
 

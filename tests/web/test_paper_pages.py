@@ -3,7 +3,6 @@ object-level access and the list."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -15,7 +14,7 @@ from itembank import papers as svc
 from itembank.blueprints import create_blueprint
 from itembank.models import Paper
 from tests.factories import assign, make_blueprint, make_institution, make_user
-from tests.itembank.test_papers import Bank
+from tests.itembank.worlds import Bank, _paper
 
 NEW = "/itembank/papers/new"
 
@@ -63,18 +62,6 @@ def _coverage_cells(html: str, code: str) -> list[str]:
     row = re.search(rf'<tr class="[^"]*" data-code="{re.escape(code)}">(.*?)</tr>', html, re.S)
     assert row, f"no coverage row for {code}"
     return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
-
-
-def _paper(session, bank: Bank, *, name: str, status: str = "draft", blueprint=None, institution=None,
-           created_by=None) -> Paper:
-    """A paper row without forms, for list tests (assembly is covered elsewhere)."""
-    paper = Paper(name=name, institution_id=(institution or bank.inst).id, blueprint_id=(blueprint or bank.bp).id,
-                  mode="type_counts", layout_json=json.dumps([{"type": "true_false", "count": 10, "points": 1.0}]),
-                  duration_minutes=120, cut_theta=0.0, status=status,
-                  created_by_id=(created_by or bank.admin).id)
-    session.add(paper)
-    session.flush()
-    return paper
 
 
 # ---------------------------------------------------------------- builder

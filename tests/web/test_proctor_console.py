@@ -11,16 +11,14 @@ from sqlalchemy import func, select
 
 from examroom import attempts as svc
 from examroom import proctoring as pr
-from examroom.models import AttemptEvent, BatchStaff
+from examroom.models import AttemptEvent
 from foundation.audit import AuditEntry
 from foundation.roles import Role
-from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.factories import PASSWORD, make_user, ticket_no
+from tests.examroom.worlds import MIN, T0, Exam
+from tests.factories import make_user
+from tests.web.socket_clients import EXAM, NS, call, candidate_socket, console_socket, http_as, login_as, supervisor_of
 from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns
-
-NS = "/proctor"
-EXAM = "/exam"
 
 
 @pytest.fixture
@@ -36,42 +34,8 @@ def clock(monkeypatch):
     return current
 
 
-def supervisor_of(session, exam):
-    return session.scalar(select(BatchStaff).where(BatchStaff.batch_id == exam.sitting.module.batch_id,
-                                                   BatchStaff.role == "supervisor")).user
-
-
-def http_as(app, user):
-    http = app.test_client()
-    if user.role == "candidate":
-        resp = http.post("/login/candidate", data={"ticket_no": ticket_no(user), "id_number": user.id_number})
-    else:
-        resp = http.post("/login", data={"username": user.username, "password": PASSWORD})
-    assert resp.status_code == 302
-    return http
-
-
-def console_socket(app, user):
-    from web.extensions import socketio
-
-    return socketio.test_client(app, namespace=NS, flask_test_client=http_as(app, user))
-
-
-def candidate_socket(app, user, attempt_id, device="device-one"):
-    from web.extensions import socketio
-
-    sock = socketio.test_client(app, namespace=EXAM, auth={"attempt_id": attempt_id, "device_id": device},
-                                flask_test_client=http_as(app, user))
-    assert sock.is_connected(EXAM)
-    return sock
-
-
 def received(sock, ns, name):
     return [p["args"][0] for p in sock.get_received(ns) if p["name"] == name]
-
-
-def call(sock, event, payload):
-    return sock.emit(event, payload, namespace=NS, callback=True)
 
 
 def kinds(session, attempt):
@@ -319,12 +283,6 @@ def test_a_flood_of_events_is_rate_limited(app, session, exam, clock, monkeypatc
 
 
 # ---------------------------------------------------------------- pages
-
-
-def login_as(client, user):
-    client.post("/logout")
-    assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
-    return client
 
 
 def test_proctor_index_lists_their_rooms_and_the_console_renders_the_grid(client, session, exam):

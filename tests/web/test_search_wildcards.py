@@ -10,8 +10,7 @@ from foundation.occupations import occupation_query
 from foundation.roles import Role
 from itembank.models import Paper
 from tests.factories import make_occupation, make_user
-from tests.itembank.test_papers import Bank
-from tests.web.test_paper_pages import _paper
+from tests.itembank.worlds import Bank, _paper
 
 WILDCARDS = ["%", "_", "%%", "_%", "\\", "\\%"]
 

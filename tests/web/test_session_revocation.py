@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from foundation.accounts import update_user
 from foundation.login_sessions import LoginSession
 from foundation.roles import Role
-from tests.examroom.test_attempts import MIN, T0, Exam
+from tests.examroom.worlds import MIN, T0, Exam
 from tests.factories import PASSWORD, make_user, ticket_no
 from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns

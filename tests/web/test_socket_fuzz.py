@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from examroom import events as ev
 from examroom.models import Attempt, AttemptEvent, Response, ResponseLog
 from foundation.audit import AuditEntry
-from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.web.test_proctor_console import candidate_socket, console_socket
+from tests.examroom.worlds import MIN, T0, Exam
+from tests.web.socket_clients import candidate_socket, console_socket
 from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns
 

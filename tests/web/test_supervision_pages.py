@@ -15,10 +15,9 @@ from examroom import proctoring as pr
 from examroom.models import BatchStaff, ExamSession
 from foundation.audit import AuditEntry
 from foundation.roles import Role
-from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.examroom.test_batches import World
+from tests.examroom.worlds import MIN, T0, Exam, World
 from tests.factories import make_user
-from tests.web.test_proctor_console import NS, call, console_socket, login_as
+from tests.web.socket_clients import NS, call, console_socket, login_as
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from foundation.roles import Role
 from itembank import item_excel as xl
 from itembank.models import Item, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
-from tests.itembank.test_item_excel import single, xlsx
+from tests.itembank.worlds import single, xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import openpyxl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def test_set_cell_round_trips_plain_text(value: str) -> None:
     assert (cell.data_type, cell.value) == ("s", expected("x" + value + "x"))
 
 
+@pytest.mark.slow
 def test_templates_hold_no_formula() -> None:
     for data in (occupation_template_bytes(), blueprint_template_bytes(), item_template_bytes(),
                  candidate_template_bytes()):
@@ -108,6 +110,7 @@ def test_occupation_export(name: str, other: str) -> None:
     assert_text_cells(export_occupations_bytes(None, [occupation]), name, other)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(FORMULA_LIKE, FORMULA_LIKE)
 def test_blueprint_export(name: str, other: str) -> None:
@@ -118,6 +121,7 @@ def test_blueprint_export(name: str, other: str) -> None:
     assert_text_cells(export_blueprint_bytes(blueprint), name, other)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(FORMULA_LIKE, FORMULA_LIKE)
 def test_item_export(text: str, other: str) -> None:
@@ -141,6 +145,7 @@ def _dif_report(text: str, other: str) -> DifReport:
                      matching=other, excluded=(other,), n_examinees=20, alpha=0.05)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(FORMULA_LIKE, FORMULA_LIKE)
 def test_analysis_report_exports(text: str, other: str) -> None:

@@ -25,9 +25,9 @@ from grading.psychometrics import responses
 from grading.psychometrics.models import ResponseSet
 from itembank import blueprint_excel, item_excel
 from itembank.models import BlueprintNode, Item
-from tests import xlsx_bombs
-from tests.examroom.test_batches import World
+from tests.examroom.worlds import World
 from tests.factories import make_blueprint, make_user
+from tests.foundation import xlsx_bombs
 
 # ---------------------------------------------------------------- every import entry point
 
@@ -169,6 +169,7 @@ def test_the_named_sheet_is_the_one_scanned():
         xlsx.read_sheet(data, sheet_name="试题", max_rows=10, too_many="")
 
 
+@pytest.mark.slow
 def test_the_shared_strings_cap_holds_at_the_reported_size():
     """The report's bomb: a gigabyte of shared strings. Refused from the ZIP directory alone."""
     data = xlsx_bombs.huge_shared_string(megabytes=1024)
@@ -220,6 +221,7 @@ def _many_strings(megabytes: int) -> bytes:
     return xlsx_bombs.rewrite(_workbook([["x"]]), {xlsx_bombs.STRINGS: strings}, level=1)
 
 
+@pytest.mark.slow
 def test_a_child_over_its_memory_limit_is_a_clear_error(monkeypatch):
     data = _many_strings(24)
     xlsx_guard.check_archive(data)  # nothing the directory shows is wrong
@@ -272,8 +274,8 @@ def test_an_entry_count_that_understates_the_directory_is_refused(monkeypatch):
 def test_a_normal_import_is_parsed_in_a_child_process(session, monkeypatch):
     import subprocess
 
-    from tests.itembank.test_item_excel import ALL_TYPES
-    from tests.itembank.test_item_excel import xlsx as item_xlsx
+    from tests.itembank.worlds import ALL_TYPES
+    from tests.itembank.worlds import xlsx as item_xlsx
 
     spawned: list[list[str]] = []
     real = subprocess.Popen

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from foundation import settings
 from foundation.settings import DEFAULT_RULES, Setting, get_rule, set_rule
-from tests.examroom.test_formcache import statements
+from tests.examroom.worlds import statements
 from tests.factories import make_user
 
 RULE = "room_rules"
@@ -65,7 +65,7 @@ def test_a_rolled_back_change_is_not_left_in_the_cache(session, centre):
 
 def test_the_exam_room_reads_room_rules_from_the_cache(session):
     from examroom import attempts as svc
-    from tests.examroom.test_attempts import MIN, T0, Exam
+    from tests.examroom.worlds import MIN, T0, Exam
 
     exam = Exam(session)
     attempt = exam.started()

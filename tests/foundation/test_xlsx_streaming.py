@@ -36,9 +36,9 @@ from itembank import blueprint_excel
 from itembank import item_excel as xl
 from itembank.models import Item, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
-from tests.itembank.test_item_excel import ALL_TYPES, xlsx
+from tests.itembank.worlds import ALL_TYPES, xlsx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("foundation", "itembank", "examroom", "grading", "web")
 NS = SimpleNamespace  # the fakes below carry only what the exporters read
 
@@ -143,6 +143,7 @@ def _functions_calling(name: str) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_every_exporter_is_covered_and_only_the_writer_builds_workbooks() -> None:
     assert _functions_calling("workbook_bytes") == set(EXPORTERS)
     builders = _functions_calling("Workbook")
@@ -183,6 +184,7 @@ def _as_read(value: Any) -> Any:
     return value
 
 
+@pytest.mark.slow
 def test_export_of_20000_items_is_whole_and_reads_back_row_for_row(session, login, monkeypatch) -> None:
     writer = make_user(session, Role.QUESTION_WRITER)
     blueprint = make_blueprint(session)

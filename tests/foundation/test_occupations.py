@@ -37,22 +37,7 @@ from foundation.occupations import (
 )
 from foundation.roles import Role
 from tests.factories import make_institution, make_occupation, make_user
-
-HEADER = ["职业编码", "职业名称", "工种", "最低等级", "最高等级", "准入类"]
-
-
-def xlsx(rows: list[list[object]], header: list[str] | None = HEADER, sheet_title: str = "职业目录") -> bytes:
-    """An .xlsx built in memory: the header row, then ``rows``."""
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = sheet_title
-    if header is not None:
-        sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+from tests.foundation.sheets import HEADER, xlsx
 
 
 def count(session, model) -> int:

@@ -151,6 +151,7 @@ def test_the_demo_password_is_refused_except_when_seeding_the_demo(session):
     assert password_problem(DEMO_PASSWORD) == TOO_COMMON  # and the exemption ends with the block
 
 
+@pytest.mark.slow
 def test_demo_seeding_still_sets_the_published_password(session):
     from sqlalchemy import select
 

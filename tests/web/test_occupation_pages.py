@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
 from tests.factories import make_occupation, make_user
-from tests.test_occupations import xlsx
+from tests.foundation.sheets import xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -120,6 +120,7 @@ def test_a_room_of_thirty_behind_one_address_logs_in_despite_typos(throttled_app
         assert candidate_login(http, cand, ROOM).status_code == 302
 
 
+@pytest.mark.slow
 def test_one_address_cannot_lock_a_room_and_its_guessing_is_bounded(throttled_app, session):
     inst = make_institution(session)
     room = [make_user(session, Role.CANDIDATE, institution=inst) for _ in range(30)]

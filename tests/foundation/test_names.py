@@ -31,8 +31,7 @@ from foundation.occupations import create_occupation
 from grading.psychometrics import models as grading_models  # noqa: F401  (ResponseSet.name is guarded too)
 from itembank import blueprints as blueprint_svc
 from itembank import enemies
-from tests.examroom.test_attempts import MIN, T0, Exam
-from tests.examroom.test_batches import World
+from tests.examroom.worlds import MIN, T0, Exam, World
 from tests.factories import PASSWORD
 from web.downloads import safe_filename
 
@@ -131,6 +130,7 @@ def login(client, user):
     assert client.post("/login", data={"username": user.username, "password": PASSWORD}).status_code == 302
 
 
+@pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL)
 def test_the_batch_form_refuses_control_characters(session, client, world, ch: str) -> None:
@@ -142,6 +142,7 @@ def test_the_batch_form_refuses_control_characters(session, client, world, ch: s
     assert session.scalar(select(Batch).where(Batch.name.like("第一%批"))) is None
 
 
+@pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL)
 def test_the_api_refuses_control_characters(session, client, world, ch: str) -> None:
@@ -163,6 +164,7 @@ def xlsx(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL.filter(lambda c: c not in "\t\n\r" and not re.match("[\x00-\x1f]", c)))
 def test_the_excel_imports_refuse_control_characters(session, world, ch: str) -> None:
@@ -184,6 +186,7 @@ def test_the_excel_imports_refuse_control_characters(session, world, ch: str) ->
 # ---------------------------------------------------------------- downloads of names stored before the rule
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["2026年\r\n第一批", "bad\r\nname", "a\x01b\u202e\u2028\"c\";x=1"])
 def test_downloads_work_for_names_stored_before_the_rule(session, client, monkeypatch, name: str) -> None:
     from web.proctor import views
@@ -208,7 +211,7 @@ def test_downloads_work_for_names_stored_before_the_rule(session, client, monkey
             shown = unquote(header.split("filename*=UTF-8''", 1)[1])
             assert shown == safe_filename(shown)
     # The supervision report.
-    from tests.web.test_proctor_console import supervisor_of
+    from tests.web.socket_clients import supervisor_of
 
     monkeypatch.setattr(views, "now", lambda: T0 + 100 * MIN)
     login(client, supervisor_of(session, exam))
