@@ -156,7 +156,11 @@ def band_keys(text: str, stored_signature: bytes | None = None) -> list[int]:
     return keys
 
 
-def query_of(text: str) -> tuple[frozenset[int], list[int]] | None:
+Query = tuple[frozenset[int], list[int]]
+"""A stem's shingle set and its signed band keys (:func:`query_of`)."""
+
+
+def query_of(text: str) -> Query | None:
     """A query stem's shingle set and signed band keys, or ``None`` for an empty stem (which
     matches nothing)."""
     ids = _shingle_ids(normalise(text))
@@ -197,18 +201,23 @@ class DuplicateIndex:
 
     def add(self, item_id: Hashable, text: str, stored_signature: bytes | None = None) -> None:
         """Index one stem (replacing any earlier stem under the same id)."""
-        self.remove(item_id)
         ids = _shingle_ids(normalise(text))
         sig = signature_from_bytes(stored_signature) if stored_signature is not None else None
         if sig is None:
             sig = _minhash(ids)
+        keys: list[int] = _band_keys(sig[None, :])[0].view(np.int64).tolist()
+        self.add_query(item_id, (frozenset(ids.tolist()), keys) if ids.size else None)
+
+    def add_query(self, item_id: Hashable, query: Query | None) -> None:
+        """Index a stem already turned into :func:`query_of` (``None``: an empty stem)."""
+        self.remove(item_id)
         row = len(self._ids)
         self._row[item_id] = row
         self._ids.append(item_id)
-        self._sets.append(frozenset(ids.tolist()))
-        self._live.append(bool(ids.size))  # empty stems never match anything
-        if ids.size:
-            for band, key in enumerate(_band_keys(sig[None, :])[0].tolist()):
+        self._sets.append(query[0] if query is not None else frozenset())
+        self._live.append(query is not None)  # empty stems never match anything
+        if query is not None:
+            for band, key in enumerate(query[1]):
                 self._buckets.setdefault((band, key), []).append(row)
 
     def remove(self, item_id: Hashable) -> None:
@@ -230,21 +239,29 @@ class DuplicateIndex:
         Sorted by similarity, best first (ties in insertion order). ``exclude`` skips ids,
         e.g. the item being edited. Recall below a threshold of about 0.5 drops (LSH).
         """
+        return self.find_query(query_of(text), threshold, exclude=exclude)
+
+    def find_query(
+        self,
+        query: Query | None,
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        exclude: Iterable[Hashable] = (),
+    ) -> list[tuple[Hashable, float]]:
+        """:meth:`find` for a stem already turned into :func:`query_of`."""
         if not 0 < threshold <= 1:
             raise ValueError("threshold must be in (0, 1]")
-        ids = _shingle_ids(normalise(text))
-        if ids.size == 0 or not self._ids:
+        if query is None or not self._ids:
             return []
-        query = frozenset(ids.tolist())
         rows: set[int] = set()
-        for band, key in enumerate(_band_keys(_minhash(ids)[None, :])[0].tolist()):
+        for band, key in enumerate(query[1]):
             rows.update(self._buckets.get((band, key), ()))
         skip = set(exclude)
         found: list[tuple[Hashable, float]] = []
         for row in sorted(rows):
             if not self._live[row] or self._ids[row] in skip:
                 continue
-            sim = jaccard(query, self._sets[row])
+            sim = jaccard(query[0], self._sets[row])
             if sim >= threshold:
                 found.append((self._ids[row], sim))
         found.sort(key=lambda pair: -pair[1])

@@ -659,8 +659,9 @@ def _duplicate_warnings(session: Session, rows: list[_Row]) -> list[DuplicateWar
     pending = [r for r in rows if r.action != "unchanged"]
     if not pending:
         return []
+    queries = [duplicates.query_of(r.cleaned.stem_html) for r in pending]  # each stem hashed once
     in_bank = stem_index.find_many(
-        session, [r.cleaned.stem_html for r in pending], threshold=DUPLICATE_THRESHOLD,
+        session, [r.cleaned.stem_html for r in pending], threshold=DUPLICATE_THRESHOLD, queries=queries,
         excludes=[[r.existing.id] if r.existing is not None else [] for r in pending])
     hit_ids = sorted({item_id for hits in in_bank for item_id, _ in hits[:3]})
     codes: dict[int, str] = {}
@@ -670,12 +671,12 @@ def _duplicate_warnings(session: Session, rows: list[_Row]) -> list[DuplicateWar
             codes[item_id] = code
     found: list[DuplicateWarning] = []
     in_file = duplicates.DuplicateIndex([])
-    for row, bank_hits in zip(pending, in_bank, strict=True):
-        for other_row, sim in in_file.find(row.cleaned.stem_html, DUPLICATE_THRESHOLD)[:3]:
+    for row, query, bank_hits in zip(pending, queries, in_bank, strict=True):
+        for other_row, sim in in_file.find_query(query, DUPLICATE_THRESHOLD)[:3]:
             found.append(DuplicateWarning(row.number, f"第 {other_row} 行", sim, in_bank=False))
         for hit, sim in bank_hits[:3]:
             found.append(DuplicateWarning(row.number, codes[hit], sim, in_bank=True))
-        in_file.add(row.number, row.cleaned.stem_html)
+        in_file.add_query(row.number, query)
     return found
 
 

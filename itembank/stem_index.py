@@ -67,17 +67,20 @@ def find_many(
     excludes: Sequence[Collection[int]] | None = None,
     where: Sequence[ColumnElement[bool]] = (),
     blueprint_id: int | None = None,
+    queries: Sequence[duplicates.Query | None] | None = None,
 ) -> list[list[tuple[int, float]]]:
     """For each stem, the ids of current, not retired items whose stems have exact Jaccard
     ``>= threshold`` with it, with the similarity, best first (ties by item id).
 
     ``excludes[i]`` are item ids skipped for ``stems[i]``; ``where`` are extra clauses on
     :class:`Item` (a viewer's access); ``blueprint_id`` keeps items on that blueprint only.
+    ``queries`` may give the stems already turned into :func:`duplicates.query_of`.
     The statements issued depend on the number of distinct band keys, not on the bank.
     """
     if not 0 < threshold <= 1:
         raise ValueError("threshold must be in (0, 1]")
-    queries = [duplicates.query_of(stem) for stem in stems]
+    if queries is None:
+        queries = [duplicates.query_of(stem) for stem in stems]
     wanted = sorted({key for q in queries if q is not None for key in q[1]})
     buckets: dict[tuple[int, int], list[int]] = {}
     for chunk in _chunks(wanted):
