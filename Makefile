@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit bench-export demo-exam
+.PHONY: run test setup db demo vendor lint clean bench-irt bench-assembly bench-exam bench-audit bench-export bench-duplicates demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -64,6 +64,10 @@ bench-audit: setup
 # Item Excel export, 2,000 and 20,000 rows: the streamed writer against the old in-memory one.
 bench-export: setup
 	$(BIN)/python -m benchmarks.bench_export
+
+# Near-duplicate search on banks of 1k/10k/100k items: band index vs the old full scan (BENCH_ARGS="--sizes 1000,10000").
+bench-duplicates: setup
+	$(BIN)/python -m benchmarks.bench_duplicates $(BENCH_ARGS)
 
 # Rooms of 30 simulated candidates against one server process (BENCH_ARGS="--count 300 --minutes 2").
 bench-exam: setup
