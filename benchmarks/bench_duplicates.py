@@ -272,7 +272,10 @@ def main() -> None:
     parser.add_argument("--db", default=os.environ.get("BENCH_DB"), help="database URL (default: SQLite)")
     parser.add_argument("--old-max", type=int, default=100_000, help="largest bank the old code is timed on")
     args = parser.parse_args()
-    results = [run(int(s), args.db, args.old_max) for s in args.sizes.split(",")]
+    results = []
+    for size in args.sizes.split(","):
+        results.append(run(int(size), args.db, args.old_max))
+        print(results[-1], flush=True)
 
     def ratio(old: float | None, new: float) -> str:
         return f"{old / new:.0f}×" if old else "—"

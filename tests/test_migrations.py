@@ -111,6 +111,7 @@ def test_item_band_index_is_filled_for_existing_items(tmp_path):
         db.session.commit()
         written = band_rows(db.session)
         assert len(written) == 25 * BANDS
+        db.session.remove()  # no open transaction may hold a lock on item_band while it is dropped
         flask_migrate.downgrade(revision="8c3f1a6e2d97")
         flask_migrate.upgrade()
         assert band_rows(db.session) == written
