@@ -3,9 +3,9 @@
 Each item's current stem has its :data:`itembank.duplicates.BANDS` LSH band keys stored in
 ``item_band`` (:class:`itembank.models.ItemBand`), rewritten by :func:`index_item` whenever
 the current version's stem changes (a new version, an in-place edit of a draft). A query
-computes its own band keys, reads the items sharing any ``(band, key)`` with it — already
-filtered in SQL by status (retired items never match), the viewer's access and, where asked,
-a blueprint — and confirms each candidate by the exact Jaccard index of the shingle sets,
+computes its own band keys, reads the items sharing any ``(band, key)`` with it, keeps those
+that SQL finds in scope (not retired, readable by the viewer and, where asked, on the
+blueprint) and confirms each by the exact Jaccard index of the shingle sets,
 exactly as :class:`itembank.duplicates.DuplicateIndex` does over a full scan. A lookup is a
 fixed number of statements whatever the bank's size.
 """
@@ -84,12 +84,9 @@ def find_many(
     wanted = sorted({key for q in queries if q is not None for key in q[1]})
     buckets: dict[tuple[int, int], list[int]] = {}
     for chunk in _chunks(wanted):
-        stmt = (select(ItemBand.band, ItemBand.key, ItemBand.item_id)
-                .join(Item, Item.id == ItemBand.item_id)
-                .where(ItemBand.key.in_(chunk), Item.status != ItemStatus.RETIRED.value, *where))
-        if blueprint_id is not None:
-            stmt = stmt.join(BlueprintNode, BlueprintNode.id == Item.point_id).where(
-                BlueprintNode.blueprint_id == blueprint_id)
+        # The band index alone first: joined to the scope, a planner may start from the
+        # blueprint's items instead (SQLite did: a second per lookup at 100k items).
+        stmt = select(ItemBand.band, ItemBand.key, ItemBand.item_id).where(ItemBand.key.in_(chunk))
         for band, key, item_id in session.execute(stmt):
             buckets.setdefault((band, key), []).append(item_id)
     candidates: list[set[int]] = []
@@ -102,17 +99,20 @@ def find_many(
     ids = sorted(set().union(*candidates))
     sets: dict[int, frozenset[int]] = {}
     for chunk in _chunks(ids):
-        for item_id, stem in session.execute(
-                select(Item.id, ItemVersion.stem_html).join(ItemVersion, ItemVersion.id == Item.current_version_id)
-                .where(Item.id.in_(chunk))):
+        stmt = (select(Item.id, ItemVersion.stem_html).join(ItemVersion, ItemVersion.id == Item.current_version_id)
+                .where(Item.id.in_(chunk), Item.status != ItemStatus.RETIRED.value, *where))
+        if blueprint_id is not None:
+            stmt = stmt.join(BlueprintNode, BlueprintNode.id == Item.point_id).where(
+                BlueprintNode.blueprint_id == blueprint_id)
+        for item_id, stem in session.execute(stmt):  # only the candidates in scope
             sets[item_id] = duplicates.shingles(stem)
     results: list[list[tuple[int, float]]] = []
     for i, (q, found) in enumerate(zip(queries, candidates, strict=True)):
         skip = set(excludes[i]) if excludes is not None else set()
         hits: list[tuple[int, float]] = []
         if q is not None:
-            for item_id in sorted(found - skip):
-                sim = duplicates.jaccard(q[0], sets.get(item_id, frozenset()))
+            for item_id in sorted((found & sets.keys()) - skip):
+                sim = duplicates.jaccard(q[0], sets[item_id])
                 if sim >= threshold:
                     hits.append((item_id, sim))
         hits.sort(key=lambda pair: -pair[1])
