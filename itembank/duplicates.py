@@ -146,6 +146,30 @@ def _band_keys(signatures: NDArray[np.uint32]) -> NDArray[np.uint64]:
     return _mix((bands * _BAND_WEIGHTS).sum(axis=2, dtype=np.uint64))
 
 
+def band_keys(text: str, stored_signature: bytes | None = None) -> list[int]:
+    """The stem's :data:`BANDS` LSH keys as signed 64-bit integers (what the ``item_band``
+    table stores), from the stored signature when it is well-formed, else from the text."""
+    sig = signature_from_bytes(stored_signature) if stored_signature is not None else None
+    if sig is None:
+        sig = _minhash(_shingle_ids(normalise(text)))
+    keys: list[int] = _band_keys(sig[None, :])[0].view(np.int64).tolist()
+    return keys
+
+
+Query = tuple[frozenset[int], list[int]]
+"""A stem's shingle set and its signed band keys (:func:`query_of`)."""
+
+
+def query_of(text: str) -> Query | None:
+    """A query stem's shingle set and signed band keys, or ``None`` for an empty stem (which
+    matches nothing)."""
+    ids = _shingle_ids(normalise(text))
+    if ids.size == 0:
+        return None
+    keys: list[int] = _band_keys(_minhash(ids)[None, :])[0].view(np.int64).tolist()
+    return frozenset(ids.tolist()), keys
+
+
 class DuplicateIndex:
     """Stems of an item bank, queryable for near duplicates.
 
@@ -156,16 +180,16 @@ class DuplicateIndex:
     Item ids are any hashable values. Adding an id again replaces its stem. Signatures
     may be passed in from the database (``signature(text).tobytes()``) to skip the MinHash
     step; malformed ones are recomputed from the text, which the exact check always needs.
-    Adding after a query rebuilds the band matrix on the next query (one vectorised pass).
+    Each band key goes into a hash bucket as the stem is added, so adding between queries
+    (an import checking each row against the rows before it) costs one stem, not a rebuild.
     """
 
     def __init__(self, items: Iterable[tuple[Hashable, str]] = ()) -> None:
         self._ids: list[Hashable] = []
         self._sets: list[frozenset[int]] = []
-        self._sigs: list[Signature] = []
         self._live: list[bool] = []
         self._row: dict[Hashable, int] = {}
-        self._matrix: NDArray[np.uint64] | None = None
+        self._buckets: dict[tuple[int, int], list[int]] = {}
         for item_id, text in items:
             self.add(item_id, text)
 
@@ -177,17 +201,24 @@ class DuplicateIndex:
 
     def add(self, item_id: Hashable, text: str, stored_signature: bytes | None = None) -> None:
         """Index one stem (replacing any earlier stem under the same id)."""
-        self.remove(item_id)
         ids = _shingle_ids(normalise(text))
         sig = signature_from_bytes(stored_signature) if stored_signature is not None else None
         if sig is None:
             sig = _minhash(ids)
-        self._row[item_id] = len(self._ids)
+        keys: list[int] = _band_keys(sig[None, :])[0].view(np.int64).tolist()
+        self.add_query(item_id, (frozenset(ids.tolist()), keys) if ids.size else None)
+
+    def add_query(self, item_id: Hashable, query: Query | None) -> None:
+        """Index a stem already turned into :func:`query_of` (``None``: an empty stem)."""
+        self.remove(item_id)
+        row = len(self._ids)
+        self._row[item_id] = row
         self._ids.append(item_id)
-        self._sets.append(frozenset(ids.tolist()))
-        self._sigs.append(sig)
-        self._live.append(bool(ids.size))  # empty stems never match anything
-        self._matrix = None
+        self._sets.append(query[0] if query is not None else frozenset())
+        self._live.append(query is not None)  # empty stems never match anything
+        if query is not None:
+            for band, key in enumerate(query[1]):
+                self._buckets.setdefault((band, key), []).append(row)
 
     def remove(self, item_id: Hashable) -> None:
         """Forget a stem; unknown ids are ignored."""
@@ -208,21 +239,29 @@ class DuplicateIndex:
         Sorted by similarity, best first (ties in insertion order). ``exclude`` skips ids,
         e.g. the item being edited. Recall below a threshold of about 0.5 drops (LSH).
         """
+        return self.find_query(query_of(text), threshold, exclude=exclude)
+
+    def find_query(
+        self,
+        query: Query | None,
+        threshold: float = DEFAULT_THRESHOLD,
+        *,
+        exclude: Iterable[Hashable] = (),
+    ) -> list[tuple[Hashable, float]]:
+        """:meth:`find` for a stem already turned into :func:`query_of`."""
         if not 0 < threshold <= 1:
             raise ValueError("threshold must be in (0, 1]")
-        ids = _shingle_ids(normalise(text))
-        if ids.size == 0 or not self._ids:
+        if query is None or not self._ids:
             return []
-        query = frozenset(ids.tolist())
-        if self._matrix is None:
-            self._matrix = _band_keys(np.stack(self._sigs))  # (n_items, BANDS), rebuilt after adds
-        hits = (self._matrix == _band_keys(_minhash(ids)[None, :])).any(axis=1)
+        rows: set[int] = set()
+        for band, key in enumerate(query[1]):
+            rows.update(self._buckets.get((band, key), ()))
         skip = set(exclude)
         found: list[tuple[Hashable, float]] = []
-        for row in np.flatnonzero(hits).tolist():
+        for row in sorted(rows):
             if not self._live[row] or self._ids[row] in skip:
                 continue
-            sim = jaccard(query, self._sets[row])
+            sim = jaccard(query[0], self._sets[row])
             if sim >= threshold:
                 found.append((self._ids[row], sim))
         found.sort(key=lambda pair: -pair[1])

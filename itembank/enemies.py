@@ -119,12 +119,11 @@ def suggest_enemies(session: Session, item: Item, viewer: User | None = None) ->
     best match first: candidates a reviewer may want to put in a set with it."""
     if item.current_version is None:
         return []
-    found = find_duplicates(session, item.current_version.stem_html, exclude_item_id=item.id,
-                            threshold=SUGGEST_THRESHOLD, limit=SUGGEST_LIMIT * 3, viewer=viewer)
     already = enemies_of(session, item)
-    blueprint_id = item.point.blueprint_id
-    return [(other, sim) for other, sim in found
-            if other.id not in already and other.point.blueprint_id == blueprint_id][:SUGGEST_LIMIT]
+    found = find_duplicates(session, item.current_version.stem_html, exclude_item_id=item.id,
+                            threshold=SUGGEST_THRESHOLD, limit=SUGGEST_LIMIT + len(already), viewer=viewer,
+                            blueprint_id=item.point.blueprint_id)  # the blueprint filter runs before the limit
+    return [(other, sim) for other, sim in found if other.id not in already][:SUGGEST_LIMIT]
 
 
 # ---------------------------------------------------------------- validation helpers

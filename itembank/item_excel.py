@@ -56,7 +56,7 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from openpyxl.utils import get_column_letter
@@ -75,7 +75,7 @@ from foundation.xlsx import (
     workbook_bytes,
     write_header,
 )
-from itembank import access, duplicates, sanitize
+from itembank import access, duplicates, sanitize, stem_index
 from itembank.items import EDITABLE, ItemContent, clean_content, create_item, new_item_code, revise_item
 from itembank.itemtypes import ITEM_TYPES, LABELS, ExaminerScored, ItemType, get_type
 from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus, ItemVersion
@@ -841,28 +841,31 @@ def _revise_problem(item: Item, actor: User) -> str | None:
 
 
 def _duplicate_warnings(session: Session, rows: list[_Row]) -> list[DuplicateWarning]:
-    """Stems of new or changed rows resembling an earlier such row or a current bank item."""
+    """Stems of new or changed rows resembling an earlier such row or a current bank item.
+
+    The bank part is one batched lookup in the persistent index (:mod:`itembank.stem_index`);
+    the rows are checked against the rows before them in one index that grows row by row."""
     pending = [r for r in rows if r.action != "unchanged"]
     if not pending:
         return []
-    bank = duplicates.DuplicateIndex([])
-    codes: dict[Hashable, str] = {}
-    for item_id, code, stem, stored in session.execute(
-        select(Item.id, Item.code, ItemVersion.stem_html, ItemVersion.minhash)
-        .join(ItemVersion, ItemVersion.id == Item.current_version_id)
-        .where(Item.status != ItemStatus.RETIRED.value)
-    ):
-        bank.add(item_id, stem, stored_signature=stored)
-        codes[item_id] = code
+    queries = [duplicates.query_of(r.cleaned.stem_html) for r in pending]  # each stem hashed once
+    in_bank = stem_index.find_many(
+        session, [r.cleaned.stem_html for r in pending], threshold=DUPLICATE_THRESHOLD, queries=queries,
+        excludes=[[r.existing.id] if r.existing is not None else [] for r in pending])
+    hit_ids = sorted({item_id for hits in in_bank for item_id, _ in hits[:3]})
+    codes: dict[int, str] = {}
+    for start in range(0, len(hit_ids), stem_index.CHUNK):
+        for item_id, code in session.execute(select(Item.id, Item.code).where(
+                Item.id.in_(hit_ids[start:start + stem_index.CHUNK]))):
+            codes[item_id] = code
     found: list[DuplicateWarning] = []
     in_file = duplicates.DuplicateIndex([])
-    for row in pending:
-        own = [row.existing.id] if row.existing is not None else []
-        for other_row, sim in in_file.find(row.cleaned.stem_html, DUPLICATE_THRESHOLD)[:3]:
+    for row, query, bank_hits in zip(pending, queries, in_bank, strict=True):
+        for other_row, sim in in_file.find_query(query, DUPLICATE_THRESHOLD)[:3]:
             found.append(DuplicateWarning(row.number, f"第 {other_row} 行", sim, in_bank=False))
-        for hit, sim in bank.find(row.cleaned.stem_html, DUPLICATE_THRESHOLD, exclude=own)[:3]:
+        for hit, sim in bank_hits[:3]:
             found.append(DuplicateWarning(row.number, codes[hit], sim, in_bank=True))
-        in_file.add(row.number, row.cleaned.stem_html)
+        in_file.add_query(row.number, query)
     return found
 
 

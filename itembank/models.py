@@ -9,13 +9,16 @@ import json
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -211,6 +214,19 @@ class ItemVersion(Base):
     @property
     def spec(self) -> dict[str, Any]:
         return json.loads(self.spec_json)  # type: ignore[no-any-return]
+
+
+class ItemBand(Base):
+    """The LSH band keys of an item's current stem (:mod:`itembank.stem_index`): one row per
+    band, replaced whenever the current version's stem changes, so a near-duplicate query
+    reads candidates by ``(band, key)`` instead of loading every stem of the bank."""
+
+    __tablename__ = "item_band"
+    __table_args__ = (Index("ix_item_band_key", "key", "band"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id", ondelete="CASCADE"), primary_key=True)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger)  # the band's 64-bit key as a signed integer
 
 
 class ItemEvent(Base):

@@ -99,3 +99,34 @@ def test_running_the_migrations_leaves_the_apps_loggers_on(tmp_path):
         flask_migrate.upgrade()
         db.engine.dispose()
     assert [logger.disabled for logger in named] == [False, False, False]
+def test_item_band_index_is_filled_for_existing_items(tmp_path):
+    """20261207 item_band_index: the data step writes, in batches, the same band keys for the
+    items already in the bank as the services write for a new current version (from the stored
+    signature, or from the stem when none is stored)."""
+    from itembank import items as item_svc
+    from itembank.duplicates import BANDS
+    from tests.factories import make_blueprint, make_user, single_choice
+
+
+    def band_rows(session):
+        return session.execute(text("SELECT item_id, band, key FROM item_band ORDER BY item_id, band")).all()
+
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": fresh_database("item_band", tmp_path)})
+    with app.app_context():
+        flask_migrate.upgrade()
+        centre = make_user(db.session, "centre_admin")
+        writer = make_user(db.session, "question_writer")
+        bp = make_blueprint(db.session, centre)
+        for k in range(25):
+            item_svc.create_item(db.session, writer, point_id=bp.points[k % len(bp.points)].id,
+                                 item_type="single_choice", content=single_choice(f"第{k}题：兆欧表如何检查{k}？"))
+        db.session.execute(text("UPDATE item_version SET minhash = NULL WHERE id % 3 = 0"))
+        db.session.commit()
+        written = band_rows(db.session)
+        assert len(written) == 25 * BANDS
+        db.session.remove()  # no open transaction may hold a lock on item_band while it is dropped
+        flask_migrate.downgrade(revision="a7c5e19b3d42")
+        flask_migrate.upgrade()
+        assert band_rows(db.session) == written
+        db.session.remove()
+        db.engine.dispose()
