@@ -99,12 +99,12 @@ def find_many(
     ids = sorted(set().union(*candidates))
     sets: dict[int, frozenset[int]] = {}
     for chunk in _chunks(ids):
-        stems = (select(Item.id, ItemVersion.stem_html).join(ItemVersion, ItemVersion.id == Item.current_version_id)
-                 .where(Item.id.in_(chunk), Item.status != ItemStatus.RETIRED.value, *where))
+        in_scope = (select(Item.id, ItemVersion.stem_html).join(ItemVersion, ItemVersion.id == Item.current_version_id)
+                    .where(Item.id.in_(chunk), Item.status != ItemStatus.RETIRED.value, *where))
         if blueprint_id is not None:
-            stems = stems.join(BlueprintNode, BlueprintNode.id == Item.point_id).where(
+            in_scope = in_scope.join(BlueprintNode, BlueprintNode.id == Item.point_id).where(
                 BlueprintNode.blueprint_id == blueprint_id)
-        for item_id, stem in session.execute(stems):  # only the candidates in scope
+        for item_id, stem in session.execute(in_scope):  # only the candidates in scope
             sets[item_id] = duplicates.shingles(stem)
     results: list[list[tuple[int, float]]] = []
     for i, (q, found) in enumerate(zip(queries, candidates, strict=True)):
