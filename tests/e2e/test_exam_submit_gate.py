@@ -22,6 +22,7 @@ from examroom import attempts as svc
 from foundation.settings import DEFAULT_RULES, set_rule
 from tests.examroom.worlds import Exam
 from web import create_app
+from tests.factories import ticket_no
 from web.extensions import db
 
 app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
@@ -37,7 +38,7 @@ with app.app_context():
     svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(seconds=40))
     s.commit()
     c = exam.candidates[0]
-    print(json.dumps({"attempt_id": attempt.id, "ticket_no": c.ticket_no, "id_number": c.id_number,
+    print(json.dumps({"attempt_id": attempt.id, "ticket_no": ticket_no(c), "id_number": c.id_number,
                       "sitting_id": exam.sitting.id}))
 """
 

@@ -56,6 +56,7 @@ import datetime as dt, json, sys
 from examroom import attempts as svc
 from tests.examroom import worlds
 from web import create_app
+from tests.factories import ticket_no
 from web.extensions import db
 
 worlds.ITEMS = [
@@ -85,7 +86,7 @@ with app.app_context():
         svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=opened_ago))
     s.commit()
     c = exam.candidates[0]
-    print(json.dumps({"room_id": exam.room1.id, "sitting_id": exam.sitting.id, "ticket_no": c.ticket_no,
+    print(json.dumps({"room_id": exam.room1.id, "sitting_id": exam.sitting.id, "ticket_no": ticket_no(c),
                       "id_number": c.id_number, "proctor": exam.proctor1.username}))
 """
 
