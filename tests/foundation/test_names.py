@@ -47,7 +47,7 @@ GUARDED = {
     ("BlueprintNode", "name"), ("CalendarDay", "name"), ("EnemySet", "name"), ("ExamSession", "place"),
     ("Institution", "address"), ("Institution", "contact_name"), ("Institution", "legal_representative"),
     ("Institution", "name"), ("Institution", "supervising_body"), ("Occupation", "name"), ("Paper", "name"),
-    ("ResponseSet", "name"), ("Room", "name"), ("User", "name"), ("WorkType", "name"),
+    ("Person", "name"), ("ResponseSet", "name"), ("Room", "name"), ("User", "name"), ("WorkType", "name"),
 }
 
 
