@@ -30,7 +30,7 @@ from itembank.models import Item, ItemVersion
 from tests.factories import assign, make_blueprint, make_user
 from web.bank import item_forms
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SIGNALS = ("红", "黄", "绿")
 
 
