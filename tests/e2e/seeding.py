@@ -69,10 +69,16 @@ def started_seat(live_server: Any) -> dict[str, Any]:
 def run_script(live_server: Any, script: str, *args: object, timeout: int = 180) -> Any:
     """Run ``script`` (Python source) against the live server's database; return the JSON of
     its last printed line (None when it prints nothing)."""
-    offset = next(_blocks) * 1000
-    env = {**live_server.env, "E2E_SEED_OFFSET": str(offset)}
-    result = subprocess.run([sys.executable, "-c", PRELUDE + script, *map(str, args)], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout, check=False)
+    for _attempt in range(3):
+        offset = next(_blocks) * 1000
+        env = {**live_server.env, "E2E_SEED_OFFSET": str(offset)}
+        result = subprocess.run([sys.executable, "-c", PRELUDE + script, *map(str, args)], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=timeout, check=False)
+        # On SQLite a transaction that read before writing is refused at once ("database is
+        # locked") when the live server (its heartbeat, its job worker) wrote meanwhile; the
+        # script's transaction rolled back, so it runs again with fresh serials.
+        if result.returncode == 0 or "database is locked" not in result.stderr:
+            break
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout.strip().splitlines()
     return json.loads(out[-1]) if out else None

@@ -5,9 +5,12 @@ one minute and the sitting's clock is shifted so that the instant comes a few se
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
+from examroom.attempts import ROOM_RULES_MAX_AGE
 from tests.e2e.conftest import screenshot
 from tests.e2e.exam_pages import READ, candidate_login_and_enter
 from tests.e2e.seeding import run_script
@@ -15,7 +18,7 @@ from tests.e2e.seeding import run_script
 pytestmark = pytest.mark.e2e
 
 # The room opened 45 s ago, the candidate started 40 s ago, earliest submit after 1 minute:
-# 确认交卷 opens about 15 s from now.
+# 确认交卷 opens about 25 s from now.
 SETUP = r"""
 import datetime as dt, json
 from examroom import attempts as svc
@@ -31,11 +34,11 @@ with app.app_context():
     exam = Exam(s)
     set_rule(s, exam.world.centre, "room_rules", {**DEFAULT_RULES["room_rules"], "earliest_submit_minutes": 1})
     now = dt.datetime.now(dt.UTC)
-    exam.sitting.starts_at = now - dt.timedelta(seconds=45)
+    exam.sitting.starts_at = now - dt.timedelta(seconds=35)
     s.flush()
-    svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=45))
+    svc.open_room(s, exam.proctor1, exam.room1.id, now - dt.timedelta(seconds=35))
     attempt = exam.attempt(0)
-    svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(seconds=40))
+    svc.start_attempt(s, exam.candidates[0], attempt.id, now - dt.timedelta(seconds=30))
     s.commit()
     c = exam.candidates[0]
     print(json.dumps({"attempt_id": attempt.id, "ticket_no": ticket_no(c), "id_number": c.id_number,
@@ -46,6 +49,9 @@ with app.app_context():
 def test_confirm_submit_is_disabled_until_the_earliest_submit_time(live_server, browser):
     base = live_server.url
     seat = run_script(live_server, SETUP)
+    # The server (shared by the e2e modules) may use the room rules it read up to
+    # ROOM_RULES_MAX_AGE ago: wait until the new earliest-submit minutes reach it.
+    time.sleep(ROOM_RULES_MAX_AGE + 1)
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
