@@ -100,6 +100,7 @@ def configure_engine(engine: Any) -> None:
 
 def init_security(app: Flask) -> None:
     from web.extensions import csrf, limiter
+    from web.inputs import install_input_guard
     from web.security import install_security_headers
 
     # Behind the https proxy every request comes from the proxy's address: trust that many
@@ -111,6 +112,7 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     limiter.init_app(app)
     csrf.init_app(app)
+    install_input_guard(app)
     install_security_headers(app)
 
 
