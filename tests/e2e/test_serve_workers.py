@@ -78,11 +78,26 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _workers(pid: int) -> list[int]:
+def _children(pid: int, module: str) -> list[int]:
+    """The supervisor's child processes running ``python -m <module>``."""
     try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        pids = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+    found = []
+    for child in pids:
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if module.encode() in argv:
+            found.append(child)
+    return found
+
+
+def _workers(pid: int) -> list[int]:
+    """The serving processes (the embedded job worker, ``web.worker``, is a child too)."""
+    return _children(pid, "web.serve")
 
 
 def _worker_of(client: socketio.Client, workers: list[int]) -> int:
@@ -114,6 +129,7 @@ def test_a_candidate_and_the_console_on_different_workers_see_each_other(two_wor
     live, server = two_workers
     workers = _workers(server.pid)
     assert len(workers) == 2
+    assert len(_children(server.pid, "web.worker")) == 1  # one job worker beside them, not one per process
     seat = started_seat(live)
     attempt_id, room_id = seat["attempt_id"], seat["room_id"]
     seats: queue.Queue = queue.Queue()
