@@ -4,9 +4,10 @@ pass marks. The service and the rules are in :mod:`grading.results.schemes`."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.db import Base, utcnow
@@ -39,3 +40,47 @@ class EvaluationScheme(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     occupation: Mapped[Occupation | None] = relationship(lazy="joined")
+
+
+# The states of a stored component result (成绩):
+#   pending  — taken, not yet fully scored (examiner-marked items or score sheets outstanding)
+#   scored   — final score out of 100 in ``score``
+#   absent   — registered for the sitting and did not take it (缺考; counts as an attempt)
+#   void     — cancelled by a violation (tier 1–2: this subject; tier 3: every component of the batch)
+#   held     — withheld by a tier-4 violation until the centre deals with it (暂缓)
+RESULT_STATES = ("pending", "scored", "absent", "void", "held")
+
+
+class ComponentResult(Base):
+    """One component (考核科目: theory, skill, 综合评审 …) of one registration at one sitting,
+    scored out of 100. The decision engine reads these as
+    :class:`grading.results.decision.ComponentResult`. ``person_id`` repeats the registration's
+    person so that carry-over, re-sits and bans are one indexed lookup across batches.
+    ``attempt_id`` links a theory result to the closed exam attempt it was scored from (at most
+    one result per attempt); ``raw_score``/``raw_max`` are the paper's own points before
+    scaling to 100."""
+
+    __tablename__ = "component_result"
+    __table_args__ = (
+        CheckConstraint("state IN (" + ", ".join(f"'{s}'" for s in RESULT_STATES) + ")", name="state_known"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
+        CheckConstraint("state <> 'scored' OR score IS NOT NULL", name="scored_has_score"),
+        UniqueConstraint("attempt_id", name="uq_component_result_attempt"),
+        UniqueConstraint("registration_id", "component", "exam_session_id", name="uq_component_result_sitting"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    component: Mapped[str] = mapped_column(String(16))
+    exam_session_id: Mapped[int | None] = mapped_column(ForeignKey("exam_session.id", ondelete="SET NULL"),
+                                                        index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id", ondelete="SET NULL"))
+    sat_on: Mapped[dt.date]
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    raw_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    raw_max: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
