@@ -606,3 +606,32 @@ class ExamConnection(Base):
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
     instance_id: Mapped[str] = mapped_column(String(32), index=True)
     connected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Violation(Base):
+    """A violation (违纪) of a registration, tier 1–4 (the domain's tiers): recorded by a proctor
+    in a theory room (ending the attempt or as an incident) or by an examiner at a skill sitting.
+    Grading reads it: tiers 1–2 void the ``component`` of that sitting, tier 3 voids every
+    component of the registration's batch and bars the person from registering for the rest of
+    the calendar year of ``occurred_on``, tier 4 holds the result until the centre deals with it.
+    ``attempt_event_id`` links a proctor's record to the attempt event it came from (one
+    violation per event)."""
+
+    __tablename__ = "violation"
+    __table_args__ = (
+        CheckConstraint("tier BETWEEN 1 AND 4", name="tier_range"),
+        UniqueConstraint("attempt_event_id", name="uq_violation_attempt_event"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    tier: Mapped[int] = mapped_column(Integer)
+    component: Mapped[str | None] = mapped_column(String(16))  # theory, skill …; required for tiers 1–2
+    occurred_on: Mapped[dt.date]
+    exam_session_id: Mapped[int | None] = mapped_column(ForeignKey("exam_session.id", ondelete="SET NULL"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id", ondelete="SET NULL"))
+    attempt_event_id: Mapped[int | None] = mapped_column(ForeignKey("attempt_event.id", ondelete="SET NULL"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
