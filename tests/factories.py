@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from typing import Any
 
@@ -20,7 +21,11 @@ _counter = itertools.count(1)
 _HASH: str | None = None
 
 
-def valid_id_number(serial: int, birth: str = "19900101", region: str = "220102") -> str:
+def valid_id_number(serial: int, birth: str | None = None, region: str = "220102") -> str:
+    """A valid resident ID number, distinct for every ``serial`` (the sequence holds three
+    digits, so without a given ``birth`` the birth day moves on every 1,000 serials)."""
+    if birth is None:
+        birth = (dt.date(1990, 1, 1) + dt.timedelta(days=serial // 1000)).strftime("%Y%m%d")
     first17 = f"{region}{birth}{serial % 1000:03d}"
     return first17 + check_digit(first17)
 
