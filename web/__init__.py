@@ -102,6 +102,7 @@ def init_security(app: Flask) -> None:
     from web.extensions import csrf, limiter
     from web.inputs import install_input_guard
     from web.security import install_security_headers
+    from web.uploads import install_upload_limits
 
     # Behind the https proxy every request comes from the proxy's address: trust that many
     # X-Forwarded-For hops so login throttling (web/auth/throttle.py) sees the client's.
@@ -110,6 +111,7 @@ def init_security(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    install_upload_limits(app)  # before the CSRF check, the first to read a request's body
     limiter.init_app(app)
     csrf.init_app(app)
     install_input_guard(app)

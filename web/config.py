@@ -22,6 +22,8 @@ class DefaultConfig:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Views marked @large_upload (web/uploads.py: the response-set import) take files up to this.
+    LARGE_UPLOAD_MAX_BYTES = 256 * 1024 * 1024
     # Login throttling counts FAILED logins (web/auth/throttle.py). Per account and address: a
     # growing wait against guessing that never touches the same account from another address.
     # Per address: generous, because a whole exam room of candidates often shares one NAT

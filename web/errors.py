@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from foundation.errors import DomainError
 from web.access import is_json_path
@@ -31,6 +31,10 @@ def _render(status: int, message: str) -> tuple[object, int]:
     return render_template("error.html", status=status, message=message), status
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:.3g} MB" if n >= 2**20 else f"{n / 2**10:.3g} KB"
+
+
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[object, int]:
@@ -42,6 +46,12 @@ def install_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return _render(exc.status, exc.message)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> tuple[object, int]:
+        limit = request.max_content_length
+        shown = f"（本页最大 {_size(limit)}）" if limit else ""
+        return _render(413, f"上传的文件过大{shown}，请拆分文件后再上传。")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[object, int]:

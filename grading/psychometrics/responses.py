@@ -58,7 +58,7 @@ import io
 import json
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -80,9 +80,11 @@ from itembank.models import Blueprint, BlueprintNode, Item, ItemStatus
 __all__ = [
     "ANALYSTS",
     "ID_COLUMNS",
+    "CheckedResponses",
     "MAX_EXAMINEES",
     "MissingDesign",
     "blueprint_items",
+    "check_response_file",
     "clean_name",
     "decode_choice",
     "encode_choice",
@@ -92,6 +94,7 @@ __all__ = [
     "readable_response_set",
     "response_set_clause",
     "simulate_response_set",
+    "store_checked",
     "store_response_set",
 ]
 
@@ -99,7 +102,8 @@ __all__ = [
 ANALYSTS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER)
 #: Headers of an examinee identifier column: read past, never stored.
 ID_COLUMNS = frozenset({"考生编号", "准考证号", "编号", "序号"})
-MAX_EXAMINEES = 50_000
+PROGRESS_ROWS = 5_000  # rows between two progress reports of an import
+MAX_EXAMINEES = 200_000  # a province's candidates of one occupation and level in a year (issue 16)
 MAX_ITEMS = 1_000
 MAX_COLUMNS = MAX_ITEMS + 64  # one per item plus the examinee and group columns
 MIN_SIMULATED = 50
@@ -376,12 +380,41 @@ def _score_cell(item: Item, spec: dict[str, Any], value: Any) -> tuple[float, in
     return (1.0 if marks is not None and marks >= 1.0 - 1e-9 else 0.0), encode_choice(item.item_type, labels)
 
 
-def import_response_set(session: Session, actor: User, blueprint_id: int, name: str, data: bytes) -> ResponseSet:
+@dataclass(frozen=True)
+class CheckedResponses:
+    """A response file that passed every check, ready to store (:func:`store_checked`)."""
+
+    blueprint: Blueprint
+    name: str
+    items: list[Item]
+    scores: np.ndarray
+    choices: np.ndarray
+    group_names: list[str]
+    groups: np.ndarray
+
+
+def import_response_set(session: Session, actor: User, blueprint_id: int, name: str, data: bytes,
+                        progress: Callable[[int, str], None] | None = None) -> ResponseSet:
     """Import examinees' responses for one blueprint (layout in the module docstring).
+    ``progress(percent, stage)`` hears how far the rows are checked (the background job's page).
 
     All-or-nothing: raises :class:`RowErrors` (row, column, message) for unknown item codes,
     items of another blueprint, bad values; nothing is written then. Audited.
     """
+    return store_checked(session, actor, check_response_file(session, actor, blueprint_id, name, data, progress))
+
+
+def store_checked(session: Session, actor: User, checked: CheckedResponses) -> ResponseSet:
+    return store_response_set(session, actor, name=checked.name, source="import", blueprint=checked.blueprint,
+                              items=checked.items, scores=checked.scores, choices=checked.choices,
+                              group_names=checked.group_names, groups=checked.groups,
+                              details={"rows": int(checked.scores.shape[0])})
+
+
+def check_response_file(session: Session, actor: User, blueprint_id: int, name: str, data: bytes,
+                        progress: Callable[[int, str], None] | None = None) -> CheckedResponses:
+    """Every check of :func:`import_response_set`, reading but never writing (a background
+    job ends its read transaction between this and the write)."""
     require_role(actor, *ANALYSTS)
     blueprint = get_blueprint(session, actor, blueprint_id)
     name = clean_name(name)
@@ -414,6 +447,8 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
             errors.append((row, column, message))
 
     for r, (number, cells) in enumerate(body):
+        if progress is not None and r and r % PROGRESS_ROWS == 0:
+            progress(10 + 80 * r // n, f"已校验 {r} / {n} 名考生的作答")
         extra = [k for k in [*layout.unheaded, *range(width, len(cells))] if k < len(cells) and _text(cells[k])]
         if extra:
             error(number, f"第 {extra[0] + 1} 列", "该列没有表头。")
@@ -437,10 +472,9 @@ def import_response_set(session: Session, actor: User, blueprint_id: int, name: 
         if found > len(errors):
             errors.append((0, "", f"另有 {found - len(errors)} 处错误未列出。"))
         raise RowErrors(errors)
-    return store_response_set(session, actor, name=name, source="import", blueprint=blueprint,
-                  items=[c.item for c in item_cols if c.item is not None], scores=scores, choices=choices,
-                  group_names=[c.header for c in group_cols], groups=groups.astype(str),
-                  details={"rows": n})
+    return CheckedResponses(blueprint=blueprint, name=name, items=[c.item for c in item_cols if c.item is not None],
+                            scores=scores, choices=choices, group_names=[c.header for c in group_cols],
+                            groups=groups.astype(str))
 
 
 # ---------------------------------------------------------------------------- simulation

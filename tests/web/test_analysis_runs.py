@@ -170,26 +170,43 @@ def test_the_job_worker_executes_a_queued_run(app, session, world, tmp_path):
     assert session.get(Job, job.id).status == "done" and session.get(Job, job.id).result["run_id"] == run.id
 
 
+def _upload(client, bp_id, data, name="第一批", filename="responses.xlsx"):
+    return client.post(NEW, data={"up-mode": "upload", "up-blueprint_id": str(bp_id), "up-name": name,
+                                  "up-file": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+
+
 def test_upload_with_a_bad_row_shows_errors_and_writes_nothing(session, client, login, world):
+    """The file is kept and imported by a background job (run inline here); its page lists the
+    row errors, or says what was imported."""
     a, b, c = world["items"][:3]
     login(world["centre"])
     data = xlsx_bytes([["性别", a.code, b.code, c.code], ["男", "B", 1, 0], ["女", "Z", 1, "x"]])
-    resp = client.post(NEW, data={"up-mode": "upload", "up-blueprint_id": str(world["bp"].id), "up-name": "第一批",
-                                  "up-file": (io.BytesIO(data), "responses.xlsx")},
-                       content_type="multipart/form-data")
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and 'id="import-errors"' in html
+    resp = _upload(client, world["bp"].id, data)
+    assert resp.status_code == 302 and "/jobs/" in resp.headers["Location"]
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-errors"' in html and "导入失败" in html
     assert "第 3 行" in html and a.code in html and c.code in html
     assert session.scalar(select(func.count()).select_from(ResponseSet)) == 0
 
     good = xlsx_bytes([["性别", a.code, b.code, c.code], ["男", "B", 1, 0], ["女", "A", 0, ""]])
-    resp = client.post(NEW, data={"up-mode": "upload", "up-blueprint_id": str(world["bp"].id), "up-name": "第一批",
-                                  "up-file": (io.BytesIO(good), "responses.xlsx")},
-                       content_type="multipart/form-data")
+    resp = _upload(client, world["bp"].id, good)
     assert resp.status_code == 302
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "已导入作答数据「第一批」：2 人 × 3 题" in html
     rs = session.scalars(select(ResponseSet)).one()
     assert rs.group_names == ["性别"]
     np.testing.assert_array_equal(rs.arrays()["scores"], [[1, 1, 0], [0, 0, np.nan]])
+
+
+def test_an_upload_is_refused_at_once_for_a_bad_name_and_queues_nothing(session, client, login, world):
+    from foundation.jobs import Job
+
+    login(world["centre"])
+    a = world["items"][0]
+    for name in ("", "  ", "名" * 200, "第一\t批"):
+        resp = _upload(client, world["bp"].id, xlsx_bytes([[a.code], [1]]), name=name)
+        assert resp.status_code == 400
+    assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
 def test_form_errors_are_chinese_and_status_400(session, client, login, world):

@@ -26,8 +26,8 @@ def test_the_class_of_unstorable_text(text):
 
 def _parameterless_get_routes(app) -> list[str]:
     """(Socket.IO answers its own transport before Flask; its events validate their payloads.)"""
-    return sorted({rule.rule for rule in app.url_map.iter_rules()
-                   if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith(("/static", "/socket.io"))})
+    return sorted({rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and not rule.arguments
+                   and not rule.rule.startswith(("/static", "/socket.io"))})
 
 
 @pytest.mark.parametrize("encoded", ["%00", "a%00b"])

@@ -33,10 +33,10 @@ from wtforms import HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from examroom.models import Attempt, Batch, BatchModule, ExamSession, ModuleKind
-from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors
+from foundation.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from foundation.jobs import enqueue
 from foundation.roles import Role
-from grading.psychometrics import calibration_job
+from grading.psychometrics import calibration_job, response_set_job
 from grading.psychometrics.calibration import (
     LINKING_METHODS,
     MODELS,
@@ -57,7 +57,8 @@ from grading.psychometrics.responses import (
     MIN_SIMULATED,
     MISSING_DESIGNS,
     SOURCE_LABELS,
-    import_response_set,
+    clean_name,
+    get_blueprint,
     response_set_clause,
     simulate_response_set,
 )
@@ -66,7 +67,9 @@ from itembank.models import ITEM_STATUS_LABELS, Blueprint, Item, Paper
 from web.access import actor, roles_required
 from web.analysis import bp
 from web.extensions import db
+from web.jobs.views import save_upload_file, start
 from web.params import form_int
+from web.uploads import large_upload
 
 C, IR = Role.CENTRE_ADMIN, Role.ITEM_REVIEWER
 ITEMS_PER_PAGE = 50
@@ -332,8 +335,25 @@ def _build_from_exams(upload: UploadForm, simulate: SimulateForm) -> Response | 
     return redirect(url_for("analysis.runs", tab="sets"))
 
 
+def _queue_import(upload: UploadForm, simulate: SimulateForm, blueprint_id: int) -> Response | tuple[str, int]:
+    """Check what can be checked at once (who, which blueprint, the name), keep the file (streamed
+    to disk) and queue its import (:mod:`grading.psychometrics.response_set_job`); the job's page
+    shows the progress, the row errors or the new set."""
+    try:
+        get_blueprint(db.session, actor(), blueprint_id)  # NotFound outside the reviewer's assignments
+        name = clean_name(upload.name.data or "")
+    except ValidationError as exc:
+        upload.name.errors = [*upload.name.errors, exc.message]
+        return _render_new(upload, simulate, active="upload", status=400)
+    suffix = ".csv" if (upload.file.data.filename or "").lower().endswith(".csv") else ".xlsx"
+    path = save_upload_file(upload.file.data, suffix)
+    return start(response_set_job.IMPORT, {"blueprint_id": blueprint_id, "name": name, "upload": path},
+                 object_type="blueprint", object_id=blueprint_id)
+
+
 @bp.route("/response-sets/new", methods=["GET", "POST"])
 @roles_required(C, IR)
+@large_upload
 def response_set_new() -> Response | tuple[str, int]:
     upload = UploadForm(prefix="up")
     simulate = SimulateForm(prefix="sim")
@@ -358,38 +378,27 @@ def response_set_new() -> Response | tuple[str, int]:
     if blueprint_id is None or db.session.get(Blueprint, blueprint_id) is None:
         form.blueprint_id.errors = [*form.blueprint_id.errors, "请选择细目表。"]
         return _render_new(upload, simulate, active=mode, status=400)
+    if mode == "upload":
+        return _queue_import(upload, simulate, blueprint_id)
+    n = _int(simulate.n_examinees.data)
+    seed = _int(simulate.seed.data)
     try:
-        if mode == "upload":
-            response_set = import_response_set(db.session, actor(), blueprint_id, upload.name.data or "",
-                                               upload.file.data.read())
-        else:
-            n = _int(simulate.n_examinees.data)
-            seed = _int(simulate.seed.data)
-            try:
-                mean = float((simulate.ability_mean.data or "0").strip())
-            except ValueError:
-                mean = math.nan
-            problems = False
-            if n is None:
-                simulate.n_examinees.errors = [f"请填写 {MIN_SIMULATED}–{MAX_EXAMINEES} 之间的整数。"]
-                problems = True
-            if seed is None:
-                simulate.seed.errors = ["随机种子应为非负整数。"]
-                problems = True
-            if not math.isfinite(mean):
-                simulate.ability_mean.errors = ["请填写数字，如 0 或 0.5。"]
-                problems = True
-            if problems:
-                return _render_new(upload, simulate, active=mode, status=400)
-            assert n is not None and seed is not None
-            response_set = simulate_response_set(
-                db.session, actor(), blueprint_id, n, seed, simulate.missing_design.data or "none",  # type: ignore[arg-type]
-                name=(simulate.name.data or "").strip() or None, ability_mean=mean,
-            )
-    except RowErrors as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _render_new(upload, simulate, errors=exc.errors, active=mode, status=400)
+        mean = float((simulate.ability_mean.data or "0").strip())
+    except ValueError:
+        mean = math.nan
+    if n is None:
+        simulate.n_examinees.errors = [f"请填写 {MIN_SIMULATED}–{MAX_EXAMINEES} 之间的整数。"]
+    if seed is None:
+        simulate.seed.errors = ["随机种子应为非负整数。"]
+    if not math.isfinite(mean):
+        simulate.ability_mean.errors = ["请填写数字，如 0 或 0.5。"]
+    if n is None or seed is None or not math.isfinite(mean):
+        return _render_new(upload, simulate, active=mode, status=400)
+    try:
+        response_set = simulate_response_set(
+            db.session, actor(), blueprint_id, n, seed, simulate.missing_design.data or "none",  # type: ignore[arg-type]
+            name=(simulate.name.data or "").strip() or None, ability_mean=mean,
+        )
     except (NotFound, PermissionDenied):
         raise  # outside the reviewer's assignments: the error page (web.errors)
     except DomainError as exc:
@@ -399,8 +408,7 @@ def response_set_new() -> Response | tuple[str, int]:
         flash(exc.message, "danger")
         return _render_new(upload, simulate, active=mode, status=400)
     db.session.commit()
-    verb = "生成" if mode == "simulate" else "导入"
-    flash(f"已{verb}作答数据「{response_set.name}」：{response_set.n_examinees} 人 × {response_set.n_items} 题。"
+    flash(f"已生成作答数据「{response_set.name}」：{response_set.n_examinees} 人 × {response_set.n_items} 题。"
           "可在下方开始参数标定。", "success")
     return redirect(url_for("analysis.runs", tab="sets"))
 

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, jsonify, redirect, render_template, url_for
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 import grading.psychometrics.calibration_job  # noqa: F401  (registers the job kinds)
+import grading.psychometrics.response_set_job  # noqa: F401
 import itembank.transfer_jobs  # noqa: F401
 from foundation import jobs
 from foundation.jobs import Job
@@ -30,6 +32,16 @@ def save_upload(data: bytes, suffix: str) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{secrets.token_hex(16)}{suffix}"
     path.write_bytes(data)
+    return str(path)
+
+
+def save_upload_file(file: FileStorage, suffix: str) -> str:
+    """Like :func:`save_upload` for an uploaded file, copied in chunks from the parser's spool
+    file (a large upload never sits whole in memory)."""
+    folder = files_dir() / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_hex(16)}{suffix}"
+    file.save(path)
     return str(path)
 
 
