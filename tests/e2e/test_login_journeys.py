@@ -55,6 +55,7 @@ def test_institution_admin_manages_only_own_people(live_server, page):
     assert page.locator("#capabilities h2").filter(has_text="操作日志").count() == 0
     page.get_by_role("link", name="账号管理", exact=True).first.click()
     rows = page.locator("table.table tbody tr")
+    rows.first.wait_for()  # count() does not wait for the navigation the click started
     assert rows.count() > 0
     assert "吉林省汽车工业技师学院" not in page.locator("table.table").inner_text()
     screenshot(page, "users_institution_admin")

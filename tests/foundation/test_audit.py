@@ -369,36 +369,61 @@ def test_cli_verify_is_incremental_and_full_on_request(session, runner):
     assert f"第 {entries[0].seq} 条" in bad.output
 
 
-def test_centre_page_runs_both_verifications_with_progress(session, client, login):
+def _verify(client, **form):
+    """Queue a verification from the page and read its job's page (the job runs inline in tests)."""
+    resp = client.post("/audit/verify", data=form)
+    assert resp.status_code == 302 and "/jobs/" in resp.headers["Location"]
+    return client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_centre_page_runs_both_verifications_as_jobs(session, client, login):
     admin, entries = _three_entries(session)
     login(admin)
     page = client.get("/audit/?action=demo.")
     assert page.status_code == 200 and "demo.step" in page.get_data(as_text=True)
     state = client.get("/audit/verify").get_data(as_text=True)
     assert "增量校验" in state and "完整校验" in state and 'id="checkpoints"' not in state
-    full = client.post("/audit/verify", data={"mode": "full"}).get_data(as_text=True)
-    assert 'id="chain-ok"' in full and 'class="av-step"' in full and "号检查点" in full
+    full = _verify(client, mode="full")
+    assert 'id="chain-ok"' in full and "号检查点" in full and "已完成" in full
     _more(session, admin, 2)
-    incremental = client.post("/audit/verify", data={"mode": "incremental"}).get_data(as_text=True)
+    incremental = _verify(client, mode="incremental")
     assert 'id="chain-ok"' in incremental and "校验了其后的 2 条新记录" in incremental
     state = client.get("/audit/verify").get_data(as_text=True)
     assert 'id="checkpoints"' in state and "增量校验" in state
     _drop_guard(session)
     session.execute(text("UPDATE audit_entry SET target_id = '7' WHERE id = :id"), {"id": entries[1].id})
     session.expire_all()
-    assert 'id="chain-ok"' in client.post("/audit/verify", data={}).get_data(as_text=True)  # incremental
-    broken = client.post("/audit/verify", data={"mode": "full"}).get_data(as_text=True)
+    assert 'id="chain-ok"' in _verify(client)  # incremental
+    broken = _verify(client, mode="full")
     assert 'id="chain-broken"' in broken and f"第 {entries[1].seq} 条记录" in broken
 
 
-def test_full_verification_page_streams_progress_before_the_result(session, client, login, monkeypatch):
+def test_the_verification_job_reports_each_chunk_before_its_result(session, monkeypatch):
+    from foundation.jobs import enqueue
+    from web.audit import verify_job
+
     monkeypatch.setattr(audit, "CHUNK", 2)
     admin, _ = _three_entries(session)
-    _more(session, admin, 4)  # four chunks of 2
-    login(admin)
-    resp = client.post("/audit/verify", data={"mode": "full"}, buffered=False)
-    pieces = [chunk.decode() if isinstance(chunk, bytes) else chunk for chunk in resp.response]
-    resp.close()
-    steps = [i for i, piece in enumerate(pieces) if 'class="av-step"' in piece]
-    result = next(i for i, piece in enumerate(pieces) if 'id="chain-ok"' in piece)
-    assert len(steps) >= 3 and max(steps) < result  # sent piece by piece, progress first
+    _more(session, admin, 4)
+    job = enqueue(session, admin, verify_job.VERIFY, {"full": True})
+    reports: list[tuple[int, str]] = []
+    outcome = verify_job.run_verify(session, job, dict(job.params), lambda pct, stage: reports.append((pct, stage)))
+    entries = [r for r in reports if r[1].startswith("已校验记录")]
+    assert len(entries) >= 4 and [p for p, _ in reports] == sorted(p for p, _ in reports)
+    assert reports[-1][0] < 100 and outcome.result["audit"]["ok"] is True
+    assert outcome.result["audit"]["checkpoint"]["number"] == 1
+
+
+def test_only_the_centre_reads_a_verification_job(session, client, login):
+    from foundation.jobs import enqueue
+    from web.audit import verify_job
+
+    admin, _ = _three_entries(session)
+    other_admin = make_user(session, Role.CENTRE_ADMIN)
+    job = enqueue(session, admin, verify_job.VERIFY, {"full": False})
+    session.flush()
+    login(other_admin)
+    assert client.get(f"/jobs/{job.id}").status_code == 200
+    login(make_user(session, Role.ITEM_REVIEWER))
+    assert client.get(f"/jobs/{job.id}").status_code == 404
+    assert client.post("/audit/verify", data={"mode": "full"}).status_code == 403

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from collections.abc import Iterator
-
-from flask import Response, current_app, render_template, request, stream_template
-from flask_login import current_user
+from flask import current_app, render_template, request
 from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
 
-from foundation import audit
-from foundation.audit import AuditCheckpoint, AuditEntry, AuditHead, ChainReport
+from foundation.audit import AuditCheckpoint, AuditEntry, AuditHead
 from foundation.roles import Role
 from web.access import roles_required
-from web.audit import bp
-from web.audit.labels import action_label, describe_break, detail_rows
+from web.audit import bp, verify_job
+from web.audit.labels import action_label, detail_rows
 from web.extensions import db
+from web.jobs.views import start
 
 
 @bp.get("/")
@@ -47,39 +43,10 @@ def verify() -> str:
     return render_template("audit/verify.html", head=head, checkpoints=checkpoints)
 
 
-@dataclasses.dataclass
-class _Outcome:
-    report: ChainReport | None = None
-    checkpoint: AuditCheckpoint | None = None
-    broken: AuditEntry | None = None
-    message: str = ""
-
-
 @bp.post("/verify")
 @roles_required(Role.CENTRE_ADMIN)
 def verify_run() -> Response:
-    """Run a verification (``mode`` "incremental", the default, or "full") and stream the page:
-    a progress bar after each chunk of the log, then the result. The status is always 200
-    (it is sent before the result is known); the result is in the page."""
+    """Queue a verification (``mode`` "incremental", the default, or "full") as a background job
+    (:mod:`web.audit.verify_job`); its page shows the progress and then the result."""
     full = request.form.get("mode") == "full"
-    outcome = _Outcome()
-
-    def steps() -> Iterator[audit.Progress]:
-        run = audit.verification_steps(db.session, full=full)
-        while True:
-            try:
-                step = next(run)
-            except StopIteration as done:
-                outcome.report = done.value
-                break
-            yield step
-            time.sleep(0)  # under gevent: let the exam sockets run between chunks
-        outcome.checkpoint = audit.append_checkpoint(db.session, current_user, outcome.report)
-        db.session.commit()
-        if not outcome.report.ok:
-            outcome.message = describe_break(outcome.report)
-            if outcome.report.first_broken_id:
-                outcome.broken = db.session.get(AuditEntry, outcome.report.first_broken_id)
-
-    return Response(stream_template("audit/verify_run.html", full=full, steps=steps(), outcome=outcome),
-                    mimetype="text/html")
+    return start(verify_job.VERIFY, {"full": full})
