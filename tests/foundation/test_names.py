@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
@@ -134,6 +134,7 @@ def login(client, user):
 @pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL)
+@example(ch="\x00")  # PostgreSQL cannot even compare it: refused before any view (web/inputs.py)
 def test_the_batch_form_refuses_control_characters(session, client, world, ch: str) -> None:
     login(client, world.admin)
     bad = with_control(ch)
@@ -146,6 +147,7 @@ def test_the_batch_form_refuses_control_characters(session, client, world, ch: s
 @pytest.mark.slow
 @SERVICE_EXAMPLES
 @given(ch=CONTROL)
+@example(ch="\x00")  # PostgreSQL cannot even compare it: refused before any view (web/inputs.py)
 def test_the_api_refuses_control_characters(session, client, world, ch: str) -> None:
     login(client, world.centre)
     resp = client.post("/api/v1/blueprints", json={

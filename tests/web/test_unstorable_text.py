@@ -11,7 +11,9 @@ from foundation.audit import AuditEntry
 from foundation.roles import Role
 from itembank.models import EnemySet
 from tests.factories import make_user
-from web.inputs import MESSAGE, unstorable
+from web.inputs import find_unstorable, unstorable
+
+REFUSED = "无法保存的控制字符"
 
 BAD = ["\x00", "a\x00b", "\ud800", "x\udfff", "\udc80\ud800"]
 
@@ -19,8 +21,8 @@ BAD = ["\x00", "a\x00b", "\ud800", "x\udfff", "\udc80\ud800"]
 @pytest.mark.parametrize("text", BAD)
 def test_the_class_of_unstorable_text(text):
     assert unstorable(text)
-    assert unstorable({"k": [1, {"deep": text}]})
-    assert unstorable({text: "key"})
+    assert find_unstorable({"k": [1, {"deep": text}]})[0] == "k[1].deep"
+    assert find_unstorable({text: "key"})[0] == text
     assert not unstorable({"k": ["电工 \t\n 😀 %_", 3, None, True]})
 
 
@@ -42,18 +44,19 @@ def test_every_page_and_api_list_refuses_it_in_the_query(app, session, client, l
             resp = client.get(f"{url}?{query}")
             assert resp.status_code == 400, (url, query, resp.status_code)
             shown = resp.get_json()["error"] if resp.is_json else resp.get_data(as_text=True)
-            assert MESSAGE in shown, url
+            assert REFUSED in shown, url
 
 
 @pytest.mark.parametrize("text", ["\x00", "\ud800"])
 def test_a_json_body_with_it_changes_nothing(session, client, login, text):
     login(make_user(session, Role.CENTRE_ADMIN))
     before = session.scalar(select(func.count()).select_from(AuditEntry))
-    for body in ({"name": text, "item_codes": ["A", "B"]}, {"name": "互斥", "item_codes": ["0", text]},
-                 {"name": "互斥", "item_codes": ["0", "1"], text: 1}):
+    for body, field in (({"name": text, "item_codes": ["A", "B"]}, "name"),
+                        ({"name": "互斥", "item_codes": ["0", text]}, "item_codes[1]"),
+                        ({"name": "互斥", "item_codes": ["0", "1"], text: 1}, text)):
         resp = client.post("/api/v1/enemy-sets", json=body)
-        assert resp.status_code == 400
-        assert resp.get_json()["error"] == MESSAGE
+        assert resp.status_code == 400 and resp.get_json()["field"] == field
+        assert REFUSED in resp.get_json()["error"]
     assert session.scalar(select(func.count()).select_from(EnemySet)) == 0
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
 
@@ -63,4 +66,4 @@ def test_a_form_field_with_it_is_refused(session, client, login):
     resp = client.post("/occupations/new", data={"code": "6-99-99-99", "name": "车\x00工", "lowest_level": "5",
                                                  "highest_level": "1"})
     assert resp.status_code == 400
-    assert MESSAGE in resp.get_data(as_text=True)
+    assert "「name」中含有无法保存的控制字符（空字符 NUL）" in resp.get_data(as_text=True)
