@@ -22,6 +22,7 @@ OBJECTS: dict[str, str] = {
     "blueprint": "细目表",
     "calendar_day": "工作日历",
     "calibration": "参数标定",
+    "component_result": "科目成绩",
     "enemy_set": "互斥题组",
     "exam": "在线考试",
     "institution": "评价机构",
@@ -41,6 +42,7 @@ OBJECTS: dict[str, str] = {
 }
 
 VERBS: dict[str, str] = {
+    "absent": "记录缺考",
     "acknowledge": "中心确认备案",
     "activate": "启用",
     "add": "添加",
@@ -109,6 +111,7 @@ VERBS: dict[str, str] = {
     "terminate": "终止考试",
     "update": "修改",
     "update_details": "修改机构信息",
+    "unmatched": "收卷后未找到报名记录",
     "update_plan": "修改认定计划",
     "upload": "上传",
     "warn": "警告",
