@@ -60,6 +60,8 @@ EXPECTED: dict[str, set[str] | str] = {
     "schemes.index": {C},
     "schemes.edit": {C},
     "schemes.delete": {C},
+    "holds.index": {C},
+    "holds.release": {C},
     "audit.index": {C},
     "audit.verify": {C},
     "audit.verify_run": {C},

@@ -9,7 +9,8 @@ import examroom.models  # noqa: F401
 import foundation.models  # noqa: F401
 import grading.psychometrics.models  # noqa: F401
 import grading.results.models  # noqa: F401
-import grading.results.theory  # noqa: F401  (registers the close hook: a closed attempt becomes a theory result)
+import grading.results.theory  # noqa: F401  (close hook: a closed attempt becomes a theory result)
+import grading.results.violations  # noqa: F401  (violation hook: results follow violations)
 import itembank.models  # noqa: F401
 from foundation.db import Base
 

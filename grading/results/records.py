@@ -12,16 +12,19 @@ registration's violations (:func:`effective_state`), never set by a caller.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from examroom.models import Violation
 from foundation.accounts import User
 from foundation.db import utcnow
 from grading.results.models import BASE_STATES, ComponentResult, ComponentResultChange
 
-__all__ = ["VERSIONED", "change", "create", "effective_state", "scale_to_100"]
+__all__ = ["VERSIONED", "change", "create", "effective_state", "scale_to_100", "state_under"]
 
 #: The columns whose change makes a new version.
 VERSIONED = ("base_state", "score", "raw_score", "raw_max", "note")
@@ -36,10 +39,38 @@ def scale_to_100(raw: float | Decimal, raw_max: float | Decimal) -> Decimal:
     return min(Decimal(100), max(Decimal(0), value.quantize(_TENTH, rounding=ROUND_HALF_UP)))
 
 
-def effective_state(session: Session, result: ComponentResult) -> str:
-    """The state the result has once the registration's violations apply (see
-    :mod:`grading.results.violations` for the rules; none yet: the base state)."""
+def _same_sitting(violation: Violation, result: ComponentResult) -> bool:
+    if violation.exam_session_id is not None and result.exam_session_id is not None:
+        return violation.exam_session_id == result.exam_session_id
+    return violation.occurred_on == result.sat_on
+
+
+def state_under(result: ComponentResult, violations: Iterable[Violation]) -> str:
+    """The state of ``result`` under its registration's violations (domain rules, 违纪等级):
+
+    * ``held`` while a tier-4 violation of the registration is not released by the centre
+      (暂缓: referred further; whatever else applies, nothing is decided meanwhile);
+    * ``void`` for every result of the registration once it has a tier-3 violation (取消当次
+      全部科目成绩: results recorded later too);
+    * ``void`` for the result of the same component at the same sitting (or, without one, the
+      same day) as a tier-1 or tier-2 violation (取消本科目成绩);
+    * else ``base_state`` (what scoring says).
+    """
+    violations = list(violations)
+    if any(v.tier == 4 and v.released_at is None for v in violations):
+        return "held"
+    for v in violations:
+        if v.tier == 3:
+            return "void"
+        if v.tier in (1, 2) and v.component == result.component and _same_sitting(v, result):
+            return "void"
     return result.base_state
+
+
+def effective_state(session: Session, result: ComponentResult) -> str:
+    """:func:`state_under` with the registration's stored violations."""
+    return state_under(result, session.scalars(select(Violation).where(
+        Violation.registration_id == result.registration_id)))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -79,8 +110,9 @@ def create(session: Session, *, registration_id: int, person_id: int, component:
 
 def change(session: Session, result: ComponentResult, *, reason: str, actor: User | None = None,
            at: dt.datetime | None = None, **values: Any) -> bool:
-    """Apply ``values`` (columns of :data:`VERSIONED`) and re-derive the state; when anything
-    changed, the result moves to a new version with a change row. Returns whether it did."""
+    """Apply ``values`` (columns of :data:`VERSIONED`) and re-derive the state (with no values:
+    only re-derive it, after a violation or a release); when anything changed, the result moves
+    to a new version with a change row. Returns whether it did."""
     unknown = set(values) - set(VERSIONED)
     assert not unknown, unknown
     before = {k: getattr(result, k) for k in (*VERSIONED, "state")}

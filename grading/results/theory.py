@@ -46,8 +46,8 @@ from examroom.models import (
     Room,
     Seat,
 )
+from examroom.registration import registration_of
 from foundation import audit
-from foundation.accounts import User
 from foundation.calendar import beijing_date
 from foundation.db import as_utc
 from foundation.settings import get_rule
@@ -61,7 +61,6 @@ __all__ = [
     "new_marking_code",
     "record_absences",
     "record_theory_result",
-    "registration_for",
     "theory_values",
 ]
 
@@ -78,17 +77,6 @@ _CODE_LENGTH = 8
 
 def sitting_day(sitting: ExamSession) -> dt.date:
     return beijing_date(as_utc(sitting.starts_at))
-
-
-def registration_for(session: Session, batch_id: int, candidate_id: int) -> BatchCandidate | None:
-    """The registration of the account in the batch, else of the account's person (a person
-    is on a batch's list once, whichever account registered them)."""
-    found = session.scalar(select(BatchCandidate).where(
-        BatchCandidate.batch_id == batch_id, BatchCandidate.candidate_id == candidate_id))
-    if found is not None:
-        return found
-    return session.scalar(select(BatchCandidate).join(User, User.person_id == BatchCandidate.person_id).where(
-        BatchCandidate.batch_id == batch_id, User.id == candidate_id))
 
 
 def new_marking_code(session: Session, exam_session_id: int) -> str:
@@ -129,7 +117,7 @@ def record_theory_result(session: Session, attempt: Attempt, now: dt.datetime) -
     """The close hook: score ``attempt`` and store it as its registration's theory result."""
     sitting = attempt.exam_session
     batch_id = sitting.module.batch_id
-    registration = registration_for(session, batch_id, attempt.candidate_id)
+    registration = registration_of(session, batch_id, attempt.candidate_id)
     if registration is None:
         log.warning("attempt %s closed but its candidate %s has no registration in batch %s",
                     attempt.id, attempt.candidate_id, batch_id)

@@ -39,6 +39,7 @@ OBJECTS: dict[str, str] = {
     "supervision": "质量督导",
     "supervision_report": "督考报告",
     "user": "账号",
+    "violation": "违纪记录",
 }
 
 VERBS: dict[str, str] = {
@@ -88,6 +89,7 @@ VERBS: dict[str, str] = {
     "paste_blocked": "粘贴被阻止",
     "pause": "暂停",
     "register_application": "登记备案申报",
+    "release": "解除暂缓",
     "remove": "移除",
     "remove_panel_member": "移出综合评审专家组",
     "remove_scope_entry": "移除评价范围",
