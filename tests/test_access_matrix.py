@@ -93,6 +93,7 @@ def _path(rule, world, role: str | None) -> str:
         "scheme_id": 999_999,
         "job_id": 999_999,  # none: an allowed role gets 404
         "violation_id": 999_999,
+        "response_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

@@ -56,6 +56,8 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("督考", "supervise.index", (S,), "只读查看所督考批次的考场实况与考场记录表，每场考试后提交督考报告。"),
     NavEntry("考场与督考", "oversight.rooms", (C,), "只读查阅全部考场的考场记录表与质量督导员的督考报告。",
              active_prefix="oversight."),
+    NavEntry("阅卷", "marking.index", (E,),
+             "理论知识考试简答、计算、论述题的背靠背阅卷：按阅卷编号评分，不显示考生信息。"),
     NavEntry("成绩暂缓", "holds.index", (C,), "四级违纪暂缓的考生成绩：有关部门处理后填写理由解除暂缓。"),
     NavEntry("账号管理", "users.index", (C, IA), "创建和维护账号；机构管理员管理本机构的工作人员与考生。"),
     NavEntry("职业目录", "occupations.index", STAFF, "查看职业（工种）编码与等级；省中心可编辑和批量导入。"),

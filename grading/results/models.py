@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from foundation.accounts import User
 from foundation.db import Base, utcnow
 from foundation.occupations import Occupation
 
@@ -131,3 +132,41 @@ class ComponentResultChange(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(64), default="系统")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TheoryMarker(Base):
+    """A marker (阅卷人) of a theory sitting's examiner-scored items (简答/计算/论述): one of the
+    batch's examiners, named by the institution admin."""
+
+    __tablename__ = "theory_marker"
+    __table_args__ = (UniqueConstraint("exam_session_id", "user_id", name="uq_theory_marker_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class ResponseMark(Base):
+    """One marker's mark (评分) of one answer to an examiner-scored item, in the order the marks
+    came (``round`` 1 and 2: the two blind marks; 3: the third marker's, when the two differed
+    by more than the rule allows). A mark is final once submitted; the answer's final score is
+    written to :attr:`examroom.models.Response.score` (:mod:`grading.results.marking`)."""
+
+    __tablename__ = "response_mark"
+    __table_args__ = (
+        UniqueConstraint("response_id", "marker_id", name="uq_response_mark_marker"),
+        UniqueConstraint("response_id", "round", name="uq_response_mark_round"),
+        CheckConstraint("round BETWEEN 1 AND 3", name="round_range"),
+        CheckConstraint("points >= 0", name="points_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    marker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    marked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -33,11 +33,13 @@ OBJECTS: dict[str, str] = {
     "person": "人员（自然人）",
     "response_set": "作答数据",
     "room": "考场",
+    "response_mark": "主观题评分",
     "room_record": "考场记录表",
     "scheme": "评价方案",
     "setting": "规则配置",
     "supervision": "质量督导",
     "supervision_report": "督考报告",
+    "theory_marker": "理论考试阅卷人",
     "user": "账号",
     "violation": "违纪记录",
 }

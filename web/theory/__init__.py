@@ -8,5 +8,6 @@ from __future__ import annotations
 from flask import Blueprint
 
 holds_bp = Blueprint("holds", __name__, url_prefix="/holds")
+marking_bp = Blueprint("marking", __name__, url_prefix="/marking")
 
 from web.theory import views  # noqa: E402,F401
