@@ -641,7 +641,3 @@ class Violation(Base):
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     release_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    @property
-    def is_hold(self) -> bool:
-        """A tier-4 violation not yet released by the centre."""
-        return self.tier == 4 and self.released_at is None

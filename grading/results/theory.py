@@ -11,7 +11,8 @@ component result of its registration, and a candidate who never started is recor
   mark, the result is ``pending`` with the points known so far and an anonymous marking code;
   it becomes ``scored`` when marking ends (:mod:`grading.results.marking`).
 * It must not make closing fragile: a scoring failure stores a ``pending`` result whose note
-  says so (nothing is lost: the answers are kept and the attempt can be scored again), and an
+  says so (nothing is lost: the answers are kept and the centre can score the attempt again,
+  :func:`rescore`, ``flask grading rescore-theory ATTEMPT_ID``), and an
   attempt with no registration to attach a result to (the candidate was taken off the batch's
   list) is logged and audited (``component_result.unmatched``) instead of raising.
 * :func:`record_absences` (run by the time-up job after it closes attempts): a candidate seated
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from examroom.attempts import AttemptScore, score_closed_attempt
 from examroom.closing import register_close_hook
-from examroom.lifecycle import Status
+from examroom.lifecycle import FINAL_STATUSES, Status
 from examroom.models import (
     Attempt,
     Batch,
@@ -48,8 +49,11 @@ from examroom.models import (
 )
 from examroom.registration import registration_of
 from foundation import audit
+from foundation.accounts import User
 from foundation.calendar import beijing_date
-from foundation.db import as_utc
+from foundation.db import as_utc, utcnow
+from foundation.errors import NotFound, ValidationError
+from foundation.roles import Role, require_role
 from foundation.settings import get_rule
 from grading.results import records
 from grading.results.decision import Component
@@ -61,6 +65,7 @@ __all__ = [
     "new_marking_code",
     "record_absences",
     "record_theory_result",
+    "rescore",
     "theory_values",
 ]
 
@@ -115,6 +120,35 @@ _CLOSE_REASONS = {
 @register_close_hook
 def record_theory_result(session: Session, attempt: Attempt, now: dt.datetime) -> None:
     """The close hook: score ``attempt`` and store it as its registration's theory result."""
+    _record(session, attempt, now, reason=_CLOSE_REASONS.get(attempt.status, "收卷，自动评分"), actor=None)
+
+
+def rescore(session: Session, actor: User, attempt_id: Any, now: dt.datetime | None = None) -> ComponentResult:
+    """The centre scores a closed attempt again (重新评分), e.g. after a scoring failure left its
+    result pending with a note: the same scoring as at the close, stored as a new version of
+    the result with the centre admin's name (nothing changes when the scores are the same).
+    Audited ``component_result.rescore``."""
+    require_role(actor, Role.CENTRE_ADMIN)
+    if isinstance(attempt_id, bool) or not isinstance(attempt_id, int):
+        raise NotFound("作答记录不存在。")
+    attempt = session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+    if attempt is None:
+        raise NotFound("作答记录不存在。")
+    if attempt.status not in {s.value for s in FINAL_STATUSES}:
+        raise ValidationError("试卷尚未收卷，不能评分。")
+    now = now or utcnow()
+    _record(session, attempt, now, reason="省中心重新评分", actor=actor)
+    result = session.scalar(select(ComponentResult).where(ComponentResult.attempt_id == attempt.id))
+    if result is None:
+        raise ValidationError("该考生不在本批次名册中，无法生成理论成绩。")
+    audit.record(session, actor, "component_result.rescore", "component_result", result.id,
+                 after={"attempt_id": attempt.id, "state": result.state,
+                        "score": None if result.score is None else str(result.score), "version": result.version},
+                 at=now)
+    return result
+
+
+def _record(session: Session, attempt: Attempt, now: dt.datetime, *, reason: str, actor: User | None) -> None:
     sitting = attempt.exam_session
     batch_id = sitting.module.batch_id
     registration = registration_of(session, batch_id, attempt.candidate_id)
@@ -132,7 +166,6 @@ def record_theory_result(session: Session, attempt: Attempt, now: dt.datetime) -
         log.exception("scoring attempt %s failed", attempt.id)
         values = {"base_state": "pending", "score": None, "raw_score": None, "raw_max": None,
                   "note": f"自动评分失败（{type(exc).__name__}），待重新评分。"}
-    reason = _CLOSE_REASONS.get(attempt.status, "收卷，自动评分")
     existing = session.scalar(select(ComponentResult).where(
         ComponentResult.registration_id == registration.id, ComponentResult.component == THEORY,
         ComponentResult.exam_session_id == sitting.id))
@@ -143,11 +176,11 @@ def record_theory_result(session: Session, attempt: Attempt, now: dt.datetime) -
     if existing is None:
         records.create(session, registration_id=registration.id, person_id=registration.person_id,
                        component=THEORY, sat_on=sitting_day(sitting), exam_session_id=sitting.id,
-                       attempt_id=attempt.id, reason=reason, at=now, marking_code=code, **values)
+                       attempt_id=attempt.id, reason=reason, actor=actor, at=now, marking_code=code, **values)
         return
     existing.attempt_id = attempt.id
     existing.marking_code = code or existing.marking_code
-    records.change(session, existing, reason=reason, at=now, **values)
+    records.change(session, existing, reason=reason, actor=actor, at=now, **values)
 
 
 # --------------------------------------------------------------------------- absences

@@ -15,9 +15,10 @@ from sqlalchemy import func, select, update
 from examroom import attempts, proctoring
 from examroom.models import BatchCandidate, Response
 from foundation.audit import AuditEntry
+from foundation.errors import NotFound, PermissionDenied, ValidationError
 from grading.results import records
 from grading.results.models import ComponentResult, ComponentResultChange
-from grading.results.theory import record_absences
+from grading.results.theory import record_absences, rescore
 from tests.examroom.worlds import MIN, T0, Exam
 
 
@@ -125,6 +126,36 @@ def test_a_scoring_failure_keeps_the_close_and_records_a_pending_result_with_a_n
     # The scoring's own writes were rolled back with its savepoint: no response was half-scored.
     scores = session.scalars(select(Response.score).where(Response.attempt_id == attempt.id)).all()
     assert set(scores) == {None}
+
+
+def test_the_centre_scores_an_attempt_again_after_a_failure(session, exam, runner):
+    attempt = exam.started()
+    answer_auto_items(exam, attempt)
+    good = session.scalar(select(Response.value_json).where(Response.attempt_id == attempt.id,
+                                                            Response.position == 1))
+    session.execute(update(Response).where(Response.attempt_id == attempt.id, Response.position == 1)
+                    .values(value_json="{not json"))
+    attempts.submit_attempt(session, exam.candidates[0], attempt.id, T0 + 40 * MIN)
+    with pytest.raises(PermissionDenied):
+        rescore(session, exam.world.admin, attempt.id)
+    with pytest.raises(NotFound):
+        rescore(session, exam.world.centre, 999_999)
+    with pytest.raises(ValidationError, match="尚未收卷"):
+        rescore(session, exam.world.centre, exam.attempt(1).id)
+    assert result_of(session, attempt).version == 1
+    session.execute(update(Response).where(Response.attempt_id == attempt.id, Response.position == 1)
+                    .values(value_json=good))  # the stored answer repaired
+    session.flush()
+    out = runner.invoke(args=["grading", "rescore-theory", str(attempt.id), "--as", exam.world.centre.username])
+    assert out.exit_code == 0, out.output
+    assert "已评分，50 分（第 2 版）" in out.output
+    result = result_of(session, attempt)
+    session.refresh(result)
+    assert (result.state, result.score, result.note) == ("scored", Decimal(50), "")
+    last = session.scalar(select(ComponentResultChange).where(ComponentResultChange.result_id == result.id,
+                                                              ComponentResultChange.version == 2))
+    assert last.actor_id == exam.world.centre.id and last.reason == "省中心重新评分"
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "component_result.rescore")) is not None
 
 
 def test_a_closed_attempt_without_a_registration_is_audited_not_raised(session, exam):

@@ -98,6 +98,7 @@ VERBS: dict[str, str] = {
     "remove_sitting_examiner": "移出场次考评组",
     "remove_staff": "移除考务人员",
     "replace_nodes": "修改鉴定要素",
+    "rescore": "重新评分",
     "resume": "恢复",
     "retire": "停用",
     "return": "退回",
