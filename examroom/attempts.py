@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from functools import partial
 from typing import Any
 
@@ -32,6 +32,7 @@ from sqlalchemy.orm.util import identity_key
 from examroom import lifecycle as core
 from examroom.answers import Decision, JournalEntry, Outcome, accept, latest_before
 from examroom.batches import session_date
+from examroom.closing import run_close_hooks
 from examroom.events import ERRORS
 from examroom.formcache import FormItem, form_items
 from examroom.lifecycle import AttemptRules, AttemptState, Extension, Pause, Status
@@ -81,7 +82,9 @@ __all__ = [
     "record_response",
     "record_signal",
     "remaining",
+    "AttemptScore",
     "score_attempt",
+    "score_closed_attempt",
     "start_attempt",
     "state_from_dict",
     "state_to_dict",
@@ -344,6 +347,8 @@ def apply_transition(
     if audited and (actor is None or actor.id != attempt.candidate_id):
         audit.record(session, actor, f"attempt.{kind.value}", "attempt", attempt.id,
                      before={"status": before.status.value}, after={"status": after.status.value, **data}, at=now)
+    if after.is_final and not before.is_final:
+        run_close_hooks(session, attempt, now)  # scoring into the theory result (grading's hook)
     return after
 
 
@@ -785,29 +790,76 @@ def expire_overdue(session: Session, now: dt.datetime) -> list[int]:
     return expire_attempts(session, overdue_ids(session, now), now)
 
 
-def score_attempt(session: Session, attempt_id: int) -> dict[str, Any]:
-    """Auto-score a closed attempt with the item types. Each stored response gets its score
-    (None for examiner-scored items, 0 for a blank one); ``attempt.score`` is the total when every item is
-    auto-scored, otherwise None until examiners have marked. Returns per-position scores,
-    the auto total and the positions awaiting an examiner."""
-    attempt = _get(session, attempt_id, lock=True)
-    if attempt.status not in {s.value for s in core.FINAL_STATUSES}:
+@dataclass(frozen=True)
+class AttemptScore:
+    """The scores of a closed attempt on its form's pinned item versions: ``scores`` maps each
+    1-based position to its points (0 for a blank or missing answer; an examiner-scored item's
+    final mark once markers have given it, else None), ``pending`` lists the positions still
+    awaiting markers, ``raw_max`` is the form's full marks (the sum of its items' points)."""
+
+    scores: dict[int, float | None]
+    pending: tuple[int, ...]
+    raw_max: float
+
+    @property
+    def auto_total(self) -> float:
+        """The points known so far (every position that is not pending)."""
+        return round(sum(s for s in self.scores.values() if s is not None), 2)
+
+    @property
+    def total(self) -> float | None:
+        """The attempt's raw score, None while an item awaits markers."""
+        return None if self.pending else self.auto_total
+
+
+_SCORABLE = select(Response.id, Response.position, Response.value_json, Response.score).where(
+    Response.attempt_id == bindparam("attempt_id"))
+_SET_RESPONSE_SCORE = update(table_of(Response)).where(table_of(Response).c.id == bindparam("r_id")).values(
+    score=bindparam("r_score"))
+
+
+def score_closed_attempt(session: Session, attempt: Attempt) -> AttemptScore:
+    """Score a closed attempt (no audit entry: the caller records what it made of it). Each
+    stored answer of an auto-scored item gets its score, a blank examiner-scored answer 0; a
+    non-blank examiner-scored answer keeps the final mark markers stored (None until then).
+    ``attempt.score`` becomes the raw total, or None while markers are outstanding. Narrow
+    reads and plain UPDATEs (the time-up job scores whole rooms); safe to run again."""
+    if attempt.status not in _FINAL:
         raise ValidationError("试卷尚未收卷，不能评分。")
-    responses = {r.position: r for r in attempt.responses}
+    items = form_items(session, attempt.paper_form_id)
+    stored = {row.position: row for row in session.execute(_SCORABLE, {"attempt_id": attempt.id})}
     scores: dict[int, float | None] = {}
     pending: list[int] = []
-    for position, item in enumerate(form_items(session, attempt.paper_form_id), start=1):
-        row = responses.get(position)
+    changes: list[dict[str, Any]] = []
+    for position, item in enumerate(items, start=1):
+        row = stored.get(position)
         value = json.loads(row.value_json) if row is not None else None
         score = get_type(item.item_type).score(item.spec, value, item.points)  # None: an examiner's
         if score is None:
-            pending.append(position)
+            score = None if row is None or row.score is None else float(row.score)  # the markers' final mark
+            if score is None:
+                pending.append(position)
+        elif row is not None and (row.score is None or float(row.score) != score):
+            changes.append({"r_id": row.id, "r_score": score})
         scores[position] = score
-        if row is not None:
-            row.score = score
-    auto_total = round(sum(s for s in scores.values() if s is not None), 2)
-    attempt.score = None if pending else auto_total
-    session.flush()
+    if changes:
+        session.execute(_SET_RESPONSE_SCORE, changes)
+        _expire_loaded_responses(session, attempt.id)
+    result = AttemptScore(scores=scores, pending=tuple(pending), raw_max=round(sum(i.points for i in items), 2))
+    if attempt.score != result.total:
+        store_columns(session, attempt.id, score=result.total)
+    return result
+
+
+def score_attempt(session: Session, attempt_id: int) -> dict[str, Any]:
+    """Auto-score a closed attempt with the item types (:func:`score_closed_attempt`, audited).
+    Returns per-position scores, the auto total, the positions awaiting an examiner and the
+    attempt's score (the total once nothing awaits an examiner)."""
+    attempt = _get(session, attempt_id, lock=True)
+    if attempt.status not in {s.value for s in core.FINAL_STATUSES}:
+        raise ValidationError("试卷尚未收卷，不能评分。")
+    result = score_closed_attempt(session, attempt)
+    pending = list(result.pending)
     audit.record(session, None, "attempt.score", "attempt", attempt.id,
-                 after={"auto_total": auto_total, "pending": pending})
-    return {"scores": scores, "auto_total": auto_total, "pending": pending, "score": attempt.score}
+                 after={"auto_total": result.auto_total, "pending": pending})
+    return {"scores": result.scores, "auto_total": result.auto_total, "pending": pending, "score": attempt.score}

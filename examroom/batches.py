@@ -60,6 +60,7 @@ from examroom.models import (
 )
 from examroom.registration import next_ticket_numbers, ticket_prefix
 from examroom.seating import assign_seats, derive_seed, shuffled_order
+from examroom.violations import bar_message, barred
 from foundation import audit
 from foundation.accounts import User
 from foundation.calendar import BEIJING, add_working_days, beijing_date, is_working_day, working_days_between
@@ -377,7 +378,9 @@ def add_candidates(
 
     Refused: an id listed twice, an account that is not an active candidate of the
     institution, a candidate already on the list, a person already on the list (through
-    another account) or listed twice. Each registration records the account's person."""
+    another account) or listed twice, a person barred for the year by a tier-3 violation
+    (:func:`examroom.violations.barred`, counted on today's date in Beijing). Each
+    registration records the account's person."""
     batch = _editable_batch(session, actor, batch_id)
     ids = list(candidate_ids)
     if not ids:
@@ -405,6 +408,11 @@ def add_candidates(
             raise ValidationError(f"考生「{user.name}」已报名本批次" + (f"（准考证号 {ticket}）" if ticket else "")
                                   + "，同一人在同一批次只能报名一次。", field="candidate_ids")
         people.add(user.person_id)
+    bars = barred(session, people, beijing_date(utcnow()))
+    for cid in ids:
+        bar = bars.get(users[cid].person_id)  # type: ignore[arg-type]
+        if bar is not None:
+            raise ValidationError(bar_message(users[cid].name, bar), field="candidate_ids")
     year = ticket_year if ticket_year is not None else utcnow().astimezone(BEIJING).year
     tickets = next_ticket_numbers(session, ticket_prefix(batch, year), len(ids))
     rows = [BatchCandidate(candidate_id=cid, person_id=users[cid].person_id, category=users[cid].candidate_category

@@ -2,7 +2,8 @@
 
 One row per candidate: 姓名, 身份证号, 性别, 手机号, 工作单位 and optionally 考生类别. Every row
 is checked before anything is written: the ID number's checksum (GB 11643), 性别 against the
-ID number, the phone number, duplicates within the file and against the batch's list, and an
+ID number, the phone number, duplicates within the file and against the batch's list, a person
+barred for the year by a tier-3 violation (:mod:`examroom.violations`), and an
 existing account of the same ID number in the institution (reused when its name matches and it
 is active) and the person of that ID number known from any institution (the names must match: a
 new account links to that person, :mod:`foundation.people`). If any row is wrong,
@@ -24,8 +25,11 @@ from sqlalchemy.orm import Session
 
 from examroom.batches import _editable_batch, add_candidates
 from examroom.models import Batch
+from examroom.violations import bar_message, barred
 from foundation import audit
 from foundation.accounts import CANDIDATE_CATEGORY_LABELS, CandidateCategory, User, create_user
+from foundation.calendar import beijing_date
+from foundation.db import utcnow
 from foundation.errors import RowErrors, ValidationError
 from foundation.idcard import id_number_problem, normalise_id_number
 from foundation.names import name_problem
@@ -206,6 +210,8 @@ def check_rows(
     existing = _existing_accounts(session, batch.institution_id, [i for i in ids if i])
     people = _people(session, [i for i in ids if i])
     listed = _listed(batch)
+    known = [u.person_id for u in existing.values()] + [p.id for p in people.values()]
+    bars = barred(session, known, beijing_date(utcnow()))
     errors: list[tuple[int, str, str]] = []
     good: list[CandidateRow] = []
     first_row: dict[str, int] = {}
@@ -216,6 +222,10 @@ def check_rows(
         person = people.get(id_number)
         if account is None and person is not None and cleaned["name"] and person.name != cleaned["name"]:
             problems.append((COL_NAME, f"该身份证号已登记为「{person.name}」，与姓名「{cleaned['name']}」不一致。"))
+        person_id = account.person_id if account is not None else (person.id if person is not None else None)
+        bar = bars.get(person_id) if person_id is not None else None
+        if bar is not None:
+            problems.append((COL_ID, bar_message(cleaned["name"] or (person.name if person else ""), bar)))
         if id_number and id_number in first_row:
             problems.append((COL_ID, f"与第 {first_row[id_number]} 行的身份证号重复。"))
         elif id_number:

@@ -615,11 +615,13 @@ class Violation(Base):
     component of the registration's batch and bars the person from registering for the rest of
     the calendar year of ``occurred_on``, tier 4 holds the result until the centre deals with it.
     ``attempt_event_id`` links a proctor's record to the attempt event it came from (one
-    violation per event)."""
+    violation per event). A tier-4 hold ends when the centre releases it: ``released_at``,
+    ``released_by_id`` and ``release_reason`` (the row is otherwise never changed)."""
 
     __tablename__ = "violation"
     __table_args__ = (
         CheckConstraint("tier BETWEEN 1 AND 4", name="tier_range"),
+        CheckConstraint("released_at IS NULL OR tier = 4", name="release_only_holds"),
         UniqueConstraint("attempt_event_id", name="uq_violation_attempt_event"),
     )
 
@@ -635,3 +637,7 @@ class Violation(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[dt.datetime | None]
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    release_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from examroom import attempts as svc
-from examroom import connections
+from examroom import connections, violations
 from examroom import lifecycle as core
 from examroom.console import EVENT_LABELS, STATUS_LABELS, event_detail, room_seats
 from examroom.lifecycle import FINAL_STATUSES, AttemptState, RoomResult, Status
@@ -336,12 +336,19 @@ def extend(session: Session, proctor: User, attempt_id: int, minutes: int, reaso
 
 def terminate(session: Session, proctor: User, attempt_id: int, reason: str, tier: int,
               now: dt.datetime) -> Attempt:
-    """End a candidate's exam for a violation of the given tier (reason required)."""
+    """End a candidate's exam for a violation of the given tier (reason required). The close
+    scores the attempt (grading's close hook); the violation is then stored as a row of the
+    registration (:func:`examroom.violations.record_violation`), which the results follow."""
     reason = _text(reason, "终止原因", "reason", required=True)
     tier = _tier(tier)
-    return _apply_one(session, proctor, attempt_id, AttemptEventKind.TERMINATE,
-                      lambda s, a: core.terminate(s, reason, tier, proctor.id, now), now,
-                      {"reason": reason, "tier": tier})
+    now = core.require_aware(now)
+    attempt = _apply_one(session, proctor, attempt_id, AttemptEventKind.TERMINATE,
+                         lambda s, a: core.terminate(s, reason, tier, proctor.id, now), now,
+                         {"reason": reason, "tier": tier})
+    event_id = session.scalar(select(func.max(AttemptEvent.id)).where(
+        AttemptEvent.attempt_id == attempt.id, AttemptEvent.kind == AttemptEventKind.TERMINATE.value))
+    violations.record_violation(session, proctor, attempt, tier, reason, event_id, now)
+    return attempt
 
 
 def _log(session: Session, proctor: User, attempt: Attempt, kind: AttemptEventKind, data: dict[str, Any],
@@ -364,13 +371,17 @@ def warn(session: Session, proctor: User, attempt_id: int, message: str, now: dt
 
 def record_incident(session: Session, proctor: User, attempt_id: int, tier: int, description: str,
                     now: dt.datetime) -> AttemptEvent:
-    """Record a violation (违纪) of tier 1–4 for the room record; it does not end the exam."""
+    """Record a violation (违纪) of tier 1–4 for the room record and as a row of the
+    registration (:func:`examroom.violations.record_violation`), which the results follow; it
+    does not end the exam."""
     tier = _tier(tier)
     description = _text(description, "违纪情况", "description", required=True)
     now = core.require_aware(now)
     attempt = _attempt_for_proctor(session, proctor, attempt_id)
-    return _log(session, proctor, attempt, AttemptEventKind.INCIDENT, {"tier": tier, "description": description},
-                now)
+    event = _log(session, proctor, attempt, AttemptEventKind.INCIDENT, {"tier": tier, "description": description},
+                 now)
+    violations.record_violation(session, proctor, attempt, tier, description, event.id, now)
+    return event
 
 
 def approve_move(session: Session, proctor: User, attempt_id: int, now: dt.datetime) -> Attempt:

@@ -93,3 +93,14 @@ def tickets_for_rooms(session: Session, room_ids: Iterable[int]) -> dict[tuple[i
         .where(Room.id.in_(ids))
     )
     return {(room_id, candidate_id): ticket for room_id, candidate_id, ticket in rows}
+
+
+def registration_of(session: Session, batch_id: int, candidate_id: int) -> BatchCandidate | None:
+    """The registration of the account in the batch, else of the account's person (a person
+    is on a batch's list once, whichever account registered them)."""
+    found = session.scalar(select(BatchCandidate).where(
+        BatchCandidate.batch_id == batch_id, BatchCandidate.candidate_id == candidate_id))
+    if found is not None:
+        return found
+    return session.scalar(select(BatchCandidate).join(User, User.person_id == BatchCandidate.person_id).where(
+        BatchCandidate.batch_id == batch_id, User.id == candidate_id))

@@ -75,6 +75,9 @@ DEFAULT_RULES: dict[str, Any] = {
     "room_open_window": {"before_minutes": 30, "after_minutes": 60},
     # Seats in one exam room (the notice: standard rooms of about 30).
     "room_max_seats": 30,
+    # Theory items an examiner scores (简答/计算/论述): two markers blind to each other; a third
+    # marks when their marks of one answer differ by more than this many points (of that item).
+    "theory_marking": {"third_marker_gap": 3},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -91,6 +94,7 @@ RULE_LABELS: dict[str, str] = {
     "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限、晚开考时从何时起算）",
     "room_max_seats": "每个考场的座位数上限",
     "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
+    "theory_marking": "理论考试主观题阅卷（两位阅卷人评分相差超过几分时由第三位阅卷人评阅）",
 }
 
 

@@ -60,6 +60,14 @@ EXPECTED: dict[str, set[str] | str] = {
     "schemes.index": {C},
     "schemes.edit": {C},
     "schemes.delete": {C},
+    "holds.index": {C},
+    "holds.release": {C},
+    "marking.index": {E},
+    "marking.queue": {E},  # a marker of that sitting only (object level: tests/grading/test_theory_marking.py)
+    "marking.response": {E},  # an answer in the marker's queue or marked by them
+    "marking.markers": {IA},  # the admin of the batch's institution
+    "marking.add_marker": {IA},
+    "marking.remove_marker": {IA},
     "audit.index": {C},
     "audit.verify": {C},
     "audit.verify_run": {C},

@@ -92,6 +92,8 @@ def _path(rule, world, role: str | None) -> str:
         "report_id": 999_999,
         "scheme_id": 999_999,
         "job_id": 999_999,  # none: an allowed role gets 404
+        "violation_id": 999_999,
+        "response_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

@@ -19,6 +19,7 @@ from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
 from web.rules import bp as rules_bp
 from web.schemes import bp as schemes_bp
+from web.theory import holds_bp, marking_bp
 from web.users import bp as users_bp
 
 BLUEPRINTS = (
@@ -41,4 +42,6 @@ BLUEPRINTS = (
     proctor_bp,
     supervise_bp,
     oversight_bp,
+    holds_bp,
+    marking_bp,
 )

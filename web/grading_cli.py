@@ -1,6 +1,6 @@
 """``flask grading …``: simulate response sets, build them from exams, run calibrations and
 backfill the item reports' stored figures (``flask grading reports --backfill``) from the
-command line.
+command line; score a closed theory attempt again (``flask grading rescore-theory ATTEMPT_ID``).
 
 ``flask --app web grading run RUN_ID`` is also what the analysis pages launch, as a detached
 process, for a queued run. Commits happen here, never in the services: each progress
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from foundation.accounts import User
 from web.extensions import db
 
-grading_cli = AppGroup("grading", help="题目分析：模拟或从考试生成作答数据、参数标定")
+grading_cli = AppGroup("grading", help="题目分析：模拟或从考试生成作答数据、参数标定；理论成绩重新评分")
 
 
 def _user(username: str | None) -> User:
@@ -193,3 +193,24 @@ def from_exams_cmd(batch_id: int | None, date_from: str | None, date_to: str | N
         sys.exit(1)
     db.session.commit()
     click.echo(f"已生成作答数据 #{rs.id}「{rs.name}」：{rs.n_examinees} 人 × {rs.n_items} 题。")
+
+
+@grading_cli.command("rescore-theory")
+@click.argument("attempt_id", type=int)
+@click.option("--as", "username", help="执行操作的账号（省中心管理员）；默认省中心管理员")
+def rescore_theory_cmd(attempt_id: int, username: str | None) -> None:
+    """Score a closed theory attempt again into its theory result (a new version when anything
+    changed), e.g. after a scoring failure left the result pending with a note."""
+    from foundation.errors import DomainError
+    from grading.results.theory import rescore
+
+    actor = _user(username)
+    try:
+        result = rescore(db.session, actor, attempt_id)
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    db.session.commit()
+    score = "—" if result.score is None else f"{result.score.normalize():f}"
+    click.echo(f"作答 #{attempt_id} 的理论成绩：{result.state_label}，{score} 分（第 {result.version} 版）。")

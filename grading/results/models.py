@@ -7,9 +7,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from foundation.accounts import User
 from foundation.db import Base, utcnow
 from foundation.occupations import Occupation
 
@@ -49,6 +50,11 @@ class EvaluationScheme(Base):
 #   void     — cancelled by a violation (tier 1–2: this subject; tier 3: every component of the batch)
 #   held     — withheld by a tier-4 violation until the centre deals with it (暂缓)
 RESULT_STATES = ("pending", "scored", "absent", "void", "held")
+#: The states scoring alone gives (``base_state``); void and held come from violations on top.
+BASE_STATES = ("pending", "scored", "absent")
+
+RESULT_STATE_LABELS = {"pending": "待评分", "scored": "已评分", "absent": "缺考", "void": "成绩作废",
+                       "held": "暂缓（待中心处理）"}
 
 
 class ComponentResult(Base):
@@ -58,11 +64,23 @@ class ComponentResult(Base):
     person so that carry-over, re-sits and bans are one indexed lookup across batches.
     ``attempt_id`` links a theory result to the closed exam attempt it was scored from (at most
     one result per attempt); ``raw_score``/``raw_max`` are the paper's own points before
-    scaling to 100."""
+    scaling to 100.
+
+    ``base_state`` is what scoring alone says (pending, scored, absent); ``state`` is what holds
+    after the registration's violations (void, held) are applied on top, so lifting a hold
+    brings the scored state back. Every change of state, score or note makes a new
+    ``version`` and a :class:`ComponentResultChange` row with who, when and why; the row here
+    is the current version and the changes are never edited. ``marking_code`` is the
+    anonymous code (阅卷编号) markers see instead of the candidate (theory papers with
+    examiner-scored items)."""
 
     __tablename__ = "component_result"
     __table_args__ = (
         CheckConstraint("state IN (" + ", ".join(f"'{s}'" for s in RESULT_STATES) + ")", name="state_known"),
+        CheckConstraint("base_state IN (" + ", ".join(f"'{s}'" for s in BASE_STATES) + ")",
+                        name="base_state_known"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        UniqueConstraint("exam_session_id", "marking_code", name="uq_component_result_marking_code"),
         CheckConstraint("score IS NULL OR (score >= 0 AND score <= 100)", name="score_range"),
         CheckConstraint("state <> 'scored' OR score IS NOT NULL", name="scored_has_score"),
         UniqueConstraint("attempt_id", name="uq_component_result_attempt"),
@@ -82,5 +100,73 @@ class ComponentResult(Base):
     raw_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     raw_max: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     note: Mapped[str] = mapped_column(Text, default="")
+    base_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    marking_code: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def state_label(self) -> str:
+        return RESULT_STATE_LABELS.get(self.state, self.state)
+
+
+class ComponentResultChange(Base):
+    """One version of a component result (成绩变更记录): the values it then had, who made it
+    (None: the system, e.g. scoring at the close), when and why. Version 1 is the first
+    recording; rows are only ever added."""
+
+    __tablename__ = "component_result_change"
+    __table_args__ = (UniqueConstraint("result_id", "version", name="uq_component_result_change_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("component_result.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    base_state: Mapped[str] = mapped_column(String(16))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    raw_score: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    raw_max: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64), default="系统")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TheoryMarker(Base):
+    """A marker (阅卷人) of a theory sitting's examiner-scored items (简答/计算/论述): one of the
+    batch's examiners, named by the institution admin."""
+
+    __tablename__ = "theory_marker"
+    __table_args__ = (UniqueConstraint("exam_session_id", "user_id", name="uq_theory_marker_once"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class ResponseMark(Base):
+    """One marker's mark (评分) of one answer to an examiner-scored item, in the order the marks
+    came (``round`` 1 and 2: the two blind marks; 3: the third marker's, when the two differed
+    by more than the rule allows). A mark is final once submitted; the answer's final score is
+    written to :attr:`examroom.models.Response.score` (:mod:`grading.results.marking`)."""
+
+    __tablename__ = "response_mark"
+    __table_args__ = (
+        UniqueConstraint("response_id", "marker_id", name="uq_response_mark_marker"),
+        UniqueConstraint("response_id", "round", name="uq_response_mark_round"),
+        CheckConstraint("round BETWEEN 1 AND 3", name="round_range"),
+        CheckConstraint("points >= 0", name="points_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    marker_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    marked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,10 @@
 """The server's time-up job (到时收卷): every ``EXAM_TIMEUP_INTERVAL`` seconds, submit every
 attempt whose deadline has passed, whether or not a browser is connected, then tell the
-candidate's page (if any) and the proctor consoles.
+candidate's page (if any) and the proctor consoles. Closing an attempt scores it into the
+theory result (grading's close hook); after the closings, candidates who never started a
+sitting that nobody can start any more are recorded absent (缺考,
+:func:`grading.results.theory.record_absences`), in a transaction of its own so a failure
+there never holds back a closing.
 
 Each serving process runs one loop (``python -m web.serve`` and the gunicorn entry point
 start it). With several processes they race harmlessly: ``expire_attempts`` locks each row
@@ -16,6 +20,7 @@ from flask import Flask
 
 from examroom.attempts import expire_attempts, overdue_ids
 from foundation.db import utcnow
+from grading.results.theory import record_absences
 from web.extensions import db, socketio
 from web.sockets import push
 
@@ -50,9 +55,22 @@ def run_once(app: Flask) -> list[int]:
                     push.candidate_changed(attempt_id, "expired", "考试时间已到，系统已自动交卷。")
                     push.seat_dirty(app, db.session, attempt_id)
                 socketio.sleep(0)
+            _absences()
         finally:
             db.session.remove()
     return closed
+
+
+def _absences() -> None:
+    try:
+        recorded = record_absences(db.session, utcnow())
+        db.session.commit()
+    except Exception:  # noqa: BLE001  (closings are done; the next pass retries)
+        db.session.rollback()
+        log.exception("time-up job: recording absences failed")
+        return
+    if recorded:
+        log.info("time-up job recorded %d absences", len(recorded))
 
 
 def _loop(app: Flask, interval: float) -> None:
