@@ -75,6 +75,14 @@ DEFAULT_RULES: dict[str, Any] = {
     "room_open_window": {"before_minutes": 30, "after_minutes": 60},
     # Seats in one exam room (the notice: standard rooms of about 30).
     "room_max_seats": 30,
+    # Skill scoring (操作技能考核评分): when the signed score sheets of a candidate differ by more
+    # than this many points (max − min), the chief examiner reconciles with a written reason.
+    "skill_reconcile_spread": 10,
+    # Examiner statistics (考评员评分统计): an examiner is flagged severe (偏严) or lenient (偏松)
+    # when, over at least min_candidates candidates of the group, the mean deviation from the
+    # candidates' mean score is at least min_mean_deviation points and the deviations have the
+    # same sign for at least min_same_sign_share of the candidates (consistently, not once).
+    "examiner_flags": {"min_mean_deviation": 3.0, "min_same_sign_share": 0.8, "min_candidates": 5},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -91,6 +99,8 @@ RULE_LABELS: dict[str, str] = {
     "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限、晚开考时从何时起算）",
     "room_max_seats": "每个考场的座位数上限",
     "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
+    "skill_reconcile_spread": "操作技能考核：各考评员评分最大差超过几分须由考评组组长复核",
+    "examiner_flags": "考评员评分偏严、偏松的判定阈值（平均偏差、同向比例、最少考生数）",
 }
 
 
