@@ -16,42 +16,13 @@ from foundation.roles import Role
 from itembank import skill_tasks as svc
 from itembank.models import Blueprint, SkillCriterion, SkillTask
 from tests.examroom.worlds import World
-from tests.factories import assign, make_user
-
-
-def content(points=("40", "30", "20", "10"), **kw):
-    rows = [svc.CriterionSpec(f"评分要素{k}", p, "操作规范、结果正确", "每错一处扣 2 分")
-            for k, p in enumerate(points, 1)]
-    values = {"name": "照明电路安装", "duration_minutes": 120, "prep_notice_html": "<p>每个工位配备工具一套。</p>",
-              "candidate_notice_html": "<p>考生自带劳保鞋。</p>", "task_html": "<p>按图完成照明电路的安装与调试。</p>",
-              "criteria": rows}
-    values.update(kw)
-    return svc.TaskContent(**values)
-
-
-class Bank:
-    def __init__(self, session):
-        self.session = session
-        w = self.world = World(session)
-        self.bp = Blueprint(occupation_id=w.occupation.id, level=4, mode="skill", name="电工四级操作技能")
-        session.add(self.bp)
-        session.flush()
-        self.writer = make_user(session, Role.QUESTION_WRITER, institution=w.inst)
-        self.reviewer = make_user(session, Role.ITEM_REVIEWER)
-        assign(session, self.reviewer, w.occupation.id, w.inst.id)
-
-    def task(self, **kw):
-        return svc.create_task(self.session, self.writer, blueprint_id=self.bp.id, content=content(**kw))
-
-    def locked(self):
-        task = self.task()
-        svc.submit_task(self.session, self.writer, task.id)
-        return svc.approve_task(self.session, self.reviewer, task.id, "同意")
+from tests.factories import make_user
+from tests.itembank.worlds import SkillBank, content
 
 
 @pytest.fixture
 def bank(session):
-    return Bank(session)
+    return SkillBank(session)
 
 
 def _count(session, model):
