@@ -167,6 +167,16 @@ EXPECTED: dict[str, set[str] | str] = {
     "batches.candidate_ticket": {C, IA},
     "batches.my_tickets": {CA},
     "batches.my_ticket_pdf": {CA},
+    # Skill scoring (操作技能考核评分): examiners of the group; the institution and the centre read.
+    "skill.index": {E, IA, C},
+    "skill.sitting": {E, IA, C},
+    "skill.sheet": {E},
+    "skill.save_draft": {E},
+    "skill.sign": {E},
+    "skill.view_sheet": {E, IA, C},  # object level: tests/web/test_skill_pages.py
+    "skill.reconcile": {E},
+    "skill.absent": {E, IA},
+    "skill.statistics": {IA, C},
     # The candidate's exam pages (我的考试, the exam page shell).
     "exam.index": {CA},
     "exam.enter": {CA},
