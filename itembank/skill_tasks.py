@@ -155,7 +155,7 @@ def clean_content(content: TaskContent) -> CleanTask:
         criteria.append(CleanCriterion(label, points, standard, deductions))
     total = sum((c.points for c in criteria), Decimal(0))
     if total != TOTAL_POINTS:
-        raise ValidationError(f"评分记录表各评分要素的配分合计须为 100 分（当前合计 {total:f} 分）。",
+        raise ValidationError(f"评分记录表各评分要素的配分合计须为 100 分（当前合计 {total.normalize():f} 分）。",
                               field="criteria")
     return CleanTask(name, content.duration_minutes, prep, notice, task, tuple(criteria))
 
@@ -336,7 +336,7 @@ def submit_task(session: Session, actor: User, task_id: int) -> SkillTask:
 def _check_total(task: SkillTask) -> None:
     total = sum((Decimal(str(c.points)) for c in task.criteria), Decimal(0))
     if total != TOTAL_POINTS:
-        raise ValidationError(f"评分记录表各评分要素的配分合计须为 100 分（当前合计 {total:f} 分）。",
+        raise ValidationError(f"评分记录表各评分要素的配分合计须为 100 分（当前合计 {total.normalize():f} 分）。",
                               field="criteria")
 
 
