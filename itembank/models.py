@@ -478,7 +478,7 @@ class SkillCriterion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("skill_task.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    name: Mapped[str] = mapped_column(String(200))  # 考核内容/评分要素
+    name: Mapped[str] = mapped_column(String(200), info=name_info("评分要素名称"))  # 考核内容/评分要素
     points: Mapped[float] = mapped_column(Numeric(5, 1, asdecimal=False))
     standard: Mapped[str] = mapped_column(Text)
     deductions: Mapped[str] = mapped_column(Text, default="")
