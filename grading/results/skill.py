@@ -206,7 +206,7 @@ def open_sheet(session: Session, actor: User, exam_session_id: int, registration
     session.add(sheet)
     session.flush()
     _settle(session, batch, sitting, registration)
-    audit.record(session, actor, "score_sheet.open", "score_sheet", sheet.id,
+    audit.record(session, actor, "score_sheet.create", "score_sheet", sheet.id,
                  after={"session_id": sitting.id, "registration_id": registration_id})
     return sheet
 
