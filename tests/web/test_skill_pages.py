@@ -108,3 +108,23 @@ def test_statistics_page_for_the_institution(session, client, login, day):
     login(day.examiners[0])
     assert client.get("/skill/statistics").status_code == 403
     assert day.world.centre.role == "centre_admin"
+
+
+def test_the_batch_page_sets_the_chief_and_stations_and_shows_the_task(session, client, login, day):
+    login(day.world.admin)
+    base = f"/batches/{day.batch.id}/sessions/{day.sitting.id}"
+    page = client.get(f"/batches/{day.batch.id}").get_data(as_text=True)
+    assert day.task.name in page and "工位（2）" in page and "组长" in page
+    resp = client.post(f"{base}/chief", data={"user_id": str(day.examiners[1].id)}, follow_redirects=True)
+    assert "为考评组组长" in resp.get_data(as_text=True)
+    session.expire_all()
+    assert [row.is_chief for row in day.sitting.examiners] == [False, True, False]
+    resp = client.post(f"{base}/stations", follow_redirects=True)
+    assert "分配工位" in resp.get_data(as_text=True)
+    resp = client.post(f"{base}/skill-task", data={"skill_task_id": str(day.task.id)}, follow_redirects=True)
+    assert "不能再修改计划" in resp.get_data(as_text=True)  # the plan is filed and acknowledged
+    svc.open_sheet(session, day.examiners[0], day.sitting.id, day.registrations[0].id)
+    resp = client.post(f"{base}/stations", follow_redirects=True)
+    assert "已开始评分" in resp.get_data(as_text=True)
+    login(day.examiners[0])
+    assert client.post(f"{base}/chief", data={"user_id": str(day.examiners[0].id)}).status_code == 403
