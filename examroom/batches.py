@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from examroom import avoidance
 from examroom.models import (
     EDITABLE_STATUSES,
     ROOM_SEATS_CEILING,
@@ -72,7 +73,7 @@ from foundation.names import clean_name
 from foundation.occupations import Occupation
 from foundation.roles import Role, require_role
 from foundation.settings import get_rule
-from itembank.models import Paper, PaperStatus
+from itembank.models import Paper, PaperStatus, SkillTask
 
 #: Sittings are planned in Beijing time; the working-day rule compares calendar days there.
 
@@ -306,9 +307,11 @@ def add_session(
     duration_minutes: int,
     place: str = "",
     paper_id: int | None = None,
+    skill_task_id: int | None = None,
 ) -> ExamSession:
     """Add a sitting to the batch's ``module`` (created on first use). A theory sitting may
-    name its paper now; the paper must be locked by the time the plan is filed."""
+    name its paper now, a skill sitting its skill task; either must be locked by the time the
+    plan is filed."""
     batch = _editable_batch(session, actor, batch_id)
     if module not in {m.value for m in ModuleKind}:
         raise ValidationError("考核模块无效。", field="module")
@@ -328,17 +331,57 @@ def add_session(
         problem = _paper_problem(batch, paper)
         if problem:
             raise ValidationError(problem, field="paper_id")
+    if skill_task_id is not None:
+        if module != ModuleKind.SKILL:
+            raise ValidationError("只有操作技能考核场次需要指定技能操作试题。", field="skill_task_id")
+        _usable_task(session, batch, skill_task_id)
     mod = batch.module(module)
     if mod is None:
         mod = BatchModule(kind=module)
         batch.modules.append(mod)
-    sitting = ExamSession(starts_at=starts_at, duration_minutes=duration_minutes, place=place, paper_id=paper_id)
+    sitting = ExamSession(starts_at=starts_at, duration_minutes=duration_minutes, place=place, paper_id=paper_id,
+                          skill_task_id=skill_task_id)
     mod.sessions.append(sitting)
     session.flush()
     audit.record(session, actor, "batch.add_session", "batch", batch.id, after={
         "session_id": sitting.id, "module": module, "starts_at": starts_at.isoformat(),
-        "duration_minutes": duration_minutes, "place": place, "paper_id": paper_id,
+        "duration_minutes": duration_minutes, "place": place, "paper_id": paper_id, "skill_task_id": skill_task_id,
     })
+    return sitting
+
+
+def _task_problem(batch: Batch, task: SkillTask) -> str | None:
+    """Why ``task`` cannot serve the batch's skill module (lock aside), or None: it is the
+    institution's own or the centre's, of a skill blueprint of the batch's occupation, 工种 and level."""
+    bp = task.blueprint
+    if task.institution_id is not None and task.institution_id != batch.institution_id:
+        return f"技能操作试题「{task.name}」不属于本机构。"
+    if bp.occupation_id != batch.occupation_id or bp.work_type_id != batch.work_type_id or bp.level != batch.level:
+        return f"技能操作试题「{task.name}」的细目表为「{bp.target_label}」，与本批次的职业（工种）或等级不符。"
+    return None
+
+
+def _usable_task(session: Session, batch: Batch, task_id: int) -> SkillTask:
+    task = session.get(SkillTask, task_id)
+    if task is None or (task.institution_id is not None and task.institution_id != batch.institution_id):
+        raise ValidationError("技能操作试题不存在。", field="skill_task_id")
+    problem = _task_problem(batch, task)
+    if problem:
+        raise ValidationError(problem, field="skill_task_id")
+    return task
+
+
+def set_sitting_task(session: Session, actor: User, exam_session_id: int, task_id: int) -> ExamSession:
+    """Name the skill task of a skill sitting (while the plan is editable); it must be locked by
+    the time the plan is filed."""
+    batch, sitting = _skill_sitting_of(session, actor, exam_session_id)
+    task = _usable_task(session, batch, task_id)
+    before = sitting.skill_task_id
+    sitting.skill_task_id = task.id
+    session.flush()
+    audit.record(session, actor, "batch.set_sitting_task", "batch", batch.id,
+                 before={"session_id": sitting.id, "skill_task_id": before},
+                 after={"session_id": sitting.id, "skill_task_id": task.id})
     return sitting
 
 
@@ -493,6 +536,12 @@ def sitting_candidate_ids(batch: Batch, sitting: ExamSession) -> list[int]:
     return []
 
 
+def sitting_registrations(batch: Batch, sitting: ExamSession) -> list[BatchCandidate]:
+    """The registrations of a skill sitting's candidates (:func:`sitting_candidate_ids`)."""
+    ids = set(sitting_candidate_ids(batch, sitting))
+    return [c for c in batch.candidates if c.candidate_id in ids]
+
+
 def examiners_needed(rules: dict[str, Any], n: int) -> int:
     """Examiners a skill sitting of ``n`` candidates needs: 1 per ``candidates_per_examiner``,
     at least ``min_examiners``, rounded up to odd when ``examiners_odd``."""
@@ -546,6 +595,9 @@ def assign_sitting_examiner(session: Session, actor: User, exam_session_id: int,
     if any(row.user_id == user_id for row in sitting.examiners):
         raise ValidationError(f"考评员「{user.name}」已在 {sitting_when(sitting)} 的操作技能考核考评组中。",
                               field="user_id")
+    clash = avoidance.first_conflict([user], sitting_registrations(batch, sitting))
+    if clash is not None:
+        raise ValidationError(avoidance.conflict_message(*clash), field="user_id")
     row = SittingExaminer(user_id=user_id)
     sitting.examiners.append(row)
     session.flush()
@@ -589,6 +641,11 @@ def assign_sitting_candidates(
             entry = on_list[cid]
             raise ValidationError(f"考生「{entry.candidate.name}」（准考证号 {entry.ticket_no}）已安排在 "
                                   f"{sitting_when(elsewhere[cid])} 的操作技能考核场次。", field="candidate_ids")
+    clash = avoidance.first_conflict([row.user for row in sitting.examiners], [on_list[cid] for cid in ids])
+    if clash is not None:
+        raise ValidationError(avoidance.conflict_message(*clash), field="candidate_ids")
+    if sitting.stations:
+        raise ValidationError("该场次已分配工位，请先清除工位再调整考生。", field="candidate_ids")
     before = [row.candidate_id for row in sitting.listed_candidates]
     sitting.listed_candidates.clear()
     session.flush()
@@ -735,6 +792,21 @@ def plan_problems(session: Session, batch: Batch, today: dt.date) -> list[str]:
             problem = _paper_problem(batch, paper)
             if problem:
                 problems.append(problem)
+
+    for sitting in skill_sittings(batch):
+        when = sitting_when(sitting)
+        task = sitting.skill_task
+        if task is None:
+            problems.append(f"{when} 的操作技能考核场次未指定技能操作试题。")
+        elif task.status != PaperStatus.LOCKED:
+            problems.append(f"{when} 的操作技能考核试题「{task.name}」尚未审核锁定。")
+        else:
+            problem = _task_problem(batch, task)
+            if problem:
+                problems.append(problem)
+        clash = avoidance.first_conflict([row.user for row in sitting.examiners], sitting_registrations(batch, sitting))
+        if clash is not None:
+            problems.append(avoidance.conflict_message(*clash))
 
     problems.extend(module_problems(batch))
     problems.extend(staffing_problems(session, batch))

@@ -35,7 +35,7 @@ from foundation.db import Base, utcnow
 from foundation.institutions import Institution
 from foundation.names import name_info
 from foundation.occupations import Occupation, WorkType
-from itembank.models import Paper, PaperForm
+from itembank.models import Paper, PaperForm, SkillTask
 
 #: No room, whatever the rule ``room_max_seats`` (default 30, the notice's standard room of about
 #: 30 seats) says, holds more seats than this; the database refuses a larger grid.
@@ -200,9 +200,12 @@ class ExamSession(Base):
     duration_minutes: Mapped[int] = mapped_column(Integer)
     place: Mapped[str] = mapped_column(String(255), default="", info=name_info("考试地点"))
     paper_id: Mapped[int | None] = mapped_column(ForeignKey("paper.id"), index=True)
+    #: A skill sitting's task (技能操作试题): locked by the time the plan is filed.
+    skill_task_id: Mapped[int | None] = mapped_column(ForeignKey("skill_task.id"), index=True)
 
     module: Mapped[BatchModule] = relationship(back_populates="sessions")
     paper: Mapped[Paper | None] = relationship()
+    skill_task: Mapped[SkillTask | None] = relationship()
     rooms: Mapped[list[Room]] = relationship(
         back_populates="exam_session", cascade="all, delete-orphan", order_by="Room.id"
     )
@@ -211,6 +214,9 @@ class ExamSession(Base):
     )
     listed_candidates: Mapped[list[SittingCandidate]] = relationship(
         back_populates="exam_session", cascade="all, delete-orphan", order_by="SittingCandidate.id"
+    )
+    stations: Mapped[list[SkillStation]] = relationship(
+        back_populates="exam_session", cascade="all, delete-orphan", order_by="SkillStation.station_no"
     )
 
 
@@ -341,7 +347,8 @@ class SittingExaminer(Base):
     """An examiner of a skill sitting's group (考评组), drawn from the batch's examiners.
 
     The staffing rule (1:5, at least 3, odd) is checked per skill sitting against the
-    candidates of that sitting (:func:`examroom.batches.sitting_candidate_ids`)."""
+    candidates of that sitting (:func:`examroom.batches.sitting_candidate_ids`). One examiner of
+    the group may be its chief (组长), who reconciles a spread of the score sheets."""
 
     __tablename__ = "sitting_examiner"
     __table_args__ = (UniqueConstraint("exam_session_id", "user_id", name="uq_sitting_examiner_once"),)
@@ -349,6 +356,7 @@ class SittingExaminer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    is_chief: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     exam_session: Mapped[ExamSession] = relationship(back_populates="examiners")
     user: Mapped[User] = relationship(lazy="joined")
@@ -367,6 +375,26 @@ class SittingCandidate(Base):
 
     exam_session: Mapped[ExamSession] = relationship(back_populates="listed_candidates")
     candidate: Mapped[User] = relationship(lazy="joined")
+
+
+class SkillStation(Base):
+    """A candidate's station (工位, numbered from 1) at a skill sitting; ``registration_id`` is
+    the candidate's registration (batch_candidate) in the sitting's batch."""
+
+    __tablename__ = "skill_station"
+    __table_args__ = (
+        UniqueConstraint("exam_session_id", "station_no", name="uq_skill_station_number"),
+        UniqueConstraint("exam_session_id", "registration_id", name="uq_skill_station_registration"),
+        CheckConstraint("station_no >= 1", name="station_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    station_no: Mapped[int] = mapped_column(Integer)
+
+    exam_session: Mapped[ExamSession] = relationship(back_populates="stations")
+    registration: Mapped[BatchCandidate] = relationship(lazy="joined")
 
 
 class ReviewPanelMember(Base):

@@ -119,6 +119,17 @@ SECTIONS: tuple[RuleSection, ...] = (
         ),
     ),
     RuleSection(
+        "skill_scoring", "操作技能考核评分",
+        "考评组各考评员独立评分，成绩取已签名评分记录表的平均分；最大差超过下列分数时由组长填写理由复核。"
+        "考评员平均偏差达到阈值且多数考生同向偏差时，标记为偏严或偏松。",
+        (
+            RuleField("skill_reconcile_spread", None, "评分最大差超过几分须组长复核", "float", 0, 100, "分"),
+            RuleField("examiner_flags", "min_mean_deviation", "偏严/偏松：平均偏差至少（分）", "float", 0, 100, "分"),
+            RuleField("examiner_flags", "min_same_sign_share", "偏严/偏松：同向偏差的考生比例至少", "float", 0.5, 1),
+            RuleField("examiner_flags", "min_candidates", "偏严/偏松：至少评过的考生数", "int", 1, 1000, "人"),
+        ),
+    ),
+    RuleSection(
         "item_flags", "题目分析预警阈值",
         "校准和题目分析报告据此标记需要复审的题目；在用题目触发预警时退回审题。",
         (

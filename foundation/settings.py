@@ -78,6 +78,14 @@ DEFAULT_RULES: dict[str, Any] = {
     # Theory items an examiner scores (简答/计算/论述): two markers blind to each other; a third
     # marks when their marks of one answer differ by more than this many points (of that item).
     "theory_marking": {"third_marker_gap": 3},
+    # Skill scoring (操作技能考核评分): when the signed score sheets of a candidate differ by more
+    # than this many points (max − min), the chief examiner reconciles with a written reason.
+    "skill_reconcile_spread": 10,
+    # Examiner statistics (考评员评分统计): an examiner is flagged severe (偏严) or lenient (偏松)
+    # when, over at least min_candidates candidates of the group, the mean deviation from the
+    # candidates' mean score is at least min_mean_deviation points and the deviations have the
+    # same sign for at least min_same_sign_share of the candidates (consistently, not once).
+    "examiner_flags": {"min_mean_deviation": 3.0, "min_same_sign_share": 0.8, "min_candidates": 5},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -95,6 +103,8 @@ RULE_LABELS: dict[str, str] = {
     "room_max_seats": "每个考场的座位数上限",
     "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
     "theory_marking": "理论考试主观题阅卷（两位阅卷人评分相差超过几分时由第三位阅卷人评阅）",
+    "skill_reconcile_spread": "操作技能考核：各考评员评分最大差超过几分须由考评组组长复核",
+    "examiner_flags": "考评员评分偏严、偏松的判定阈值（平均偏差、同向比例、最少考生数）",
 }
 
 

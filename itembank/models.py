@@ -416,3 +416,71 @@ class BankAssignment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     occupation: Mapped[Occupation] = relationship(lazy="joined")
+
+
+class SkillTask(Base):
+    """A skill-operation task (技能操作试题) of a skill blueprint, with its documents: the site
+    preparation notice (准备通知单), the candidates' preparation notice (考生准备通知单), the
+    task sheet (试题/任务书), and the score-sheet template (评分记录表: its criteria, whose
+    配分 total exactly 100). Written by question writers; it goes through the papers' workflow
+    and states (:class:`PaperStatus`: draft → submitted → locked, or returned) and never
+    changes once locked. ``institution_id`` is the writer's institution (NULL for the centre's
+    own writers, whose tasks any institution may use)."""
+
+    __tablename__ = "skill_task"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'submitted', 'locked', 'returned')", name="status_known"),
+        CheckConstraint("duration_minutes > 0 AND duration_minutes <= 600", name="duration_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), info=name_info("试题名称"))
+    blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprint.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    prep_notice_html: Mapped[str] = mapped_column(Text, default="")  # 准备通知单（场地、设备、材料）
+    candidate_notice_html: Mapped[str] = mapped_column(Text, default="")  # 考生准备通知单
+    task_html: Mapped[str] = mapped_column(Text, default="")  # 试题/任务书
+    status: Mapped[str] = mapped_column(String(16), default=PaperStatus.DRAFT.value, index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    edited_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))  # the last writer who changed it
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    locked_at: Mapped[dt.datetime | None]
+
+    blueprint: Mapped[Blueprint] = relationship(lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    criteria: Mapped[list[SkillCriterion]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", order_by="SkillCriterion.position"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return PaperStatus(self.status).label
+
+    @property
+    def total_points(self) -> float:
+        return float(sum(c.points for c in self.criteria))
+
+
+class SkillCriterion(Base):
+    """One row of a skill task's score sheet (评分记录表): what is assessed, its points (配分),
+    the standard (评分标准) and how points are deducted (扣分说明)."""
+
+    __tablename__ = "skill_criterion"
+    __table_args__ = (
+        UniqueConstraint("task_id", "position", name="uq_skill_criterion_position"),
+        CheckConstraint("points > 0 AND points <= 100", name="points_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("skill_task.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), info=name_info("评分要素名称"))  # 考核内容/评分要素
+    points: Mapped[float] = mapped_column(Numeric(5, 1, asdecimal=False))
+    standard: Mapped[str] = mapped_column(Text)
+    deductions: Mapped[str] = mapped_column(Text, default="")
+
+    task: Mapped[SkillTask] = relationship(back_populates="criteria")

@@ -94,6 +94,10 @@ def _path(rule, world, role: str | None) -> str:
         "job_id": 999_999,  # none: an allowed role gets 404
         "violation_id": 999_999,
         "response_id": 999_999,
+        "task_id": 999_999,  # skill tasks: none, so an allowed role gets 404
+        "doc": "task",
+        "registration_id": 999_999,
+        "sheet_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

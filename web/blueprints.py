@@ -19,6 +19,7 @@ from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
 from web.rules import bp as rules_bp
 from web.schemes import bp as schemes_bp
+from web.skill import bp as skill_bp
 from web.theory import holds_bp, marking_bp
 from web.users import bp as users_bp
 
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     api_bp,
     analysis_bp,
     batches_bp,
+    skill_bp,
     exam_bp,
     proctor_bp,
     supervise_bp,

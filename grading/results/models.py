@@ -170,3 +170,63 @@ class ResponseMark(Base):
     round: Mapped[int] = mapped_column(Integer)
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     marked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ScoreSheet(Base):
+    """One examiner's score sheet (评分记录表) for one candidate at one skill sitting.
+
+    ``marks`` maps a criterion id (as text) to the points awarded, a decimal string (``"8.5"``);
+    ``notes`` maps a criterion id to the examiner's deduction note. A draft is saved as the
+    examiner types (``revision`` is the page's own counter of the latest draft accepted, so a
+    draft sent late from the browser's storage never overwrites a newer one); ``signed_at``
+    set means signed (签名): final, never changed again. Nobody but its examiner reads a sheet
+    until every examiner of the group has signed the candidate's (:mod:`grading.results.skill`)."""
+
+    __tablename__ = "score_sheet"
+    __table_args__ = (
+        UniqueConstraint("exam_session_id", "registration_id", "examiner_id", name="uq_score_sheet_once"),
+        CheckConstraint("total IS NULL OR (total >= 0 AND total <= 100)", name="total_range"),
+        CheckConstraint("signed_at IS NULL OR total IS NOT NULL", name="signed_has_total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    total: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    revision: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    signed_at: Mapped[dt.datetime | None]
+
+    examiner: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class SkillReconciliation(Base):
+    """The chief examiner's reconciled score (组长复核) of a candidate whose signed sheets spread
+    more than the rule allows, with the written reason; the reconciled score stands."""
+
+    __tablename__ = "skill_reconciliation"
+    __table_args__ = (
+        UniqueConstraint("exam_session_id", "registration_id", name="uq_skill_reconciliation_once"),
+        CheckConstraint("score >= 0 AND score <= 100", name="score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_session_id: Mapped[int] = mapped_column(ForeignKey("exam_session.id", ondelete="CASCADE"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    chief_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    mean: Mapped[Decimal] = mapped_column(Numeric(5, 1))  # the mean of the signed sheets it replaced
+    spread: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    chief: Mapped[User] = relationship(lazy="joined")

@@ -42,7 +42,7 @@ from foundation.calendar import seed_calendar
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
 from itembank.itemtypes import get_type
-from itembank.models import Item, ItemVersion, Paper, PaperForm, PaperItem
+from itembank.models import Blueprint, Item, ItemVersion, Paper, PaperForm, PaperItem, SkillCriterion, SkillTask
 from tests.factories import make_blueprint, make_institution, make_user, valid_id_number
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -92,6 +92,27 @@ class World:
         session.flush()
         return paper
 
+    def skill_task(self, *, status="locked", level=4):
+        """A skill task of the world's occupation at ``level`` (its skill blueprint made on first
+        use), written by a question writer of the institution: four criteria of 25 points."""
+        bp = self.session.scalar(select(Blueprint).where(Blueprint.occupation_id == self.occupation.id,
+                                                         Blueprint.level == level, Blueprint.mode == "skill"))
+        if bp is None:
+            bp = Blueprint(occupation_id=self.occupation.id, level=level, mode="skill", name=f"操作技能细目表{level}")
+            self.session.add(bp)
+            self.session.flush()
+        writer = make_user(self.session, Role.QUESTION_WRITER, institution=self.inst)
+        task = SkillTask(name=f"技能试题{next(_serial)}", blueprint_id=bp.id, institution_id=self.inst.id,
+                         duration_minutes=120, prep_notice_html="<p>工位配备工具箱。</p>",
+                         candidate_notice_html="<p>穿戴劳保用品。</p>", task_html="<p>完成照明电路安装。</p>",
+                         status=status, created_by_id=writer.id, edited_by_id=writer.id,
+                         locked_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC) if status == "locked" else None)
+        task.criteria = [SkillCriterion(position=k, name=f"评分要素{k}", points=25, standard="按规范操作",
+                                        deductions="每错一处扣 5 分") for k in range(1, 5)]
+        self.session.add(task)
+        self.session.flush()
+        return task
+
     def people(self, role, k, **fields):
         fields.setdefault("institution", self.inst)  # supervisors too: the plan names the institution's own
         return [make_user(self.session, role, **fields) for _ in range(k)]
@@ -116,7 +137,8 @@ class World:
         skill_sitting = None
         if skill:
             skill_sitting = batches.add_session(s, self.admin, batch.id, module="skill", starts_at=at(starts, 14),
-                                            duration_minutes=120, place="实训楼")
+                                            duration_minutes=120, place="实训楼",
+                                            skill_task_id=self.skill_task().id)
         if n_candidates:
             batches.add_candidates(s, self.admin, batch.id, [c.id for c in self.people(Role.CANDIDATE, n_candidates)])
         for e in self.people(Role.EXAMINER, examiners):
@@ -134,8 +156,10 @@ def _skill_world(world, *, candidates=(10, 4), examiners=(3, 3), shared=0, level
     ``shared`` examiners of the first sitting also serve every other sitting. No theory sitting."""
     s = world.session
     batch = world.batch(level=level)
+    task = world.skill_task(level=level)
     sittings = [batches.add_session(s, world.admin, batch.id, module="skill", starts_at=at("2026-10-16", 8 + 4 * k),
-                                duration_minutes=120, place="实训楼") for k in range(len(candidates))]
+                                duration_minutes=120, place="实训楼", skill_task_id=task.id)
+                for k in range(len(candidates))]
     people = world.people(Role.CANDIDATE, sum(candidates))
     batches.add_candidates(s, world.admin, batch.id, [p.id for p in people])
     start = 0
@@ -302,3 +326,51 @@ def statements(session: Session) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+class SkillDay:
+    """A skill sitting on its day: a level-4 batch of the world's institution with one skill
+    sitting naming a locked task (four criteria of 25 points), ``n`` candidates (work units
+    「长春建工集团」…), a group of three examiners (the first is the chief), every candidate given
+    a station in ticket order. The plan is filed and acknowledged."""
+
+    def __init__(self, session, n=2, examiners=3):
+        from examroom import stations
+
+        self.session = session
+        w = self.world = World(session)
+        self.task = w.skill_task()
+        self.batch = w.batch()
+        self.sitting = batches.add_session(session, w.admin, self.batch.id, module="skill",
+                                           starts_at=at("2026-10-16", 14), duration_minutes=120, place="实训楼",
+                                           skill_task_id=self.task.id)
+        self.candidates = w.people(Role.CANDIDATE, n)
+        regs = batches.add_candidates(session, w.admin, self.batch.id, [c.id for c in self.candidates])
+        for k, reg in enumerate(regs):
+            reg.work_unit = f"长春建工集团第{k + 1}分公司"
+        self.registrations = regs
+        self.examiners = w.people(Role.EXAMINER, examiners)
+        for e in self.examiners:
+            batches.assign_staff(session, w.admin, self.batch.id, user_id=e.id, role="examiner")
+            batches.assign_sitting_examiner(session, w.admin, self.sitting.id, user_id=e.id)
+        for v in w.people(Role.SUPERVISOR, 1):
+            batches.assign_staff(session, w.admin, self.batch.id, user_id=v.id, role="supervisor")
+        session.flush()
+        stations.assign_stations(session, w.admin, self.sitting.id)
+        stations.set_chief(session, w.admin, self.sitting.id, self.examiners[0].id)
+        batches.file_plan(session, w.admin, self.batch.id, dt.date(2026, 9, 28))
+        batches.acknowledge_plan(session, w.centre, self.batch.id)
+        session.flush()
+
+    @property
+    def chief(self):
+        return self.examiners[0]
+
+    def marks(self, *points):
+        """A sheet's marks: points for each criterion in order (strings, as typed)."""
+        return {str(c.id): str(p) for c, p in zip(self.task.criteria, points, strict=True)}
+
+    def full(self, total):
+        """Marks adding up to ``total`` (at most 100), spread over the four criteria."""
+        parts = [min(25.0, max(0.0, total - 25.0 * k)) for k in range(4)]
+        return self.marks(*[f"{p:g}" for p in parts])

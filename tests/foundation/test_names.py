@@ -47,7 +47,8 @@ GUARDED = {
     ("BlueprintNode", "name"), ("CalendarDay", "name"), ("EnemySet", "name"), ("ExamSession", "place"),
     ("Institution", "address"), ("Institution", "contact_name"), ("Institution", "legal_representative"),
     ("Institution", "name"), ("Institution", "supervising_body"), ("Occupation", "name"), ("Paper", "name"),
-    ("Person", "name"), ("ResponseSet", "name"), ("Room", "name"), ("User", "name"), ("WorkType", "name"),
+    ("Person", "name"), ("ResponseSet", "name"), ("Room", "name"), ("SkillCriterion", "name"), ("SkillTask", "name"),
+    ("User", "name"), ("WorkType", "name"),
 }
 
 

@@ -23,13 +23,14 @@ from sqlalchemy.orm import Session
 
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
-from itembank import access, papers
+from itembank import access, papers, skill_tasks
 from itembank import item_excel as xl
 from itembank import items as item_svc
 from itembank.images import image_url, store_image
 from itembank.items import ItemContent
-from itembank.models import BlueprintNode, Item, Paper, PaperForm, PaperItem
+from itembank.models import Blueprint, BlueprintNode, Item, Paper, PaperForm, PaperItem
 from itembank.papers import Section
+from tests.examroom.worlds import World
 from tests.factories import assign, make_blueprint, make_institution, make_user, single_choice
 
 _colours = itertools.count(1)
@@ -212,3 +213,36 @@ def _paper(session, bank: Bank, *, name: str, status: str = "draft", blueprint=N
     session.add(paper)
     session.flush()
     return paper
+
+
+def content(points=("40", "30", "20", "10"), **kw):
+    rows = [skill_tasks.CriterionSpec(f"评分要素{k}", p, "操作规范、结果正确", "每错一处扣 2 分")
+            for k, p in enumerate(points, 1)]
+    values = {"name": "照明电路安装", "duration_minutes": 120, "prep_notice_html": "<p>每个工位配备工具一套。</p>",
+              "candidate_notice_html": "<p>考生自带劳保鞋。</p>", "task_html": "<p>按图完成照明电路的安装与调试。</p>",
+              "criteria": rows}
+    values.update(kw)
+    return skill_tasks.TaskContent(**values)
+
+
+class SkillBank:
+    """A filed institution (World) with a level-4 skill blueprint of its occupation, a question
+    writer of the institution and an item reviewer assigned to (occupation, institution)."""
+
+    def __init__(self, session):
+        self.session = session
+        w = self.world = World(session)
+        self.bp = Blueprint(occupation_id=w.occupation.id, level=4, mode="skill", name="电工四级操作技能")
+        session.add(self.bp)
+        session.flush()
+        self.writer = make_user(session, Role.QUESTION_WRITER, institution=w.inst)
+        self.reviewer = make_user(session, Role.ITEM_REVIEWER)
+        assign(session, self.reviewer, w.occupation.id, w.inst.id)
+
+    def task(self, **kw):
+        return skill_tasks.create_task(self.session, self.writer, blueprint_id=self.bp.id, content=content(**kw))
+
+    def locked(self):
+        task = self.task()
+        skill_tasks.submit_task(self.session, self.writer, task.id)
+        return skill_tasks.approve_task(self.session, self.reviewer, task.id, "同意")

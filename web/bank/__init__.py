@@ -10,4 +10,11 @@ from flask import Blueprint
 
 bp = Blueprint("bank", __name__, url_prefix="/itembank")
 
-from web.bank import blueprint_views, image_views, item_views, paper_views, transfer_views  # noqa: E402,F401
+from web.bank import (  # noqa: E402,F401
+    blueprint_views,
+    image_views,
+    item_views,
+    paper_views,
+    skill_task_views,
+    transfer_views,
+)

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from examroom import batches as svc
-from examroom import candidate_import, supervision, tickets
+from examroom import candidate_import, stations, supervision, tickets
 from examroom.models import (
     BATCH_STATUS_LABELS,
     EDITABLE_STATUSES,
@@ -41,7 +41,7 @@ from foundation.institutions import FilingStatus, Institution, ScopeBasis, check
 from foundation.levels import level_name
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
-from itembank.models import Blueprint, BlueprintMode, Paper
+from itembank.models import Blueprint, BlueprintMode, Paper, PaperStatus, SkillTask
 from web.access import actor, roles_required
 from web.batches import bp
 from web.batches.forms import (
@@ -292,6 +292,7 @@ def _skill_blocks(batch: Batch) -> list[dict[str, Any]]:
         for row in sitting.listed_candidates:
             listed_elsewhere.setdefault(row.candidate_id, set()).add(sitting.id)
     blocks = []
+    tasks = _usable_tasks(batch)
     for st in svc.skill_staffing(db.session, batch):
         in_group = {u.id for u in st.examiners}
         form = SittingExaminerForm(formdata=None)
@@ -301,9 +302,27 @@ def _skill_blocks(batch: Batch) -> list[dict[str, Any]]:
         # Candidates this sitting may list: its own and those not listed for another sitting.
         choosable = [c for c in batch.candidates
                      if c.candidate_id in mine or not listed_elsewhere.get(c.candidate_id)]
+        regs = {c.id: c for c in batch.candidates}
+        station_rows = [(row.station_no, regs.get(row.registration_id)) for row in st.sitting.stations]
+        chief = next((row.user for row in st.sitting.examiners if row.is_chief), None)
         blocks.append({"staffing": st, "when": svc.sitting_when(st.sitting), "form": form,
-                       "listed": mine, "choosable": choosable})
+                       "listed": mine, "choosable": choosable, "tasks": tasks, "stations": station_rows,
+                       "chief": chief})
     return blocks
+
+
+def _usable_tasks(batch: Batch) -> list[SkillTask]:
+    """Locked skill tasks a skill sitting of ``batch`` may name: the institution's own or the
+    centre's, of a skill blueprint of the batch's occupation, 工种 and level."""
+    return list(db.session.scalars(
+        select(SkillTask).join(Blueprint, Blueprint.id == SkillTask.blueprint_id).where(
+            SkillTask.status == PaperStatus.LOCKED.value,
+            or_(SkillTask.institution_id == batch.institution_id, SkillTask.institution_id.is_(None)),
+            Blueprint.mode == BlueprintMode.SKILL.value, Blueprint.occupation_id == batch.occupation_id,
+            Blueprint.level == batch.level,
+            Blueprint.work_type_id.is_(None) if batch.work_type_id is None
+            else Blueprint.work_type_id == batch.work_type_id,
+        ).order_by(SkillTask.name, SkillTask.id)))
 
 
 def _seat_grid(room: Any) -> list[list[Any]]:
@@ -487,6 +506,47 @@ def add_sitting_examiner(batch_id: int, sitting_id: int) -> Response:
     return _apply(batch, f"sitting-{sitting.id}",
                   lambda: svc.assign_sitting_examiner(db.session, actor(), sitting.id, user_id=user_id),
                   lambda row: f"已将考评员「{row.user.name}」编入 {svc.sitting_when(sitting)} 的操作技能考核考评组。")
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/skill-task")
+@roles_required(IA)
+def set_sitting_task(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _skill_sitting(batch, sitting_id)
+    anchor = f"sitting-{sitting.id}"
+    task_id = _int(request.form.get("skill_task_id"))
+    if task_id is None:
+        flash("请选择技能操作试题。", "danger")
+        return _to_detail(batch, anchor)
+    return _posted(batch, anchor) or _apply(
+        batch, anchor, lambda: svc.set_sitting_task(db.session, actor(), sitting.id, task_id),
+        lambda row: f"已为 {svc.sitting_when(sitting)} 的操作技能考核场次指定试题「{row.skill_task.name}」。")
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/stations")
+@roles_required(IA)
+def assign_stations(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _skill_sitting(batch, sitting_id)
+    anchor = f"sitting-{sitting.id}"
+    return _posted(batch, anchor) or _apply(
+        batch, anchor, lambda: stations.assign_stations(db.session, actor(), sitting.id),
+        lambda rows: f"已按准考证号为 {len(rows)} 名考生分配工位。")
+
+
+@bp.post("/<int:batch_id>/sessions/<int:sitting_id>/chief")
+@roles_required(IA)
+def set_chief_examiner(batch_id: int, sitting_id: int) -> Response:
+    batch = _get(batch_id)
+    sitting = _skill_sitting(batch, sitting_id)
+    anchor = f"sitting-{sitting.id}"
+    user_id = _int(request.form.get("user_id"))
+    if user_id is None:
+        flash("请选择组长。", "danger")
+        return _to_detail(batch, anchor)
+    return _posted(batch, anchor) or _apply(
+        batch, anchor, lambda: stations.set_chief(db.session, actor(), sitting.id, user_id),
+        lambda row: f"已指定「{row.user.name}」为考评组组长。")
 
 
 @bp.post("/<int:batch_id>/sessions/<int:sitting_id>/examiners/<int:user_id>/remove")
