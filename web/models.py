@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import examroom.models  # noqa: F401
 import foundation.models  # noqa: F401
+import grading.certificates.models  # noqa: F401
 import grading.psychometrics.models  # noqa: F401
 import grading.results.models  # noqa: F401
 import itembank.models  # noqa: F401
