@@ -23,7 +23,7 @@ def _limit() -> str:
     return str(current_app.config["VERIFY_RATE_LIMIT"])
 
 
-@verify_bp.get("/")
+@verify_bp.get("", strict_slashes=False)
 @public
 @limiter.limit(_limit)
 def verify() -> str:
