@@ -2,7 +2,9 @@
 
 :func:`issuance_problems` returns the reasons (Simplified Chinese) that stop issuance for one
 registration; an empty list means it may be issued. :mod:`.issuance` calls nothing else, so
-every rule about *whether* a certificate may exist lives here.
+every rule about *whether* a certificate may exist lives here. It is the sum of
+:func:`batch_problems` (the same for every registration of a batch, asked once when a whole
+batch is issued) and :func:`registration_problems` (the person's own).
 
 Checked today:
 
@@ -28,7 +30,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from examroom.models import BatchCandidate, BatchStatus
+from examroom.models import Batch, BatchCandidate, BatchStatus
 from foundation.errors import ValidationError
 from foundation.institutions import FilingStatus, check_in_scope
 from foundation.levels import level_name
@@ -60,8 +62,14 @@ def chain_problems(session: Session, registration: BatchCandidate) -> list[str]:
 
 
 def issuance_problems(session: Session, registration: BatchCandidate) -> list[str]:
-    """Why ``registration`` may not be issued its certificate (empty: it may)."""
-    batch = registration.batch
+    """Why ``registration`` may not be issued its certificate (empty: it may): the batch's
+    problems (:func:`batch_problems`), then the registration's own (:func:`registration_problems`)."""
+    return batch_problems(session, registration.batch) + registration_problems(session, registration)
+
+
+def batch_problems(session: Session, batch: Batch) -> list[str]:
+    """What stops issuance for every registration of ``batch`` alike (the institution, its scope,
+    the plan). Issuing a whole batch asks this once, then :func:`registration_problems` per person."""
     inst = batch.institution
     problems: list[str] = []
     if inst.status != FilingStatus.FILED.value:
@@ -75,6 +83,14 @@ def issuance_problems(session: Session, registration: BatchCandidate) -> list[st
             problems.append(f"超出备案评价范围：{exc.message}")
     if batch.status != BatchStatus.ACKNOWLEDGED.value:
         problems.append("该批次的认定计划尚未经省中心确认。")
+    return problems
+
+
+def registration_problems(session: Session, registration: BatchCandidate) -> list[str]:
+    """What stops issuance for this registration alone: a valid certificate already held, and the
+    result chain (:func:`chain_problems`)."""
+    batch = registration.batch
+    problems: list[str] = []
     existing = existing_valid(session, registration.person_id, batch.occupation_id, batch.work_type_id, batch.level)
     if existing is not None:
         what = batch.occupation.name + (f"（{batch.work_type.name}）" if batch.work_type else "")

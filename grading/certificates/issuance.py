@@ -23,7 +23,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from examroom.models import Batch, BatchCandidate
 from foundation import audit
@@ -34,7 +34,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.names import clean_name
 from foundation.people import IdType, clean_id, id_type_of
 from foundation.roles import Role, require_role
-from grading.certificates.eligibility import issuance_problems
+from grading.certificates.eligibility import batch_problems, registration_problems
 from grading.certificates.models import (
     Certificate,
     CertificateRevocation,
@@ -72,6 +72,7 @@ def get_batch(session: Session, actor: User, batch_id: int) -> Batch:
 
 def _registrations(session: Session, batch: Batch) -> list[BatchCandidate]:
     return list(session.scalars(select(BatchCandidate).where(BatchCandidate.batch_id == batch.id)
+                                .options(joinedload(BatchCandidate.candidate).joinedload(User.person))
                                 .order_by(BatchCandidate.ticket_no)))
 
 
@@ -81,8 +82,9 @@ def _rows(session: Session, batch: Batch, registrations: Sequence[BatchCandidate
         select(Certificate).where(Certificate.batch_id == batch.id, Certificate.registration_id.in_(ids),
                                   Certificate.status == CertificateStatus.VALID.value)
         .options(selectinload(Certificate.versions)))}
+    common = batch_problems(session, batch)  # the same for everyone: asked once
     return [IssuanceRow(reg, issued[reg.id], ()) if reg.id in issued
-            else IssuanceRow(reg, None, tuple(issuance_problems(session, reg))) for reg in registrations]
+            else IssuanceRow(reg, None, tuple(common + registration_problems(session, reg))) for reg in registrations]
 
 
 def issuance_list(session: Session, actor: User, batch_id: int) -> list[IssuanceRow]:
@@ -120,7 +122,8 @@ def issue_certificates(session: Session, actor: User, batch_id: int,
     else:
         wanted = set(registration_ids)
         regs = list(session.scalars(select(BatchCandidate).where(
-            BatchCandidate.batch_id == batch.id, BatchCandidate.id.in_(wanted)).order_by(BatchCandidate.ticket_no)))
+            BatchCandidate.batch_id == batch.id, BatchCandidate.id.in_(wanted))
+            .options(joinedload(BatchCandidate.candidate).joinedload(User.person)).order_by(BatchCandidate.ticket_no)))
         if len(regs) != len(wanted) or not wanted:
             raise ValidationError("所选人员不在该批次名册中。")
         chosen = _rows(session, batch, regs)

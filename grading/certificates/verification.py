@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 from foundation.calendar import beijing_date
 from foundation.errors import ValidationError
 from foundation.idcard import mask_id_number, mask_name
+from foundation.levels import level_name
 from foundation.names import clean_name
-from foundation.people import normalise_number
-from grading.certificates.models import STATUS_LABELS, Certificate
+from foundation.people import ID_TYPE_LABELS, IdType, normalise_number
+from grading.certificates.models import STATUS_LABELS, Certificate, CertificateStatus, CertificateVersion
 from grading.certificates.numbers import parse_number
 from grading.certificates.signing import BadStatement, Statement, verify_statement
 
@@ -70,26 +71,41 @@ def _by_number(session: Session, number: str) -> Certificate | None:
     return session.scalar(select(Certificate).where(Certificate.number == number.strip().upper()))
 
 
+# The public page is the one hot path of this package (anyone, any number of times): one narrow
+# statement of plain columns, the certificate joined with its current version, no ORM objects.
+_C, _V = Certificate, CertificateVersion
+_LOOKUP = (select(_C.number, _C.status, _C.version, _C.issued_on, _C.revoked_at, _V.name, _V.id_type, _V.id_number,
+                  _V.occupation_code, _V.occupation_name, _V.work_type_name, _V.level, _V.institution_name,
+                  _V.created_at)
+           .join(_V, (_V.certificate_id == _C.id) & (_V.version == _C.version)))
+
+
 def lookup(session: Session, number: str, *, name: str = "", id_number: str = "") -> Answer | None:
     """The certificate ``number`` if the name or the ID number given matches its holder (as
     printed on the current version), else None — the same None as for an unknown number."""
     name = (name or "").strip()
     id_number = normalise_number(id_number or "")
-    if not name and not id_number:
+    if not name and not id_number or parse_number(number or "") is None:
         return None
-    cert = _by_number(session, number or "")
-    if cert is None:
+    row = session.execute(_LOOKUP.where(_C.number == number.strip().upper())).one_or_none()
+    if row is None:
         return None
-    current = cert.current
     if name:
         try:
-            if clean_name(name) != current.name:
+            if clean_name(name) != row.name:
                 return None
         except ValidationError:  # a name no holder can have: the same "not found"
             return None
-    if id_number and id_number != current.id_number:
+    if id_number and id_number != row.id_number:
         return None
-    return describe(cert)
+    status = "revoked" if row.status == CertificateStatus.REVOKED else ("corrected" if row.version > 1 else "valid")
+    return Answer(
+        number=row.number, status=status, name_masked=mask_name(row.name),
+        id_type=ID_TYPE_LABELS[IdType(row.id_type)], id_masked=mask_id_number(row.id_number),
+        occupation=f"{row.occupation_code} {row.occupation_name}", work_type=row.work_type_name or "--",
+        level=level_name(row.level), institution=row.institution_name, issued_on=row.issued_on,
+        corrected_on=beijing_date(row.created_at) if row.version > 1 else None,
+        revoked_on=beijing_date(row.revoked_at) if row.revoked_at is not None else None, version=row.version)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
-from grading.certificates.signing import BadStatement, load_public_key, verify_statement
+from grading.certificates.signing import BadStatement, describe_fields, load_public_key, verify_statement
 
 
 def token_of(text: str) -> str:
@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadStatement:
         print("签名无效：该内容不是省中心签发的证书声明，或已被篡改。")
         return 1
-    print(json.dumps({"签名": "有效", **statement.fields}, ensure_ascii=False, indent=2))
+    print(json.dumps({"签名": "有效", **describe_fields(statement.fields), "fields": statement.fields},
+                     ensure_ascii=False, indent=2))
     return 0
 
 

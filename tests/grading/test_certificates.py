@@ -393,8 +393,8 @@ def test_a_statement_after_a_correction_is_marked_stale(session, key):
 
 
 def _fields():
-    return {"n": "S000022880001263000001", "r": 1, "nm": "张三", "it": "居民身份证", "id": "220102********0012",
-            "o": "6-31-01-03 电工", "w": "--", "l": "三级/高级工", "i": "吉林省汽车工业技师学院", "d": "2026-12-01"}
+    return {"n": "S000022880001263000001", "r": 1, "nm": "张三", "it": "resident_id", "id": "220102********0012",
+            "o": "6-31-01-03", "w": "--", "l": 3, "d": "2026-12-01"}
 
 
 @given(position=st.integers(min_value=0, max_value=10_000), replacement=st.characters(
@@ -414,14 +414,14 @@ def test_any_changed_character_of_a_statement_fails(tmp_path_factory, position, 
 def test_a_statement_with_edited_fields_or_another_key_fails(tmp_path, key):
     token = signing.sign_statement(key, _fields())
     payload, sig = token.split(".")
-    forged_fields = {**_fields(), "l": "一级/高级技师"}
+    forged_fields = {**_fields(), "l": 1}
     forged = signing.sign_statement(key, forged_fields).split(".")[0] + "." + sig  # new payload, old signature
     other = signing.load_signing_key(tmp_path / "other")
     for bad in (forged, signing.sign_statement(other, _fields()), payload, "", "a.b", token + "x", "." * 3,
                 payload + "." + sig[:-2]):
         with pytest.raises(signing.BadStatement):
             signing.verify_statement(bad, key.public_key())
-    assert signing.verify_statement(token, key.public_key()).fields["l"] == "三级/高级工"
+    assert signing.verify_statement(token, key.public_key()).fields["l"] == 3
 
 
 def test_the_offline_checker_uses_only_the_public_key(tmp_path, key, capsys):
@@ -430,7 +430,8 @@ def test_the_offline_checker_uses_only_the_public_key(tmp_path, key, capsys):
     token = signing.sign_statement(key, _fields())
     assert verify_main(["--key", str(pem), f"https://example.invalid/verify?s={token}"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["签名"] == "有效" and out["n"] == _fields()["n"]
+    assert out["签名"] == "有效" and out["证书编号"] == _fields()["n"] and out["等级"] == "三级/高级工"
+    assert out["评价机构编码"] == "S000022880001" and out["证件类型"] == "居民身份证"
     assert verify_main(["--key", str(pem), token[:-3] + "AAA"]) == 1
     assert "签名无效" in capsys.readouterr().out
     result = subprocess.run([sys.executable, "-m", "grading.certificates.verify_statement", "--key", str(pem), token],

@@ -23,7 +23,7 @@ from web.certificates.pdf import certificate_pdf
 from web.downloads import download
 from web.extensions import db
 from web.params import form_int
-from web.photos import photos_of
+from web.photos import photo_path_of
 
 C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
 
@@ -35,7 +35,7 @@ class PostForm(FlaskForm):
 def _pdf_response(cert: Certificate) -> Response:
     version = cert.current
     token = sign_statement(signing_key(), statement_fields(cert.number, version))
-    data = certificate_pdf(cert, photo=photos_of([cert.person_id]).get(cert.person_id),
+    data = certificate_pdf(cert, photo=photo_path_of(cert.person_id),
                            qr_payload=verify_link(token), lookup=lookup_lines())
     return download(data, f"职业技能等级证书-{cert.number}.pdf", "application/pdf")
 

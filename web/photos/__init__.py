@@ -37,3 +37,21 @@ def photos_of(person_ids: Iterable[int | None]) -> dict[int, bytes]:
 
 
 from web.photos import views  # noqa: E402,F401
+
+
+def photo_paths_of(person_ids: Iterable[int]) -> dict[int, str]:
+    """The paths of the stored photos (``.jpg`` files) of those of ``person_ids`` who have one;
+    for the certificate PDF, whose renderer copies a JPEG file into the PDF without decoding it."""
+    ids = set(person_ids)
+    store = photo_store()
+    found = {}
+    for person_id, sha in db.session.execute(select(Person.id, Person.photo_sha256).where(
+            Person.id.in_(ids), Person.photo_sha256.is_not(None))):
+        path = store.path(sha)
+        if path.exists():
+            found[person_id] = str(path)
+    return found
+
+
+def photo_path_of(person_id: int) -> str | None:
+    return photo_paths_of([person_id]).get(person_id)
