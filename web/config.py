@@ -67,7 +67,7 @@ class DefaultConfig:
     PUBLIC_BASE_URL: str | None = None
     CERTIFICATE_LOOKUP_ADDRESSES: tuple[str, ...] = ("技能人才评价证书全国联网查询：zscx.osta.org.cn",)
     # Public verification (/verify) per address: generous for a person, bounding enumeration.
-    VERIFY_RATE_LIMIT = "30 per minute;300 per hour"
+    VERIFY_RATE_LIMIT = "30 per minute"
     CONTENT_SECURITY_POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
