@@ -5,7 +5,8 @@ its admin, and an acknowledged batch of ``level`` with ``n`` registered candidat
 ``png`` make photo bytes. Run as a module it is the issuing child process of the concurrency
 test: ``python -m tests.grading.certificate_worlds ADMIN_ID BATCH_ID REG_ID,REG_ID,…`` issues
 one certificate per transaction (BEGIN IMMEDIATE on SQLite) and prints the numbers, against the
-database named by ``DATABASE_URL``.
+database named by ``DATABASE_URL``; with ``CERT_GO_FILE`` set it prints ``ready`` and waits for
+that file to exist before it starts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+import os
 import sys
+import time
 
 from PIL import Image
 
@@ -86,6 +89,11 @@ def _issue_one_at_a_time(admin_id: int, batch_id: int, registration_ids: list[in
     app = create_app({"SOCKETIO_ASYNC_MODE": "threading", "SECRET_KEY": "issuer"})
     with app.app_context():
         session = db.session
+        go = os.environ.get("CERT_GO_FILE")
+        if go:  # both children start issuing together, so they really race for the counter
+            print("ready", flush=True)
+            while not os.path.exists(go):
+                time.sleep(0.01)
         for reg_id in registration_ids:
             def one(reg_id: int = reg_id) -> str:
                 cert, = issue_certificates(session, session.get_one(User, admin_id), batch_id, [reg_id],
