@@ -248,6 +248,7 @@ def _person(seat: Seat | None, candidate: User | None, ticket_no: str) -> dict[s
         "col": seat.col if seat else None,
         "form": seat.form_label if seat else None,
         "candidate_id": candidate.id if candidate else None,
+        "person_id": candidate.person_id if candidate else None,  # the seat detail's photo
         "name": candidate.name if candidate else "",
         "id_masked": mask_id_number(candidate.id_number or "") if candidate else "",
         "ticket_no": ticket_no if candidate else "",  # of the registration in the room's batch

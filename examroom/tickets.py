@@ -46,6 +46,7 @@ class Ticket:
     room: str  # "" when not seated (or not a theory sitting)
     seat: str  # "3-4" (row-col), "" when not seated
     rules: tuple[str, ...]
+    person_id: int | None = None  # whose photo the ticket shows (the web layer reads the store)
 
     @property
     def qr_payload(self) -> str:
@@ -120,6 +121,7 @@ def build_ticket(batch: Batch, sitting: ExamSession, entry: BatchCandidate, seat
         room=seat.room.name if seat is not None else "",
         seat=f"{seat.row}-{seat.col}" if seat is not None else "",
         rules=rules,
+        person_id=entry.person_id,
     )
 
 

@@ -11,6 +11,7 @@ from foundation import (  # noqa: F401
     login_sessions,
     occupations,
     people,
+    photos,
     settings,
 )
 from foundation.db import Base

@@ -73,6 +73,9 @@ class Person(Base):
     id_number: Mapped[str] = mapped_column(String(MAX_ID_NUMBER), index=True)
     name: Mapped[str] = mapped_column(String(64), info=name_info("姓名"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The 1-inch photo (foundation.photos): SHA-256 of the stored JPEG file, None without one.
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    photo_updated_at: Mapped[dt.datetime | None]
 
     @property
     def id_type_label(self) -> str:

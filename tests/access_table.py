@@ -205,6 +205,27 @@ EXPECTED: dict[str, set[str] | str] = {
     "oversight.reports": {C},
     "oversight.report": {C},
     "oversight.report_download": {C},
+    # Photos: the route answers only the person, their institution's admin, proctors of a room
+    # they are seated in and the centre (object level: tests/web/test_photo_pages.py).
+    "photos.person_photo": EVERYONE,
+    "photos.my_photo": {CA},
+    "photos.upload_for_person": {IA},
+    "photos.import_zip": {IA},
+    # Certificates (证书) and public verification (证书查询).
+    "certificates.index": {C, IA},
+    "certificates.batch": {C, IA},
+    "certificates.issue": {IA},
+    "certificates.register": {C, IA},
+    "certificates.detail": {C, IA},
+    "certificates.pdf": {C, IA},
+    "certificates.correct": {IA},
+    "certificates.request_revocation": {IA},
+    "certificates.decide_revocation": {C},
+    "certificates.mine": {CA},
+    "certificates.my_pdf": {CA},
+    "verify.verify": PUBLIC,
+    "verify.key": PUBLIC,
+    "verify.key_pem": PUBLIC,
 }
 
 

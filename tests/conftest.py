@@ -40,7 +40,9 @@ def database_uri(tmp_dir: Path) -> str:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     uri = database_uri(tmp_path_factory.mktemp("db"))
-    application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri})
+    files = tmp_path_factory.mktemp("files")  # photos and the certificate key: never instance/
+    application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri, "PHOTO_DIR": str(files / "photos"),
+                              "CERTIFICATE_KEY_DIR": str(files / "keys")})
     with application.app_context():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)

@@ -98,6 +98,9 @@ def _path(rule, world, role: str | None) -> str:
         "doc": "task",
         "registration_id": 999_999,
         "sheet_id": 999_999,
+        "person_id": 999_999,  # photos: none, so an allowed role gets 404
+        "certificate_id": 999_999,  # certificates: none, so an allowed role gets 404
+        "request_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
@@ -151,7 +154,7 @@ def test_anonymous_against_every_route(app, session, client, world):
 # URL arguments that name an institution's object; a route with none of them is not
 # institution-scoped (occupations, blueprints, enemy sets and runs are national).
 SCOPED_ARGS = {"user_id", "institution_id", "batch_id", "sitting_id", "room_id", "candidate_id", "attempt_id",
-               "paper_id", "staff_id", "report_id"}
+               "paper_id", "staff_id", "report_id", "person_id"}
 
 
 class TwoInstitutions:
@@ -191,6 +194,7 @@ class TwoInstitutions:
             "number": 1, "image_id": 999_999, "ext": "png", "set_id": 999_999, "run_id": 999_999, "job_id": 999_999,
             "entry_id": 999_999, "day": "2031-10-01", "report_id": 999_999,
             "staff_id": next(s.id for s in exam.batch.staff if s.role == "proctor"),
+            "person_id": exam.candidates[0].person_id,
         }
 
 

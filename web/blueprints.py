@@ -9,11 +9,14 @@ from web.auth import bp as auth_bp
 from web.bank import bp as bank_bp
 from web.batches import bp as batches_bp
 from web.calendar import bp as calendar_bp
+from web.certificates import bp as certificates_bp
+from web.certificates import verify_bp
 from web.exam import bp as exam_bp
 from web.institutions import bp as institutions_bp
 from web.jobs import bp as jobs_bp
 from web.main import bp as main_bp
 from web.occupations import bp as occupations_bp
+from web.photos import bp as photos_bp
 from web.proctor import bp as proctor_bp
 from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
@@ -46,4 +49,7 @@ BLUEPRINTS = (
     oversight_bp,
     holds_bp,
     marking_bp,
+    photos_bp,
+    certificates_bp,
+    verify_bp,
 )

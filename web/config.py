@@ -60,6 +60,16 @@ class DefaultConfig:
     JOBS_DIR: str | None = None
     JOBS_INLINE = False
     PAGE_SIZE = 20
+    # Candidate photos (foundation.photos): outside the web root; None = instance/photos.
+    PHOTO_DIR: str | None = None
+    # Certificates: the centre's Ed25519 key pair (made on first use; None = instance/keys), the
+    # address the QR codes link to (None = the address of the request that renders the PDF) and
+    # the lookup addresses printed under this platform's own.
+    CERTIFICATE_KEY_DIR: str | None = None
+    PUBLIC_BASE_URL: str | None = None
+    CERTIFICATE_LOOKUP_ADDRESSES: tuple[str, ...] = ("技能人才评价证书全国联网查询：zscx.osta.org.cn",)
+    # Public verification (/verify) per address: generous for a person, bounding enumeration.
+    VERIFY_RATE_LIMIT = "30 per minute"
     CONTENT_SECURITY_POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "

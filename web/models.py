@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import examroom.models  # noqa: F401
 import foundation.models  # noqa: F401
+import grading.certificates.models  # noqa: F401
 import grading.psychometrics.models  # noqa: F401
 import grading.results.models  # noqa: F401
 import grading.results.theory  # noqa: F401  (close hook: a closed attempt becomes a theory result)

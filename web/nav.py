@@ -56,6 +56,12 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("技能评分", "skill.index", (E, IA, C),
              "操作技能考核：考评员独立评分（平板可用、断网不丢草稿），组长复核，考评员评分统计。"),
     NavEntry("准考证", "batches.my_tickets", (CA,), "下载本人各场次的准考证（省中心确认认定计划后）。"),
+    NavEntry("证书", "certificates.index", (C, IA),
+             "按批次颁发职业技能等级证书，证书更正与注销（注销须省中心审核），证书发放登记表。",
+             active_prefix="certificates."),
+    NavEntry("我的证书", "certificates.mine", (CA,), "查看本人的职业技能等级证书并下载 PDF。",
+             active_prefix="certificates.mine"),
+    NavEntry("我的照片", "photos.my_photo", (CA,), "上传 1 寸证件照，用于准考证、考场身份核验和证书。"),
     NavEntry("监考", "proctor.index", (P,),
              "我的监考考场：实时座位图，开考、暂停、延时、警告、违纪记录、换机审批与考场记录表签名。"),
     NavEntry("督考", "supervise.index", (S,), "只读查看所督考批次的考场实况与考场记录表，每场考试后提交督考报告。"),
@@ -74,6 +80,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("操作日志", "audit.index", (C,), "全部操作的防篡改记录，可校验哈希链。"),
     NavEntry("我的考试", "exam.index", (CA,), "查看已安排座位的考试场次，进入考场核对身份并在线作答。"),
     NavEntry("机构公示", "public.institutions", STAFF + (CA,), "向社会公开的已备案评价机构名单。", in_menu=False),
+    NavEntry("证书查询", "verify.verify", STAFF + (CA,), "按证书编号和姓名（或证件号码）免费查验证书。", in_menu=False),
     NavEntry("修改密码", "auth.change_password", STAFF, "修改本人登录密码。", in_menu=False),
 )
 
@@ -85,7 +92,7 @@ ROLE_INTROS: dict[Role, str] = {
     P: "您负责理论考试考场的现场监考。",
     E: "您负责操作技能考核的评分：在「技能评分」中为各工位考生独立评分并签名；担任组长时复核评分差过大的成绩。",
     S: "您可以只读查看考场实况，并在每场考试后提交督考报告。",
-    CA: "您可以下载准考证、进入考场参加在线理论考试；成绩查询尚在建设中。",
+    CA: "您可以上传照片、下载准考证、进入考场参加在线理论考试，查看和下载本人的证书；成绩查询尚在建设中。",
 }
 
 

@@ -30,6 +30,7 @@ from foundation import occupation_excel
 from foundation.audit import AuditEntry
 from foundation.roles import Role
 from foundation.xlsx import cell_text, read_sheet
+from grading.certificates.register import register_xlsx
 from grading.psychometrics import report_excel
 from grading.psychometrics.reports import THETA_GRID, DifComparison, DifReport, DifRow
 from itembank import blueprint_excel
@@ -95,6 +96,12 @@ OCCUPATION = NS(code="6-18-01-01", name="车工", work_types=[NS(name="普通车
 BLUEPRINT = NS(name="细目表", nodes=[NS(code="A", name="基础", importance=None, weight=100),
                                     NS(code="A-001", name="点", importance="X", weight=0)])
 
+BATCH = NS(name="=批次", institution=NS(name="机构", code="S000022880001"), occupation=NS(name="电工"),
+           work_type=None, level=3)
+CERTIFICATE = NS(number="S000022880001263000001", issued_on=dt.date(2026, 12, 1), status_label="有效",
+                 current=NS(occupation_code="6-31-01-03", occupation_name="电工", work_type_text="--", name="+张三",
+                            id_type_label="居民身份证", id_number="220102199001010012", level=3))
+
 #: module.function → a call producing its .xlsx bytes
 EXPORTERS: dict[str, Callable[[], bytes]] = {
     "itembank.item_excel.export_items_bytes": lambda: xl.export_items_bytes([_item("Q1", "题干"), _item("Q2", "=1")]),
@@ -109,6 +116,7 @@ EXPORTERS: dict[str, Callable[[], bytes]] = {
     "grading.psychometrics.report_excel.item_report_xlsx": lambda: report_excel.item_report_xlsx(_item_report()),
     "grading.psychometrics.report_excel.paper_report_xlsx": lambda: report_excel.paper_report_xlsx(_paper_report()),
     "grading.psychometrics.report_excel.dif_report_xlsx": lambda: report_excel.dif_report_xlsx(_dif_report()),
+    "grading.certificates.register.register_xlsx": lambda: register_xlsx(BATCH, [CERTIFICATE]),  # type: ignore[arg-type]
 }
 
 

@@ -9,7 +9,9 @@ import pytest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 IMPORT_PAGES = ["bank/transfer/import.html", "bank/blueprints/import.html", "batches/import.html",
-                "occupations/import.html", "analysis/runs/response_set_new.html"]
+                "occupations/import.html", "analysis/runs/response_set_new.html", "photos/import.html"]
+#: Photo uploads (at most 2 MB, one picture): plain forms, no progress script needed.
+PHOTO_FORMS = ["photos/mine.html", "users/edit.html"]
 
 
 @pytest.mark.parametrize("name", IMPORT_PAGES)
@@ -23,7 +25,7 @@ def test_every_multipart_form_is_listed():
     """A new upload form must be added here (and get the script) deliberately."""
     found = sorted(str(p.relative_to(TEMPLATES)) for p in TEMPLATES.rglob("*.html")
                    if 'enctype="multipart/form-data"' in p.read_text(encoding="utf-8"))
-    assert found == sorted(IMPORT_PAGES)
+    assert found == sorted(IMPORT_PAGES + PHOTO_FORMS)
 
 
 def test_the_script_is_served_from_static(client):

@@ -23,6 +23,7 @@ OBJECTS: dict[str, str] = {
     "calendar_day": "工作日历",
     "calibration": "参数标定",
     "component_result": "科目成绩",
+    "certificate": "职业技能等级证书",
     "enemy_set": "互斥题组",
     "exam": "在线考试",
     "institution": "评价机构",
@@ -129,6 +130,13 @@ VERBS: dict[str, str] = {
     "upload": "上传",
     "warn": "警告",
     "withdraw": "撤回督导员",
+    "correct": "更正（重新颁发）",
+    "issue": "颁发",
+    "revocation_request": "申请注销",
+    "revocation_refused": "不予注销",
+    "revoke": "注销",
+    "photo": "上传照片",
+    "photo_import": "批量导入照片",
 }
 
 #: Detail keys worth a Chinese name; others show as they are.
@@ -140,6 +148,7 @@ KEYS: dict[str, str] = {
     "examinees": "考生数", "groups": "分组", "blueprint_id": "细目表", "message": "内容", "version": "版本",
     "count": "数量", "active": "启用", "note": "说明", "place": "地点", "starts_at": "开始时间",
     "chair": "组长",
+    "numbers": "证书编号", "request": "申请", "photo": "照片", "imported": "已导入", "files": "文件数",
 }
 
 MAX_VALUE_CHARS = 160

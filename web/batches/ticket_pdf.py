@@ -3,13 +3,14 @@ ticket number drawn from segno's matrix (no raster image, prints sharp at any si
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import segno
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
-from reportlab.platypus import PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Image, PageBreak, Spacer, Table, TableStyle
 
 from examroom.tickets import Ticket
 from web.pdf import cjk_font, document, mm, para, table
@@ -29,11 +30,21 @@ def qr_drawing(payload: str, size: float = 32 * mm) -> Drawing:
     return drawing
 
 
-def _ticket_flowables(ticket: Ticket) -> list[Any]:
+def photo_flowable(data: bytes | None, width: float = 25 * mm, height: float = 35 * mm) -> Any:
+    """A 1-inch photo (25 × 35 mm), or a bordered box saying there is none."""
+    if data is not None:
+        return Image(io.BytesIO(data), width=width, height=height)
+    box = Table([[para("照片", "small")]], colWidths=[width], rowHeights=[height])
+    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.5, colors.grey), ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+                             ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return box
+
+
+def _ticket_flowables(ticket: Ticket, photo: bytes | None) -> list[Any]:
     width = 174 * mm
-    head = Table([[para(ticket.title, "title"), qr_drawing(ticket.qr_payload)]],
-                 colWidths=[width - 38 * mm, 38 * mm])
-    head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
+    head = Table([[para(ticket.title, "title"), photo_flowable(photo), qr_drawing(ticket.qr_payload)]],
+                 colWidths=[width - 68 * mm, 30 * mm, 38 * mm])
+    head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("ALIGN", (1, 0), (-1, 0), "RIGHT")]))
     rows = [
         ["准考证号", ticket.ticket_no, "姓名", ticket.candidate_name],
         ["身份证号", ticket.id_number_masked, "等级", ticket.level],
@@ -53,13 +64,15 @@ def _ticket_flowables(ticket: Ticket) -> list[Any]:
     return flowables
 
 
-def tickets_pdf(tickets: Sequence[Ticket], *, title: str) -> bytes:
-    """One page per ticket; an empty sequence still gives a valid one-page PDF saying so."""
+def tickets_pdf(tickets: Sequence[Ticket], *, title: str, photos: Mapping[int, bytes] | None = None) -> bytes:
+    """One page per ticket, with the candidate's photo from ``photos`` (by person id) when
+    there is one; an empty sequence still gives a valid one-page PDF saying so."""
     flowables: list[Any] = []
     for k, ticket in enumerate(tickets):
         if k:
             flowables.append(PageBreak())
-        flowables.extend(_ticket_flowables(ticket))
+        photo = (photos or {}).get(ticket.person_id) if ticket.person_id is not None else None
+        flowables.extend(_ticket_flowables(ticket, photo))
     if not flowables:
         flowables = [para("本场次暂无考生。", "title")]
     return document(flowables, title=title)

@@ -63,6 +63,7 @@ from web.batches.ticket_pdf import tickets_pdf
 from web.downloads import PDF, XLSX, download
 from web.extensions import db
 from web.params import form_int
+from web.photos import photos_of
 from web.templating import beijing
 
 C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
@@ -791,7 +792,8 @@ def session_tickets(batch_id: int, sitting_id: int) -> Response:
     sitting = _sitting_of(batch, sitting_id)
     items = tickets.tickets_for_session(db.session, batch.id, sitting.id)
     day = beijing(sitting.starts_at, "%Y%m%d-%H%M")
-    return _pdf(tickets_pdf(items, title=f"{batch.name} 准考证"), f"准考证-{batch.name}-{day}.pdf")
+    return _pdf(tickets_pdf(items, title=f"{batch.name} 准考证",
+                            photos=photos_of(t.person_id for t in items)), f"准考证-{batch.name}-{day}.pdf")
 
 
 @bp.get("/<int:batch_id>/sessions/<int:sitting_id>/tickets/<int:candidate_id>.pdf")
@@ -803,7 +805,8 @@ def candidate_ticket(batch_id: int, sitting_id: int, candidate_id: int) -> Respo
         ticket = tickets.ticket_for(db.session, batch.id, sitting.id, candidate_id)
     except NotFound:
         abort(404)
-    return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}"), f"准考证-{ticket.ticket_no}.pdf")
+    return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}", photos=photos_of([ticket.person_id])),
+                f"准考证-{ticket.ticket_no}.pdf")
 
 
 @bp.get("/tickets")
@@ -820,5 +823,6 @@ def my_ticket_pdf(sitting_id: int) -> Response:
         ticket = tickets.own_ticket(db.session, actor(), sitting_id)
     except NotFound:
         abort(404)
-    return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}"), f"准考证-{ticket.ticket_no}.pdf")
+    return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}", photos=photos_of([ticket.person_id])),
+                f"准考证-{ticket.ticket_no}.pdf")
 

@@ -22,6 +22,11 @@
   const panelBody = panel.querySelector("[data-panel-body]");
   const panelEmpty = panel.querySelector("[data-panel-empty]");
   const panelInfo = panel.querySelector("[data-panel-info]");
+  const panelPhoto = panel.querySelector("[data-panel-photo]");
+  if (panelPhoto) {
+    panelPhoto.addEventListener("load", () => { panelPhoto.hidden = false; });
+    panelPhoto.addEventListener("error", () => { panelPhoto.hidden = true; });
+  }
   const result = panel.querySelector("[data-result]");
   const ACK_TIMEOUT_MS = 10000;
   const CLOSED = new Set(["submitted", "expired", "terminated"]);
@@ -204,6 +209,15 @@
     ];
     if (s.pending_move) rowsInfo.push(["换机申请", `新设备 ${s.pending_move.device}，${time(s.pending_move.requested_at, true)}`]);
     panelInfo.replaceChildren(...rowsInfo.flatMap(([k, v]) => [node("dt", "", k), node("dd", "", v)]));
+    if (panelPhoto) {
+      // The photo route answers only this room's proctors; no photo (404) leaves it hidden.
+      const src = s.person_id ? `/people/${s.person_id}/photo.jpg` : "";
+      if (panelPhoto.dataset.src !== src) {
+        panelPhoto.dataset.src = src;
+        panelPhoto.hidden = true;
+        if (src) panelPhoto.src = src; else panelPhoto.removeAttribute("src");
+      }
+    }
     if (canAct) {
       const move = panel.querySelector('[data-act="approve_move"]');
       if (move) move.hidden = !s.pending_move;

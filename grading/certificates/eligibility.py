@@ -1,0 +1,99 @@
+"""May this registration be issued a certificate? The one precondition of issuance.
+
+:func:`issuance_problems` returns the reasons (Simplified Chinese) that stop issuance for one
+registration; an empty list means it may be issued. :mod:`.issuance` calls nothing else, so
+every rule about *whether* a certificate may exist lives here. It is the sum of
+:func:`batch_problems` (the same for every registration of a batch, asked once when a whole
+batch is issued) and :func:`registration_problems` (the person's own).
+
+Checked today:
+
+* the batch's institution is filed (已备案) and has its 13-character code (the number needs it);
+* the batch's plan was acknowledged by the centre (中心已确认);
+* the occupation / 工种 / level is within the institution's filed scope
+  (:func:`foundation.institutions.check_in_scope`);
+* no valid certificate exists for the person × occupation × 工种 × level.
+
+The issuing institution is the registration's (who evaluates issues): the issuance service
+refuses an admin of another institution before it asks this function.
+
+**Not checked yet — the extension point.** :func:`chain_problems` is where the rest of the
+chain plugs in, and today it returns nothing: a confirmed 合格 level decision for the
+registration (``level_decision``, state confirmed, outcome qualified), a publicity that ended
+clean for that person (no objection upheld or pending), and the centre's approval of the
+submission that carried the person's certificate data. Until it is wired, issuance checks only
+the rules above. See ``docs/certificates.md``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examroom.models import Batch, BatchCandidate, BatchStatus
+from foundation.errors import ValidationError
+from foundation.institutions import FilingStatus, check_in_scope
+from foundation.levels import level_name
+from grading.certificates.models import Certificate, CertificateStatus
+
+
+def existing_valid(session: Session, person_id: int, occupation_id: int, work_type_id: int | None,
+                   level: int) -> Certificate | None:
+    """The person's valid certificate for this occupation / 工种 / level, if any."""
+    return session.scalar(select(Certificate).where(
+        Certificate.person_id == person_id, Certificate.occupation_id == occupation_id,
+        Certificate.work_type_key == (work_type_id or 0), Certificate.level == level,
+        Certificate.status == CertificateStatus.VALID.value))
+
+
+def chain_problems(session: Session, registration: BatchCandidate) -> list[str]:
+    """EXTENSION POINT (issue 14 points 2–4 and the stored level decisions of issue 13): the
+    reasons the result chain does not allow issuance yet. To be wired by whoever lands them:
+
+    * no confirmed level decision with outcome 合格 for ``registration`` →
+      「尚无已确认的“合格”认定结果」;
+    * the registration's person is not on a publicity that ended, or an objection against them
+      is pending or was upheld → 「公示未结束或存在未处理的异议」;
+    * the centre has not approved the submission carrying this registration →
+      「成绩及证书数据尚未经省中心审核通过」.
+
+    Returns ``[]`` today: none of these records exists in this code base yet."""
+    return []
+
+
+def issuance_problems(session: Session, registration: BatchCandidate) -> list[str]:
+    """Why ``registration`` may not be issued its certificate (empty: it may): the batch's
+    problems (:func:`batch_problems`), then the registration's own (:func:`registration_problems`)."""
+    return batch_problems(session, registration.batch) + registration_problems(session, registration)
+
+
+def batch_problems(session: Session, batch: Batch) -> list[str]:
+    """What stops issuance for every registration of ``batch`` alike (the institution, its scope,
+    the plan). Issuing a whole batch asks this once, then :func:`registration_problems` per person."""
+    inst = batch.institution
+    problems: list[str] = []
+    if inst.status != FilingStatus.FILED.value:
+        problems.append(f"评价机构当前状态为「{inst.status_label}」，不能发证。")
+    elif not inst.code:
+        problems.append("评价机构尚无 13 位评价机构编码，不能生成证书编号。")
+    else:
+        try:
+            check_in_scope(session, inst, batch.occupation_id, batch.work_type_id, batch.level)
+        except ValidationError as exc:
+            problems.append(f"超出备案评价范围：{exc.message}")
+    if batch.status != BatchStatus.ACKNOWLEDGED.value:
+        problems.append("该批次的认定计划尚未经省中心确认。")
+    return problems
+
+
+def registration_problems(session: Session, registration: BatchCandidate) -> list[str]:
+    """What stops issuance for this registration alone: a valid certificate already held, and the
+    result chain (:func:`chain_problems`)."""
+    batch = registration.batch
+    problems: list[str] = []
+    existing = existing_valid(session, registration.person_id, batch.occupation_id, batch.work_type_id, batch.level)
+    if existing is not None:
+        what = batch.occupation.name + (f"（{batch.work_type.name}）" if batch.work_type else "")
+        problems.append(f"该人员已持有有效的{what}{level_name(batch.level)}证书（{existing.number}）。")
+    problems.extend(chain_problems(session, registration))
+    return problems
