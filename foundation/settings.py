@@ -75,6 +75,13 @@ DEFAULT_RULES: dict[str, Any] = {
     "room_open_window": {"before_minutes": 30, "after_minutes": 60},
     # Seats in one exam room (the notice: standard rooms of about 30).
     "room_max_seats": 30,
+    # Panels (评审专家组, grading.results.panels): 综合评审 opens only to registrations whose
+    # theory and skill (where their scheme requires them) are passed and valid; a 综合评审
+    # defence (答辩) lasts at least this many minutes per candidate [R].
+    "panel_rules": {"review_requires_passes": True, "defence_min_minutes": 30},
+    # Optional sub-items (评分细项) of a panel member's score per component: [name, points]
+    # pairs totalling 100; none means one score out of 100.
+    "panel_criteria": {"performance": [], "review": []},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -91,6 +98,8 @@ RULE_LABELS: dict[str, str] = {
     "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限、晚开考时从何时起算）",
     "room_max_seats": "每个考场的座位数上限",
     "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
+    "panel_rules": "评审专家组规则（综合评审须理论与技能合格后参加、答辩最短时长）",
+    "panel_criteria": "业绩评审与综合评审的评分细项",
 }
 
 
