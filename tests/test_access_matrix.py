@@ -92,6 +92,11 @@ def _path(rule, world, role: str | None) -> str:
         "report_id": 999_999,
         "scheme_id": 999_999,
         "job_id": 999_999,  # none: an allowed role gets 404
+        "reg_id": 999_999,  # reviews: no registration, so an allowed role gets 404
+        "component": "review",
+        "attachment_id": 999_999,
+        "competition_id": 999_999,
+        "rule_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

@@ -9,6 +9,7 @@ from web.auth import bp as auth_bp
 from web.bank import bp as bank_bp
 from web.batches import bp as batches_bp
 from web.calendar import bp as calendar_bp
+from web.competitions import bp as competitions_bp
 from web.exam import bp as exam_bp
 from web.institutions import bp as institutions_bp
 from web.jobs import bp as jobs_bp
@@ -17,6 +18,7 @@ from web.occupations import bp as occupations_bp
 from web.proctor import bp as proctor_bp
 from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
+from web.reviews import bp as reviews_bp
 from web.rules import bp as rules_bp
 from web.schemes import bp as schemes_bp
 from web.users import bp as users_bp
@@ -41,4 +43,6 @@ BLUEPRINTS = (
     proctor_bp,
     supervise_bp,
     oversight_bp,
+    reviews_bp,
+    competitions_bp,
 )

@@ -45,7 +45,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.names import clean_name
 from foundation.roles import Role, require_role
 from foundation.settings import get_rule, set_rule
-from grading.results.decision import Component, Rules, last_valid_day
+from grading.results.decision import Component, Method, Rules, last_valid_day
 from grading.results.dossiers import dossier_of, missing_parts, on_panel, panel_components, registration
 from grading.results.models import ComponentResult, PanelMinutes, PanelScore
 from grading.results.schemes import scheme_for
@@ -98,8 +98,12 @@ def _decimal(text: object, label: str, field: str, high: Decimal) -> Decimal:
     return value.quantize(TENTH)
 
 
-def _fmt(value: Decimal) -> str:
+def fmt_points(value: Decimal) -> str:
+    """``60`` for 60.0, ``12.5`` for 12.5: points and scores as people write them."""
     return str(int(value)) if value == value.to_integral_value() else f"{value.normalize():f}"
+
+
+_fmt = fmt_points
 
 
 def check_criteria(items: Sequence[tuple[str, object]]) -> list[tuple[str, Decimal]]:
@@ -427,14 +431,29 @@ def finalise(session: Session, actor: User, registration_id: int, component: Com
     return result
 
 
+def panel_methods(session: Session, batch: Batch) -> dict[str, tuple[Component, ...]]:
+    """The evaluation methods whose registrations in ``batch`` the panel reviews, each with
+    its panel components (the batch's occupation and level decide the scheme)."""
+    out: dict[str, tuple[Component, ...]] = {}
+    for method in (m.value for m in Method if m is not Method.COMPETITION):
+        required = scheme_for(session, batch.occupation, batch.level, method).required
+        components = tuple(c for c in (Component.PERFORMANCE, Component.REVIEW) if c in required)
+        if components:
+            out[method] = components
+    return out
+
+
 def batch_reviews(session: Session, batch: Batch) -> list[tuple[BatchCandidate, tuple[Component, ...]]]:
     """The batch's registrations a panel reviews, with their panel components, in list order."""
-    by_method: dict[str, tuple[Component, ...]] = {}
-    out = []
-    for reg in batch.candidates:
-        if reg.method not in by_method:
-            by_method[reg.method] = panel_components(session, reg)
-        if by_method[reg.method]:
-            out.append((reg, by_method[reg.method]))
-    return out
+    methods = panel_methods(session, batch)
+    return [(reg, methods[reg.method]) for reg in batch.candidates if reg.method in methods]
+
+
+def progress(session: Session, registration_id: int, component: Component
+             ) -> tuple[int, PanelMinutes | None, ComponentResult | None]:
+    """(members who scored, the minutes, the confirmed result) of one review, for lists."""
+    scored = len(_scores(session, registration_id, component))
+    minutes = _minutes(session, registration_id, component)
+    result = session.get(ComponentResult, minutes.result_id) if minutes and minutes.result_id else None
+    return scored, minutes, result
 
