@@ -116,6 +116,13 @@ def test_the_panel_scores_on_its_page_and_the_chair_confirms(session, client, lo
     login(pw.admin)
     body = client.get(f"/reviews/batches/{pw.batch.id}").get_data(as_text=True)
     assert "78.8 分（已确认）" in body
+    for reader in (pw.admin, pw.centre, pw.members[2]):  # read-only: every score, the minutes, the dossier
+        login(reader)
+        body = client.get(url).get_data(as_text=True)
+        assert "提问 4 个，回答正确。" in body and "score-form" not in body and "minutes-form" not in body
+        assert "主持完成 110 kV 变电站二次回路改造。" in body and "85.5" in body
+        dossier_page = client.get(f"/reviews/registrations/{reg.id}/dossier").get_data(as_text=True)
+        assert "王建国" in dossier_page and "dossier-form" not in dossier_page
     # A member may not record minutes or confirm (the chair's), even by posting directly.
     login(pw.members[1])
     assert client.post(f"/reviews/registrations/{pw.regs[1].id}/review/finalise").status_code in (403, 404)
