@@ -279,7 +279,11 @@ def test_the_wrong_component_or_registration_is_refused(session, pw):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.text(max_size=8).filter(lambda t: t.strip() == "" or any(ord(c) < 32 for c in t)))
+@given(st.one_of(
+    st.text(alphabet=" \t\r\n\u3000", max_size=4),  # blank once trimmed
+    st.tuples(st.text(alphabet="答辩室", min_size=1, max_size=3), st.characters(categories=("Cc", "Cf", "Zl", "Zp")),
+              st.text(alphabet="一二", min_size=1, max_size=3)).map("".join),  # a control character inside
+))
 def test_minutes_with_a_bad_place_write_nothing(session, pw, place):
     reg = ready(session, pw) if not dossiers.dossier_of(session, pw.regs[0].id) else pw.regs[0]
     with pytest.raises(DomainError):
