@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import quote
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
@@ -25,7 +24,7 @@ from grading.results.decision import Component, Method
 from grading.results.dossiers import SECTION_LABELS, DossierInput
 from grading.results.models import DossierAttachment
 from web.access import actor, roles_required
-from web.downloads import safe_filename
+from web.downloads import download
 from web.extensions import db
 from web.params import form_int
 from web.reviews import attachments_dir, bp
@@ -202,19 +201,13 @@ def attachment(attachment_id: int) -> Response:
         row, data = dossiers.read_attachment(db.session, actor(), attachment_id, _folder())
     except NotFound:
         abort(404)
-    inline = row.mime.startswith("image/")
-    resp = Response(data, mimetype=row.mime)
-    name = safe_filename(row.filename)
-    resp.headers["Content-Disposition"] = (f"{'inline' if inline else 'attachment'}; "
-                                           f"filename*=UTF-8''{_quote(name)}")
+    # Images are shown in the browser; PDFs are downloaded (a viewer plug-in would not run under
+    # the sandboxing policy, and a file from outside is better opened outside the platform).
+    resp = download(data, row.filename, row.mime, inline=row.mime.startswith("image/"))
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = ATTACHMENT_CSP
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
-
-
-def _quote(name: str) -> str:
-    return quote(name, safe="")
 
 
 @bp.post("/attachments/<int:attachment_id>/remove")
