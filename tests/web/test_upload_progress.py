@@ -9,7 +9,8 @@ import pytest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 IMPORT_PAGES = ["bank/transfer/import.html", "bank/blueprints/import.html", "batches/import.html",
-                "occupations/import.html", "analysis/runs/response_set_new.html"]
+                "occupations/import.html", "analysis/runs/response_set_new.html", "competitions/import.html",
+                "reviews/dossier.html"]
 
 
 @pytest.mark.parametrize("name", IMPORT_PAGES)
