@@ -660,11 +660,13 @@ def assign_sitting_candidates(
 
 def add_panel_member(session: Session, actor: User, batch_id: int, *, user_id: int, chair: bool = False
                      ) -> ReviewPanelMember:
-    """Put an examiner of the batch on its 综合评审 panel (专家组), as its chair (组长) if
-    ``chair``; only for levels 2–1, one chair."""
+    """Put an examiner of the batch on its panel (评审专家组), as its chair (组长) if ``chair``;
+    one chair. The panel holds the 综合评审 of levels 2–1 and the 工作业绩评审 of a batch whose
+    plan has that module (grading.results.panels scores both)."""
     batch = _editable_batch(session, actor, batch_id)
-    if batch.level not in REVIEW_LEVELS:
-        raise ValidationError(f"综合评审只用于{REVIEW_LEVELS_TEXT}的认定，本批次为{level_name(batch.level)}。")
+    if batch.level not in REVIEW_LEVELS and batch.module(ModuleKind.PERFORMANCE) is None:
+        raise ValidationError(f"综合评审只用于{REVIEW_LEVELS_TEXT}的认定，本批次为{level_name(batch.level)}；"
+                              "本批次也未安排工作业绩评审，不设评审专家组。")
     user = _batch_examiner(batch, user_id)
     if any(m.user_id == user_id for m in batch.panel):
         raise ValidationError(f"「{user.name}」已在综合评审专家组中。", field="user_id")
@@ -875,17 +877,18 @@ def staffing_problems(session: Session, batch: Batch) -> list[str]:
         if sittings and missing:
             problems.append(f"每名考生须安排到一个操作技能考核场次（尚有 {len(missing)} 名未安排，"
                             f"如「{missing[0].candidate.name}」）。")
-    if batch.module(ModuleKind.REVIEW) is not None:
+    if batch.module(ModuleKind.REVIEW) is not None or batch.module(ModuleKind.PERFORMANCE) is not None:
+        what = "综合评审" if batch.module(ModuleKind.REVIEW) is not None else "工作业绩评审"
         panel = int(rules["min_review_panel"])
         odd = bool(rules["review_panel_odd"])
         members = len(batch.panel)
         if members < panel or (odd and members % 2 == 0):
             problems.append(
-                f"综合评审专家组不少于 {panel} 人{'且为奇数' if odd else ''}（当前 {members} 人）。"
+                f"{what}专家组不少于 {panel} 人{'且为奇数' if odd else ''}（当前 {members} 人）。"
             )
         chairs = sum(1 for m in batch.panel if m.is_chair)
         if chairs != 1:
-            problems.append(f"综合评审专家组须指定 1 名组长（当前 {chairs} 名）。")
+            problems.append(f"{what}专家组须指定 1 名组长（当前 {chairs} 名）。")
     # The plan names the institution's own supervisors; the centre's dispatched ones do not count.
     supervisors = len({s.user_id for s in batch.staff if s.role == StaffRole.SUPERVISOR and not s.dispatched})
     min_supervisors = int(rules["min_supervisors"])

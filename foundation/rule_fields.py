@@ -161,6 +161,15 @@ SECTIONS: tuple[RuleSection, ...] = (
             RuleField("assembly_exposure_cap", None, "试题曝光上限", "int", 1, 1000, "套"),
         ),
     ),
+    RuleSection(
+        "panels", "业绩评审与综合评审",
+        "综合评审只对理论知识考试和技能操作考核（方案要求的）均已合格且在有效期内的考生开放；"
+        "综合评审答辩每名考生不少于规定时长，评审记录的时长不足时不予保存。评分细项在「评审评分细项」页设置。",
+        (
+            RuleField("panel_rules", "review_requires_passes", "综合评审须在理论知识和技能操作均合格后参加", "bool"),
+            RuleField("panel_rules", "defence_min_minutes", "综合评审答辩每名考生最短时长", "int", 1, 240, "分钟"),
+        ),
+    ),
 )
 
 SECTIONS_BY_KEY: dict[str, RuleSection] = {s.key: s for s in SECTIONS}

@@ -86,6 +86,13 @@ DEFAULT_RULES: dict[str, Any] = {
     # candidates' mean score is at least min_mean_deviation points and the deviations have the
     # same sign for at least min_same_sign_share of the candidates (consistently, not once).
     "examiner_flags": {"min_mean_deviation": 3.0, "min_same_sign_share": 0.8, "min_candidates": 5},
+    # Panels (评审专家组, grading.results.panels): 综合评审 opens only to registrations whose
+    # theory and skill (where their scheme requires them) are passed and valid; a 综合评审
+    # defence (答辩) lasts at least this many minutes per candidate [R].
+    "panel_rules": {"review_requires_passes": True, "defence_min_minutes": 30},
+    # Optional sub-items (评分细项) of a panel member's score per component: [name, points]
+    # pairs totalling 100; none means one score out of 100.
+    "panel_criteria": {"performance": [], "review": []},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -105,6 +112,8 @@ RULE_LABELS: dict[str, str] = {
     "theory_marking": "理论考试主观题阅卷（两位阅卷人评分相差超过几分时由第三位阅卷人评阅）",
     "skill_reconcile_spread": "操作技能考核：各考评员评分最大差超过几分须由考评组组长复核",
     "examiner_flags": "考评员评分偏严、偏松的判定阈值（平均偏差、同向比例、最少考生数）",
+    "panel_rules": "评审专家组规则（综合评审须理论与技能合格后参加、答辩最短时长）",
+    "panel_criteria": "业绩评审与综合评审的评分细项",
 }
 
 

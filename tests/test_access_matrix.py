@@ -101,6 +101,11 @@ def _path(rule, world, role: str | None) -> str:
         "person_id": 999_999,  # photos: none, so an allowed role gets 404
         "certificate_id": 999_999,  # certificates: none, so an allowed role gets 404
         "request_id": 999_999,
+        "reg_id": 999_999,  # reviews: no registration, so an allowed role gets 404
+        "component": "review",
+        "attachment_id": 999_999,
+        "competition_id": 999_999,
+        "rule_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

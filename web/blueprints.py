@@ -11,6 +11,7 @@ from web.batches import bp as batches_bp
 from web.calendar import bp as calendar_bp
 from web.certificates import bp as certificates_bp
 from web.certificates import verify_bp
+from web.competitions import bp as competitions_bp
 from web.exam import bp as exam_bp
 from web.institutions import bp as institutions_bp
 from web.jobs import bp as jobs_bp
@@ -20,6 +21,7 @@ from web.photos import bp as photos_bp
 from web.proctor import bp as proctor_bp
 from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
+from web.reviews import bp as reviews_bp
 from web.rules import bp as rules_bp
 from web.schemes import bp as schemes_bp
 from web.skill import bp as skill_bp
@@ -52,4 +54,6 @@ BLUEPRINTS = (
     photos_bp,
     certificates_bp,
     verify_bp,
+    reviews_bp,
+    competitions_bp,
 )

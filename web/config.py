@@ -59,6 +59,10 @@ class DefaultConfig:
     JOBS_POLL_SECONDS = 0.5
     JOBS_DIR: str | None = None
     JOBS_INLINE = False
+    # Dossier attachments (业绩材料附件, grading.results.dossiers) are kept under their SHA-256 in
+    # ATTACHMENTS_DIR (default instance/attachments), outside the static folder: they are served
+    # only through the checked route. Every serving process must see the same folder.
+    ATTACHMENTS_DIR: str | None = None
     PAGE_SIZE = 20
     # Candidate photos (foundation.photos): outside the web root; None = instance/photos.
     PHOTO_DIR: str | None = None

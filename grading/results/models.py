@@ -1,5 +1,6 @@
-"""Stored evaluation schemes (评价方案): occupation × level × method → required components and
-pass marks. The service and the rules are in :mod:`grading.results.schemes`."""
+"""Stored results data: evaluation schemes (评价方案, rules in :mod:`grading.results.schemes`),
+component results, work-performance dossiers and panels (:mod:`grading.results.dossiers`,
+:mod:`grading.results.panels`) and competitions (:mod:`grading.results.competitions`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from foundation.accounts import User
 from foundation.db import Base, utcnow
+from foundation.names import name_info
 from foundation.occupations import Occupation
+from foundation.people import Person
 
 # The methods a scheme table row can have: grading.results.decision.Method without 竞赛选拔
 # (a competition has no components to configure).
@@ -230,3 +233,217 @@ class SkillReconciliation(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     chief: Mapped[User] = relationship(lazy="joined")
+
+# ---------------------------------------------------------------- work-performance dossiers and panels
+#
+# Issue 13 point 5: the 业绩材料 of a registration, its attachments, the panel members' scores
+# and the chair's minutes (评审记录). The rules are in grading.results.dossiers and
+# grading.results.panels.
+
+#: The components a panel (评审专家组) scores: 工作业绩评审 and 综合评审.
+PANEL_COMPONENTS = ("performance", "review")
+#: The parts of a dossier an attachment may belong to.
+ATTACHMENT_SECTIONS = ("products", "problems", "tasks", "innovation", "mentoring", "attestation", "other")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class PerformanceDossier(Base):
+    """The work-performance dossier (业绩材料) of one registration: products made, technical
+    problems solved, tasks completed, and for levels 2–1 innovation and mentoring (传技带徒);
+    with the employer's attestation (单位鉴定意见: who attests, in what position, the text and
+    the day). Entered by the institution admin; frozen once a panel member has scored it."""
+
+    __tablename__ = "performance_dossier"
+    __table_args__ = (UniqueConstraint("registration_id", name="uq_performance_dossier_registration"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"))
+    products: Mapped[str] = mapped_column(Text, default="")
+    problems_solved: Mapped[str] = mapped_column(Text, default="")
+    tasks: Mapped[str] = mapped_column(Text, default="")
+    innovation: Mapped[str] = mapped_column(Text, default="")
+    mentoring: Mapped[str] = mapped_column(Text, default="")
+    attester_name: Mapped[str] = mapped_column(String(64), default="", info=name_info("鉴定人姓名"))
+    attester_position: Mapped[str] = mapped_column(String(64), default="", info=name_info("鉴定人职务"))
+    attestation: Mapped[str] = mapped_column(Text, default="")
+    attested_on: Mapped[dt.date | None]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    attachments: Mapped[list[DossierAttachment]] = relationship(
+        back_populates="dossier", cascade="all, delete-orphan", order_by="DossierAttachment.id")
+
+
+class DossierAttachment(Base):
+    """A file of a dossier (a PDF or an image), kept outside the web root under its SHA-256
+    (``storage_key``); served only to the registration's institution, its batch's panel and
+    the centre."""
+
+    __tablename__ = "dossier_attachment"
+    __table_args__ = (
+        CheckConstraint(_in("section", ATTACHMENT_SECTIONS), name="section_known"),
+        CheckConstraint("size > 0", name="size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("performance_dossier.id", ondelete="CASCADE"), index=True)
+    section: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(255))  # as uploaded, control characters removed
+    mime: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    dossier: Mapped[PerformanceDossier] = relationship(back_populates="attachments")
+
+
+class PanelScore(Base):
+    """One panel member's score (0–100, one decimal) of one registration's 工作业绩评审 or
+    综合评审, with the sub-item scores when the centre configured sub-items. Each member scores
+    alone; the others' scores are shown only once every member has scored."""
+
+    __tablename__ = "panel_score"
+    __table_args__ = (
+        CheckConstraint(_in("component", PANEL_COMPONENTS), name="component_known"),
+        CheckConstraint("score >= 0 AND score <= 100", name="score_range"),
+        UniqueConstraint("registration_id", "component", "member_id", name="uq_panel_score_member"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    component: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 1))
+    sub_scores: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[name, max, score], ...]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    scored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    member: Mapped[User] = relationship(lazy="joined")
+
+
+class PanelMinutes(Base):
+    """The chair's minutes (评审记录) of one registration's panel review: when, where, how
+    long (a 综合评审 defence at least the configured minutes), what was asked and concluded.
+    ``result_id`` is the component result written when the chair confirmed the review
+    (the mean of the members' scores); after that nothing of this review changes."""
+
+    __tablename__ = "panel_minutes"
+    __table_args__ = (
+        CheckConstraint(_in("component", PANEL_COMPONENTS), name="component_known"),
+        CheckConstraint("duration_minutes > 0 AND duration_minutes <= 600", name="duration_range"),
+        UniqueConstraint("registration_id", "component", name="uq_panel_minutes_review"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("batch_candidate.id", ondelete="CASCADE"), index=True)
+    component: Mapped[str] = mapped_column(String(16))
+    held_on: Mapped[dt.date]
+    place: Mapped[str] = mapped_column(String(255), info=name_info("评审地点"))
+    duration_minutes: Mapped[int]
+    record: Mapped[str] = mapped_column(Text)
+    chair_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finalised_at: Mapped[dt.datetime | None]
+    result_id: Mapped[int | None] = mapped_column(ForeignKey("component_result.id", ondelete="SET NULL"))
+
+    chair: Mapped[User] = relationship(lazy="joined", foreign_keys=[chair_id])
+
+
+# ---------------------------------------------------------------- competitions (竞赛选拔)
+#
+# Issue 13 point 6: filed competitions, their results and the recognition rules; the service
+# and the engine's inputs are in grading.results.competitions.
+
+#: Competition classes (竞赛类别) as the recognition rules name them.
+COMPETITION_CLASSES = ("国家级一类", "国家级二类", "省级一类", "省级二类", "市级一类", "市级二类")
+#: Contestant types (选手类型).
+CONTESTANT_TYPES = ("职工", "学生", "教师")
+#: Awards (奖项) a result or a rule may name.
+AWARDS = ("金牌", "银牌", "铜牌", "优胜奖", "一等奖", "二等奖", "三等奖")
+
+
+class Competition(Base):
+    """A vocational skills competition (职业技能竞赛) of one occupation, entered by the centre.
+    Only a filed (备案) competition's results count for a level."""
+
+    __tablename__ = "competition"
+    __table_args__ = (
+        CheckConstraint(_in("competition_class", COMPETITION_CLASSES), name="class_known"),
+        CheckConstraint("ends_on >= starts_on", name="dates_ordered"),
+        UniqueConstraint("name", name="uq_competition_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), info=name_info("竞赛名称"))
+    competition_class: Mapped[str] = mapped_column(String(16))
+    organiser: Mapped[str] = mapped_column(String(128), info=name_info("主办单位"))
+    occupation_id: Mapped[int] = mapped_column(ForeignKey("occupation.id"), index=True)
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    filed: Mapped[bool] = mapped_column(default=False)
+    filing_no: Mapped[str] = mapped_column(String(64), default="", info=name_info("备案编号"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    occupation: Mapped[Occupation] = relationship(lazy="joined")
+
+
+class CompetitionEntry(Base):
+    """One person's result in a competition (竞赛成绩): rank, award or top percentage (at least
+    one), and the contestant type. ``name`` is the name as listed by the organiser."""
+
+    __tablename__ = "competition_result"
+    __table_args__ = (
+        CheckConstraint(_in("contestant_type", CONTESTANT_TYPES), name="contestant_type_known"),
+        CheckConstraint("rank IS NULL OR rank >= 1", name="rank_positive"),
+        CheckConstraint("top_percent IS NULL OR (top_percent > 0 AND top_percent <= 100)", name="top_percent_range"),
+        CheckConstraint("rank IS NOT NULL OR award IS NOT NULL OR top_percent IS NOT NULL", name="has_criterion"),
+        UniqueConstraint("competition_id", "person_id", name="uq_competition_result_person"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competition.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    rank: Mapped[int | None]
+    award: Mapped[str | None] = mapped_column(String(16))
+    top_percent: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    contestant_type: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    competition: Mapped[Competition] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship(lazy="joined")
+
+
+class CompetitionRule(Base):
+    """A recognition rule (竞赛认定规则), edited by the centre: a result of this class that
+    meets exactly one criterion (rank within ``max_rank``, the ``award``, or within
+    ``top_percent``), of this contestant type (NULL: any) by a person holding
+    ``current_level`` (NULL: any) confers ``conferred_level``."""
+
+    __tablename__ = "recognition_rule"
+    __table_args__ = (
+        CheckConstraint(_in("competition_class", COMPETITION_CLASSES), name="class_known"),
+        CheckConstraint("contestant_type IS NULL OR " + _in("contestant_type", CONTESTANT_TYPES),
+                        name="contestant_type_known"),
+        CheckConstraint("conferred_level BETWEEN 1 AND 5", name="conferred_level_range"),
+        CheckConstraint("current_level IS NULL OR current_level BETWEEN 1 AND 5", name="current_level_range"),
+        CheckConstraint("(CASE WHEN max_rank IS NULL THEN 0 ELSE 1 END) + (CASE WHEN award IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN top_percent IS NULL THEN 0 ELSE 1 END) = 1", name="one_criterion"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_class: Mapped[str] = mapped_column(String(16))
+    contestant_type: Mapped[str | None] = mapped_column(String(8))
+    current_level: Mapped[int | None]
+    max_rank: Mapped[int | None]
+    award: Mapped[str | None] = mapped_column(String(16))
+    top_percent: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    conferred_level: Mapped[int]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

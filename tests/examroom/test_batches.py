@@ -526,3 +526,18 @@ def test_review_panel_has_one_chair(session, world):
     refused(session, lambda: svc.remove_panel_member(session, world.admin, batch.id, user_id=outsider.id), "不在")
     # An examiner of a skill sitting may also sit on the panel.
     assert set(members) <= {row.user_id for s in svc.skill_sittings(batch) for row in s.examiners}
+
+
+def test_a_performance_review_batch_has_a_panel_below_level_two(session, world):
+    # A level-4 batch with a 工作业绩评审 module: its panel (评审专家组) scores the dossiers, so it
+    # may be staffed, and the panel rules apply to it.
+    batch = world.batch(level=4)
+    svc.add_session(session, world.admin, batch.id, module="performance", starts_at=at("2026-10-21"),
+                    duration_minutes=240, place="评审室")
+    examiners = world.people(Role.EXAMINER, 2)
+    for k, e in enumerate(examiners):
+        svc.assign_staff(session, world.admin, batch.id, user_id=e.id, role="examiner")
+        svc.add_panel_member(session, world.admin, batch.id, user_id=e.id, chair=k == 0)
+    problems = svc.staffing_problems(session, batch)
+    assert "工作业绩评审专家组不少于 3 人且为奇数（当前 2 人）。" in problems
+    assert not any("组长" in p for p in problems)

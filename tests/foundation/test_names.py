@@ -29,6 +29,7 @@ from foundation.errors import RowErrors, ValidationError
 from foundation.names import REFUSED_CATEGORIES, clean_name, name_columns, name_problem
 from foundation.occupations import create_occupation
 from grading.psychometrics import models as grading_models  # noqa: F401  (ResponseSet.name is guarded too)
+from grading.results import models as results_models  # noqa: F401  (dossiers, panels, competitions too)
 from itembank import blueprints as blueprint_svc
 from itembank import enemies
 from tests.examroom.worlds import MIN, T0, Exam, World
@@ -44,9 +45,11 @@ SERVICE_EXAMPLES = settings(max_examples=15, deadline=None,
 
 GUARDED = {
     ("Batch", "name"), ("Batch", "place"), ("BatchCandidate", "work_unit"), ("Blueprint", "name"),
-    ("BlueprintNode", "name"), ("CalendarDay", "name"), ("EnemySet", "name"), ("ExamSession", "place"),
+    ("BlueprintNode", "name"), ("CalendarDay", "name"), ("Competition", "filing_no"), ("Competition", "name"),
+    ("Competition", "organiser"), ("EnemySet", "name"), ("ExamSession", "place"),
     ("Institution", "address"), ("Institution", "contact_name"), ("Institution", "legal_representative"),
     ("Institution", "name"), ("Institution", "supervising_body"), ("Occupation", "name"), ("Paper", "name"),
+    ("PanelMinutes", "place"), ("PerformanceDossier", "attester_name"), ("PerformanceDossier", "attester_position"),
     ("Person", "name"), ("ResponseSet", "name"), ("Room", "name"), ("SkillCriterion", "name"), ("SkillTask", "name"),
     ("User", "name"), ("WorkType", "name"),
 }

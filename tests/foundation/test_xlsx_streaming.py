@@ -33,6 +33,7 @@ from foundation.xlsx import cell_text, read_sheet
 from grading.certificates.register import register_xlsx
 from grading.psychometrics import report_excel
 from grading.psychometrics.reports import THETA_GRID, DifComparison, DifReport, DifRow
+from grading.results import competitions
 from itembank import blueprint_excel
 from itembank import item_excel as xl
 from itembank.models import Item, ItemVersion
@@ -113,6 +114,7 @@ EXPORTERS: dict[str, Callable[[], bytes]] = {
         lambda: occupation_excel.export_occupations_bytes(None, [OCCUPATION]),  # type: ignore[arg-type]
     "foundation.occupation_excel.import_template_bytes": occupation_excel.import_template_bytes,
     "examroom.candidate_import.import_template_bytes": candidate_import.import_template_bytes,
+    "grading.results.competitions.import_template_bytes": competitions.import_template_bytes,
     "grading.psychometrics.report_excel.item_report_xlsx": lambda: report_excel.item_report_xlsx(_item_report()),
     "grading.psychometrics.report_excel.paper_report_xlsx": lambda: report_excel.paper_report_xlsx(_paper_report()),
     "grading.psychometrics.report_excel.dif_report_xlsx": lambda: report_excel.dif_report_xlsx(_dif_report()),

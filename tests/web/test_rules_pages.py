@@ -133,6 +133,9 @@ NOT_ON_THE_PAGE = {
     ("batch_staffing", "by_occupation"),
     # Stored but read by no code yet (the DIF report colours B and C classes itself).
     ("item_flags", "dif_flag_class"),
+    # Lists of sub-items, edited on their own page (评审评分细项, tests/web/test_panel_pages.py).
+    ("panel_criteria", "performance"),
+    ("panel_criteria", "review"),
 }
 OWN_SECTIONS = {"scope_caps", "filing_windows", "province_code"}
 FIELDS = [f for s in SECTIONS for f in s.fields]

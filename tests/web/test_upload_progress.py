@@ -9,7 +9,8 @@ import pytest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 IMPORT_PAGES = ["bank/transfer/import.html", "bank/blueprints/import.html", "batches/import.html",
-                "occupations/import.html", "analysis/runs/response_set_new.html", "photos/import.html"]
+                "occupations/import.html", "analysis/runs/response_set_new.html", "photos/import.html",
+                "competitions/import.html", "reviews/dossier.html"]
 #: Photo uploads (at most 2 MB, one picture): plain forms, no progress script needed.
 PHOTO_FORMS = ["photos/mine.html", "users/edit.html"]
 
