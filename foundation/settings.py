@@ -75,6 +75,14 @@ DEFAULT_RULES: dict[str, Any] = {
     "room_open_window": {"before_minutes": 30, "after_minutes": 60},
     # Seats in one exam room (the notice: standard rooms of about 30).
     "room_max_seats": 30,
+    # Level decisions (grading.results.decision.Rules; pass marks are the schemes'): a pass stays
+    # valid this many months from its sitting, re-sits after a failed attempt inside that window,
+    # an absence counts as an attempt, competition promotions per calendar year, 综合评审 only
+    # after theory and skill are passed; a candidate may ask for a re-check (复核) within this many
+    # working days of the decision's release.
+    "results_rules": {"validity_months": 12, "resits": 1, "absence_counts_as_attempt": True,
+                      "promotions_per_year": 1, "review_after_theory_and_skill": True,
+                      "recheck_working_days": 5},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -91,6 +99,7 @@ RULE_LABELS: dict[str, str] = {
     "room_rules": "考场规则（开考后禁止入场、最早交卷的分钟数、断网作答宽限、晚开考时从何时起算）",
     "room_max_seats": "每个考场的座位数上限",
     "room_open_window": "开考时间窗口（计划开考时间前后的分钟数，仅限考试当天）",
+    "results_rules": "成绩判定规则（合格成绩有效期、补考次数、缺考、竞赛晋级次数、综合评审前置、复核期限）",
 }
 
 
