@@ -62,7 +62,7 @@ from grading.results.models import ComponentResult as ResultRow
 from grading.results.models import LevelDecision
 from grading.results.schemes import schemes_for_level
 
-__all__ = ["LoadedCase", "batch_label", "competition_inputs", "fingerprint", "load_cases", "rules_from_settings"]
+__all__ = ["LoadedCase", "batch_label", "canonical_inputs", "competition_inputs", "load_cases", "rules_from_settings"]
 
 _COMPONENTS = {c.value: c for c in Component}
 
@@ -71,15 +71,21 @@ _COMPONENTS = {c.value: c for c in Component}
 class LoadedCase:
     """One registration's case, or why it cannot be decided yet.
 
-    ``inputs`` is the case as :func:`~grading.results.decision_json.dump_case` writes it (without
-    ``today``) and ``fingerprint`` its SHA-256; both are empty when ``case`` is None."""
+    ``inputs_json`` is the case as :func:`~grading.results.decision_json.dump_case` writes it
+    (without ``today``), as canonical JSON text, and ``fingerprint`` its SHA-256; both are empty
+    when ``case`` is None."""
 
     registration_id: int
     person_id: int
     case: Case | None
     problems: tuple[str, ...]
-    inputs: dict[str, Any]
+    inputs_json: str
     fingerprint: str
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.inputs_json) if self.inputs_json else {}
+        return value
 
 
 def batch_label(batch_id: int) -> str:
@@ -87,10 +93,12 @@ def batch_label(batch_id: int) -> str:
     return f"批次{batch_id}"
 
 
-def fingerprint(inputs: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a case's inputs."""
-    blob = json.dumps(inputs, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+def canonical_inputs(case: Case) -> tuple[str, str]:
+    """The case's inputs as canonical JSON text, and its SHA-256. Canonical without sorting the
+    keys: :func:`~grading.results.decision_json.dump_case` writes every key, always in the same
+    order, and lists in the order the loader gives them (by sitting day, then row)."""
+    text = json.dumps(dump_case(case), ensure_ascii=False, separators=(",", ":"))
+    return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 def rules_from_settings(session: Session) -> Rules:
@@ -206,10 +214,9 @@ def load_cases(session: Session, batch: Batch, today: dt.date,
             case = None
             problems.append(f"成绩或违纪记录不完整：{exc.message}")
         if case is None or problems:
-            out.append(LoadedCase(reg.id, reg.person_id, None, tuple(problems), {}, ""))
+            out.append(LoadedCase(reg.id, reg.person_id, None, tuple(problems), "", ""))
             continue
-        inputs = dump_case(case)
-        out.append(LoadedCase(reg.id, reg.person_id, case, (), inputs, fingerprint(inputs)))
+        out.append(LoadedCase(reg.id, reg.person_id, case, (), *canonical_inputs(case)))
     return out
 
 

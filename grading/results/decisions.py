@@ -26,14 +26,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from examroom.models import Batch, BatchCandidate
 from foundation import audit
 from foundation.accounts import User
 from foundation.calendar import beijing_date, load_calendar
-from foundation.db import utcnow
+from foundation.db import table_of, utcnow
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role, require_role
 from foundation.settings import get_rule
@@ -182,7 +182,7 @@ def _new_versions(session: Session, actor: User, batch: Batch, loaded: Sequence[
             "registration_id": item.registration_id, "batch_id": batch.id, "person_id": item.person_id,
             "version": version, "state": "draft", "outcome": decision["outcome"], "level": decision["level"],
             "decided_on": today, "qualified_on": qualified_on, "resit_until": resit_until,
-            "reasons": decision["reasons"], "inputs": item.inputs, "fingerprint": item.fingerprint,
+            "reasons": decision["reasons"], "inputs_json": item.inputs_json, "fingerprint": item.fingerprint,
             "reason": reason,
             "decided_by_id": actor.id, "decided_by_name": actor.name, "decided_at": now,
         })
@@ -194,8 +194,8 @@ def _write(session: Session, rows: list[dict[str, Any]], superseded: list[int]) 
     if superseded:  # first: a registration has at most one draft at a time
         session.execute(update(LevelDecision).where(LevelDecision.id.in_(superseded))
                         .values(state="superseded", superseded_at=utcnow()))
-    if rows:  # NULLs rendered: else every mix of empty dates is a statement of its own
-        session.execute(insert(LevelDecision).execution_options(render_nulls=True), rows)
+    if rows:  # one executemany of the table's INSERT (the ORM's bulk path costs more per row)
+        session.execute(table_of(LevelDecision).insert(), rows)
     session.flush()
 
 

@@ -6,6 +6,7 @@ components and pass marks, service in :mod:`grading.results.schemes`), component
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -101,9 +102,10 @@ class LevelDecision(Base):
     """One version of a registration's level decision (等级认定结论), as the engine gave it.
 
     ``reasons`` are the readable reasons exactly as :func:`grading.results.decision_json.dump_decision`
-    writes them; ``inputs`` is the engine's input (the case as ``python -m grading.decide``
-    reads it, without ``today``, which is ``decided_on``), and ``fingerprint`` its SHA-256, so a
-    later change of any input (a score, a violation, the scheme, a rule) shows. ``batch_id`` and
+    writes them; ``inputs_json`` is the engine's input (the case as ``python -m grading.decide``
+    reads it, without ``today``, which is ``decided_on``) as the canonical JSON text that
+    ``fingerprint`` (SHA-256) was taken of, so a later change of any input (a score, a
+    violation, the scheme, a rule) shows; kept as text so it is serialised once. ``batch_id`` and
     ``person_id`` repeat the registration's for the batch lists and the person's promotions.
     A registration has at most one draft and at most one confirmed version at a time; a
     version after a confirmed one carries the ``reason`` it was made for."""
@@ -135,7 +137,7 @@ class LevelDecision(Base):
     qualified_on: Mapped[dt.date | None]
     resit_until: Mapped[dt.date | None]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs_json: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -145,6 +147,11 @@ class LevelDecision(Base):
     confirmed_by_name: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[dt.datetime | None]
     superseded_at: Mapped[dt.datetime | None]
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.inputs_json)
+        return value
 
 
 RECHECK_STATES = ("open", "answered")

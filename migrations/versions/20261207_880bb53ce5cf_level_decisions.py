@@ -35,7 +35,7 @@ def upgrade():
     sa.Column('qualified_on', sa.Date(), nullable=True),
     sa.Column('resit_until', sa.Date(), nullable=True),
     sa.Column('reasons', sa.JSON(), nullable=False),
-    sa.Column('inputs', sa.JSON(), nullable=False),
+    sa.Column('inputs_json', sa.Text(), nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
