@@ -92,6 +92,9 @@ def _path(rule, world, role: str | None) -> str:
         "report_id": 999_999,
         "scheme_id": 999_999,
         "job_id": 999_999,  # none: an allowed role gets 404
+        "registration_id": 999_999,  # results: none, so an allowed role gets 404
+        "decision_id": 999_999,
+        "recheck_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
@@ -145,7 +148,7 @@ def test_anonymous_against_every_route(app, session, client, world):
 # URL arguments that name an institution's object; a route with none of them is not
 # institution-scoped (occupations, blueprints, enemy sets and runs are national).
 SCOPED_ARGS = {"user_id", "institution_id", "batch_id", "sitting_id", "room_id", "candidate_id", "attempt_id",
-               "paper_id", "staff_id", "report_id"}
+               "paper_id", "staff_id", "report_id", "registration_id", "decision_id", "recheck_id"}
 
 
 class TwoInstitutions:
@@ -185,6 +188,7 @@ class TwoInstitutions:
             "number": 1, "image_id": 999_999, "ext": "png", "set_id": 999_999, "run_id": 999_999, "job_id": 999_999,
             "entry_id": 999_999, "day": "2031-10-01", "report_id": 999_999,
             "staff_id": next(s.id for s in exam.batch.staff if s.role == "proctor"),
+            "registration_id": exam.batch.candidates[0].id,
         }
 
 

@@ -17,6 +17,7 @@ from web.occupations import bp as occupations_bp
 from web.proctor import bp as proctor_bp
 from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
+from web.results import bp as results_bp
 from web.rules import bp as rules_bp
 from web.schemes import bp as schemes_bp
 from web.users import bp as users_bp
@@ -41,4 +42,5 @@ BLUEPRINTS = (
     proctor_bp,
     supervise_bp,
     oversight_bp,
+    results_bp,
 )
