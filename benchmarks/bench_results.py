@@ -145,39 +145,25 @@ def build(session: Any, registrations: int, per_batch: int, rng: random.Random) 
 
 
 def read_rows(session: Any, batch_id: int, *, entities: bool) -> int:
-    """Merely fetch the rows deciding the batch needs, with the loader's queries: as tuples of
-    columns (what the loader fetches), or as the ORM's objects (what a page reading them gets)."""
+    """Merely fetch the rows deciding the batch needs, with the loader's own statements
+    (:func:`grading.results.cases.row_statements`): as tuples of columns (what the loader
+    fetches), or as the ORM's objects (what a page reading them gets). Plus the batch's current
+    decisions, which deciding reads too."""
     from sqlalchemy.orm import raiseload
 
     from examroom.models import Batch, BatchCandidate
     from examroom.models import Violation as ViolationRow
+    from grading.results.cases import row_statements
     from grading.results.models import ComponentResult, LevelDecision
 
     batch = session.get(Batch, batch_id)
-    persons = select(BatchCandidate.person_id).where(BatchCandidate.batch_id == batch.id)
+    st = row_statements(batch, TODAY)
+    statements = [st.registrations, st.targets, st.results, st.violations]
     if entities:
-        what: tuple[Any, ...] = (BatchCandidate,)
-        results: tuple[Any, ...] = (ComponentResult, BatchCandidate.batch_id)
-        violations: tuple[Any, ...] = (ViolationRow, BatchCandidate.batch_id)
-    else:
-        what = (BatchCandidate.id, BatchCandidate.person_id, BatchCandidate.method)
-        results = (ComponentResult.person_id, ComponentResult.registration_id, BatchCandidate.batch_id,
-                   ComponentResult.component, ComponentResult.sat_on, ComponentResult.state, ComponentResult.score)
-        violations = (ViolationRow.person_id, ViolationRow.registration_id, BatchCandidate.batch_id,
-                      ViolationRow.tier, ViolationRow.component, ViolationRow.occurred_on)
-    n = len(session.execute(select(*what).options(raiseload("*")).where(BatchCandidate.batch_id == batch.id)
-                            .order_by(BatchCandidate.id)).all())
-    n += len(session.execute(
-        select(*results)
-        .join(BatchCandidate, BatchCandidate.id == ComponentResult.registration_id)
-        .join(Batch, Batch.id == BatchCandidate.batch_id)
-        .where(ComponentResult.person_id.in_(persons), Batch.occupation_id == batch.occupation_id,
-               Batch.work_type_id.is_(None), Batch.level == batch.level, ComponentResult.sat_on <= TODAY)
-        .order_by(ComponentResult.sat_on, ComponentResult.id)).all())
-    n += len(session.execute(
-        select(*violations)
-        .join(BatchCandidate, BatchCandidate.id == ViolationRow.registration_id)
-        .where(ViolationRow.person_id.in_(persons), ViolationRow.occurred_on <= TODAY)).all())
+        statements = [st.registrations.with_only_columns(BatchCandidate).options(raiseload("*")), st.targets,
+                      st.results.with_only_columns(ComponentResult, BatchCandidate.batch_id),
+                      st.violations.with_only_columns(ViolationRow, BatchCandidate.batch_id)]
+    n = sum(len(session.execute(statement).all()) for statement in statements)
     n += len(session.scalars(select(LevelDecision).where(LevelDecision.batch_id == batch.id,
                                                          LevelDecision.state != "superseded")).all())
     session.rollback()
