@@ -190,31 +190,33 @@ def run(url: str) -> dict[str, Any]:
         build_s = time.perf_counter() - t0
         batch_ids = world["batch_ids"]
 
-        def read_all(entities: bool) -> tuple[float, int]:
-            start, rows = time.perf_counter(), 0
+        def read_all(entities: bool) -> tuple[float, float, int]:
+            start, cpu, rows = time.perf_counter(), time.process_time(), 0
             for batch_id in batch_ids:
                 rows += read_rows(session, batch_id, entities=entities)
-            return time.perf_counter() - start, rows
+            return time.perf_counter() - start, time.process_time() - cpu, rows
 
         # As the serving process runs (web.gctune): the objects made at start-up frozen out of
         # collection, the young thresholds raised; both phases run under the same settings.
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        load = os.getloadavg()[0]
         reads = [read_all(entities=False) for _ in range(3)]
-        rows_read = reads[0][1]
-        read_s = statistics.median(t for t, _ in reads)
-        orm_s = statistics.median(read_all(entities=True)[0] for _ in range(3))
+        rows_read = reads[0][2]
+        read_s, read_cpu = statistics.median(t for t, _, _ in reads), statistics.median(c for _, c, _ in reads)
+        objects = [read_all(entities=True) for _ in range(3)]
+        orm_s, orm_cpu = statistics.median(t for t, _, _ in objects), statistics.median(c for _, c, _ in objects)
         outcomes: collections.Counter[str] = collections.Counter()
         waiting = 0
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for batch_id in batch_ids:
             admin = session.get(User, world["admin_id"])
             report = decisions.decide_batch(session, admin, batch_id, TODAY)
             session.commit()
             outcomes.update(o for _, _, o in report.created)
             waiting += len(report.waiting)
-        decide_s = time.perf_counter() - start
+        decide_s, decide_cpu = time.perf_counter() - start, time.process_time() - cpu
         stored = session.scalar(select(func.count()).select_from(LevelDecision))
         assert stored == sum(outcomes.values()) and stored + waiting == ARGS.registrations, (stored, waiting)
         version = session.scalar(select(func.sqlite_version())) if url.startswith("sqlite") else \
@@ -222,7 +224,8 @@ def run(url: str) -> dict[str, Any]:
         session.remove()
         db.engine.dispose()
     return {"db": version, "build_s": build_s, "read_s": read_s, "orm_s": orm_s, "rows_read": rows_read,
-            "decide_s": decide_s, "ratio": decide_s / read_s, "orm_ratio": decide_s / orm_s,
+            "decide_s": decide_s, "ratio": decide_s / read_s, "orm_ratio": decide_s / orm_s, "load": load,
+            "read_cpu": read_cpu, "orm_cpu": orm_cpu, "decide_cpu": decide_cpu,
             "stored": stored, "waiting": waiting, "outcomes": dict(outcomes), "rows": world["rows"],
             "batches": len(batch_ids)}
 
@@ -246,14 +249,23 @@ def _report(results: list[dict[str, Any]]) -> str:
             f"batch), {rows['violations']:,} violations; built in bulk in {r['build_s']:.1f} s. "
             f"Stored {r['stored']:,} drafts ({mix}); {r['waiting']:,} not decidable.",
         ]
-    lines += ["", "| database | rows read | read as tuples (s) | read as ORM objects (s) | decide and store (s) "
-              "| ÷ tuples | ÷ objects | ≤ 20 s | ≤ 3× read |", "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines += ["", "Wall seconds, and in brackets this process's CPU seconds (on PostgreSQL the server's own work "
+              "is not in them). The ratio is decide-and-store ÷ read.", "",
+              "| database | load avg | rows read | read as tuples | read as ORM objects | decide and store "
+              "| ÷ tuples | ÷ objects | ≤ 20 s | ≤ 3× read (tuples / objects) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
     for r in results:
-        three = ("met" if r["ratio"] <= 3 else
-                 "NOT met vs tuples, met vs objects" if r["orm_ratio"] <= 3 else "NOT met")
-        lines.append(f"| {r['db']} | {r['rows_read']:,} | {r['read_s']:.2f} | {r['orm_s']:.2f} | {r['decide_s']:.2f} "
-                     f"| {r['ratio']:.1f}× | {r['orm_ratio']:.1f}× | {'met' if r['decide_s'] <= 20 else 'NOT met'} "
-                     f"| {three} |")
+        cpu_ratio, cpu_orm_ratio = r["decide_cpu"] / r["read_cpu"], r["decide_cpu"] / r["orm_cpu"]
+        lines.append(
+            f"| {r['db']} | {r['load']:.1f} | {r['rows_read']:,} | {r['read_s']:.2f} ({r['read_cpu']:.2f}) "
+            f"| {r['orm_s']:.2f} ({r['orm_cpu']:.2f}) | {r['decide_s']:.2f} ({r['decide_cpu']:.2f}) "
+            f"| {r['ratio']:.1f}× ({cpu_ratio:.1f}×) | {r['orm_ratio']:.1f}× ({cpu_orm_ratio:.1f}×) "
+            f"| wall {met(r['decide_s'] <= 20)}, CPU {met(r['decide_cpu'] <= 20)} "
+            f"| {met(r['ratio'] <= 3)} / {met(r['orm_ratio'] <= 3)} |")
     return "\n".join(lines) + "\n"
 
 

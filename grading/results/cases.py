@@ -233,11 +233,12 @@ def load_cases(session: Session, batch: Batch, today: dt.date,
         competitions = competition_inputs(session, batch, [(r.id, r.person_id) for r in contest])
 
     out = []
+    made: dict[tuple[Any, ...], ComponentResult] = {}  # equal rows, one (immutable) object
     for reg in regs:
         problems: list[str] = []
         try:
             case = _case(reg, batch, today, rules, schemes, scope, results[reg.person_id],
-                         violations[reg.person_id], held[reg.person_id], competitions.get(reg.id), problems)
+                         violations[reg.person_id], held[reg.person_id], competitions.get(reg.id), problems, made)
         except ValidationError as exc:
             case = None
             problems.append(f"成绩或违纪记录不完整：{exc.message}")
@@ -248,7 +249,18 @@ def load_cases(session: Session, batch: Batch, today: dt.date,
     return out
 
 
-def _result(component: Component, sat_on: dt.date, state: str, score: Any, label: str | None) -> ComponentResult:
+def _result(component: Component, sat_on: dt.date, state: str, score: Any, label: str | None,
+            made: dict[tuple[Any, ...], ComponentResult]) -> ComponentResult:
+    """The engine's result for a row; a batch's rows repeat (the same sitting day, the same
+    score), and the engine checks every one it is given, so equal rows share one object."""
+    key = (component, sat_on, state, score, label)
+    found = made.get(key)
+    if found is None:
+        found = made[key] = _new_result(component, sat_on, state, score, label)
+    return found
+
+
+def _new_result(component: Component, sat_on: dt.date, state: str, score: Any, label: str | None) -> ComponentResult:
     value = _decimal(score)
     if state == "absent":
         return ComponentResult(component, sat_on, absent=True, batch=label)
@@ -262,7 +274,7 @@ def _case(reg: _Reg, batch: Batch, today: dt.date, rules: Rules, schemes: dict[M
           violations: list[tuple[int, int, int, str | None, dt.date]],
           held: list[tuple[int, str, int, int, dt.date | None]],
           competitions: tuple[tuple[CompetitionResult, ...], tuple[RecognitionRule, ...]] | None,
-          problems: list[str]) -> Case | None:
+          problems: list[str], made: dict[tuple[Any, ...], ComponentResult]) -> Case | None:
     method = Method(reg.method)
     own = [r for r in results if r[0] == reg.id]
     for _, _, component, _, state, score in own:
@@ -284,7 +296,7 @@ def _case(reg: _Reg, batch: Batch, today: dt.date, rules: Rules, schemes: dict[M
             if state == "pending" or (state == "held" and score is None) or component not in _COMPONENTS:
                 continue
             chosen.append(_result(_COMPONENTS[component], sat_on, state, score,
-                                  None if mine else batch_label(batch_id)))
+                                  None if mine else batch_label(batch_id), made))
     fed = {(r.component, r.sat_on, r.batch) for r in chosen}
     cases_violations: list[Violation] = []
     for v_reg, v_batch, tier, subject, on in violations:

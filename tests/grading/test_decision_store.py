@@ -8,6 +8,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -244,4 +246,44 @@ def test_a_recheck_needs_a_released_decision_of_ones_own(session, w):
         svc.request_recheck(session, me, regs[0].id, TODAY, components=["theory"], details="")
     with pytest.raises(ValidationError, match="科目"):
         svc.request_recheck(session, me, regs[0].id, TODAY, components=["maths"], details="请复核")
+    assert session.scalar(select(func.count()).select_from(RecheckRequest)) == 0
+
+
+@pytest.fixture
+def released(session, w):
+    batch, regs = _released(session, w, dt.datetime(2026, 9, 30, 2, 0, tzinfo=dt.UTC))  # Wednesday, Beijing
+    return regs[0]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=st.integers(min_value=0, max_value=45))
+@example(offset=13)  # Tuesday 13 October: the last day
+@example(offset=14)
+def test_a_recheck_is_taken_exactly_until_the_fifth_working_day(session, released, offset):
+    """Every day from the release to 45 days later: accepted up to 13 October 2026 (five working
+    days, the National Day holiday not counted, the make-up Saturday counted), refused after."""
+    today = day("2026-09-30") + dt.timedelta(days=offset)
+    me = _candidate(session, released)
+    nested = session.begin_nested()
+    try:
+        if today <= day("2026-10-13"):
+            assert svc.request_recheck(session, me, released.id, today, components=[], details="请复核").id
+        else:
+            with pytest.raises(ValidationError, match="已超过期限"):
+                svc.request_recheck(session, me, released.id, today, components=[], details="请复核")
+    finally:
+        nested.rollback()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blank=st.text(alphabet=" \t\r\n\u3000\u00a0", max_size=8))
+def test_a_blank_reason_or_recheck_text_is_refused(session, w, released, blank):
+    me = _candidate(session, released)
+    with pytest.raises(ValidationError, match="理由"):
+        svc.request_recheck(session, me, released.id, day("2026-10-08"), components=[], details=blank)
+    session.get(ResultRow, session.scalar(select(ResultRow.id).where(ResultRow.registration_id == released.id))
+                ).score = Decimal("59")
+    session.flush()
+    with pytest.raises(ValidationError, match="须填写原因"):
+        svc.redecide(session, w.admin_a, released.id, TODAY, blank)
     assert session.scalar(select(func.count()).select_from(RecheckRequest)) == 0
