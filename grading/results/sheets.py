@@ -35,6 +35,7 @@ __all__ = [
     "Released",
     "Sitting",
     "batch_grid",
+    "batch_transcript_bytes",
     "batch_transcript_xlsx",
     "my_results",
     "person_transcript_xlsx",
@@ -264,7 +265,11 @@ def batch_transcript_xlsx(session: Session, batch: Batch) -> bytes:
     decision (the confirmed one, else the draft, marked), full ID numbers (the evaluating
     institution's and the centre's copy)."""
     regs = list(session.scalars(registration_query(batch.id).options(joinedload(BatchCandidate.candidate))))
-    grid = batch_grid(session, batch, regs)
+    return batch_transcript_bytes(batch, batch_grid(session, batch, regs))
+
+
+def batch_transcript_bytes(batch: Batch, grid: BatchGrid) -> bytes:
+    """The workbook of :func:`batch_transcript_xlsx` from the batch's grid."""
     columns = ["序号", "准考证号", "姓名", "证件号码", "考生类别", "评价方式",
                *[c.label for c in grid.components], "结论", "结论状态", "判定日期", "确认人", "确认时间"]
     workbook, sheet = new_workbook("成绩单")
@@ -284,7 +289,7 @@ def batch_transcript_xlsx(session: Session, batch: Batch) -> bytes:
     return workbook_bytes(workbook)
 
 
-def person_transcript_xlsx(session: Session, record: Record) -> bytes:
+def person_transcript_xlsx(record: Record) -> bytes:
     """成绩单 of one registration: its results, the decision shown (confirmed, else the draft,
     marked) with its reasons, and who confirmed it."""
     reg, batch = record.registration, record.batch

@@ -332,7 +332,7 @@ def _person_name(record: sheets.Record) -> str:
 @roles_required(C, IA)
 def person_xlsx(batch_id: int, registration_id: int) -> Response:
     record = _record(batch_id, registration_id)
-    return download(sheets.person_transcript_xlsx(db.session, record), _person_name(record) + ".xlsx", XLSX)
+    return download(sheets.person_transcript_xlsx(record), _person_name(record) + ".xlsx", XLSX)
 
 
 @bp.get("/batches/<int:batch_id>/registrations/<int:registration_id>/transcript.pdf")
