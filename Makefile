@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test test-fast setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports bench-duplicates bench-certificates demo-exam
+.PHONY: run test test-fast setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports bench-duplicates bench-certificates bench-results demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -85,6 +85,10 @@ bench-duplicates: setup
 # Issue 1,000 certificates with PDFs against a one-line page; /verify p99 under 100 clients (BENCH_ARGS="--count 200").
 bench-certificates: setup
 	$(BIN)/python -m benchmarks.bench_certificates $(BENCH_ARGS)
+# Level decisions of 100,000 registrations from the database vs reading the same rows; SQLite, and
+# PostgreSQL too when DATABASE_URL names one (its tables are dropped). BENCH_ARGS="--registrations 10000".
+bench-results: setup
+	$(BIN)/python -m benchmarks.bench_results $(BENCH_ARGS)
 
 # Rooms of 30 simulated candidates against one server process (BENCH_ARGS="--count 300 --minutes 2").
 bench-exam: setup

@@ -170,6 +170,20 @@ SECTIONS: tuple[RuleSection, ...] = (
             RuleField("panel_rules", "defence_min_minutes", "综合评审答辩每名考生最短时长", "int", 1, 240, "分钟"),
         ),
     ),
+    RuleSection(
+        "results", "成绩判定规则",
+        "等级认定结论据此判定（各科合格线在评价方案中设置）：合格成绩自考核之日起的有效期，"
+        "首次不合格后有效期内的补考次数，缺考是否计为一次考核，每年竞赛晋级次数（综合评审的前置条件见「业绩评审与综合评审」）；"
+        "考生可在结论发布后若干个工作日内申请复核。",
+        (
+            RuleField("results_rules", "validity_months", "合格成绩有效期", "int", 1, 120, "个月"),
+            RuleField("results_rules", "resits", "有效期内补考次数", "int", 0, 10, "次"),
+            RuleField("results_rules", "absence_counts_as_attempt", "缺考计为一次考核", "bool"),
+            RuleField("results_rules", "promotions_per_year", "每年竞赛晋级次数上限", "int", 0, 5, "次"),
+            RuleField("results_rules", "recheck_working_days", "结论发布后可申请复核的工作日数", "int", 1, 30,
+                      "个工作日"),
+        ),
+    ),
 )
 
 SECTIONS_BY_KEY: dict[str, RuleSection] = {s.key: s for s in SECTIONS}

@@ -93,6 +93,13 @@ DEFAULT_RULES: dict[str, Any] = {
     # Optional sub-items (评分细项) of a panel member's score per component: [name, points]
     # pairs totalling 100; none means one score out of 100.
     "panel_criteria": {"performance": [], "review": []},
+    # Level decisions (grading.results.decision.Rules; pass marks are the schemes'): a pass stays
+    # valid this many months from its sitting, re-sits after a failed attempt inside that window,
+    # an absence counts as an attempt, competition promotions per calendar year; a candidate may
+    # ask for a re-check (复核) within this many working days of the decision's release. (综合评审
+    # only after theory and skill: panel_rules, which the engine reads too.)
+    "results_rules": {"validity_months": 12, "resits": 1, "absence_counts_as_attempt": True,
+                      "promotions_per_year": 1, "recheck_working_days": 5},
 }
 
 RULE_LABELS: dict[str, str] = {
@@ -114,6 +121,7 @@ RULE_LABELS: dict[str, str] = {
     "examiner_flags": "考评员评分偏严、偏松的判定阈值（平均偏差、同向比例、最少考生数）",
     "panel_rules": "评审专家组规则（综合评审须理论与技能合格后参加、答辩最短时长）",
     "panel_criteria": "业绩评审与综合评审的评分细项",
+    "results_rules": "成绩判定规则（合格成绩有效期、补考次数、缺考、竞赛晋级次数、复核期限）",
 }
 
 

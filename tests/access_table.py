@@ -249,6 +249,24 @@ EXPECTED: dict[str, set[str] | str] = {
     "verify.verify": PUBLIC,
     "verify.key": PUBLIC,
     "verify.key_pem": PUBLIC,
+    # Results and level decisions (成绩与认定结论): the institution decides and confirms its own
+    # batches; the centre reads every batch; a candidate sees only their own released results.
+    "results.index": {C, IA},
+    "results.batch": {C, IA},
+    "results.decisions": {C, IA},
+    "results.registration": {C, IA},
+    "results.rechecks": {C, IA},
+    "results.decide": {IA},
+    "results.confirm_all": {IA},
+    "results.confirm": {IA},
+    "results.redecide": {IA},
+    "results.answer_recheck": {IA},
+    "results.batch_xlsx": {C, IA},
+    "results.batch_pdf": {C, IA},
+    "results.person_xlsx": {C, IA},
+    "results.person_pdf": {C, IA},
+    "results.mine": {CA},
+    "results.request_recheck": {CA},
 }
 
 

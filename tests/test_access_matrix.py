@@ -106,6 +106,8 @@ def _path(rule, world, role: str | None) -> str:
         "attachment_id": 999_999,
         "competition_id": 999_999,
         "rule_id": 999_999,
+        "decision_id": 999_999,  # results: none, so an allowed role gets 404
+        "recheck_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 
@@ -159,7 +161,7 @@ def test_anonymous_against_every_route(app, session, client, world):
 # URL arguments that name an institution's object; a route with none of them is not
 # institution-scoped (occupations, blueprints, enemy sets and runs are national).
 SCOPED_ARGS = {"user_id", "institution_id", "batch_id", "sitting_id", "room_id", "candidate_id", "attempt_id",
-               "paper_id", "staff_id", "report_id", "person_id"}
+               "paper_id", "staff_id", "report_id", "person_id", "registration_id", "decision_id", "recheck_id"}
 
 
 class TwoInstitutions:
@@ -200,6 +202,7 @@ class TwoInstitutions:
             "entry_id": 999_999, "day": "2031-10-01", "report_id": 999_999,
             "staff_id": next(s.id for s in exam.batch.staff if s.role == "proctor"),
             "person_id": exam.candidates[0].person_id,
+            "registration_id": exam.batch.candidates[0].id,
         }
 
 

@@ -4,7 +4,9 @@
 scores — and raises :class:`~foundation.errors.ValidationError` whose ``field`` is the path
 of the offending value (``results[1].score``) and whose Chinese message says what is wrong.
 :func:`dump_decision` turns a :class:`~grading.results.decision.Decision` into plain JSON
-values. No I/O here; :mod:`grading.decide` reads standard input and writes standard output.
+values; :func:`dump_case` is the inverse of :func:`parse_case` (a stored decision keeps the
+case it was made from in this form, so anyone can re-run it). No I/O here; :mod:`grading.decide`
+reads standard input and writes standard output.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from grading.results.decision import (
     Violation,
 )
 
-__all__ = ["dump_decision", "parse_case"]
+__all__ = ["dump_case", "dump_decision", "parse_case"]
 
 T = TypeVar("T")
 JsonObject = Mapping[str, Any]
@@ -284,3 +286,87 @@ def dump_decision(decision: Decision) -> dict[str, Any]:
         "resit_until": _iso(decision.resit_until),
         "reasons": [_reason(r) for r in decision.reasons],
     }
+
+
+def _dump_result(r: ComponentResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"component": r.component.value, "sat_on": r.sat_on.isoformat()}
+    if r.score is not None:
+        out["score"] = _score(r.score)
+    if r.absent:
+        out["absent"] = True
+    if r.void:
+        out["void"] = True
+    if r.batch is not None:
+        out["batch"] = r.batch
+    if r.attempt is not None:
+        out["attempt"] = r.attempt
+    return out
+
+
+def _dump_violation(v: Violation) -> dict[str, Any]:
+    out: dict[str, Any] = {"tier": v.tier, "on": v.on.isoformat()}
+    if v.component is not None:
+        out["component"] = v.component.value
+    if v.batch is not None:
+        out["batch"] = v.batch
+    return out
+
+
+def _dump_competition(c: CompetitionResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.name, "class": c.competition_class, "contestant_type": c.contestant_type,
+                           "on": c.on.isoformat(), "filed": c.filed}
+    if c.rank is not None:
+        out["rank"] = c.rank
+    if c.award is not None:
+        out["award"] = c.award
+    if c.top_percent is not None:
+        out["top_percent"] = _score(c.top_percent)
+    return out
+
+
+def _dump_recognition(rule: RecognitionRule) -> dict[str, Any]:
+    out: dict[str, Any] = {"class": rule.competition_class, "conferred_level": rule.conferred_level}
+    for key, value in (("contestant_type", rule.contestant_type), ("current_level", rule.current_level),
+                       ("max_rank", rule.max_rank), ("award", rule.award)):
+        if value is not None:
+            out[key] = value
+    if rule.top_percent is not None:
+        out["top_percent"] = _score(rule.top_percent)
+    return out
+
+
+def _dump_rules(rules: Rules) -> dict[str, Any]:
+    return {
+        "pass_mark": _score(rules.pass_mark),
+        "validity_months": rules.validity_months,
+        "resits": rules.resits,
+        "absence_counts_as_attempt": rules.absence_counts_as_attempt,
+        "review_prerequisites": [c.value for c in rules.review_prerequisites],
+        "promotions_per_year": rules.promotions_per_year,
+    }
+
+
+def dump_case(case: Case, today: date | None = None) -> dict[str, Any]:
+    """``case`` as the JSON object :func:`parse_case` reads (``today`` left out when None).
+
+    Every field is written, lists in the order given, so equal cases give equal objects and a
+    canonical serialisation of the object fingerprints the case."""
+    scheme: dict[str, Any] = {"level": case.scheme.level, "method": case.scheme.method.value,
+                              "occupation": case.scheme.occupation}
+    if case.scheme.components is not None:
+        scheme["components"] = [c.value for c in case.scheme.components]
+    if case.scheme.pass_marks:
+        scheme["pass_marks"] = {c.value: _score(m) for c, m in sorted(case.scheme.pass_marks.items())}
+    out: dict[str, Any] = {} if today is None else {"today": today.isoformat()}
+    out.update({
+        "scheme": scheme,
+        "results": [_dump_result(r) for r in case.results],
+        "violations": [_dump_violation(v) for v in case.violations],
+        "competitions": [_dump_competition(c) for c in case.competitions],
+        "recognition_rules": [_dump_recognition(r) for r in case.recognition_rules],
+        "promotions": [d.isoformat() for d in case.promotions],
+        "current_level": case.current_level,
+        "scope": None if case.scope is None else {"lowest": case.scope[0], "highest": case.scope[1]},
+        "rules": _dump_rules(case.rules),
+    })
+    return out

@@ -73,6 +73,22 @@ def scheme_for(session: Session, occupation: Occupation | int | None, level: int
     return _scheme_of(row, level, kind, occ.name if occ is not None else "")
 
 
+def schemes_for_level(session: Session, occupation: Occupation, level: int) -> dict[Method, Scheme]:
+    """:func:`scheme_for` of every configurable method at once (one query): what a batch's
+    registrations, one occupation and level with any method, are decided by."""
+    _level(level)
+    rows = session.scalars(select(EvaluationScheme).where(
+        EvaluationScheme.level == level,
+        (EvaluationScheme.occupation_id == occupation.id) | EvaluationScheme.occupation_id.is_(None))).all()
+    out: dict[Method, Scheme] = {}
+    for method in METHODS:
+        own = [r for r in rows if r.method == method.value and r.occupation_id == occupation.id]
+        default = [r for r in rows if r.method == method.value and r.occupation_id is None]
+        found = own or default
+        out[method] = _scheme_of(found[0] if found else None, level, method, occupation.name)
+    return out
+
+
 def pass_mark(scheme: Scheme, component: Component) -> Decimal:
     return Decimal(scheme.pass_marks.get(component, DEFAULT_PASS_MARK))
 

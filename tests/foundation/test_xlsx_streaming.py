@@ -15,6 +15,7 @@ import ast
 import datetime as dt
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -33,7 +34,9 @@ from foundation.xlsx import cell_text, read_sheet
 from grading.certificates.register import register_xlsx
 from grading.psychometrics import report_excel
 from grading.psychometrics.reports import THETA_GRID, DifComparison, DifReport, DifRow
-from grading.results import competitions
+from grading.results import competitions, sheets
+from grading.results.decision import Component
+from grading.results.decisions import Current
 from itembank import blueprint_excel
 from itembank import item_excel as xl
 from itembank.models import Item, ItemVersion
@@ -97,11 +100,22 @@ OCCUPATION = NS(code="6-18-01-01", name="车工", work_types=[NS(name="普通车
 BLUEPRINT = NS(name="细目表", nodes=[NS(code="A", name="基础", importance=None, weight=100),
                                     NS(code="A-001", name="点", importance="X", weight=0)])
 
-BATCH = NS(name="=批次", institution=NS(name="机构", code="S000022880001"), occupation=NS(name="电工"),
-           work_type=None, level=3)
+CERT_BATCH = NS(name="=批次", institution=NS(name="机构", code="S000022880001"), occupation=NS(name="电工"),
+                work_type=None, level=3)
 CERTIFICATE = NS(number="S000022880001263000001", issued_on=dt.date(2026, 12, 1), status_label="有效",
                  current=NS(occupation_code="6-31-01-03", occupation_name="电工", work_type_text="--", name="+张三",
                             id_type_label="居民身份证", id_number="220102199001010012", level=3))
+def _grid() -> Any:
+    reg = NS(ticket_no="T1", category="other", method="assessment", candidate=NS(name="王一", id_number="2201"))
+    row = sheets.GridRow(reg, (Component.THEORY, Component.SKILL),  # type: ignore[arg-type]
+                         {Component.THEORY: [sheets.Sitting(dt.date(2026, 9, 10), "scored", Decimal("80"))]},
+                         Current())
+    return sheets.BatchGrid(BATCH, (Component.THEORY, Component.SKILL), [row])  # type: ignore[arg-type]
+
+
+BATCH = NS(name="批次", level=4, occupation=NS(name="电工"), work_type=None, institution=NS(name="机构"))
+DECISION = NS(state="confirmed", outcome="resit", version=1, decided_on=dt.date(2026, 9, 29), confirmed_by_name="张",
+              reasons=[{"text": "「技能操作考核」尚未参加考核。"}])
 
 #: module.function → a call producing its .xlsx bytes
 EXPORTERS: dict[str, Callable[[], bytes]] = {
@@ -118,7 +132,10 @@ EXPORTERS: dict[str, Callable[[], bytes]] = {
     "grading.psychometrics.report_excel.item_report_xlsx": lambda: report_excel.item_report_xlsx(_item_report()),
     "grading.psychometrics.report_excel.paper_report_xlsx": lambda: report_excel.paper_report_xlsx(_paper_report()),
     "grading.psychometrics.report_excel.dif_report_xlsx": lambda: report_excel.dif_report_xlsx(_dif_report()),
-    "grading.certificates.register.register_xlsx": lambda: register_xlsx(BATCH, [CERTIFICATE]),  # type: ignore[arg-type]
+    "grading.certificates.register.register_xlsx": lambda: register_xlsx(CERT_BATCH, [CERTIFICATE]),  # type: ignore[arg-type]
+    "grading.results.sheets.batch_transcript_bytes": lambda: sheets.batch_transcript_bytes(BATCH, _grid()),
+    "grading.results.sheets.person_transcript_xlsx": lambda: sheets.person_transcript_xlsx(NS(
+        registration=_grid().rows[0].registration, batch=BATCH, grid=_grid(), released=DECISION, latest=DECISION)),
 }
 
 

@@ -35,7 +35,7 @@ from grading.results.decision import (
     default_components,
     last_valid_day,
 )
-from grading.results.decision_json import dump_decision, parse_case
+from grading.results.decision_json import dump_case, dump_decision, parse_case
 
 ROOT = Path(__file__).resolve().parents[2]
 D0 = date(2025, 3, 10)  # the first sitting of most cases
@@ -512,3 +512,14 @@ def test_json_round_trip_gives_the_same_decision(generated: tuple[Case, date]) -
                      "batch": r.batch} for r in case_.results],
     }
     assert run(json.dumps(data)) == dump_decision(decide(case_, today))
+
+
+@pytest.mark.parametrize("data", [c[1] for c in CASES], ids=IDS)
+def test_dump_case_is_the_inverse_of_parse_case(data: dict[str, Any]) -> None:
+    """A stored decision keeps its case as ``dump_case`` writes it: reading it back gives the
+    same case, so the stored input re-runs through ``python -m grading.decide``."""
+    parsed, today = parse_case(json.loads(json.dumps(data)))
+    dumped = dump_case(parsed, today)
+    again, same_day = parse_case(json.loads(json.dumps(dumped)))
+    assert again == parsed and same_day == today
+    assert dump_case(again) == {k: v for k, v in dumped.items() if k != "today"}
