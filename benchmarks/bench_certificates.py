@@ -78,7 +78,7 @@ def _photos(k: int) -> list[bytes]:
 
 def seed(app: Any, count: int) -> dict[str, Any]:
     """A filed institution with scope, its admin, an acknowledged level-3 batch of ``count``
-    candidates with photos (ten distinct pictures)."""
+    candidates with photos (ten distinct pictures), each with a confirmed 合格 decision."""
     from examroom.models import Batch, BatchCandidate
     from foundation.accounts import User
     from foundation.idcard import check_digit
@@ -86,6 +86,7 @@ def seed(app: Any, count: int) -> dict[str, Any]:
     from foundation.occupations import Occupation, WorkType
     from foundation.people import Person
     from foundation.photos import PhotoStore, check_photo
+    from grading.results.models import LevelDecision
     from web.extensions import db
 
     s = db.session
@@ -121,9 +122,17 @@ def seed(app: Any, count: int) -> dict[str, Any]:
         s.add_all([person, user])
         people.append((person, user))
     s.flush()
-    for k, (person, user) in enumerate(people):
-        s.add(BatchCandidate(batch_id=batch.id, candidate_id=user.id, person_id=person.id, category="other",
-                             ticket_no=f"B{k:08d}"))
+    registrations = [BatchCandidate(batch_id=batch.id, candidate_id=user.id, person_id=person.id, category="other",
+                                    ticket_no=f"B{k:08d}") for k, (person, user) in enumerate(people)]
+    s.add_all(registrations)
+    s.flush()
+    # Issuance needs each registration's confirmed 合格 decision (the decisions service's rows).
+    confirmed_at = dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC)
+    s.add_all([LevelDecision(
+        registration_id=reg.id, batch_id=batch.id, person_id=reg.person_id, version=1, state="confirmed",
+        outcome="qualified", level=3, decided_on=dt.date(2026, 11, 2), qualified_on=dt.date(2026, 10, 20),
+        resit_until=None, reasons=[], inputs_json="{}", fingerprint="0" * 64, decided_by_name=admin.name,
+        confirmed_by_id=admin.id, confirmed_by_name=admin.name, confirmed_at=confirmed_at) for reg in registrations])
     s.commit()
     return {"admin_id": admin.id, "batch_id": batch.id}
 

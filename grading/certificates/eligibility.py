@@ -12,17 +12,17 @@ Checked today:
 * the batch's plan was acknowledged by the centre (中心已确认);
 * the occupation / 工种 / level is within the institution's filed scope
   (:func:`foundation.institutions.check_in_scope`);
-* no valid certificate exists for the person × occupation × 工种 × level.
+* no valid certificate exists for the person × occupation × 工种 × level;
+* the registration has a confirmed 合格 level decision at the batch's level
+  (:func:`chain_problems`).
 
 The issuing institution is the registration's (who evaluates issues): the issuance service
 refuses an admin of another institution before it asks this function.
 
 **Not checked yet — the extension point.** :func:`chain_problems` is where the rest of the
-chain plugs in, and today it returns nothing: a confirmed 合格 level decision for the
-registration (``level_decision``, state confirmed, outcome qualified), a publicity that ended
-clean for that person (no objection upheld or pending), and the centre's approval of the
-submission that carried the person's certificate data. Until it is wired, issuance checks only
-the rules above. See ``docs/certificates.md``.
+chain plugs in: a publicity that ended clean for that person (no objection upheld or pending)
+and the centre's approval of the submission that carried the person's certificate data (issue
+14 points 2–4, not built). See ``docs/certificates.md``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from foundation.errors import ValidationError
 from foundation.institutions import FilingStatus, check_in_scope
 from foundation.levels import level_name
 from grading.certificates.models import Certificate, CertificateStatus
+from grading.results.models import LevelDecision
 
 
 def existing_valid(session: Session, person_id: int, occupation_id: int, work_type_id: int | None,
@@ -47,17 +48,21 @@ def existing_valid(session: Session, person_id: int, occupation_id: int, work_ty
 
 
 def chain_problems(session: Session, registration: BatchCandidate) -> list[str]:
-    """EXTENSION POINT (issue 14 points 2–4 and the stored level decisions of issue 13): the
-    reasons the result chain does not allow issuance yet. To be wired by whoever lands them:
+    """The reasons the result chain does not allow issuance yet.
 
-    * no confirmed level decision with outcome 合格 for ``registration`` →
-      「尚无已确认的“合格”认定结果」;
-    * the registration's person is not on a publicity that ended, or an objection against them
-      is pending or was upheld → 「公示未结束或存在未处理的异议」;
-    * the centre has not approved the submission carrying this registration →
-      「成绩及证书数据尚未经省中心审核通过」.
+    Checked: a confirmed level decision (等级认定结论, :mod:`grading.results.decisions`) with
+    outcome 合格 at the batch's level for ``registration`` — without it 「尚无已确认的“合格”认定结论」.
 
-    Returns ``[]`` today: none of these records exists in this code base yet."""
+    EXTENSION POINT (issue 14 points 2–4, not built yet): the registration's person on a
+    publicity that ended without a pending or upheld objection (「公示未结束或存在未处理的异议」),
+    and the centre's approval of the submission carrying this registration
+    (「成绩及证书数据尚未经省中心审核通过」)."""
+    confirmed = session.scalar(select(LevelDecision).where(
+        LevelDecision.registration_id == registration.id, LevelDecision.state == "confirmed"))
+    if confirmed is None or confirmed.outcome != "qualified":
+        return ["尚无已确认的“合格”认定结论。"]
+    if confirmed.level != registration.batch.level:
+        return [f"认定结论的等级（{level_name(confirmed.level)}）与批次等级不一致，不能按本批次发证。"]
     return []
 
 

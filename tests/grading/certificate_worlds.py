@@ -23,6 +23,7 @@ from PIL import Image
 from examroom.models import Batch, BatchCandidate
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
+from grading.results.models import LevelDecision
 from tests.factories import make_institution, make_occupation, make_user
 
 _serial = itertools.count(1)
@@ -58,7 +59,9 @@ class CertWorld:
         self.prefix = f"{prefix}{k:04d}"
         self.batch = self.make_batch(level=level, n=n)
 
-    def make_batch(self, *, level: int = 3, n: int = 3, people=None, status: str = "acknowledged") -> Batch:
+    def make_batch(self, *, level: int = 3, n: int = 3, people=None, status: str = "acknowledged",
+                   qualified: bool = True) -> Batch:
+        """``qualified``: every registration gets a confirmed 合格 decision (issuance needs one)."""
         s = self.session
         k = next(_serial)
         work_type = self.occupation.work_types[0] if self.occupation.work_types else None
@@ -73,7 +76,22 @@ class CertWorld:
                                  ticket_no=f"{self.prefix}{k:04d}{j:05d}"))
         s.flush()
         s.refresh(batch)
+        if qualified:
+            for reg in batch.candidates:
+                self.confirm(reg, "qualified")
         return batch
+
+    def confirm(self, reg: BatchCandidate, outcome: str, *, level: int | None = None) -> LevelDecision:
+        """A confirmed level decision for ``reg`` (made directly, as the decisions service would store it)."""
+        decision = LevelDecision(
+            registration_id=reg.id, batch_id=reg.batch_id, person_id=reg.person_id, version=1, state="confirmed",
+            outcome=outcome, level=level or reg.batch.level, decided_on=dt.date(2026, 11, 2),
+            qualified_on=dt.date(2026, 10, 20) if outcome == "qualified" else None, resit_until=None, reasons=[],
+            inputs_json="{}", fingerprint="0" * 64, decided_by_name=self.admin.name, confirmed_by_id=self.admin.id,
+            confirmed_by_name=self.admin.name, confirmed_at=dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC))
+        self.session.add(decision)
+        self.session.flush()
+        return decision
 
     def registrations(self, batch: Batch | None = None) -> list[BatchCandidate]:
         return sorted((batch or self.batch).candidates, key=lambda r: r.ticket_no)

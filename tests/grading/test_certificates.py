@@ -15,16 +15,17 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from foundation.audit import AuditEntry
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
-from grading.certificates import eligibility, issuance, numbers, signing, verification
+from grading.certificates import issuance, numbers, signing, verification
 from grading.certificates.models import Certificate, CertificateStatus, CertificateVersion
 from grading.certificates.verify_statement import main as verify_main
+from grading.results.models import LevelDecision
 from tests.conftest import TEST_CONFIG
 from tests.dbutil import fresh_database
 from tests.factories import make_user, valid_id_number
@@ -194,18 +195,27 @@ def test_chosen_registrations_are_issued_only_if_all_are_eligible(session):
     assert cert.serial == 2
 
 
-def test_the_extension_point_is_asked_for_every_registration(session, monkeypatch):
+@pytest.mark.parametrize("decision", [None, "draft", "failed", "resit", "held", "other_level"])
+def test_only_a_confirmed_qualified_decision_at_the_batch_level_is_issued(session, decision):
+    """The result chain: no certificate without the institution's confirmed 合格 at that level."""
     world = CertWorld(session, n=2)
-    asked = []
-
-    def chain(session_, registration):
-        asked.append(registration.id)
-        return ["尚无已确认的“合格”认定结果"]
-
-    monkeypatch.setattr(eligibility, "chain_problems", chain)
-    with pytest.raises(ValidationError, match="没有可以发证"):
-        issue(session, world)
-    assert sorted(asked) == sorted(r.id for r in world.registrations())
+    first, second = world.registrations()
+    session.execute(delete(LevelDecision).where(LevelDecision.registration_id == second.id))
+    if decision == "draft":
+        world.confirm(second, "qualified")
+        session.execute(update(LevelDecision).where(LevelDecision.registration_id == second.id).values(
+            state="draft", confirmed_at=None, confirmed_by_name=None, confirmed_by_id=None))
+    elif decision == "other_level":
+        world.confirm(second, "qualified", level=world.batch.level - 1)
+    elif decision is not None:
+        world.confirm(second, decision)
+    session.expire_all()
+    before = session.scalar(select(func.count()).select_from(Certificate))
+    with pytest.raises(ValidationError) as info:
+        issuance.issue_certificates(session, world.admin, world.batch.id, [first.id, second.id], today=DAY)
+    assert "认定结论" in info.value.message
+    assert session.scalar(select(func.count()).select_from(Certificate)) == before
+    assert len(issue(session, world, [first])) == 1  # the qualified one alone is issued
 
 
 def test_issuance_records_the_holders_data_and_one_audit_entry(session):
