@@ -200,8 +200,8 @@ def row_statements(batch: Batch, today: dt.date, registration_ids: Sequence[int]
 def load_cases(session: Session, batch: Batch, today: dt.date,
                registration_ids: Iterable[int] | None = None) -> list[LoadedCase]:
     """The case of every registration of ``batch`` (or of those in ``registration_ids``), in
-    registration order, as of ``today``: seven queries whatever the number of registrations
-    (eight with 竞赛选拔 registrations)."""
+    registration order, as of ``today``: eight queries whatever the number of registrations
+    (with 竞赛选拔 registrations, one more and one per such registration for its competitions)."""
     wanted = None if registration_ids is None else sorted(set(registration_ids))
     statements = row_statements(batch, today, wanted)
     regs = [_Reg(*row) for row in session.execute(statements.registrations)]
