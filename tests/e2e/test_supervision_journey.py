@@ -40,6 +40,7 @@ def test_centre_dispatched_and_internal_supervisors_on_the_demo(live_server, pag
     page.goto(base + "/supervise/")
     assert "中心选派" in page.locator("#sv-batches").inner_text()
     page.locator("#sv-rooms").get_by_role("link", name="查看考场").first.click()
+    page.locator('[data-mode="readonly"]').first.wait_for()  # count() does not wait for the navigation
     assert page.locator('[data-mode="readonly"]').count() == 1
     screenshot(page, "supervise_dispatched_console")
     _logout(page)
