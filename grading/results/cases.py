@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from examroom.models import Batch, BatchCandidate
@@ -192,7 +192,9 @@ def row_statements(batch: Batch, today: dt.date, registration_ids: Sequence[int]
         violations=select(ViolationRow.person_id, ViolationRow.registration_id, BatchCandidate.batch_id,
                           ViolationRow.tier, ViolationRow.component, ViolationRow.occurred_on)
         .join(BatchCandidate, BatchCandidate.id == ViolationRow.registration_id)
-        .where(ViolationRow.person_id.in_(persons), ViolationRow.occurred_on <= today)
+        .where(ViolationRow.person_id.in_(persons), ViolationRow.occurred_on <= today,
+               # a tier-4 hold the centre released (/holds) no longer holds the decision
+               or_(ViolationRow.tier != 4, ViolationRow.released_at.is_(None)))
         .order_by(ViolationRow.occurred_on, ViolationRow.id),
     )
 

@@ -145,6 +145,23 @@ def test_tiers_1_2_and_4_follow_their_own_results_and_registration(session):
     assert decide(own.case, day("2025-05-20")).outcome is Outcome.HELD
 
 
+def test_a_released_hold_no_longer_holds_the_decision(session):
+    import datetime as dt
+
+    w = ResultsWorld(session)
+    batch = w.batch(w.a)
+    reg = w.register(batch, w.candidate(w.a, id_number=ID))
+    w.result(reg, "theory", "2025-03-10", 80)
+    w.result(reg, "skill", "2025-03-11", 80)
+    hold = w.violation(reg, 4, "2025-03-11")
+    assert decide(_one(session, batch, "2025-03-20", reg).case, day("2025-03-20")).outcome is Outcome.HELD
+    hold.released_at = dt.datetime(2025, 3, 15, tzinfo=dt.UTC)  # the centre released it (/holds)
+    session.flush()
+    loaded = _one(session, batch, "2025-03-20", reg)
+    assert loaded.case.violations == ()
+    assert decide(loaded.case, day("2025-03-20")).outcome is Outcome.QUALIFIED
+
+
 def test_results_older_than_twice_the_validity_are_left_out(session):
     w = ResultsWorld(session)
     old = w.register(w.batch(w.a), w.candidate(w.a, id_number=ID))
