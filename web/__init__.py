@@ -101,7 +101,7 @@ def configure_engine(engine: Any) -> None:
 def init_security(app: Flask) -> None:
     from web.extensions import csrf, limiter
     from web.inputs import install_input_guard
-    from web.security import install_security_headers
+    from web.security import install_security_headers, keep_retry_after
     from web.uploads import install_upload_limits
 
     # Behind the https proxy every request comes from the proxy's address: trust that many
@@ -112,6 +112,7 @@ def init_security(app: Flask) -> None:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     install_upload_limits(app)  # before the CSRF check, the first to read a request's body
+    keep_retry_after(app)  # before the limiter: after-request hooks run in reverse order
     limiter.init_app(app)
     csrf.init_app(app)
     install_input_guard(app)

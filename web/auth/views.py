@@ -4,7 +4,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -29,6 +29,7 @@ def _throttled(refused: throttle.Refusal, render: Callable[[], str]) -> Response
     flash(refused.message, "danger")
     resp = make_response(render(), 429)
     resp.headers["Retry-After"] = str(refused.retry_after)
+    g.retry_after = refused.retry_after  # the header the message states (web.security.keep_retry_after)
     return resp
 
 
