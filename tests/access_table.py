@@ -166,6 +166,8 @@ EXPECTED: dict[str, set[str] | str] = {
     "batches.set_chief_examiner": {IA},
     "batches.add_panel_member": {IA},
     "batches.remove_panel_member": {IA},
+    "batches.registration_method": {IA},  # own institution's batch only (tests/web/test_registration_method.py)
+    "batches.registrations_method": {IA},
     "batches.import_candidates": {IA},
     "batches.candidates_template": {IA},
     "batches.seat": {IA},
