@@ -65,6 +65,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "marking.index": {E},
     "marking.queue": {E},  # a marker of that sitting only (object level: tests/grading/test_theory_marking.py)
     "marking.response": {E},  # an answer in the marker's queue or marked by them
+    "marking.correct": {E},  # the marker's own mark only (tests/grading/test_mark_corrections.py)
     "marking.markers": {IA},  # the admin of the batch's institution
     "marking.add_marker": {IA},
     "marking.remove_marker": {IA},
