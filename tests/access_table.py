@@ -182,6 +182,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "skill.index": {E, IA, C},
     "skill.sitting": {E, IA, C},
     "skill.sheet": {E},
+    "skill.my_sheets": {E},  # the examiner's own sheets only
     "skill.save_draft": {E},
     "skill.sign": {E},
     "skill.view_sheet": {E, IA, C},  # object level: tests/web/test_skill_pages.py
