@@ -1,6 +1,7 @@
 """考生名册 Excel import: the .xlsx template and the all-or-nothing import into a batch.
 
-One row per candidate: 姓名, 身份证号, 性别, 手机号, 工作单位 and optionally 考生类别. Every row
+One row per candidate: 姓名, 身份证号, 性别, 手机号, 工作单位 and optionally 考生类别 and 评价方式
+(认定考核, 考评结合 or 工作业绩评审; empty: 认定考核, or the registration's method unchanged). Every row
 is checked before anything is written: the ID number's checksum (GB 11643), 性别 against the
 ID number, the phone number, duplicates within the file and against the batch's list, a person
 barred for the year by a tier-3 violation (:mod:`examroom.violations`), and an
@@ -52,7 +53,8 @@ COL_GENDER = "性别"
 COL_PHONE = "手机号"
 COL_UNIT = "工作单位"
 COL_CATEGORY = "考生类别"
-IMPORT_COLUMNS = (COL_NAME, COL_ID, COL_GENDER, COL_PHONE, COL_UNIT, COL_CATEGORY)
+COL_METHOD = "评价方式"
+IMPORT_COLUMNS = (COL_NAME, COL_ID, COL_GENDER, COL_PHONE, COL_UNIT, COL_CATEGORY, COL_METHOD)
 REQUIRED_COLUMNS = (COL_NAME, COL_ID, COL_GENDER, COL_PHONE, COL_UNIT)
 MAX_IMPORT_ROWS = 2000
 SHEET_NAME = "考生名册"
@@ -61,6 +63,11 @@ MAX_UNIT = 128
 GENDERS = ("男", "女")
 _CATEGORY_BY_LABEL = {label: cat.value for cat, label in CANDIDATE_CATEGORY_LABELS.items()}
 _PHONE = re.compile(r"1\d{10}")
+#: The evaluation methods a roster row may name (grading.results.decision.Method's labels; 竞赛选拔
+#: is decided from competition results, not listed; tests/examroom/test_candidate_import.py
+#: checks the two agree). Every stored scheme of these has components, so any of them may be set.
+METHOD_LABELS = {"assessment": "认定考核", "combined": "考评结合", "performance": "工作业绩评审"}
+_METHOD_BY_LABEL = {label: value for value, label in METHOD_LABELS.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +81,7 @@ class CandidateRow:
     work_unit: str
     category: str | None
     existing: User | None
+    method: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,6 +176,14 @@ def check_row(
             problems.append((COL_CATEGORY, f"无法识别的考生类别「{category_text}」，可填："
                              f"{'、'.join(CANDIDATE_CATEGORY_LABELS.values())}。"))
 
+    method_text = _cell_text(values.get(COL_METHOD))
+    method: str | None = None
+    if method_text:
+        method = _METHOD_BY_LABEL.get(method_text) or (method_text if method_text in METHOD_LABELS else None)
+        if method is None:
+            problems.append((COL_METHOD, f"无法识别的评价方式「{method_text}」，可填："
+                             f"{'、'.join(METHOD_LABELS.values())}；留空为认定考核。"))
+
     if existing is not None:
         if existing.id in listed:
             problems.append((COL_ID, f"该考生已在本批次名册中（准考证号 {listed[existing.id]}）。"))
@@ -175,7 +191,8 @@ def check_row(
             problems.append((COL_NAME, f"该身份证号已登记为本机构考生「{existing.name}」，与姓名「{name}」不一致。"))
         elif not existing.active:
             problems.append((COL_ID, f"考生「{existing.name}」的账号已停用，请先在账号管理中启用。"))
-    cleaned = {"name": name, "id_number": id_number, "phone": phone, "work_unit": work_unit, "category": category}
+    cleaned = {"name": name, "id_number": id_number, "phone": phone, "work_unit": work_unit, "category": category,
+               "method": method}
     return problems, cleaned
 
 
@@ -256,6 +273,8 @@ def _write(session: Session, actor: User, batch: Batch, rows: Sequence[Candidate
         entry.work_unit = r.work_unit or None
         if r.category:
             entry.category = r.category
+        if r.method:
+            entry.method = r.method
     session.flush()
     result = ImportResult(rows=len(rows), created=len(new_rows), reused=len(rows) - len(new_rows),
                           tickets=tuple(entry.ticket_no for entry in listed))
@@ -312,7 +331,7 @@ def add_candidate(
 
 # ---------------------------------------------------------------- template
 
-_WIDTHS = {COL_NAME: 12, COL_ID: 24, COL_GENDER: 8, COL_PHONE: 16, COL_UNIT: 32, COL_CATEGORY: 20}
+_WIDTHS = {COL_NAME: 12, COL_ID: 24, COL_GENDER: 8, COL_PHONE: 16, COL_UNIT: 32, COL_CATEGORY: 20, COL_METHOD: 16}
 
 
 def import_template_bytes() -> bytes:
@@ -321,13 +340,14 @@ def import_template_bytes() -> bytes:
     workbook, sheet = new_workbook(SHEET_NAME)
     write_header(sheet, IMPORT_COLUMNS, _WIDTHS)
     example = ["张三", "220102199001010017", "男", "13800000000", "长春市某某机械有限公司",
-               CANDIDATE_CATEGORY_LABELS[CandidateCategory.OWN_STAFF]]
+               CANDIDATE_CATEGORY_LABELS[CandidateCategory.OWN_STAFF], METHOD_LABELS["assessment"]]
     for row in range(MAX_IMPORT_ROWS):  # 身份证号, 手机号 (B, D): text, so Excel keeps all 18 digits
         values = example if row == 0 else [None] * len(example)
         append_row(sheet, [new_cell(sheet, v, number_format="@") if col in (1, 3) else v
                            for col, v in enumerate(values)])
     add_list_validation(sheet, ("男", "女"), f"C2:C{MAX_IMPORT_ROWS + 1}")
     add_list_validation(sheet, list(CANDIDATE_CATEGORY_LABELS.values()), f"F2:F{MAX_IMPORT_ROWS + 1}")
+    add_list_validation(sheet, list(METHOD_LABELS.values()), f"G2:G{MAX_IMPORT_ROWS + 1}")
 
     add_notes(workbook, (
         ("列名", "填写说明"),
@@ -337,6 +357,8 @@ def import_template_bytes() -> bytes:
         (COL_PHONE, "必填。11 位手机号码。"),
         (COL_UNIT, "选填。考生的工作单位。"),
         (COL_CATEGORY, "选填。" + "、".join(CANDIDATE_CATEGORY_LABELS.values()) + "；留空为社会人员。"),
+        (COL_METHOD, "选填。" + "、".join(METHOD_LABELS.values()) + "；留空为认定考核。"
+                     "导入后也可在批次的考生名册中修改（认定结论确认发布前）。"),
         ("", ""),
         ("导入规则", "本机构已有相同身份证号的考生账号时沿用该账号（姓名须一致），否则新建考生账号并分配准考证号。"),
         ("", "考生使用准考证号和身份证号码登录考试系统。"),

@@ -65,6 +65,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "marking.index": {E},
     "marking.queue": {E},  # a marker of that sitting only (object level: tests/grading/test_theory_marking.py)
     "marking.response": {E},  # an answer in the marker's queue or marked by them
+    "marking.correct": {E},  # the marker's own mark only (tests/grading/test_mark_corrections.py)
     "marking.markers": {IA},  # the admin of the batch's institution
     "marking.add_marker": {IA},
     "marking.remove_marker": {IA},
@@ -166,6 +167,8 @@ EXPECTED: dict[str, set[str] | str] = {
     "batches.set_chief_examiner": {IA},
     "batches.add_panel_member": {IA},
     "batches.remove_panel_member": {IA},
+    "batches.registration_method": {IA},  # own institution's batch only (tests/web/test_registration_method.py)
+    "batches.registrations_method": {IA},
     "batches.import_candidates": {IA},
     "batches.candidates_template": {IA},
     "batches.seat": {IA},
@@ -179,6 +182,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "skill.index": {E, IA, C},
     "skill.sitting": {E, IA, C},
     "skill.sheet": {E},
+    "skill.my_sheets": {E},  # the examiner's own sheets only
     "skill.save_draft": {E},
     "skill.sign": {E},
     "skill.view_sheet": {E, IA, C},  # object level: tests/web/test_skill_pages.py

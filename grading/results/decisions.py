@@ -16,7 +16,8 @@ new versions with a reason, re-check requests (成绩复核).
   (:func:`request_recheck`); the institution answers in writing (:func:`answer_recheck`).
 
 Who may do what: the centre reads every batch; an institution admin reads and writes only their
-own institution's batches; a candidate only their own registrations' released decisions.
+own institution's batches; a candidate only the released decisions of their person's registrations
+(whichever of the person's accounts registered them).
 """
 
 from __future__ import annotations
@@ -323,10 +324,11 @@ def recheck_deadline(session: Session, decision: LevelDecision) -> dt.date:
 
 def request_recheck(session: Session, actor: User, registration_id: int, today: dt.date, *,
                     components: Sequence[str], details: str) -> RecheckRequest:
-    """A candidate asks for a re-check of their own released decision."""
+    """A candidate asks for a re-check of their own released decision: of a registration of
+    their person (results follow the person, so any of the person's accounts may ask)."""
     require_role(actor, Role.CANDIDATE)
     reg = session.get(BatchCandidate, registration_id)
-    if reg is None or reg.candidate_id != actor.id:
+    if reg is None or (reg.candidate_id != actor.id and (actor.person_id is None or reg.person_id != actor.person_id)):
         raise NotFound("报名记录不存在。")
     released = released_decision(session, reg.id)
     if released is None:

@@ -20,10 +20,22 @@ The rule for the answer's final score (written to ``Response.score``):
 * two marks further apart: the third marker's mark (the third marker arbitrates).
 
 The gap is read when the second mark is submitted, so a later change of the rule does not
-reopen answers already settled. A mark is final once submitted (no correction: a mistaken mark
-is dealt with by the third marking if it is far off). When every examiner-scored answer of an
-attempt is final, the attempt is scored again (:func:`examroom.attempts.score_closed_attempt`)
+reopen answers already settled (a correction reads it again). When every examiner-scored answer
+of an attempt is final, the attempt is scored again (:func:`examroom.attempts.score_closed_attempt`)
 and its theory result becomes ``scored`` with the score out of 100 (a new version).
+
+**Corrections** (:func:`correct_mark`): a marker may correct their own submitted mark, with a
+required reason, until the third marking has started or the result is final. In the states the
+code keeps, that is: a first or second mark while the answer has no third mark (a third marker
+is not recorded until they submit, so the third marking starts with the third mark), the third
+mark itself at any time, and any mark only while the registration's level decision is not
+confirmed (released). The correction is a new version of the mark (every version kept in
+``response_mark_change``, audited ``response_mark.amend``); the answer is settled again (the
+mean, or back to awaiting a third marker when the two marks now differ by more than the gap,
+or settled by the mean when they no longer do) and the theory result follows as a new version
+(back to ``pending`` while a third marker is awaited). The corrector sees only their own mark
+and its versions, never another marker's, and the page does not say whether a third marker is
+now needed.
 
 Marks are entered on the item's points in the paper, 0 to those points, at most one decimal.
 """
@@ -52,7 +64,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role, require_role
 from foundation.settings import get_rule
 from grading.results import records
-from grading.results.models import ComponentResult, ResponseMark, TheoryMarker
+from grading.results.models import ComponentResult, LevelDecision, ResponseMark, ResponseMarkChange, TheoryMarker
 from grading.results.theory import theory_values
 from itembank.itemtypes import ITEM_TYPES, get_type
 from itembank.models import Item, PaperItem
@@ -62,10 +74,13 @@ __all__ = [
     "QueueEntry",
     "SittingProgress",
     "assign_marker",
+    "correct_mark",
+    "correction_refusal",
     "examiner_types",
     "final_score",
     "marker_sittings",
     "markers_of",
+    "mark_history",
     "marking_view",
     "needs_third",
     "parse_points",
@@ -354,6 +369,10 @@ class MarkingView:
     points: float
     own_mark: Decimal | None
     third: bool
+    #: Why the marker's own mark may not be corrected now (None: it may; "" before they mark).
+    correction_refused: str | None = ""
+    #: The versions of the marker's own mark, oldest first (nothing of anyone else's).
+    own_history: tuple[ResponseMarkChange, ...] = ()
 
 
 def _answer_for(session: Session, marker: User, response_id: Any) -> tuple[_Answer, ExamSession]:
@@ -384,13 +403,15 @@ def marking_view(session: Session, marker: User, response_id: int) -> MarkingVie
     factor = item.points / natural
     value = session.scalar(select(Response.value_json).where(Response.id == answer.response_id))
     text = _answer_text(value)
+    refused = correction_refusal(session, answer, marker.id) if own is not None else ""
+    history = tuple(mark_history(session, answer.response_id, marker.id)) if own is not None else ()
     return MarkingView(
         response_id=answer.response_id, sitting_id=sitting.id, code=answer.code, number=answer.position,
         item_type=get_type(item.item_type).label, stem_html=item.stem_html,
         scoring_points=[{"html": p["html"], "points": round(float(p["points"]) * factor, 2)}
                         for p in spec.get("scoring_points", [])],
         reference_html=str(spec.get("reference_answer", "")), answer=text, points=item.points, own_mark=own,
-        third=own is None and len(answer.marks) == 2,
+        third=own is None and len(answer.marks) == 2, correction_refused=refused, own_history=history,
     )
 
 
@@ -432,7 +453,7 @@ def submit_mark(session: Session, marker: User, response_id: int, points: Any,
     answer = _answers(session, sitting.id, answer.response_id)[0]
     gap = third_marker_gap(session)
     if any(m == marker.id for m, _ in answer.marks):
-        raise ValidationError("您已评阅该答卷，评分提交后不能修改。")
+        raise ValidationError("您已评阅该答卷，不能重复评分；如需更正，请在该答卷页面填写原因更正评分。")
     if not _waiting_for(answer, marker.id, gap):
         raise ValidationError("该答卷已由其他阅卷人完成评阅，请继续评阅下一份。")
     value = parse_points(points, answer.points)
@@ -441,6 +462,7 @@ def submit_mark(session: Session, marker: User, response_id: int, points: Any,
                         points=value, marked_at=now)
     session.add(mark)
     session.flush()
+    session.add(ResponseMarkChange(mark_id=mark.id, version=1, points=value, reason="", at=now))
     final = final_score([p for _, p in answer.marks] + [value], gap)
     if final is not None:
         session.execute(update(Response).where(Response.id == answer.response_id).values(score=float(final)))
@@ -461,3 +483,84 @@ def _complete(session: Session, attempt: Attempt, now: dt.datetime) -> None:
     if result is None:
         return
     records.change(session, result, reason="阅卷完成：主观题评分确定，成绩合成", at=now, **theory_values(scored))
+
+
+# --------------------------------------------------------------------------- corrections
+
+MAX_CORRECTION_REASON = 500
+
+
+def mark_history(session: Session, response_id: int, marker_id: int) -> list[ResponseMarkChange]:
+    """The versions of one marker's mark of an answer, oldest first."""
+    return list(session.scalars(
+        select(ResponseMarkChange).join(ResponseMark, ResponseMark.id == ResponseMarkChange.mark_id)
+        .where(ResponseMark.response_id == response_id, ResponseMark.marker_id == marker_id)
+        .order_by(ResponseMarkChange.version)))
+
+
+def _released(session: Session, attempt_id: int) -> bool:
+    """Whether the level decision of the attempt's registration is confirmed (released)."""
+    return session.scalar(select(LevelDecision.id).join(
+        ComponentResult, ComponentResult.registration_id == LevelDecision.registration_id).where(
+        ComponentResult.attempt_id == attempt_id, LevelDecision.state == "confirmed").limit(1)) is not None
+
+
+def correction_refusal(session: Session, answer: _Answer, marker_id: int) -> str | None:
+    """Why this marker may not correct their mark of ``answer`` now (None: they may)."""
+    rounds = [m for m, _ in answer.marks]
+    if marker_id not in rounds:
+        return "您尚未评阅该答卷，没有可更正的评分。"
+    if rounds.index(marker_id) < 2 and len(rounds) >= 3:
+        return "该答卷已有第三位阅卷人评分，前两位阅卷人的评分不能再更正。"
+    if _released(session, answer.attempt_id):
+        return "该考生的认定结论已确认发布，评分不能再更正；如有异议，请由评价机构通过成绩复核处理。"
+    return None
+
+
+def correct_mark(session: Session, marker: User, response_id: int, points: Any, reason: str,
+                 now: dt.datetime | None = None) -> ResponseMark:
+    """Correct the marker's own submitted mark (a new version, with ``reason``), while
+    :func:`correction_refusal` allows; the answer is settled again and the theory result follows."""
+    answer, sitting = _answer_for(session, marker, response_id)
+    attempt = session.scalar(select(Attempt).where(Attempt.id == answer.attempt_id).with_for_update())
+    assert attempt is not None
+    answer = _answers(session, sitting.id, answer.response_id)[0]
+    refused = correction_refusal(session, answer, marker.id)
+    if refused is not None:
+        raise ValidationError(refused)
+    why = (reason or "").strip()
+    if not why:
+        raise ValidationError("请填写更正评分的原因。", field="reason")
+    if len(why) > MAX_CORRECTION_REASON:
+        raise ValidationError(f"更正原因不能超过 {MAX_CORRECTION_REASON} 个字。", field="reason")
+    value = parse_points(points, answer.points)
+    mark = session.scalar(select(ResponseMark).where(ResponseMark.response_id == answer.response_id,
+                                                     ResponseMark.marker_id == marker.id))
+    assert mark is not None
+    before = Decimal(mark.points)
+    if value == before:
+        raise ValidationError("新评分与原评分相同，无需更正。", field="points")
+    now = now or utcnow()
+    mark.points = value
+    mark.version += 1
+    session.add(ResponseMarkChange(mark_id=mark.id, version=mark.version, points=value, reason=why, at=now))
+    session.flush()
+    marks = [value if m == marker.id else p for m, p in answer.marks]
+    final = final_score(marks, third_marker_gap(session))
+    session.execute(update(Response).where(Response.id == answer.response_id)
+                    .values(score=None if final is None else float(final)))
+    audit.record(session, marker, "response_mark.amend", "response", answer.response_id,
+                 before={"points": str(before), "version": mark.version - 1},
+                 after={"round": mark.round, "points": str(value), "version": mark.version, "reason": why,
+                        "code": answer.code, "settled": final is not None}, at=now)
+    _rescore(session, attempt, now, "阅卷人更正主观题评分，成绩重新合成")
+    return mark
+
+
+def _rescore(session: Session, attempt: Attempt, now: dt.datetime, reason: str) -> None:
+    """Score the attempt again and bring its theory result up to date (pending while any
+    examiner-scored answer waits), a new version when anything changed."""
+    scored = score_closed_attempt(session, attempt)
+    result = session.scalar(select(ComponentResult).where(ComponentResult.attempt_id == attempt.id))
+    if result is not None:
+        records.change(session, result, reason=reason, at=now, **theory_values(scored))

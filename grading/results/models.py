@@ -160,7 +160,9 @@ class TheoryMarker(Base):
 class ResponseMark(Base):
     """One marker's mark (评分) of one answer to an examiner-scored item, in the order the marks
     came (``round`` 1 and 2: the two blind marks; 3: the third marker's, when the two differed
-    by more than the rule allows). A mark is final once submitted; the answer's final score is
+    by more than the rule allows). ``points`` is the current version (``version``): its marker
+    may correct it with a reason while the rules of :func:`grading.results.marking.correct_mark`
+    allow, each version kept as a :class:`ResponseMarkChange` row. The answer's final score is
     written to :attr:`examroom.models.Response.score` (:mod:`grading.results.marking`)."""
 
     __tablename__ = "response_mark"
@@ -177,6 +179,26 @@ class ResponseMark(Base):
     round: Mapped[int] = mapped_column(Integer)
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     marked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class ResponseMarkChange(Base):
+    """One version of a marker's mark (评分更正记录): the points, when, and why (version 1: the
+    submitted mark, no reason; later versions: the marker's corrections with their reasons).
+    Rows are only ever added."""
+
+    __tablename__ = "response_mark_change"
+    __table_args__ = (
+        UniqueConstraint("mark_id", "version", name="uq_response_mark_change_version"),
+        CheckConstraint("points >= 0", name="points_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mark_id: Mapped[int] = mapped_column(ForeignKey("response_mark.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ScoreSheet(Base):

@@ -119,7 +119,8 @@ def change(session: Session, result: ComponentResult, *, reason: str, actor: Use
     for key, value in values.items():
         setattr(result, key, _decimal(value) if key in ("score", "raw_score", "raw_max") else value)
     assert result.base_state in BASE_STATES
-    result.state = effective_state(session, result)
+    with session.no_autoflush:  # the half-changed row (e.g. scored → pending) is not flushed before its state
+        result.state = effective_state(session, result)
     after = {k: getattr(result, k) for k in (*VERSIONED, "state")}
     if after == before:
         return False

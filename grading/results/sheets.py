@@ -220,15 +220,20 @@ class Released:
 
 
 def my_results(session: Session, candidate: User) -> list[Released]:
-    """The candidate's own registrations, newest first, each with its released decision only:
-    before the institution confirms a decision the candidate sees no score and no outcome."""
+    """The registrations of the candidate's person, newest first, each with its released
+    decision only: before the institution confirms a decision the candidate sees no score and
+    no outcome. Results follow the person, not the account: the registrations of the person's
+    other accounts (another institution's, another year's) are listed too, but only once their
+    decision is released; this account's own registrations are listed from the start."""
+    mine = BatchCandidate.candidate_id == candidate.id
+    person = or_(mine, BatchCandidate.person_id == candidate.person_id) if candidate.person_id is not None else mine
     regs = list(session.scalars(select(BatchCandidate).options(joinedload(BatchCandidate.batch))
-                                .where(BatchCandidate.candidate_id == candidate.id)
-                                .order_by(BatchCandidate.id.desc())))
+                                .where(person).order_by(BatchCandidate.id.desc())))
     ids = [r.id for r in regs]
     released = {d.registration_id: d for d in session.scalars(
         select(LevelDecision).where(LevelDecision.registration_id.in_(ids), LevelDecision.state == "confirmed"))} \
         if ids else {}
+    regs = [r for r in regs if r.candidate_id == candidate.id or r.id in released]
     rechecks = {r.decision_id: r for r in session.scalars(
         select(RecheckRequest).where(RecheckRequest.decision_id.in_([d.id for d in released.values()])))} \
         if released else {}

@@ -296,6 +296,31 @@ def read_sheet(session: Session, actor: User, sheet_id: int) -> ScoreSheet:
     return sheet
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class OwnSheet:
+    """One of an examiner's own score sheets, for 我的评分记录表."""
+
+    sheet: ScoreSheet
+    sitting: ExamSession
+    registration: BatchCandidate
+    station_no: int | None
+
+
+def own_sheets(session: Session, examiner: User) -> list[OwnSheet]:
+    """Every score sheet the examiner has opened (drafts and signed), newest sitting first:
+    their own only, so nothing of another examiner's shows."""
+    require_role(examiner, Role.EXAMINER)
+    rows = session.execute(
+        select(ScoreSheet, ExamSession, BatchCandidate, SkillStation.station_no)
+        .join(ExamSession, ExamSession.id == ScoreSheet.exam_session_id)
+        .join(BatchCandidate, BatchCandidate.id == ScoreSheet.registration_id)
+        .outerjoin(SkillStation, (SkillStation.exam_session_id == ScoreSheet.exam_session_id)
+                   & (SkillStation.registration_id == ScoreSheet.registration_id))
+        .where(ScoreSheet.examiner_id == examiner.id)
+        .order_by(ExamSession.starts_at.desc(), ExamSession.id.desc(), SkillStation.station_no, ScoreSheet.id)).all()
+    return [OwnSheet(sheet, sitting, reg, station) for sheet, sitting, reg, station in rows]
+
+
 # ---------------------------------------------------------------- the score
 
 

@@ -17,6 +17,7 @@ from foundation.accounts import User
 from foundation.audit import AuditEntry
 from foundation.errors import PermissionDenied, RowErrors, ValidationError
 from foundation.roles import Role
+from grading.results.decision import Method
 from tests.examroom.worlds import World, gender, ident, xlsx
 from tests.factories import make_user
 
@@ -186,3 +187,25 @@ def test_single_candidate_form_uses_the_same_checks(session, world):
     assert result.created == 1 and batch.candidates[0].category == "own_staff"
     with pytest.raises(ValidationError, match="已在本批次名册中"):
         imp.add_candidate(session, world.admin, batch.id, name="单个", id_number=n, phone="13600000000")
+
+
+def test_the_optional_method_column_sets_the_registration_method(session, world):
+    batch = world.batch()
+    header = [*imp.REQUIRED_COLUMNS, imp.COL_CATEGORY, imp.COL_METHOD]
+    data = xlsx([[*row("方一", 611), "", "考评结合"], [*row("方二", 612), "", "performance"],
+                 [*row("方三", 613), "", ""]], header=header)
+    imp.import_candidates(session, world.admin, batch.id, data)
+    methods = {c.candidate.name: c.method for c in batch.candidates}
+    assert methods == {"方一": "combined", "方二": "performance", "方三": "assessment"}
+    other = world.batch()
+    before = counts(session)
+    bad = xlsx([[*row("方四", 614), "", "竞赛选拔"]], header=header)
+    with pytest.raises(RowErrors) as err:
+        imp.import_candidates(session, world.admin, other.id, bad)
+    assert err.value.errors == [
+        (2, "评价方式", "无法识别的评价方式「竞赛选拔」，可填：认定考核、考评结合、工作业绩评审；留空为认定考核。")]
+    assert counts(session) == before
+
+
+def test_the_method_labels_are_the_engines():
+    assert imp.METHOD_LABELS == {m.value: m.label for m in Method if m is not Method.COMPETITION}

@@ -123,7 +123,7 @@ def test_marks_further_apart_than_the_gap_call_a_third_marker_whose_mark_stands(
     session.refresh(response)
     assert response.score == 3.0
     assert (exam.result(0).state, exam.result(0).score) == ("scored", Decimal(50))
-    with pytest.raises(ValidationError, match="不能修改"):
+    with pytest.raises(ValidationError, match="不能重复评分"):
         marking.submit_mark(session, a, response.id, "1")
 
 
@@ -142,7 +142,7 @@ def test_a_marker_cannot_mark_twice_or_after_settlement(session, exam):
     a, b, c = exam.markers
     response = exam.response(0)
     marking.submit_mark(session, a, response.id, "2")
-    with pytest.raises(ValidationError, match="不能修改"):
+    with pytest.raises(ValidationError, match="不能重复评分"):
         marking.submit_mark(session, a, response.id, "3")
     marking.submit_mark(session, b, response.id, "2.5")
     n = marks(session)

@@ -193,3 +193,42 @@ def test_transcripts_in_excel_and_pdf(session, client, login, w):
         resp = client.get(path)
         assert resp.status_code == 200 and resp.mimetype == "application/pdf"
         assert resp.data.startswith(b"%PDF") and b"/FontFile2" in resp.data  # the TrueType CJK font, embedded
+
+
+def test_my_results_follow_the_person_across_accounts_and_institutions(session, client, login, w):
+    """Two accounts of one person, one per institution, each on a batch: each account sees the
+    released results of both registrations, never the other account's unreleased one."""
+    first = _user(session, w.regs[1])  # 王二, institution A
+    second = w.candidate(w.b, id_number=first.id_number, name=first.name)  # the same person at B
+    assert second.person_id == first.person_id and second.id != first.id
+    batch_b = w.batch(w.b)
+    reg_b = w.register(batch_b, second)
+    w.result(reg_b, "theory", "2026-10-10", 77)
+    w.result(reg_b, "skill", "2026-10-11", 68)
+    stranger = w.register(batch_b, w.candidate(w.b, name="孙外"))
+    w.result(stranger, "theory", "2026-10-10", 93)
+    w.result(stranger, "skill", "2026-10-11", 91)
+    login(w.admin_b)
+    client.post(f"/results/batches/{batch_b.id}/decide", data={})
+    login(first)  # B's decision is a draft: A's account sees only its own registration
+    body = _body(client.get("/results/mine"))
+    assert f'data-registration="{reg_b.id}"' not in body and f'data-registration="{w.regs[1].id}"' in body
+    login(w.admin_b)
+    client.post(f"/results/batches/{batch_b.id}/confirm", data={})
+    login(w.admin_a)
+    client.post(f"/results/batches/{w.batch_a.id}/decide", data={})
+    client.post(f"/results/batches/{w.batch_a.id}/confirm", data={})
+    for account in (first, second):
+        login(account)
+        body = _body(client.get("/results/mine"))
+        assert f'data-registration="{reg_b.id}"' in body and f'data-registration="{w.regs[1].id}"' in body
+        assert "<td>77</td>" in body and "<td>45</td>" in body and w.b.name in body and w.a.name in body
+        assert "<td>93</td>" not in body and "孙外" not in body  # another person's results never show
+    # A re-check of the registration made by the other account is the person's to ask.
+    login(first)
+    resp = client.post(f"/results/mine/{reg_b.id}/recheck", data={"components": ["skill"], "details": "技能分偏低"})
+    assert resp.status_code == 302
+    request = session.scalar(select(RecheckRequest).where(RecheckRequest.registration_id == reg_b.id))
+    assert request is not None and request.candidate_id == first.id
+    login(_user(session, w.regs[0]))  # another person is refused
+    assert client.post(f"/results/mine/{reg_b.id}/recheck", data={"details": "x"}).status_code == 404

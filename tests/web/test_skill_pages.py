@@ -128,3 +128,21 @@ def test_the_batch_page_sets_the_chief_and_stations_and_shows_the_task(session, 
     assert "已开始评分" in resp.get_data(as_text=True)
     login(day.examiners[0])
     assert client.post(f"{base}/chief", data={"user_id": str(day.examiners[0].id)}).status_code == 403
+
+
+def test_my_score_sheets_list_the_examiners_own_sheets_only(session, client, login, day):
+    a, b, _ = day.examiners
+    draft = _open(session, client, login, day, a, k=0)
+    signed = _open(session, client, login, day, a, k=1)
+    assert client.post(f"/skill/sheets/{signed.id}/sign", data=_form(day, 77)).status_code == 302
+    other = _open(session, client, login, day, b, k=0)
+    login(a)
+    assert "/skill/mine" in client.get("/skill/").get_data(as_text=True)
+    page = client.get("/skill/mine").get_data(as_text=True)
+    assert f'data-sheet="{draft.id}"' in page and f'data-sheet="{signed.id}"' in page
+    assert f'data-sheet="{other.id}"' not in page
+    assert "继续评分" in page and "已签名" in page and f"/skill/sheets/{signed.id}" in page
+    assert day.registrations[0].candidate.name in page
+    login(b)
+    page = client.get("/skill/mine").get_data(as_text=True)
+    assert f'data-sheet="{other.id}"' in page and f'data-sheet="{signed.id}"' not in page

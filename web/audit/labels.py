@@ -59,6 +59,7 @@ VERBS: dict[str, str] = {
     "absent": "记录缺考",
     "acknowledge": "中心确认备案",
     "activate": "启用",
+    "amend": "更正",
     "add": "添加",
     "add_candidates": "添加考生",
     "add_panel_member": "加入综合评审专家组",
@@ -164,7 +165,8 @@ KEYS: dict[str, str] = {
     "numbers": "证书编号", "request": "申请", "photo": "照片", "imported": "已导入", "files": "文件数",
     "decided_on": "判定日期", "versions": "版本", "outcome": "结论", "confirmed_by": "确认人", "waiting": "暂不能判定",
     "needs_reason": "待说明原因", "stale": "依据已变化", "kind": "结果", "answer": "答复", "answered_by": "答复人",
-    "components": "科目", "registration_id": "报名记录",
+    "components": "科目", "registration_id": "报名记录", "method": "评价方式", "category": "考生类别",
+    "ticket_no": "准考证号", "points": "评分", "round": "评阅轮次",
 }
 
 MAX_VALUE_CHARS = 160

@@ -36,11 +36,13 @@ from examroom.models import (
 )
 from foundation.accounts import CANDIDATE_CATEGORY_LABELS, User
 from foundation.calendar import BEIJING
-from foundation.errors import DomainError, NotFound, RowErrors
+from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors
 from foundation.institutions import FilingStatus, Institution, ScopeBasis, check_in_scope
 from foundation.levels import level_name
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
+from grading.results import registrations as reg_svc
+from grading.results.decision import Method
 from itembank.models import Blueprint, BlueprintMode, Paper, PaperStatus, SkillTask
 from web.access import actor, roles_required
 from web.batches import bp
@@ -69,6 +71,8 @@ from web.templating import beijing
 C, IA, CA = Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN, Role.CANDIDATE
 STATUS_LABELS = {s.value: label for s, label in BATCH_STATUS_LABELS.items()}
 CATEGORY_LABELS = {c.value: label for c, label in CANDIDATE_CATEGORY_LABELS.items()}
+METHOD_LABELS = {m.value: m.label for m in Method}
+SETTABLE_METHODS = {m.value: m.label for m in reg_svc.SETTABLE_METHODS}
 
 
 def _today() -> dt.date:
@@ -355,7 +359,8 @@ def detail(batch_id: int) -> str:
         "batches/detail.html", batch=batch, candidates=candidates, q=q, editable=editable,
         problems=problems, staffing=svc.staffing_problems(db.session, batch), staff_by_role=staff_by_role,
         staff_labels={r.value: r.label for r in StaffRole}, status_labels=STATUS_LABELS,
-        category_labels=CATEGORY_LABELS, is_centre=me.role == C, is_admin=me.role == IA and
+        category_labels=CATEGORY_LABELS, method_labels=METHOD_LABELS, settable_methods=SETTABLE_METHODS,
+        is_centre=me.role == C, is_admin=me.role == IA and
         me.institution_id == batch.institution_id, seat_grid=_seat_grid, level_name=level_name,
         tickets={c.candidate_id: c.ticket_no for c in batch.candidates},
         lead_days=svc.lead_working_days(db.session), counts_exam_day=svc.counts_exam_day(db.session),
@@ -661,6 +666,78 @@ def add_candidate(batch_id: int) -> Response:
         flash(f"已新建考生账号并加入名册，准考证号 {result.tickets[0]}。", "success")
     else:
         flash(f"已将本机构已有的考生账号加入名册，本批次准考证号 {result.tickets[0]}。", "success")
+    return _to_detail(batch, "candidates")
+
+
+def _registration_of(batch: Batch, registration_id: int) -> BatchCandidate:
+    reg = db.session.get(BatchCandidate, registration_id)
+    if reg is None or reg.batch_id != batch.id:
+        abort(404)
+    return reg
+
+
+@bp.route("/<int:batch_id>/registrations/<int:registration_id>/method", methods=["GET", "POST"])
+@roles_required(IA)
+def registration_method(batch_id: int, registration_id: int) -> str | Response | tuple[str, int]:
+    """One registration's evaluation method and category (评价方式、考生类别)."""
+    batch = _get(batch_id)
+    reg = _registration_of(batch, registration_id)
+    if request.method == "GET":
+        return render_template("batches/registration_method.html", batch=batch, reg=reg, form=PostForm(),
+                               methods=SETTABLE_METHODS, categories=CATEGORY_LABELS, method_labels=METHOD_LABELS)
+    if (refused := _posted(batch, "candidates")) is not None:
+        return refused
+    try:
+        change = reg_svc.set_registration(db.session, actor(), reg.id, method=request.form.get("method", ""),
+                                          category=request.form.get("category", ""))
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return render_template("batches/registration_method.html", batch=batch, reg=reg, form=PostForm(),
+                               methods=SETTABLE_METHODS, categories=CATEGORY_LABELS,
+                               method_labels=METHOD_LABELS), 400
+    db.session.commit()
+    flash(f"已修改「{reg.candidate.name}」的评价方式和考生类别：{METHOD_LABELS.get(reg.method, reg.method)}，"
+          f"{CATEGORY_LABELS.get(reg.category, reg.category)}。" if change.changed else "评价方式和考生类别未变化。",
+          "success")
+    return _to_detail(batch, "candidates")
+
+
+@bp.post("/<int:batch_id>/registrations/method")
+@roles_required(IA)
+def registrations_method(batch_id: int) -> Response:
+    """Several registrations' method and/or category at once, after a confirmation."""
+    batch = _get(batch_id)
+    if (refused := _posted(batch, "candidates")) is not None:
+        return refused
+    ids = [_int(v) for v in request.form.getlist("registration_id")]
+    if any(i is None for i in ids):
+        flash("考生选择无效，请刷新页面后重试。", "danger")
+        return _to_detail(batch, "candidates")
+    if request.form.get("confirm") != "1":
+        flash("批量修改须勾选「确认修改所选考生」。未作任何修改。", "danger")
+        return _to_detail(batch, "candidates")
+    chosen = [i for i in ids if i is not None]
+    try:
+        changes = reg_svc.set_registrations(db.session, actor(), batch.id, chosen,
+                                            method=request.form.get("method", ""),
+                                            category=request.form.get("category", ""))
+    except PermissionDenied:
+        db.session.rollback()
+        abort(403)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _to_detail(batch, "candidates")
+    db.session.commit()
+    done = sum(1 for c in changes if c.changed)
+    flash(f"已修改 {done} 名考生的评价方式或考生类别（所选 {len(changes)} 名，其余未变化）。", "success")
     return _to_detail(batch, "candidates")
 
 

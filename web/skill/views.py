@@ -3,6 +3,7 @@ parse, call one service and render.
 
 * 我的评分 (examiners): the skill sittings whose group they are in; the institution admin sees
   its institution's skill sittings, the centre all of them.
+* 我的评分记录表 (examiners): every score sheet of their own, drafts and signed, across sittings.
 * a sitting's board: candidates by station, how many have signed, the final score once all
   have; the chief reconciles and marks absences there.
 * the score sheet (examiners, their own): saved as they type (JSON drafts with the page's
@@ -77,6 +78,13 @@ def index() -> str:
                                                             and e.result.state in ("scored", "absent")),
                      "chief": chief_of(sitting), "is_chief": svc.is_chief(sitting, me)})
     return render_template("skill/index.html", page=page, rows=rows)
+
+
+@bp.get("/mine")
+@roles_required(E)
+def my_sheets() -> str:
+    """我的评分记录表: the examiner's own score sheets across sittings, drafts and signed."""
+    return render_template("skill/my_sheets.html", rows=svc.own_sheets(db.session, actor()), when=sitting_when)
 
 
 @bp.get("/sittings/<int:sitting_id>")

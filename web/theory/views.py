@@ -115,6 +115,36 @@ def marking_response(response_id: int) -> Response | tuple[str, int] | str:
     return _next_in_queue(view.sitting_id)
 
 
+@marking_bp.post("/responses/<int:response_id>/correct", endpoint="correct")
+@roles_required(E)
+def marking_correct(response_id: int) -> Response | tuple[str, int]:
+    """The marker corrects their own mark, with a reason (a new version)."""
+    try:
+        view = marking.marking_view(db.session, actor(), response_id)
+    except DomainError as exc:
+        _refused(exc)
+    value, reason = request.form.get("points", ""), request.form.get("reason", "")
+
+    def again(status: int) -> tuple[str, int]:
+        return render_template("theory/marking_response.html", view=view, value="", form=FlaskForm(),
+                               correction=value, reason=reason), status
+
+    if not FlaskForm().validate_on_submit():
+        flash("表单已过期，请刷新页面后重试。", "danger")
+        return again(400)
+    try:
+        marking.correct_mark(db.session, actor(), response_id, value, reason)
+    except PermissionDenied as exc:
+        _refused(exc)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return again(400)
+    db.session.commit()
+    flash(f"阅卷编号 {view.code} 第 {view.number} 题评分已更正。", "success")
+    return redirect(url_for("marking.response", response_id=response_id))
+
+
 # ---------------------------------------------------------------------------- markers (institution admin)
 
 
