@@ -39,7 +39,6 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -53,6 +52,7 @@ from foundation.calendar import BEIJING
 from foundation.institutions import Institution
 from foundation.occupations import Occupation
 from foundation.people import ID_TYPE_LABELS, IdType
+from foundation.xlsx import append_row, new_workbook, write_header
 from grading.certificates.issuance import issue_certificates
 from grading.certificates.models import Certificate
 from grading.results import competitions, decisions, dossiers, marking, panels, skill
@@ -437,14 +437,13 @@ def _review(session: Session, admin: User, regs: list[BatchCandidate], examiners
 
 
 def _results_sheet(candidate: User) -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = SHEET_NAME
-    ws.append(list(IMPORT_COLUMNS))
-    ws.append([ID_TYPE_LABELS[IdType.RESIDENT_ID], candidate.id_number, candidate.name, 1, "金牌", None, "职工"])
+    """The contest's results as the centre would upload them (the import's own layout)."""
+    workbook, sheet = new_workbook(SHEET_NAME)
+    write_header(sheet, IMPORT_COLUMNS)
+    append_row(sheet, [ID_TYPE_LABELS[IdType.RESIDENT_ID], candidate.id_number, candidate.name, 1, "金牌", None,
+                       "职工"])
     buf = io.BytesIO()
-    wb.save(buf)
+    workbook.save(buf)  # an upload, not an export (foundation.xlsx.workbook_bytes is for exports)
     return buf.getvalue()
 
 
