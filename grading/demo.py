@@ -38,6 +38,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +65,8 @@ from itembank import papers as paper_svc
 from itembank.blueprints import NodeSpec, create_blueprint, replace_nodes
 from itembank.items import ItemContent
 from itembank.models import Item, Paper, SkillTask
+
+T = TypeVar("T")
 
 __all__ = ["DEMO_RESULTS_BATCH", "DemoResults", "demo_results", "seed_results_demo"]
 
@@ -166,7 +169,7 @@ class DemoResults:
     certificates: list[Certificate]
 
 
-def _one(session: Session, model: type, **where: object):  # type: ignore[no-untyped-def]
+def _one(session: Session, model: type[T], **where: object) -> T:
     row = session.scalar(select(model).filter_by(**where))
     if row is None:
         raise RuntimeError(f"demo {model.__name__} {where} missing: run `flask --app web seed demo` first")
