@@ -64,7 +64,7 @@ from itembank import items as item_svc
 from itembank import papers as paper_svc
 from itembank.blueprints import NodeSpec, create_blueprint, replace_nodes
 from itembank.items import ItemContent
-from itembank.models import Item, Paper, SkillTask
+from itembank.models import Blueprint, Item, Paper, SkillTask
 
 T = TypeVar("T")
 
@@ -214,10 +214,11 @@ def _bank(session: Session, occupation: Occupation, institution: Institution) ->
         if not any(a.occupation_id == occupation.id and a.institution_id == institution.id
                    for a in access.assignments_of(session, expert.id)):
             access.assign(session, centre, expert.id, occupation_id=occupation.id, institution_id=institution.id)
-    bp = create_blueprint(session, centre, occupation_id=occupation.id, work_type_id=None, level=LEVEL, mode="theory")
-    replace_nodes(session, centre, bp.id, NODES)
-    session.refresh(bp)
+    bp = _blueprint(session, centre, occupation, "theory")
     points = {n.code: n.id for n in bp.points}
+    missing = sorted({point for _, point, *_ in OBJECTIVE} - set(points))
+    if missing:
+        raise RuntimeError(f"the 焊工 level-2 theory blueprint has no points {missing}: the results demo needs them")
     codes = []
     for code, point, kind, stem, options, key in OBJECTIVE:
         if kind == "true_false":
@@ -241,8 +242,7 @@ def _bank(session: Session, occupation: Occupation, institution: Institution) ->
     paper_svc.submit_paper(session, admin, paper.id)
     paper_svc.approve_paper(session, reviewer, paper.id, "试题覆盖细目表，分值合计 100 分。")
 
-    skill_bp = create_blueprint(session, centre, occupation_id=occupation.id, work_type_id=None, level=LEVEL,
-                                mode="skill")
+    skill_bp = _blueprint(session, centre, occupation, "skill")
     task = skill_tasks.create_task(session, writer, blueprint_id=skill_bp.id, content=skill_tasks.TaskContent(
         name=TASK_NAME, duration_minutes=120,
         prep_notice_html="<p>每个工位配备 ZX7-400 焊机、Q345R 试板（12 mm）两块、E5015 焊条，烘干箱一台。</p>",
@@ -252,6 +252,18 @@ def _bank(session: Session, occupation: Occupation, institution: Institution) ->
     skill_tasks.submit_task(session, writer, task.id)
     skill_tasks.approve_task(session, reviewer, task.id, "评分记录表配分合计 100 分，评分标准明确。")
     return paper, task
+
+
+def _blueprint(session: Session, centre: User, occupation: Occupation, mode: str) -> Blueprint:
+    """The occupation's level-2 blueprint of ``mode`` (found, or created with the demo's tree)."""
+    bp = session.scalar(select(Blueprint).where(Blueprint.occupation_id == occupation.id, Blueprint.level == LEVEL,
+                                                Blueprint.mode == mode, Blueprint.work_type_id.is_(None)))
+    if bp is None:
+        bp = create_blueprint(session, centre, occupation_id=occupation.id, work_type_id=None, level=LEVEL, mode=mode)
+        if mode == "theory":
+            replace_nodes(session, centre, bp.id, NODES)
+            session.refresh(bp)
+    return bp
 
 
 def _approved_item(session: Session, writer: User, reviewer: User, approver: User, centre: User, point_id: int,
