@@ -64,11 +64,13 @@ def seed_demo_cmd() -> None:
     """Load the demonstration data (idempotent) and print the demo logins."""
     from examroom.demo import seed_exam_demo
     from foundation.demo import DEMO_PASSWORD, seed_demo
+    from grading.demo import seed_results_demo
     from itembank.demo import seed_item_bank
 
     logins = seed_demo(db.session)
     bank_lines = seed_item_bank(db.session)
     bank_lines += seed_exam_demo(db.session)
+    results_lines = seed_results_demo(db.session)
     db.session.commit()
     click.echo("")
     click.echo(f"演示账号（工作人员密码均为 {DEMO_PASSWORD}）：")
@@ -76,6 +78,9 @@ def seed_demo_cmd() -> None:
         click.echo(f"  {role_label:<12}  {login:<28}  {note}")
     click.echo("")
     for line in bank_lines:
+        click.echo(line)
+    click.echo("")
+    for line in results_lines:
         click.echo(line)
 
 

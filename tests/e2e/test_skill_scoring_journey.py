@@ -1,7 +1,11 @@
 """Skill scoring in a real browser on a tablet-sized viewport (issue 13 point 4): three examiners
 score one candidate alone; one loses the network mid-sheet, keeps typing (the draft stays in the
 browser and the page says 未同步), and finishes after it returns (已保存, then signed); the
-spread is over the rule, so the chief reconciles, first refused without a reason."""
+spread is over the rule, so the chief reconciles, first refused without a reason.
+
+Then the decision (issue 13 acceptance): the candidate's theory result is already scored (seeded),
+the institution admin opens the batch's results, decides, confirms by name on the page (which
+releases the decision), and the candidate logs in and sees 合格 with the reasons on 我的成绩."""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ WAIT = 15_000
 TABLET = {"width": 820, "height": 1180}  # a 10.9-inch tablet held upright
 
 SKILL_DAY = r"""
+import datetime as dt
 import json
+from grading.results import records
 from tests.examroom.worlds import SkillDay
 from web import create_app
 from web.extensions import db
@@ -28,9 +34,16 @@ app = create_app({"SOCKETIO_ASYNC_MODE": "threading"})
 with app.app_context():
     s = db.session
     day = SkillDay(s, n=1)
+    reg = day.registrations[0]
+    # Theory is already scored: the level-4 scheme needs it with skill (its writer, as the close hook would).
+    records.create(s, registration_id=reg.id, person_id=reg.person_id, component="theory",
+                   sat_on=dt.date(2026, 10, 16), base_state="scored", score=82, reason="理论知识考试已评分")
     s.commit()
-    print(json.dumps({"sitting_id": day.sitting.id, "registration_id": day.registrations[0].id,
-                      "examiners": [e.username for e in day.examiners], "criteria": [c.id for c in day.task.criteria]}))
+    candidate = day.candidates[0]
+    print(json.dumps({"sitting_id": day.sitting.id, "registration_id": reg.id, "batch_id": day.batch.id,
+                      "examiners": [e.username for e in day.examiners], "criteria": [c.id for c in day.task.criteria],
+                      "admin": day.world.admin.username, "admin_name": day.world.admin.name,
+                      "ticket_no": reg.ticket_no, "id_number": candidate.id_number, "name": candidate.name}))
 """
 
 
@@ -51,7 +64,8 @@ def _sign(page):
     expect(page.locator(".flash-success")).to_contain_text("已签名提交", timeout=WAIT)
 
 
-def test_three_examiners_score_one_candidate_one_offline_and_the_chief_reconciles(live_server, browser):
+def test_three_examiners_score_one_candidate_one_offline_the_chief_reconciles_and_the_candidate_is_qualified(
+        live_server, browser):
     base = live_server.url
     seed = run_script(live_server, SKILL_DAY)
     sheet_url = f"{base}/skill/sittings/{seed['sitting_id']}/candidates/{seed['registration_id']}"
@@ -124,6 +138,44 @@ def test_three_examiners_score_one_candidate_one_offline_and_the_chief_reconcile
         card.get_by_role("button", name="提交复核").click()
         expect(page.locator(".skill-candidate")).to_contain_text("成绩 78.0 分", timeout=WAIT)
         screenshot(page, "skill_board_reconciled")
+
+        # The institution admin: the batch's results by component, then the decision confirmed by name.
+        context4, admin = _tablet(browser)
+        contexts.append(context4)
+        admin.set_viewport_size({"width": 1280, "height": 900})
+        staff_login(admin, base, seed["admin"], PASSWORD)
+        admin.goto(f"{base}/results/batches/{seed['batch_id']}")
+        row = admin.locator(f"tr[data-registration='{seed['registration_id']}']")
+        expect(row).to_contain_text("82")
+        expect(row).to_contain_text("78")
+        admin.get_by_role("link", name="认定结论").first.click()
+        admin.get_by_role("button", name="判定全部考生").click()
+        row = admin.locator(f"#decision-list tr[data-registration='{seed['registration_id']}']")
+        expect(row).to_contain_text("合格", timeout=WAIT)
+        expect(admin.locator("#draft-count")).to_have_text("1")
+        admin.get_by_role("button", name="以本人名义确认全部草稿").click()  # the page asks; the dialog is accepted
+        expect(admin.locator("#draft-count")).to_have_text("0", timeout=WAIT)
+        row = admin.locator(f"#decision-list tr[data-registration='{seed['registration_id']}']")
+        expect(row).to_contain_text(seed["admin_name"])
+        screenshot(admin, "results_decision_confirmed")
+
+        # The candidate logs in and sees 合格 with the reasons.
+        context5, cand = _tablet(browser)
+        contexts.append(context5)
+        cand.goto(base + "/login")
+        cand.get_by_role("tab", name="考生登录").click()
+        cand.get_by_label("准考证号").fill(seed["ticket_no"])
+        cand.get_by_label("身份证号码").fill(seed["id_number"])
+        cand.get_by_role("button", name="登录").click()
+        cand.wait_for_url(base + "/home")
+        cand.get_by_role("link", name="我的成绩").first.click()
+        card = cand.locator(f".rs-mine[data-registration='{seed['registration_id']}']")
+        expect(card.locator(".rs-outcome")).to_contain_text("合格", timeout=WAIT)
+        expect(card.locator(".rs-outcome")).not_to_contain_text("不合格")
+        expect(card.locator(".rs-outcome")).to_contain_text(seed["admin_name"])
+        expect(card).to_contain_text("「技能操作考核」78 分，达到合格线 60 分")
+        expect(card).to_contain_text("「理论知识考试」82 分，达到合格线 60 分")
+        screenshot(cand, "results_candidate_qualified")
     finally:
         for context in contexts:
             context.close()

@@ -100,6 +100,7 @@ VERBS: dict[str, str] = {
     "incident": "记录违纪",
     "login.candidate": "考生登录",
     "mark_absent": "记为缺考",
+    "method": "设置评价方式",
     "minutes": "填写评审记录",
     "login.staff": "工作人员登录",
     "logout": "退出登录",
