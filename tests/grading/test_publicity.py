@@ -7,7 +7,9 @@ entries; no certificate before the centre's approval."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import openpyxl
 import pytest
 from sqlalchemy import event, func, select, update
 
@@ -18,10 +20,12 @@ from grading.certificates import issuance
 from grading.certificates.eligibility import chain_of
 from grading.publicity import services as pub
 from grading.publicity.models import Objection, Publicity, PublicityEntry, SubmissionEntry
+from grading.publicity.workbook import SHEETS, submission_xlsx
 from grading.results.models import LevelDecision
 from tests.grading.certificate_worlds import CertWorld
 
 D = dt.date
+START = D(2026, 11, 2)  # a Monday: the period is 11-02..11-06
 
 
 @pytest.fixture
@@ -34,7 +38,7 @@ def world(session):
     return w
 
 
-def opened(session, world, start=D(2026, 11, 2), today=None):
+def opened(session, world, start=START, today=None):
     return pub.open_publicity(session, world.admin, world.batch.id, start, today=today or start)
 
 
@@ -266,3 +270,20 @@ def test_the_whole_path_lets_issuance_proceed(session, world):
         SubmissionEntry.submission_id == sub.id, SubmissionEntry.status == "approved")) == 3
     assert session.scalar(select(func.count()).select_from(PublicityEntry).where(
         PublicityEntry.publicity_id == sub.publicity_id)) == 3
+
+
+def test_the_submission_workbook_has_one_sheet_per_kind_in_the_documented_layout(session, world):
+    sub = world.clear()
+    wb = openpyxl.load_workbook(io.BytesIO(submission_xlsx(session, sub)), read_only=True)
+    assert wb.sheetnames == ["人员", "成绩", "认定结论", "证书信息", "说明"]
+    for title, columns in SHEETS.items():
+        rows = list(wb[title].iter_rows(values_only=True))
+        assert rows[0] == columns
+    people = list(wb["人员"].iter_rows(values_only=True))[1:]
+    regs = world.registrations()
+    assert [r[1] for r in people] == [r.ticket_no for r in regs]
+    assert people[0][4] == regs[0].candidate.person.id_number  # the centre's copy: in full
+    decisions = list(wb["认定结论"].iter_rows(values_only=True))[1:]
+    assert {d[2] for d in decisions} == {"合格"} and len(decisions) == 3
+    certs = list(wb["证书信息"].iter_rows(values_only=True))[1:]
+    assert certs[0][6] == "--" and certs[0][10] == "审核通过"
