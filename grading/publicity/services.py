@@ -147,7 +147,7 @@ def open_publicity(session: Session, actor: User, batch_id: int, start_on: dt.da
         pub.entries.append(entry)
     session.add(pub)
     session.flush()
-    audit.record(session, actor, "publicity.open", "publicity", pub.id,
+    audit.record(session, actor, "publicity.publish", "publicity", pub.id,
                  after={"batch": batch.id, "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(),
                         "entries": len(decisions)})
     return pub
@@ -454,16 +454,18 @@ class QueueRow:
     ended: bool
 
 
-def queue(session: Session, actor: User, *, today: dt.date | None = None) -> list[QueueRow]:
+def queue(session: Session, actor: User, *, today: dt.date | None = None, everything: bool = False
+          ) -> list[QueueRow]:
     """Institution: its publicities with their submissions. Centre: every publicity that has
-    ended or been submitted and is not approved yet (the review queue), then the approved."""
+    ended or been submitted, overdue and unapproved first (the review queue); ``everything``:
+    every publicity, newest first."""
     require_role(actor, Role.INSTITUTION_ADMIN, Role.CENTRE_ADMIN)
     today = _today(today)
     pubs = publicities_of(session, actor)
     subs = {s.publicity_id: s for s in session.scalars(select(Submission).where(
         Submission.publicity_id.in_([p.id for p in pubs])))}
     rows = [QueueRow(p, subs.get(p.id), overdue(p, subs.get(p.id), today), p.has_ended(today)) for p in pubs]
-    if actor.role == Role.CENTRE_ADMIN.value:
+    if actor.role == Role.CENTRE_ADMIN.value and not everything:
         rows = [r for r in rows if r.submission is not None or r.ended]
         rows.sort(key=lambda r: (r.submission is not None and r.submission.status == SubmissionStatus.APPROVED,
                                  not r.overdue, r.publicity.submit_due_on))

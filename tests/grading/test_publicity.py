@@ -79,7 +79,7 @@ def test_opening_lists_the_qualified_masked(session, world):
     assert e.name_masked.startswith(person.name[0]) and "*" in e.name_masked and e.name_masked != person.name
     assert e.id_masked == person.id_number[:6] + "********" + person.id_number[-4:]
     assert (e.occupation_name, e.level, e.institution_name) == (world.occupation.name, 3, world.inst.name)
-    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "publicity.open"))
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "publicity.publish"))
 
 
 def test_opening_is_refused_in_chinese_and_writes_nothing(session, world):
