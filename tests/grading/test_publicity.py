@@ -136,6 +136,11 @@ def test_an_upheld_objection_republicises_that_entry_for_five_more_working_days(
     assert (other.starts_on, other.ends_on) == (D(2026, 11, 2), D(2026, 11, 6))  # the rest keep theirs
     assert p.ends_on == D(2026, 11, 13) and p.submit_due_on == load_calendar(session).add_working_days(
         D(2026, 11, 13), 10)
+    chain = chain_of(session, [entry.registration_id, other.registration_id], D(2026, 11, 10))
+    assert "公示未结束或存在未处理的异议。" in chain[entry.registration_id]
+    assert "公示未结束或存在未处理的异议。" not in chain[other.registration_id]
+    with pytest.raises(ValidationError, match="公示期至 2026-11-13 结束"):
+        pub.submit(session, world.admin, p.id, today=D(2026, 11, 10))
     # objections still possible on the re-publicised entry, not on the others once theirs ended
     pub.submit_objection(session, entry.id, "李四", "lisi@example.com", "再次提出：请公开更正依据。",
                          today=D(2026, 11, 12))
