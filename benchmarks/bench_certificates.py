@@ -78,14 +78,17 @@ def _photos(k: int) -> list[bytes]:
 
 def seed(app: Any, count: int) -> dict[str, Any]:
     """A filed institution with scope, its admin, an acknowledged level-3 batch of ``count``
-    candidates with photos (ten distinct pictures), each with a confirmed 合格 decision."""
+    candidates with photos (ten distinct pictures), each with a confirmed 合格 decision,
+    publicised and approved by the centre."""
     from examroom.models import Batch, BatchCandidate
     from foundation.accounts import User
+    from foundation.calendar import seed_calendar
     from foundation.idcard import check_digit
     from foundation.institutions import Institution, ScopeEntry
     from foundation.occupations import Occupation, WorkType
     from foundation.people import Person
     from foundation.photos import PhotoStore, check_photo
+    from grading.publicity.services import publicise_and_approve
     from grading.results.models import LevelDecision
     from web.extensions import db
 
@@ -133,6 +136,12 @@ def seed(app: Any, count: int) -> dict[str, Any]:
         outcome="qualified", level=3, decided_on=dt.date(2026, 11, 2), qualified_on=dt.date(2026, 10, 20),
         resit_until=None, reasons=[], inputs_json="{}", fingerprint="0" * 64, decided_by_name=admin.name,
         confirmed_by_id=admin.id, confirmed_by_name=admin.name, confirmed_at=confirmed_at) for reg in registrations])
+    # … and a publicity that ended clean plus the centre's approval (one path, as the tests take).
+    seed_calendar(s)
+    centre = User(username="bench_centre", password_hash="x", name="基准中心", role="centre_admin")  # noqa: S106
+    s.add(centre)
+    s.flush()
+    publicise_and_approve(s, admin, centre, batch.id)
     s.commit()
     return {"admin_id": admin.id, "batch_id": batch.id}
 

@@ -19,6 +19,8 @@ The batch is the association's (吉林省机械工业行业协会) 焊工 二级
 * level decisions made and confirmed by the institution admin by name (周静) on 2026-11-02,
   which releases them to the candidates: five 合格 (four by assessment, one by competition),
   one 待补考 (skill failed, one re-sit open) and one 不合格 (theory and skill both failed);
+* the 合格 publicised from 2026-11-02 (five working days, no objection), submitted to the centre
+  and approved on 2026-11-09 (:func:`grading.publicity.services.publicise_and_approve`);
 * certificates for the 合格 issued on 2026-11-16 (:func:`_issue_demo_certificates`), so their
   numbers are fixed: the association's code + ``26`` + ``2`` + serials 000001….
 
@@ -56,6 +58,8 @@ from foundation.people import ID_TYPE_LABELS, IdType
 from foundation.xlsx import append_row, new_workbook, write_header
 from grading.certificates.issuance import issue_certificates
 from grading.certificates.models import Certificate
+from grading.publicity.models import Publicity
+from grading.publicity.services import publicise_and_approve
 from grading.results import competitions, decisions, dossiers, marking, panels, skill
 from grading.results import theory as _theory  # noqa: F401  (registers the close hook that scores attempts)
 from grading.results.competitions import IMPORT_COLUMNS, SHEET_NAME, CompetitionInput, RuleInput
@@ -83,6 +87,9 @@ REVIEW_DAY = dt.date(2026, 10, 23)
 DOSSIER_DAY = dt.date(2026, 10, 19)
 DECIDED_ON = dt.date(2026, 11, 2)
 ISSUED_ON = dt.date(2026, 11, 16)
+#: The demo batch's publicity starts here (Monday): it ends on Friday 2026-11-06, is submitted and
+#: approved on Monday 2026-11-09, a week before the certificates are issued.
+PUBLICITY_FROM = dt.date(2026, 11, 2)
 TICKET_YEAR = 2026
 SEATING_SEED = 20261016
 
@@ -478,9 +485,13 @@ def _competition(session: Session, centre: User, occupation: Occupation, candida
 
 
 def _issue_demo_certificates(session: Session, batch: Batch) -> list[Certificate]:
-    """Issue the certificates of every 合格 registration of the demo batch on ``ISSUED_ON``.
-    The one issuance step: publicity and the centre's approval go right before it."""
+    """Publicise the demo batch's 合格 (公示 from 2026-11-02, five working days without objection),
+    submit to the centre and have it approved, then issue the certificates on ``ISSUED_ON``: the
+    chain issuance requires (:func:`grading.certificates.eligibility.chain_problems`)."""
     admin = _one(session, User, username="jx_admin")
+    if session.scalar(select(Publicity.id).where(Publicity.batch_id == batch.id)) is None:
+        publicise_and_approve(session, admin, _one(session, User, username="centre"), batch.id,
+                              start_on=PUBLICITY_FROM)
     return issue_certificates(session, admin, batch.id, None, today=ISSUED_ON)
 
 

@@ -108,6 +108,10 @@ def _path(rule, world, role: str | None) -> str:
         "rule_id": 999_999,
         "decision_id": 999_999,  # results: none, so an allowed role gets 404
         "recheck_id": 999_999,
+        "publicity_id": 999_999,  # publicity: none, so an allowed role (or the public) gets 404
+        "pub_entry_id": 999_999,
+        "objection_id": 999_999,
+        "submission_id": 999_999,
     }
     return rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
 

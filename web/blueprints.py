@@ -21,6 +21,7 @@ from web.photos import bp as photos_bp
 from web.proctor import bp as proctor_bp
 from web.proctor import oversight_bp, supervise_bp
 from web.public import bp as public_bp
+from web.publicity import bp as publicity_bp
 from web.results import bp as results_bp
 from web.reviews import bp as reviews_bp
 from web.rules import bp as rules_bp
@@ -55,6 +56,7 @@ BLUEPRINTS = (
     photos_bp,
     certificates_bp,
     verify_bp,
+    publicity_bp,
     reviews_bp,
     competitions_bp,
     results_bp,

@@ -74,6 +74,8 @@ class DefaultConfig:
     CERTIFICATE_LOOKUP_ADDRESSES: tuple[str, ...] = ("技能人才评价证书全国联网查询：zscx.osta.org.cn",)
     # Public verification (/verify) per address: generous for a person, bounding enumeration.
     VERIFY_RATE_LIMIT = "30 per minute"
+    # Objections to a publicity entry (POST /publicity/entries/<id>/object) per address.
+    OBJECTION_RATE_LIMIT = "10 per hour"
     CONTENT_SECURITY_POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "

@@ -9,6 +9,7 @@ import examroom.models  # noqa: F401
 import foundation.models  # noqa: F401
 import grading.certificates.models  # noqa: F401
 import grading.psychometrics.models  # noqa: F401
+import grading.publicity.models  # noqa: F401
 import grading.results.models  # noqa: F401
 import grading.results.theory  # noqa: F401  (close hook: a closed attempt becomes a theory result)
 import grading.results.violations  # noqa: F401  (violation hook: results follow violations)

@@ -7,7 +7,8 @@ Modules, each importing only those before it:
   ``certificate_revocation``;
 * :mod:`.numbers` — the 22-character number and the atomic per (institution, year) serial;
 * :mod:`.eligibility` — ``issuance_problems(session, registration)``: the one precondition of
-  issuance, with the extension point for the decision / publicity / centre-approval checks;
+  issuance, including the confirmed decision, the publicity and the centre's approval
+  (:mod:`grading.publicity`);
 * :mod:`.signing` — the centre's Ed25519 key pair and signed statements (``verify_statement``
   is also a command: ``python -m grading.certificates.verify_statement``);
 * :mod:`.issuance` — issue in batches, correct (same number, new version), revoke (institution

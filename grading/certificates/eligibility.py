@@ -13,19 +13,20 @@ Checked today:
 * the occupation / 工种 / level is within the institution's filed scope
   (:func:`foundation.institutions.check_in_scope`);
 * no valid certificate exists for the person × occupation × 工种 × level;
-* the registration has a confirmed 合格 level decision at the batch's level
-  (:func:`chain_problems`).
+* the registration has a confirmed 合格 level decision at the batch's level, its entry on a
+  publicity that ended with no objection pending (nor upheld: an upheld objection corrects and
+  re-publicises the entry or withdraws it), and the centre's approval of the submission that
+  carried it (:func:`chain_problems`, :func:`grading.publicity.services.chain_states`).
 
 The issuing institution is the registration's (who evaluates issues): the issuance service
-refuses an admin of another institution before it asks this function.
-
-**Not checked yet — the extension point.** :func:`chain_problems` is where the rest of the
-chain plugs in: a publicity that ended clean for that person (no objection upheld or pending)
-and the centre's approval of the submission that carried the person's certificate data (issue
-14 points 2–4, not built). See ``docs/certificates.md``.
+refuses an admin of another institution before it asks this function. Issuing a whole batch
+asks the publicity and review state once for all its registrations (``chain``).
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +36,16 @@ from foundation.errors import ValidationError
 from foundation.institutions import FilingStatus, check_in_scope
 from foundation.levels import level_name
 from grading.certificates.models import Certificate, CertificateStatus
+from grading.publicity.services import chain_states
 from grading.results.models import LevelDecision
+
+#: Registration id → what the publicity and the centre's review still lack (see :func:`chain_of`).
+Chain = Mapping[int, Sequence[str]]
+
+
+def chain_of(session: Session, registration_ids: Sequence[int], today: dt.date | None = None) -> Chain:
+    """The publicity / review state of many registrations at once (a few queries in all)."""
+    return chain_states(session, registration_ids, today)
 
 
 def existing_valid(session: Session, person_id: int, occupation_id: int, work_type_id: int | None,
@@ -47,23 +57,24 @@ def existing_valid(session: Session, person_id: int, occupation_id: int, work_ty
         Certificate.status == CertificateStatus.VALID.value))
 
 
-def chain_problems(session: Session, registration: BatchCandidate) -> list[str]:
+def chain_problems(session: Session, registration: BatchCandidate, chain: Chain | None = None) -> list[str]:
     """The reasons the result chain does not allow issuance yet.
 
-    Checked: a confirmed level decision (等级认定结论, :mod:`grading.results.decisions`) with
-    outcome 合格 at the batch's level for ``registration`` — without it 「尚无已确认的“合格”认定结论」.
-
-    EXTENSION POINT (issue 14 points 2–4, not built yet): the registration's person on a
-    publicity that ended without a pending or upheld objection (「公示未结束或存在未处理的异议」),
-    and the centre's approval of the submission carrying this registration
-    (「成绩及证书数据尚未经省中心审核通过」)."""
+    Checked, in order: a confirmed level decision (等级认定结论, :mod:`grading.results.decisions`)
+    with outcome 合格 at the batch's level for ``registration`` — without it
+    「尚无已确认的“合格”认定结论」; then its publicity entry, ended with no objection pending and
+    not withdrawn (「公示未结束或存在未处理的异议」), and the centre's approval of the submission
+    carrying it (「成绩及证书数据尚未经省中心审核通过」). ``chain``: the publicity / review state
+    precomputed for the batch (:func:`chain_of`); asked for this registration alone when None."""
     confirmed = session.scalar(select(LevelDecision).where(
         LevelDecision.registration_id == registration.id, LevelDecision.state == "confirmed"))
     if confirmed is None or confirmed.outcome != "qualified":
         return ["尚无已确认的“合格”认定结论。"]
     if confirmed.level != registration.batch.level:
         return [f"认定结论的等级（{level_name(confirmed.level)}）与批次等级不一致，不能按本批次发证。"]
-    return []
+    if chain is None:
+        chain = chain_of(session, [registration.id])
+    return list(chain.get(registration.id, ()))
 
 
 def issuance_problems(session: Session, registration: BatchCandidate) -> list[str]:
@@ -91,14 +102,14 @@ def batch_problems(session: Session, batch: Batch) -> list[str]:
     return problems
 
 
-def registration_problems(session: Session, registration: BatchCandidate) -> list[str]:
+def registration_problems(session: Session, registration: BatchCandidate, chain: Chain | None = None) -> list[str]:
     """What stops issuance for this registration alone: a valid certificate already held, and the
-    result chain (:func:`chain_problems`)."""
+    result chain (:func:`chain_problems`; ``chain`` precomputed for the batch, see :func:`chain_of`)."""
     batch = registration.batch
     problems: list[str] = []
     existing = existing_valid(session, registration.person_id, batch.occupation_id, batch.work_type_id, batch.level)
     if existing is not None:
         what = batch.occupation.name + (f"（{batch.work_type.name}）" if batch.work_type else "")
         problems.append(f"该人员已持有有效的{what}{level_name(batch.level)}证书（{existing.number}）。")
-    problems.extend(chain_problems(session, registration))
+    problems.extend(chain_problems(session, registration, chain))
     return problems

@@ -34,7 +34,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.names import clean_name
 from foundation.people import IdType, clean_id, id_type_of
 from foundation.roles import Role, require_role
-from grading.certificates.eligibility import batch_problems, registration_problems
+from grading.certificates.eligibility import batch_problems, chain_of, registration_problems
 from grading.certificates.models import (
     Certificate,
     CertificateRevocation,
@@ -76,15 +76,18 @@ def _registrations(session: Session, batch: Batch) -> list[BatchCandidate]:
                                 .order_by(BatchCandidate.ticket_no)))
 
 
-def _rows(session: Session, batch: Batch, registrations: Sequence[BatchCandidate]) -> list[IssuanceRow]:
+def _rows(session: Session, batch: Batch, registrations: Sequence[BatchCandidate],
+          today: dt.date | None = None) -> list[IssuanceRow]:
     ids = [r.id for r in registrations]
     issued = {c.registration_id: c for c in session.scalars(
         select(Certificate).where(Certificate.batch_id == batch.id, Certificate.registration_id.in_(ids),
                                   Certificate.status == CertificateStatus.VALID.value)
         .options(selectinload(Certificate.versions)))}
     common = batch_problems(session, batch)  # the same for everyone: asked once
+    chain = chain_of(session, [i for i in ids if i not in issued], today)  # publicity and review: once
     return [IssuanceRow(reg, issued[reg.id], ()) if reg.id in issued
-            else IssuanceRow(reg, None, tuple(common + registration_problems(session, reg))) for reg in registrations]
+            else IssuanceRow(reg, None, tuple(common + registration_problems(session, reg, chain)))
+            for reg in registrations]
 
 
 def issuance_list(session: Session, actor: User, batch_id: int) -> list[IssuanceRow]:
@@ -116,7 +119,7 @@ def issue_certificates(session: Session, actor: User, batch_id: int,
     if batch.institution_id != actor.institution_id:
         raise PermissionDenied("证书只能由组织认定的评价机构颁发（谁评价、谁发证）。")
     if registration_ids is None:
-        chosen = [r for r in _rows(session, batch, _registrations(session, batch)) if r.eligible]
+        chosen = [r for r in _rows(session, batch, _registrations(session, batch), today) if r.eligible]
         if not chosen:
             raise ValidationError("该批次没有可以发证的人员。")
     else:
@@ -126,7 +129,7 @@ def issue_certificates(session: Session, actor: User, batch_id: int,
             .options(joinedload(BatchCandidate.candidate).joinedload(User.person)).order_by(BatchCandidate.ticket_no)))
         if len(regs) != len(wanted) or not wanted:
             raise ValidationError("所选人员不在该批次名册中。")
-        chosen = _rows(session, batch, regs)
+        chosen = _rows(session, batch, regs, today)
         refused = [f"{r.registration.candidate.name}（准考证号 {r.registration.ticket_no}）："
                    + ("已发证 " + r.certificate.number if r.certificate else "；".join(r.problems))
                    for r in chosen if not r.eligible]

@@ -1,7 +1,9 @@
 """Shared setup of the certificate tests (fixtures only, no tests).
 
 ``CertWorld``: a filed institution with scope 五级–一级 on one occupation (optionally with a 工种),
-its admin, and an acknowledged batch of ``level`` with ``n`` registered candidates. ``jpeg`` /
+its admin, and an acknowledged batch of ``level`` with ``n`` registered candidates, each with a
+confirmed 合格 decision, publicised and approved by the centre (:meth:`CertWorld.clear`, the one
+path through :func:`grading.publicity.services.publicise_and_approve`), so that it may be issued. ``jpeg`` /
 ``png`` make photo bytes. Run as a module it is the issuing child process of the concurrency
 test: ``python -m tests.grading.certificate_worlds ADMIN_ID BATCH_ID REG_ID,REG_ID,…`` issues
 one certificate per transaction (BEGIN IMMEDIATE on SQLite) and prints the numbers, against the
@@ -21,8 +23,11 @@ import time
 from PIL import Image
 
 from examroom.models import Batch, BatchCandidate
+from foundation.calendar import seed_calendar
 from foundation.institutions import ScopeEntry
 from foundation.roles import Role
+from grading.publicity.models import Submission
+from grading.publicity.services import publicise_and_approve
 from grading.results.models import LevelDecision
 from tests.factories import make_institution, make_occupation, make_user
 
@@ -46,6 +51,7 @@ class CertWorld:
 
     def __init__(self, session, *, n: int = 3, level: int = 3, work_type: str | None = None, prefix: str = "C"):
         self.session = session
+        seed_calendar(session)  # publicity periods count working days
         self.centre = make_user(session, Role.CENTRE_ADMIN)
         self.occupation = make_occupation(session, work_types=[work_type] if work_type else [])
         k = next(_serial)
@@ -61,7 +67,8 @@ class CertWorld:
 
     def make_batch(self, *, level: int = 3, n: int = 3, people=None, status: str = "acknowledged",
                    qualified: bool = True) -> Batch:
-        """``qualified``: every registration gets a confirmed 合格 decision (issuance needs one)."""
+        """``qualified``: every registration gets a confirmed 合格 decision, and the batch passes
+        publicity and the centre's review (:meth:`clear`): what issuance needs."""
         s = self.session
         k = next(_serial)
         work_type = self.occupation.work_types[0] if self.occupation.work_types else None
@@ -79,7 +86,14 @@ class CertWorld:
         if qualified:
             for reg in batch.candidates:
                 self.confirm(reg, "qualified")
+            if batch.candidates and status == "acknowledged":
+                self.clear(batch)
         return batch
+
+    def clear(self, batch: Batch | None = None) -> Submission:
+        """Publicise the batch's confirmed 合格 decisions (from 2026-11-02, ended without
+        objection) and have the centre approve the submission: the chain issuance requires."""
+        return publicise_and_approve(self.session, self.admin, self.centre, (batch or self.batch).id)
 
     def confirm(self, reg: BatchCandidate, outcome: str, *, level: int | None = None) -> LevelDecision:
         """A confirmed level decision for ``reg`` (made directly, as the decisions service would store it)."""

@@ -26,6 +26,9 @@ OBJECTS: dict[str, str] = {
     "certificate": "职业技能等级证书",
     "competition": "职业技能竞赛",
     "dossier": "业绩材料",
+    "objection": "公示异议",
+    "publicity": "合格人员公示",
+    "submission": "成绩及证书数据报送",
     "decision": "等级认定结论",
     "enemy_set": "互斥题组",
     "exam": "在线考试",
@@ -152,6 +155,8 @@ VERBS: dict[str, str] = {
     "revoke": "注销",
     "photo": "上传照片",
     "photo_import": "批量导入照片",
+    "publish": "发布",
+    "resubmit": "修改后重新报送",
 }
 
 #: Detail keys worth a Chinese name; others show as they are.
@@ -168,6 +173,8 @@ KEYS: dict[str, str] = {
     "needs_reason": "待说明原因", "stale": "依据已变化", "kind": "结果", "answer": "答复", "answered_by": "答复人",
     "components": "科目", "registration_id": "报名记录", "method": "评价方式", "category": "考生类别",
     "ticket_no": "准考证号", "points": "评分", "round": "评阅轮次",
+    "starts_on": "开始日期", "ends_on": "结束日期", "entries": "人员", "batch": "认定批次", "publicity": "公示",
+    "entry": "公示人员", "action": "处理", "due_on": "报送截止", "overdue": "逾期", "submission_round": "报送次数",
 }
 
 MAX_VALUE_CHARS = 160
