@@ -63,9 +63,14 @@ def _unb64(text: str) -> bytes:
     if not text or len(text) % 4 == 1 or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
         raise BadStatement("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise BadStatement("not base64url") from exc
+    # Only the canonical spelling: the last character's unused low bits must be zero, or two
+    # texts would decode to the same bytes and a changed character could still verify.
+    if _b64(data) != text:
+        raise BadStatement("not base64url")
+    return data
 
 
 def load_signing_key(directory: str | os.PathLike[str]) -> Ed25519PrivateKey:
