@@ -195,7 +195,7 @@ def html_to_cell(stored: str) -> str:
     option, answer and scoring point): the round trip's HTML holds no tag but ``<br>``, so
     stored HTML with any other ``<`` is kept as it is; stored text of plain lines (joined by
     ``<br>``) without characters the round trip would rewrite is its own text. Everything else
-    takes the full round trip (:func:`_html_to_cell_slow`), cached per distinct HTML."""
+    takes the full round trip (:func:`_html_to_cell_slow`), cached per distinct (short) HTML."""
     if not stored:
         return ""  # an empty explanation or answer: nothing to parse
     if "<" in stored.replace("<br>", ""):
@@ -204,10 +204,17 @@ def html_to_cell(stored: str) -> str:
     # (a ``<br>`` inside a TeX formula, ``\\( … \\)``, is text to the sanitiser: full round trip)
     if (len(lines) == 1 or "\\" not in stored) and all(_SAFE_TEXT_RE.fullmatch(line) for line in lines):
         return "\n".join(lines)
+    return _html_to_cell_cached(stored) if len(stored) <= _CACHED_HTML_LENGTH else _html_to_cell_slow(stored)
+
+
+_CACHED_HTML_LENGTH = 1000  # longer HTML is rarely repeated; the cache stays a few MiB
+
+
+@functools.lru_cache(maxsize=2048)
+def _html_to_cell_cached(stored: str) -> str:
     return _html_to_cell_slow(stored)
 
 
-@functools.lru_cache(maxsize=4096)
 def _html_to_cell_slow(stored: str) -> str:
     """:func:`html_to_cell` by the full round trip: sanitise, extract the text, rebuild."""
     text = sanitize.plain_text(stored)
