@@ -76,6 +76,8 @@ _LOGIT_C_BOUND = 30.0
 # Up to this share of cells not presented, the mask products are taken through the blanks
 # (:class:`_Data`): a run's data has a few percent of omissions; forms by design have more.
 _SPARSE_MISSING_SHARE = 0.1
+# Pairs of blanks within a row handled at once by the information's pair term (memory bound).
+_PAIR_CHUNK = 2_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -489,17 +491,29 @@ def _presented_pair_terms(data: _Data, post: Float, p: Float, powers: list[Float
     if data.missing is not None and data.wmissing_t is not None:
         mass = data.w @ post
         blank = np.asarray((data.wmissing_t @ post).T)  # (Q, J): Z_qj
-        pair, rows = _blank_pairs(data.missing, j)
-        pair_ids, which = np.unique(pair, return_inverse=True)
-        both = sparse.csr_matrix((data.w[rows], (which.reshape(-1), rows)), shape=(pair_ids.shape[0], post.shape[0]))
-        both_mass = np.asarray(both @ post).T  # (Q, pairs): C_q for the pairs that occur
-        jj, kk = np.divmod(pair_ids, j)
-        pp = p[:, jj] * p[:, kk] * both_mass
         for t in range(3):
             d_t[t] = (p * (mass * powers[t])[:, None]).T @ p
             one_blank = (p * blank * powers[t][:, None]).T @ p
             d_t[t] -= one_blank + one_blank.T
-            d_t[t][jj, kk] += powers[t] @ pp
+        # C is linear in the examinees: taken over chunks of rows of at most _PAIR_CHUNK pairs
+        # of blanks, so memory stays bounded however many blanks a long test has.
+        missing = data.missing
+        cum = np.cumsum(np.diff(missing.indptr).astype(np.int64) ** 2)
+        start = 0
+        while start < post.shape[0]:
+            done = int(cum[start - 1]) if start else 0
+            stop = max(start + 1, int(np.searchsorted(cum, done + _PAIR_CHUNK, side="right")))
+            pair, rows = _blank_pairs(missing[start:stop], j)
+            if pair.size:
+                pair_ids, which = np.unique(pair, return_inverse=True)
+                both = sparse.csr_matrix((data.w[start:stop][rows], (which.reshape(-1), rows)),
+                                         shape=(pair_ids.shape[0], stop - start))
+                both_mass = np.asarray(both @ post[start:stop]).T  # (Q, pairs): C_q of the pairs that occur
+                jj, kk = np.divmod(pair_ids, j)
+                pp = p[:, jj] * p[:, kk] * both_mass
+                for t in range(3):
+                    d_t[t][jj, kk] += powers[t] @ pp
+            start = stop
         return d_t
     m_u, n_u = _mask_groups(data, post)
     if m_u.shape[0] <= post.shape[1]:

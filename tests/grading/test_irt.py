@@ -370,6 +370,24 @@ def test_2pl_information_shortcut_equals_the_general_formula(missing_share):
     np.testing.assert_allclose(fast, general, atol=1e-9 * np.abs(general).max())
 
 
+def test_sparse_blank_pairs_taken_in_chunks_give_the_same_information(monkeypatch):
+    """The pair term of the information is summed over chunks of rows (bounded memory)."""
+    rng = np.random.default_rng(23)
+    x = simulate(rng, rng.standard_normal(400), rng.uniform(0.6, 1.8, 12), rng.uniform(-1.5, 1.5, 12))
+    x[rng.random(x.shape) < 0.08] = np.nan
+    w = rng.integers(1, 4, 400).astype(float)
+    data = irt._prepare(x, w)
+    assert data.missing is not None
+    nodes, prior_w = em.standard_normal_quadrature()
+    a, d = rng.uniform(0.6, 1.8, 12), rng.uniform(-1.0, 1.0, 12)
+    whole = irt._information_logistic(data, nodes, prior_w, a, d)
+    monkeypatch.setattr(irt, "_PAIR_CHUNK", 7)
+    chunked = irt._information_logistic(data, nodes, prior_w, a, d)
+    np.testing.assert_allclose(chunked, whole, rtol=0, atol=1e-9 * np.abs(whole).max())
+    general = irt._information_general(data, nodes, prior_w, a, d, None)
+    np.testing.assert_allclose(chunked, general, atol=1e-9 * np.abs(general).max())
+
+
 def test_sparse_blanks_give_the_dense_products_results(sim2pl, monkeypatch):
     """A few blanks are taken through a sparse matrix of the blanks (issue 16: 50,000 × 100
     with 2 % blanks); estimates, SEs and log-likelihood are those of the dense mask products."""
