@@ -215,10 +215,15 @@ def append_row(sheet: Any, values: Sequence[Any], *, wrap_multiline: bool = Fals
     Only values that need it become a :class:`Cell` here (text openpyxl would read as a formula
     or an error, text that gets the quote prefix or wraps): other text, numbers, dates and None
     are handed to openpyxl as they are, which stores them exactly as :func:`set_cell` would and,
-    on a write-only sheet, without building a cell object per value."""
+    on a write-only sheet, without building a cell object per value. An empty string before
+    the row's last column writes no cell at all: it reads back as None either way."""
     row: list[Any] = []
-    for value in values:
+    last = len(values) - 1
+    for i, value in enumerate(values):
         if isinstance(value, str):
+            if not value and i < last:
+                row.append(None)  # no cell: reads back as an empty string cell does (None)
+                continue
             text = cell_text(value)
             multiline = wrap_multiline and "\n" in text
             if multiline or text[:1] in _FORMULA_START or text in ERROR_CODES:

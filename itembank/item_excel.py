@@ -180,11 +180,43 @@ def cell_to_html(text: str) -> str:
     return "<br>".join(html.escape(line, quote=False) for line in lines)
 
 
+# Text that the round trip of :func:`html_to_cell` provably leaves alone: no markup or entity
+# characters, no control or non-breaking characters the sanitiser would rewrite, and no
+# whitespace but single inner spaces (plain_text collapses and strips whitespace).
+_SAFE_CHAR = r"[^\s<>&\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffd\ufffe\uffff]"
+_SAFE_TEXT_RE = re.compile(f"{_SAFE_CHAR}+(?: {_SAFE_CHAR}+)*")
+
+
 def html_to_cell(stored: str) -> str:
     """What a cell shows for stored item HTML: plain text when that imports back to exactly
-    the same HTML, the HTML itself otherwise (tables, images, emphasis...)."""
+    the same HTML, the HTML itself otherwise (tables, images, emphasis...).
+
+    Decided without parsing when the answer is certain (an export calls this for every stem,
+    option, answer and scoring point): the round trip's HTML holds no tag but ``<br>``, so
+    stored HTML with any other ``<`` is kept as it is; stored text of plain lines (joined by
+    ``<br>``) without characters the round trip would rewrite is its own text. Everything else
+    takes the full round trip (:func:`_html_to_cell_slow`), cached per distinct (short) HTML."""
     if not stored:
         return ""  # an empty explanation or answer: nothing to parse
+    if "<" in stored.replace("<br>", ""):
+        return stored
+    lines = stored.split("<br>")
+    # (a ``<br>`` inside a TeX formula, ``\\( … \\)``, is text to the sanitiser: full round trip)
+    if (len(lines) == 1 or "\\" not in stored) and all(_SAFE_TEXT_RE.fullmatch(line) for line in lines):
+        return "\n".join(lines)
+    return _html_to_cell_cached(stored) if len(stored) <= _CACHED_HTML_LENGTH else _html_to_cell_slow(stored)
+
+
+_CACHED_HTML_LENGTH = 1000  # longer HTML is rarely repeated; the cache stays a few MiB
+
+
+@functools.lru_cache(maxsize=2048)
+def _html_to_cell_cached(stored: str) -> str:
+    return _html_to_cell_slow(stored)
+
+
+def _html_to_cell_slow(stored: str) -> str:
+    """:func:`html_to_cell` by the full round trip: sanitise, extract the text, rebuild."""
     text = sanitize.plain_text(stored)
     if not _HTML_TAG_RE.search(text) and sanitize.clean_html(cell_to_html(text)) == stored:
         return text

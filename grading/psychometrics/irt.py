@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+from scipy import sparse, special
 
 from grading.psychometrics.em import (
     PROGRESS_INTERVAL,
@@ -73,6 +73,11 @@ _MAX_STEP = 1.0
 # |logit c| ≤ 30 keeps c and 1 − c above 1e-13, so log c and log(1 − c) stay finite even at an
 # extrapolated point; the Beta prior keeps real estimates far inside.
 _LOGIT_C_BOUND = 30.0
+# Up to this share of cells not presented, the mask products are taken through the blanks
+# (:class:`_Data`): a run's data has a few percent of omissions; forms by design have more.
+_SPARSE_MISSING_SHARE = 0.1
+# Pairs of blanks within a row handled at once by the information's pair term (memory bound).
+_PAIR_CHUNK = 2_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,7 +184,15 @@ class _Data:
     wx: Float
     wm: Float | None
     wxt: Float
-    wmt: Float | None
+    wmt: Float | None  # None also when ``missing`` is kept instead
+    # Sparse omissions (a few blanks on one form, the common case): the not-presented cells
+    # ``z = 1 − m`` as a sparse matrix and its weighted transpose. Products with the mask are
+    # then taken as ``Σ_j (1 − z_ij) v_j = Σ_j v_j − (z v)_i``: the dense mask products (an
+    # ``N × J × Q`` product per E-step) shrink to the blanks. None when nothing is missing or
+    # when too much is (forms by design): the dense products are then the cheaper ones.
+    missing: sparse.csr_matrix | None = None
+    wmissing_t: sparse.csr_matrix | None = None
+    unit_weights: bool = True  # every w_i is 1: products skip the weighting
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -213,6 +226,10 @@ def _prepare(responses: ArrayLike, weights: ArrayLike | None) -> _Data:
     else:
         wx = w[:, None] * x
         wm = None if mask is None else w[:, None] * mask
+    missing = wmissing_t = None
+    if mask is not None and (~observed).mean() <= _SPARSE_MISSING_SHARE:
+        missing = sparse.csr_matrix((~observed).astype(float))
+        wmissing_t = sparse.csr_matrix(missing.multiply(w[:, None]).T)
     return _Data(
         x=x,
         mask=mask,
@@ -220,7 +237,10 @@ def _prepare(responses: ArrayLike, weights: ArrayLike | None) -> _Data:
         wx=wx,
         wm=wm,
         wxt=np.ascontiguousarray(wx.T),
-        wmt=None if wm is None else np.ascontiguousarray(wm.T),
+        wmt=None if wm is None or missing is not None else np.ascontiguousarray(wm.T),
+        missing=missing,
+        wmissing_t=wmissing_t,
+        unit_weights=bool(np.all(w == 1.0)),
     )
 
 
@@ -274,6 +294,9 @@ def _estep(data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float, c: Flo
         ll = data.x @ (log_p - log_q).T
     if data.mask is None:
         ll += (log_q.sum(axis=1) + np.log(prior_w))[None, :]
+    elif data.missing is not None:
+        ll += (log_q.sum(axis=1) + np.log(prior_w))[None, :]
+        ll -= data.missing @ log_q.T
     else:
         ll += data.mask @ log_q.T
         ll += np.log(prior_w)[None, :]
@@ -289,12 +312,17 @@ def _estep(data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float, c: Flo
 def _expected_counts(data: _Data, post: Float) -> tuple[Float, Float]:
     """Expected correct ``r[q, j] = Σ_i w_i post_iq x_ij`` and presented ``n[q, j]`` counts at
     each node (``n`` is ``(Q, 1)`` when nothing is missing; it broadcasts)."""
-    r = (data.wxt @ post).T
-    if data.wmt is None:
-        n = (data.w @ post)[:, None]
-    else:
-        n = (data.wmt @ post).T
-    return r, n
+    return (data.wxt @ post).T, _presented_counts(data, post)
+
+
+def _presented_counts(data: _Data, post: Float) -> Float:
+    """``n[q, j] = Σ_i w_i post_iq m_ij``; ``(Q, 1)`` when nothing is missing (it broadcasts)."""
+    if data.mask is None:
+        return (data.w @ post)[:, None]
+    if data.wmissing_t is not None:
+        return np.asarray((data.w @ post)[:, None] - (data.wmissing_t @ post).T, dtype=float)
+    assert data.wmt is not None
+    return np.asarray((data.wmt @ post).T, dtype=float)
 
 
 # --------------------------------------------------------------------------- M-steps
@@ -442,6 +470,78 @@ def _mask_groups(data: _Data, post: Float) -> tuple[Float, Float]:
     return data.mask[first], n_u
 
 
+def _presented_pair_terms(data: _Data, post: Float, p: Float, powers: list[Float]) -> Float:
+    """``D_t[j, k] = Σ_q θ_q^t P_jq P_kq S_q[j, k]`` for t = 0, 1, 2, where
+    ``S_q[j, k] = Σ_i w_i post_iq m_ij m_ik`` is the posterior mass at node q of the examinees
+    presented both items j and k.
+
+    Without missing data ``S_q`` is the node's whole mass. With sparse omissions
+    (:class:`_Data`) it is ``N_q − Z_qj − Z_qk + C_qjk`` (``m = 1 − z``): the mass, the mass
+    of the blanks of j and of k, and of the examinees with both blank, which only the pairs of
+    blanks within a row contribute to (a few per examinee). Otherwise the sum runs over
+    whichever is shorter: the distinct mask rows (a few with forms) or the nodes.
+    """
+    j = p.shape[1]
+    d_t = np.zeros((3, j, j))
+    if data.mask is None:
+        mass = data.w @ post
+        for t in range(3):
+            d_t[t] = (p * (mass * powers[t])[:, None]).T @ p
+        return d_t
+    if data.missing is not None and data.wmissing_t is not None:
+        mass = data.w @ post
+        blank = np.asarray((data.wmissing_t @ post).T)  # (Q, J): Z_qj
+        for t in range(3):
+            d_t[t] = (p * (mass * powers[t])[:, None]).T @ p
+            one_blank = (p * blank * powers[t][:, None]).T @ p
+            d_t[t] -= one_blank + one_blank.T
+        # C is linear in the examinees: taken over chunks of rows of at most _PAIR_CHUNK pairs
+        # of blanks, so memory stays bounded however many blanks a long test has.
+        missing = data.missing
+        cum = np.cumsum(np.diff(missing.indptr).astype(np.int64) ** 2)
+        start = 0
+        while start < post.shape[0]:
+            done = int(cum[start - 1]) if start else 0
+            stop = max(start + 1, int(np.searchsorted(cum, done + _PAIR_CHUNK, side="right")))
+            pair, rows = _blank_pairs(missing[start:stop], j)
+            if pair.size:
+                pair_ids, which = np.unique(pair, return_inverse=True)
+                both = sparse.csr_matrix((data.w[start:stop][rows], (which.reshape(-1), rows)),
+                                         shape=(pair_ids.shape[0], stop - start))
+                both_mass = np.asarray(both @ post[start:stop]).T  # (Q, pairs): C_q of the pairs that occur
+                jj, kk = np.divmod(pair_ids, j)
+                pp = p[:, jj] * p[:, kk] * both_mass
+                for t in range(3):
+                    d_t[t][jj, kk] += powers[t] @ pp
+            start = stop
+        return d_t
+    m_u, n_u = _mask_groups(data, post)
+    if m_u.shape[0] <= post.shape[1]:
+        for u in range(m_u.shape[0]):
+            both_shown = np.outer(m_u[u], m_u[u])
+            for t in range(3):
+                d_t[t] += ((p * (n_u[u] * powers[t])[:, None]).T @ p) * both_shown
+    else:
+        for iq in range(post.shape[1]):
+            pp = np.outer(p[iq], p[iq]) * ((m_u * n_u[:, iq : iq + 1]).T @ m_u)
+            for t in range(3):
+                d_t[t] += powers[t][iq] * pp
+    return d_t
+
+
+def _blank_pairs(missing: sparse.csr_matrix, n_items: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Every ordered pair (j, k) of blanks within one row, as ``j · n_items + k``, with its row."""
+    indptr = missing.indptr.astype(np.int64)
+    indices = missing.indices.astype(np.int64)
+    counts = np.diff(indptr)
+    sizes = counts**2
+    rows = np.repeat(np.arange(counts.shape[0], dtype=np.int64), sizes)
+    local = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    first, second = np.divmod(local, counts[rows])
+    start = indptr[rows]
+    return indices[start + first] * n_items + indices[start + second], rows
+
+
 def _information_logistic(data: _Data, nodes: Float, prior_w: Float, a: Float, d: Float) -> Float:
     """Observed information of ``(a_1..a_J, d_1..d_J)`` for the 2PL by Louis' (1982) identity,
     exact for the quadrature likelihood::
@@ -458,37 +558,29 @@ def _information_logistic(data: _Data, nodes: Float, prior_w: Float, a: Float, d
     x, w, m = data.x, data.w, data.mask
     j = a.shape[0]
     p = special.expit(np.multiply.outer(nodes, a) + d)  # (Q, J)
-    m_u, n_u = _mask_groups(data, post)
-    wgt = (n_u.T @ m_u) * p * (1.0 - p)  # n[q, j] P Q: complete-data information weights
+    wgt = np.broadcast_to(_presented_counts(data, post), p.shape) * p * (1.0 - p)  # complete-data weights
     powers = [np.ones_like(nodes), nodes, nodes**2]
     mu = post @ np.stack(powers, axis=1)  # (N, 3): E_i[θ^t]
-    v = [(post * qt) @ p if m is None else ((post * qt) @ p) * m for qt in powers[:2]]
-    v.append((post * powers[2]) @ p if m is None else ((post * powers[2]) @ p) * m)
-    # D_t[j, k] = Σ_q θ_q^t P_jq P_kq Σ_u n_uq m_uj m_uk, looping over whichever is shorter:
-    # the mask patterns (one without missing data, a few with forms) or the nodes.
-    d_t = np.zeros((3, j, j))
-    if m_u.shape[0] <= nodes.shape[0]:
-        for u in range(m_u.shape[0]):
-            both = np.outer(m_u[u], m_u[u])
-            for t in range(3):
-                d_t[t] += ((p * (n_u[u] * powers[t])[:, None]).T @ p) * both
-    else:
-        for iq in range(nodes.shape[0]):
-            pp = np.outer(p[iq], p[iq]) * ((m_u * n_u[:, iq : iq + 1]).T @ m_u)
-            for t in range(3):
-                d_t[t] += powers[t][iq] * pp
-    wx = data.wx
-    s_t = []
-    for t in range(3):
-        b_t = x.T @ (v[t] * w[:, None])
-        s_t.append(x.T @ (wx * mu[:, t : t + 1]) - b_t - b_t.T + d_t[t])
-    g_a = x * mu[:, 1:2] - v[1]
-    g_d = x - v[0]
+    # v_t[i, j] = m_ij E_i[θ^t P_j(θ)]
+    v = [post @ (p * qt[:, None]) if m is None else (post @ (p * qt[:, None])) * m for qt in powers]
+    d_t = _presented_pair_terms(data, post, p, powers)
+
+    def weighted(u: Float) -> Float:
+        return u if data.unit_weights else u * w[:, None]
+
+    # The three blocks of E[s sᵀ] − E[s] E[s]ᵀ, summed over examinees, with g_a = x μ_1 − v_1 and
+    # g_d = x − v_0 (the posterior means of the scores) and S_t = Σ_i w_i E_i[θ^t s̃ s̃ᵀ]
+    # (s̃_j = x_j − m_j P_j): g_aᵀWg_a − S_2, g_aᵀWg_d − S_1, g_dᵀWg_d − S_0. Expanded, the
+    # products of x with itself cancel except one, leaving six N × J × J products instead of nine:
+    #   aa = xᵀW(μ_1² − μ_2)x + xᵀW(v_2 − μ_1 v_1) + (…)ᵀ + v_1ᵀWv_1 − D_2
+    #   ad = xᵀW(v_1 − μ_1 v_0) + v_1ᵀWv_0 − D_1,   dd = v_0ᵀWv_0 − D_0
+    mu1 = mu[:, 1:2]
+    cross_aa = x.T @ weighted(v[2] - mu1 * v[1])
     info = np.empty((2 * j, 2 * j))
-    info[:j, :j] = g_a.T @ (g_a * w[:, None]) - s_t[2]
-    info[:j, j:] = g_a.T @ (g_d * w[:, None]) - s_t[1]
+    info[:j, :j] = x.T @ weighted(x * (mu1**2 - mu[:, 2:3])) + cross_aa + cross_aa.T + v[1].T @ weighted(v[1]) - d_t[2]
+    info[:j, j:] = x.T @ weighted(v[1] - mu1 * v[0]) + v[1].T @ weighted(v[0]) - d_t[1]
     info[j:, :j] = info[:j, j:].T
-    info[j:, j:] = g_d.T @ (g_d * w[:, None]) - s_t[0]
+    info[j:, j:] = v[0].T @ weighted(v[0]) - d_t[0]
     idx = np.arange(j)
     info[idx, idx] += (wgt * powers[2][:, None]).sum(axis=0)
     info[idx, idx + j] += (wgt * nodes[:, None]).sum(axis=0)

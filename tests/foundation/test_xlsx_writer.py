@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from types import SimpleNamespace
 from typing import Any
 
@@ -81,6 +82,20 @@ def test_writer_stores_any_str_as_text(value: str, write_only: bool) -> None:
         assert cell.data_type == "s"
         assert cell.value == expected(value)
     assert sheet["B2"].value == 1
+
+
+def test_empty_text_inside_a_row_writes_no_cell() -> None:
+    """An empty string reads back as None whether written as an empty text cell or not at all,
+    so append_row writes no cell for it (a third of an item export's cells: unused options,
+    rules, scoring points), except in the row's last column, which keeps the row's extent."""
+    workbook, sheet = new_workbook("表")
+    append_row(sheet, ["a", "", "b", ""])
+    data = workbook_bytes(workbook)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert 'r="B1"' not in xml and 'r="D1"' in xml
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    assert [c.value for c in sheet[1]] == ["a", None, "b", None] and sheet.max_column == 4
 
 
 @EXAMPLES
