@@ -301,8 +301,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--db", default=os.environ.get("BENCH_DATABASE_URL"))
-    parser.add_argument("--limiter", default=os.environ.get("BENCH_LIMITER_STORAGE", "memory://"),
-                        help="Flask-Limiter storage of the server (memory://, the default of the one-process server; "
+    parser.add_argument("--limiter", default=os.environ.get("BENCH_LIMITER_STORAGE", "sweptmemory://"),
+                        help="Flask-Limiter storage of the server (sweptmemory://, the default of the one-process server; "
                              "redis://… when several processes share the counts)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-certs-"))
