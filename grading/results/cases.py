@@ -58,7 +58,7 @@ from grading.results.decision import (
     Violation,
     add_months,
 )
-from grading.results.decision_json import dump_case
+from grading.results.decision_json import dump_case, dump_result, dump_violation
 from grading.results.models import ComponentResult as ResultRow
 from grading.results.models import LevelDecision
 from grading.results.schemes import schemes_for_level
@@ -107,6 +107,52 @@ def canonical_inputs(case: Case) -> tuple[str, str]:
     order, and lists in the order the loader gives them (by sitting day, then row)."""
     text = json.dumps(dump_case(case), ensure_ascii=False, separators=(",", ":"))
     return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_RESULTS, _VIOLATIONS = "\x00results\x00", "\x00violations\x00"  # placeholders no case can hold
+
+
+class _CanonicalTexts:
+    """:func:`canonical_inputs` for the cases of one batch, written piece by piece: the scheme,
+    scope and rules are the batch's (written once per method) and the results and violations
+    repeat (each written once), so a case's text is joined from pieces already written. The
+    same text, character for character, as :func:`canonical_inputs` (``json.dumps`` of a list
+    is its items' texts joined by the separator); cases with competition inputs are written
+    whole."""
+
+    def __init__(self) -> None:
+        self.frames: dict[Method, tuple[str, str, str]] = {}
+        self.pieces: dict[ComponentResult | Violation, str] = {}
+
+    def __call__(self, case: Case) -> tuple[str, str]:
+        if case.competitions or case.recognition_rules or case.promotions or case.current_level is not None:
+            return canonical_inputs(case)
+        frame = self.frames.get(case.scheme.method)
+        if frame is None:
+            whole = dump_case(case)
+            whole["results"], whole["violations"] = [_RESULTS], [_VIOLATIONS]
+            head, rest = _dumps(whole).split(_dumps(_RESULTS))
+            middle, tail = rest.split(_dumps(_VIOLATIONS))
+            frame = self.frames[case.scheme.method] = (head, middle, tail)
+        pieces = self.pieces
+        results = []
+        for r in case.results:
+            piece = pieces.get(r)
+            if piece is None:
+                piece = pieces[r] = _dumps(dump_result(r))
+            results.append(piece)
+        violations = []
+        for v in case.violations:
+            piece = pieces.get(v)
+            if piece is None:
+                piece = pieces[v] = _dumps(dump_violation(v))
+            violations.append(piece)
+        text = frame[0] + ",".join(results) + frame[1] + ",".join(violations) + frame[2]
+        return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 def rules_from_settings(session: Session) -> Rules:
@@ -249,6 +295,7 @@ def load_cases(session: Session, batch: Batch, today: dt.date,
     # share one case, one canonical text and one fingerprint: the JSON and its SHA-256 are the
     # loader's largest cost per registration.
     shared: dict[Hashable, tuple[Case, str, str]] = {}
+    texts = _CanonicalTexts()
     for reg in regs:
         problems: list[str] = []
         key: Hashable | None = None
@@ -266,7 +313,7 @@ def load_cases(session: Session, batch: Batch, today: dt.date,
         else:
             found = shared.get(key)
             if found is None:
-                found = shared[key] = (case, *canonical_inputs(case))
+                found = shared[key] = (case, *texts(case))
             out.append(LoadedCase(reg.id, reg.person_id, found[0], (), found[1], found[2], key))
     return out
 

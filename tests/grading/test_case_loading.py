@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from foundation.settings import set_rule
 from grading.results import competitions as comp
-from grading.results.cases import batch_label, load_cases
+from grading.results.cases import batch_label, canonical_inputs, load_cases
 from grading.results.competitions import CompetitionInput, RuleInput
 from grading.results.decision import Component, ComponentResult, Method, Outcome, Violation, decide
 from grading.results.models import CompetitionEntry
@@ -143,6 +143,8 @@ def test_tiers_1_2_and_4_follow_their_own_results_and_registration(session):
     assert decide(loaded.case, day("2025-05-20")).outcome is Outcome.QUALIFIED
     own = _one(session, w.session.get(type(later), first.batch_id), "2025-05-20", first)
     assert decide(own.case, day("2025-05-20")).outcome is Outcome.HELD
+    for item in (loaded, own):  # other batches' results, void scores, violations: the same canonical text
+        assert (item.inputs_json, item.fingerprint) == canonical_inputs(item.case)
 
 
 def test_a_released_hold_no_longer_holds_the_decision(session):
@@ -284,3 +286,5 @@ def test_registrations_with_equal_rows_share_one_case_and_its_fingerprint(sessio
     assert held.case.violations == (Violation(tier=4, on=day("2025-03-11")),)
     assert decide(held.case, day("2025-03-20")).outcome is Outcome.HELD
     assert decide(same.case, day("2025-03-20")).outcome is Outcome.QUALIFIED
+    for item in loaded.values():  # the text written piece by piece is the whole case's canonical JSON
+        assert (item.inputs_json, item.fingerprint) == canonical_inputs(item.case)
