@@ -36,7 +36,8 @@ class DefaultConfig:
     # socket's peer address is the client's. Without it, behind a proxy every login would share
     # the proxy's address and the per-address failure bound would apply to everyone at once.
     PROXY_FIX_X_FOR = 0
-    RATELIMIT_STORAGE_URI = "memory://"
+    # In-process counters swept once a second (web.ratelimit_storage); Redis for several processes.
+    RATELIMIT_STORAGE_URI = "sweptmemory://"
     RATELIMIT_HEADERS_ENABLED = True
     SOCKETIO_ASYNC_MODE = "gevent"
     SOCKETIO_MESSAGE_QUEUE: str | None = None  # e.g. redis://127.0.0.1:6379/0, for several processes

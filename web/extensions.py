@@ -13,6 +13,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+import web.ratelimit_storage  # noqa: F401 - registers sweptmemory://, the default RATELIMIT_STORAGE_URI
 from foundation.db import Base
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from foundation.calendar import beijing_date
@@ -77,7 +77,8 @@ _C, _V = Certificate, CertificateVersion
 _LOOKUP = (select(_C.number, _C.status, _C.version, _C.issued_on, _C.revoked_at, _V.name, _V.id_type, _V.id_number,
                   _V.occupation_code, _V.occupation_name, _V.work_type_name, _V.level, _V.institution_name,
                   _V.created_at)
-           .join(_V, (_V.certificate_id == _C.id) & (_V.version == _C.version)))
+           .join(_V, (_V.certificate_id == _C.id) & (_V.version == _C.version))
+           .where(_C.number == bindparam("number")))  # built once: its SQL and cache key are reused
 
 
 def lookup(session: Session, number: str, *, name: str = "", id_number: str = "") -> Answer | None:
@@ -87,7 +88,7 @@ def lookup(session: Session, number: str, *, name: str = "", id_number: str = ""
     id_number = normalise_number(id_number or "")
     if not name and not id_number or parse_number(number or "") is None:
         return None
-    row = session.execute(_LOOKUP.where(_C.number == number.strip().upper())).one_or_none()
+    row = session.execute(_LOOKUP, {"number": number.strip().upper()}).one_or_none()
     if row is None:
         return None
     if name:

@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,7 +58,7 @@ from grading.results.decision import (
     Violation,
     add_months,
 )
-from grading.results.decision_json import dump_case
+from grading.results.decision_json import dump_case, dump_result, dump_violation
 from grading.results.models import ComponentResult as ResultRow
 from grading.results.models import LevelDecision
 from grading.results.schemes import schemes_for_level
@@ -75,7 +75,12 @@ class LoadedCase:
 
     ``inputs_json`` is the case as :func:`~grading.results.decision_json.dump_case` writes it
     (without ``today``), as canonical JSON text, and ``fingerprint`` its SHA-256; both are empty
-    when ``case`` is None."""
+    when ``case`` is None.
+
+    ``key`` is equal for two loaded cases of one :func:`load_cases` call exactly when their
+    cases are equal (the same method, component results and violations; the scheme, scope and
+    rules are the batch's), so whatever is computed from the case alone may be shared between
+    them; None when the case is not shared (竞赛选拔, or not decidable)."""
 
     registration_id: int
     person_id: int
@@ -83,6 +88,7 @@ class LoadedCase:
     problems: tuple[str, ...]
     inputs_json: str
     fingerprint: str
+    key: Hashable | None = None
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -101,6 +107,52 @@ def canonical_inputs(case: Case) -> tuple[str, str]:
     order, and lists in the order the loader gives them (by sitting day, then row)."""
     text = json.dumps(dump_case(case), ensure_ascii=False, separators=(",", ":"))
     return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_RESULTS, _VIOLATIONS = "\x00results\x00", "\x00violations\x00"  # placeholders no case can hold
+
+
+class _CanonicalTexts:
+    """:func:`canonical_inputs` for the cases of one batch, written piece by piece: the scheme,
+    scope and rules are the batch's (written once per method) and the results and violations
+    repeat (each written once), so a case's text is joined from pieces already written. The
+    same text, character for character, as :func:`canonical_inputs` (``json.dumps`` of a list
+    is its items' texts joined by the separator); cases with competition inputs are written
+    whole."""
+
+    def __init__(self) -> None:
+        self.frames: dict[Method, tuple[str, str, str]] = {}
+        self.pieces: dict[ComponentResult | Violation, str] = {}
+
+    def __call__(self, case: Case) -> tuple[str, str]:
+        if case.competitions or case.recognition_rules or case.promotions or case.current_level is not None:
+            return canonical_inputs(case)
+        frame = self.frames.get(case.scheme.method)
+        if frame is None:
+            whole = dump_case(case)
+            whole["results"], whole["violations"] = [_RESULTS], [_VIOLATIONS]
+            head, rest = _dumps(whole).split(_dumps(_RESULTS))
+            middle, tail = rest.split(_dumps(_VIOLATIONS))
+            frame = self.frames[case.scheme.method] = (head, middle, tail)
+        pieces = self.pieces
+        results = []
+        for r in case.results:
+            piece = pieces.get(r)
+            if piece is None:
+                piece = pieces[r] = _dumps(dump_result(r))
+            results.append(piece)
+        violations = []
+        for v in case.violations:
+            piece = pieces.get(v)
+            if piece is None:
+                piece = pieces[v] = _dumps(dump_violation(v))
+            violations.append(piece)
+        text = frame[0] + ",".join(results) + frame[1] + ",".join(violations) + frame[2]
+        return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 def rules_from_settings(session: Session) -> Rules:
@@ -239,18 +291,30 @@ def load_cases(session: Session, batch: Batch, today: dt.date,
 
     out = []
     made: dict[tuple[Any, ...], ComponentResult] = {}  # equal rows, one (immutable) object
+    # Registrations with equal inputs (a batch's rows repeat: the same days, the same scores)
+    # share one case, one canonical text and one fingerprint: the JSON and its SHA-256 are the
+    # loader's largest cost per registration.
+    shared: dict[Hashable, tuple[Case, str, str]] = {}
+    texts = _CanonicalTexts()
     for reg in regs:
         problems: list[str] = []
+        key: Hashable | None = None
         try:
-            case = _case(reg, batch, today, rules, schemes, scope, results[reg.person_id],
-                         violations[reg.person_id], held[reg.person_id], competitions.get(reg.id), problems, made)
+            case, key = _case(reg, batch, today, rules, schemes, scope, results[reg.person_id],
+                              violations[reg.person_id], held[reg.person_id], competitions.get(reg.id), problems,
+                              made, shared)
         except ValidationError as exc:
             case = None
             problems.append(f"成绩或违纪记录不完整：{exc.message}")
         if case is None or problems:
             out.append(LoadedCase(reg.id, reg.person_id, None, tuple(problems), "", ""))
-            continue
-        out.append(LoadedCase(reg.id, reg.person_id, case, (), *canonical_inputs(case)))
+        elif key is None:
+            out.append(LoadedCase(reg.id, reg.person_id, case, (), *canonical_inputs(case)))
+        else:
+            found = shared.get(key)
+            if found is None:
+                found = shared[key] = (case, *texts(case))
+            out.append(LoadedCase(reg.id, reg.person_id, found[0], (), found[1], found[2], key))
     return out
 
 
@@ -279,7 +343,10 @@ def _case(reg: _Reg, batch: Batch, today: dt.date, rules: Rules, schemes: dict[M
           violations: list[tuple[int, int, int, str | None, dt.date]],
           held: list[tuple[int, str, int, int, dt.date | None]],
           competitions: tuple[tuple[CompetitionResult, ...], tuple[RecognitionRule, ...]] | None,
-          problems: list[str], made: dict[tuple[Any, ...], ComponentResult]) -> Case | None:
+          problems: list[str], made: dict[tuple[Any, ...], ComponentResult],
+          shared: dict[Hashable, tuple[Case, str, str]]) -> tuple[Case | None, Hashable | None]:
+    """The registration's case, and its sharing key (None for 竞赛选拔: its inputs are the
+    person's own); ``shared`` holds the cases already made for a key."""
     method = Method(reg.method)
     own = [r for r in results if r[0] == reg.id]
     for _, _, component, _, state, score in own:
@@ -289,7 +356,7 @@ def _case(reg: _Reg, batch: Batch, today: dt.date, rules: Rules, schemes: dict[M
     if method is not Method.COMPETITION and not own:
         problems.append("本批次尚无成绩。")
     if problems:
-        return None
+        return None, None
     chosen: list[ComponentResult] = []
     if own:
         first, last = own[0][3], own[-1][3]
@@ -317,7 +384,13 @@ def _case(reg: _Reg, batch: Batch, today: dt.date, rules: Rules, schemes: dict[M
             continue
         cases_violations.append(Violation(tier=tier, on=on, component=kind, batch=where))
     if problems:
-        return None
+        return None, None
+    key: Hashable | None = None
+    if method is not Method.COMPETITION:  # the rest of the case is the batch's: equal keys, equal cases
+        key = (method, tuple(chosen), tuple(cases_violations))
+        found = shared.get(key)
+        if found is not None:
+            return found[0], key
     scheme = schemes.get(method) or Scheme(level=batch.level, method=method, occupation=batch.occupation.name)
     current_level: int | None = None
     promotions: tuple[dt.date, ...] = ()
@@ -332,4 +405,4 @@ def _case(reg: _Reg, batch: Batch, today: dt.date, rules: Rules, schemes: dict[M
         contests, recognition = competitions or ((), ())
     return Case(scheme=scheme, results=tuple(chosen), violations=tuple(cases_violations), competitions=contests,
                 recognition_rules=recognition, promotions=promotions, current_level=current_level, scope=scope,
-                rules=rules)
+                rules=rules), key

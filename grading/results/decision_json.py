@@ -32,7 +32,7 @@ from grading.results.decision import (
     Violation,
 )
 
-__all__ = ["dump_case", "dump_decision", "parse_case"]
+__all__ = ["dump_case", "dump_decision", "dump_result", "dump_violation", "parse_case"]
 
 T = TypeVar("T")
 JsonObject = Mapping[str, Any]
@@ -288,7 +288,8 @@ def dump_decision(decision: Decision) -> dict[str, Any]:
     }
 
 
-def _dump_result(r: ComponentResult) -> dict[str, Any]:
+def dump_result(r: ComponentResult) -> dict[str, Any]:
+    """One of :func:`dump_case`'s ``results``."""
     out: dict[str, Any] = {"component": r.component.value, "sat_on": r.sat_on.isoformat()}
     if r.score is not None:
         out["score"] = _score(r.score)
@@ -303,7 +304,8 @@ def _dump_result(r: ComponentResult) -> dict[str, Any]:
     return out
 
 
-def _dump_violation(v: Violation) -> dict[str, Any]:
+def dump_violation(v: Violation) -> dict[str, Any]:
+    """One of :func:`dump_case`'s ``violations``."""
     out: dict[str, Any] = {"tier": v.tier, "on": v.on.isoformat()}
     if v.component is not None:
         out["component"] = v.component.value
@@ -360,8 +362,8 @@ def dump_case(case: Case, today: date | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {} if today is None else {"today": today.isoformat()}
     out.update({
         "scheme": scheme,
-        "results": [_dump_result(r) for r in case.results],
-        "violations": [_dump_violation(v) for v in case.violations],
+        "results": [dump_result(r) for r in case.results],
+        "violations": [dump_violation(v) for v in case.violations],
         "competitions": [_dump_competition(c) for c in case.competitions],
         "recognition_rules": [_dump_recognition(r) for r in case.recognition_rules],
         "promotions": [d.isoformat() for d in case.promotions],

@@ -23,12 +23,14 @@ own institution's batches; a candidate only the released decisions of their pers
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, Dialect, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 from examroom.models import Batch, BatchCandidate
 from foundation import audit
@@ -39,7 +41,7 @@ from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role, require_role
 from foundation.settings import get_rule
 from grading.results.cases import LoadedCase, load_cases
-from grading.results.decision import Component, decide
+from grading.results.decision import Case, Component, decide
 from grading.results.decision_json import dump_decision
 from grading.results.models import RECHECK_ANSWERS, LevelDecision, RecheckRequest
 
@@ -149,6 +151,29 @@ def _content(outcome: str, qualified_on: dt.date | None, resit_until: dt.date | 
     return outcome, qualified_on, resit_until, reasons, fingerprint
 
 
+class _JsonText(TypeDecorator[Any]):
+    """A JSON column's value already serialised (by :func:`json.dumps`, as the column's own
+    serialiser writes it): registrations sharing a decision share its text, written once."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
+_INSERT = table_of(LevelDecision).insert().values(reasons=bindparam("reasons", type_=_JsonText()))
+
+
+def _decision(case: Case, today: dt.date) -> tuple[dict[str, Any], str, dt.date | None, dt.date | None]:
+    """The engine's decision as stored (JSON values), its reasons as the column's JSON text,
+    and its two dates as dates."""
+    decision = dump_decision(decide(case, today))
+    qualified_on = dt.date.fromisoformat(decision["qualified_on"]) if decision["qualified_on"] else None
+    resit_until = dt.date.fromisoformat(decision["resit_until"]) if decision["resit_until"] else None
+    return decision, json.dumps(decision["reasons"]), qualified_on, resit_until
+
+
 def _new_versions(session: Session, actor: User, batch: Batch, loaded: Sequence[LoadedCase], today: dt.date,
                   reason: str, *, single: bool) -> tuple[DecideReport, list[dict[str, Any]], list[int]]:
     """The rows to insert and the drafts they supersede (nothing written yet)."""
@@ -157,15 +182,20 @@ def _new_versions(session: Session, actor: User, batch: Batch, loaded: Sequence[
     rows: list[dict[str, Any]] = []
     superseded: list[int] = []
     now = utcnow()
+    # The engine is pure: registrations with equal inputs (equal keys) share one decision.
+    decided: dict[Hashable, tuple[dict[str, Any], str, dt.date | None, dt.date | None]] = {}
     for item in loaded:
         if item.case is None:
             report.waiting.append((item.registration_id, item.problems))
             continue
-        decision = dump_decision(decide(item.case, today))
+        shared = decided.get(item.key) if item.key is not None else None
+        if shared is None:
+            shared = _decision(item.case, today)
+            if item.key is not None:
+                decided[item.key] = shared
+        decision, reasons, qualified_on, resit_until = shared
         mine = current[item.registration_id]
         latest = mine.latest
-        qualified_on = dt.date.fromisoformat(decision["qualified_on"]) if decision["qualified_on"] else None
-        resit_until = dt.date.fromisoformat(decision["resit_until"]) if decision["resit_until"] else None
         new = _content(decision["outcome"], qualified_on, resit_until, decision["reasons"], item.fingerprint)
         if latest is not None and new == _content(latest.outcome, latest.qualified_on, latest.resit_until,
                                                   latest.reasons, latest.fingerprint):
@@ -183,7 +213,7 @@ def _new_versions(session: Session, actor: User, batch: Batch, loaded: Sequence[
             "registration_id": item.registration_id, "batch_id": batch.id, "person_id": item.person_id,
             "version": version, "state": "draft", "outcome": decision["outcome"], "level": decision["level"],
             "decided_on": today, "qualified_on": qualified_on, "resit_until": resit_until,
-            "reasons": decision["reasons"], "inputs_json": item.inputs_json, "fingerprint": item.fingerprint,
+            "reasons": reasons, "inputs_json": item.inputs_json, "fingerprint": item.fingerprint,
             "reason": reason,
             "decided_by_id": actor.id, "decided_by_name": actor.name, "decided_at": now,
         })
@@ -196,7 +226,7 @@ def _write(session: Session, rows: list[dict[str, Any]], superseded: list[int]) 
         session.execute(update(LevelDecision).where(LevelDecision.id.in_(superseded))
                         .values(state="superseded", superseded_at=utcnow()))
     if rows:  # one executemany of the table's INSERT (the ORM's bulk path costs more per row)
-        session.execute(table_of(LevelDecision).insert(), rows)
+        session.execute(_INSERT, rows)
     session.flush()
 
 

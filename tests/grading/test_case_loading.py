@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from foundation.settings import set_rule
 from grading.results import competitions as comp
-from grading.results.cases import batch_label, load_cases
+from grading.results.cases import batch_label, canonical_inputs, load_cases
 from grading.results.competitions import CompetitionInput, RuleInput
 from grading.results.decision import Component, ComponentResult, Method, Outcome, Violation, decide
 from grading.results.models import CompetitionEntry
@@ -143,6 +143,8 @@ def test_tiers_1_2_and_4_follow_their_own_results_and_registration(session):
     assert decide(loaded.case, day("2025-05-20")).outcome is Outcome.QUALIFIED
     own = _one(session, w.session.get(type(later), first.batch_id), "2025-05-20", first)
     assert decide(own.case, day("2025-05-20")).outcome is Outcome.HELD
+    for item in (loaded, own):  # other batches' results, void scores, violations: the same canonical text
+        assert (item.inputs_json, item.fingerprint) == canonical_inputs(item.case)
 
 
 def test_a_released_hold_no_longer_holds_the_decision(session):
@@ -262,3 +264,27 @@ def test_a_batch_is_loaded_with_the_same_queries_whatever_its_size(session):
     counts = [_statements(session, lambda b=b: load_cases(session, session.get(type(b), b.id), day("2025-03-20")))
               for b in (small, large)]
     assert counts[0] == counts[1] <= 9, counts  # incl. two rule reads (results_rules, panel_rules)
+
+
+def test_registrations_with_equal_rows_share_one_case_and_its_fingerprint(session):
+    """The loader makes one case (one canonical text, one SHA-256) for equal inputs, and only for
+    equal inputs: a different score, a violation or rows from another batch make another."""
+    w = ResultsWorld(session)
+    batch = w.batch(w.a)
+    regs = [w.register(batch, w.candidate(w.a)) for _ in range(5)]
+    for reg in regs:
+        w.result(reg, "theory", "2025-03-10", 70)
+        w.result(reg, "skill", "2025-03-11", 65)
+    w.result(regs[2], "skill", "2025-03-12", 66)  # a later sitting: another case
+    w.violation(regs[3], 4, "2025-03-11")  # a hold: another case
+    loaded = {c.registration_id: c for c in load_cases(session, batch, day("2025-03-20"))}
+    same, resit, held, other = loaded[regs[0].id], loaded[regs[2].id], loaded[regs[3].id], loaded[regs[4].id]
+    assert loaded[regs[1].id].case is same.case and other.case is same.case
+    assert other.key == same.key and other.fingerprint == same.fingerprint and other.inputs_json == same.inputs_json
+    assert len({same.key, resit.key, held.key}) == 3
+    assert len({same.fingerprint, resit.fingerprint, held.fingerprint}) == 3
+    assert held.case.violations == (Violation(tier=4, on=day("2025-03-11")),)
+    assert decide(held.case, day("2025-03-20")).outcome is Outcome.HELD
+    assert decide(same.case, day("2025-03-20")).outcome is Outcome.QUALIFIED
+    for item in loaded.values():  # the text written piece by piece is the whole case's canonical JSON
+        assert (item.inputs_json, item.fingerprint) == canonical_inputs(item.case)

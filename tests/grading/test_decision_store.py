@@ -18,7 +18,8 @@ from foundation.audit import AuditEntry
 from foundation.errors import NotFound, PermissionDenied, ValidationError
 from foundation.roles import Role
 from grading.results import decisions as svc
-from grading.results.decision_json import parse_case
+from grading.results.decision import decide
+from grading.results.decision_json import dump_decision, parse_case
 from grading.results.models import ComponentResult as ResultRow
 from grading.results.models import LevelDecision, RecheckRequest
 from tests.factories import make_user
@@ -69,6 +70,22 @@ def test_deciding_a_batch_stores_drafts_with_reasons_inputs_and_fingerprint(sess
     again = svc.decide_batch(session, w.admin_a, batch.id, TODAY)
     assert again.created == [] and again.unchanged == 3  # nothing changed: no new version
     assert _actions(session, "decision.") == ["decision.decide", "decision.decide"]
+
+
+def test_registrations_with_equal_inputs_store_the_same_decision_each_as_the_engine_gives_it(session, w):
+    batch, regs = _batch_of(w, 6)  # three score pairs, twice each: shared cases and decisions
+    svc.decide_batch(session, w.admin_a, batch.id, TODAY)
+    session.expire_all()
+    stored = session.scalars(select(LevelDecision).where(LevelDecision.batch_id == batch.id))
+    rows = {d.registration_id: d for d in stored}
+    assert len(rows) == 6
+    for reg in regs:
+        row = rows[reg.id]
+        case, today = parse_case({**row.inputs, "today": TODAY.isoformat()})
+        assert row.reasons == dump_decision(decide(case, today))["reasons"]
+        assert (row.person_id, row.registration_id) == (reg.person_id, reg.id)
+    assert rows[regs[0].id].reasons == rows[regs[3].id].reasons != rows[regs[1].id].reasons
+    assert rows[regs[1].id].fingerprint == rows[regs[4].id].fingerprint != rows[regs[2].id].fingerprint
 
 
 def test_registrations_still_being_scored_wait(session, w):

@@ -13,7 +13,6 @@ import io
 import re
 from collections.abc import Sequence
 
-import segno
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -22,6 +21,7 @@ from reportlab.pdfgen.pathobject import PDFPathObject
 
 from foundation.calendar import beijing_date
 from grading.certificates.models import Certificate, CertificateVersion
+from web.certificates.qr import qr_matrix
 from web.pdf import cjk_font
 
 TITLE = "职业技能等级证书"
@@ -31,21 +31,19 @@ def chinese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-#: The QR mask pattern. Choosing the best of the eight (segno's default) scores every one of them
-#: and took 25–50 ms a certificate, most of its rendering time; any mask makes a valid symbol
-#: (ISO/IEC 18004 leaves the choice to the encoder), and error correction level M is kept.
-QR_MASK = 2
 QUIET = 2  # modules of quiet zone around the symbol (the printed frame leaves more)
 _DARK = re.compile(rb"[^\x00]+")
 
 
 def qr_runs(payload: str) -> tuple[int, list[tuple[int, int, int]]]:
-    """The QR code of ``payload`` as (modules per side with a 2-module quiet zone, dark runs
-    ``(row, first column, length)``): one rectangle per horizontal run instead of one per module."""
-    qr = segno.make(payload, error="m", micro=False, mask=QR_MASK, boost_error=False)
+    """The QR code of ``payload`` (:func:`web.certificates.qr.qr_matrix`: error correction M,
+    mask :data:`~web.certificates.qr.QR_MASK`) as (modules per side with a 2-module quiet zone,
+    dark runs ``(row, first column, length)``): one rectangle per horizontal run instead of one
+    per module."""
+    matrix = qr_matrix(payload)
     runs = [(r + QUIET, m.start() + QUIET, m.end() - m.start())
-            for r, row in enumerate(qr.matrix) for m in _DARK.finditer(row)]
-    return len(qr.matrix) + 2 * QUIET, runs
+            for r, row in enumerate(matrix) for m in _DARK.finditer(row)]
+    return len(matrix) + 2 * QUIET, runs
 
 
 def _qr(c: Canvas, payload: str, x: float, y: float, size: float) -> None:
