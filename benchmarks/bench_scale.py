@@ -473,6 +473,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="bank sizes, e.g. 1000,10000")
     parser.add_argument("--candidates", default="10000,50000", help="response-set sizes ('' to skip)")
     parser.add_argument("--db", default=os.environ.get("BENCH_DB"), help="database URL (default: SQLite)")
+    parser.add_argument("--out", default=str(RESULTS), help=f"results file (default {RESULTS.name})")
     args = parser.parse_args()
     started = time.perf_counter()
     command = ("python -m benchmarks.bench_scale " + " ".join(sys.argv[1:])).strip()
@@ -482,7 +483,7 @@ def main() -> None:
     def write() -> str:  # after every step, so a long run leaves its results so far
         report = markdown(banks, responses, command, (args.db or "sqlite").split("://")[0],
                           time.perf_counter() - started)
-        RESULTS.write_text(report, encoding="utf-8")
+        Path(args.out).write_text(report, encoding="utf-8")
         return report
 
     for n in [int(s) for s in args.candidates.split(",") if s]:

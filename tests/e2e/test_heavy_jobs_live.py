@@ -86,7 +86,8 @@ with app.app_context():
 
 class Candidate(threading.Thread):
     """A candidate answering over the exam socket every 0.2 s (the socket's limit is 20 a
-    second); records each answer's round trip until acked."""
+    second) on positions 1 and 2 (single choice in the seeded paper); records each answer's round
+    trip until acked."""
 
     def __init__(self, base: str, seat: dict) -> None:
         super().__init__(daemon=True)
@@ -103,7 +104,7 @@ class Candidate(threading.Thread):
         seq = 0
         while not self.stop.is_set():
             seq += 1
-            payload = {"attempt_id": self.attempt_id, "position": 1 + seq % 3, "seq": seq,
+            payload = {"attempt_id": self.attempt_id, "position": 1 + seq % 2, "seq": seq,
                        "value": "ABCD"[seq % 4], "client_time": dt.datetime.now(dt.UTC).isoformat()}
             started = time.monotonic()
             try:
