@@ -22,8 +22,8 @@ import requests
 import socketio
 
 from tests.e2e.logins import http_login
+from tests.e2e.polling import HealthPoller, wait_for_job
 from tests.e2e.seeding import run_script, started_seat
-from tests.e2e.test_xlsx_bombs_live import HealthPoller, wait_for_job
 
 pytestmark = pytest.mark.e2e
 
