@@ -1,6 +1,6 @@
-"""Background jobs (后台任务): heavy work (item imports and exports, calibration runs; later
-reports, audit verification, certificates) runs in a worker process, never in the processes
-that serve pages and exam sockets.
+"""Background jobs (后台任务): heavy work (item imports and exports, paper assembly, calibration
+runs, response-set imports, audit verification; later certificates) runs in a worker process,
+never in the processes that serve pages and exam sockets.
 
 A job is a row of the ``job`` table: its kind, parameters, who started it and the object it
 concerns, its status (queued → running → done / failed), progress (0–100 and a stage text)
