@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test test-fast setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports bench-duplicates bench-certificates bench-results demo-exam
+.PHONY: run test test-fast setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports bench-duplicates bench-certificates bench-results bench-scale demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -89,6 +89,12 @@ bench-certificates: setup
 # PostgreSQL too when DATABASE_URL names one (its tables are dropped). BENCH_ARGS="--registrations 10000".
 bench-results: setup
 	$(BIN)/python -m benchmarks.bench_results $(BENCH_ARGS)
+
+# Issue 16 acceptance: item page, editor save, 1,000-row import, export, pool + assembly at 1k/10k/100k
+# items, and response-set import / calibration / report at 10k and 50k candidates (results in
+# docs/benchmarks.md). BENCH_ARGS="--sizes 1000,10000 --candidates 10000" or "--db postgresql://…".
+bench-scale: setup
+	$(BIN)/python -m benchmarks.bench_scale $(BENCH_ARGS)
 
 # Rooms of 30 simulated candidates against one server process (BENCH_ARGS="--count 300 --minutes 2").
 bench-exam: setup

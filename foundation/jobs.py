@@ -1,6 +1,6 @@
-"""Background jobs (后台任务): heavy work (item imports and exports, calibration runs; later
-reports, audit verification, certificates) runs in a worker process, never in the processes
-that serve pages and exam sockets.
+"""Background jobs (后台任务): heavy work (item imports and exports, paper assembly, calibration
+runs, response-set imports, audit verification; later certificates) runs in a worker process,
+never in the processes that serve pages and exam sockets.
 
 A job is a row of the ``job`` table: its kind, parameters, who started it and the object it
 concerns, its status (queued → running → done / failed), progress (0–100 and a stage text)
@@ -35,7 +35,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select, text, up
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation.accounts import User
-from foundation.db import SQLITE_BEGIN_IMMEDIATE, Base, utcnow
+from foundation.db import SQLITE_BEGIN_IMMEDIATE, Base, retry_when_busy, utcnow
 from foundation.errors import DomainError, NotFound, ValidationError
 
 __all__ = [
@@ -60,6 +60,9 @@ FAILED_INTERNAL = "任务执行时出现内部错误，请稍后重试或联系�
 STAGE_MAX = 200
 SQLITE_PROGRESS_WAIT_MS = 200
 SQLITE_BUSY_MS = 10000  # as web.configure_engine sets it
+#: Recording a job's outcome after a busy database: retried after these pauses (seconds), so a
+#: job never stays "running" because its failure could not be written (SQLite, exam writes).
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class Job(Base):
@@ -229,7 +232,9 @@ def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: 
     asks for BEGIN IMMEDIATE (:attr:`JobKind.sqlite_immediate`). While the job holds the write
     lock, a progress write would wait the whole busy timeout; the progress session waits at
     most :data:`SQLITE_PROGRESS_WAIT_MS` and skips that report instead (progress is best
-    effort). PostgreSQL has none of this: progress shows throughout."""
+    effort). PostgreSQL has none of this: progress shows throughout. The outcome (done or
+    failed) is written again after a busy database (:data:`RECORD_RETRY_DELAYS`): on SQLite, with
+    an exam writing answers, a lost write left the job "running" for ever."""
     work = session_factory()
     book = session_factory()
     sqlite = book.get_bind().dialect.name == "sqlite"
@@ -262,19 +267,21 @@ def run_claimed(session_factory: Callable[[], Session], job_id: int, files_dir: 
         except DomainError as exc:
             work.rollback()
             rows = getattr(exc, "errors", None)  # RowErrors: the rows to correct, for the page
-            fail(work, job_id, exc.message, {"errors": [list(r) for r in rows]} if rows else None)
+            message, result = exc.message, {"errors": [list(r) for r in rows]} if rows else None
+            retry_when_busy(work, lambda: fail(work, job_id, message, result), delays=RECORD_RETRY_DELAYS)
             return
         except Exception:
             work.rollback()
             log.exception("job %s (%s) failed", job_id, job.kind)
-            fail(work, job_id, FAILED_INTERNAL)
+            retry_when_busy(work, lambda: fail(work, job_id, FAILED_INTERNAL), delays=RECORD_RETRY_DELAYS)
             return
         path = None
         if outcome.file is not None:
             files_dir.mkdir(parents=True, exist_ok=True)
             path = f"job-{job_id}-{secrets.token_hex(8)}"
             (files_dir / path).write_bytes(outcome.file)
-        finish(work, job_id, outcome.result, result_path=path, result_name=outcome.filename)
+        retry_when_busy(work, lambda: finish(work, job_id, outcome.result, result_path=path,
+                                             result_name=outcome.filename), delays=RECORD_RETRY_DELAYS)
     finally:
         if sqlite:  # the connection goes back to the pool: restore the usual wait
             book.rollback()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Select, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import get_history
 
 from foundation import audit
@@ -171,13 +171,36 @@ def _type_names() -> dict[str, str]:
     return {code: t.label for code, t in ITEM_TYPES.items()}
 
 
-def assemble_paper(
+@dataclasses.dataclass(frozen=True)
+class PaperPlan:
+    """An assembled paper not yet written: what :func:`plan_paper` chose and :func:`store_paper`
+    writes. ``versions`` pins each chosen item's current version as read, so a store in a later
+    transaction (the assembly job) can refuse items changed meanwhile."""
+
+    institution_id: int
+    blueprint_id: int
+    name: str
+    mode: str
+    sections: tuple[Section, ...]
+    duration_minutes: int
+    cut_theta: float
+    scale_to_100: bool
+    chosen: tuple[tuple[int, ...], ...]
+    versions: dict[int, int | None]
+    report: dict[str, Any]
+
+    @property
+    def length(self) -> int:
+        return sum(s.count for s in self.sections)
+
+
+def check_paper_request(
     session: Session, actor: User, *, institution_id: int, blueprint_id: int, name: str, mode: str,
-    sections: list[Section], n_forms: int = 1, duration_minutes: int = 120, cut_theta: float = 0.0,
-    tif_tolerance: float | None = None, fixed_codes: list[list[str]] | None = None, scale_to_100: bool = False,
-) -> Paper:
-    """Assemble a paper and its parallel forms; nothing is written if assembly fails. A paper
-    whose full marks are not 100 must declare ``scale_to_100`` before it can be submitted."""
+    n_forms: int = 1, duration_minutes: int = 120,
+) -> tuple[Institution, Blueprint]:
+    """The checks of an assembly request that need no item pool (role, institution, blueprint,
+    scope, mode, name, counts): cheap, so a page or the API reports them at once before queueing
+    the assembly job. Raises the same errors :func:`assemble_paper` does."""
     require_role(actor, *ASSEMBLERS)
     if actor.role == Role.INSTITUTION_ADMIN and actor.institution_id != institution_id:
         raise PermissionDenied("只能为本机构组卷。")
@@ -197,6 +220,18 @@ def assemble_paper(
         raise ValidationError(f"平行卷数量应为 1–{len(FORM_LABELS)}。", field="n_forms")
     if not 10 <= duration_minutes <= 600:
         raise ValidationError("考试时长应为 10–600 分钟。", field="duration_minutes")
+    return institution, blueprint
+
+
+def plan_paper(
+    session: Session, actor: User, *, institution_id: int, blueprint_id: int, name: str, mode: str,
+    sections: list[Section], n_forms: int = 1, duration_minutes: int = 120, cut_theta: float = 0.0,
+    tif_tolerance: float | None = None, fixed_codes: list[list[str]] | None = None, scale_to_100: bool = False,
+) -> PaperPlan:
+    """Check the request, build the pool and solve: the forms chosen, nothing written."""
+    institution, blueprint = check_paper_request(
+        session, actor, institution_id=institution_id, blueprint_id=blueprint_id, name=name, mode=mode,
+        n_forms=n_forms, duration_minutes=duration_minutes)
     length = sum(s.count for s in sections)
     bank = build_pool(session, blueprint, types={s.item_type for s in sections})
     type_counts = {s.item_type: s.count for s in sections}
@@ -222,27 +257,64 @@ def assemble_paper(
         report = {"objective": result.objective, "gap": result.mip_gap, "status": result.status,
                   "theta": [float(t) for t in result.theta], "tif": [[float(v) for v in f.tif] for f in result.forms],
                   "seconds": sum(g.build_seconds + g.solve_seconds for g in result.groups)}
-    paper = Paper(name=name.strip(), institution_id=institution.id, blueprint_id=blueprint.id, mode=mode,
+    by_id = {i.id: i for i in bank.items}
+    return PaperPlan(
+        institution_id=institution.id, blueprint_id=blueprint.id, name=name.strip(), mode=mode,
+        sections=tuple(sections), duration_minutes=duration_minutes, cut_theta=cut_theta,
+        scale_to_100=bool(scale_to_100), chosen=tuple(tuple(ids) for ids in chosen),
+        versions={i: by_id[i].current_version_id for ids in chosen for i in ids}, report=report,
+    )
+
+
+def store_paper(session: Session, actor: User, plan: PaperPlan) -> Paper:
+    """Write a planned paper, its forms and pinned versions, and the ``paper.assemble`` audit
+    entry. Refuses when a chosen item is no longer active or has a new current version since
+    the plan read it (possible when the two run in separate transactions, as the job does)."""
+    require_role(actor, *ASSEMBLERS)
+    ids = sorted(plan.versions)
+    items = {i.id: i for i in session.scalars(
+        select(Item).where(Item.id.in_(ids)).options(joinedload(Item.point)))} if ids else {}
+    changed = [i for i in ids if i not in items or items[i].status != ItemStatus.ACTIVE.value
+               or items[i].current_version_id != plan.versions[i]]
+    if changed:
+        raise ValidationError("组卷期间有试题被修改或停用，请重新组卷。")
+    sections = list(plan.sections)
+    paper = Paper(name=plan.name, institution_id=plan.institution_id, blueprint_id=plan.blueprint_id,
+                  mode=plan.mode,
                   layout_json=json.dumps([dataclasses.asdict(s) | {"type": s.item_type} for s in sections],
                                          ensure_ascii=False),
-                  duration_minutes=duration_minutes, cut_theta=cut_theta, created_by_id=actor.id,
-                  scale_to_100=bool(scale_to_100),
-                  assembly_report_json=json.dumps(report, ensure_ascii=False))
+                  duration_minutes=plan.duration_minutes, cut_theta=plan.cut_theta, created_by_id=actor.id,
+                  scale_to_100=plan.scale_to_100,
+                  assembly_report_json=json.dumps(plan.report, ensure_ascii=False))
     session.add(paper)
-    by_id = {i.id: i for i in bank.items}
     order = {s.item_type: k for k, s in enumerate(sections)}
     points = {s.item_type: s.points for s in sections}
-    for label, ids in zip(FORM_LABELS, chosen, strict=False):
+    for label, form_ids in zip(FORM_LABELS, plan.chosen, strict=False):
         form = PaperForm(label=label)
         paper.forms.append(form)
-        ranked = sorted((by_id[i] for i in ids), key=lambda it: (order[it.item_type], it.point.code, it.id))
+        ranked = sorted((items[i] for i in form_ids), key=lambda it: (order[it.item_type], it.point.code, it.id))
         for position, item in enumerate(ranked, start=1):
             form.items.append(PaperItem(position=position, item_id=item.id, item_version_id=item.current_version_id,
                                         points=points[item.item_type]))
     session.flush()
     audit.record(session, actor, "paper.assemble", "paper", paper.id,
-                 after={"name": paper.name, "mode": mode, "forms": len(chosen), "items": length})
+                 after={"name": paper.name, "mode": plan.mode, "forms": len(plan.chosen), "items": plan.length})
     return paper
+
+
+def assemble_paper(
+    session: Session, actor: User, *, institution_id: int, blueprint_id: int, name: str, mode: str,
+    sections: list[Section], n_forms: int = 1, duration_minutes: int = 120, cut_theta: float = 0.0,
+    tif_tolerance: float | None = None, fixed_codes: list[list[str]] | None = None, scale_to_100: bool = False,
+) -> Paper:
+    """Assemble a paper and its parallel forms; nothing is written if assembly fails. A paper
+    whose full marks are not 100 must declare ``scale_to_100`` before it can be submitted.
+    The pages and the API run this as a job (:mod:`itembank.paper_jobs`), in two transactions."""
+    plan = plan_paper(session, actor, institution_id=institution_id, blueprint_id=blueprint_id, name=name,
+                      mode=mode, sections=sections, n_forms=n_forms, duration_minutes=duration_minutes,
+                      cut_theta=cut_theta, tif_tolerance=tif_tolerance, fixed_codes=fixed_codes,
+                      scale_to_100=scale_to_100)
+    return store_paper(session, actor, plan)
 
 
 def _fixed_forms(bank: BankPool, sections: list[Section], codes: list[list[str]], length: int

@@ -147,6 +147,7 @@ EXPECTED: dict[str, set[str] | str] = {
     "api.create_paper": {C, IA},
     "api.transition_paper": {C, IA, IR},
     "api.delete_paper": {C, IA},
+    "api.get_job": STAFF,  # a job is readable by its starter (object level: tests/web/test_api_papers.py)
     # Batches (认定批次) and admission tickets (准考证).
     "batches.index": {C, IA},
     "batches.new": {IA},

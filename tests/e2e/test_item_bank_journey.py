@@ -117,6 +117,8 @@ def test_item_from_writing_to_an_assembled_paper(live_server, page, tmp_path):
     page.get_by_label("平行卷数量").select_option("1")
     page.locator("#fixed_A").fill(code)
     page.get_by_role("button", name="开始组卷").click()
+    page.wait_for_url(f"{base}/jobs/*")  # assembly runs as a job; its page reloads when it is done
+    page.locator("#job-paper").click(timeout=60_000)
     page.wait_for_url(f"{base}/itembank/papers/*")
     assert code in page.content()
     screenshot(page, "paper_with_new_item")

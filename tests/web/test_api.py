@@ -657,6 +657,9 @@ API_ROLES: dict[str, set[Role]] = {
     "api.create_paper": {C, IA},
     "api.transition_paper": {C, IA, IR},  # then per action: submit C/IA, approve and return C/IR
     "api.delete_paper": {C, IA},
+    # Jobs (the assembly job of POST /papers): every staff role; a job only to its starter
+    # (object level: tests/web/test_paper_jobs.py).
+    "api.get_job": {r for r in Role if r is not Role.CANDIDATE},
 }
 
 
@@ -681,7 +684,7 @@ def role_world(session):
     enemy_set = enemy_svc.create_enemy_set(session, users[C], "", [item.code, enemy.code])
     paper = role_world_paper(session, users, bp.id, item)
     return users, {"blueprint_id": bp.id, "item_id": item.id, "number": 1, "set_id": enemy_set.id,
-                   "paper_id": paper.id}
+                   "paper_id": paper.id, "job_id": 999_999}
 
 
 def role_world_paper(session, users, blueprint_id: int, item: Item) -> Paper:

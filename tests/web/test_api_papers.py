@@ -41,6 +41,28 @@ def paper_body(bank: Bank, **extra: Any) -> dict[str, Any]:
     return body
 
 
+def assembled(client, resp):
+    """POST /papers answers 202 with the assembly job (run in the request under JOBS_INLINE);
+    the finished job names the paper: its detail, as GET /papers/{id} returns it."""
+    assert resp.status_code == 202, resp.get_json()
+    job = resp.get_json()
+    assert job["kind"] == "paper.assemble" and resp.headers["Location"].endswith(f"/api/v1/jobs/{job['id']}")
+    assert job["url"] == resp.headers["Location"]
+    done = client.get(job["url"]).get_json()
+    assert done["status"] == "done", done
+    assert done["paper_url"] == f"/api/v1/papers/{done['result']['paper_id']}"
+    paper = client.get(done["paper_url"])
+    assert paper.status_code == 200
+    return paper
+
+
+def failed_job(client, resp) -> dict:
+    assert resp.status_code == 202, resp.get_json()
+    done = client.get(resp.headers["Location"]).get_json()
+    assert done["status"] == "failed" and done["result"] is None and "paper_url" not in done, done
+    return done
+
+
 def count(session, model, *where) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
@@ -87,10 +109,9 @@ def assert_no_item_content(bank: Bank, resp) -> None:
 
 def test_assemble_get_curves_and_coverage(session, client, login, bank):
     login(bank.admin)  # an institution admin: institution_id defaults to their own
-    resp = client.post("/api/v1/papers", json=paper_body(bank, n_forms=2, duration_minutes=90, cut_theta=0.5))
-    assert resp.status_code == 201, resp.get_json()
+    resp = assembled(client, client.post("/api/v1/papers", json=paper_body(bank, n_forms=2, duration_minutes=90,
+                                                                           cut_theta=0.5)))
     body = resp.get_json()
-    assert resp.headers["Location"].endswith(f"/api/v1/papers/{body['id']}")
     assert body["status"] == "draft" and body["status_label"] == "草稿" and body["mode_label"] == "按细目表比重"
     assert body["institution"] == {"id": bank.inst.id, "name": bank.inst.name}
     assert body["blueprint"]["id"] == bank.bp.id and body["form_labels"] == ["A", "B"]
@@ -147,17 +168,15 @@ def test_centre_names_the_institution_and_modes(session, client, login, bank):
     login(bank.centre)
     resp = client.post("/api/v1/papers", json=paper_body(bank))
     assert resp.status_code == 400 and resp.get_json()["field"] == "institution_id"
-    typed = client.post("/api/v1/papers", json=paper_body(
+    typed = assembled(client, client.post("/api/v1/papers", json=paper_body(
         bank, institution_id=bank.inst.id, mode="type_counts", sections=[{"type": "true_false", "count": 5,
-                                                                          "points": 2}]))
-    assert typed.status_code == 201, typed.get_json()
+                                                                          "points": 2}])))
     assert {i["type"] for i in typed.get_json()["forms"][0]["items"]} == {"true_false"}
 
     codes = [i.code for i in bank.items if i.item_type == "single_choice"]
-    fixed = client.post("/api/v1/papers", json=paper_body(
+    fixed = assembled(client, client.post("/api/v1/papers", json=paper_body(
         bank, institution_id=bank.inst.id, mode="fixed", sections=[{"type": "single_choice", "count": 2, "points": 5}],
-        fixed_codes=[codes[:2], codes[2:4]]))
-    assert fixed.status_code == 201, fixed.get_json()
+        fixed_codes=[codes[:2], codes[2:4]])))
     body = fixed.get_json()
     assert body["form_labels"] == ["A", "B"] and body["assembly_report"] == {"status": "fixed"}
     assert {i["code"] for i in body["forms"][1]["items"]} == set(codes[2:4])
@@ -199,7 +218,6 @@ def test_centre_names_the_institution_and_modes(session, client, login, bank):
         (lambda b: b.update(mode="fixed", fixed_codes=[[]]), "fixed_codes[0]"),
         (lambda b: b.update(mode="fixed", fixed_codes=[["A", 5]]), "fixed_codes[0][1]"),
         (lambda b: b.update(mode="fixed", fixed_codes=[["A"]], n_forms=2), "fixed_codes"),
-        (lambda b: b.update(mode="fixed", fixed_codes=[["NOPE-1"]]), "fixed_codes"),  # the service
         (lambda b: b.update(colour="red"), "colour"),
     ],
 )
@@ -222,15 +240,16 @@ def test_assemble_needs_a_json_object(client, login, bank):
 
 
 def test_infeasible_assembly_explains_the_shortfall_and_writes_nothing(session, client, login, bank):
+    """Found by the solver, so in the job: it fails with the reason, nothing written."""
     before = (count(session, Paper), count(session, PaperForm), count(session, PaperItem),
               count(session, AuditEntry, AuditEntry.target_type == "paper"))
     login(bank.admin)
-    resp = client.post("/api/v1/papers", json=paper_body(bank, sections=[{"type": "single_choice", "count": 30,
-                                                                           "points": 1}]))
-    assert resp.status_code == 400
-    error = resp.get_json()
-    assert error["status"] == 400 and "field" not in error
+    error = failed_job(client, client.post("/api/v1/papers", json=paper_body(
+        bank, sections=[{"type": "single_choice", "count": 30, "points": 1}])))
     assert any(word in error["error"] for word in ("需要", "无解", "只有")), error
+    unknown = failed_job(client, client.post("/api/v1/papers", json=paper_body(
+        bank, mode="fixed", sections=[{"type": "single_choice", "count": 1, "points": 1}], fixed_codes=[["NOPE-1"]])))
+    assert "NOPE-1" in unknown["error"] and "不是该细目表下已启用的试题" in unknown["error"]
     assert (count(session, Paper), count(session, PaperForm), count(session, PaperItem),
             count(session, AuditEntry, AuditEntry.target_type == "paper")) == before
 
@@ -351,7 +370,8 @@ def test_workflow_submit_return_resubmit_approve(session, client, login, bank):
 
 def test_the_assembler_cannot_approve(session, client, login, bank):
     login(bank.centre)
-    paper_id = client.post("/api/v1/papers", json=paper_body(bank, institution_id=bank.inst.id)).get_json()["id"]
+    paper_id = assembled(client, client.post("/api/v1/papers", json=paper_body(
+        bank, institution_id=bank.inst.id))).get_json()["id"]
     assert transition(client, paper_id, "submit").status_code == 200
     own = transition(client, paper_id, "approve", "自己通过")
     assert own.status_code == 403 and own.get_json() == {"error": "组卷人不能审核本人组的试卷。", "status": 403}
@@ -431,10 +451,11 @@ def test_scale_to_100_in_the_api(session, client, login, bank):
     for bad in ("yes", 1, None, []):
         resp = client.post("/api/v1/papers", json=paper_body(bank, scale_to_100=bad))
         assert resp.status_code == 400 and resp.get_json()["field"] == "scale_to_100", bad
-    unscaled = client.post("/api/v1/papers", json=paper_body(bank, scale_to_100=False, name="未折算"))
-    assert unscaled.status_code == 201 and unscaled.get_json()["scale_to_100"] is False
+    unscaled = assembled(client, client.post("/api/v1/papers", json=paper_body(bank, scale_to_100=False,
+                                                                                 name="未折算")))
+    assert unscaled.get_json()["scale_to_100"] is False
     refused = transition(client, unscaled.get_json()["id"], "submit")
     assert refused.status_code == 400 and "满分为 15 分" in refused.get_json()["error"]
-    scaled = client.post("/api/v1/papers", json=paper_body(bank, name="已折算"))
+    scaled = assembled(client, client.post("/api/v1/papers", json=paper_body(bank, name="已折算")))
     assert scaled.get_json()["scale_to_100"] is True
     assert transition(client, scaled.get_json()["id"], "submit").status_code == 200

@@ -24,6 +24,18 @@ def bank(session):
     return Bank(session)
 
 
+def _assembled(session, client, resp) -> Paper:
+    """The builder queues the assembly job (run in the request under JOBS_INLINE) and goes to
+    its page, which links to the new paper once the job is done."""
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    assert re.fullmatch(r"/jobs/\d+", resp.headers["Location"]), resp.headers["Location"]
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    paper = session.scalars(select(Paper).order_by(Paper.id.desc())).first()
+    assert paper is not None and f'id="job-paper" href="/itembank/papers/{paper.id}"' in html, html[-3000:]
+    assert "组卷完成" in html and "已完成" in html
+    return paper
+
+
 def _builder_data(bank: Bank, **overrides):
     data = {
         "institution_id": str(bank.inst.id),
@@ -110,9 +122,7 @@ def test_institution_admin_assembles_two_forms_and_sees_coverage_and_curves(sess
     login(bank.admin)
     other = make_institution(session, status="filed", code="S000022990003", serial="990003")
     resp = client.post(NEW, data=_builder_data(bank, institution_id=str(other.id)))  # fixed to their own
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
-    paper = session.scalars(select(Paper).order_by(Paper.id.desc())).first()
-    assert resp.headers["Location"].endswith(f"/itembank/papers/{paper.id}")
+    paper = _assembled(session, client, resp)
     assert paper.institution_id == bank.inst.id and paper.created_by_id == bank.admin.id
     assert [f.label for f in paper.forms] == ["A", "B"] and all(len(f.items) == 6 for f in paper.forms)
 
@@ -146,10 +156,11 @@ def test_infeasible_layout_shows_the_chinese_reason_and_saves_nothing(session, c
     data = _builder_data(bank, section_type=["single_choice"], section_count=["30"], section_points=["1"],
                          n_forms="1")
     resp = client.post(NEW, data=data)
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 400
-    assert re.search(r'flash-danger" role="alert">[^<]*(需要|无解|只有)', html)
-    assert 'value="30"' in html  # the layout is shown again as typed
+    assert resp.status_code == 302 and "/jobs/" in resp.headers["Location"]  # found by the solver, in the job
+    page = client.get(resp.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "失败" in html and 'id="job-paper"' not in html
+    assert re.search(r'data-job-message class="error">[^<]*(需要|无解|只有)', html), html
     assert _count_papers(session) == before
 
 
@@ -171,9 +182,7 @@ def test_fixed_mode_through_the_builder(session, client, login, bank):
     codes = [i.code for i in bank.items if i.item_type == "true_false"][:2]
     data = _builder_data(bank, mode="fixed", section_type=["true_false"], section_count=["2"],
                          section_points=["2"], n_forms="1", fixed_A="\n".join(codes))
-    resp = client.post(NEW, data=data)
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
-    paper = session.scalars(select(Paper).order_by(Paper.id.desc())).first()
+    paper = _assembled(session, client, client.post(NEW, data=data))
     assert sorted(pi.item.code for pi in paper.forms[0].items) == sorted(codes)
     html = client.get(f"/itembank/papers/{paper.id}").get_data(as_text=True)
     assert "固定试卷" in html and "题干摘要" in html  # centre staff see stem excerpts
@@ -364,10 +373,7 @@ def test_a_paper_not_out_of_100_says_so_and_can_declare_its_scaling(session, cli
 def test_the_builder_declares_the_scaling(session, client, login, bank):
     login(bank.admin)
     data = {k: v for k, v in _builder_data(bank).items() if k != "scale_to_100"}
-    resp = client.post("/itembank/papers/new", data=data)
-    assert resp.status_code == 302
-    paper = session.scalars(select(Paper).order_by(Paper.id.desc())).first()
+    paper = _assembled(session, client, client.post("/itembank/papers/new", data=data))
     assert paper.scale_to_100 is False
     resp = client.post("/itembank/papers/new", data={**data, "name": "折算卷", "scale_to_100": "y"})
-    assert resp.status_code == 302
-    assert session.scalars(select(Paper).order_by(Paper.id.desc())).first().scale_to_100 is True
+    assert _assembled(session, client, resp).scale_to_100 is True

@@ -28,6 +28,7 @@ from foundation.accounts import User
 from foundation.audit import AuditEntry
 from foundation.errors import RowErrors, ValidationError
 from foundation.institutions import Institution
+from foundation.jobs import Job, JobStatus
 from foundation.levels import LEVEL_NAMES, level_name
 from foundation.occupations import Occupation, WorkType
 from itembank import sanitize
@@ -777,3 +778,25 @@ def paper_transition_from_json(body: object) -> tuple[str, str]:
     if len(comment) > MAX_COMMENT:
         raise ValidationError(f"意见过长（最多 {MAX_COMMENT} 字）。", field="comment")
     return str(action), comment
+
+
+# ---------------------------------------------------------------- jobs (后台任务)
+
+
+def job_json(job: Job, url: str, **links: str) -> Json:
+    """A background job's state and, once done, its result (for paper assembly ``paper_id``;
+    ``links`` adds e.g. ``paper_url``). A failed job carries its Chinese ``error`` and, for a
+    refused import, the row ``errors``."""
+    result = dict(job.result or {})
+    rows = result.pop("errors", None) if job.status == JobStatus.FAILED else None
+    body: Json = {
+        "id": job.id, "kind": job.kind, "status": job.status, "status_label": job.status_label,
+        "progress": job.progress, "stage": job.stage, "finished": job.finished, "url": url,
+        "created_at": iso(job.created_at), "finished_at": iso(job.finished_at),
+        "result": result if job.status == JobStatus.DONE else None,
+        "error": job.error if job.status == JobStatus.FAILED else None,
+    }
+    if rows:
+        body["errors"] = [{"row": r[0], "column": r[1], "message": r[2]} for r in rows]
+    body.update(links)
+    return body

@@ -25,10 +25,11 @@ from foundation.accounts import User
 from foundation.audit import AuditEntry
 from foundation.errors import DomainError, NotFound, PermissionDenied, RowErrors, ValidationError
 from foundation.institutions import Institution
+from foundation.jobs import Job, JobStatus
 from foundation.occupations import Occupation, WorkType
 from foundation.roles import Role
 from foundation.settings import get_rule
-from itembank import access
+from itembank import access, paper_jobs
 from itembank import blueprints as blueprint_svc
 from itembank import enemies as enemy_svc
 from itembank import items as item_svc
@@ -44,9 +45,11 @@ from itembank.models import (
     PaperForm,
     PaperItem,
 )
-from web.access import actor, roles_required
+from web.access import STAFF_ROLES, actor, roles_required
 from web.api import bp, schemas
 from web.extensions import db
+from web.jobs.views import queue as queue_job
+from web.jobs.views import readable_job
 
 JsonResponse = dict[str, Any]
 Created = tuple[dict[str, Any], int, dict[str, str]]
@@ -437,6 +440,8 @@ def paper_coverage(paper_id: int) -> JsonResponse:
 @bp.post("/papers")
 @roles_required(*paper_svc.ASSEMBLERS)
 def create_paper() -> Created:
+    """Queue the assembly: 202 with the job (``Location``: its URL); the paper's id is in the
+    job's result once it is done."""
     args = schemas.paper_create_from_json(_body())
     me = actor()
     if args["institution_id"] is None:
@@ -448,9 +453,14 @@ def create_paper() -> Created:
         raise ValidationError("评价机构不存在。", field="institution_id")
     if db.session.get(Blueprint, args["blueprint_id"]) is None:
         raise ValidationError("细目表不存在。", field="blueprint_id")
-    paper = paper_svc.assemble_paper(db.session, me, **args)  # nothing is written if it fails
-    db.session.commit()
-    return _created(_paper_detail(_load_paper(paper.id)), url_for("api.get_paper", paper_id=paper.id))
+    # What needs no item pool is refused at once; the pool and the solve run in a job
+    # (itembank.paper_jobs), whose URL the 202 gives: GET it until it is finished.
+    paper_svc.check_paper_request(
+        db.session, me, institution_id=args["institution_id"], blueprint_id=args["blueprint_id"], name=args["name"],
+        mode=args["mode"], n_forms=args["n_forms"], duration_minutes=args["duration_minutes"])
+    job_id = queue_job(paper_jobs.ASSEMBLE, paper_jobs.assembly_params(**args),
+                       object_type="blueprint", object_id=args["blueprint_id"])
+    return _job_json(_readable_job(job_id)), 202, {"Location": url_for("api.get_job", job_id=job_id)}
 
 
 @bp.post("/papers/<int:paper_id>/transitions")
@@ -478,3 +488,31 @@ def delete_paper(paper_id: int) -> JsonResponse:
     paper_svc.delete_paper(db.session, actor(), paper.id)
     db.session.commit()
     return {"id": paper_id, "deleted": True}
+
+
+# ---------------------------------------------------------------- jobs (后台任务)
+#
+# Heavy work the API starts runs as a background job (today: paper assembly). A job is
+# visible to its starter only (and to whom its kind allows), as on the pages; anyone else
+# gets 404.
+
+
+def _readable_job(job_id: int) -> Job:
+    job = readable_job(job_id)
+    if job is None:
+        raise NotFound("没有这个任务。")
+    return job
+
+
+def _job_json(job: Job) -> JsonResponse:
+    links: dict[str, str] = {}
+    paper_id = (job.result or {}).get("paper_id") if job.status == JobStatus.DONE else None
+    if paper_id:
+        links["paper_url"] = url_for("api.get_paper", paper_id=paper_id)
+    return schemas.job_json(job, url_for("api.get_job", job_id=job.id), **links)
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required(*STAFF_ROLES)
+def get_job(job_id: int) -> JsonResponse:
+    return _job_json(_readable_job(job_id))

@@ -1,5 +1,6 @@
-"""试卷 pages: the paper library (试卷库) list, the builder (组卷), a paper's detail with its
-forms, blueprint coverage and information curves, and the review workflow.
+"""试卷 pages: the paper library (试卷库) list, the builder (组卷: it queues the assembly job,
+:mod:`itembank.paper_jobs`), a paper's detail with its forms, blueprint coverage and
+information curves, and the review workflow.
 
 Centre admins and item reviewers see every paper; an institution admin sees only its own
 institution's. Centre and institution admins assemble, submit and delete; centre admins and
@@ -28,14 +29,15 @@ from foundation.roles import Role
 from itembank import assembly
 from itembank.itemtypes import ITEM_TYPES
 from itembank.models import Blueprint, BlueprintMode, Paper, PaperForm, PaperItem, PaperStatus
+from itembank.paper_jobs import ASSEMBLE, assembly_params
 from itembank.papers import (
     APPROVERS,
     ASSEMBLERS,
     FORM_LABELS,
     MODE_LABELS,
     approve_paper,
-    assemble_paper,
     can_see_paper,
+    check_paper_request,
     delete_paper,
     form_coverage,
     information_curves,
@@ -59,6 +61,7 @@ from web.bank.paper_forms import (
     parse_builder,
 )
 from web.extensions import db
+from web.jobs.views import start as start_job
 from web.params import form_int
 
 VIEWERS = (Role.CENTRE_ADMIN, Role.ITEM_REVIEWER, Role.INSTITUTION_ADMIN)
@@ -249,13 +252,17 @@ def paper_new() -> str | Response | tuple[str, int]:
         blueprint_id = form_int(form.blueprint_id.data) or 0
         if not blueprint_id:
             raise ValidationError("请选择细目表。", field="blueprint_id")
-        paper = assemble_paper(
-            db.session, me, institution_id=institution.id, blueprint_id=blueprint_id, name=form.name.data or "",
+        args = assembly_params(
+            institution_id=institution.id, blueprint_id=blueprint_id, name=form.name.data or "",
             mode=form.mode.data or "", sections=parsed.sections, n_forms=parsed.n_forms,
             duration_minutes=parsed.duration_minutes, cut_theta=parsed.cut_theta,
             tif_tolerance=parsed.tif_tolerance, fixed_codes=parsed.fixed_codes,
             scale_to_100=bool(form.scale_to_100.data),
         )
+        # What needs no item pool is refused at once; the pool and the solve run in the job.
+        check_paper_request(db.session, me, institution_id=institution.id, blueprint_id=blueprint_id,
+                            name=args["name"], mode=args["mode"], n_forms=parsed.n_forms,
+                            duration_minutes=parsed.duration_minutes)
     except DomainError as exc:
         db.session.rollback()
         if exc.field and exc.field in form:
@@ -263,9 +270,7 @@ def paper_new() -> str | Response | tuple[str, int]:
         flash(exc.message, "danger")
         institution = _builder_institution(me, form)
         return _render_builder(form, institution, rows, fixed_text, 400)
-    db.session.commit()
-    flash(f"组卷完成：{paper.name}，共 {len(paper.forms)} 套。请核对细目表覆盖与信息曲线后提交审核。", "success")
-    return redirect(url_for("bank.paper_detail", paper_id=paper.id))
+    return start_job(ASSEMBLE, args, object_type="blueprint", object_id=blueprint_id)
 
 
 # ---------------------------------------------------------------- detail

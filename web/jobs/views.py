@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 import grading.psychometrics.calibration_job  # noqa: F401  (registers the job kinds)
 import grading.psychometrics.response_set_job  # noqa: F401
+import itembank.paper_jobs  # noqa: F401
 import itembank.transfer_jobs  # noqa: F401
 from foundation import jobs
 from foundation.jobs import Job
@@ -45,14 +46,25 @@ def save_upload_file(file: FileStorage, suffix: str) -> str:
     return str(path)
 
 
-def start(kind: str, params: dict[str, Any], *, object_type: str = "", object_id: object = "") -> Response:
-    """Queue a job for the current user, commit, and redirect to its progress page."""
+def queue(kind: str, params: dict[str, Any], *, object_type: str = "", object_id: object = "") -> int:
+    """Queue a job for the current user and commit; its id (``JOBS_INLINE``: run it now)."""
     job = jobs.enqueue(db.session, actor(), kind, params, object_type=object_type, object_id=object_id)
     job_id = job.id
     db.session.commit()
     if current_app.config.get("JOBS_INLINE") and jobs.claim(db.session(), job_id=job_id) is not None:
         jobs.run_claimed(db.session.session_factory, job_id, files_dir())
-    return redirect(url_for("jobs.show", job_id=job_id))
+    return job_id
+
+
+def start(kind: str, params: dict[str, Any], *, object_type: str = "", object_id: object = "") -> Response:
+    """Queue a job for the current user, commit, and redirect to its progress page."""
+    return redirect(url_for("jobs.show", job_id=queue(kind, params, object_type=object_type, object_id=object_id)))
+
+
+def readable_job(job_id: int) -> Job | None:
+    """The job if the current user may read it (its starter, or whom its kind allows)."""
+    job = db.session.get(Job, job_id)
+    return job if job is not None and jobs.may_read(db.session, actor(), job) else None
 
 
 def _job(job_id: int) -> Job:
@@ -68,6 +80,8 @@ def status_payload(job: Job) -> dict[str, Any]:
         "stage": job.stage, "finished": job.finished, "error": job.error,
         "message": (job.result or {}).get("message") if job.status == jobs.JobStatus.DONE else job.error,
         "download_url": url_for("jobs.download_result", job_id=job.id) if job.result_path else None,
+        "paper_url": url_for("bank.paper_detail", paper_id=job.result["paper_id"])
+        if job.status == jobs.JobStatus.DONE and (job.result or {}).get("paper_id") else None,
     }
 
 
