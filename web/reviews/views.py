@@ -208,8 +208,9 @@ def remove_attachment(attachment_id: int) -> Response:
     if stale is not None:
         return stale
     row = db.session.get(DossierAttachment, attachment_id)
-    reg_id = row.dossier.registration_id if row is not None else None
-    back = url_for("reviews.dossier", reg_id=reg_id) + "#attachments"
+    if row is None:
+        abort(404)  # as the service would say
+    back = url_for("reviews.dossier", reg_id=row.dossier.registration_id) + "#attachments"
     perform(lambda: dossiers.remove_attachment(db.session, actor(), attachment_id), back=back)
     flash("附件已移除。", "success")
     return redirect(back)
