@@ -45,6 +45,7 @@ from grading.results import registrations as reg_svc
 from grading.results.decision import Method
 from itembank.models import Blueprint, BlueprintMode, Paper, PaperStatus, SkillTask
 from web.access import actor, roles_required
+from web.actions import found, perform
 from web.batches import bp
 from web.batches.forms import (
     BatchForm,
@@ -101,8 +102,12 @@ def _form_errors(form: Any) -> str:
     return "；".join(str(e) for e in errors) or "表单无效，请刷新页面后重试。"
 
 
+def _detail_url(batch: Batch, anchor: str = "") -> str:
+    return url_for("batches.detail", batch_id=batch.id) + (f"#{anchor}" if anchor else "")
+
+
 def _to_detail(batch: Batch, anchor: str = "") -> Response:
-    return redirect(url_for("batches.detail", batch_id=batch.id) + (f"#{anchor}" if anchor else ""))
+    return redirect(_detail_url(batch, anchor))
 
 
 def _int(text: str | None) -> int | None:
@@ -395,17 +400,11 @@ def add_session(batch_id: int) -> Response:
         flash("请填写有效的考试日期（如 2026-12-20）和开考时间（如 09:00）。", "danger")
         return _to_detail(batch, "sessions")
     duration = _int(form.duration_minutes.data)
-    try:
-        sitting = svc.add_session(
-            db.session, actor(), batch.id, module=form.module.data or "", starts_at=starts_at,
-            duration_minutes=duration if duration is not None else -1, place=form.place.data or "",
-            paper_id=_int(form.paper_id.data),
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "sessions")
-    db.session.commit()
+    sitting = perform(lambda: svc.add_session(
+        db.session, actor(), batch.id, module=form.module.data or "", starts_at=starts_at,
+        duration_minutes=duration if duration is not None else -1, place=form.place.data or "",
+        paper_id=_int(form.paper_id.data),
+    ), back=_detail_url(batch, "sessions"), missing_is_404=False)
     flash(f"已添加场次：{_sitting_label(sitting)}。", "success")
     return _to_detail(batch, "sessions")
 
@@ -423,14 +422,9 @@ def add_room(batch_id: int) -> Response:
         flash("请选择理论知识考试场次。", "danger")
         return _to_detail(batch, "sessions")
     sitting = _sitting_of(batch, sitting_id)
-    try:
-        room = svc.add_room(db.session, actor(), sitting.id, name=form.name.data or "",
-                            rows=rows if rows is not None else 0, cols=cols if cols is not None else 0)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "sessions")
-    db.session.commit()
+    room = perform(lambda: svc.add_room(db.session, actor(), sitting.id, name=form.name.data or "",
+                                        rows=rows if rows is not None else 0, cols=cols if cols is not None else 0),
+                   back=_detail_url(batch, "sessions"), missing_is_404=False)
     flash(f"已添加考场「{room.name}」（{room.rows}×{room.cols}，{room.capacity} 个座位）。", "success")
     return _to_detail(batch, "sessions")
 
@@ -446,14 +440,9 @@ def add_staff(batch_id: int) -> Response:
         return _to_detail(batch, "staff")
     user = db.session.get(User, user_id)
     role = user.role if user is not None else ""
-    try:
-        row = svc.assign_staff(db.session, actor(), batch.id, user_id=user_id, role=role,
-                               room_id=_int(form.room_id.data))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "staff")
-    db.session.commit()
+    row = perform(lambda: svc.assign_staff(db.session, actor(), batch.id, user_id=user_id, role=role,
+                                           room_id=_int(form.room_id.data)),
+                  back=_detail_url(batch, "staff"), missing_is_404=False)
     where = f"考场「{row.room.name}」" if row.room is not None else "本批次"
     flash(f"已将{row.role_label}「{row.user.name}」分配到{where}。", "success")
     return _to_detail(batch, "staff")
@@ -651,17 +640,11 @@ def add_candidate(batch_id: int) -> Response:
     if not form.validate_on_submit():
         flash(_form_errors(form), "danger")
         return _to_detail(batch, "candidates")
-    try:
-        result = candidate_import.add_candidate(
-            db.session, actor(), batch.id, name=form.name.data or "", id_number=form.id_number.data or "",
-            gender=form.gender.data or "", phone=form.phone.data or "", work_unit=form.work_unit.data or "",
-            category=form.category.data or "",
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "candidates")
-    db.session.commit()
+    result = perform(lambda: candidate_import.add_candidate(
+        db.session, actor(), batch.id, name=form.name.data or "", id_number=form.id_number.data or "",
+        gender=form.gender.data or "", phone=form.phone.data or "", work_unit=form.work_unit.data or "",
+        category=form.category.data or "",
+    ), back=_detail_url(batch, "candidates"), missing_is_404=False)
     if result.created:
         flash(f"已新建考生账号并加入名册，准考证号 {result.tickets[0]}。", "success")
     else:
@@ -721,21 +704,10 @@ def registrations_method(batch_id: int) -> Response:
         flash("批量修改须勾选「确认修改所选考生」。未作任何修改。", "danger")
         return _to_detail(batch, "candidates")
     chosen = [i for i in ids if i is not None]
-    try:
-        changes = reg_svc.set_registrations(db.session, actor(), batch.id, chosen,
-                                            method=request.form.get("method", ""),
-                                            category=request.form.get("category", ""))
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, "candidates")
-    db.session.commit()
+    changes = perform(lambda: reg_svc.set_registrations(db.session, actor(), batch.id, chosen,
+                                                        method=request.form.get("method", ""),
+                                                        category=request.form.get("category", "")),
+                      back=_detail_url(batch, "candidates"), denied_is_403=True)
     done = sum(1 for c in changes if c.changed)
     flash(f"已修改 {done} 名考生的评价方式或考生类别（所选 {len(changes)} 名，其余未变化）。", "success")
     return _to_detail(batch, "candidates")
@@ -799,13 +771,8 @@ def seat(batch_id: int, sitting_id: int) -> Response:
         flash("座位编排种子须为非负整数。", "danger")
         return _to_detail(batch, f"sitting-{sitting.id}")
     seed = int(text) if text else secrets.randbits(62)
-    try:
-        seats = svc.seat_session(db.session, actor(), sitting.id, seed)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _to_detail(batch, f"sitting-{sitting.id}")
-    db.session.commit()
+    seats = perform(lambda: svc.seat_session(db.session, actor(), sitting.id, seed),
+                    back=_detail_url(batch, f"sitting-{sitting.id}"), missing_is_404=False)
     flash(f"已{'重新' if seeded else ''}编排座位：{len(seats)} 名考生，编排种子 {seed}（凭种子可复现）。", "success")
     return _to_detail(batch, f"sitting-{sitting.id}")
 
@@ -878,10 +845,7 @@ def session_tickets(batch_id: int, sitting_id: int) -> Response:
 def candidate_ticket(batch_id: int, sitting_id: int, candidate_id: int) -> Response:
     batch = _get(batch_id)
     sitting = _sitting_of(batch, sitting_id)
-    try:
-        ticket = tickets.ticket_for(db.session, batch.id, sitting.id, candidate_id)
-    except NotFound:
-        abort(404)
+    ticket = found(lambda: tickets.ticket_for(db.session, batch.id, sitting.id, candidate_id))
     return _pdf(tickets_pdf([ticket], title=f"准考证 {ticket.ticket_no}", photos=photos_of([ticket.person_id])),
                 f"准考证-{ticket.ticket_no}.pdf")
 

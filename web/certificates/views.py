@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 from examroom.models import Batch, BatchStatus
 from foundation.accounts import User
 from foundation.db import immediate_transactions
-from foundation.errors import DomainError, NotFound
 from foundation.people import ID_TYPE_LABELS
 from foundation.roles import Role
 from grading.certificates import issuance
@@ -18,6 +17,7 @@ from grading.certificates.models import Certificate, CertificateRevocation
 from grading.certificates.register import register_xlsx
 from grading.certificates.signing import sign_statement, statement_fields
 from web.access import actor, roles_required
+from web.actions import found, perform
 from web.certificates import bp, lookup_lines, signing_key, verify_link
 from web.certificates.pdf import certificate_pdf
 from web.downloads import download
@@ -58,11 +58,8 @@ def index() -> str:
 @bp.get("/batches/<int:batch_id>")
 @roles_required(C, IA)
 def batch(batch_id: int) -> str:
-    try:
-        the_batch = issuance.get_batch(db.session, actor(), batch_id)
-        rows = issuance.issuance_list(db.session, actor(), batch_id)
-    except NotFound:
-        abort(404)
+    the_batch = found(lambda: issuance.get_batch(db.session, actor(), batch_id))
+    rows = found(lambda: issuance.issuance_list(db.session, actor(), batch_id))
     return render_template("certificates/batch.html", batch=the_batch, rows=rows, form=PostForm(),
                            eligible=sum(r.eligible for r in rows))
 
@@ -73,10 +70,7 @@ def issue(batch_id: int) -> Response:
     form = PostForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        issuance.get_batch(db.session, actor(), batch_id)  # another institution's: 404 before anything
-    except NotFound:
-        abort(404)
+    found(lambda: issuance.get_batch(db.session, actor(), batch_id))  # another institution's: 404 before anything
     chosen: list[int] | None = None
     if request.form.get("all") != "1":
         chosen = [form_int(value) for value in request.form.getlist("registration")]  # type: ignore[misc]
@@ -87,18 +81,13 @@ def issue(batch_id: int) -> Response:
     # The serial counter is taken with the write lock held from the transaction's start
     # (SQLite would refuse a transaction that read first); end the request's read first.
     db.session.commit()
-    try:
-        with immediate_transactions(db.session):
-            certs = issuance.issue_certificates(db.session, db.session.get_one(User, me_id), batch_id, chosen)
-            numbers = [c.number for c in certs]
-            db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("certificates.batch", batch_id=batch_id))
+
+    def issue_all() -> list[str]:
+        with immediate_transactions(db.session):  # the transaction begins here; perform commits it
+            return [c.number for c in issuance.issue_certificates(db.session, db.session.get_one(User, me_id),
+                                                                   batch_id, chosen)]
+
+    numbers = perform(issue_all, back=url_for("certificates.batch", batch_id=batch_id))
     flash(f"已颁发 {len(numbers)} 本证书：{numbers[0]}" + (f" 至 {numbers[-1]}。" if len(numbers) > 1 else "。"),
           "success")
     return redirect(url_for("certificates.batch", batch_id=batch_id))
@@ -107,20 +96,14 @@ def issue(batch_id: int) -> Response:
 @bp.get("/batches/<int:batch_id>/register.xlsx")
 @roles_required(C, IA)
 def register(batch_id: int) -> Response:
-    try:
-        the_batch = issuance.get_batch(db.session, actor(), batch_id)
-    except NotFound:
-        abort(404)
+    the_batch = found(lambda: issuance.get_batch(db.session, actor(), batch_id))
     certs = db.session.scalars(select(Certificate).where(Certificate.batch_id == batch_id)).all()
     return download(register_xlsx(the_batch, certs), f"证书发放登记表-{the_batch.name}.xlsx",
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def _certificate(certificate_id: int) -> Certificate:
-    try:
-        cert = issuance.get_certificate(db.session, actor(), certificate_id)
-    except NotFound:
-        abort(404)
+    cert = found(lambda: issuance.get_certificate(db.session, actor(), certificate_id))
     if actor().role == CA:
         abort(404)  # candidates use 我的证书
     return cert
@@ -147,21 +130,13 @@ def pdf(certificate_id: int) -> Response:
 def correct(certificate_id: int) -> Response:
     if not PostForm().validate_on_submit():
         abort(400)
-    try:
-        issuance.correct_certificate(db.session, actor(), certificate_id, name=request.form.get("name", ""),
-                                     id_type=request.form.get("id_type", ""),
-                                     id_number=request.form.get("id_number", ""),
-                                     reason=request.form.get("reason", ""))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("certificates.detail", certificate_id=certificate_id))
-    db.session.commit()
+    back = url_for("certificates.detail", certificate_id=certificate_id)
+    perform(lambda: issuance.correct_certificate(db.session, actor(), certificate_id, name=request.form.get("name", ""),
+                                                 id_type=request.form.get("id_type", ""),
+                                                 id_number=request.form.get("id_number", ""),
+                                                 reason=request.form.get("reason", "")), back=back)
     flash("证书已更正：证书编号不变，已生成新版本，原版本作废。", "success")
-    return redirect(url_for("certificates.detail", certificate_id=certificate_id))
+    return redirect(back)
 
 
 @bp.post("/<int:certificate_id>/revoke")
@@ -169,18 +144,11 @@ def correct(certificate_id: int) -> Response:
 def request_revocation(certificate_id: int) -> Response:
     if not PostForm().validate_on_submit():
         abort(400)
-    try:
-        issuance.request_revocation(db.session, actor(), certificate_id, request.form.get("reason", ""))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("certificates.detail", certificate_id=certificate_id))
-    db.session.commit()
+    back = url_for("certificates.detail", certificate_id=certificate_id)
+    perform(lambda: issuance.request_revocation(db.session, actor(), certificate_id, request.form.get("reason", "")),
+            back=back)
     flash("注销申请已提交省中心审核；审核通过前证书仍然有效。", "success")
-    return redirect(url_for("certificates.detail", certificate_id=certificate_id))
+    return redirect(back)
 
 
 @bp.post("/revocations/<int:request_id>")
@@ -189,17 +157,9 @@ def decide_revocation(request_id: int) -> Response:
     if not PostForm().validate_on_submit():
         abort(400)
     approve = request.form.get("decision") == "approve"
-    try:
-        req = issuance.decide_revocation(db.session, actor(), request_id, approve=approve,
-                                         note=request.form.get("note", ""))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("certificates.index"))
-    db.session.commit()
+    req = perform(lambda: issuance.decide_revocation(db.session, actor(), request_id, approve=approve,
+                                                     note=request.form.get("note", "")),
+                  back=url_for("certificates.index"))
     flash(f"证书 {req.certificate.number} " + ("已注销。" if approve else "的注销申请未获批准。"), "success")
     return redirect(url_for("certificates.index"))
 

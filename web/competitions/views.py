@@ -10,7 +10,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
-from foundation.errors import DomainError, NotFound, RowErrors
+from foundation.errors import DomainError, RowErrors
 from foundation.levels import level_name
 from foundation.occupations import Occupation
 from foundation.people import Person
@@ -19,6 +19,7 @@ from grading.results import competitions as svc
 from grading.results.competitions import COMPETITION_CLASSES, CompetitionInput, RuleInput
 from grading.results.models import Competition, CompetitionEntry
 from web.access import actor, roles_required
+from web.actions import perform
 from web.competitions import bp
 from web.competitions.forms import CompetitionForm, ImportForm, PostForm, RuleForm
 from web.downloads import XLSX, download
@@ -222,11 +223,6 @@ def delete_rule(rule_id: int) -> Response:
     if not PostForm().validate_on_submit():
         flash("表单已过期，请刷新页面后重试。", "danger")
         return redirect(url_for("competitions.rules"))
-    try:
-        svc.delete_rule(db.session, actor(), rule_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    db.session.commit()
+    perform(lambda: svc.delete_rule(db.session, actor(), rule_id), back=url_for("competitions.rules"))
     flash("认定规则已删除。", "success")
     return redirect(url_for("competitions.rules"))

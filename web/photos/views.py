@@ -12,6 +12,7 @@ from foundation.people import Person
 from foundation.photos import PHOTO_IMPORT, PHOTO_RULES, get_person, photo_of, set_photo
 from foundation.roles import Role
 from web.access import ALL_ROLES, actor, roles_required
+from web.actions import perform
 from web.extensions import db
 from web.jobs.views import save_upload, start
 from web.photos import bp, photo_store
@@ -87,13 +88,9 @@ def upload_for_person(person_id: int) -> Response:
     person = db.session.get(Person, person_id)
     if person is None or not photos.may_set_photo(db.session, actor(), person):
         abort(404)  # not one of this institution's candidates: not acknowledged to exist
-    try:
-        set_photo(db.session, actor(), photo_store(), person, _read_upload("photo", photos.MAX_PHOTO_BYTES))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(target)
-    db.session.commit()
+    perform(lambda: set_photo(db.session, actor(), photo_store(), person,
+                              _read_upload("photo", photos.MAX_PHOTO_BYTES)),
+            back=target, missing_is_404=False)
     flash("照片已上传。", "success")
     return redirect(target)
 

@@ -23,12 +23,13 @@ from werkzeug.wrappers import Response
 
 from foundation.calendar import beijing_date
 from foundation.db import utcnow
-from foundation.errors import DomainError, NotFound
+from foundation.errors import DomainError
 from foundation.roles import Role
 from grading.publicity import services
 from grading.publicity.models import Objection, PublicityEntry
 from grading.publicity.workbook import submission_xlsx
 from web.access import actor, public, roles_required
+from web.actions import found, perform
 from web.downloads import download
 from web.extensions import db, limiter
 from web.params import form_int
@@ -70,10 +71,7 @@ def public_index() -> str:
 @public
 def public_detail(publicity_id: int) -> str:
     today = _today()
-    try:
-        pub = services.public_publicity(db.session, publicity_id, today)
-    except NotFound:
-        abort(404)
+    pub = found(lambda: services.public_publicity(db.session, publicity_id, today))
     name = request.args.get("name", "").strip()[:MAX_QUERY]
     page = db.paginate(services.public_entries_query(pub.id, name), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
@@ -149,29 +147,17 @@ def open_publicity() -> Response:
         return redirect(url_for("publicity.manage"))
     if batch_id is None:
         abort(404)
-    try:
-        pub = services.open_publicity(db.session, actor(), batch_id, start)
-        pub_id = pub.id
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("publicity.manage"))
+    pub = perform(lambda: services.open_publicity(db.session, actor(), batch_id, start),
+                  back=url_for("publicity.manage"))
     flash(f"已发布公示：{pub.starts_on} 至 {pub.ends_on}。", "success")
-    return redirect(url_for("publicity.admin_detail", publicity_id=pub_id))
+    return redirect(url_for("publicity.admin_detail", publicity_id=pub.id))
 
 
 @bp.get("/manage/<int:publicity_id>")
 @roles_required(C, IA)
 def admin_detail(publicity_id: int) -> str:
-    try:
-        pub = services.get_publicity(db.session, actor(), publicity_id)
-        objections = services.objections_of(db.session, actor(), publicity_id)
-    except NotFound:
-        abort(404)
+    pub = found(lambda: services.get_publicity(db.session, actor(), publicity_id))
+    objections = found(lambda: services.objections_of(db.session, actor(), publicity_id))
     today = _today()
     submission = services.submission_of(db.session, pub.id)
     return render_template("publicity/admin_detail.html", pub=pub, objections=objections, submission=submission,
@@ -189,19 +175,12 @@ def answer(objection_id: int) -> Response:
     if objection is None or objection.entry.publicity.institution_id != actor().institution_id:
         abort(404)
     publicity_id = objection.entry.publicity_id
-    try:
-        services.answer_objection(db.session, actor(), objection_id, request.form.get("outcome", ""),
-                                  request.form.get("answer", ""), request.form.get("action", ""))
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("publicity.admin_detail", publicity_id=publicity_id))
+    back = url_for("publicity.admin_detail", publicity_id=publicity_id)
+    perform(lambda: services.answer_objection(db.session, actor(), objection_id, request.form.get("outcome", ""),
+                                              request.form.get("answer", ""), request.form.get("action", "")),
+            back=back)
     flash("已答复异议。", "success")
-    return redirect(url_for("publicity.admin_detail", publicity_id=publicity_id))
+    return redirect(back)
 
 
 @bp.post("/manage/<int:publicity_id>/submit")
@@ -210,18 +189,10 @@ def submit(publicity_id: int) -> Response:
     form = PostForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.submit(db.session, actor(), publicity_id, request.form.get("note", ""))
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("publicity.admin_detail", publicity_id=publicity_id))
+    back = url_for("publicity.admin_detail", publicity_id=publicity_id)
+    perform(lambda: services.submit(db.session, actor(), publicity_id, request.form.get("note", "")), back=back)
     flash("已报送省中心审核。", "success")
-    return redirect(url_for("publicity.admin_detail", publicity_id=publicity_id))
+    return redirect(back)
 
 
 @bp.get("/submissions")
@@ -233,10 +204,7 @@ def submissions() -> str:
 @bp.get("/submissions/<int:submission_id>")
 @roles_required(C, IA)
 def submission(submission_id: int) -> str:
-    try:
-        sub = services.get_submission(db.session, actor(), submission_id)
-    except NotFound:
-        abort(404)
+    sub = found(lambda: services.get_submission(db.session, actor(), submission_id))
     return render_template("publicity/submission.html", sub=sub, form=PostForm(),
                            overdue=services.overdue(sub.publicity, sub, _today()))
 
@@ -255,26 +223,15 @@ def review(submission_id: int) -> Response:
             if entry_id is None:
                 abort(400)
             reasons[entry_id] = value
-    try:
-        services.review(db.session, actor(), submission_id, approve=approve, reasons=reasons)
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("publicity.submission", submission_id=submission_id))
+    back = url_for("publicity.submission", submission_id=submission_id)
+    perform(lambda: services.review(db.session, actor(), submission_id, approve=approve, reasons=reasons), back=back)
     flash("已审核通过。" if approve else "已退回所列人员。", "success")
-    return redirect(url_for("publicity.submission", submission_id=submission_id))
+    return redirect(back)
 
 
 @bp.get("/submissions/<int:submission_id>.xlsx")
 @roles_required(C, IA)
 def submission_workbook(submission_id: int) -> Response:
-    try:
-        sub = services.get_submission(db.session, actor(), submission_id)
-    except NotFound:
-        abort(404)
+    sub = found(lambda: services.get_submission(db.session, actor(), submission_id))
     return download(submission_xlsx(db.session, sub), f"成绩及证书数据报送-{sub.batch.name}.xlsx",
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

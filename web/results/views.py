@@ -19,7 +19,6 @@ from werkzeug.wrappers import Response
 from examroom import batches as batch_svc
 from examroom.models import Batch, BatchCandidate
 from foundation.calendar import BEIJING
-from foundation.errors import DomainError, NotFound, PermissionDenied
 from foundation.institutions import Institution
 from foundation.levels import level_name
 from foundation.occupations import Occupation
@@ -30,6 +29,7 @@ from grading.results.cases import load_cases
 from grading.results.decision import Component
 from grading.results.models import LevelDecision, RecheckRequest
 from web.access import actor, roles_required
+from web.actions import found, perform
 from web.downloads import PDF, XLSX, download
 from web.extensions import db
 from web.results import bp
@@ -45,12 +45,7 @@ def _today() -> dt.date:
 
 
 def _batch(batch_id: int) -> Batch:
-    try:
-        return svc.readable_batch(db.session, actor(), batch_id)
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
+    return found(lambda: svc.readable_batch(db.session, actor(), batch_id), denied_is_403=True)
 
 
 def _own(batch: Batch) -> bool:
@@ -63,8 +58,12 @@ def _stale_fresh(batch: Batch, regs: list[BatchCandidate]) -> dict[int, str]:
     return {c.registration_id: c.fingerprint for c in load_cases(db.session, batch, _today(), [r.id for r in regs])}
 
 
+def _url(batch: Batch, endpoint: str = "results.decisions", **args: object) -> str:
+    return url_for(endpoint, batch_id=batch.id, **args)
+
+
 def _back(batch: Batch, endpoint: str = "results.decisions", **args: object) -> Response:
-    return redirect(url_for(endpoint, batch_id=batch.id, **args))
+    return redirect(_url(batch, endpoint, **args))
 
 
 def _csrf_ok() -> bool:
@@ -198,14 +197,9 @@ def decide(batch_id: int) -> Response:
     the_batch = _batch(batch_id)
     if not _csrf_ok():
         return _back(the_batch)
-    try:
-        report = svc.decide_batch(db.session, actor(), the_batch.id, _today(),
-                                  reason=request.form.get("reason", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(the_batch)
-    db.session.commit()
+    report = perform(lambda: svc.decide_batch(db.session, actor(), the_batch.id, _today(),
+                                              reason=request.form.get("reason", "")),
+                     back=_url(the_batch), missing_is_404=False)
     parts = [f"新判定 {len(report.created)} 人（草稿，待确认）", f"结论未变 {report.unchanged} 人"]
     if report.waiting:
         parts.append(f"成绩未齐暂不判定 {len(report.waiting)} 人")
@@ -222,13 +216,8 @@ def confirm_all(batch_id: int) -> Response:
     the_batch = _batch(batch_id)
     if not _csrf_ok():
         return _back(the_batch)
-    try:
-        report = svc.confirm_batch(db.session, actor(), the_batch.id, _today())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(the_batch)
-    db.session.commit()
+    report = perform(lambda: svc.confirm_batch(db.session, actor(), the_batch.id, _today()),
+                     back=_url(the_batch), missing_is_404=False)
     flash(f"已由 {actor().name} 确认并发布 {len(report.confirmed)} 人的结论。", "success")
     if report.stale:
         flash(f"有 {len(report.stale)} 人的草稿作出后依据已变化，未确认：请重新判定后再确认。", "warning")
@@ -244,13 +233,9 @@ def confirm(batch_id: int, decision_id: int) -> Response:
         abort(404)
     if not _csrf_ok():
         return _back(the_batch)
-    try:
-        svc.confirm_decision(db.session, actor(), decision.id, _today())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(the_batch, "results.registration", registration_id=decision.registration_id)
-    db.session.commit()
+    perform(lambda: svc.confirm_decision(db.session, actor(), decision.id, _today()),
+            back=_url(the_batch, "results.registration", registration_id=decision.registration_id),
+            missing_is_404=False)
     flash(f"已由 {actor().name} 确认并发布该考生的结论（第 {decision.version} 版）。", "success")
     return _back(the_batch, "results.registration", registration_id=decision.registration_id)
 
@@ -264,13 +249,8 @@ def redecide(batch_id: int, registration_id: int) -> Response:
         abort(404)
     if not _csrf_ok():
         return _back(the_batch, "results.registration", registration_id=reg.id)
-    try:
-        made = svc.redecide(db.session, actor(), reg.id, _today(), request.form.get("reason", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(the_batch, "results.registration", registration_id=reg.id)
-    db.session.commit()
+    made = perform(lambda: svc.redecide(db.session, actor(), reg.id, _today(), request.form.get("reason", "")),
+                   back=_url(the_batch, "results.registration", registration_id=reg.id), missing_is_404=False)
     flash(f"已重新判定：第 {made.version} 版（{sheets.outcome_label(made.outcome)}，草稿，待确认）。", "success")
     return _back(the_batch, "results.registration", registration_id=reg.id)
 
@@ -281,17 +261,9 @@ def answer_recheck(batch_id: int, recheck_id: int) -> Response:
     the_batch = _batch(batch_id)
     if not _csrf_ok():
         return _back(the_batch, "results.rechecks")
-    try:
-        svc.answer_recheck(db.session, actor(), recheck_id, kind=request.form.get("kind", ""),
-                           answer=request.form.get("answer", ""), batch_id=the_batch.id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return _back(the_batch, "results.rechecks")
-    db.session.commit()
+    perform(lambda: svc.answer_recheck(db.session, actor(), recheck_id, kind=request.form.get("kind", ""),
+                                       answer=request.form.get("answer", ""), batch_id=the_batch.id),
+            back=_url(the_batch, "results.rechecks"))
     flash("复核申请已答复，考生可在「我的成绩」中查看。", "success")
     return _back(the_batch, "results.rechecks")
 
@@ -359,16 +331,9 @@ def mine() -> str:
 def request_recheck(registration_id: int) -> Response:
     if not _csrf_ok():
         return redirect(url_for("results.mine"))
-    try:
-        svc.request_recheck(db.session, actor(), registration_id, _today(),
-                            components=request.form.getlist("components"), details=request.form.get("details", ""))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("results.mine"))
-    db.session.commit()
+    perform(lambda: svc.request_recheck(db.session, actor(), registration_id, _today(),
+                                        components=request.form.getlist("components"),
+                                        details=request.form.get("details", "")),
+            back=url_for("results.mine"))
     flash("复核申请已提交，评价机构答复后将在此显示。", "success")
     return redirect(url_for("results.mine"))

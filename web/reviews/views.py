@@ -24,6 +24,7 @@ from grading.results.decision import Component, Method
 from grading.results.dossiers import SECTION_LABELS, DossierInput
 from grading.results.models import DossierAttachment
 from web.access import actor, roles_required
+from web.actions import found, perform
 from web.downloads import download
 from web.extensions import db
 from web.params import form_int
@@ -104,10 +105,7 @@ def batch(batch_id: int) -> str:
 
 
 def _read(reg_id: int) -> tuple[BatchCandidate, Any]:
-    try:
-        return dossiers.read_dossier(db.session, actor(), reg_id)
-    except NotFound:
-        abort(404)
+    return found(lambda: dossiers.read_dossier(db.session, actor(), reg_id))
 
 
 def _dossier_page(reg: BatchCandidate, dossier: Any, form: DossierForm, status: int = 200) -> tuple[str, int]:
@@ -176,31 +174,24 @@ def save_dossier(reg_id: int) -> Response | tuple[str, int]:
 def upload(reg_id: int) -> Response:
     reg, _ = _read(reg_id)
     form = AttachmentForm()
-    target = redirect(url_for("reviews.dossier", reg_id=reg.id) + "#attachments")
+    back = url_for("reviews.dossier", reg_id=reg.id) + "#attachments"
     if not form.validate_on_submit():
         flash("；".join(e for errs in form.errors.values() for e in errs) or "表单已过期，请刷新页面后重试。", "danger")
-        return target
+        return redirect(back)
     upload_file = form.file.data
-    try:
-        dossiers.add_attachment(db.session, actor(), reg.id, section=form.section.data or "",
-                                filename=upload_file.filename or "",
-                                data=upload_file.stream.read(dossiers.MAX_ATTACHMENT_BYTES + 1), folder=_folder())
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return target
-    db.session.commit()
+    perform(lambda: dossiers.add_attachment(db.session, actor(), reg.id, section=form.section.data or "",
+                                            filename=upload_file.filename or "",
+                                            data=upload_file.stream.read(dossiers.MAX_ATTACHMENT_BYTES + 1),
+                                            folder=_folder()),
+            back=back, missing_is_404=False)
     flash("附件已上传。", "success")
-    return target
+    return redirect(back)
 
 
 @bp.get("/attachments/<int:attachment_id>")
 @roles_required(C, IA, E)
 def attachment(attachment_id: int) -> Response:
-    try:
-        row, data = dossiers.read_attachment(db.session, actor(), attachment_id, _folder())
-    except NotFound:
-        abort(404)
+    row, data = found(lambda: dossiers.read_attachment(db.session, actor(), attachment_id, _folder()))
     # Images are shown in the browser; PDFs are downloaded (a viewer plug-in would not run under
     # the sandboxing policy, and a file from outside is better opened outside the platform).
     resp = download(data, row.filename, row.mime, inline=row.mime.startswith("image/"))
@@ -217,19 +208,12 @@ def remove_attachment(attachment_id: int) -> Response:
     if stale is not None:
         return stale
     row = db.session.get(DossierAttachment, attachment_id)
-    reg_id = row.dossier.registration_id if row is not None else None
-    try:
-        dossiers.remove_attachment(db.session, actor(), attachment_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("reviews.dossier", reg_id=reg_id) + "#attachments")
-    db.session.commit()
+    if row is None:
+        abort(404)  # as the service would say
+    back = url_for("reviews.dossier", reg_id=row.dossier.registration_id) + "#attachments"
+    perform(lambda: dossiers.remove_attachment(db.session, actor(), attachment_id), back=back)
     flash("附件已移除。", "success")
-    return redirect(url_for("reviews.dossier", reg_id=reg_id) + "#attachments")
+    return redirect(back)
 
 
 # ---------------------------------------------------------------- one review
@@ -335,17 +319,10 @@ def finalise(reg_id: int, component: str) -> Response:
     stale = _stale()
     if stale is not None:
         return stale
-    try:
-        result = panels.finalise(db.session, actor(), reg_id, component, today=_today())
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("reviews.review", reg_id=reg_id, component=component) + "#minutes")
+    result = perform(lambda: panels.finalise(db.session, actor(), reg_id, component, today=_today()),
+                     back=url_for("reviews.review", reg_id=reg_id, component=component) + "#minutes",
+                     missing_is_404=False, denied_is_403=True)
     score_text = f"{result.score:.1f}" if result.score is not None else ""
-    db.session.commit()
     flash(f"评审结果已确认：{Component(component).label} {score_text} 分。", "success")
     return redirect(url_for("reviews.review", reg_id=reg_id, component=component))
 

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from foundation.errors import DomainError, NotFound
+from foundation.errors import DomainError
 from foundation.levels import level_name
 from foundation.occupations import Occupation
 from foundation.roles import Role
@@ -27,6 +27,7 @@ from grading.results.schemes import (
     scheme_for,
 )
 from web.access import actor, roles_required
+from web.actions import perform
 from web.extensions import db
 from web.params import parse_int
 from web.schemes import bp
@@ -101,15 +102,6 @@ def delete(scheme_id: int) -> Response:
     if not FlaskForm().validate_on_submit():
         flash("表单已过期，请刷新页面后重试。", "danger")
         return redirect(url_for("schemes.index"))
-    try:
-        delete_override(db.session, actor(), scheme_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("schemes.index"))
-    db.session.commit()
+    perform(lambda: delete_override(db.session, actor(), scheme_id), back=url_for("schemes.index"))
     flash("该职业的评价方案已删除，改用默认方案。", "success")
     return redirect(url_for("schemes.index"))

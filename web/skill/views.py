@@ -26,13 +26,14 @@ from werkzeug.wrappers import Response
 from examroom.batches import sitting_when
 from examroom.models import Batch, BatchModule, ExamSession, ModuleKind, SittingExaminer
 from examroom.stations import chief_of, skill_sitting
-from foundation.errors import DomainError, NotFound, PermissionDenied
+from foundation.errors import DomainError
 from foundation.roles import Role
 from foundation.settings import get_rule
 from grading.results import examiner_stats
 from grading.results import skill as svc
 from grading.results.models import ScoreSheet
 from web.access import actor, roles_required
+from web.actions import found, perform
 from web.extensions import db
 from web.skill import bp
 
@@ -53,10 +54,7 @@ def _sittings_query() -> Any:
 
 def _visible_sitting(sitting_id: int) -> tuple[Batch, ExamSession]:
     """The skill sitting if the actor is in its group, its institution's admin or the centre."""
-    try:
-        batch, sitting = skill_sitting(db.session, sitting_id)
-    except NotFound:
-        abort(404)
+    batch, sitting = found(lambda: skill_sitting(db.session, sitting_id))
     me = actor()
     if me.role == E and me.id in svc.group_ids(sitting):
         return batch, sitting
@@ -111,16 +109,8 @@ def sitting(sitting_id: int) -> str:
 @roles_required(E)
 def sheet(sitting_id: int, registration_id: int) -> str | Response:
     batch, sitting = _visible_sitting(sitting_id)
-    try:
-        sheet = svc.open_sheet(db.session, actor(), sitting.id, registration_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("skill.sitting", sitting_id=sitting.id))
-    db.session.commit()
+    sheet = perform(lambda: svc.open_sheet(db.session, actor(), sitting.id, registration_id),
+                    back=url_for("skill.sitting", sitting_id=sitting.id))
     registration = next(c for c in batch.candidates if c.id == registration_id)
     station = svc.station_of(sitting, registration_id)
     return render_template("skill/sheet.html", batch=batch, sitting=sitting, when=sitting_when(sitting),
@@ -174,13 +164,9 @@ def sign(sheet_id: int) -> Response:
     _batch, sitting = _visible_sitting(row.exam_session_id)
     marks, notes = _form_marks(row, sitting)
     back = url_for("skill.sheet", sitting_id=sitting.id, registration_id=row.registration_id)
-    try:
-        svc.sign_sheet(db.session, actor(), row.id, marks=marks, notes=notes, comment=request.form.get("comment", ""))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(back)
-    db.session.commit()
+    perform(lambda: svc.sign_sheet(db.session, actor(), row.id, marks=marks, notes=notes,
+                                   comment=request.form.get("comment", "")),
+            back=back, missing_is_404=False)
     flash("评分记录表已签名提交。", "success")
     return redirect(url_for("skill.sitting", sitting_id=sitting.id))
 
@@ -188,12 +174,7 @@ def sign(sheet_id: int) -> Response:
 @bp.get("/sheets/<int:sheet_id>")
 @roles_required(E, IA, C)
 def view_sheet(sheet_id: int) -> str:
-    try:
-        row = svc.read_sheet(db.session, actor(), sheet_id)
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
+    row = found(lambda: svc.read_sheet(db.session, actor(), sheet_id), denied_is_403=True)
     batch, sitting = skill_sitting(db.session, row.exam_session_id)
     registration = next(c for c in batch.candidates if c.id == row.registration_id)
     return render_template("skill/view_sheet.html", sheet=row, batch=batch, sitting=sitting,
@@ -205,41 +186,22 @@ def view_sheet(sheet_id: int) -> str:
 @roles_required(E)
 def reconcile(sitting_id: int, registration_id: int) -> Response:
     _batch, sitting = _visible_sitting(sitting_id)
-    try:
-        svc.reconcile(db.session, actor(), sitting.id, registration_id, score=request.form.get("score", ""),
-                      reason=request.form.get("reason", ""))
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("skill.sitting", sitting_id=sitting.id) + f"#candidate-{registration_id}")
-    db.session.commit()
+    back = url_for("skill.sitting", sitting_id=sitting.id) + f"#candidate-{registration_id}"
+    perform(lambda: svc.reconcile(db.session, actor(), sitting.id, registration_id,
+                                  score=request.form.get("score", ""), reason=request.form.get("reason", "")),
+            back=back, denied_is_403=True)
     flash("复核成绩已记录。", "success")
-    return redirect(url_for("skill.sitting", sitting_id=sitting.id) + f"#candidate-{registration_id}")
+    return redirect(back)
 
 
 @bp.post("/sittings/<int:sitting_id>/candidates/<int:registration_id>/absent")
 @roles_required(E, IA)
 def absent(sitting_id: int, registration_id: int) -> Response:
     _batch, sitting = _visible_sitting(sitting_id)
-    try:
-        svc.mark_absent(db.session, actor(), sitting.id, registration_id)
-    except NotFound:
-        abort(404)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("skill.sitting", sitting_id=sitting.id))
-    db.session.commit()
+    back = url_for("skill.sitting", sitting_id=sitting.id)
+    perform(lambda: svc.mark_absent(db.session, actor(), sitting.id, registration_id), back=back, denied_is_403=True)
     flash("已记为缺考。", "success")
-    return redirect(url_for("skill.sitting", sitting_id=sitting.id))
+    return redirect(back)
 
 
 @bp.get("/statistics")

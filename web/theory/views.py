@@ -17,6 +17,7 @@ from grading.results import marking
 from grading.results.decision import Component
 from grading.results.violations import MAX_RELEASE_REASON, TIER_NAMES, holds, release_hold
 from web.access import actor, roles_required
+from web.actions import perform
 from web.extensions import db
 from web.params import form_int
 from web.theory import holds_bp, marking_bp
@@ -41,16 +42,8 @@ def holds_release(violation_id: int) -> Response:
     if not FlaskForm().validate_on_submit():
         flash("表单已过期，请刷新页面后重试。", "danger")
         return redirect(url_for("holds.index"))
-    try:
-        violation = release_hold(db.session, actor(), violation_id, request.form.get("reason", ""))
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return redirect(url_for("holds.index") + f"#hold-{violation_id}")
-    db.session.commit()
+    violation = perform(lambda: release_hold(db.session, actor(), violation_id, request.form.get("reason", "")),
+                        back=url_for("holds.index") + f"#hold-{violation_id}")
     flash("已解除暂缓，该考生的成绩恢复为评分结果。", "success")
     return redirect(url_for("holds.index") + f"#hold-{violation.id}")
 
@@ -171,21 +164,14 @@ def markers_page(sitting_id: int) -> str:
 
 
 def _marker_change(sitting_id: int, change: Any, done: str) -> Response:
-    back = redirect(url_for("marking.markers", sitting_id=sitting_id))
+    back = url_for("marking.markers", sitting_id=sitting_id)
     if not FlaskForm().validate_on_submit():
         flash("表单已过期，请刷新页面后重试。", "danger")
-        return back
-    try:
-        change(db.session, actor(), sitting_id, form_int(request.form.get("user_id")))
-    except (NotFound, PermissionDenied) as exc:
-        _refused(exc)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "danger")
-        return back
-    db.session.commit()
+        return redirect(back)
+    perform(lambda: change(db.session, actor(), sitting_id, form_int(request.form.get("user_id"))), back=back,
+            denied_is_403=True)
     flash(done, "success")
-    return back
+    return redirect(back)
 
 
 @marking_bp.post("/sittings/<int:sitting_id>/markers/add", endpoint="add_marker")
