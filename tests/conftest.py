@@ -6,6 +6,7 @@ pytest-xdist (``-n 2``) each worker has its own database and files (tests/dbutil
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from examroom import formcache
 from foundation import settings
 from foundation.db import Base
-from tests.dbutil import suite_database
+from tests.dbutil import WORKER, suite_database
 from web import create_app
 from web.extensions import db
 
@@ -40,12 +41,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Every test under tests/e2e is a browser or live-server journey: marked ``e2e`` whether
     or not its module says so, so that ``-m "not e2e"`` leaves out all of them.
 
+    Under pytest-xdist, tests that share one id (schemathesis's) must be marked ``serial``:
+    the workers would run only one of them.
+
     In a module with a shared world (``module_session``), the tests that do not use it run
     first, in their usual order, so that none of them ever sees that world's rows."""
     e2e = Path(__file__).parent / "e2e"
     for item in items:
         if e2e in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    if WORKER is not None:
+        ids = Counter(item.nodeid for item in items if item.get_closest_marker("serial") is None)
+        if repeated := [nodeid for nodeid, n in ids.items() if n > 1]:
+            raise pytest.UsageError(f"tests sharing one id (pytest-xdist runs one): mark them serial: {repeated}")
     modules: dict[Path, int] = {}
     for item in items:
         modules.setdefault(item.path, len(modules))
