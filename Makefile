@@ -15,13 +15,26 @@ run: setup db demo
 	FLASK_SESSION_COOKIE_SECURE=false FLASK_REMEMBER_COOKIE_SECURE=false \
 	  $(BIN)/python -m web.serve --port $(PORT)
 
+# The suite in two passes, failing if either fails: everything but the browser journeys on
+# TEST_WORKERS processes (pytest-xdist; each process has its own database and files, see
+# tests/dbutil.py), then the journeys (tests/e2e, marked e2e) on one, since they start servers and
+# browsers of their own, with the few tests marked serial (pytest-xdist cannot distribute them).
+# Bytecode is written for test runs even where the environment turns it off (recompiling every
+# module costs each process seconds).
+TEST_WORKERS ?= auto
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PARALLEL) -m "not e2e and not serial" $(PYTEST_ARGS); a=$$?; \
+	$(PYTEST) -m "e2e or serial" $(PYTEST_ARGS); b=$$?; \
+	if [ $$a -eq 5 ] && [ $$b -eq 5 ]; then exit 5; fi; \
+	[ $$a -eq 0 -o $$a -eq 5 ] && [ $$b -eq 0 -o $$b -eq 5 ]
 
 # A developer aid, not a third setup command: the suite without the slow numeric/property tests
-# and the browser journeys. `make test` always runs everything.
+# and the browser journeys, in parallel. `make test` always runs everything.
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	$(PYTEST) $(PARALLEL) -m "not slow and not e2e and not serial" $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed vendor instance/config.py
 

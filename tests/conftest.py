@@ -1,12 +1,14 @@
 """Shared fixtures: one schema per test session, one SAVEPOINT per test (rolled back).
 
-Set DATABASE_URL to run the whole suite on PostgreSQL; the default is a SQLite file.
+Set DATABASE_URL to run the whole suite on PostgreSQL; the default is a SQLite file. Under
+pytest-xdist (``-n 2``) each worker has its own database and files (tests/dbutil.py).
 """
 
 from __future__ import annotations
 
-import os
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import Connection, inspect
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from examroom import formcache
 from foundation import settings
 from foundation.db import Base
+from tests.dbutil import WORKER, suite_database
 from web import create_app
 from web.extensions import db
 
@@ -33,16 +37,38 @@ TEST_CONFIG: dict[str, Any] = {
 }
 
 
-def database_uri(tmp_dir: Path) -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e is a browser or live-server journey: marked ``e2e`` whether
+    or not its module says so, so that ``-m "not e2e"`` leaves out all of them.
+
+    Under pytest-xdist, tests that share one id (schemathesis's) must be marked ``serial``:
+    the workers would run only one of them.
+
+    In a module with a shared world (``module_session``), the tests that do not use it run
+    first, in their usual order, so that none of them ever sees that world's rows."""
+    e2e = Path(__file__).parent / "e2e"
+    for item in items:
+        if e2e in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+    if WORKER is not None:
+        ids = Counter(item.nodeid for item in items if item.get_closest_marker("serial") is None)
+        if repeated := [nodeid for nodeid, n in ids.items() if n > 1]:
+            raise pytest.UsageError(f"tests sharing one id (pytest-xdist runs one): mark them serial: {repeated}")
+    modules: dict[Path, int] = {}
+    for item in items:
+        modules.setdefault(item.path, len(modules))
+    items.sort(key=lambda item: (modules[item.path], "module_session" in getattr(item, "fixturenames", ())))
 
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    uri = database_uri(tmp_path_factory.mktemp("db"))
-    files = tmp_path_factory.mktemp("files")  # photos and the certificate key: never instance/
+    uri = suite_database(tmp_path_factory.mktemp("db"))
+    # Photos, the certificate key, job files and attachments: never instance/ (each xdist
+    # worker has its own temporary directory, so workers never share a file).
+    files = tmp_path_factory.mktemp("files")
     application = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": uri, "PHOTO_DIR": str(files / "photos"),
-                              "CERTIFICATE_KEY_DIR": str(files / "keys")})
+                              "CERTIFICATE_KEY_DIR": str(files / "keys"), "JOBS_DIR": str(files / "jobs"),
+                              "ATTACHMENTS_DIR": str(files / "attachments")})
     with application.app_context():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)
@@ -51,13 +77,89 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+@dataclass
+class _Shared:
+    connection: Connection
+    factory: sessionmaker[Session]
+    session: Session
+
+
+_shared: _Shared | None = None  # the module session while a module's shared world is alive
+
+
+@pytest.fixture(scope="module")
+def module_session(app: Flask) -> Iterator[Session]:
+    """A session for a module's shared world, on a connection of the module's own inside an
+    outer transaction that is rolled back after the module's last test.
+
+    A module whose tests read the same costly world builds it once, in a module-scoped fixture
+    that takes this session. Each test of such a module then gets this same session as
+    ``session`` (the world's objects are the test's own), inside a SAVEPOINT rolled back after
+    the test: every test starts from the world as built, whatever the one before it did.
+    (So does every later test of the module that does not ask for the world: on SQLite a
+    second connection could not write while this one holds the world's rows.)"""
+    global _shared
+    with app.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    original = db.session
+    db.session = scoped_session(factory, scopefunc=_app_ctx_id)
+    shared = factory()
+    _shared = _Shared(connection, factory, shared)
+    try:
+        yield shared
+    finally:
+        _shared = None
+        shared.close()
+        db.session = original
+        outer.rollback()
+        connection.close()
+        formcache.clear()
+        settings.clear_cache()
+
+
+def _in_savepoint(shared: _Shared) -> Iterator[Session]:
+    """One test on a module's shared world: the world made so far is kept (its session's own
+    SAVEPOINT released), the test runs in a SAVEPOINT of its own, and afterwards the database,
+    the session's identity map and every world object's attributes are as before the test."""
+    session = shared.session
+    session.commit()  # release the savepoint the module's fixtures wrote in: the world stays
+    world = dict(session.identity_map.items())
+    test = shared.connection.begin_nested()
+    original = db.session
+    db.session = scoped_session(shared.factory, scopefunc=_app_ctx_id)
+    try:
+        yield session
+    finally:
+        session.rollback()  # the session's own savepoint, if the test left one open
+        db.session = original
+        if test.is_active:
+            test.rollback()
+        for key, obj in list(session.identity_map.items()):
+            if key not in world:
+                session.expunge(obj)  # rows the test made are gone: so are their objects
+        for obj in world.values():
+            if inspect(obj).detached:
+                session.add(obj)  # a world row the test deleted (and committed) is back
+        session.expire_all()  # and what it changed in the world's rows is read again
+        formcache.clear()
+        settings.clear_cache()
+
+
 @pytest.fixture
-def session(app: Flask) -> Iterator[Session]:
+def session(app: Flask, request: pytest.FixtureRequest) -> Iterator[Session]:  # noqa: PT022
     """The test's own session inside an outer transaction that is rolled back at the end.
 
     Requests and CLI commands get their own sessions (as in production) on the same
     connection, each in a SAVEPOINT: what the test flushes is visible to them, and a view's
-    rollback undoes only that view's work."""
+    rollback undoes only that view's work. In a module with a shared world (one of its
+    fixtures takes ``module_session``), the module's session in a SAVEPOINT of its own."""
+    if "module_session" in request.fixturenames:
+        request.getfixturevalue("module_session")
+    if _shared is not None:
+        yield from _in_savepoint(_shared)
+        return
     with app.app_context():
         connection = db.engine.connect()
     outer = connection.begin()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import secrets
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from foundation.accounts import User, hash_password
+from foundation.accounts import User
 from foundation.idcard import check_digit
 from foundation.institutions import Institution
 from foundation.occupations import Occupation, WorkType
@@ -18,7 +20,21 @@ from foundation.roles import Role
 
 PASSWORD = "Passw0rd!"
 _counter = itertools.count(1)
-_HASH: str | None = None
+
+# The factories' password hash: scrypt at n=2**4 instead of the production 2**14, whose check
+# costs about 40 ms, paid at each of the suite's thousands of logins. ``check_password`` reads the
+# cost from the stored hash, so a factory user logs in as any other; what the services store has
+# the production cost (tests/foundation/test_passwords.py checks it).
+_CHEAP_SCRYPT = {"n": 2**4, "r": 8, "p": 1}
+
+
+def cheap_hash(password: str) -> str:
+    salt = secrets.token_hex(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt.encode(), dklen=64, **_CHEAP_SCRYPT).hex()
+    return f"scrypt${_CHEAP_SCRYPT['n']}${_CHEAP_SCRYPT['r']}${_CHEAP_SCRYPT['p']}${salt}${digest}"
+
+
+_HASH = cheap_hash(PASSWORD)
 
 
 def valid_id_number(serial: int, birth: str | None = None, region: str = "220102") -> str:
@@ -46,7 +62,6 @@ def make_institution(session: Session, **fields: Any) -> Institution:
 
 
 def make_user(session: Session, role: Role | str = Role.CENTRE_ADMIN, **fields: Any) -> User:
-    global _HASH
     role = Role(role)
     n = next(_counter)
     values: dict[str, Any] = {"role": role.value, "name": f"用户{n}", "active": True}
@@ -56,8 +71,6 @@ def make_user(session: Session, role: Role | str = Role.CENTRE_ADMIN, **fields: 
     if role == Role.CANDIDATE:
         values["id_number"] = valid_id_number(n)
     else:
-        if _HASH is None:
-            _HASH = hash_password(PASSWORD)
         values["username"] = f"user{n}"
         values["password_hash"] = _HASH
     values.update(fields)

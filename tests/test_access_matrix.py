@@ -210,9 +210,10 @@ class TwoInstitutions:
         }
 
 
-@pytest.fixture
-def two(session):
-    return TwoInstitutions(session)
+@pytest.fixture(scope="module")
+def two(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return TwoInstitutions(module_session)
 
 
 def _state(session) -> tuple[int, int]:

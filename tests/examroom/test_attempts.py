@@ -19,9 +19,10 @@ from foundation.errors import PermissionDenied
 from tests.examroom.worlds import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exam
 
 
-@pytest.fixture
-def exam(session):
-    return Exam(session)
+@pytest.fixture(scope="module")
+def exam(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return Exam(module_session)
 
 
 def stored(session, attempt):

@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from zxcvbn.matching import FREQUENCY_LISTS
 
-from foundation.accounts import change_own_password, create_user, update_user
+from foundation.accounts import change_own_password, check_password, create_user, hash_password, update_user
 from foundation.demo import DEMO_PASSWORD, GIVEN, SURNAMES, seed_demo
 from foundation.errors import ValidationError
 from foundation.passwords import FROM_NAMES, SITE_WORDS, TOO_COMMON, password_problem, published_demo_password
@@ -117,6 +117,23 @@ def test_creating_an_account_checks_the_password(session):
     assert named.value.message == FROM_NAMES
     assert create_user(session, centre, role=Role.SUPERVISOR, name="赵督导", username="zhao_dd",
                        password="Qilin-Gate-73").username == "zhao_dd"
+
+
+def test_the_services_store_the_production_cost_whatever_the_factories_use(session):
+    """The factories hash their one password cheaply (tests/factories.py); every service that
+    sets a password stores scrypt at the production cost, and logins work with either."""
+    centre = make_user(session, Role.CENTRE_ADMIN)
+    assert centre.password_hash.startswith("scrypt$16$") and check_password(centre.password_hash, PASSWORD)
+    production = "scrypt$16384$8$1$"
+    user = create_user(session, centre, role=Role.SUPERVISOR, name="赵督导", username="zhao_dd",
+                       password="Qilin-Gate-73")
+    assert user.password_hash.startswith(production) and check_password(user.password_hash, "Qilin-Gate-73")
+    other = make_user(session, Role.QUESTION_WRITER)
+    update_user(session, centre, other.id, password="Lamp7Cloud")
+    assert other.password_hash.startswith(production) and check_password(other.password_hash, "Lamp7Cloud")
+    change_own_password(session, centre, PASSWORD, "horse-battery-9")
+    assert centre.password_hash.startswith(production) and check_password(centre.password_hash, "horse-battery-9")
+    assert hash_password("k8Vd2mQx").startswith(production)
 
 
 def test_an_administrators_reset_checks_the_password(session):

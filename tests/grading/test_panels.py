@@ -30,9 +30,10 @@ from tests.grading.panel_worlds import (
 TENTH = Decimal("0.1")
 
 
-@pytest.fixture
-def pw(session):
-    return PanelWorld(session)
+@pytest.fixture(scope="module")
+def pw(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return PanelWorld(module_session)
 
 
 def counts(session) -> tuple[int, int, int]:

@@ -25,9 +25,10 @@ from tests.factories import make_institution, make_user
 from tests.grading.theory_worlds import ANSWERS, MarkingExam
 
 
-@pytest.fixture
-def exam(session):
-    return MarkingExam(session)
+@pytest.fixture(scope="module")
+def exam(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return MarkingExam(module_session)
 
 
 def marks(session):

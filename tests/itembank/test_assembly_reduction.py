@@ -42,6 +42,7 @@ BANDS = [(0.05, "relative"), (0.0, "relative"), (0.4, "absolute")]
 OPEN_BANDS = [(0.05, "relative"), (0.1, "relative"), (0.4, "absolute")]
 
 
+@pytest.mark.slow  # a numeric sweep over seeds (the single cases stay in the fast suite)
 @pytest.mark.parametrize("seed", range(6))
 def test_copies_reduction_keeps_the_optimum_under_a_band(seed):
     pool, codes = copies_pool(seed)
@@ -75,6 +76,7 @@ def test_dominance_is_not_valid_under_a_band():
     assert sorted(result.forms[0].item_ids + result.forms[1].item_ids) == [2, 3]
 
 
+@pytest.mark.slow  # a numeric sweep over seeds (the single cases stay in the fast suite)
 @pytest.mark.parametrize("seed", range(6))
 def test_restricted_model_is_kept_only_within_the_gap_of_the_full_optimum(seed, monkeypatch):
     monkeypatch.setattr(assembly, "_RESTRICT_FACTOR", 1)  # restrict even these small pools
@@ -128,6 +130,7 @@ def test_full_model_when_the_restricted_one_fails(monkeypatch):
         optimum(pool, spec, assembly._candidates(pool, spec, info, pool.capacity(1).copy(), 2)), rel=1e-6)
 
 
+@pytest.mark.slow  # a numeric sweep over seeds (the single cases stay in the fast suite)
 @pytest.mark.parametrize("seed", range(4))
 def test_without_a_band_the_dominance_reduction_is_unchanged(seed):
     """No tolerance: the dominance reduction as before, no restricted first try, same optimum."""

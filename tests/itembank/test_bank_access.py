@@ -20,9 +20,10 @@ from tests.factories import make_occupation, make_user, single_choice
 from tests.itembank.worlds import AccessWorld
 
 
-@pytest.fixture
-def world(session):
-    return AccessWorld(session)
+@pytest.fixture(scope="module")
+def world(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return AccessWorld(module_session)
 
 
 # ---------------------------------------------------------------- who creates reviewers

@@ -15,9 +15,10 @@ from tests.factories import make_institution, make_user, single_choice
 from tests.itembank.worlds import Bank
 
 
-@pytest.fixture
-def bank(session):
-    return Bank(session)
+@pytest.fixture(scope="module")
+def bank(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return Bank(module_session)
 
 
 def _point_counts(form):

@@ -20,25 +20,40 @@ WORDS = ("电动机", "变压器", "绝缘", "电阻", "电流", "电压", "接�
          "功率", "频率", "相位", "导线", "熔断器", "继电器", "电容", "电感", "照明", "仪表", "测量", "安全")
 
 
-def full_scan(session, stem_html, *, exclude_item_id=None, threshold=duplicates.DEFAULT_THRESHOLD, limit=5,
-              viewer=None, blueprint_id=None):
+class FullScan:
     """find_duplicates as it was before the index: every current stem loaded into a fresh
-    DuplicateIndex per call (rows in id order, so ties come out by id as the index returns
-    them); the blueprint filter applied to the full result."""
-    from itembank import access
-    from itembank.models import BlueprintNode
+    DuplicateIndex (rows in id order, so ties come out by id as the index returns them); the
+    blueprint filter applied to the full result. The bank does not change while a test asks,
+    so each (viewer, blueprint) index is loaded once and asked many times, the asked item left
+    out by ``find``'s ``exclude`` (the same answers as an index built without it)."""
 
-    stmt = (select(Item.id, ItemVersion.stem_html, ItemVersion.minhash, BlueprintNode.blueprint_id)
-            .join(ItemVersion, ItemVersion.id == Item.current_version_id)
-            .join(BlueprintNode, BlueprintNode.id == Item.point_id)
-            .where(Item.status != ItemStatus.RETIRED.value).order_by(Item.id))
-    if viewer is not None and (visible := access.item_clause(viewer)) is not None:
-        stmt = stmt.where(visible)
-    index = duplicates.DuplicateIndex([])
-    for item_id, stem, stored, bp_id in session.execute(stmt).all():
-        if item_id != exclude_item_id and (blueprint_id is None or bp_id == blueprint_id):
-            index.add(item_id, stem, stored_signature=stored)
-    return index.find(stem_html, threshold)[:limit]
+    def __init__(self, session):
+        self.session = session
+        self._indexes: dict[tuple[int | None, int | None], duplicates.DuplicateIndex] = {}
+
+    def _index(self, viewer, blueprint_id) -> duplicates.DuplicateIndex:
+        from itembank import access
+        from itembank.models import BlueprintNode
+
+        key = (viewer.id if viewer is not None else None, blueprint_id)
+        if key not in self._indexes:
+            stmt = (select(Item.id, ItemVersion.stem_html, ItemVersion.minhash, BlueprintNode.blueprint_id)
+                    .join(ItemVersion, ItemVersion.id == Item.current_version_id)
+                    .join(BlueprintNode, BlueprintNode.id == Item.point_id)
+                    .where(Item.status != ItemStatus.RETIRED.value).order_by(Item.id))
+            if viewer is not None and (visible := access.item_clause(viewer)) is not None:
+                stmt = stmt.where(visible)
+            index = duplicates.DuplicateIndex([])
+            for item_id, stem, stored, bp_id in self.session.execute(stmt).all():
+                if blueprint_id is None or bp_id == blueprint_id:
+                    index.add(item_id, stem, stored_signature=stored)
+            self._indexes[key] = index
+        return self._indexes[key]
+
+    def __call__(self, stem_html, *, exclude_item_id=None, threshold=duplicates.DEFAULT_THRESHOLD, limit=5,
+                 viewer=None, blueprint_id=None):
+        exclude = () if exclude_item_id is None else (exclude_item_id,)
+        return self._index(viewer, blueprint_id).find(stem_html, threshold, exclude=exclude)[:limit]
 
 
 def _stems(rng: random.Random, n: int) -> list[str]:
@@ -89,13 +104,14 @@ class World:
                                               item_type="single_choice", content=single_choice(stem)))
 
 
-@pytest.fixture
-def world(session):
-    w = World(session)
-    w.add(session, 200)
+@pytest.fixture(scope="module")
+def world(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    w = World(module_session)
+    w.add(module_session, 200)
     for item in w.items[5::17]:  # some retired items: never reported
         item.status = ItemStatus.RETIRED.value
-    session.flush()
+    module_session.flush()
     return w
 
 
@@ -108,11 +124,12 @@ def test_indexed_lookup_equals_the_full_scan(session, world):
     retired items, two blueprints, two institutions), every item's stem as the query."""
     queries = [(i.current_version.stem_html, i.id) for i in world.items]
     queries += [("？？？", None), ("", None), ("关于电阻电流电压的说法正确的是？", None)]
+    full_scan = FullScan(session)
     for threshold in (0.5, 0.8, 1.0):
         hits = 0
         for stem, own in queries:
             for limit in (50, 2):
-                expected = full_scan(session, stem, exclude_item_id=own, threshold=threshold, limit=limit)
+                expected = full_scan(stem, exclude_item_id=own, threshold=threshold, limit=limit)
                 found = svc.find_duplicates(session, stem, exclude_item_id=own, threshold=threshold, limit=limit)
                 assert _ids(found) == expected, (stem, threshold, limit)
             hits += len(expected)
@@ -122,6 +139,7 @@ def test_indexed_lookup_equals_the_full_scan(session, world):
 def test_scoped_lookups_equal_the_full_scan_filtered(session, world):
     retired = {i.id for i in world.items if i.status == ItemStatus.RETIRED.value}
     assert retired
+    full_scan = FullScan(session)
     for item in world.items[::2]:
         stem = item.current_version.stem_html
         for kwargs in ({"viewer": world.reviewer}, {"viewer": world.inst_writer}, {"viewer": world.writer},
@@ -129,9 +147,9 @@ def test_scoped_lookups_equal_the_full_scan_filtered(session, world):
                        {"viewer": world.reviewer, "blueprint_id": world.bp2.id}):
             found = _ids(svc.find_duplicates(session, stem, exclude_item_id=item.id, threshold=0.6, limit=50,
                                              **kwargs))
-            assert found == full_scan(session, stem, exclude_item_id=item.id, threshold=0.6, limit=50, **kwargs)
+            assert found == full_scan(stem, exclude_item_id=item.id, threshold=0.6, limit=50, **kwargs)
             assert not {i for i, _ in found} & retired
-        twin = full_scan(session, stem, threshold=1.0, limit=50)
+        twin = full_scan(stem, threshold=1.0, limit=50)
         if item.status != ItemStatus.RETIRED.value and duplicates.query_of(stem) is not None:
             assert (item.id, 1.0) in twin  # identical stems are found (the item itself, not excluded)
         else:

@@ -18,9 +18,10 @@ REFUSED = (Role.QUESTION_WRITER, Role.INSTITUTION_ADMIN, Role.CANDIDATE, Role.PR
            Role.SUPERVISOR)
 
 
-@pytest.fixture
-def world(session):
-    return AnalysisWorld(session, n=800)
+@pytest.fixture(scope="module")
+def world(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return AnalysisWorld(module_session, n=800)
 
 
 def _urls(world) -> dict[str, str]:

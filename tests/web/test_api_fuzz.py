@@ -36,6 +36,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # 23 operations; with up to 15 generated cases each (plus the coverage phase) about two minutes on two busy cores.
 MAX_EXAMPLES = 15
 
+# A property test (slow), and serial: schemathesis gives all 23 operations the one test id,
+# which pytest-xdist cannot tell apart (it ran one of them), so `make test` runs it in its
+# one-process pass.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
+
 
 @pytest.fixture
 def fuzz_world(session):

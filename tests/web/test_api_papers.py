@@ -25,9 +25,10 @@ CONTENT_KEYS = {"spec", "key", "stem_html", "stem_text", "stem", "options", "exp
                 "reference_answer", "scoring_points", "analysis"}
 
 
-@pytest.fixture
-def bank(session) -> Bank:
-    return Bank(session)  # 6 points × 4 active items (2 single choice, 2 true/false), a filed institution
+@pytest.fixture(scope="module")
+def bank(module_session) -> Bank:
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return Bank(module_session)  # 6 points × 4 active items (2 single choice, 2 true/false), a filed institution
 
 
 def paper_body(bank: Bank, **extra: Any) -> dict[str, Any]:

@@ -23,9 +23,10 @@ from tests.examroom.worlds import MIN, SECRET_ANALYSIS, SECRET_KEY_TEXT, T0, Exa
 from tests.factories import make_user, ticket_no
 
 
-@pytest.fixture
-def exam(session):
-    return Exam(session)
+@pytest.fixture(scope="module")
+def exam(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return Exam(module_session)
 
 
 def _assert_csp_clean(html: str) -> None:

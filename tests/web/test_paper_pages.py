@@ -19,9 +19,10 @@ from tests.itembank.worlds import Bank, _paper
 NEW = "/itembank/papers/new"
 
 
-@pytest.fixture
-def bank(session):
-    return Bank(session)
+@pytest.fixture(scope="module")
+def bank(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return Bank(module_session)
 
 
 def _assembled(session, client, resp) -> Paper:

@@ -21,9 +21,10 @@ from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns
 
 
-@pytest.fixture
-def exam(session):
-    return Exam(session)
+@pytest.fixture(scope="module")
+def exam(module_session):
+    """Built once for the module; each test runs in a savepoint of it (tests/conftest.py)."""
+    return Exam(module_session)
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ from tests.web.socket_clients import candidate_socket, console_socket
 from web.sockets import exam as exam_ns
 from web.sockets import proctor as proctor_ns
 
+pytestmark = pytest.mark.slow  # property tests: `make test` runs them, `make test-fast` leaves them out
+
 EXAM = "/exam"
 PROCTOR = "/proctor"
 
