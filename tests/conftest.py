@@ -7,7 +7,7 @@ pytest-xdist (``-n 2``) each worker has its own database and files (tests/dbutil
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,34 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app_like(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """``app_like(**config)``: another app on the suite's database and files with ``config``
+    on top (rate limiting on, a stricter limit...), its limiter counts reset. After the test the
+    shared limiter's ``enabled`` is restored and every such app's engine disposed: a pool left to
+    the garbage collector closes its PostgreSQL connections in ``__del__``, which warns inside
+    whichever later test happens to collect it (and the suite treats warnings as errors)."""
+    from web.extensions import limiter
+
+    was_enabled = limiter.enabled
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        keep = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "PHOTO_DIR", "CERTIFICATE_KEY_DIR",
+                                            "JOBS_DIR", "ATTACHMENTS_DIR")}
+        other = create_app({**TEST_CONFIG, **keep, **config})
+        made.append(other)
+        with other.app_context():
+            limiter.reset()
+        return other
+
+    yield make
+    limiter.enabled = was_enabled
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
 
 
 @dataclass

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from foundation.audit import AuditEntry
 from foundation.roles import Role
-from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_user, ticket_no
-from web import create_app
 
 
 def test_staff_login_wrong_password_is_refused(session, client):
@@ -84,19 +81,9 @@ def test_security_headers_on_every_page(client):
 
 
 @pytest.fixture
-def strict_app(app) -> Iterator[object]:
+def strict_app(app_like) -> object:
     """The same database, with CSRF and rate limiting switched on as in production."""
-    config = {**TEST_CONFIG, "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
-              "LOGIN_FAILURE_LIMIT": "3 per minute", "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
-    from web.extensions import limiter
-
-    # Flask-Limiter keeps `enabled` on the shared extension object: restore it afterwards.
-    was_enabled = limiter.enabled
-    strict = create_app(config)
-    with strict.app_context():
-        limiter.reset()
-    yield strict
-    limiter.enabled = was_enabled
+    return app_like(WTF_CSRF_ENABLED=True, RATELIMIT_ENABLED=True, LOGIN_FAILURE_LIMIT="3 per minute")
 
 
 def test_csrf_token_is_required_on_login(strict_app, session):

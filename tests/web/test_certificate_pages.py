@@ -21,10 +21,8 @@ from foundation.photos import PhotoStore, set_photo
 from foundation.roles import Role
 from grading.certificates import issuance, signing
 from grading.certificates.models import Certificate
-from tests.conftest import TEST_CONFIG
 from tests.factories import make_user
 from tests.grading.certificate_worlds import CertWorld, jpeg
-from web import create_app
 
 DAY = dt.date(2026, 12, 1)
 
@@ -161,24 +159,14 @@ def test_the_public_key_page_needs_no_login(client, app):
     assert "PRIVATE" not in page and "PRIVATE" not in pem
 
 
-def test_verify_is_rate_limited_per_address(app):
-    from web.extensions import limiter
-
-    was = limiter.enabled
-    limited = create_app({**TEST_CONFIG, "RATELIMIT_ENABLED": True, "VERIFY_RATE_LIMIT": "3 per minute",
-                          "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                          "CERTIFICATE_KEY_DIR": app.config["CERTIFICATE_KEY_DIR"]})
-    try:
-        with limited.app_context():
-            limiter.reset()
-        http = limited.test_client()
-        codes = [http.get("/verify?number=S0000228800012630000012&name=x",
-                          environ_base={"REMOTE_ADDR": "127.0.0.30"}).status_code for _ in range(5)]
-        assert codes == [200, 200, 200, 429, 429]
-        other = http.get("/verify?number=x&name=y", environ_base={"REMOTE_ADDR": "127.0.0.31"})
-        assert other.status_code == 200
-    finally:
-        limiter.enabled = was
+def test_verify_is_rate_limited_per_address(app_like):
+    limited = app_like(RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute")
+    http = limited.test_client()
+    codes = [http.get("/verify?number=S0000228800012630000012&name=x",
+                      environ_base={"REMOTE_ADDR": "127.0.0.30"}).status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    other = http.get("/verify?number=x&name=y", environ_base={"REMOTE_ADDR": "127.0.0.31"})
+    assert other.status_code == 200
 
 
 # ------------------------------------------------------------------------------ the institution's pages

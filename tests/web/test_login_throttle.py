@@ -5,14 +5,11 @@ generous enough for an exam room behind one NAT address."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from foundation.roles import Role
-from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_institution, make_user, ticket_no, valid_id_number
-from web import create_app
 from web.auth.throttle import wait_text
 
 ROOM = "127.0.0.10"  # the exam room's NAT address
@@ -21,17 +18,9 @@ WRONG_ID = valid_id_number(99_999)
 
 
 @pytest.fixture
-def throttled_app(app) -> Iterator[object]:
+def throttled_app(app_like) -> object:
     """The same database, with Flask-Limiter (and so the throttle) switched on, defaults kept."""
-    from web.extensions import limiter
-
-    was_enabled = limiter.enabled
-    throttled = create_app({**TEST_CONFIG, "RATELIMIT_ENABLED": True,
-                            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
-    with throttled.app_context():
-        limiter.reset()
-    yield throttled
-    limiter.enabled = was_enabled
+    return app_like(RATELIMIT_ENABLED=True)
 
 
 @pytest.fixture
@@ -139,25 +128,16 @@ def test_wait_text(seconds, text):
     assert wait_text(seconds) == text
 
 
-def test_behind_the_proxy_the_forwarded_client_address_is_throttled(app, session):
+def test_behind_the_proxy_the_forwarded_client_address_is_throttled(app_like, session):
     """With PROXY_FIX_X_FOR = 1 every request comes from the proxy; the client's address (the
     last X-Forwarded-For hop) is the one counted, so another client is not refused."""
-    from web.extensions import limiter
+    proxied = app_like(RATELIMIT_ENABLED=True, PROXY_FIX_X_FOR=1)
+    cand, http = make_user(session, Role.CANDIDATE), proxied.test_client()
 
-    was_enabled = limiter.enabled
-    proxied = create_app({**TEST_CONFIG, "RATELIMIT_ENABLED": True, "PROXY_FIX_X_FOR": 1,
-                          "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
-    try:
-        with proxied.app_context():
-            limiter.reset()
-        cand, http = make_user(session, Role.CANDIDATE), proxied.test_client()
+    def via_proxy(client_address, id_number):
+        return http.post("/login/candidate", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                         headers={"X-Forwarded-For": client_address},
+                         data={"ticket_no": ticket_no(cand), "id_number": id_number})
 
-        def via_proxy(client_address, id_number):
-            return http.post("/login/candidate", environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                             headers={"X-Forwarded-For": client_address},
-                             data={"ticket_no": ticket_no(cand), "id_number": id_number})
-
-        assert [via_proxy(ELSEWHERE, WRONG_ID).status_code for _ in range(6)][-1] == 429
-        assert via_proxy(ROOM, cand.id_number).status_code == 302
-    finally:
-        limiter.enabled = was_enabled
+    assert [via_proxy(ELSEWHERE, WRONG_ID).status_code for _ in range(6)][-1] == 429
+    assert via_proxy(ROOM, cand.id_number).status_code == 302

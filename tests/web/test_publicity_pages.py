@@ -16,9 +16,7 @@ from foundation.db import utcnow
 from grading.certificates.models import Certificate
 from grading.publicity import services
 from grading.publicity.models import Objection, Publicity, Submission
-from tests.conftest import TEST_CONFIG
 from tests.grading.certificate_worlds import CertWorld
-from web import create_app
 
 
 def fresh(session, n=2):
@@ -105,26 +103,16 @@ def test_bad_objections_are_refused_in_chinese_and_nothing_is_written(session, c
     assert client.post("/publicity/entries/999999/object", data={}).status_code == 404
 
 
-def test_objections_are_rate_limited_per_address(app):
-    from web.extensions import limiter
-
-    was = limiter.enabled
-    limited = create_app({**TEST_CONFIG, "RATELIMIT_ENABLED": True, "OBJECTION_RATE_LIMIT": "2 per minute",
-                          "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-                          "CERTIFICATE_KEY_DIR": app.config["CERTIFICATE_KEY_DIR"]})
-    try:
-        with limited.app_context():
-            limiter.reset()
-        http = limited.test_client()
-        codes = [http.post("/publicity/entries/999999/object", data={},
-                           environ_base={"REMOTE_ADDR": "127.0.0.40"}).status_code for _ in range(4)]
-        assert codes == [404, 404, 429, 429]
-        assert http.get("/publicity/entries/999999/object",
-                        environ_base={"REMOTE_ADDR": "127.0.0.40"}).status_code == 404  # reading is not limited
-        assert http.post("/publicity/entries/999999/object", data={},
-                         environ_base={"REMOTE_ADDR": "127.0.0.41"}).status_code == 404
-    finally:
-        limiter.enabled = was
+def test_objections_are_rate_limited_per_address(app_like):
+    limited = app_like(RATELIMIT_ENABLED=True, OBJECTION_RATE_LIMIT="2 per minute")
+    http = limited.test_client()
+    codes = [http.post("/publicity/entries/999999/object", data={},
+                       environ_base={"REMOTE_ADDR": "127.0.0.40"}).status_code for _ in range(4)]
+    assert codes == [404, 404, 429, 429]
+    assert http.get("/publicity/entries/999999/object",
+                    environ_base={"REMOTE_ADDR": "127.0.0.40"}).status_code == 404  # reading is not limited
+    assert http.post("/publicity/entries/999999/object", data={},
+                     environ_base={"REMOTE_ADDR": "127.0.0.41"}).status_code == 404
 
 
 def test_the_institution_opens_a_publicity_from_its_page(session, client, login):
