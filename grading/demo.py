@@ -68,6 +68,7 @@ from itembank import items as item_svc
 from itembank import papers as paper_svc
 from itembank.blueprints import NodeSpec, create_blueprint, replace_nodes
 from itembank.items import ItemContent
+from itembank.itemtypes import ExaminerScored, get_type
 from itembank.models import Blueprint, Item, Paper, SkillTask
 
 T = TypeVar("T")
@@ -228,7 +229,7 @@ def _bank(session: Session, occupation: Occupation, institution: Institution) ->
         raise RuntimeError(f"the 焊工 level-2 theory blueprint has no points {missing}: the results demo needs them")
     codes = []
     for code, point, kind, stem, options, key in OBJECTIVE:
-        if kind == "true_false":
+        if options is None:  # 判断题: the key alone
             spec: dict[str, object] = {"key": key}
         else:
             spec = {"options": [{"label": "ABCD"[k], "html": o} for k, o in enumerate(options or [])], "key": [key]}
@@ -364,9 +365,9 @@ def _sit_theory(session: Session, sitting: ExamSession, room_id: int, regs: list
         right = 0
         seq = 0
         for position, item in enumerate(content, start=1):
-            if item.item_type == "short_answer":
+            if isinstance(get_type(item.item_type), ExaminerScored):
                 value: object = plan.answer
-            elif item.item_type == "true_false":
+            elif "options" not in item.spec:  # 判断题: answered √ or ×
                 correct = right < plan.right
                 value = item.spec["key"] if correct else ("×" if item.spec["key"] == "√" else "√")
                 right += correct
@@ -390,7 +391,7 @@ def _mark(session: Session, sitting: ExamSession, regs: list[BatchCandidate], ex
     for reg, plan in zip(regs, PLANS, strict=True):
         attempt = attempts.attempt_for_candidate(session, reg.candidate, sitting.id)
         position = next(p for p, item in enumerate(form_items(session, attempt.paper_form_id), start=1)
-                        if item.item_type == "short_answer")
+                        if isinstance(get_type(item.item_type), ExaminerScored))
         response = session.scalar(select(Response).where(Response.attempt_id == attempt.id,
                                                          Response.position == position))
         assert response is not None
