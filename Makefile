@@ -7,7 +7,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app web
 VENDOR := web/static/vendor
 
-.PHONY: run test test-fast setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports bench-duplicates bench-certificates bench-results bench-scale demo-exam
+.PHONY: run test test-fast slow-tests setup db demo vendor lint clean bench-irt bench-fit bench-assembly bench-exam bench-audit bench-export bench-reports bench-duplicates bench-certificates bench-results bench-scale demo-exam
 
 # Plain http on the loopback: cookies without the Secure flag so every browser keeps them.
 # Behind https in production, keep the default (Secure); see README.
@@ -35,6 +35,13 @@ test: setup
 # and the browser journeys, in parallel. `make test` always runs everything.
 test-fast: setup
 	$(PYTEST) $(PARALLEL) -m "not slow and not e2e and not serial" $(PYTEST_ARGS)
+
+# Re-measure the fast suite and add the tests that took >= 0.15 s each to tests/slow_tests.txt
+# (they are then marked slow; see tests/slowlist.py).
+slow-tests: setup
+	$(PYTEST) $(PARALLEL) -m "not slow and not e2e and not serial" --durations=0 --durations-min=0.05 -q \
+	  -p no:randomly > .slow-tests.log || true
+	$(BIN)/python -m tests.slowlist .slow-tests.log; rm -f .slow-tests.log
 
 setup: $(VENV)/.installed vendor instance/config.py
 

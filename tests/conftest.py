@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from examroom import formcache
 from foundation import settings
 from foundation.db import Base
+from tests import slowlist
 from tests.dbutil import WORKER, suite_database
 from web import create_app
 from web.extensions import db
@@ -39,7 +40,8 @@ TEST_CONFIG: dict[str, Any] = {
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test under tests/e2e is a browser or live-server journey: marked ``e2e`` whether
-    or not its module says so, so that ``-m "not e2e"`` leaves out all of them.
+    or not its module says so, so that ``-m "not e2e"`` leaves out all of them. Tests listed in
+    tests/slow_tests.txt (measured, :mod:`tests.slowlist`) are marked ``slow``.
 
     Under pytest-xdist, tests that share one id (schemathesis's) must be marked ``serial``:
     the workers would run only one of them.
@@ -47,9 +49,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     In a module with a shared world (``module_session``), the tests that do not use it run
     first, in their usual order, so that none of them ever sees that world's rows."""
     e2e = Path(__file__).parent / "e2e"
+    measured_slow = slowlist.listed()
     for item in items:
         if e2e in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+        if item.nodeid in measured_slow:
+            item.add_marker(pytest.mark.slow)
     if WORKER is not None:
         ids = Counter(item.nodeid for item in items if item.get_closest_marker("serial") is None)
         if repeated := [nodeid for nodeid, n in ids.items() if n > 1]:
