@@ -11,6 +11,9 @@ Rows: the submission's entries (withdrawn entries were never submitted), in tick
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -39,10 +42,26 @@ def _component_label(code: str) -> str:
         return code
 
 
+@dataclass
+class SubmissionRows:
+    """What the workbook shows besides the submission itself, loaded in a fixed number of
+    queries: the entries in ticket order, each registration and its person, the current
+    component results and the confirmed decision per registration."""
+
+    order: list[Any]  # SubmissionEntry, in ticket order
+    regs: dict[int, Any]  # registration id → BatchCandidate
+    persons: dict[int, Any]  # registration id → Person
+    by_reg: dict[int, list[Any]]  # registration id → ComponentResult rows
+    decisions: dict[int, Any]  # registration id → confirmed LevelDecision
+
+
 def submission_xlsx(session: Session, submission: Submission) -> bytes:
     """The workbook of ``submission`` (a fixed number of queries)."""
-    batch = submission.batch
-    inst = batch.institution
+    return submission_workbook_bytes(submission, load_rows(session, submission))
+
+
+def load_rows(session: Session, submission: Submission) -> SubmissionRows:
+    """The rows of :func:`submission_workbook_bytes` from the database."""
     reg_ids = [e.registration_id for e in submission.entries]
     regs = {r.id: r for r in session.scalars(select(BatchCandidate).where(BatchCandidate.id.in_(reg_ids))
                                              .options(joinedload(BatchCandidate.candidate).joinedload(User.person)))}
@@ -56,7 +75,17 @@ def submission_xlsx(session: Session, submission: Submission) -> bytes:
                                              ComponentResult.sat_on)))
     decisions = {d.registration_id: d for d in session.scalars(select(LevelDecision).where(
         LevelDecision.registration_id.in_(reg_ids), LevelDecision.state == "confirmed"))}
+    by_reg: dict[int, list[Any]] = {}
+    for result in results:
+        by_reg.setdefault(result.registration_id, []).append(result)
+    return SubmissionRows(order, regs, persons, by_reg, decisions)
 
+
+def submission_workbook_bytes(submission: Submission, rows: SubmissionRows) -> bytes:
+    """The workbook's bytes from the submission and its loaded rows (no database)."""
+    batch = submission.batch
+    inst = batch.institution
+    order, regs, persons, by_reg, decisions = rows.order, rows.regs, rows.persons, rows.by_reg, rows.decisions
     workbook, people = new_workbook("人员")
     write_header(people, PEOPLE, (6, 16, 12, 14, 22, 12, 30, 16))
     for k, e in enumerate(order, start=1):
@@ -66,9 +95,6 @@ def submission_xlsx(session: Session, submission: Submission) -> bytes:
 
     sheet = workbook.create_sheet("成绩")
     write_header(sheet, COMPONENTS, (16, 22, 14, 12, 10, 8))
-    by_reg: dict[int, list[ComponentResult]] = {}
-    for result in results:
-        by_reg.setdefault(result.registration_id, []).append(result)
     for e in order:
         reg, person = regs[e.registration_id], persons[e.registration_id]
         for r in by_reg.get(reg.id, []):

@@ -34,6 +34,7 @@ from foundation.xlsx import cell_text, read_sheet
 from grading.certificates.register import register_xlsx
 from grading.psychometrics import report_excel
 from grading.psychometrics.reports import THETA_GRID, DifComparison, DifReport, DifRow
+from grading.publicity import workbook as submission_workbook
 from grading.results import competitions, sheets
 from grading.results.decision import Component
 from grading.results.decisions import Current
@@ -117,6 +118,19 @@ BATCH = NS(name="批次", level=4, occupation=NS(name="电工"), work_type=None,
 DECISION = NS(state="confirmed", outcome="resit", version=1, decided_on=dt.date(2026, 9, 29), confirmed_by_name="张",
               reasons=[{"text": "「技能操作考核」尚未参加考核。"}])
 
+SUBMISSION = NS(batch=NS(name="批次", level=3, work_type=None, institution=NS(name="机构", code="S000022880001"),
+                         occupation=NS(code="6-31-01-03", name="电工")),
+                publicity=NS(starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6)),
+                submitted_on=dt.date(2026, 11, 9), due_on=dt.date(2026, 11, 20), status_label="已通过")
+SUBMISSION_ROWS = submission_workbook.SubmissionRows(
+    order=[NS(registration_id=1, entry=NS(starts_on=dt.date(2026, 11, 2), ends_on=dt.date(2026, 11, 6)),
+              status_label="已通过", reason="=1+1")],
+    regs={1: NS(id=1, ticket_no="T1", category="other")},
+    persons={1: NS(name="+张三", id_type="resident_id", id_number="220102199001010012")},
+    by_reg={1: [NS(component="theory", sat_on=dt.date(2026, 10, 16), state="scored", score=Decimal("80"))]},
+    decisions={1: NS(outcome="qualified", level=3, decided_on=dt.date(2026, 10, 30), qualified_on=dt.date(2026, 10, 30),
+                     confirmed_by_name="周静", confirmed_at=dt.datetime(2026, 11, 2, 9, 0))})
+
 #: module.function → a call producing its .xlsx bytes
 EXPORTERS: dict[str, Callable[[], bytes]] = {
     "itembank.item_excel.export_items_bytes": lambda: xl.export_items_bytes([_item("Q1", "题干"), _item("Q2", "=1")]),
@@ -136,6 +150,8 @@ EXPORTERS: dict[str, Callable[[], bytes]] = {
     "grading.results.sheets.batch_transcript_bytes": lambda: sheets.batch_transcript_bytes(BATCH, _grid()),
     "grading.results.sheets.person_transcript_xlsx": lambda: sheets.person_transcript_xlsx(NS(
         registration=_grid().rows[0].registration, batch=BATCH, grid=_grid(), released=DECISION, latest=DECISION)),
+    "grading.publicity.workbook.submission_workbook_bytes":
+        lambda: submission_workbook.submission_workbook_bytes(SUBMISSION, SUBMISSION_ROWS),  # type: ignore[arg-type]
 }
 
 
