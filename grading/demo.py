@@ -513,11 +513,12 @@ def _lines(session: Session, found: DemoResults) -> list[str]:
     lines = [
         f"成绩演示：批次「{batch.name}」（编号 {batch.id}）理论知识、操作技能、综合评审、竞赛选拔均已评定，"
         f"结论已由 jx_admin 确认发布：{outcome}。",
-        f"  考生（成绩演示）  {first.ticket_no} / {first.candidate.id_number}  {first.candidate.name}："
+        # a login row as the others print them (role label, login, note): the login test reads them
+        f"  考生  {first.ticket_no} / {first.candidate.id_number}  成绩演示考生 {first.candidate.name}："
         "准考证号 / 身份证号码登录，查看「我的成绩」与证书",
     ]
     if found.certificates:
         cert = found.certificates[0]
-        lines.append(f"  演示证书编号 {cert.number}  持证人 {cert.person.name}："
+        lines.append(f"演示证书编号 {cert.number}，持证人 {cert.person.name}："
                      f"在 /verify 输入证书编号和姓名即可查验（共颁发 {len(found.certificates)} 张）")
     return lines

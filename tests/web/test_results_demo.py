@@ -100,8 +100,10 @@ def test_the_demo_batch_went_through_every_component_and_a_second_seed_adds_noth
     assert [c.serial for c in certs] == [1, 2, 3, 4, 5] and all(c.issued_on == ISSUED_ON for c in certs)
     first = certs[0]
     assert first.number == f"{batch.institution.code}262000001"
-    assert f"演示证书编号 {first.number}  持证人 {first.person.name}" in "\n".join(lines)
-    assert f"{regs[0].ticket_no} / {regs[0].candidate.id_number}" in lines[1]
+    assert f"演示证书编号 {first.number}，持证人 {first.person.name}" in "\n".join(lines)
+    # printed like the other login rows: two spaces, the role label, the login (tests/e2e reads them)
+    assert lines[1].startswith(f"  考生  {regs[0].ticket_no} / {regs[0].candidate.id_number}  ")
+    assert not any(line.startswith("  ") for line in lines[2:])  # nothing else reads as a login row
 
     audit_before = _count(session, AuditEntry)
     certificates_before = _count(session, Certificate)
